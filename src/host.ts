@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The one interface between baojs's TypeScript and the world.
+ *
+ * The firmware implements it in C (`runtime/host.c`, exposed to JS as the
+ * native ES module `host`, declared in `runtime/host.d.ts`); the tests
+ * implement it with a simulated Bao (`test/sim/`). Nothing in `src/` reaches
+ * the outside world any other way.
+ *
+ * Conventions: addresses are guest-physical addresses of the backend VM
+ * (numbers, exact below 2^53); 64-bit register values travel as unsigned
+ * 32-bit low/high halves, never BigInt; hot-path results are written into
+ * caller-owned typed arrays so that no call allocates.
+ */
+
+/** Remio hypercall operations (Bao `src/core/inc/remio.h`, `remio-abi.md`). */
+export const enum RemioOp {
+  WRITE = 0,
+  READ = 1,
+  ASK = 2,
+  NOTIFY = 3,
+}
+
+/** Remio hypercall status codes as Bao returns them (signed, in x0 / a1). */
+export const enum RemioStatus {
+  /** success: request returned, completion accepted, notify sent */
+  OK = 0,
+  /** ASK: nothing pending, or ASK called with non-zero addr/value */
+  EMPTY = 1,
+  /** completion of a request that is not PROCESSING, or DM entry not bound */
+  NOT_PROCESSING = -1,
+  /** unknown hypercall number */
+  UNKNOWN_HYPERCALL = -2,
+  /** dm_id out of range, or unknown op */
+  INVALID = -3,
+}
+
+/**
+ * Layout of the `out` array of {@link Host.remio} after a successful ASK
+ * (indices into a Uint32Array of at least {@link REMIO_OUT_WORDS} words).
+ */
+export const enum RemioOut {
+  ADDR_LO = 0,
+  ADDR_HI = 1,
+  OP = 2,
+  VALUE_LO = 3,
+  VALUE_HI = 4,
+  /** access width in bytes: 1, 2, 4 or 8 */
+  WIDTH = 5,
+  REQUEST_ID = 6,
+  /** 0 or 1 in Bao: more requests pending for this DM */
+  MORE = 7,
+}
+
+/** Number of words {@link Host.remio} writes into `out`. */
+export const REMIO_OUT_WORDS = 8;
+
+/** Heap figures of the JS engine's allocator, bytes. */
+export interface HeapStats {
+  /** bytes of the heap region in all */
+  total: number;
+  /** bytes currently allocated */
+  used: number;
+  /** highest `used` since boot */
+  highWater: number;
+}
+
+/** What the platform offers as an entropy source. */
+export type EntropyQuality =
+  /** a hardware random number generator (e.g. Armv8.5 RNDR, a TRNG) */
+  | 'hardware'
+  /** timer jitter and counters only: not suitable for cryptographic keys */
+  | 'weak';
+
+export interface Host {
+  /** Writes `text` (UTF-8) to the platform console as is; no newline added. */
+  write(text: string): void;
+
+  /** Monotonic time since the firmware's first instruction, ns (generic timer CNTVCT_EL0). */
+  nowNs(): number;
+
+  /**
+   * Calls `callback` once after `ms` milliseconds, from the main loop (never
+   * in interrupt context). Returns an id for {@link Host.clearTimer}.
+   */
+  setTimeout(callback: () => void, ms: number): number;
+  /** Calls `callback` every `ms` milliseconds from the main loop. */
+  setInterval(callback: () => void, ms: number): number;
+  /** Cancels a timer made by setTimeout or setInterval; unknown ids are ignored. */
+  clearTimer(id: number): void;
+
+  /**
+   * Enables interrupt `intid` (GIC INTID: SGI 0-15, PPI 16-31, SPI 32-1019).
+   * @throws RangeError for an INTID the platform cannot deliver.
+   */
+  irqEnable(intid: number): void;
+  /**
+   * Sets the function the main loop calls for each interrupt that fired,
+   * after the C handler acknowledged it. One handler; a later call replaces it.
+   */
+  onIrq(handler: (intid: number) => void): void;
+
+  /**
+   * An ArrayBuffer over the memory region `name` of the platform description
+   * (shared-memory regions, backing stores, the self-test region): no copy,
+   * never freed.
+   * @throws RangeError for a name the platform description does not have.
+   */
+  region(name: string): ArrayBuffer;
+  /** Guest-physical base address of region `name`. @throws RangeError as {@link Host.region}. */
+  regionBase(name: string): number;
+
+  /**
+   * MMIO load of `width` bytes (1, 2, 4, 8) at guest-physical `addr`, which
+   * must lie inside a device region of the platform description. Returns the
+   * low 32 bits (unsigned); for width 8 the high half goes to `hi[0]` if given.
+   * @throws RangeError outside the device regions or for a bad width/alignment.
+   */
+  mmioRead(addr: number, width: number, hi?: Uint32Array): number;
+  /** MMIO store of `width` bytes; `hi` is the upper half for width 8. @throws RangeError as mmioRead. */
+  mmioWrite(addr: number, width: number, lo: number, hi?: number): void;
+
+  /**
+   * The remio hypercall (id 0x2; `hvc #0` with x0 = 0xC6000002 on aarch64).
+   * `addr` is an absolute guest-physical address; `valueLo`/`valueHi` the
+   * 64-bit value. Returns Bao's signed status ({@link RemioStatus}); on a
+   * successful ASK writes the request into `out` ({@link RemioOut} layout).
+   * Source: Bao `src/core/remio.c`, `remio-abi.md`.
+   */
+  remio(dmId: number, addr: number, op: number, valueLo: number, valueHi: number,
+    requestId: number, out: Uint32Array): number;
+
+  /**
+   * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`
+   * of the caller's IPC entry `ipcId` in every other VM mapping it.
+   * Returns 0, or -3 for a bad index.
+   */
+  ipcNotify(ipcId: number, event: number): number;
+
+  /** Fills `buf` with entropy from the platform's best source; returns bytes written. */
+  entropy(buf: Uint8Array): number;
+  /** Which kind of source {@link Host.entropy} draws from. */
+  readonly entropyQuality: EntropyQuality;
+
+  /** Heap figures of the JS engine's allocator. */
+  heapStats(): HeapStats;
+
+  /**
+   * Ends the run: PSCI SYSTEM_OFF on the firmware (exit status `code` is
+   * reported on the console first, since PSCI carries none); tests record it.
+   */
+  powerOff(code: number): void;
+}
