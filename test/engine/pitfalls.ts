@@ -14,16 +14,29 @@ export const HOST_ONLY_GLOBALS: readonly string[] = [
   'MessageChannel', 'WebAssembly', 'navigator', 'window', 'self',
 ];
 
+/** Standard built-ins that Node has and the firmware's QuickJS build lacks. */
+export const MISSING_BUILTINS: Readonly<Record<string, string>> = {
+  Intl: 'QuickJS has no ECMA-402 (Intl)',
+  Atomics: 'the firmware builds QuickJS without CONFIG_ATOMICS (no threads)',
+};
+
 /**
  * A one-line explanation for an error raised inside QuickJS, when it comes
- * from a Node or Web API that the engine lacks; '' otherwise.
+ * from something Node has and the engine lacks; '' otherwise.
  * @param message the error's message, e.g. `'process' is not defined`
  */
 export function quickjsHint(message: string): string {
   const m = /^'?([A-Za-z_$][\w$]*)'? is not defined/.exec(message);
-  if (m && HOST_ONLY_GLOBALS.includes(m[1])) {
-    return `${m[1]} is a Node/Web global that QuickJS (and the firmware) do not have: ` +
+  if (!m) return '';
+  if (HOST_ONLY_GLOBALS.includes(m[1])) {
+    return `${m[1]} is a Node/Web global that QuickJS on the firmware does not have: ` +
       'code under src/ reaches the outside world only through Host, and tests must stay pure JS';
   }
-  return '';
+  const why = MISSING_BUILTINS[m[1]];
+  return why ? `${m[1]} is not available on the firmware: ${why}` : '';
 }
+
+/** The hint for a `null` exception: how QuickJS reports running out of memory while throwing. */
+export const NULL_THROW_HINT =
+  'a null exception from QuickJS means it ran out of memory and could not even allocate ' +
+  'the error object (the heap limit was reached)';

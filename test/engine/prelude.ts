@@ -16,8 +16,9 @@ if (c && typeof c.log === 'function') {
   }
 }
 // The host qjs also defines print, scriptArgs and performance: remove them so
-// that both engines offer the same globals, and none the firmware lacks.
-for (const name of ['print', 'scriptArgs', 'performance']) {
+// that both engines offer the same globals, and none the firmware lacks. The
+// firmware's engine is built without Atomics (CONFIG_ATOMICS off: no threads).
+for (const name of ['print', 'scriptArgs', 'performance', 'Atomics']) {
   delete (globalThis as unknown as Record<string, unknown>)[name];
 }
 export {};

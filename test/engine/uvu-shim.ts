@@ -13,7 +13,7 @@
  * `RESULT_MARKER` followed by the JSON of a {@link FileResult}, which the
  * runner reads.
  */
-import { quickjsHint } from './pitfalls.ts';
+import { NULL_THROW_HINT, quickjsHint } from './pitfalls.ts';
 
 /** Prefix of the one line that reports a file's counts to the runner. */
 export const RESULT_MARKER = '##baojs-engine-result ';
@@ -67,6 +67,7 @@ function context<S>(state: S): Ctx<S> {
 /** Formats a thrown value: message, operator, assertion diff, a few stack frames, a QuickJS hint. */
 function format(testName: string, err: unknown, suiteName: string): string {
   const title = `  ✘ ${suiteName ? `${suiteName} › ` : ''}"${testName}"`;
+  if (err === null) return `${title}\n    thrown: null\n    QuickJS: ${NULL_THROW_HINT}\n`;
   if (!(err instanceof Error)) return `${title}\n    thrown non-Error: ${String(err)}\n`;
   const e = err as Error & { operator?: string; details?: string | false };
   let out = `${title}\n    ${e.name}: ${e.message}${e.operator ? `  (${e.operator})` : ''}\n`;
