@@ -73,6 +73,17 @@ export type EntropyQuality =
   | 'weak';
 
 export interface Host {
+  /** Engine name and version, e.g. `quickjs 2025-04-26` (Node tests: `node <version>`). */
+  readonly engineVersion: string;
+  /** Instruction set of the platform, e.g. `aarch64`. */
+  readonly arch: string;
+  /**
+   * True when a hypervisor (Bao, the test monitor) runs below the firmware,
+   * i.e. the firmware was entered at EL1; false when it owns the machine
+   * (entered at EL2 on bare QEMU), where no remio hypercall can be made.
+   */
+  readonly underHypervisor: boolean;
+
   /** Writes `text` (UTF-8) to the platform console as is; no newline added. */
   write(text: string): void;
 

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The firmware core's interfaces: console, interrupts, timer, PSCI, hypercalls, heap. */
+#ifndef BAOJS_FIRMWARE_H
+#define BAOJS_FIRMWARE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+#define BAOJS_VERSION "0.1.0"
+
+/* ---- panic.c ---- */
+/** Prints "baojs: panic: <msg>" and powers off with status 1. Never returns. */
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* ---- uart.c: PL011 (Arm PrimeCell UART PL011 TRM) ---- */
+void uart_init(void);
+void uart_putc(char c);
+void uart_write(const char *s, size_t len);
+/** Moves received bytes from the RX FIFO to the input ring (IRQ context or polled). */
+void uart_rx_drain(void);
+/** Pops up to `max` input bytes into `buf`; returns the count. */
+size_t uart_read(uint8_t *buf, size_t max);
+
+/* ---- timer.c: generic timer (CNTVCT_EL0, CNTFRQ_EL0, CNTV_CVAL_EL0) ---- */
+/** Counter ticks at the firmware's first instruction (set by boot_main). */
+extern uint64_t timer_boot_ticks;
+uint64_t timer_ticks(void);
+uint64_t timer_freq(void);
+/** Nanoseconds since the firmware's first instruction. */
+uint64_t timer_now_ns(void);
+/** Arms the virtual timer to fire at `ns` (timer_now_ns scale); UINT64_MAX disarms. */
+void timer_set_deadline_ns(uint64_t ns);
+/** Called on the virtual timer interrupt: masks it until re-armed. */
+void timer_handle_irq(void);
+
+/* ---- gic.c: interrupt controller (narrow: a GICv2 driver provides the same) ---- */
+void gic_init(void);
+/** Enables INTID `intid` for this CPU; returns false for an INTID the GIC cannot deliver. */
+bool gic_enable(uint32_t intid);
+/** Acknowledges the highest-priority pending interrupt; 1023 when none. */
+uint32_t gic_ack(void);
+/** Ends (priority drop and deactivation of) `intid`. */
+void gic_eoi(uint32_t intid);
+/** Largest INTID the distributor implements. */
+uint32_t gic_max_intid(void);
+
+/* ---- irq.c: pending bits between the IRQ handler and the main loop ---- */
+#define IRQ_MAX 1024
+/** IRQ entry (vectors.S): acknowledges, records pending, EOIs. */
+void irq_handle(void);
+/** Takes the lowest pending INTID (clearing it), or -1 when none. */
+int irq_take_pending(void);
+/** Counts of interrupts taken since boot. */
+extern uint64_t irq_count;
+
+/* ---- psci.c: PSCI 1.x over SMC (Arm DEN0022) ---- */
+void psci_system_off(void) __attribute__((noreturn));
+void psci_system_reset(void) __attribute__((noreturn));
+
+/* ---- hypercall.c: Bao hypercalls over HVC (SMCCC) ---- */
+/** Result of a remio hypercall: x0..x6 (remio-abi.md). */
+struct remio_result {
+	int64_t status;     /**< x0: 0 ok, +1 empty ASK, -1, -2, -3 */
+	uint64_t addr;      /**< x1: absolute guest-physical address (ASK) */
+	uint64_t op;        /**< x2: WRITE=0 READ=1 (ASK) */
+	uint64_t value;     /**< x3: whole 64-bit source register for WRITE (ASK) */
+	uint64_t width;     /**< x4: access width in bytes (ASK) */
+	uint64_t request_id;/**< x5: request slot (ASK) */
+	uint64_t more;      /**< x6: 0/1 more pending (ASK) */
+};
+/** The remio hypercall (0x2): x1 dm_id, x2 addr, x3 op, x4 value, x5 request_id. */
+void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
+		     uint64_t request_id, struct remio_result *out);
+/** The IPC shared-memory notify hypercall (0x1): returns Bao's status (0 or -3). */
+int64_t hypercall_ipc_notify(uint64_t ipc_id, uint64_t event);
+
+/* ---- heap.c: TLSF allocator over the linker script's heap region ---- */
+void heap_init(void *base, size_t size);
+void *heap_alloc(size_t size);
+void *heap_realloc(void *ptr, size_t size);
+void heap_free(void *ptr);
+size_t heap_usable_size(const void *ptr);
+/** Heap statistics in bytes. */
+struct heap_stats { size_t total, used, high_water, free_largest; };
+void heap_get_stats(struct heap_stats *st);
+
+/* ---- linker script symbols ---- */
+extern char __image_start[], __image_end[], __text_end[], __data_start[];
+extern char __bss_start[], __bss_end[], __heap_start[], __heap_end[], __stack_top[], __stack_bottom[];
+
+#endif

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The firmware core: boot (after start.S), then the main loop. The loop runs
+ * with IRQs masked; it calls into JS for pending interrupts, due timers and
+ * promise jobs, and when nothing is left it waits in WFI (a pending IRQ
+ * wakes WFI even while masked), unmasks for the handler to run, and masks
+ * again. So the IRQ handler never interrupts JS.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "firmware.h"
+#include "platform.h"
+#include "arch.h"
+#include "../runtime/runtime.h"
+
+/** Fills the `selftest` region with the pattern src/selftest.ts checks: byte i = (i * 31 + 7) mod 256. */
+static void selftest_fill(void)
+{
+	struct region { const char *name; uint64_t base; uint64_t size; };
+	static const struct region regions[] = { BACKEND_REGIONS };
+	for (size_t r = 0; r < sizeof regions / sizeof regions[0]; r++) {
+		if (strcmp(regions[r].name, "selftest") == 0) {
+			volatile uint8_t *p = (volatile uint8_t *)regions[r].base;
+			for (uint64_t i = 0; i < regions[r].size; i++)
+				p[i] = (uint8_t)(i * 31 + 7);
+		}
+	}
+}
+
+/** Entered from start.S with CNTVCT_EL0 as read by the first instruction and the entry EL. */
+void boot_main(uint64_t first_ticks, uint64_t entry_el)
+{
+	extern char __tls_base[];
+
+	timer_boot_ticks = first_ticks;
+	mmu_init();
+	/* picolibc's errno lives in TLS: TPIDR_EL0 points 16 bytes below the TLS block (AArch64 variant 1). */
+	SYSREG_WRITE(tpidr_el0, (uint64_t)__tls_base - 16);
+	uart_init();
+	heap_init(__heap_start, (size_t)(__heap_end - __heap_start));
+	gic_init();
+	gic_enable(PLAT_TIMER_INTID);
+	gic_enable(PLAT_UART_INTID);
+	selftest_fill();
+
+	/* Entered at EL1: a hypervisor (Bao, the test monitor) runs below. Entered
+	 * at EL2: the firmware owns the machine and start.S dropped to EL1. */
+	bool ok = runtime_start(entry_el == 1);
+	int code = ok ? 0 : 1;
+	while (!runtime_exit_requested(&code)) {
+		runtime_poll();
+		if (runtime_exit_requested(&code))
+			break;
+		if (runtime_idle_forever()) {
+			/* Bare machine, no timer, no interrupt handler: nothing can ever run again. */
+			puts("baojs: nothing left to run");
+			break;
+		}
+		timer_set_deadline_ns(runtime_next_deadline());
+		arch_wfi();
+		arch_irq_unmask();
+		arch_irq_mask();
+	}
+	printf("baojs: exit %d\n", code);
+	psci_system_off();
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The QuickJS engine inside the firmware: a runtime on the TLSF heap with a
+ * memory limit and a stack limit, a watchdog that bounds every call into JS
+ * (JS_SetInterruptHandler), the precompiled bundle loaded as an ES module
+ * that imports the native `host` module, and the main loop's calls into JS:
+ * interrupt callbacks, timers and promise jobs. JS never runs in interrupt
+ * context. (QuickJS API: quickjs.h of the pinned release.)
+ */
+#include <stdio.h>
+#include <string.h>
+#include "runtime.h"
+#include "firmware.h"
+#include "platform.h"
+
+#define HEAP_MARGIN      (256 * 1024)  /* kept free below the JS memory limit for the C side */
+#define STACK_MARGIN     (32 * 1024)   /* C frames below JS on the firmware stack */
+#define CALL_BUDGET_MS   5000          /* watchdog: longest single call into JS, guest time */
+#define MALLOC_OVERHEAD  16            /* TLSF block header */
+
+static JSRuntime *rt;
+static JSContext *ctx;
+static uint64_t call_deadline_ns = UINT64_MAX;
+static bool oom_seen;
+static bool watchdog_fired;
+
+static void *rt_malloc(JSMallocState *s, size_t size)
+{
+	if (s->malloc_size + size > s->malloc_limit) {
+		oom_seen = true;
+		return NULL;
+	}
+	void *p = heap_alloc(size);
+	if (!p) {
+		oom_seen = true;
+		return NULL;
+	}
+	s->malloc_count++;
+	s->malloc_size += heap_usable_size(p) + MALLOC_OVERHEAD;
+	return p;
+}
+
+static void rt_free(JSMallocState *s, void *p)
+{
+	if (!p)
+		return;
+	s->malloc_count--;
+	s->malloc_size -= heap_usable_size(p) + MALLOC_OVERHEAD;
+	heap_free(p);
+}
+
+static void *rt_realloc(JSMallocState *s, void *p, size_t size)
+{
+	if (!p)
+		return size ? rt_malloc(s, size) : NULL;
+	size_t old = heap_usable_size(p);
+	if (size == 0) {
+		rt_free(s, p);
+		return NULL;
+	}
+	if (size > old && s->malloc_size + (size - old) > s->malloc_limit) {
+		oom_seen = true;
+		return NULL;
+	}
+	void *q = heap_realloc(p, size);
+	if (!q) {
+		oom_seen = true;
+		return NULL;
+	}
+	s->malloc_size += heap_usable_size(q) - old;
+	return q;
+}
+
+static size_t rt_usable_size(const void *p)
+{
+	return heap_usable_size(p);
+}
+
+static const JSMallocFunctions rt_malloc_functions = {
+	rt_malloc, rt_free, rt_realloc, rt_usable_size,
+};
+
+/** QuickJS polls this during execution; non-zero interrupts the running call. */
+static int rt_interrupt(JSRuntime *r, void *opaque)
+{
+	(void)r;
+	(void)opaque;
+	if (call_deadline_ns != UINT64_MAX && timer_now_ns() > call_deadline_ns) {
+		watchdog_fired = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void rt_print_value(JSContext *c, JSValueConst v)
+{
+	const char *s = JS_ToCString(c, v);
+	fputs(s ? s : "<unprintable>", stdout);
+	JS_FreeCString(c, s);
+}
+
+void runtime_report_exception(JSContext *c, const char *where)
+{
+	JSValue e = JS_GetException(c);
+	if (oom_seen) {
+		struct heap_stats st;
+		heap_get_stats(&st);
+		printf("baojs: out of memory in %s: JS heap limit %u KiB reached (heap %u KiB, used %u KiB)\n",
+		       where, (unsigned)(JS_GetRuntime(c) ? (st.total - HEAP_MARGIN) / 1024 : 0),
+		       (unsigned)(st.total / 1024), (unsigned)(st.used / 1024));
+		oom_seen = false;
+	} else if (watchdog_fired) {
+		printf("baojs: watchdog: a call into JS (%s) ran longer than %u ms and was stopped\n",
+		       where, CALL_BUDGET_MS);
+		watchdog_fired = false;
+	}
+	fputs("baojs: uncaught exception in ", stdout);
+	fputs(where, stdout);
+	fputs(": ", stdout);
+	rt_print_value(c, e);
+	fputs("\n", stdout);
+	if (JS_IsError(c, e)) {
+		JSValue stack = JS_GetPropertyStr(c, e, "stack");
+		if (!JS_IsUndefined(stack)) {
+			rt_print_value(c, stack);
+		}
+		JS_FreeValue(c, stack);
+	}
+	JS_FreeValue(c, e);
+	/* The engine may hold a lot after an out-of-memory: give it back now. */
+	JS_RunGC(JS_GetRuntime(c));
+}
+
+static void rt_begin_call(void)
+{
+	call_deadline_ns = timer_now_ns() + (uint64_t)CALL_BUDGET_MS * 1000000UL;
+}
+
+static void rt_end_call(void)
+{
+	call_deadline_ns = UINT64_MAX;
+}
+
+bool runtime_call(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv)
+{
+	rt_begin_call();
+	JSValue r = JS_Call(c, fn, JS_UNDEFINED, argc, argv);
+	rt_end_call();
+	if (JS_IsException(r)) {
+		runtime_report_exception(c, "callback");
+		return false;
+	}
+	JS_FreeValue(c, r);
+	return true;
+}
+
+static void rt_run_jobs(void)
+{
+	JSContext *jc;
+	for (int n = 0; n < 10000 && JS_IsJobPending(rt); n++) {
+		rt_begin_call();
+		int r = JS_ExecutePendingJob(rt, &jc);
+		rt_end_call();
+		if (r < 0)
+			runtime_report_exception(jc, "promise job");
+	}
+}
+
+static void rt_promise_rejection(JSContext *c, JSValueConst promise, JSValueConst reason, JS_BOOL handled,
+				 void *opaque)
+{
+	(void)promise;
+	(void)opaque;
+	if (handled)
+		return;
+	fputs("baojs: unhandled promise rejection: ", stdout);
+	rt_print_value(c, reason);
+	fputs("\n", stdout);
+	if (JS_IsError(c, reason)) {
+		JSValue stack = JS_GetPropertyStr(c, reason, "stack");
+		if (!JS_IsUndefined(stack))
+			rt_print_value(c, stack);
+		JS_FreeValue(c, stack);
+	}
+}
+
+static JSModuleDef *rt_module_loader(JSContext *c, const char *name, void *opaque)
+{
+	(void)opaque;
+	if (strcmp(name, "host") == 0)
+		return host_module_init(c, name);
+	JS_ThrowReferenceError(c, "module '%s' not found (only 'host' is native; the rest is bundled)", name);
+	return NULL;
+}
+
+bool runtime_start(bool under_hypervisor)
+{
+	host_under_hypervisor = under_hypervisor;
+	host_irq_handler = JS_UNDEFINED;
+	rt = JS_NewRuntime2(&rt_malloc_functions, NULL);
+	if (!rt)
+		panic("runtime: JS_NewRuntime2 failed");
+	struct heap_stats st;
+	heap_get_stats(&st);
+	JS_SetMemoryLimit(rt, st.total - HEAP_MARGIN);
+	JS_SetMaxStackSize(rt, BACKEND_STACK_SIZE - STACK_MARGIN);
+	JS_SetInterruptHandler(rt, rt_interrupt, NULL);
+	JS_SetHostPromiseRejectionTracker(rt, rt_promise_rejection, NULL);
+	JS_SetModuleLoaderFunc(rt, NULL, rt_module_loader, NULL);
+	ctx = JS_NewContext(rt);
+	if (!ctx)
+		panic("runtime: JS_NewContext failed");
+
+	JSValue obj = JS_ReadObject(ctx, baojs_bundle, baojs_bundle_size, JS_READ_OBJ_BYTECODE);
+	if (JS_IsException(obj)) {
+		runtime_report_exception(ctx, "loading the bundle");
+		return false;
+	}
+	if (JS_VALUE_GET_TAG(obj) == JS_TAG_MODULE && JS_ResolveModule(ctx, obj) < 0) {
+		JS_FreeValue(ctx, obj);
+		runtime_report_exception(ctx, "linking the bundle");
+		return false;
+	}
+	rt_begin_call();
+	JSValue r = JS_EvalFunction(ctx, obj);
+	rt_end_call();
+	if (JS_IsException(r)) {
+		runtime_report_exception(ctx, "main");
+		return false;
+	}
+	rt_run_jobs();
+	bool ok = true;
+	if (JS_IsObject(r) && JS_PromiseState(ctx, r) == JS_PROMISE_REJECTED) {
+		JSValue reason = JS_PromiseResult(ctx, r);
+		JS_Throw(ctx, reason);
+		runtime_report_exception(ctx, "main");
+		ok = false;
+	}
+	JS_FreeValue(ctx, r);
+	return ok;
+}
+
+static void rt_run_timers(void)
+{
+	uint64_t now = timer_now_ns();
+	for (int i = 0; i < HOST_TIMERS; i++) {
+		struct host_timer *t = &host_timers[i];
+		if (!t->id || t->deadline_ns > now)
+			continue;
+		JSValue fn = JS_DupValue(ctx, t->fn);
+		if (t->period_ns) {
+			t->deadline_ns = now + t->period_ns;
+		} else {
+			JS_FreeValue(ctx, t->fn);
+			t->id = 0;
+		}
+		runtime_call(ctx, fn, 0, NULL);
+		JS_FreeValue(ctx, fn);
+	}
+}
+
+uint64_t runtime_next_deadline(void)
+{
+	uint64_t d = UINT64_MAX;
+	for (int i = 0; i < HOST_TIMERS; i++)
+		if (host_timers[i].id && host_timers[i].deadline_ns < d)
+			d = host_timers[i].deadline_ns;
+	return d;
+}
+
+void runtime_poll(void)
+{
+	int intid;
+	while ((intid = irq_take_pending()) >= 0) {
+		if (intid == PLAT_TIMER_INTID)
+			continue; /* timers are run below */
+		if (JS_IsFunction(ctx, host_irq_handler)) {
+			JSValue arg = JS_NewInt32(ctx, intid);
+			runtime_call(ctx, host_irq_handler, 1, &arg);
+		}
+		rt_run_jobs();
+	}
+	rt_run_timers();
+	rt_run_jobs();
+}
+
+bool runtime_exit_requested(int *code)
+{
+	*code = host_exit_code;
+	return host_exit_requested;
+}
+
+bool runtime_idle_forever(void)
+{
+	return !host_under_hypervisor && runtime_next_deadline() == UINT64_MAX &&
+	       !JS_IsFunction(ctx, host_irq_handler) && !JS_IsJobPending(rt);
+}

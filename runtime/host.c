@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The native ES module `host`: the firmware's implementation of the Host
+ * interface (src/host.ts; declared for the bundle in runtime/host.d.ts).
+ * The list of exports below and the members of Host are checked against
+ * each other by test/unit/host-binding.test.ts.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "runtime.h"
+#include "firmware.h"
+#include "platform.h"
+#include "arch.h"
+
+JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
+bool host_exit_requested;
+int host_exit_code;
+bool host_under_hypervisor;
+struct host_timer host_timers[HOST_TIMERS];
+static uint32_t host_timer_next_id = 1;
+
+struct host_region { const char *name; uint64_t base; uint64_t size; };
+static const struct host_region host_regions[] = { BACKEND_REGIONS };
+static const struct host_region host_mmio[] = { BACKEND_MMIO_REGIONS };
+
+/** Remio op values (Bao src/core/inc/remio.h). */
+#define REMIO_OP_ASK 2
+
+static const struct host_region *host_find_region(JSContext *ctx, JSValueConst name_val)
+{
+	const char *name = JS_ToCString(ctx, name_val);
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < sizeof host_regions / sizeof host_regions[0]; i++) {
+		if (strcmp(host_regions[i].name, name) == 0) {
+			JS_FreeCString(ctx, name);
+			return &host_regions[i];
+		}
+	}
+	JS_ThrowRangeError(ctx, "host.region: no region named '%s' in the platform description", name);
+	JS_FreeCString(ctx, name);
+	return NULL;
+}
+
+/** Returns a pointer to the bytes of typed array `v` and its length in bytes, or NULL (exception set). */
+static uint8_t *host_typed_array_bytes(JSContext *ctx, JSValueConst v, size_t *len)
+{
+	size_t off, blen, elem, size;
+	JSValue buf = JS_GetTypedArrayBuffer(ctx, v, &off, &blen, &elem);
+	if (JS_IsException(buf))
+		return NULL;
+	uint8_t *p = JS_GetArrayBuffer(ctx, &size, buf);
+	JS_FreeValue(ctx, buf);
+	if (!p)
+		return NULL;
+	*len = blen;
+	return p + off;
+}
+
+static JSValue host_write(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t len;
+	const char *s = JS_ToCStringLen(ctx, &len, argv[0]);
+	if (!s)
+		return JS_EXCEPTION;
+	uart_write(s, len);
+	JS_FreeCString(ctx, s);
+	return JS_UNDEFINED;
+}
+
+static JSValue host_now_ns(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return JS_NewFloat64(ctx, (double)timer_now_ns());
+}
+
+static JSValue host_add_timer(JSContext *ctx, int argc, JSValueConst *argv, bool periodic)
+{
+	double ms = 0;
+	if (!JS_IsFunction(ctx, argv[0]))
+		return JS_ThrowTypeError(ctx, "host.%s: callback is not a function", periodic ? "setInterval" : "setTimeout");
+	if (argc > 1 && JS_ToFloat64(ctx, &ms, argv[1]))
+		return JS_EXCEPTION;
+	if (!(ms >= 0))
+		ms = 0;
+	if (ms > 1e9)
+		ms = 1e9;
+	for (int i = 0; i < HOST_TIMERS; i++) {
+		struct host_timer *t = &host_timers[i];
+		if (t->id)
+			continue;
+		uint64_t ns = (uint64_t)(ms * 1e6);
+		t->id = host_timer_next_id++;
+		if (host_timer_next_id == 0)
+			host_timer_next_id = 1;
+		t->deadline_ns = timer_now_ns() + ns;
+		t->period_ns = periodic ? (ns ? ns : 1000000) : 0;
+		t->fn = JS_DupValue(ctx, argv[0]);
+		return JS_NewUint32(ctx, t->id);
+	}
+	return JS_ThrowRangeError(ctx, "host: more than %d timers", HOST_TIMERS);
+}
+
+static JSValue host_set_timeout(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return host_add_timer(ctx, argc, argv, false);
+}
+
+static JSValue host_set_interval(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return host_add_timer(ctx, argc, argv, true);
+}
+
+static JSValue host_clear_timer(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t id;
+	if (JS_ToUint32(ctx, &id, argv[0]))
+		return JS_EXCEPTION;
+	for (int i = 0; id && i < HOST_TIMERS; i++) {
+		if (host_timers[i].id == id) {
+			host_timers[i].id = 0;
+			JS_FreeValue(ctx, host_timers[i].fn);
+		}
+	}
+	return JS_UNDEFINED;
+}
+
+static JSValue host_irq_enable(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t intid;
+	if (JS_ToUint32(ctx, &intid, argv[0]))
+		return JS_EXCEPTION;
+	if (intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid() || !gic_enable(intid))
+		return JS_ThrowRangeError(ctx, "host.irqEnable: INTID %u cannot be delivered to JS", (unsigned)intid);
+	return JS_UNDEFINED;
+}
+
+static JSValue host_on_irq(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	if (!JS_IsFunction(ctx, argv[0]))
+		return JS_ThrowTypeError(ctx, "host.onIrq: handler is not a function");
+	JS_FreeValue(ctx, host_irq_handler);
+	host_irq_handler = JS_DupValue(ctx, argv[0]);
+	return JS_UNDEFINED;
+}
+
+static JSValue host_region(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	const struct host_region *r = host_find_region(ctx, argv[0]);
+	if (!r)
+		return JS_EXCEPTION;
+	return JS_NewArrayBuffer(ctx, (uint8_t *)r->base, r->size, NULL, NULL, 0);
+}
+
+static JSValue host_region_base(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	const struct host_region *r = host_find_region(ctx, argv[0]);
+	if (!r)
+		return JS_EXCEPTION;
+	return JS_NewFloat64(ctx, (double)r->base);
+}
+
+/** Checks an MMIO access against the platform's device regions; throws RangeError otherwise. */
+static bool host_mmio_check(JSContext *ctx, JSValueConst addr_v, JSValueConst width_v, uint64_t *addr, uint32_t *width)
+{
+	double a;
+	if (JS_ToFloat64(ctx, &a, addr_v) || JS_ToUint32(ctx, width, width_v))
+		return false;
+	if (!(a >= 0 && a < 9007199254740992.0) || (*width != 1 && *width != 2 && *width != 4 && *width != 8)) {
+		JS_ThrowRangeError(ctx, "host.mmio: bad address or width");
+		return false;
+	}
+	*addr = (uint64_t)a;
+	if (*addr % *width) {
+		JS_ThrowRangeError(ctx, "host.mmio: address 0x%llx not aligned to %u", (unsigned long long)*addr, (unsigned)*width);
+		return false;
+	}
+	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
+		if (*addr >= host_mmio[i].base && *addr + *width <= host_mmio[i].base + host_mmio[i].size)
+			return true;
+	JS_ThrowRangeError(ctx, "host.mmio: 0x%llx is outside the device regions of the platform description",
+			   (unsigned long long)*addr);
+	return false;
+}
+
+static JSValue host_mmio_read(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint64_t addr, v;
+	uint32_t width;
+	if (!host_mmio_check(ctx, argv[0], argv[1], &addr, &width))
+		return JS_EXCEPTION;
+	switch (width) {
+	case 1: v = *(volatile uint8_t *)addr; break;
+	case 2: v = *(volatile uint16_t *)addr; break;
+	case 4: v = *(volatile uint32_t *)addr; break;
+	default: v = *(volatile uint64_t *)addr; break;
+	}
+	if (width == 8 && argc > 2 && !JS_IsUndefined(argv[2])) {
+		size_t len;
+		uint8_t *p = host_typed_array_bytes(ctx, argv[2], &len);
+		if (!p)
+			return JS_EXCEPTION;
+		if (len >= 4)
+			memcpy(p, &(uint32_t){ (uint32_t)(v >> 32) }, 4);
+	}
+	return JS_NewUint32(ctx, (uint32_t)v);
+}
+
+static JSValue host_mmio_write(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint64_t addr;
+	uint32_t width, lo, hi = 0;
+	if (!host_mmio_check(ctx, argv[0], argv[1], &addr, &width))
+		return JS_EXCEPTION;
+	if (JS_ToUint32(ctx, &lo, argv[2]) || (argc > 3 && JS_ToUint32(ctx, &hi, argv[3])))
+		return JS_EXCEPTION;
+	switch (width) {
+	case 1: *(volatile uint8_t *)addr = (uint8_t)lo; break;
+	case 2: *(volatile uint16_t *)addr = (uint16_t)lo; break;
+	case 4: *(volatile uint32_t *)addr = lo; break;
+	default: *(volatile uint64_t *)addr = (uint64_t)hi << 32 | lo; break;
+	}
+	return JS_UNDEFINED;
+}
+
+static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm, op, vlo, vhi, rid;
+	double addr;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToFloat64(ctx, &addr, argv[1]) || JS_ToUint32(ctx, &op, argv[2]) ||
+	    JS_ToUint32(ctx, &vlo, argv[3]) || JS_ToUint32(ctx, &vhi, argv[4]) || JS_ToUint32(ctx, &rid, argv[5]))
+		return JS_EXCEPTION;
+	if (!host_under_hypervisor)
+		return JS_ThrowRangeError(ctx, "host.remio: no hypervisor below the firmware");
+	struct remio_result r;
+	hypercall_remio(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
+	if (r.status == 0 && op == REMIO_OP_ASK && argc > 6) {
+		size_t len;
+		uint8_t *p = host_typed_array_bytes(ctx, argv[6], &len);
+		if (!p)
+			return JS_EXCEPTION;
+		if (len < 32)
+			return JS_ThrowRangeError(ctx, "host.remio: out needs 8 words");
+		uint32_t w[8] = {
+			(uint32_t)r.addr, (uint32_t)(r.addr >> 32), (uint32_t)r.op, (uint32_t)r.value,
+			(uint32_t)(r.value >> 32), (uint32_t)r.width, (uint32_t)r.request_id, (uint32_t)r.more,
+		};
+		memcpy(p, w, sizeof w);
+	}
+	return JS_NewInt32(ctx, (int32_t)r.status);
+}
+
+static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t id, ev;
+	if (JS_ToUint32(ctx, &id, argv[0]) || JS_ToUint32(ctx, &ev, argv[1]))
+		return JS_EXCEPTION;
+	if (!host_under_hypervisor)
+		return JS_ThrowRangeError(ctx, "host.ipcNotify: no hypervisor below the firmware");
+	return JS_NewInt32(ctx, (int32_t)hypercall_ipc_notify(id, ev));
+}
+
+/** True when the CPU implements RNDR (ID_AA64ISAR0_EL1.RNDR, Armv8.5-RNG). */
+static bool host_has_rndr(void)
+{
+	return ((SYSREG_READ(id_aa64isar0_el1) >> 60) & 0xf) != 0;
+}
+
+/** One 64-bit word of entropy: RNDR when present, else counter jitter mixed by SplitMix64 (weak). */
+static uint64_t host_entropy_word(void)
+{
+	static uint64_t state;
+	if (host_has_rndr()) {
+		uint64_t v;
+		int ok;
+		for (int tries = 0; tries < 16; tries++) {
+			__asm__ volatile("mrs %0, s3_3_c2_c4_0; cset %w1, ne" : "=r"(v), "=r"(ok) :: "cc");
+			if (ok)
+				return v;
+		}
+	}
+	/* Weak: the low bits of the counter sampled around a data-dependent delay. */
+	for (int i = 0; i < 4; i++) {
+		uint64_t t0 = timer_ticks();
+		for (volatile unsigned spin = (unsigned)(t0 & 63); spin; spin--)
+			;
+		state ^= timer_ticks() ^ (t0 << 17);
+		uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		state = z ^ (z >> 31);
+	}
+	return state;
+}
+
+static JSValue host_entropy(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, argv[0], &len);
+	if (!p)
+		return JS_EXCEPTION;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t w = host_entropy_word();
+		memcpy(p + i, &w, len - i < 8 ? len - i : 8);
+	}
+	return JS_NewFloat64(ctx, (double)len);
+}
+
+static JSValue host_heap_stats(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	struct heap_stats st;
+	heap_get_stats(&st);
+	JSValue o = JS_NewObject(ctx);
+	JS_SetPropertyStr(ctx, o, "total", JS_NewFloat64(ctx, (double)st.total));
+	JS_SetPropertyStr(ctx, o, "used", JS_NewFloat64(ctx, (double)st.used));
+	JS_SetPropertyStr(ctx, o, "highWater", JS_NewFloat64(ctx, (double)st.high_water));
+	return o;
+}
+
+static JSValue host_power_off(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	int32_t code = 0;
+	if (argc > 0 && JS_ToInt32(ctx, &code, argv[0]))
+		return JS_EXCEPTION;
+	host_exit_requested = true;
+	host_exit_code = code;
+	return JS_UNDEFINED;
+}
+
+static const JSCFunctionListEntry host_functions[] = {
+	JS_CFUNC_DEF("write", 1, host_write),
+	JS_CFUNC_DEF("nowNs", 0, host_now_ns),
+	JS_CFUNC_DEF("setTimeout", 2, host_set_timeout),
+	JS_CFUNC_DEF("setInterval", 2, host_set_interval),
+	JS_CFUNC_DEF("clearTimer", 1, host_clear_timer),
+	JS_CFUNC_DEF("irqEnable", 1, host_irq_enable),
+	JS_CFUNC_DEF("onIrq", 1, host_on_irq),
+	JS_CFUNC_DEF("region", 1, host_region),
+	JS_CFUNC_DEF("regionBase", 1, host_region_base),
+	JS_CFUNC_DEF("mmioRead", 3, host_mmio_read),
+	JS_CFUNC_DEF("mmioWrite", 4, host_mmio_write),
+	JS_CFUNC_DEF("remio", 7, host_remio),
+	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
+	JS_CFUNC_DEF("entropy", 1, host_entropy),
+	JS_CFUNC_DEF("heapStats", 0, host_heap_stats),
+	JS_CFUNC_DEF("powerOff", 1, host_power_off),
+};
+
+/** Exports that are values, set when the module is instantiated. */
+static const char *const host_values[] = { "engineVersion", "arch", "underHypervisor", "entropyQuality" };
+
+static int host_module_instantiate(JSContext *ctx, JSModuleDef *m)
+{
+	JS_SetModuleExport(ctx, m, "engineVersion", JS_NewString(ctx, "quickjs " CONFIG_VERSION));
+	JS_SetModuleExport(ctx, m, "arch", JS_NewString(ctx, "aarch64"));
+	JS_SetModuleExport(ctx, m, "underHypervisor", JS_NewBool(ctx, host_under_hypervisor));
+	JS_SetModuleExport(ctx, m, "entropyQuality", JS_NewString(ctx, host_has_rndr() ? "hardware" : "weak"));
+	return JS_SetModuleExportList(ctx, m, host_functions, sizeof host_functions / sizeof host_functions[0]);
+}
+
+JSModuleDef *host_module_init(JSContext *ctx, const char *name)
+{
+	JSModuleDef *m = JS_NewCModule(ctx, name, host_module_instantiate);
+	if (!m)
+		return NULL;
+	JS_AddModuleExportList(ctx, m, host_functions, sizeof host_functions / sizeof host_functions[0]);
+	for (size_t i = 0; i < sizeof host_values / sizeof host_values[0]; i++)
+		JS_AddModuleExport(ctx, m, host_values[i]);
+	return m;
+}

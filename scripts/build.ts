@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Builds the baojs firmware image for a platform:
+ *
+ *  1. platform.h / platform.ld generated from the platform description;
+ *  2. the TypeScript entry bundled by esbuild (ES module, `host` external);
+ *  3. the bundle precompiled to QuickJS bytecode by the host `qjsc` of the
+ *     same pinned release (no JS parsing at boot) and emitted as C;
+ *  4. the pinned QuickJS sources cross-compiled for the target (cached
+ *     outside the work tree, keyed by a hash of sources, patch and flags);
+ *  5. firmware + runtime compiled and linked with linker/firmware.ld into
+ *     `baojs.elf` (QEMU, the test monitor) and `baojs.bin` (Bao's VM image).
+ *
+ * Usage: `node --import tsx scripts/build.ts [--platform NAME]`.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build as esbuild } from 'esbuild';
+import { cacheDir, QUICKJS } from './paths.mjs';
+import { ensureHostQuickjs } from './quickjs-host.ts';
+import { generatePlatform, writeIfChanged } from './gen-platform.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (msg: string): void => console.log(`[build] ${msg}`);
+
+export const CROSS = 'aarch64-linux-gnu-';
+const SPECS = '--specs=picolibc.specs';
+/** Flags shared by everything compiled for the target. */
+const TARGET_CFLAGS = ['-O2', '-mcpu=cortex-a53', '-ffreestanding', '-fno-pie', '-fwrapv', '-fno-common',
+  '-ffunction-sections', '-fdata-sections', '-g', SPECS];
+/** QuickJS configuration for the firmware (see runtime/patches/quickjs-bare-metal.patch). */
+const QUICKJS_DEFINES = ['-D_GNU_SOURCE', `-DCONFIG_VERSION="${QUICKJS.version}"`, '-DCONFIG_NO_THREADS',
+  '-DCONFIG_NO_TM_GMTOFF'];
+const QUICKJS_SOURCES = ['quickjs.c', 'libregexp.c', 'libunicode.c', 'cutils.c', 'dtoa.c'];
+const PATCH = join(root, 'runtime', 'patches', 'quickjs-bare-metal.patch');
+
+/** What to build. */
+export interface BuildOptions {
+  /** platform description name, `platforms/<name>.ts` */
+  platform?: string;
+  /** TypeScript entry, relative to the repository root (default `src/main.ts`) */
+  entry?: string;
+  /** output directory (default `build/<platform>`) */
+  outDir?: string;
+  /** quiet: no per-step lines */
+  quiet?: boolean;
+}
+
+/** The products of a build. */
+export interface BuildResult {
+  elf: string;
+  bin: string;
+  bundle: string;
+  /** section sizes in bytes */
+  sizes: { text: number; data: number; bss: number };
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, maxBuffer: 64 << 20 });
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')}\n${r.stdout ?? ''}${r.stderr ?? ''}`);
+  }
+  return r.stdout;
+}
+
+/** Runs compile jobs, two at a time (the machines we target have few cores). */
+async function parallel(jobs: Array<{ label: string; cmd: string; args: string[] }>, quiet = false): Promise<void> {
+  let next = 0;
+  let failed: Error | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length && !failed) {
+      const job = jobs[next++];
+      if (!quiet) log(`[${next}/${jobs.length}] ${job.label}`);
+      await new Promise<void>((resolve) => {
+        const p = spawn(job.cmd, job.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.stderr.on('data', (d) => (out += d));
+        p.on('close', (code) => {
+          if (code !== 0) failed = new Error(`${job.label} failed:\n${out}`);
+          else if (out.trim() && !quiet) process.stdout.write(out);
+          resolve();
+        });
+      });
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  if (failed) throw failed;
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Cross-compiles the pinned QuickJS for the target, cached by inputs; returns the object files. */
+export async function ensureTargetQuickjs(quiet = false): Promise<string[]> {
+  const flags = [...TARGET_CFLAGS, ...QUICKJS_DEFINES, '-w'];
+  const gccVersion = run(`${CROSS}gcc`, ['-dumpfullversion']).trim();
+  const key = sha256([QUICKJS.sha256, readFileSync(PATCH, 'utf8'), flags.join(' '), gccVersion, 'target-v1'].join('\n')).slice(0, 16);
+  const dir = join(cacheDir(), `target-quickjs-${key}`);
+  const objs = QUICKJS_SOURCES.map((s) => join(dir, s.replace(/\.c$/, '.o')));
+  if (existsSync(join(dir, '.complete'))) return objs;
+  log(`cross-compiling QuickJS ${QUICKJS.version} for aarch64 (once; cached in ${relative(process.cwd(), dir) || dir})`);
+  const tmp = `${dir}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  for (const f of readdirSync(QUICKJS.srcDir)) {
+    if (/\.[ch]$/.test(f)) copyFileSync(join(QUICKJS.srcDir, f), join(tmp, f));
+  }
+  run('patch', ['-s', '-p1', '-i', PATCH], { cwd: tmp });
+  await parallel(QUICKJS_SOURCES.map((s) => ({
+    label: `cc ${s} (QuickJS)`,
+    cmd: `${CROSS}gcc`,
+    args: [...flags, '-c', join(tmp, s), '-o', join(tmp, s.replace(/\.c$/, '.o'))],
+  })), quiet);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  writeFileSync(join(dir, '.complete'), `${key}\n`);
+  return objs;
+}
+
+/** Bundles `entry` with esbuild for the firmware: one ES module, `host` external. */
+export async function bundle(entry: string, platform: string, outFile: string): Promise<void> {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  await esbuild({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    outfile: outFile,
+    external: ['host'],
+    alias: { '@platform': join(root, 'platforms', `${platform}.ts`) },
+    define: { __BAOJS_VERSION__: JSON.stringify(pkg.version) },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+}
+
+/** Builds the firmware image. @throws Error with the failing command's output. */
+export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResult> {
+  const platform = opts.platform ?? 'qemu-aarch64-virt';
+  const entry = opts.entry ?? 'src/main.ts';
+  const out = opts.outDir ?? join(root, 'build', platform);
+  const quiet = opts.quiet ?? false;
+  const gen = join(root, 'build', 'gen', platform);
+  mkdirSync(out, { recursive: true });
+  await generatePlatform(platform, gen);
+
+  const bundleJs = join(out, 'bundle.js');
+  await bundle(entry, platform, bundleJs);
+  if (!quiet) log(`bundle ${entry}: ${readFileSync(bundleJs).length} bytes`);
+
+  const { qjsc } = ensureHostQuickjs();
+  const bundleC = join(out, 'bundle.c');
+  run(qjsc, ['-c', '-m', '-M', 'host', '-N', 'baojs_bundle', '-o', bundleC, bundleJs]);
+  // qjsc also emits a module table for -M: keep only the bytecode arrays.
+  const c = readFileSync(bundleC, 'utf8');
+  writeIfChanged(bundleC, `#include <stdint.h>\n${c.replace(/#include[^\n]*\n/g, '')}`);
+
+  const qjsObjs = await ensureTargetQuickjs(quiet);
+  const incs = [`-I${gen}`, `-I${join(root, 'firmware')}`, `-I${join(root, 'firmware', 'arch', 'aarch64')}`,
+    `-I${join(root, 'runtime')}`, `-I${QUICKJS.srcDir}`];
+  const warn = ['-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-cast-function-type', '-std=gnu11'];
+  const objDir = join(out, 'obj');
+  mkdirSync(objDir, { recursive: true });
+  const jobs: Array<{ label: string; cmd: string; args: string[] }> = [];
+  const objs: string[] = [];
+  const add = (src: string, extra: string[]): void => {
+    const obj = join(objDir, basename(src).replace(/\.[cS]$/, '.o'));
+    objs.push(obj);
+    jobs.push({ label: `cc ${relative(root, src)}`, cmd: `${CROSS}gcc`, args: [...TARGET_CFLAGS, ...extra, ...incs, '-c', src, '-o', obj] });
+  };
+  // The firmware core may run in interrupt context: no FP/SIMD registers there.
+  for (const f of readdirSync(join(root, 'firmware', 'arch', 'aarch64'))) {
+    if (/\.[cS]$/.test(f)) add(join(root, 'firmware', 'arch', 'aarch64', f), [...warn, '-mgeneral-regs-only']);
+  }
+  for (const f of readdirSync(join(root, 'firmware'))) {
+    if (/\.c$/.test(f)) add(join(root, 'firmware', f), [...warn, '-mgeneral-regs-only']);
+  }
+  for (const f of readdirSync(join(root, 'runtime'))) {
+    if (/\.c$/.test(f)) add(join(root, 'runtime', f), [...warn, ...QUICKJS_DEFINES]);
+  }
+  add(bundleC, ['-w']);
+  await parallel(jobs, quiet);
+
+  const elf = join(out, 'baojs.elf');
+  run(`${CROSS}gcc`, [SPECS, '-nostartfiles', '-static', '-no-pie', `-T${join(root, 'linker', 'firmware.ld')}`, `-L${gen}`,
+    '-Wl,--gc-sections', '-Wl,--no-warn-rwx-segments', '-o', elf, ...objs, ...qjsObjs, '-lm']);
+  const bin = join(out, 'baojs.bin');
+  run(`${CROSS}objcopy`, ['-O', 'binary', elf, bin]);
+  const sizes = sectionSizes(elf);
+  if (!quiet) log(`${relative(process.cwd(), elf)}: text ${sizes.text} B, data ${sizes.data} B, bss ${sizes.bss} B; ${relative(process.cwd(), bin)}: ${readFileSync(bin).length} B`);
+  return { elf, bin, bundle: bundleJs, sizes };
+}
+
+/** `size -A` figures of an ELF: text (+rodata), data (+tdata), bss (+tbss). */
+export function sectionSizes(elf: string): { text: number; data: number; bss: number } {
+  const outText = run(`${CROSS}size`, ['-A', elf]);
+  const s = { text: 0, data: 0, bss: 0 };
+  for (const line of outText.split('\n')) {
+    const m = /^\.(\S+)\s+(\d+)/.exec(line);
+    if (!m) continue;
+    const n = Number(m[2]);
+    if (m[1] === 'text' || m[1] === 'rodata') s.text += n;
+    else if (m[1] === 'data' || m[1] === 'tdata') s.data += n;
+    else if (m[1] === 'bss' || m[1] === 'tbss') s.bss += n;
+  }
+  return s;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const i = process.argv.indexOf('--platform');
+  const platform = i > 0 ? process.argv[i + 1] : undefined;
+  buildFirmware({ platform }).catch((e: Error) => {
+    console.error(`[build] ${e.message}`);
+    process.exit(1);
+  });
+}

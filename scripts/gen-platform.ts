@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Generates, from the one platform description, the files the C side needs:
+ *  - `platform.h`: every address, size and INTID of the machine, the two
+ *    VMs, the backend's named regions and the device models (firmware and
+ *    remio test monitor include it);
+ *  - `platform.ld`: the linker script constants (load address, RAM size,
+ *    stack and heap sizes) that `linker/firmware.ld` INCLUDEs.
+ *
+ * Usage: `node --import tsx scripts/gen-platform.ts <platform> <outdir>`.
+ */
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Loads and validates `platforms/<name>.ts`. @throws ConfigError naming the bad field. */
+export async function loadPlatform(name: string): Promise<Platform> {
+  const file = join(root, 'platforms', `${name}.ts`);
+  if (!existsSync(file)) throw new Error(`no platform description ${file}`);
+  const mod = await import(pathToFileURL(file).href) as { platform: Platform };
+  return validatePlatform(mod.platform);
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+const u = (n: number): string => `${hex(n)}UL`;
+const cName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
+const KIND_IDS: Record<string, number> = { blk: 2, console: 3, rng: 4 };
+
+/** Size of the remio test monitor's own RAM, carved from the top of machine RAM. */
+const MONITOR_RAM_SIZE = 0x1000000;
+/**
+ * Frontend guest-physical address of the monitor's write-only debug PL011
+ * (a monitor-only aid, absent under Bao): clear of QEMU virt's devices, the
+ * remio windows and both VMs' RAM.
+ */
+const MONITOR_DEBUG_UART_BASE = 0x0c000000;
+
+/** Where the remio test monitor (qemu/monitor) lives; none of it exists under Bao. */
+export interface MonitorLayout {
+  /** the monitor's own RAM: outside both VMs, their regions and shared memory */
+  ram: Range;
+  /** boot-parameter block (first page of `ram`), filled by QEMU's generic loader */
+  bootParams: number;
+  /** the frontend's emulated write-only debug PL011 (frontend guest-physical) */
+  debugUart: Range;
+}
+
+/** The monitor's memory layout for platform `p`. @throws Error if it collides with the system. */
+export function monitorLayout(p: Platform): MonitorLayout {
+  const ram = { base: p.machine.ram.base + p.machine.ram.size - MONITOR_RAM_SIZE, size: MONITOR_RAM_SIZE };
+  const debugUart = { base: MONITOR_DEBUG_UART_BASE, size: 0x1000 };
+  const hits = (a: Range, b: Range): boolean => a.base < b.base + b.size && b.base < a.base + a.size;
+  const used: Range[] = [p.frontend.ram, p.backend.ram, ...p.backend.regions, ...p.devices.map((d) => d.shmem)];
+  if (used.some((r) => hits(r, ram))) throw new Error('monitor RAM (top of machine.ram) overlaps a VM or region');
+  if ([...used, ...p.devices.map((d) => d.window), p.machine.uart].some((r) => hits(r, debugUart))) {
+    throw new Error('monitor debug UART overlaps a frontend range');
+  }
+  return { ram, bootParams: ram.base, debugUart };
+}
+
+/** The C header text for platform `p`. */
+export function platformHeader(p: Platform): string {
+  const m = p.machine;
+  const b = p.backend;
+  const f = p.frontend;
+  const L: string[] = [];
+  L.push('/* SPDX-License-Identifier: Apache-2.0 */');
+  L.push(`/* Generated from platforms/${p.name}.ts by scripts/gen-platform.ts: do not edit. */`);
+  L.push('#ifndef BAOJS_PLATFORM_H', '#define BAOJS_PLATFORM_H', '');
+  L.push(`#define PLAT_NAME "${p.name}"`);
+  L.push(`#define PLAT_CPUS ${m.cpus}`);
+  L.push(`#define PLAT_QEMU_CPU "${m.qemuCpu}"`);
+  L.push(`#define PLAT_RAM_BASE ${u(m.ram.base)}`, `#define PLAT_RAM_SIZE ${u(m.ram.size)}`);
+  L.push(`#define PLAT_GIC_VERSION ${m.gic.version}`, `#define PLAT_GICD_BASE ${u(m.gic.gicd)}`);
+  if (m.gic.gicr !== undefined) L.push(`#define PLAT_GICR_BASE ${u(m.gic.gicr)}`);
+  if (m.gic.gicc !== undefined) L.push(`#define PLAT_GICC_BASE ${u(m.gic.gicc)}`);
+  if (m.gic.gich !== undefined) L.push(`#define PLAT_GICH_BASE ${u(m.gic.gich)}`);
+  if (m.gic.gicv !== undefined) L.push(`#define PLAT_GICV_BASE ${u(m.gic.gicv)}`);
+  L.push(`#define PLAT_UART_BASE ${u(m.uart.base)}`, `#define PLAT_UART_SIZE ${u(m.uart.size)}`, `#define PLAT_UART_INTID ${m.uart.intid}`);
+  L.push(`#define PLAT_TIMER_INTID ${m.timerIntid}`, '');
+  for (const [pre, vm] of [['BACKEND', b], ['FRONTEND', f]] as const) {
+    L.push(`#define ${pre}_RAM_BASE ${u(vm.ram.base)}`, `#define ${pre}_RAM_SIZE ${u(vm.ram.size)}`);
+    L.push(`#define ${pre}_CPU ${vm.cpus[0]}`);
+  }
+  L.push(`#define BACKEND_STACK_SIZE ${u(b.stackSize)}`, `#define BACKEND_HEAP_SIZE ${u(b.heapSize)}`, '');
+  L.push('/* Named regions of the backend: { name, base, size } */');
+  L.push(`#define BACKEND_REGION_COUNT ${b.regions.length + p.devices.length}`);
+  L.push('#define BACKEND_REGIONS \\');
+  for (const r of b.regions) L.push(`  { "${r.name}", ${u(r.base)}, ${u(r.size)} }, \\`);
+  for (const d of p.devices) L.push(`  { "shmem:${d.name}", ${u(d.shmem.base)}, ${u(d.shmem.size)} }, \\`);
+  L.push('');
+  L.push('/* Device regions the backend may reach with host.mmioRead/mmioWrite: { name, base, size } */');
+  L.push('#define BACKEND_MMIO_REGIONS \\');
+  L.push(`  { "uart", ${u(m.uart.base)}, ${u(m.uart.size)} }, \\`);
+  L.push('');
+  L.push('/* Device models: { name, virtio device id, dm_id, bind key, window base, window size,');
+  L.push(' *   backend INTID, frontend INTID, shmem id, shmem base, shmem size } */');
+  L.push(`#define PLAT_DEVICE_COUNT ${p.devices.length}`);
+  L.push('#define PLAT_DEVICES \\');
+  for (const d of p.devices) {
+    L.push(`  { "${d.name}", ${KIND_IDS[d.kind]}, ${d.dmId}, ${d.bindKey}, ${u(d.window.base)}, ${u(d.window.size)}, ` +
+      `${d.backendIntid}, ${d.frontendIntid}, ${d.shmem.id}, ${u(d.shmem.base)}, ${u(d.shmem.size)} }, \\`);
+  }
+  L.push('');
+  for (const d of p.devices) {
+    const n = cName(d.name);
+    L.push(`#define DEV_${n}_DM_ID ${d.dmId}`, `#define DEV_${n}_WINDOW ${u(d.window.base)}`,
+      `#define DEV_${n}_BACKEND_INTID ${d.backendIntid}`, `#define DEV_${n}_FRONTEND_INTID ${d.frontendIntid}`,
+      `#define DEV_${n}_SHMEM_BASE ${u(d.shmem.base)}`, `#define DEV_${n}_SHMEM_SIZE ${u(d.shmem.size)}`);
+  }
+  const mon = monitorLayout(p);
+  L.push('', '/* remio test monitor (qemu/monitor only; not part of a Bao system) */');
+  L.push(`#define FRONTEND_NAME "${f.name}"`, `#define BACKEND_NAME "${b.name}"`);
+  L.push(`#define MONITOR_RAM_BASE ${u(mon.ram.base)}`, `#define MONITOR_RAM_SIZE ${u(mon.ram.size)}`);
+  L.push(`#define MONITOR_BOOT_PARAMS ${u(mon.bootParams)}`);
+  L.push(`#define MONITOR_DEBUG_UART_BASE ${u(mon.debugUart.base)}`, `#define MONITOR_DEBUG_UART_SIZE ${u(mon.debugUart.size)}`);
+  L.push('', '#endif', '');
+  return L.join('\n');
+}
+
+/** The linker-script constants for platform `p` (INCLUDEd by linker/firmware.ld). */
+export function platformLd(p: Platform): string {
+  const b = p.backend;
+  return [
+    `/* Generated from platforms/${p.name}.ts by scripts/gen-platform.ts: do not edit. */`,
+    `RAM_BASE = ${hex(b.ram.base)};`,
+    `RAM_SIZE = ${hex(b.ram.size)};`,
+    `STACK_SIZE = ${hex(b.stackSize)};`,
+    `HEAP_SIZE = ${hex(b.heapSize)};`,
+    '',
+  ].join('\n');
+}
+
+/** Writes `text` to `file` only when it differs, so make-style caching keeps working. */
+export function writeIfChanged(file: string, text: string): boolean {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return true;
+}
+
+/** Generates platform.h and platform.ld for `name` into `outDir`. */
+export async function generatePlatform(name: string, outDir: string): Promise<Platform> {
+  const p = await loadPlatform(name);
+  writeIfChanged(join(outDir, 'platform.h'), platformHeader(p));
+  writeIfChanged(join(outDir, 'platform.ld'), platformLd(p));
+  return p;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const [name = 'qemu-aarch64-virt', out = join(root, 'build', 'gen', 'qemu-aarch64-virt')] = process.argv.slice(2);
+  generatePlatform(name, out).then(() => console.log(`[gen] ${out}/platform.{h,ld}`), (e: Error) => {
+    console.error(`[gen] ${e.message}`);
+    process.exit(1);
+  });
+}
