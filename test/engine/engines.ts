@@ -143,8 +143,8 @@ export function emscriptenEngine(): Engine {
         const message = (e as Error).message;
         problem = `the engine failed: ${message}`;
         if (/call stack/i.test(message)) {
-          problem += ' (this build of QuickJS has no stack check: deep or unbounded recursion overflows ' +
-            'the WebAssembly stack instead of throwing a RangeError as qjs and the firmware do)';
+          problem += ' (the WebAssembly stack ran out before QuickJS\'s own stack limit: lower ' +
+            'BAOJS_ENGINE_STACK_KIB to get a QuickJS stack overflow instead)';
         }
         module = undefined; // do not reuse a wasm instance that may have aborted
       } finally {

@@ -26,6 +26,10 @@ export const MISSING_BUILTINS: Readonly<Record<string, string>> = {
  * @param message the error's message, e.g. `'process' is not defined`
  */
 export function quickjsHint(message: string): string {
+  if (/^stack overflow$|Maximum call stack/.test(message)) {
+    return 'the engine runs with the firmware\'s JS stack (about 200 JS call levels on aarch64): ' +
+      'recursion this deep would overflow on the firmware too (BAOJS_ENGINE_STACK_KIB changes the limit here)';
+  }
   const m = /^'?([A-Za-z_$][\w$]*)'? is not defined/.exec(message);
   if (!m) return '';
   if (HOST_ONLY_GLOBALS.includes(m[1])) {

@@ -14,11 +14,13 @@
  * ran at all.
  *
  * Environment: BAOJS_ENGINE_TIMEOUT_S (per file, default 60),
- * BAOJS_ENGINE_MEMORY_MIB (default 512), BAOJS_ENGINE_STACK_KIB (default 1024).
+ * BAOJS_ENGINE_MEMORY_MIB (default 512), BAOJS_ENGINE_STACK_KIB (default: the
+ * firmware's JS stack, 224 KiB on the shipped platform).
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { SourceMap } from 'node:module';
+import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { ensureHostQuickjs } from '../../scripts/quickjs-host.ts';
 import { bundleForQuickjs, mapPositions, ROOT } from './bundle.ts';
 import { emscriptenEngine, qjsEngine } from './engines.ts';
@@ -44,9 +46,17 @@ function envNumber(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
+/**
+ * The JS stack the firmware gives QuickJS: the backend's stack less what its
+ * C frames keep (runtime/engine.c), so recursion too deep for the firmware
+ * fails here too. The heap is not the firmware's: tests also hold simulated
+ * guest memory and backing stores.
+ */
+const FIRMWARE_JS_STACK_KIB = platform.backend.stackSize / 1024 - 32;
+
 const LIMITS: Limits = {
   memoryBytes: envNumber('BAOJS_ENGINE_MEMORY_MIB', 512) * 1024 * 1024,
-  stackBytes: envNumber('BAOJS_ENGINE_STACK_KIB', 1024) * 1024,
+  stackBytes: envNumber('BAOJS_ENGINE_STACK_KIB', FIRMWARE_JS_STACK_KIB) * 1024,
   timeoutMs: envNumber('BAOJS_ENGINE_TIMEOUT_S', 60) * 1000,
 };
 
