@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The Linux frontend: a kernel built from Debian's `linux-source-6.1` with
+ * `allnoconfig` plus the project's fragment (`kernel.config`), and an
+ * initramfs made of Debian's static arm64 busybox and the project's `init`.
+ *
+ * Both are cached outside the work tree, each in a directory named by a hash
+ * of its inputs (`<cache>/frontend-kernel-<hash>/Image`,
+ * `<cache>/frontend-initramfs-<hash>/initramfs.cpio.gz`): a second run finds
+ * them and returns at once. The kernel build prints a progress line every
+ * few hundred objects and keeps the whole make output in `build.log` beside
+ * the image; a failure prints the log's tail.
+ *
+ * Everything comes from Debian through apt: the kernel source, the cross
+ * compiler and, through a private apt configuration that leaves the
+ * system's dpkg architectures alone, the arm64 `busybox-static` package
+ * (verified by apt against the archive's signed index).
+ *
+ * Usage: `node --import tsx qemu/frontend/build.ts` prints the paths.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync, createWriteStream, openSync, closeSync,
+} from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../../scripts/paths.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The kernel source package, the newest `linux-source-*` of Debian bookworm's main suite. */
+export const KERNEL_SOURCE_PACKAGE = 'linux-source-6.1';
+/** Where the kernel source package puts its tarball. */
+export const KERNEL_SOURCE_TARBALL = '/usr/src/linux-source-6.1.tar.xz';
+/** The project's kernel configuration fragment, applied on `allnoconfig`. */
+export const KERNEL_FRAGMENT = join(here, 'kernel.config');
+/** The project's init script, `/init` in the initramfs. */
+export const INIT_SCRIPT = join(here, 'init');
+/** The cross toolchain prefix. */
+export const CROSS_COMPILE = 'aarch64-linux-gnu-';
+/** Keyring that verifies Debian's archive (package debian-archive-keyring). */
+const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+/** Bump when the kernel build recipe below changes in a way that changes the output. */
+const KERNEL_RECIPE = 'kernel-recipe-1: allnoconfig + KCONFIG_ALLCONFIG fragment; make Image';
+/** Bump when the initramfs recipe below changes in a way that changes the output. */
+const INITRAMFS_RECIPE = 'initramfs-recipe-1: gen_init_cpio -t 0 | gzip -9n';
+
+/** Debian packages the frontend build and its standalone boot need, with the reason for each. */
+export const FRONTEND_PACKAGES: ReadonlyArray<readonly [string, string]> = [
+  [KERNEL_SOURCE_PACKAGE, 'the frontend kernel source'],
+  ['gcc-aarch64-linux-gnu', 'cross compiler for the frontend kernel'],
+  ['gcc', 'host tools of the kernel build (kconfig, gen_init_cpio)'],
+  ['make', 'kernel build driver'],
+  ['bc', 'kernel build (timeconst)'],
+  ['bison', 'kernel build (kconfig parser)'],
+  ['flex', 'kernel build (kconfig lexer)'],
+  ['xz-utils', 'unpacks the kernel source tarball'],
+  ['gzip', 'compresses the initramfs'],
+  ['device-tree-compiler', 'compiles the frontend device tree'],
+  ['debian-archive-keyring', 'verifies the arm64 busybox package'],
+  ['qemu-system-arm', 'boots the frontend standalone (tests, reference figures)'],
+];
+
+/** What `ensureFrontend` returns: paths in the cache. */
+export interface FrontendArtifacts {
+  /** arm64 kernel `Image` (raw, load at a 2 MiB aligned address + text_offset 0) */
+  image: string;
+  /** initramfs, cpio newc, gzip */
+  initramfs: string;
+  /** the kernel's full `.config` */
+  config: string;
+}
+
+/** A file to add to the initramfs beside busybox and init. */
+export interface InitramfsFile {
+  /** absolute path inside the initramfs, e.g. `/usr/bin/garbage.sh` */
+  path: string;
+  /** the file's contents */
+  contents: string | Uint8Array;
+  /** permission bits, default 0o755 */
+  mode?: number;
+}
+
+const log = (msg: string): void => console.log(`[frontend] ${msg}`);
+
+function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function elapsed(t0: number): string {
+  const s = Math.round((Date.now() - t0) / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+function runSync(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...opts });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (status ${r.status}):\n${(r.stderr || r.stdout || '').trim()}`);
+  return r.stdout;
+}
+
+interface SetupModule {
+  ensureDebian(names: string[]): void;
+  debianArchiveUri(): string;
+}
+
+/** scripts/setup.mjs, typed (it is plain JavaScript that runs before npm dependencies exist). */
+async function setupModule(): Promise<SetupModule> {
+  const url = new URL('../../scripts/setup.mjs', import.meta.url).href;
+  return (await import(url)) as SetupModule;
+}
+
+/** Installs the missing Debian packages the frontend needs (as root), or stops with the command to run. */
+export async function ensureFrontendPackages(): Promise<void> {
+  (await setupModule()).ensureDebian(FRONTEND_PACKAGES.map(([n]) => n));
+}
+
+function debVersion(pkg: string): string {
+  return runSync('dpkg-query', ['-W', '-f=${Version}', pkg]).trim();
+}
+
+/** Moves a finished build directory into place; if another process won the race, keeps theirs. */
+function publish(tmp: string, dest: string): void {
+  try {
+    renameSync(tmp, dest);
+  } catch (e) {
+    if (existsSync(dest)) rmSync(tmp, { recursive: true, force: true });
+    else throw e;
+  }
+}
+
+/** Unpacks the kernel source tarball into the cache (once per package version); returns the tree. */
+export function ensureKernelSource(): string {
+  const version = debVersion(KERNEL_SOURCE_PACKAGE);
+  const dest = join(cacheDir(), `linux-source-${version}`);
+  if (existsSync(join(dest, '.unpacked'))) return dest;
+  if (!existsSync(KERNEL_SOURCE_TARBALL)) throw new Error(`${KERNEL_SOURCE_TARBALL} missing: reinstall ${KERNEL_SOURCE_PACKAGE}`);
+  const t0 = Date.now();
+  log(`unpacking ${KERNEL_SOURCE_PACKAGE} ${version}`);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  runSync('tar', ['-xJf', KERNEL_SOURCE_TARBALL, '-C', tmp, '--strip-components=1']);
+  writeFileSync(join(tmp, '.unpacked'), `${KERNEL_SOURCE_PACKAGE} ${version}\n`);
+  // Older unpacked versions are of no further use.
+  for (const f of readdirSync(cacheDir())) {
+    if (f.startsWith('linux-source-') && f !== `linux-source-${version}` && !f.includes('.tmp-')) {
+      rmSync(join(cacheDir(), f), { recursive: true, force: true });
+    }
+  }
+  publish(tmp, dest);
+  log(`kernel source unpacked in ${elapsed(t0)}`);
+  return dest;
+}
+
+/** Lines of the fragment as [symbol, value] ('n' for "is not set"). */
+function fragmentSettings(text: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const line of text.split('\n')) {
+    let m = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line);
+    if (m) { out.push([m[1], m[2]]); continue; }
+    m = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line);
+    if (m) out.push([m[1], 'n']);
+  }
+  return out;
+}
+
+/** Checks that every setting of the fragment survived `allnoconfig` (a dependency left out would drop it silently). */
+function checkConfig(fragment: string, config: string): void {
+  const have = new Map<string, string>();
+  for (const [k, v] of fragmentSettings(config)) have.set(k, v);
+  const bad: string[] = [];
+  for (const [k, want] of fragmentSettings(fragment)) {
+    const got = have.get(k) ?? 'n';
+    if (got !== want) bad.push(`${k}: wanted ${want}, got ${got}`);
+  }
+  if (bad.length) throw new Error(`kernel configuration does not honour the fragment (missing dependencies?):\n  ${bad.join('\n  ')}`);
+}
+
+function kernelMakeArgs(src: string, out: string): string[] {
+  return ['-C', src, `O=${out}`, 'ARCH=arm64', `CROSS_COMPILE=${CROSS_COMPILE}`, 'KBUILD_BUILD_USER=baojs', 'KBUILD_BUILD_HOST=baojs',
+    'KBUILD_BUILD_TIMESTAMP=1970-01-01'];
+}
+
+/** Runs make, appending to `logFile`; prints a progress line every `every` compiled objects. */
+function makeWithProgress(args: string[], logFile: string, label: string, every = 250): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const logStream = createWriteStream(logFile, { flags: 'a' });
+    logStream.write(`$ make ${args.join(' ')}\n`);
+    const child = spawn('make', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let objects = 0;
+    let partial = '';
+    const onData = (chunk: Buffer): void => {
+      logStream.write(chunk);
+      const text = partial + chunk.toString('utf8');
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (/^\s+(CC|AS|AR|LD|HOSTCC|OBJCOPY|GZIP)\s/.test(line)) {
+          objects++;
+          if (objects % every === 0) log(`${label}: ${objects} objects built (${elapsed(t0)})`);
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (e) => { logStream.end(); reject(e); });
+    child.on('close', (code) => {
+      logStream.end(() => {
+        if (code === 0) {
+          log(`${label}: done, ${objects} objects in ${elapsed(t0)}`);
+          resolve();
+        } else {
+          const tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n');
+          reject(new Error(`${label} failed (make status ${code}); last lines of ${logFile}:\n${tail}`));
+        }
+      });
+    });
+  });
+}
+
+/** The kernel's cache key: source version, fragment, recipe, compiler. */
+function kernelKey(): { hash: string; version: string } {
+  const version = debVersion(KERNEL_SOURCE_PACKAGE);
+  const gcc = runSync(`${CROSS_COMPILE}gcc`, ['--version']).split('\n')[0];
+  const hash = sha256([KERNEL_RECIPE, KERNEL_SOURCE_PACKAGE, version, gcc, readFileSync(KERNEL_FRAGMENT, 'utf8')].join('\0')).slice(0, 16);
+  return { hash, version };
+}
+
+/**
+ * Builds (or finds in the cache) the frontend kernel.
+ * @returns the `Image` and `.config` paths.
+ */
+export async function ensureKernel(): Promise<{ image: string; config: string }> {
+  await ensureFrontendPackages();
+  const { hash, version } = kernelKey();
+  const dest = join(cacheDir(), `frontend-kernel-${hash}`);
+  const image = join(dest, 'Image');
+  const config = join(dest, 'config');
+  if (existsSync(image) && existsSync(config)) return { image, config };
+
+  const src = ensureKernelSource();
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const out = join(tmp, 'build');
+  mkdirSync(out, { recursive: true });
+  const logFile = join(tmp, 'build.log');
+  const jobs = Math.max(1, cpus().length);
+  const t0 = Date.now();
+  log(`building the frontend kernel (${KERNEL_SOURCE_PACKAGE} ${version}, ${jobs} jobs); log: ${join(dest, 'build.log')}`);
+  const base = kernelMakeArgs(src, out);
+  await makeWithProgress([...base, `KCONFIG_ALLCONFIG=${KERNEL_FRAGMENT}`, 'allnoconfig'], logFile, 'kernel config', 1e9);
+  checkConfig(readFileSync(KERNEL_FRAGMENT, 'utf8'), readFileSync(join(out, '.config'), 'utf8'));
+  await makeWithProgress([...base, `-j${jobs}`, 'Image'], logFile, 'kernel build');
+  copyFileSync(join(out, 'arch/arm64/boot/Image'), join(tmp, 'Image'));
+  copyFileSync(join(out, '.config'), join(tmp, 'config'));
+  copyFileSync(join(out, 'System.map'), join(tmp, 'System.map'));
+  rmSync(out, { recursive: true, force: true });
+  publish(tmp, dest);
+  log(`frontend kernel ready in ${elapsed(t0)}: ${image}`);
+  return { image, config };
+}
+
+/** The current Debian suite (VERSION_CODENAME of /etc/os-release). */
+function debianSuite(): string {
+  const m = /^VERSION_CODENAME=(\S+)$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+  if (!m) throw new Error('/etc/os-release names no VERSION_CODENAME');
+  return m[1];
+}
+
+/**
+ * Fetches Debian's arm64 `busybox-static` (once) through a private apt
+ * configuration (its own sources list, index directory and architecture),
+ * so the system's dpkg architectures and apt lists stay as they are.
+ * @returns the static arm64 busybox binary and its Debian version.
+ */
+export async function ensureBusybox(): Promise<{ path: string; version: string }> {
+  const dir = join(cacheDir(), 'busybox-arm64');
+  const current = join(dir, 'current');
+  if (existsSync(current)) {
+    const version = readFileSync(current, 'utf8').trim();
+    const path = join(dir, version, 'busybox');
+    if (existsSync(path)) return { path, version };
+  }
+  await ensureFrontendPackages();
+  const setup = await setupModule();
+  const work = join(cacheDir(), `apt-arm64.tmp-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  for (const d of ['lists/partial', 'cache/archives/partial', 'dl', 'x']) mkdirSync(join(work, d), { recursive: true });
+  const uri = setup.debianArchiveUri();
+  const suite = debianSuite();
+  const list = join(work, 'sources.list');
+  writeFileSync(list, [suite, `${suite}-updates`].map((s) => `deb [arch=arm64 signed-by=${DEBIAN_KEYRING}] ${uri} ${s} main\n`).join(''));
+  const opts = [
+    '-o', 'APT::Architecture=arm64', '-o', 'APT::Architectures::=arm64',
+    '-o', `Dir::Etc::SourceList=${list}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
+    '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`,
+    '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1',
+  ];
+  log(`fetching busybox-static (arm64) from Debian ${suite} (signed index)`);
+  try {
+    runSync('apt-get', [...opts, '-q', 'update']);
+    runSync('apt-get', [...opts, '-q', 'download', 'busybox-static:arm64'], { cwd: join(work, 'dl') });
+    const deb = readdirSync(join(work, 'dl')).find((f) => f.startsWith('busybox-static_') && f.endsWith('_arm64.deb'));
+    if (!deb) throw new Error('apt-get download produced no busybox-static arm64 package');
+    const debPath = join(work, 'dl', deb);
+    const version = runSync('dpkg-deb', ['-f', debPath, 'Version']).trim();
+    runSync('dpkg-deb', ['-x', debPath, join(work, 'x')]);
+    const bin = join(work, 'x', 'bin', 'busybox');
+    if (!existsSync(bin)) throw new Error(`${deb} has no bin/busybox`);
+    const elf = readFileSync(bin).subarray(0, 20);
+    // ELF, 64-bit, little endian, e_machine 183 (AArch64).
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf.readUInt16LE(18) !== 183) throw new Error(`${deb}: bin/busybox is not an arm64 ELF`);
+    const vdir = join(dir, version);
+    mkdirSync(vdir, { recursive: true });
+    copyFileSync(bin, join(vdir, 'busybox'));
+    writeFileSync(current, `${version}\n`);
+    log(`busybox-static ${version} (arm64)`);
+    return { path: join(vdir, 'busybox'), version };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Compiles the kernel's `usr/gen_init_cpio` (a host tool that writes cpio archives with device nodes, no root needed). */
+function ensureGenInitCpio(): string {
+  const src = join(ensureKernelSource(), 'usr', 'gen_init_cpio.c');
+  const bin = join(cacheDir(), `gen_init_cpio-${sha256(readFileSync(src)).slice(0, 12)}`);
+  if (!existsSync(bin)) {
+    runSync('gcc', ['-O2', '-o', `${bin}.tmp-${process.pid}`, src]);
+    renameSync(`${bin}.tmp-${process.pid}`, bin);
+  }
+  return bin;
+}
+
+/**
+ * Builds (or finds in the cache) the initramfs: busybox (applet links made
+ * by init at boot), `/init`, `/etc/profile`, the console and null device
+ * nodes, and any `extra` files.
+ * @returns the path of the gzip-compressed cpio (newc) archive.
+ */
+export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<string> {
+  const busybox = await ensureBusybox();
+  const init = readFileSync(INIT_SCRIPT);
+  const profile = 'export PS1=\'frontend:\\w# \'\n';
+  const parts: Array<string | Uint8Array> = [INITRAMFS_RECIPE, busybox.version, readFileSync(busybox.path), init, profile];
+  for (const f of extra) parts.push(f.path, String(f.mode ?? 0o755), f.contents);
+  const hash = sha256(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(`${p}\0`) : Buffer.from(p))))).slice(0, 16);
+  const dest = join(cacheDir(), `frontend-initramfs-${hash}`);
+  const out = join(dest, 'initramfs.cpio.gz');
+  if (existsSync(out)) return out;
+
+  await ensureFrontendPackages();
+  const gen = ensureGenInitCpio();
+  const tmp = `${dest}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(join(tmp, 'files'), { recursive: true });
+  const files = join(tmp, 'files');
+  writeFileSync(join(files, 'init'), init);
+  writeFileSync(join(files, 'profile'), profile);
+  const lines = [
+    'dir /dev 0755 0 0',
+    'nod /dev/console 0600 0 0 c 5 1',
+    'nod /dev/null 0666 0 0 c 1 3',
+    ...['/bin', '/sbin', '/usr', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/tmp', '/mnt', '/root', '/etc'].map((d) => `dir ${d} 0755 0 0`),
+    `file /bin/busybox ${busybox.path} 0755 0 0`,
+    'slink /bin/sh busybox 0777 0 0',
+    `file /init ${join(files, 'init')} 0755 0 0`,
+    `file /etc/profile ${join(files, 'profile')} 0644 0 0`,
+  ];
+  const dirs = new Set(['/', '/dev', '/bin', '/sbin', '/usr', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/tmp', '/mnt', '/root', '/etc']);
+  extra.forEach((f, i) => {
+    if (!f.path.startsWith('/') || f.path.includes('..') || /\s/.test(f.path)) throw new Error(`initramfs file path must be absolute, without spaces or '..': ${f.path}`);
+    const parents = f.path.split('/').slice(1, -1);
+    for (let k = 1; k <= parents.length; k++) {
+      const d = `/${parents.slice(0, k).join('/')}`;
+      if (!dirs.has(d)) { dirs.add(d); lines.push(`dir ${d} 0755 0 0`); }
+    }
+    const local = join(files, `extra-${i}`);
+    writeFileSync(local, f.contents);
+    lines.push(`file ${f.path} ${local} ${(f.mode ?? 0o755).toString(8)} 0 0`);
+  });
+  const listFile = join(tmp, 'initramfs.list');
+  writeFileSync(listFile, `${lines.join('\n')}\n`);
+  const cpio = join(tmp, 'initramfs.cpio');
+  const fd = openSync(cpio, 'w');
+  try {
+    const r = spawnSync(gen, ['-t', '0', listFile], { stdio: ['ignore', fd, 'pipe'] });
+    if (r.status !== 0) throw new Error(`gen_init_cpio failed: ${r.stderr?.toString()}`);
+  } finally {
+    closeSync(fd);
+  }
+  runSync('gzip', ['-9n', cpio]);
+  rmSync(files, { recursive: true, force: true });
+  publish(tmp, dest);
+  log(`initramfs ready: ${out}`);
+  return out;
+}
+
+/**
+ * Everything the Linux frontend needs, built or taken from the cache:
+ * installs missing Debian packages, builds the kernel and the initramfs.
+ * @param extra files to add to the initramfs (tests' helper scripts)
+ */
+export async function ensureFrontend(extra: InitramfsFile[] = []): Promise<FrontendArtifacts> {
+  const { image, config } = await ensureKernel();
+  const initramfs = await ensureInitramfs(extra);
+  return { image, initramfs, config };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  ensureFrontend().then((a) => {
+    console.log(`image: ${a.image}\ninitramfs: ${a.initramfs}\nconfig: ${a.config}`);
+  }, (e: Error) => {
+    console.error(`[frontend] ${e.message}`);
+    process.exit(1);
+  });
+}

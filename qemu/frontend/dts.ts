@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The Linux frontend's device tree, generated from the platform description
+ * and compiled with `dtc`.
+ *
+ * For each device model of the platform: a `virtio,mmio` node at the remio
+ * window, interrupting on the device's frontend INTID, with `memory-region`
+ * naming a `restricted-dma-pool` that covers the device's whole shared
+ * region. Linux then keeps all of that device's DMA (rings and bounce
+ * buffers) in the region (once the device offers VIRTIO_F_ACCESS_PLATFORM).
+ * The shared regions are also listed as memory, so that they are in Linux's
+ * linear map, which a restricted pool needs.
+ *
+ * Options cover the standalone boot too (plain QEMU, no monitor): PSCI over
+ * HVC, the PL011 console, and QEMU virt's own virtio-mmio transports, with
+ * an optional restricted pool in the frontend's RAM.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Platform, Range } from '../../src/config/platform.ts';
+
+/** QEMU virt's own virtio-mmio transports: 32 windows of 0x200 bytes from 0x0a00_0000, SPI 16 + n, edge-triggered. */
+export const QEMU_VIRTIO_MMIO = { base: 0x0a000000, stride: 0x200, count: 32, firstSpi: 16 } as const;
+
+/** Options of the frontend device tree. */
+export interface FrontendDtsOptions {
+  /** PSCI conduit: 'smc' under an EL2 monitor or Bao (default), 'hvc' on plain QEMU at EL1 */
+  conduit?: 'smc' | 'hvc';
+  /** kernel command line (`/chosen/bootargs`) */
+  bootargs?: string;
+  /** include the machine's PL011 (default false: under the monitor the UART belongs to the backend) */
+  uart?: boolean;
+  /** `/chosen/stdout-path`; default 'serial0:115200n8' with the UART, none without */
+  stdoutPath?: string;
+  /** where the loader puts the initramfs (`linux,initrd-start/end`); QEMU's `-initrd` fills these in itself */
+  initrd?: Range;
+  /** include a virtio-mmio node per platform device (default true) */
+  devices?: boolean;
+  /** trigger of the platform devices' interrupts (default 'level', active high) */
+  irqTrigger?: 'level' | 'edge';
+  /** number of vCPUs (default: the frontend's CPU count) */
+  cpus?: number;
+  /** QEMU virt's own virtio-mmio transports: include `count` of them (from the highest, which QEMU fills first), optionally sharing one restricted pool */
+  qemuVirtio?: { count?: number; pool?: Range };
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+const cells2 = (n: number): string => `${hex(Math.floor(n / 2 ** 32))} ${hex(n % 2 ** 32)}`;
+const reg = (r: Range): string => `<${cells2(r.base)} ${cells2(r.size)}>`;
+const unit = (n: number): string => n.toString(16);
+
+/**
+ * Name of the reserved-memory node of a restricted pool: `<owner>-dma@<base>`,
+ * where owner is a device model's name, or 'qemu-virtio' for the pool of
+ * QEMU's own transports. Linux 6.1 shows the pool's slab counters
+ * (`io_tlb_nslabs`, `io_tlb_used`, 2 KiB slabs) in debugfs under
+ * `/sys/kernel/debug/<this name>/`.
+ */
+export function poolNodeName(owner: string, base: number): string {
+  return `${owner}-dma@${unit(base)}`;
+}
+
+const GIC_SPI = 0;
+const GIC_PPI = 1;
+const IRQ_EDGE_RISING = 1;
+const IRQ_LEVEL_HIGH = 4;
+
+/** The device tree source (dts) of the frontend of platform `p`. */
+export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string {
+  const m = p.machine;
+  const conduit = opts.conduit ?? 'smc';
+  const ncpu = opts.cpus ?? p.frontend.cpus.length;
+  const withDevices = opts.devices ?? true;
+  const trigger = (opts.irqTrigger ?? 'level') === 'level' ? IRQ_LEVEL_HIGH : IRQ_EDGE_RISING;
+  const gic = m.gic;
+  // GICv2 PPIs carry a CPU target mask in the flags; GICv3 ignores it.
+  const ppiFlags = (t: number): number => (gic.version === 2 ? (((1 << ncpu) - 1) << 8) | t : t);
+  const L: string[] = [];
+  const out = (indent: number, s: string): void => { L.push(`${'\t'.repeat(indent)}${s}`); };
+
+  out(0, '// SPDX-License-Identifier: Apache-2.0');
+  out(0, `// Generated from platforms/${p.name}.ts by qemu/frontend/dts.ts: do not edit.`);
+  out(0, '/dts-v1/;');
+  out(0, '');
+  out(0, '/ {');
+  out(1, `model = "baojs frontend (${p.name})";`);
+  out(1, 'compatible = "linux,dummy-virt";');
+  out(1, 'interrupt-parent = <&gic>;');
+  out(1, '#address-cells = <2>;');
+  out(1, '#size-cells = <2>;');
+  out(0, '');
+
+  out(1, 'chosen {');
+  if (opts.bootargs !== undefined) out(2, `bootargs = "${opts.bootargs.replace(/["\\]/g, '\\$&')}";`);
+  const stdout = opts.stdoutPath ?? (opts.uart ? 'serial0:115200n8' : undefined);
+  if (stdout) out(2, `stdout-path = "${stdout}";`);
+  if (opts.initrd) {
+    out(2, `linux,initrd-start = <${cells2(opts.initrd.base)}>;`);
+    out(2, `linux,initrd-end = <${cells2(opts.initrd.base + opts.initrd.size)}>;`);
+  }
+  out(1, '};');
+  if (opts.uart) {
+    out(1, 'aliases {');
+    out(2, 'serial0 = &uart0;');
+    out(1, '};');
+  }
+  out(0, '');
+
+  out(1, 'psci {');
+  out(2, 'compatible = "arm,psci-0.2";');
+  out(2, `method = "${conduit}";`);
+  out(1, '};');
+  out(0, '');
+
+  out(1, 'cpus {');
+  out(2, '#address-cells = <1>;');
+  out(2, '#size-cells = <0>;');
+  for (let i = 0; i < ncpu; i++) {
+    out(2, `cpu@${unit(i)} {`);
+    out(3, 'device_type = "cpu";');
+    out(3, `compatible = "arm,${m.qemuCpu}", "arm,armv8";`);
+    out(3, `reg = <${hex(i)}>;`);
+    out(3, 'enable-method = "psci";');
+    out(2, '};');
+  }
+  out(1, '};');
+  out(0, '');
+
+  // Memory: the frontend's RAM, then each shared region, so that it is in
+  // the linear map (a restricted pool must be).
+  const memory: Range[] = [p.frontend.ram];
+  if (withDevices) for (const d of p.devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
+  for (const r of memory) {
+    out(1, `memory@${unit(r.base)} {`);
+    out(2, 'device_type = "memory";');
+    out(2, `reg = ${reg(r)};`);
+    out(1, '};');
+  }
+  out(0, '');
+
+  const pools: Array<{ label: string; name: string; range: Range }> = [];
+  if (withDevices) for (const d of p.devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
+  const qemuPool = opts.qemuVirtio?.pool;
+  if (qemuPool) pools.push({ label: 'dma_qemu', name: poolNodeName('qemu-virtio', qemuPool.base), range: qemuPool });
+  if (pools.length) {
+    out(1, 'reserved-memory {');
+    out(2, '#address-cells = <2>;');
+    out(2, '#size-cells = <2>;');
+    out(2, 'ranges;');
+    for (const pool of pools) {
+      out(2, `${pool.label}: ${pool.name} {`);
+      out(3, 'compatible = "restricted-dma-pool";');
+      out(3, `reg = ${reg(pool.range)};`);
+      out(2, '};');
+    }
+    out(1, '};');
+    out(0, '');
+  }
+
+  if (gic.version === 3) {
+    if (gic.gicr === undefined) throw new Error('machine.gic.gicr: GICv3 needs a redistributor base');
+    out(1, `gic: interrupt-controller@${unit(gic.gicd)} {`);
+    out(2, 'compatible = "arm,gic-v3";');
+    out(2, `reg = ${reg({ base: gic.gicd, size: 0x10000 })}, ${reg({ base: gic.gicr, size: 0x20000 * m.cpus })};`);
+  } else {
+    if (gic.gicc === undefined) throw new Error('machine.gic.gicc: GICv2 needs a CPU interface base');
+    out(1, `gic: interrupt-controller@${unit(gic.gicd)} {`);
+    out(2, 'compatible = "arm,cortex-a15-gic";');
+    out(2, `reg = ${reg({ base: gic.gicd, size: 0x1000 })}, ${reg({ base: gic.gicc, size: 0x2000 })};`);
+  }
+  out(2, '#interrupt-cells = <3>;');
+  out(2, '#address-cells = <0>;');
+  out(2, 'interrupt-controller;');
+  out(1, '};');
+  out(0, '');
+
+  // Architected timer: secure phys, non-secure phys, virtual, hypervisor PPIs.
+  out(1, 'timer {');
+  out(2, 'compatible = "arm,armv8-timer";');
+  const ppis = [29, 30, m.timerIntid, 26].map((intid) => `<${GIC_PPI} ${intid - 16} ${hex(ppiFlags(IRQ_LEVEL_HIGH))}>`);
+  out(2, `interrupts = ${ppis.join(', ')};`);
+  out(2, 'always-on;');
+  out(1, '};');
+  out(0, '');
+
+  if (opts.uart) {
+    out(1, 'apb_pclk: apb-pclk {');
+    out(2, 'compatible = "fixed-clock";');
+    out(2, '#clock-cells = <0>;');
+    out(2, 'clock-frequency = <24000000>;');
+    out(2, 'clock-output-names = "clk24mhz";');
+    out(1, '};');
+    out(0, '');
+    out(1, `uart0: pl011@${unit(m.uart.base)} {`);
+    out(2, 'compatible = "arm,pl011", "arm,primecell";');
+    out(2, `reg = ${reg(m.uart)};`);
+    out(2, `interrupts = <${GIC_SPI} ${m.uart.intid - 32} ${IRQ_LEVEL_HIGH}>;`);
+    out(2, 'clocks = <&apb_pclk>, <&apb_pclk>;');
+    out(2, 'clock-names = "uartclk", "apb_pclk";');
+    out(1, '};');
+    out(0, '');
+  }
+
+  if (withDevices) {
+    for (const d of p.devices) {
+      out(1, `// ${d.name}: ${d.kind}, bind key ${d.bindKey}, shared region ${d.shmem.id}`);
+      out(1, `virtio_mmio@${unit(d.window.base)} {`);
+      out(2, 'compatible = "virtio,mmio";');
+      out(2, `reg = ${reg(d.window)};`);
+      out(2, `interrupts = <${GIC_SPI} ${d.frontendIntid - 32} ${trigger}>;`);
+      out(2, 'dma-coherent;');
+      out(2, `memory-region = <&dma_${d.name.replace(/-/g, '_')}>;`);
+      out(1, '};');
+    }
+    out(0, '');
+  }
+
+  if (opts.qemuVirtio) {
+    const q = QEMU_VIRTIO_MMIO;
+    const count = Math.min(q.count, Math.max(0, opts.qemuVirtio.count ?? q.count));
+    // QEMU fills its transports from the highest address down: list them in
+    // that order so that the first `-device` is probed first (vda).
+    for (let n = q.count - 1; n >= q.count - count; n--) {
+      const base = q.base + n * q.stride;
+      out(1, `virtio_mmio@${unit(base)} {`);
+      out(2, 'compatible = "virtio,mmio";');
+      out(2, `reg = ${reg({ base, size: q.stride })};`);
+      out(2, `interrupts = <${GIC_SPI} ${q.firstSpi + n} ${IRQ_EDGE_RISING}>;`);
+      out(2, 'dma-coherent;');
+      if (qemuPool) out(2, 'memory-region = <&dma_qemu>;');
+      out(1, '};');
+    }
+  }
+  out(0, '};');
+  return `${L.join('\n')}\n`;
+}
+
+/**
+ * Compiles device tree source to a blob with `dtc`; writes `<out>.dts` beside it.
+ * @throws with dtc's messages when the source does not compile.
+ */
+export function compileDtb(source: string, out: string): string {
+  mkdirSync(dirname(out), { recursive: true });
+  const dtsPath = out.replace(/\.dtb$/, '') + '.dts';
+  writeFileSync(dtsPath, source);
+  const r = spawnSync('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-o', out, dtsPath], { encoding: 'utf8' });
+  if (r.error) throw new Error(`dtc: ${r.error.message} (install device-tree-compiler)`);
+  if (r.status !== 0) throw new Error(`dtc failed on ${dtsPath}:\n${r.stderr.trim()}`);
+  return out;
+}
+
+/** Generates and compiles the frontend device tree of `p` into `out` (a .dtb path); returns `out`. */
+export function buildFrontendDtb(p: Platform, opts: FrontendDtsOptions, out: string): string {
+  return compileDtb(frontendDts(p, opts), out);
+}

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * A console session with a child process (QEMU) whose stdin/stdout are a
+ * Linux shell: wait for output markers, send lines, run a command and get
+ * its output and exit status. Every session has a deadline after which the
+ * process is killed by its own PID.
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+
+/** Options of a console session. */
+export interface ConsoleSessionOptions {
+  /** name used in error messages, e.g. 'frontend' */
+  name: string;
+  /** hard deadline: the process is killed (SIGKILL, by PID) this long after the session starts */
+  timeoutMs: number;
+  /** copy everything the process prints to this file */
+  logFile?: string;
+  /** copy everything the process prints to this callback (e.g. to the terminal) */
+  onOutput?: (text: string) => void;
+}
+
+/** What `run` returns. */
+export interface RunResult {
+  /** the command's exit status */
+  status: number;
+  /** what the command printed (carriage returns removed, the echoed command line dropped) */
+  output: string;
+}
+
+let markerSeq = 0;
+
+/** A line-oriented session over a child process's stdio. */
+export class ConsoleSession {
+  /** everything the process printed so far */
+  output = '';
+  /** waits start matching here: the end of the last match */
+  cursor = 0;
+  /** resolves with the exit code (or null when killed by a signal) when the process ends */
+  readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+  private readonly waiters = new Set<() => void>();
+  private readonly deadline: NodeJS.Timeout;
+  private timedOut = false;
+
+  /** Wraps `child`; starts the deadline clock. */
+  constructor(readonly child: ChildProcessWithoutNullStreams, readonly opts: ConsoleSessionOptions) {
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString('utf8');
+      this.output += text;
+      if (opts.logFile) appendFileSync(opts.logFile, text);
+      opts.onOutput?.(text);
+      for (const w of [...this.waiters]) w();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.stdin.on('error', () => { /* the process went away; waiters report it */ });
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code) => {
+        this.exitCode = code;
+        clearTimeout(this.deadline);
+        for (const w of [...this.waiters]) w();
+        resolve(code);
+      });
+    });
+    this.deadline = setTimeout(() => {
+      this.timedOut = true;
+      this.kill();
+    }, opts.timeoutMs);
+    this.deadline.unref();
+  }
+
+  /** The process's PID. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** True once the process has ended. */
+  get done(): boolean {
+    return this.exitCode !== undefined;
+  }
+
+  /** The last `n` characters of the output, for error messages. */
+  tail(n = 2000): string {
+    return this.output.slice(-n);
+  }
+
+  /**
+   * Waits until `pattern` appears in the output after the cursor; moves the
+   * cursor past the match.
+   * @throws when `timeoutMs` passes or the process ends first.
+   */
+  waitFor(pattern: string | RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+    const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const check = (): void => {
+        const m = re.exec(this.output.slice(this.cursor));
+        if (m) {
+          finish();
+          m.index += this.cursor;
+          this.cursor = m.index + m[0].length;
+          resolve(m);
+        } else if (this.done) {
+          finish();
+          reject(new Error(`${this.opts.name}: ended${this.timedOut ? ' (session deadline passed)' : ''} (exit ${this.exitCode}) before ${re}; last output:\n${this.tail()}`));
+        }
+      };
+      const finish = (): void => {
+        this.waiters.delete(check);
+        if (timer) clearTimeout(timer);
+      };
+      timer = setTimeout(() => {
+        finish();
+        reject(new Error(`${this.opts.name}: no ${re} within ${timeoutMs} ms; last output:\n${this.tail()}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Sends `text` to the process's stdin as is. */
+  send(text: string): void {
+    if (!this.done) this.child.stdin.write(text);
+  }
+
+  /**
+   * Runs a shell command line and waits for it to finish. The command is
+   * framed by begin and end markers that the echo of the typed line never
+   * matches, so the output is exactly what the command printed. `command`
+   * is one line of shell that does not end in `&` or `;`; one that reads
+   * standard input must redirect it (`< /dev/null`).
+   */
+  async run(command: string, timeoutMs = 30000): Promise<RunResult> {
+    const n = ++markerSeq;
+    this.cursor = Math.max(this.cursor, this.output.length);
+    this.send(`echo "@@BAOJS""_BEGIN ${n}"; ${command.trim()}; echo "@@BAOJS""_END ${n} $?"\n`);
+    const begin = await this.waitFor(new RegExp(`@@BAOJS_BEGIN ${n}\\r?\\n`), timeoutMs);
+    const end = await this.waitFor(new RegExp(`@@BAOJS_END ${n} (\\d+)`), timeoutMs);
+    const output = this.output.slice(begin.index + begin[0].length, end.index).replace(/\r/g, '');
+    return { status: Number(end[1]), output };
+  }
+
+  /** Runs a command and throws (with its output) unless it exits with status 0; returns its output. */
+  async check(command: string, timeoutMs = 30000): Promise<string> {
+    const r = await this.run(command, timeoutMs);
+    if (r.status !== 0) throw new Error(`${this.opts.name}: \`${command}\` exited ${r.status}:\n${r.output}`);
+    return r.output;
+  }
+
+  /** Kills the process by its PID (SIGKILL) if it is still running. */
+  kill(): void {
+    const pid = this.child.pid;
+    if (pid !== undefined && !this.done) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+
+  /** Waits up to `graceMs` for the process to end by itself, then kills it by PID; resolves with its exit code. */
+  async close(graceMs = 5000): Promise<number | null> {
+    if (!this.done) {
+      const t = setTimeout(() => this.kill(), graceMs);
+      await this.exited;
+      clearTimeout(t);
+    }
+    clearTimeout(this.deadline);
+    return this.exitCode ?? null;
+  }
+}
