@@ -156,7 +156,8 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
 
   const { qjsc } = ensureHostQuickjs();
   const bundleC = join(out, 'bundle.c');
-  run(qjsc, ['-c', '-m', '-M', 'host', '-N', 'baojs_bundle', '-o', bundleC, bundleJs]);
+  // Run from the output directory so that stack traces name `bundle.js`, not a path of this machine.
+  run(qjsc, ['-c', '-m', '-M', 'host', '-N', 'baojs_bundle', '-o', 'bundle.c', 'bundle.js'], { cwd: out });
   // qjsc also emits a module table for -M: keep only the bytecode arrays.
   const c = readFileSync(bundleC, 'utf8');
   writeIfChanged(bundleC, `#include <stdint.h>\n${c.replace(/#include[^\n]*\n/g, '')}`);

@@ -19,6 +19,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, trunc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFrontend } from '../../qemu/frontend/build.ts';
+import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { poolNodeName } from '../../qemu/frontend/dts.ts';
 import { bootStandalone, type StandaloneFrontend } from '../../qemu/frontend/standalone.ts';
 
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   writeFileSync(roDisk, roData);
 
   let fe: StandaloneFrontend | undefined;
+  let fe2: StandaloneFrontend | undefined;
   let guestMd5 = '';
   try {
     const t0 = Date.now();
@@ -157,8 +159,36 @@ async function main(): Promise<void> {
       const sb = readFileSync(disk).subarray(1024, 2048);
       assert(sb.readUInt16LE(56) === 0xef53, 'no ext2 superblock magic in the disk image');
     });
+
+    // The layout Bao and the monitor give Linux: the restricted pool in a
+    // device's shared region, outside the frontend's RAM, listed as memory
+    // of its own; QEMU's loader leaves the device tree as generated.
+    const shmem = platform.devices[0].shmem;
+    await test(`Bao layout: pool in ${platform.devices[0].name}'s shared region at 0x${shmem.base.toString(16)}, 16 MiB dd round trip`, async () => {
+      fe2 = await bootStandalone({
+        artifacts, disks: [{ file: disk }], restrictedPool: shmem, rawBoot: true,
+        logFile: join(work, 'console-bao-layout.log'), onOutput: verbose ? (t) => process.stdout.write(t) : undefined, timeoutMs: 300000,
+      });
+      const iomem = await fe2.check('cat /proc/iomem');
+      const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
+      const ramEnd = platform.frontend.ram.base + platform.frontend.ram.size - 1;
+      assert(iomem.includes(`${hex8(platform.frontend.ram.base)}-${hex8(ramEnd)} : System RAM`), `frontend RAM not as generated:\n${iomem}`);
+      assert(iomem.includes(`${hex8(shmem.base)}-${hex8(shmem.base + shmem.size - 1)} : System RAM`), `shared region not in Linux's memory:\n${iomem}`);
+      const out = await fe2.check('dmesg | grep "restricted DMA pool"');
+      assert(out.includes(`restricted DMA pool at 0x${shmem.base.toString(16).padStart(16, '0')}, size ${shmem.size >> 20} MiB`), out);
+      await fe2.check('dd if=/dev/urandom of=/tmp/p bs=1M count=16 2>/dev/null');
+      const want = md5Of(await fe2.check('md5sum /tmp/p'));
+      await fe2.check('dd if=/tmp/p of=/dev/vda bs=1M conv=fsync 2>/dev/null; echo 3 > /proc/sys/vm/drop_caches', 120000);
+      const got = md5Of(await fe2.check('dd if=/dev/vda bs=1M count=16 2>/dev/null | md5sum', 120000));
+      assert(got === want, `read back ${got}, wrote ${want}`);
+      const used = Number((await fe2.check(`cat /sys/kernel/debug/${poolNodeName('qemu-virtio', shmem.base)}/io_tlb_used`)).trim());
+      assert(used > 0, 'pool unused');
+      const code = await fe2.shutdown(15000);
+      assert(code === 0, `QEMU exit code ${code}`);
+    });
   } finally {
     if (fe && !fe.done) await fe.shutdown(5000);
+    if (fe2 && !fe2.done) await fe2.shutdown(5000);
     if (failed === 0) rmSync(work, { recursive: true, force: true });
     else console.log(`  console log kept: ${join(work, 'console.log')}`);
   }

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The real firmware image on QEMU (no hypervisor below): the product image
+ * boots, prints its ready line and passes its self-test; a JS workload gives
+ * the same results on the target as on Node; an exception and an
+ * out-of-memory in JS are reported and the firmware keeps running.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildFirmware } from '../../scripts/build.ts';
+import { bareFirmwareArgs, runQemu, type QemuResult } from '../../qemu/qemu.ts';
+import { generate, sha256, workload } from './targets/workload.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+async function boot(entry?: string, name = 'product'): Promise<QemuResult> {
+  const { elf } = await buildFirmware({
+    entry,
+    outDir: entry ? join(ROOT, 'build', 'test', name) : undefined,
+    quiet: true,
+  });
+  const r = await runQemu({ args: bareFirmwareArgs(elf), timeoutMs: 60_000 });
+  assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${r.output}`);
+  return r;
+}
+
+test('the product image boots, prints the ready line, passes its self-test and powers off with status 0', async () => {
+  const r = await boot();
+  const m = /^baojs (\S+) ready: quickjs (\S+), aarch64, heap (\d+) KiB free, boot (\d+(?:\.\d+)?) ms$/m.exec(r.output);
+  assert.ok(m, `no ready line in:\n${r.output}`);
+  assert.is(m[2], '2025-04-26');
+  assert.ok(Number(m[3]) > 1024, 'more than 1 MiB of heap free after start-up');
+  assert.ok(Number(m[4]) > 0 && Number(m[4]) < 5000, `boot time ${m[4]} ms is plausible`);
+  for (const check of ['clock', 'region', 'timer']) {
+    assert.match(r.output, new RegExp(`^baojs: self-test ${check}: ok`, 'm'));
+  }
+  assert.is(r.firmwareExit, 0);
+  assert.is(r.qemuStatus, 0, 'QEMU ended by PSCI SYSTEM_OFF');
+});
+
+test('a JS workload computes on the target what Node computes', async () => {
+  const r = await boot('test/e2e/targets/compute.ts', 'compute');
+  const line = /^RESULT (.*)$/m.exec(r.output);
+  assert.ok(line, `no RESULT line in:\n${r.output}`);
+  const onTarget = JSON.parse(line[1]) as Record<string, unknown>;
+  const onNode = await workload((ms) => new Promise((res) => setTimeout(res, ms)));
+  assert.equal(onTarget, onNode);
+  // And the SHA-256 agrees with an independent implementation.
+  const expected = createHash('sha256').update(generate(256 * 1024, 0xbada55)).digest('hex');
+  assert.is(onTarget.sha256, expected);
+  assert.is(sha256(new Uint8Array(0)), createHash('sha256').update(new Uint8Array(0)).digest('hex'));
+  assert.is(onTarget.promiseOrder, 'abc');
+  assert.is(r.firmwareExit, 0);
+});
+
+test('an exception and an unhandled rejection are reported with a stack, and the firmware stays alive', async () => {
+  const r = await boot('test/e2e/targets/throw.ts', 'throw');
+  assert.match(r.output, /^baojs: uncaught exception in callback: Error: boom from a timer$/m);
+  assert.match(r.output, /at deepest/);
+  assert.match(r.output, /^baojs: unhandled promise rejection: TypeError: nobody catches this$/m);
+  assert.match(r.output, /^still alive after the exceptions$/m);
+  assert.is(r.firmwareExit, 0);
+});
+
+test('exhausting the JS heap prints a clear out-of-memory line, and the firmware stays alive', async () => {
+  const r = await boot('test/e2e/targets/oom.ts', 'oom');
+  assert.match(r.output, /^baojs: out of memory in callback: JS heap limit \d+ KiB reached/m);
+  const alive = /^alive after out-of-memory, heap used (\d+) KiB of (\d+) KiB$/m.exec(r.output);
+  assert.ok(alive, `no sign of life after out-of-memory:\n${r.output}`);
+  assert.ok(Number(alive[1]) < Number(alive[2]) / 2, 'the hoard was freed');
+  assert.is(r.firmwareExit, 0);
+});
+
+test.run();
