@@ -41,6 +41,8 @@ export interface FrontendDtsOptions {
   irqTrigger?: 'level' | 'edge';
   /** number of vCPUs (default: the frontend's CPU count) */
   cpus?: number;
+  /** more memory for Linux, e.g. a shared region outside the frontend's RAM (it must be in the linear map to hold a restricted pool) */
+  extraMemory?: Range[];
   /** QEMU virt's own virtio-mmio transports: include `count` of them (from the highest, which QEMU fills first), optionally sharing one restricted pool */
   qemuVirtio?: { count?: number; pool?: Range };
 }
@@ -131,6 +133,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   // the linear map (a restricted pool must be).
   const memory: Range[] = [p.frontend.ram];
   if (withDevices) for (const d of p.devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
+  memory.push(...(opts.extraMemory ?? []));
   for (const r of memory) {
     out(1, `memory@${unit(r.base)} {`);
     out(2, 'device_type = "memory";');

@@ -12,7 +12,7 @@
  * forward.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Platform, Range } from '../../src/config/platform.ts';
@@ -25,6 +25,26 @@ import { ConsoleSession, type ConsoleSessionOptions } from './session.ts';
 const QEMU_VIRT_RAM_BASE = 0x40000000;
 /** The line init prints once the frontend is up. */
 export const READY_MARKER = /baojs-frontend: ready[^\n]*\n/;
+
+/**
+ * A 40-byte aarch64 boot stub in the Linux arm64 boot protocol: x0 = device
+ * tree address, x1..x3 = 0, then a branch to the kernel Image (MMU off, as
+ * QEMU's generic loader leaves the CPU).
+ */
+export function linuxBootStub(kernel: number, dtb: number): Buffer {
+  const b = Buffer.alloc(40);
+  [
+    0x580000c0, // ldr x0, dtb (pc + 24)
+    0xaa1f03e1, // mov x1, xzr
+    0xaa1f03e2, // mov x2, xzr
+    0xaa1f03e3, // mov x3, xzr
+    0x58000084, // ldr x4, kernel (pc + 16)
+    0xd61f0080, // br x4
+  ].forEach((insn, i) => b.writeUInt32LE(insn, i * 4));
+  b.writeBigUInt64LE(BigInt(dtb), 24);
+  b.writeBigUInt64LE(BigInt(kernel), 32);
+  return b;
+}
 
 /** A disk given to the standalone frontend as a QEMU virtio-blk-device. */
 export interface StandaloneDisk {
@@ -44,8 +64,21 @@ export interface StandaloneOptions {
   artifacts?: FrontendArtifacts;
   /** QEMU virtio-blk-device disks, in order (vda, vdb...) */
   disks?: StandaloneDisk[];
-  /** a restricted-dma-pool for QEMU's transports: true (default) = the last 16 MiB of the frontend's RAM, a range, or false for none */
+  /**
+   * a restricted-dma-pool for QEMU's transports: true (default) = the last
+   * 16 MiB of the frontend's RAM, a range, or false for none. A range
+   * outside the frontend's RAM (e.g. a device's shared region) becomes a
+   * memory node of its own, as under Bao, and QEMU's RAM grows to cover it.
+   */
   restrictedPool?: boolean | Range;
+  /**
+   * Load kernel, initramfs and device tree with QEMU's generic loader and a
+   * boot stub instead of `-kernel`, so that QEMU leaves the device tree as
+   * generated (with `-kernel`, QEMU replaces its memory nodes by one of its
+   * own): the layout Bao and the monitor give Linux. Default: true when the
+   * restricted pool lies outside the frontend's RAM, false otherwise.
+   */
+  rawBoot?: boolean;
   /** vCPUs (default 1) */
   cpus?: number;
   /** extra kernel command line */
@@ -100,18 +133,44 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
     : opts.restrictedPool === undefined || opts.restrictedPool === true ? { base: ram.base + ram.size - 16 * 0x100000, size: 16 * 0x100000 }
       : opts.restrictedPool;
 
+  // A pool outside the frontend's RAM (like a Bao shared region) is given
+  // to Linux as memory of its own, and QEMU's RAM grows to hold it.
+  const poolOutside = pool !== undefined && (pool.base < ram.base || pool.base + pool.size > ram.base + ram.size);
+  const qemuRamEnd = Math.max(ram.base + ram.size, poolOutside && pool ? pool.base + pool.size : 0);
+  const rawBoot = opts.rawBoot ?? poolOutside;
+  const MiB = 0x100000;
+  const kernelAddr = ram.base + 2 * MiB;
+  const initrdAddr = ram.base + 64 * MiB;
+  const dtbAddr = ram.base + 128 * MiB;
+  const initrdSize = statSync(artifacts.initramfs).size;
+  if (rawBoot && statSync(artifacts.image).size > initrdAddr - kernelAddr) throw new Error('kernel Image too large for the raw boot layout');
+
   const workDir = mkdtempSync(join(tmpdir(), 'baojs-frontend-'));
   const bootargs = ['console=ttyAMA0', 'earlycon=pl011,0x09000000', 'panic=-1', opts.append ?? ''].join(' ').trim();
   const dtb = buildFrontendDtb(p, {
     conduit: 'hvc', uart: true, devices: false, cpus, bootargs,
-    qemuVirtio: { count: 32, pool },
+    qemuVirtio: { count: 32, pool }, extraMemory: poolOutside && pool ? [pool] : [],
+    initrd: rawBoot ? { base: initrdAddr, size: initrdSize } : undefined,
   }, join(workDir, 'frontend.dtb'));
+  const hexAddr = (n: number): string => `0x${n.toString(16)}`;
+  let bootArgs = ['-kernel', artifacts.image, '-initrd', artifacts.initramfs, '-dtb', dtb];
+  if (rawBoot) {
+    const stub = join(workDir, 'boot-stub.bin');
+    writeFileSync(stub, linuxBootStub(kernelAddr, dtbAddr));
+    bootArgs = [
+      '-device', `loader,file=${artifacts.image},addr=${hexAddr(kernelAddr)},force-raw=on`,
+      '-device', `loader,file=${artifacts.initramfs},addr=${hexAddr(initrdAddr)},force-raw=on`,
+      '-device', `loader,file=${dtb},addr=${hexAddr(dtbAddr)},force-raw=on`,
+      // QEMU keeps its own device tree at the start of RAM for firmware: the stub goes above it.
+      '-device', `loader,file=${stub},addr=${hexAddr(ram.base + MiB + 0x80000)},force-raw=on,cpu-num=0`,
+    ];
+  }
 
   const gic = p.machine.gic.version;
   const argv = [
-    '-M', `virt,gic-version=${gic}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${ram.size / 0x100000}M`,
+    '-M', `virt,gic-version=${gic}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - ram.base) / 0x100000)}M`,
     '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot',
-    '-kernel', artifacts.image, '-initrd', artifacts.initramfs, '-dtb', dtb,
+    ...bootArgs,
     '-global', 'virtio-mmio.force-legacy=false',
   ];
   if (opts.icount) argv.push('-icount', opts.icount);
