@@ -27,6 +27,15 @@ const QEMU_VIRT_RAM_BASE = 0x40000000;
 export const READY_MARKER = /baojs-frontend: ready[^\n]*\n/;
 
 /**
+ * Where a loader that is not QEMU's `-kernel` (the raw boot here, the remio
+ * test monitor) puts the frontend's files: offsets from the start of the
+ * frontend's RAM. The kernel Image (text_offset 0) sits 2 MiB in; the
+ * initramfs goes in the device tree's `linux,initrd-start/end`
+ * (`FrontendDtsOptions.initrd`).
+ */
+export const FRONTEND_LOAD_OFFSETS = { stub: 0x180000, kernel: 0x200000, initrd: 0x4000000, dtb: 0x8000000 } as const;
+
+/**
  * A 40-byte aarch64 boot stub in the Linux arm64 boot protocol: x0 = device
  * tree address, x1..x3 = 0, then a branch to the kernel Image (MMU off, as
  * QEMU's generic loader leaves the CPU).
@@ -138,10 +147,9 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   const poolOutside = pool !== undefined && (pool.base < ram.base || pool.base + pool.size > ram.base + ram.size);
   const qemuRamEnd = Math.max(ram.base + ram.size, poolOutside && pool ? pool.base + pool.size : 0);
   const rawBoot = opts.rawBoot ?? poolOutside;
-  const MiB = 0x100000;
-  const kernelAddr = ram.base + 2 * MiB;
-  const initrdAddr = ram.base + 64 * MiB;
-  const dtbAddr = ram.base + 128 * MiB;
+  const kernelAddr = ram.base + FRONTEND_LOAD_OFFSETS.kernel;
+  const initrdAddr = ram.base + FRONTEND_LOAD_OFFSETS.initrd;
+  const dtbAddr = ram.base + FRONTEND_LOAD_OFFSETS.dtb;
   const initrdSize = statSync(artifacts.initramfs).size;
   if (rawBoot && statSync(artifacts.image).size > initrdAddr - kernelAddr) throw new Error('kernel Image too large for the raw boot layout');
 
@@ -162,7 +170,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
       '-device', `loader,file=${artifacts.initramfs},addr=${hexAddr(initrdAddr)},force-raw=on`,
       '-device', `loader,file=${dtb},addr=${hexAddr(dtbAddr)},force-raw=on`,
       // QEMU keeps its own device tree at the start of RAM for firmware: the stub goes above it.
-      '-device', `loader,file=${stub},addr=${hexAddr(ram.base + MiB + 0x80000)},force-raw=on,cpu-num=0`,
+      '-device', `loader,file=${stub},addr=${hexAddr(ram.base + FRONTEND_LOAD_OFFSETS.stub)},force-raw=on,cpu-num=0`,
     ];
   }
 
