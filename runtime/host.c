@@ -3,7 +3,7 @@
  * The native ES module `host`: the firmware's implementation of the Host
  * interface (src/host.ts; declared for the bundle in runtime/host.d.ts).
  * The list of exports below and the members of Host are checked against
- * each other by test/unit/host-binding.test.ts.
+ * each other by test/native/host-binding.test.ts.
  */
 #include <stdio.h>
 #include <string.h>
