@@ -88,6 +88,12 @@ export interface StandaloneOptions {
    * restricted pool lies outside the frontend's RAM, false otherwise.
    */
   rawBoot?: boolean;
+  /**
+   * PSCI conduit: 'hvc' (default) boots Linux at EL1; 'smc' starts the CPUs
+   * at EL2 (`virtualization=on`), where QEMU answers PSCI over SMC, as an
+   * EL2 monitor does
+   */
+  conduit?: 'hvc' | 'smc';
   /** vCPUs (default 1) */
   cpus?: number;
   /** extra kernel command line */
@@ -156,7 +162,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   const workDir = mkdtempSync(join(tmpdir(), 'baojs-frontend-'));
   const bootargs = ['console=ttyAMA0', 'earlycon=pl011,0x09000000', 'panic=-1', opts.append ?? ''].join(' ').trim();
   const dtb = buildFrontendDtb(p, {
-    conduit: 'hvc', uart: true, devices: false, cpus, bootargs,
+    conduit: opts.conduit ?? 'hvc', uart: true, devices: false, cpus, bootargs,
     qemuVirtio: { count: 32, pool }, extraMemory: poolOutside && pool ? [pool] : [],
     initrd: rawBoot ? { base: initrdAddr, size: initrdSize } : undefined,
   }, join(workDir, 'frontend.dtb'));
@@ -176,7 +182,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
 
   const gic = p.machine.gic.version;
   const argv = [
-    '-M', `virt,gic-version=${gic}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - ram.base) / 0x100000)}M`,
+    '-M', `virt,gic-version=${gic}${opts.conduit === 'smc' ? ',secure=off,virtualization=on' : ''}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - ram.base) / 0x100000)}M`,
     '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot',
     ...bootArgs,
     '-global', 'virtio-mmio.force-legacy=false',

@@ -206,6 +206,18 @@ async function main(): Promise<void> {
       const code = await fe2.shutdown(15000);
       assert(code === 0, `QEMU exit code ${code}`);
     });
+
+    let fe3: StandaloneFrontend | undefined;
+    await test('PSCI over SMC (CPUs start at EL2, as under a monitor): 2 CPUs up, poweroff ends QEMU', async () => {
+      fe3 = await bootStandalone({ artifacts, conduit: 'smc', cpus: 2, timeoutMs: 120000, logFile: join(work, 'console-smc.log') });
+      try {
+        assert((await fe3.check('nproc')).trim() === '2', 'secondary CPU did not come up');
+        assert(/started at EL2/.test(await fe3.check('dmesg')), 'not started at EL2');
+      } finally {
+        const code = await fe3.shutdown(15000);
+        assert(code === 0, `QEMU exit code ${code}`);
+      }
+    });
   } finally {
     if (fe && !fe.done) await fe.shutdown(5000);
     if (fe2 && !fe2.done) await fe2.shutdown(5000);
