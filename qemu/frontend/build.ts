@@ -53,6 +53,7 @@ export const FRONTEND_PACKAGES: ReadonlyArray<readonly [string, string]> = [
   [KERNEL_SOURCE_PACKAGE, 'the frontend kernel source'],
   ['gcc-aarch64-linux-gnu', 'cross compiler for the frontend kernel'],
   ['gcc', 'host tools of the kernel build (kconfig, gen_init_cpio)'],
+  ['libc6-dev', 'headers for the host tools (gcc only recommends them)'],
   ['make', 'kernel build driver'],
   ['bc', 'kernel build (timeconst)'],
   ['bison', 'kernel build (kconfig parser)'],
