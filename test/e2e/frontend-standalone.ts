@@ -208,11 +208,25 @@ async function main(): Promise<void> {
     });
 
     let fe3: StandaloneFrontend | undefined;
-    await test('PSCI over SMC (CPUs start at EL2, as under a monitor): 2 CPUs up, poweroff ends QEMU', async () => {
-      fe3 = await bootStandalone({ artifacts, conduit: 'smc', cpus: 2, timeoutMs: 120000, logFile: join(work, 'console-smc.log') });
+    await test('PSCI over SMC (CPUs at EL2, as under a monitor), 2 CPUs; virtio-rng and virtio-console through the pool', async () => {
+      fe3 = await bootStandalone({
+        artifacts, conduit: 'smc', cpus: 2, timeoutMs: 120000, logFile: join(work, 'console-smc.log'),
+        qemuArgs: [
+          '-device', 'virtio-rng-device,iommu_platform=on',
+          '-chardev', 'null,id=hvc', '-device', 'virtio-serial-device,iommu_platform=on', '-device', 'virtconsole,chardev=hvc',
+        ],
+      });
       try {
         assert((await fe3.check('nproc')).trim() === '2', 'secondary CPU did not come up');
         assert(/started at EL2/.test(await fe3.check('dmesg')), 'not started at EL2');
+        const rng = await fe3.check('cat /sys/class/misc/hw_random/rng_current; dd if=/dev/hwrng bs=1k count=64 2>/dev/null > /tmp/r; dd if=/tmp/r bs=1k count=32 2>/dev/null | md5sum; dd if=/tmp/r bs=1k skip=32 2>/dev/null | md5sum; gzip -c /tmp/r | wc -c');
+        const [cur, a, b, gz] = rng.trim().split('\n');
+        assert(/virtio_rng/.test(cur), `hwrng source: ${cur}`);
+        assert(md5Of(a) !== md5Of(b), 'hwrng halves repeat');
+        assert(Number(gz) > 60000, `hwrng output compresses to ${gz} bytes: not random`);
+        await fe3.check('ls /dev/hvc0 && echo hello > /dev/hvc0');
+        const used = Number((await fe3.check(`cat /sys/kernel/debug/${poolNodeName('qemu-virtio', 0x4f000000)}/io_tlb_used`)).trim());
+        assert(used > 64, `console and rng rings and buffers should fill the pool: ${used} slabs`);
       } finally {
         const code = await fe3.shutdown(15000);
         assert(code === 0, `QEMU exit code ${code}`);
