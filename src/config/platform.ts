@@ -18,6 +18,9 @@ export interface Range {
   size: number;
 }
 
+/** UART programming models the firmware drives. */
+export type UartKind = 'pl011' | 'cdns';
+
 /** The physical machine (what QEMU or the board provides). */
 export interface Machine {
   /** e.g. 'aarch64' */
@@ -30,8 +33,14 @@ export interface Machine {
   ram: Range;
   /** GIC version and its frames */
   gic: { version: 2 | 3; gicd: number; gicr?: number; gicc?: number; gich?: number; gicv?: number };
-  /** console UART (PL011) and its interrupt */
-  uart: Range & { intid: number };
+  /**
+   * console UART and its interrupt; `kind` names the programming model:
+   * `pl011` (Arm PrimeCell PL011, QEMU virt) or `cdns` (Cadence UART,
+   * Xilinx Zynq UltraScale+). Default `pl011`.
+   */
+  uart: Range & { intid: number; kind?: UartKind };
+  /** QEMU machine that models this platform, e.g. 'virt' or 'xlnx-zcu102' (tests boot the firmware on it) */
+  qemuMachine?: string;
   /** generic timer: the virtual timer PPI */
   timerIntid: number;
 }
@@ -68,6 +77,15 @@ export interface DeviceModel {
   readOnly?: boolean;
   /** largest queue size the device offers (QueueNumMax), a power of 2 up to 32768 */
   queueNumMax?: number;
+}
+
+/**
+ * Name under which `Host.region()` / `Host.regionBase()` expose a device's
+ * shared-memory region: `'shmem:' + device name` (e.g. `shmem:vda`). The
+ * colon keeps it apart from `backend.regions` names, which cannot hold one.
+ */
+export function shmemRegionName(device: Pick<DeviceModel, 'name'>): string {
+  return `shmem:${device.name}`;
 }
 
 /** A VM of the system. */
@@ -144,6 +162,8 @@ export function validatePlatform(p: Platform): Platform {
   if (!Number.isInteger(m.cpus) || m.cpus < 2 || m.cpus > 8) throw new ConfigError('machine.cpus', 'must be 2..8');
   checkRange('machine.ram', m.ram);
   checkRange('machine.uart', m.uart);
+  if (m.uart.kind !== undefined && m.uart.kind !== 'pl011' && m.uart.kind !== 'cdns') throw new ConfigError('machine.uart.kind', `unknown UART: ${m.uart.kind}`);
+  if (m.gic.version !== 2 && m.gic.version !== 3) throw new ConfigError('machine.gic.version', `must be 2 or 3: ${m.gic.version}`);
   if (m.gic.version === 3 && m.gic.gicr === undefined) throw new ConfigError('machine.gic.gicr', 'GICv3 needs a redistributor base');
   if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
 

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Builds a serving backend from a platform description and a Host: one
+ * dispatcher, and for each device model its shared region, device, and
+ * virtio-mmio transport, registered on the DM's window; the host's IRQ
+ * handler wired to the dispatcher and each DM's backend INTID enabled.
+ */
+import { shmemRegionName, validatePlatform, type DeviceModel, type Platform } from './config/platform.ts';
+import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher.ts';
+import type { LogSink } from './dispatcher/log.ts';
+import { RamBacking, type BlockBacking } from './devices/backing.ts';
+import { BlkDevice } from './devices/blk.ts';
+import { ConsoleDevice } from './devices/console.ts';
+import { RngDevice } from './devices/rng.ts';
+import { Utf8Decoder } from './devices/utf8.ts';
+import type { Host } from './host.ts';
+import type { VirtioDevice } from './virtio/device.ts';
+import { GuestMemory } from './virtio/memory.ts';
+import { VirtioMmioTransport } from './virtio/mmio.ts';
+
+/** One served device: its description, device model and transport. */
+export interface ServedDevice {
+  /** the platform's entry */
+  model: DeviceModel;
+  /** the virtio device (BlkDevice, ConsoleDevice or RngDevice by `model.kind`) */
+  device: VirtioDevice;
+  /** its virtio-mmio register file */
+  transport: VirtioMmioTransport;
+  /** its shared region */
+  mem: GuestMemory;
+}
+
+/** A running backend. */
+export interface Backend {
+  dispatcher: Dispatcher;
+  /** the devices, by device name */
+  devices: Map<string, ServedDevice>;
+  /** Services every DM once (requests that arrived before the IRQs were enabled). */
+  pollAll(): void;
+}
+
+/** Options of {@link createBackend}. */
+export interface BackendOptions {
+  /** log lines (default: host.write with a newline) */
+  log?: LogSink;
+  /** dispatcher options (maxRequestsPerService) */
+  dispatcher?: Omit<DispatcherOptions, 'log'>;
+  /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
+  consoleOutput?: (name: string, bytes: Uint8Array) => void;
+  /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
+  blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
+  /** refuse drivers that do not accept VIRTIO_F_ACCESS_PLATFORM (default false) */
+  requireAccessPlatform?: boolean;
+}
+
+/**
+ * Validates `platform`, builds every device model on `host`, wires
+ * `host.onIrq` to the dispatcher and enables each DM's backend INTID.
+ * @throws ConfigError for a bad platform description; RangeError when a
+ *   region is missing from the host or smaller than described
+ */
+export function createBackend(host: Host, platform: Platform, options: BackendOptions = {}): Backend {
+  validatePlatform(platform);
+  const log: LogSink = options.log ?? ((line: string) => host.write(line + '\n'));
+  const dispatcher = new Dispatcher(host, { ...options.dispatcher, log });
+  const devices = new Map<string, ServedDevice>();
+  for (const model of platform.devices) {
+    const name = shmemRegionName(model);
+    const buffer = host.region(name);
+    if (buffer.byteLength < model.shmem.size) throw new RangeError(`region ${name} is ${buffer.byteLength} bytes, the platform says ${model.shmem.size}`);
+    const mem = new GuestMemory(model.shmem.base, buffer, name, model.shmem.size);
+    const device = makeDevice(host, model, options, log);
+    dispatcher.addDeviceModel({ dmId: model.dmId, name: model.name, backendIntid: model.backendIntid });
+    const transport = new VirtioMmioTransport(device, mem, {
+      base: model.window.base,
+      interrupt: dispatcher.interruptFor(model.dmId),
+      log,
+      requireAccessPlatform: options.requireAccessPlatform,
+    });
+    dispatcher.register(model.dmId, model.window.base, model.window.size, transport);
+    devices.set(model.name, { model, device, transport, mem });
+  }
+  host.onIrq((intid: number) => {
+    dispatcher.serviceIrq(intid);
+  });
+  for (const model of platform.devices) host.irqEnable(model.backendIntid);
+  return {
+    dispatcher,
+    devices,
+    pollAll(): void {
+      for (const id of dispatcher.dmIds()) dispatcher.service(id);
+    },
+  };
+}
+
+function makeDevice(host: Host, model: DeviceModel, options: BackendOptions, log: LogSink): VirtioDevice {
+  switch (model.kind) {
+    case 'blk': {
+      const backing = options.blockBacking
+        ? options.blockBacking(model, host)
+        : new RamBacking(host.region(model.backing!), model.readOnly ?? false, `baojs-${model.name}`);
+      return new BlkDevice(model.name, backing, { queueNumMax: model.queueNumMax });
+    }
+    case 'console': {
+      let output: (bytes: Uint8Array) => void;
+      if (options.consoleOutput) {
+        const sink = options.consoleOutput;
+        output = (bytes) => sink(model.name, bytes);
+      } else {
+        const decoder = new Utf8Decoder();
+        output = (bytes) => {
+          const text = decoder.decode(bytes);
+          if (text) host.write(text);
+        };
+      }
+      return new ConsoleDevice(model.name, { output, queueNumMax: model.queueNumMax });
+    }
+    case 'rng':
+      return new RngDevice(model.name, host, { queueNumMax: model.queueNumMax, log });
+  }
+}

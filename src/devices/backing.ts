@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Block storage behind a virtio-blk device.
+ *
+ * The interface is synchronous and byte-addressed: the firmware has no
+ * threads, so a physical disk driver (SD/eMMC, NVMe, a passthrough
+ * virtio-blk) polls its controller from the main loop through
+ * `Host.mmioRead`/`mmioWrite` and fits the same shape. Buffers are views
+ * into the frontend's shared region: a backing reads into and writes from
+ * them directly (zero copy) and must not keep them after returning.
+ */
+
+/** A store of bytes addressed by offset; offsets and lengths are multiples of 512. */
+export interface BlockBacking {
+  /** size in bytes (a multiple of 512); the device reports it as capacity in 512-byte sectors */
+  readonly capacity: number;
+  /** true if writes, discards and write-zeroes must be refused */
+  readonly readOnly: boolean;
+  /** logical block size in bytes reported as blk_size (512 unless the medium says otherwise) */
+  readonly blockSize: number;
+  /** the device id string for VIRTIO_BLK_T_GET_ID (at most 20 bytes of ASCII) */
+  readonly id: string;
+  /** Copies `dst.length` bytes from `offset`. Returns false on an I/O error. */
+  read(offset: number, dst: Uint8Array): boolean;
+  /** Copies `src` to `offset`. Returns false on an I/O error. */
+  write(offset: number, src: Uint8Array): boolean;
+  /** Makes previous writes durable. Returns false on an I/O error. */
+  flush(): boolean;
+  /** The range's content becomes unspecified (a hint). Returns false on an I/O error. */
+  discard(offset: number, length: number): boolean;
+  /** The range reads back as zeroes afterwards. Returns false on an I/O error. */
+  writeZeroes(offset: number, length: number): boolean;
+}
+
+/**
+ * A block store in a RAM region of the backend (`host.region(name)` of a
+ * `backing` named in the platform description). Discard zeroes too (RAM
+ * has nothing to unmap), which the virtio spec allows.
+ */
+export class RamBacking implements BlockBacking {
+  readonly capacity: number;
+  readonly blockSize = 512;
+  private readonly bytes: Uint8Array;
+
+  /**
+   * @param buffer the region; its size rounded down to 512 bytes is the capacity
+   * @param readOnly refuse writes
+   * @param id GET_ID string, truncated to 20 bytes
+   */
+  constructor(buffer: ArrayBuffer, readonly readOnly = false, readonly id = 'baojs-ram') {
+    this.capacity = buffer.byteLength - (buffer.byteLength % 512);
+    this.bytes = new Uint8Array(buffer, 0, this.capacity);
+  }
+
+  read(offset: number, dst: Uint8Array): boolean {
+    if (!this.inRange(offset, dst.length)) return false;
+    dst.set(this.bytes.subarray(offset, offset + dst.length));
+    return true;
+  }
+
+  write(offset: number, src: Uint8Array): boolean {
+    if (this.readOnly || !this.inRange(offset, src.length)) return false;
+    this.bytes.set(src, offset);
+    return true;
+  }
+
+  flush(): boolean {
+    return true;
+  }
+
+  discard(offset: number, length: number): boolean {
+    return this.writeZeroes(offset, length);
+  }
+
+  writeZeroes(offset: number, length: number): boolean {
+    if (this.readOnly || !this.inRange(offset, length)) return false;
+    this.bytes.fill(0, offset, offset + length);
+    return true;
+  }
+
+  private inRange(offset: number, length: number): boolean {
+    return offset >= 0 && length >= 0 && offset <= this.capacity && length <= this.capacity - offset;
+  }
+}

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * virtio-blk (virtio 1.2 section 5.2): one request queue over a
+ * {@link BlockBacking}. Requests are parsed in `blk-request.ts` and
+ * executed here.
+ *
+ * Features offered: SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, and either RO (a
+ * read-only backing) or DISCARD + WRITE_ZEROES. GET_ID is always answered.
+ *
+ * Answers (5.2.6): OK; IOERR for an out-of-capacity range, a data length
+ * that is not a multiple of 512, a write to a read-only device, a data
+ * buffer outside the shared region, a short header, or a failing backing;
+ * UNSUPP for unknown request types, DISCARD/WRITE_ZEROES not negotiated, and
+ * unknown segment flags (or the unmap flag on DISCARD). A chain with no
+ * device-writable status byte cannot be answered: the device enters
+ * DEVICE_NEEDS_RESET (as QEMU does for "missing headers").
+ */
+import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
+import { GuestMemoryError } from '../virtio/memory.ts';
+import type { DescriptorChain } from '../virtio/queue.ts';
+import { readFromChain, writeToChain } from '../virtio/sg.ts';
+import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
+import type { BlockBacking } from './backing.ts';
+import {
+  BLK_ID_BYTES, BLK_SEGMENT_SIZE, BlkParse, BlkRequest, BlkStatus, BlkType, parseBlkRequest, SECTOR_SIZE,
+} from './blk-request.ts';
+
+/** virtio-blk feature bits (5.2.3). */
+export const enum BlkFeature {
+  SIZE_MAX = 1,
+  SEG_MAX = 2,
+  GEOMETRY = 4,
+  RO = 5,
+  BLK_SIZE = 6,
+  FLUSH = 9,
+  TOPOLOGY = 10,
+  CONFIG_WCE = 11,
+  MQ = 12,
+  DISCARD = 13,
+  WRITE_ZEROES = 14,
+}
+
+/** Byte offsets in `struct virtio_blk_config` (5.2.4). */
+export const enum BlkConfig {
+  capacity = 0,
+  size_max = 8,
+  seg_max = 12,
+  blk_size = 20,
+  num_queues = 34,
+  max_discard_sectors = 36,
+  max_discard_seg = 40,
+  discard_sector_alignment = 44,
+  max_write_zeroes_sectors = 48,
+  max_write_zeroes_seg = 52,
+  write_zeroes_may_unmap = 56,
+  /** config bytes the device exposes (through write_zeroes_may_unmap and its padding) */
+  SIZE = 60,
+}
+
+/** WRITE_ZEROES segment flag: the device may unmap (5.2.6). */
+const BLK_WRITE_ZEROES_FLAG_UNMAP = 1;
+
+/** Options of {@link BlkDevice}. */
+export interface BlkOptions {
+  /** QueueNumMax (default 256) */
+  queueNumMax?: number;
+  /** size_max: largest single buffer, bytes (default 1 MiB) */
+  sizeMax?: number;
+  /** max_discard_seg and max_write_zeroes_seg (default 16) */
+  maxDiscardSegments?: number;
+}
+
+/** Counters of a virtio-blk device. */
+export interface BlkCounters extends DeviceCounters {
+  reads: number;
+  writes: number;
+  flushes: number;
+  getIds: number;
+  discards: number;
+  writeZeroes: number;
+  unsupported: number;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+/** A virtio-blk device (device ID 2). */
+export class BlkDevice implements VirtioDevice {
+  readonly deviceId = DeviceId.BLOCK;
+  readonly deviceFeatures = new Uint32Array(2);
+  readonly numQueues = 1;
+  readonly config = new Uint8Array(BlkConfig.SIZE);
+  readonly counters: BlkCounters = {
+    chains: 0, errors: 0, reads: 0, writes: 0, flushes: 0, getIds: 0, discards: 0, writeZeroes: 0, unsupported: 0,
+    bytesRead: 0, bytesWritten: 0,
+  };
+
+  private ctx: DeviceContext | null = null;
+  private readonly req = new BlkRequest();
+  private readonly numMax: number;
+  private readonly maxSegments: number;
+  private readonly maxSectors: number;
+  private readonly idBytes = new Uint8Array(BLK_ID_BYTES);
+  private readonly seg = new Uint8Array(BLK_SEGMENT_SIZE);
+  private readonly segView = new DataView(this.seg.buffer);
+
+  /**
+   * @param name for logs, e.g. 'vda'
+   * @param backing the store
+   * @throws RangeError if the backing's capacity is not a positive multiple of 512
+   */
+  constructor(readonly name: string, readonly backing: BlockBacking, options: BlkOptions = {}) {
+    if (!(backing.capacity > 0) || backing.capacity % SECTOR_SIZE) throw new RangeError(`${name}: capacity ${backing.capacity} is not a positive multiple of 512`);
+    this.numMax = options.queueNumMax ?? 256;
+    this.maxSegments = options.maxDiscardSegments ?? 16;
+    const sectors = backing.capacity / SECTOR_SIZE;
+    this.maxSectors = Math.min(sectors, 0xffffffff);
+    const f = this.deviceFeatures;
+    for (const bit of [BlkFeature.SIZE_MAX, BlkFeature.SEG_MAX, BlkFeature.BLK_SIZE, BlkFeature.FLUSH]) setFeature(f, bit);
+    if (backing.readOnly) setFeature(f, BlkFeature.RO);
+    else {
+      setFeature(f, BlkFeature.DISCARD);
+      setFeature(f, BlkFeature.WRITE_ZEROES);
+    }
+    const dv = new DataView(this.config.buffer);
+    dv.setUint32(BlkConfig.capacity, sectors % 4294967296, true);
+    dv.setUint32(BlkConfig.capacity + 4, Math.floor(sectors / 4294967296), true);
+    dv.setUint32(BlkConfig.size_max, options.sizeMax ?? 0x100000, true);
+    // With indirect tables bounded by QueueNumMax: header + data + status fit.
+    dv.setUint32(BlkConfig.seg_max, Math.max(1, this.numMax - 2), true);
+    dv.setUint32(BlkConfig.blk_size, backing.blockSize, true);
+    dv.setUint16(BlkConfig.num_queues, 1, true);
+    if (!backing.readOnly) {
+      dv.setUint32(BlkConfig.max_discard_sectors, this.maxSectors, true);
+      dv.setUint32(BlkConfig.max_discard_seg, this.maxSegments, true);
+      dv.setUint32(BlkConfig.discard_sector_alignment, backing.blockSize / SECTOR_SIZE, true);
+      dv.setUint32(BlkConfig.max_write_zeroes_sectors, this.maxSectors, true);
+      dv.setUint32(BlkConfig.max_write_zeroes_seg, this.maxSegments, true);
+      this.config[BlkConfig.write_zeroes_may_unmap] = 0;
+    }
+    const id = backing.id;
+    for (let i = 0; i < id.length && i < BLK_ID_BYTES; i++) this.idBytes[i] = id.charCodeAt(i) & 0x7f;
+  }
+
+  /** QueueNumMax of the request queue. */
+  queueNumMax(): number {
+    return this.numMax;
+  }
+
+  /** See {@link VirtioDevice.activate}. */
+  activate(ctx: DeviceContext): void {
+    this.ctx = ctx;
+  }
+
+  /** See {@link VirtioDevice.reset}. */
+  reset(): void {
+    this.ctx = null;
+  }
+
+  /** Processes every available request of the request queue. @throws QueueError for a malformed chain */
+  processQueue(index: number): void {
+    const ctx = this.ctx;
+    if (!ctx || index !== 0) return;
+    const q = ctx.queues[0];
+    const chain = ctx.chain;
+    try {
+      while (q.pop(chain)) {
+        this.counters.chains++;
+        const written = this.execute(ctx, chain);
+        if (written < 0) return; // device failed
+        q.push(chain.head, written);
+      }
+    } finally {
+      if (this.ctx) ctx.signalUsed(q);
+    }
+  }
+
+  /** Runs one request; returns bytes written into the chain, or -1 if the device failed. */
+  private execute(ctx: DeviceContext, chain: DescriptorChain): number {
+    const req = this.req;
+    const mem = ctx.mem;
+    const parsed = parseBlkRequest(mem, chain, req);
+    if (parsed === BlkParse.NO_STATUS) {
+      this.counters.errors++;
+      ctx.fail(`request at head ${chain.head}: ${req.error}`);
+      return -1;
+    }
+    let status: number;
+    let data = 0;
+    if (parsed === BlkParse.BAD_HEADER) {
+      ctx.log(`request at head ${chain.head}: ${req.error}`);
+      status = BlkStatus.IOERR;
+    } else {
+      switch (req.type) {
+        case BlkType.IN: status = this.doIn(ctx, chain); if (status === BlkStatus.OK) data = req.writableData; break;
+        case BlkType.OUT: status = this.doOut(ctx, chain); break;
+        case BlkType.FLUSH:
+          this.counters.flushes++;
+          status = this.backing.flush() ? BlkStatus.OK : BlkStatus.IOERR;
+          break;
+        case BlkType.GET_ID: status = this.doGetId(ctx, chain); if (status === BlkStatus.OK) data = Math.min(req.writableData, BLK_ID_BYTES); break;
+        case BlkType.DISCARD:
+        case BlkType.WRITE_ZEROES:
+          status = this.doDiscardOrZeroes(ctx, chain, req.type === BlkType.DISCARD);
+          break;
+        default:
+          this.counters.unsupported++;
+          status = BlkStatus.UNSUPP;
+      }
+    }
+    if (status !== BlkStatus.OK) this.counters.errors++;
+    ctx.mem.u8[req.statusAddr - mem.base] = status;
+    return data + 1;
+  }
+
+  /** Checks that `len` bytes from `sector` lie inside the capacity and are whole sectors. */
+  private rangeOk(ctx: DeviceContext, sector: number, len: number, what: string): boolean {
+    if (len % SECTOR_SIZE !== 0) {
+      ctx.log(`${what}: length ${len} is not a multiple of ${SECTOR_SIZE}`);
+      return false;
+    }
+    const cap = this.backing.capacity;
+    const off = sector * SECTOR_SIZE;
+    if (!(off <= cap) || len > cap - off) {
+      ctx.log(`${what}: sectors ${sector}+${len / SECTOR_SIZE} beyond capacity ${cap / SECTOR_SIZE}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** VIRTIO_BLK_T_IN: backing → the writable data buffers, zero copy. */
+  private doIn(ctx: DeviceContext, chain: DescriptorChain): number {
+    const req = this.req;
+    this.counters.reads++;
+    const total = req.writableData;
+    if (!this.rangeOk(ctx, req.sector, total, 'read')) return BlkStatus.IOERR;
+    const mem = ctx.mem;
+    if (!this.buffersInRegion(ctx, chain, chain.firstWritable, chain.count, total)) return BlkStatus.IOERR;
+    let off = req.sector * SECTOR_SIZE;
+    let left = total;
+    for (let i = chain.firstWritable; i < chain.count && left > 0; i++) {
+      const n = Math.min(chain.len[i], left);
+      if (n === 0) continue;
+      if (!this.backing.read(off, mem.bytes(chain.addr[i], n))) return BlkStatus.IOERR;
+      off += n;
+      left -= n;
+    }
+    this.counters.bytesRead += total;
+    return BlkStatus.OK;
+  }
+
+  /** VIRTIO_BLK_T_OUT: the readable data buffers → backing, zero copy. */
+  private doOut(ctx: DeviceContext, chain: DescriptorChain): number {
+    const req = this.req;
+    this.counters.writes++;
+    if (this.backing.readOnly) {
+      ctx.log(`write to read-only device (sector ${req.sector})`);
+      return BlkStatus.IOERR;
+    }
+    const total = req.readableData;
+    if (!this.rangeOk(ctx, req.sector, total, 'write')) return BlkStatus.IOERR;
+    if (!this.buffersInRegion(ctx, chain, 0, chain.firstWritable, chain.readableBytes)) return BlkStatus.IOERR;
+    const mem = ctx.mem;
+    let off = req.sector * SECTOR_SIZE;
+    let skip = 16;
+    for (let i = 0; i < chain.firstWritable; i++) {
+      let len = chain.len[i];
+      let addr = chain.addr[i];
+      if (skip > 0) {
+        const s = Math.min(skip, len);
+        skip -= s;
+        len -= s;
+        addr += s;
+      }
+      if (len === 0) continue;
+      if (!this.backing.write(off, mem.bytes(addr, len))) return BlkStatus.IOERR;
+      off += len;
+    }
+    this.counters.bytesWritten += total;
+    return BlkStatus.OK;
+  }
+
+  /** VIRTIO_BLK_T_GET_ID: up to 20 bytes of the id string, NUL-padded. */
+  private doGetId(ctx: DeviceContext, chain: DescriptorChain): number {
+    this.counters.getIds++;
+    const n = Math.min(this.req.writableData, BLK_ID_BYTES);
+    try {
+      writeToChain(ctx.mem, chain, 0, this.idBytes.subarray(0, n));
+    } catch (e) {
+      if (!(e instanceof GuestMemoryError)) throw e;
+      ctx.log(`GET_ID: ${e.message}`);
+      return BlkStatus.IOERR;
+    }
+    return BlkStatus.OK;
+  }
+
+  /** VIRTIO_BLK_T_DISCARD / WRITE_ZEROES: all segments validated first, then executed. */
+  private doDiscardOrZeroes(ctx: DeviceContext, chain: DescriptorChain, discard: boolean): number {
+    const what = discard ? 'discard' : 'write zeroes';
+    if (discard) this.counters.discards++;
+    else this.counters.writeZeroes++;
+    if (!hasFeature(ctx.features, discard ? BlkFeature.DISCARD : BlkFeature.WRITE_ZEROES)) {
+      this.counters.unsupported++;
+      return BlkStatus.UNSUPP;
+    }
+    if (this.backing.readOnly) return BlkStatus.IOERR;
+    const bytes = this.req.readableData;
+    if (bytes === 0 || bytes % BLK_SEGMENT_SIZE) {
+      ctx.log(`${what}: ${bytes} bytes of segments, not a non-zero multiple of ${BLK_SEGMENT_SIZE}`);
+      return BlkStatus.IOERR;
+    }
+    const count = bytes / BLK_SEGMENT_SIZE;
+    if (count > this.maxSegments) {
+      ctx.log(`${what}: ${count} segments, at most ${this.maxSegments}`);
+      return BlkStatus.IOERR;
+    }
+    const allowed = discard ? 0 : BLK_WRITE_ZEROES_FLAG_UNMAP;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let s = 0; s < count; s++) {
+        try {
+          readFromChain(ctx.mem, chain, 16 + s * BLK_SEGMENT_SIZE, this.seg);
+        } catch (e) {
+          if (!(e instanceof GuestMemoryError)) throw e;
+          ctx.log(`${what}: ${e.message}`);
+          return BlkStatus.IOERR;
+        }
+        const sv = this.segView;
+        const sector = sv.getUint32(0, true) + sv.getUint32(4, true) * 4294967296;
+        const num = sv.getUint32(8, true);
+        const flags = sv.getUint32(12, true);
+        if (pass === 0) {
+          if (flags & ~allowed) {
+            this.counters.unsupported++;
+            return BlkStatus.UNSUPP;
+          }
+          if (num > this.maxSectors || !this.rangeOk(ctx, sector, num * SECTOR_SIZE, what)) return BlkStatus.IOERR;
+        } else {
+          const ok = discard
+            ? this.backing.discard(sector * SECTOR_SIZE, num * SECTOR_SIZE)
+            : this.backing.writeZeroes(sector * SECTOR_SIZE, num * SECTOR_SIZE);
+          if (!ok) return BlkStatus.IOERR;
+        }
+      }
+    }
+    return BlkStatus.OK;
+  }
+
+  /** Whether the first `total` bytes of buffers [from, to) lie inside the region (logs the first that does not). */
+  private buffersInRegion(ctx: DeviceContext, chain: DescriptorChain, from: number, to: number, total: number): boolean {
+    let left = total;
+    for (let i = from; i < to && left > 0; i++) {
+      const n = Math.min(chain.len[i], left);
+      if (ctx.mem.check(chain.addr[i], n) < 0) {
+        ctx.log(`buffer 0x${chain.addr[i].toString(16)}+${n} outside the shared region`);
+        return false;
+      }
+      left -= n;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * virtio-console (virtio 1.2 section 5.3) with one port: queue 0 is
+ * receiveq (device → driver), queue 1 transmitq (driver → device).
+ *
+ * TX: every device-readable byte the driver queues is handed to `output`
+ * (a view into the shared region, valid only during the call), then the
+ * chain is returned with used length 0.
+ * RX: {@link ConsoleDevice.input} appends bytes to a bounded FIFO that fills
+ * the driver's receive buffers as they become available (a driver that
+ * posts no buffers loses nothing until the FIFO is full; then new bytes are
+ * dropped and counted).
+ *
+ * Features: VIRTIO_CONSOLE_F_SIZE (cols/rows, {@link ConsoleDevice.setSize})
+ * and VIRTIO_CONSOLE_F_EMERG_WRITE (a 32-bit write of emerg_wr outputs one
+ * byte). No MULTIPORT.
+ */
+import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
+import { GuestMemoryError } from '../virtio/memory.ts';
+import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
+import { utf8Encode } from './utf8.ts';
+
+/** virtio-console feature bits (5.3.3). */
+export const enum ConsoleFeature {
+  SIZE = 0,
+  MULTIPORT = 1,
+  EMERG_WRITE = 2,
+}
+
+/** Byte offsets in `struct virtio_console_config` (5.3.4). */
+export const enum ConsoleConfig {
+  cols = 0,
+  rows = 2,
+  max_nr_ports = 4,
+  emerg_wr = 8,
+  SIZE = 12,
+}
+
+/** Queue indices of port 0 (5.3.2). */
+export const enum ConsoleQueue {
+  RECEIVE = 0,
+  TRANSMIT = 1,
+}
+
+/** Options of {@link ConsoleDevice}. */
+export interface ConsoleOptions {
+  /** receives transmitted bytes; the view is valid only during the call */
+  output: (bytes: Uint8Array) => void;
+  /** QueueNumMax of both queues (default 64; Linux fills receiveq to it at probe) */
+  queueNumMax?: number;
+  /** bytes the RX FIFO holds while the driver has no buffers (default 16 KiB) */
+  rxFifoBytes?: number;
+  /** initial console size (default 80×25) */
+  cols?: number;
+  rows?: number;
+}
+
+/** Counters of a virtio-console device. */
+export interface ConsoleCounters extends DeviceCounters {
+  /** bytes the driver transmitted */
+  txBytes: number;
+  /** bytes delivered into receive buffers */
+  rxBytes: number;
+  /** input bytes dropped because the FIFO was full */
+  rxDropped: number;
+  /** emergency writes */
+  emergWrites: number;
+}
+
+/** A virtio-console device (device ID 3), one port. */
+export class ConsoleDevice implements VirtioDevice {
+  readonly deviceId = DeviceId.CONSOLE;
+  readonly deviceFeatures = new Uint32Array(2);
+  readonly numQueues = 2;
+  readonly config = new Uint8Array(ConsoleConfig.SIZE);
+  readonly counters: ConsoleCounters = { chains: 0, errors: 0, txBytes: 0, rxBytes: 0, rxDropped: 0, emergWrites: 0 };
+
+  private ctx: DeviceContext | null = null;
+  private readonly numMax: number;
+  private readonly output: (bytes: Uint8Array) => void;
+  private readonly fifo: Uint8Array;
+  private fifoHead = 0;
+  private fifoLen = 0;
+  private readonly one = new Uint8Array(1);
+  private readonly cfg: DataView;
+
+  /** @param name for logs, e.g. 'hvc0' */
+  constructor(readonly name: string, options: ConsoleOptions) {
+    this.numMax = options.queueNumMax ?? 64;
+    this.output = options.output;
+    this.fifo = new Uint8Array(options.rxFifoBytes ?? 16384);
+    setFeature(this.deviceFeatures, ConsoleFeature.SIZE);
+    setFeature(this.deviceFeatures, ConsoleFeature.EMERG_WRITE);
+    this.cfg = new DataView(this.config.buffer);
+    this.cfg.setUint16(ConsoleConfig.cols, options.cols ?? 80, true);
+    this.cfg.setUint16(ConsoleConfig.rows, options.rows ?? 25, true);
+    this.cfg.setUint32(ConsoleConfig.max_nr_ports, 1, true);
+  }
+
+  /** QueueNumMax of either queue. */
+  queueNumMax(): number {
+    return this.numMax;
+  }
+
+  /** Only emerg_wr is writable, as a 32-bit access (5.3.4). */
+  configWritable(offset: number, width: number): boolean {
+    return offset === ConsoleConfig.emerg_wr && width === 4;
+  }
+
+  /** emerg_wr written: output its low byte if EMERG_WRITE was negotiated. */
+  configWritten(offset: number): void {
+    if (offset !== ConsoleConfig.emerg_wr) return;
+    const c = this.config[ConsoleConfig.emerg_wr];
+    this.cfg.setUint32(ConsoleConfig.emerg_wr, 0, true);
+    // Before FEATURES_OK there is no negotiation to check; emergency output is allowed then (5.3.4).
+    if (this.ctx && !hasFeature(this.ctx.features, ConsoleFeature.EMERG_WRITE)) return;
+    this.counters.emergWrites++;
+    this.one[0] = c;
+    this.output(this.one);
+  }
+
+  /** See {@link VirtioDevice.activate}. */
+  activate(ctx: DeviceContext): void {
+    this.ctx = ctx;
+  }
+
+  /** See {@link VirtioDevice.reset}; pending input is kept for the next driver. */
+  reset(): void {
+    this.ctx = null;
+  }
+
+  /**
+   * Sets the console size (cols × rows characters) and, once a driver that
+   * negotiated VIRTIO_CONSOLE_F_SIZE runs, sends a configuration change notification.
+   */
+  setSize(cols: number, rows: number): void {
+    this.cfg.setUint16(ConsoleConfig.cols, cols, true);
+    this.cfg.setUint16(ConsoleConfig.rows, rows, true);
+    if (this.ctx && hasFeature(this.ctx.features, ConsoleFeature.SIZE)) this.ctx.configChanged();
+  }
+
+  /**
+   * Bytes typed on the host side for the frontend: queued and delivered to
+   * the driver's receive buffers as they are available. A string is sent as
+   * UTF-8. Returns the bytes accepted (the rest was dropped: FIFO full).
+   * Never throws: a failure puts the device in DEVICE_NEEDS_RESET.
+   */
+  input(data: Uint8Array | string): number {
+    const bytes = typeof data === 'string' ? utf8Encode(data) : data;
+    const cap = this.fifo.length;
+    let n = 0;
+    for (; n < bytes.length && this.fifoLen < cap; n++) {
+      this.fifo[(this.fifoHead + this.fifoLen) % cap] = bytes[n];
+      this.fifoLen++;
+    }
+    this.counters.rxDropped += bytes.length - n;
+    const ctx = this.ctx;
+    if (ctx) {
+      try {
+        this.fillReceive(ctx);
+      } catch (e) {
+        ctx.fail(`input: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return n;
+  }
+
+  /** Bytes waiting for receive buffers. */
+  get pendingInput(): number {
+    return this.fifoLen;
+  }
+
+  /** See {@link VirtioDevice.processQueue}. @throws QueueError for a malformed chain */
+  processQueue(index: number): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    if (index === ConsoleQueue.TRANSMIT) this.transmit(ctx);
+    else if (index === ConsoleQueue.RECEIVE) this.fillReceive(ctx);
+  }
+
+  private transmit(ctx: DeviceContext): void {
+    const q = ctx.queues[ConsoleQueue.TRANSMIT];
+    const chain = ctx.chain;
+    const mem = ctx.mem;
+    try {
+      while (q.pop(chain)) {
+        this.counters.chains++;
+        for (let i = 0; i < chain.firstWritable; i++) {
+          const len = chain.len[i];
+          if (len === 0) continue;
+          const off = mem.check(chain.addr[i], len);
+          if (off < 0) {
+            this.counters.errors++;
+            ctx.log(`transmit buffer 0x${chain.addr[i].toString(16)}+${len} outside the shared region: skipped`);
+            continue;
+          }
+          this.counters.txBytes += len;
+          this.output(mem.u8.subarray(off, off + len));
+        }
+        q.push(chain.head, 0);
+      }
+    } finally {
+      if (this.ctx) ctx.signalUsed(q);
+    }
+  }
+
+  private fillReceive(ctx: DeviceContext): void {
+    if (this.fifoLen === 0) return;
+    const q = ctx.queues[ConsoleQueue.RECEIVE];
+    if (!q.enabled) return;
+    const chain = ctx.chain;
+    const mem = ctx.mem;
+    const cap = this.fifo.length;
+    try {
+      while (this.fifoLen > 0 && q.pop(chain)) {
+        this.counters.chains++;
+        let written = 0;
+        for (let i = chain.firstWritable; i < chain.count && this.fifoLen > 0; i++) {
+          const len = chain.len[i];
+          if (len === 0) continue;
+          const n = Math.min(len, this.fifoLen);
+          let dst: Uint8Array;
+          try {
+            dst = mem.bytes(chain.addr[i], n);
+          } catch (e) {
+            if (!(e instanceof GuestMemoryError)) throw e;
+            this.counters.errors++;
+            ctx.log(`receive buffer: ${e.message}: skipped`);
+            continue;
+          }
+          for (let j = 0; j < n; j++) dst[j] = this.fifo[(this.fifoHead + j) % cap];
+          this.fifoHead = (this.fifoHead + n) % cap;
+          this.fifoLen -= n;
+          written += n;
+        }
+        if (written === 0) this.counters.errors++;
+        this.counters.rxBytes += written;
+        q.push(chain.head, written);
+      }
+    } finally {
+      if (this.ctx) ctx.signalUsed(q);
+    }
+  }
+}

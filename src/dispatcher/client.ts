@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * I/O clients: what the dispatcher routes a remio request to.
+ *
+ * The Linux Bao I/O dispatcher (`drivers/virt/bao/io-dispatcher/io_client.c`
+ * in the series) routes each request by address range to an I/O client; a
+ * default client takes what no range claims. Same here, without threads:
+ * a client is called synchronously from the dispatcher's service loop.
+ */
+
+/**
+ * A handler for a guest-physical address range of one device model.
+ *
+ * Values are 64-bit as unsigned 32-bit halves; the dispatcher has already
+ * masked a WRITE value to `width` and will zero-extend a READ value to
+ * `width`, so a client may be sloppy above the width but need not be.
+ */
+export interface IoClient {
+  /**
+   * A frontend load of `width` bytes (1, 2, 4, 8) at absolute GPA `addr`.
+   * Write the value into `out[0]` (low half) and `out[1]` (high half); both
+   * are 0 on entry.
+   */
+  read(addr: number, width: number, out: Uint32Array): void;
+  /** A frontend store of `width` bytes at `addr` of the value `lo` | `hi` << 32 (already masked). */
+  write(addr: number, width: number, lo: number, hi: number): void;
+  /**
+   * Optional: called after the request was completed (the frontend vCPU is
+   * running again); runs work deferred by read/write, e.g. processing the
+   * queue a QueueNotify named.
+   */
+  afterComplete?(): void;
+  /**
+   * Optional: a JS exception escaped read/write/afterComplete. The client
+   * should reset itself and report (virtio: DEVICE_NEEDS_RESET).
+   */
+  fault?(error: unknown): void;
+}
+
+/** A client with an address range, as registered with the dispatcher. */
+export interface IoRange {
+  /** first GPA of the range */
+  base: number;
+  /** size of the range, bytes */
+  size: number;
+  client: IoClient;
+}

@@ -1,0 +1,524 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The virtio-mmio transport, version 2 (virtio 1.2 section 4.2.2): the
+ * register file a frontend sees in its remio window, feature negotiation,
+ * the device status state machine and the virtqueue registers. It is an
+ * {@link IoClient} of the dispatcher and drives one {@link VirtioDevice}.
+ *
+ * Defined answers for everything a driver may get wrong:
+ * - control registers (offsets below 0x100) take 32-bit aligned accesses
+ *   only (4.2.2.2); any other width or alignment reads 0 and ignores a
+ *   write, with a log line;
+ * - the configuration space (0x100 up) takes 8, 16, 32 and 64-bit accesses
+ *   aligned to their width; others read 0 / are ignored and logged; bytes
+ *   past the end of the device's config read 0;
+ * - reads of write-only registers return 0, writes to read-only registers
+ *   are ignored (both logged);
+ * - queue registers of a queue that does not exist read 0 and ignore writes;
+ *   a queue's layout registers are ignored while it is ready.
+ *
+ * Queue processing happens in {@link VirtioMmioTransport.afterComplete},
+ * after the dispatcher completed the request that caused it (QueueNotify,
+ * QueueReady, DRIVER_OK): the frontend runs again before the backend works.
+ */
+import type { IoClient } from '../dispatcher/client.ts';
+import { describeError, RateLimitedLog, type LogSink } from '../dispatcher/log.ts';
+import type { DeviceContext, VirtioDevice } from './device.ts';
+import type { GuestMemory } from './memory.ts';
+import { DescriptorChain, QueueError, SplitQueue } from './queue.ts';
+import {
+  BAOJS_VENDOR_ID, DeviceStatus, Feature, hasFeature, InterruptBit, MMIO_MAGIC, MMIO_VERSION, MmioReg,
+  setFeature, type FeatureWords,
+} from './spec.ts';
+
+/** Transport features baojs offers on every device (virtio 1.2 section 6). */
+export const TRANSPORT_FEATURES: readonly number[] = [
+  Feature.INDIRECT_DESC, Feature.RING_EVENT_IDX, Feature.VERSION_1, Feature.ACCESS_PLATFORM, Feature.RING_RESET,
+];
+
+/** Counters of one transport, plain numbers. */
+export interface TransportCounters {
+  /** register reads */
+  reads: number;
+  /** register writes */
+  writes: number;
+  /** QueueNotify writes naming an existing queue */
+  kicks: number;
+  /** used buffer notifications sent */
+  usedNotifications: number;
+  /** configuration change notifications sent */
+  configNotifications: number;
+  /** accesses answered with the defined "bad access" answer */
+  badAccesses: number;
+  /** times the device entered DEVICE_NEEDS_RESET */
+  needsReset: number;
+  /** driver resets (Status written 0) */
+  resets: number;
+}
+
+/** Options of {@link VirtioMmioTransport}. */
+export interface TransportOptions {
+  /** guest-physical base of the 0x200-byte window in the frontend (remio window) */
+  base: number;
+  /** raises the device's interrupt in the frontend (the dispatcher sends NOTIFY) */
+  interrupt: () => void;
+  /** where log lines go */
+  log: LogSink;
+  /** refuse FEATURES_OK unless the driver accepts VIRTIO_F_ACCESS_PLATFORM (default false: accept and warn) */
+  requireAccessPlatform?: boolean;
+}
+
+const MAX_QUEUES = 32;
+
+/**
+ * One virtio-mmio device: the register file of 4.2.2 in front of a
+ * {@link VirtioDevice}. Implements {@link DeviceContext} for that device.
+ */
+export class VirtioMmioTransport implements IoClient, DeviceContext {
+  /** guest-physical base of the window */
+  readonly base: number;
+  /** the device's virtqueues */
+  readonly queues: SplitQueue[] = [];
+  /** scratch chain shared by the device's queue handlers */
+  readonly chain = new DescriptorChain(16);
+  /** features offered: device features plus {@link TRANSPORT_FEATURES} */
+  readonly offered: FeatureWords = new Uint32Array(2);
+  /** features the driver wrote (DriverFeatures); the negotiated set once FEATURES_OK holds */
+  readonly features: FeatureWords = new Uint32Array(2);
+  /** counters since start */
+  readonly counters: TransportCounters = {
+    reads: 0, writes: 0, kicks: 0, usedNotifications: 0, configNotifications: 0, badAccesses: 0, needsReset: 0, resets: 0,
+  };
+
+  /** the Status register as the driver set it (without DEVICE_NEEDS_RESET) */
+  private status = 0;
+  /** device-owned DEVICE_NEEDS_RESET */
+  private needsReset = false;
+  private interruptStatus = 0;
+  private deviceFeaturesSel = 0;
+  private driverFeaturesSel = 0;
+  private queueSel = 0;
+  private configGeneration = 0;
+  /** bit i: queue i to be processed after the current request completes */
+  private pendingQueues = 0;
+  private activated = false;
+  private readonly logger: RateLimitedLog;
+
+  /**
+   * @param device the device model behind the registers
+   * @param mem the device's shared region
+   * @throws RangeError if the device has more than 32 queues
+   */
+  constructor(readonly device: VirtioDevice, readonly mem: GuestMemory, private readonly opts: TransportOptions) {
+    if (device.numQueues > MAX_QUEUES) throw new RangeError(`${device.name}: at most ${MAX_QUEUES} queues`);
+    this.base = opts.base;
+    for (let i = 0; i < device.numQueues; i++) this.queues.push(new SplitQueue(i, device.queueNumMax(i)));
+    this.offered[0] = device.deviceFeatures[0];
+    this.offered[1] = device.deviceFeatures[1];
+    for (const f of TRANSPORT_FEATURES) setFeature(this.offered, f);
+    this.logger = new RateLimitedLog(opts.log, `${device.name}: `);
+  }
+
+  /** The Status register as the driver reads it (DEVICE_NEEDS_RESET included). */
+  get deviceStatus(): number {
+    return this.status | (this.needsReset ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+  }
+
+  /** Whether the device is live: DRIVER_OK set, not FAILED, not DEVICE_NEEDS_RESET. */
+  get live(): boolean {
+    return this.activated && !this.needsReset && (this.status & DeviceStatus.FAILED) === 0;
+  }
+
+  /** One line to the log, prefixed with the device name (rate-limited). */
+  log(message: string): void {
+    this.logger.log(message);
+  }
+
+  // ---- IoClient ----------------------------------------------------------
+
+  /** A frontend load from the window (see the file comment for bad accesses). */
+  read(addr: number, width: number, out: Uint32Array): void {
+    this.counters.reads++;
+    const off = addr - this.base;
+    if (off >= MmioReg.Config) {
+      this.readConfig(off - MmioReg.Config, width, out);
+      return;
+    }
+    if (width !== 4 || (off & 3) !== 0 || off < 0) {
+      this.bad(`${width}-byte read at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
+      return;
+    }
+    out[0] = this.readRegister(off) >>> 0;
+  }
+
+  /** A frontend store to the window (see the file comment for bad accesses). */
+  write(addr: number, width: number, lo: number, hi: number): void {
+    this.counters.writes++;
+    const off = addr - this.base;
+    if (off >= MmioReg.Config) {
+      this.writeConfig(off - MmioReg.Config, width, lo, hi);
+      return;
+    }
+    if (width !== 4 || (off & 3) !== 0 || off < 0) {
+      this.bad(`${width}-byte write at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
+      return;
+    }
+    this.writeRegister(off, lo >>> 0);
+  }
+
+  /** Processes the queues that the last request kicked or made ready. */
+  afterComplete(): void {
+    while (this.pendingQueues !== 0) {
+      const bits = this.pendingQueues;
+      this.pendingQueues = 0;
+      for (let i = 0; i < this.queues.length; i++) {
+        if (bits & (1 << i)) this.runQueue(i);
+      }
+    }
+  }
+
+  /** A JS exception escaped this device: reset it and set DEVICE_NEEDS_RESET. */
+  fault(error: unknown): void {
+    this.fail(`exception: ${describeError(error)}`);
+  }
+
+  // ---- DeviceContext -----------------------------------------------------
+
+  /** See {@link DeviceContext.signalUsed}. */
+  signalUsed(queue: SplitQueue): void {
+    if (!this.live) return;
+    if (queue.needsNotification()) {
+      this.interruptStatus |= InterruptBit.VRING;
+      this.counters.usedNotifications++;
+      this.opts.interrupt();
+    }
+  }
+
+  /** See {@link DeviceContext.configChanged}. */
+  configChanged(): void {
+    this.configGeneration = (this.configGeneration + 1) >>> 0;
+    if (this.status & DeviceStatus.DRIVER_OK) this.raiseConfigInterrupt();
+  }
+
+  /**
+   * See {@link DeviceContext.fail}. Sets DEVICE_NEEDS_RESET, resets the
+   * device model, stops the queues, and (after DRIVER_OK) sends a
+   * configuration change notification as 2.1.2 requires. Idempotent until
+   * the driver resets the device.
+   */
+  fail(reason: string): void {
+    if (this.needsReset) return;
+    this.needsReset = true;
+    this.counters.needsReset++;
+    this.logger.log(`DEVICE_NEEDS_RESET: ${reason}`);
+    this.pendingQueues = 0;
+    for (const q of this.queues) q.disable();
+    try {
+      this.device.reset();
+    } catch (e) {
+      this.logger.log(`reset after failure threw: ${describeError(e)}`);
+    }
+    if (this.status & DeviceStatus.DRIVER_OK) this.raiseConfigInterrupt();
+  }
+
+  // ---- registers ---------------------------------------------------------
+
+  private readRegister(off: number): number {
+    const q = this.queueSel < this.queues.length ? this.queues[this.queueSel] : null;
+    switch (off) {
+      case MmioReg.MagicValue: return MMIO_MAGIC;
+      case MmioReg.Version: return MMIO_VERSION;
+      case MmioReg.DeviceID: return this.device.deviceId;
+      case MmioReg.VendorID: return BAOJS_VENDOR_ID;
+      case MmioReg.DeviceFeatures: return this.deviceFeaturesSel < 2 ? this.offered[this.deviceFeaturesSel] : 0;
+      case MmioReg.QueueNumMax: return q ? q.numMax : 0;
+      case MmioReg.QueueReady: return q && q.ready ? 1 : 0;
+      case MmioReg.InterruptStatus: return this.interruptStatus;
+      case MmioReg.Status: return this.deviceStatus;
+      case MmioReg.SHMLenLow:
+      case MmioReg.SHMLenHigh:
+      case MmioReg.SHMBaseLow:
+      case MmioReg.SHMBaseHigh:
+        // No shared memory regions: length -1 (4.2.2); the base reads -1 too.
+        return 0xffffffff;
+      case MmioReg.QueueReset:
+        return q && hasFeature(this.features, Feature.RING_RESET) && (this.status & DeviceStatus.FEATURES_OK) && q.wasReset ? 1 : 0;
+      case MmioReg.ConfigGeneration: return this.configGeneration;
+      case MmioReg.DeviceFeaturesSel:
+      case MmioReg.DriverFeatures:
+      case MmioReg.DriverFeaturesSel:
+      case MmioReg.QueueSel:
+      case MmioReg.QueueNum:
+      case MmioReg.QueueNotify:
+      case MmioReg.InterruptACK:
+      case MmioReg.QueueDescLow:
+      case MmioReg.QueueDescHigh:
+      case MmioReg.QueueDriverLow:
+      case MmioReg.QueueDriverHigh:
+      case MmioReg.QueueDeviceLow:
+      case MmioReg.QueueDeviceHigh:
+      case MmioReg.SHMSel:
+        this.bad(`read of write-only register 0x${off.toString(16)}`);
+        return 0;
+      default:
+        this.bad(`read of reserved offset 0x${off.toString(16)}`);
+        return 0;
+    }
+  }
+
+  private writeRegister(off: number, v: number): void {
+    switch (off) {
+      case MmioReg.DeviceFeaturesSel: this.deviceFeaturesSel = v; return;
+      case MmioReg.DriverFeaturesSel: this.driverFeaturesSel = v; return;
+      case MmioReg.DriverFeatures:
+        if (this.status & DeviceStatus.FEATURES_OK) {
+          this.bad('DriverFeatures written after FEATURES_OK: ignored');
+        } else if (this.driverFeaturesSel < 2) {
+          this.features[this.driverFeaturesSel] = v;
+        } else if (v !== 0) {
+          this.bad(`DriverFeatures word ${this.driverFeaturesSel} = 0x${v.toString(16)}: no such features, ignored`);
+        }
+        return;
+      case MmioReg.QueueSel: this.queueSel = v; return;
+      case MmioReg.QueueNotify: this.queueNotify(v); return;
+      case MmioReg.InterruptACK: this.interruptStatus &= ~v; return;
+      case MmioReg.Status: this.writeStatus(v & 0xff); return;
+      case MmioReg.SHMSel: return; // no shared memory regions to select
+      case MmioReg.QueueNum:
+      case MmioReg.QueueReady:
+      case MmioReg.QueueDescLow:
+      case MmioReg.QueueDescHigh:
+      case MmioReg.QueueDriverLow:
+      case MmioReg.QueueDriverHigh:
+      case MmioReg.QueueDeviceLow:
+      case MmioReg.QueueDeviceHigh:
+      case MmioReg.QueueReset:
+        this.writeQueueRegister(off, v);
+        return;
+      case MmioReg.MagicValue:
+      case MmioReg.Version:
+      case MmioReg.DeviceID:
+      case MmioReg.VendorID:
+      case MmioReg.DeviceFeatures:
+      case MmioReg.QueueNumMax:
+      case MmioReg.InterruptStatus:
+      case MmioReg.SHMLenLow:
+      case MmioReg.SHMLenHigh:
+      case MmioReg.SHMBaseLow:
+      case MmioReg.SHMBaseHigh:
+      case MmioReg.ConfigGeneration:
+        this.bad(`write of read-only register 0x${off.toString(16)}: ignored`);
+        return;
+      default:
+        this.bad(`write to reserved offset 0x${off.toString(16)}: ignored`);
+    }
+  }
+
+  private writeQueueRegister(off: number, v: number): void {
+    if (this.queueSel >= this.queues.length) {
+      this.bad(`write to queue register 0x${off.toString(16)} of missing queue ${this.queueSel}: ignored`);
+      return;
+    }
+    const q = this.queues[this.queueSel];
+    if (off === MmioReg.QueueReady) {
+      if (v === 0) {
+        q.ready = false;
+        q.disable();
+      } else if (!q.ready) {
+        q.ready = true;
+        q.wasReset = false;
+        if (this.status & DeviceStatus.FEATURES_OK) this.enableQueue(q);
+      }
+      return;
+    }
+    if (off === MmioReg.QueueReset) {
+      if (!hasFeature(this.features, Feature.RING_RESET) || !(this.status & DeviceStatus.FEATURES_OK)) {
+        this.bad('QueueReset without VIRTIO_F_RING_RESET negotiated: ignored');
+      } else if (v === 1) {
+        q.reset();
+        q.wasReset = true;
+        this.pendingQueues &= ~(1 << q.index);
+      }
+      return;
+    }
+    if (q.ready) {
+      this.bad(`queue ${q.index}: layout register 0x${off.toString(16)} written while QueueReady: ignored`);
+      return;
+    }
+    switch (off) {
+      case MmioReg.QueueNum: q.num = v; return;
+      case MmioReg.QueueDescLow: q.descAddr = setLow(q.descAddr, v); return;
+      case MmioReg.QueueDescHigh: q.descAddr = setHigh(q.descAddr, v); return;
+      case MmioReg.QueueDriverLow: q.driverAddr = setLow(q.driverAddr, v); return;
+      case MmioReg.QueueDriverHigh: q.driverAddr = setHigh(q.driverAddr, v); return;
+      case MmioReg.QueueDeviceLow: q.deviceAddr = setLow(q.deviceAddr, v); return;
+      case MmioReg.QueueDeviceHigh: q.deviceAddr = setHigh(q.deviceAddr, v); return;
+    }
+  }
+
+  /** Enables a ready queue's rings; after DRIVER_OK also rescans it (no lost kick). */
+  private enableQueue(q: SplitQueue): void {
+    try {
+      q.enable(this.mem, hasFeature(this.features, Feature.RING_EVENT_IDX), hasFeature(this.features, Feature.INDIRECT_DESC));
+    } catch (e) {
+      this.fail(describeError(e));
+      return;
+    }
+    // A kick may have come before the queue was ready: look at the avail ring anyway.
+    if (this.live) this.pendingQueues |= 1 << q.index;
+  }
+
+  private queueNotify(v: number): void {
+    // Without VIRTIO_F_NOTIFICATION_DATA the value is the queue index (4.2.2).
+    if (v >= this.queues.length) {
+      this.bad(`QueueNotify for missing queue ${v}: ignored`);
+      return;
+    }
+    this.counters.kicks++;
+    if (!this.live) return; // the rescan at DRIVER_OK / QueueReady picks it up
+    this.pendingQueues |= 1 << v;
+  }
+
+  private writeStatus(v: number): void {
+    if (v === 0) {
+      this.resetDevice();
+      return;
+    }
+    const driverBits = v & ~DeviceStatus.DEVICE_NEEDS_RESET;
+    if (this.status & ~driverBits) {
+      this.bad(`Status 0x${v.toString(16)} clears bits of 0x${this.status.toString(16)}: only a write of 0 resets; kept`);
+    }
+    const added = driverBits & ~this.status;
+    let next = this.status | added;
+    if (added & DeviceStatus.FEATURES_OK) {
+      const why = this.checkFeatures();
+      if (why) {
+        this.logger.log(`FEATURES_OK refused: ${why}`);
+        next &= ~(DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK);
+      }
+    }
+    if ((added & DeviceStatus.DRIVER_OK) && !(next & DeviceStatus.FEATURES_OK)) {
+      this.bad('DRIVER_OK without FEATURES_OK: ignored');
+      next &= ~DeviceStatus.DRIVER_OK;
+    }
+    this.status = next;
+    if ((added & DeviceStatus.DRIVER_OK) && (next & DeviceStatus.DRIVER_OK)) this.activate();
+    if (added & DeviceStatus.FAILED) this.logger.log('driver set FAILED');
+  }
+
+  /** Returns why the driver's features cannot be accepted, or null. */
+  private checkFeatures(): string | null {
+    const f = this.features;
+    if ((f[0] & ~this.offered[0]) || (f[1] & ~this.offered[1])) {
+      return `driver features 0x${hex8(f[1])}${hex8(f[0])} not a subset of offered 0x${hex8(this.offered[1])}${hex8(this.offered[0])}`;
+    }
+    if (!hasFeature(f, Feature.VERSION_1)) return 'VIRTIO_F_VERSION_1 not accepted (virtio-mmio version 2 is a modern device)';
+    if (!hasFeature(f, Feature.ACCESS_PLATFORM)) {
+      if (this.opts.requireAccessPlatform) return 'VIRTIO_F_ACCESS_PLATFORM not accepted';
+      this.logger.log('warning: VIRTIO_F_ACCESS_PLATFORM not accepted; buffers outside the shared region will fail');
+    }
+    return this.device.acceptFeatures ? this.device.acceptFeatures(f) : null;
+  }
+
+  private activate(): void {
+    for (const q of this.queues) {
+      if (q.ready && !q.enabled && !this.needsReset) this.enableQueue(q);
+    }
+    if (this.needsReset) return;
+    try {
+      this.device.activate(this);
+    } catch (e) {
+      this.fail(`activate threw: ${describeError(e)}`);
+      return;
+    }
+    this.activated = true;
+    // Rescan every ready queue: kicks before DRIVER_OK are not lost.
+    for (const q of this.queues) if (q.enabled) this.pendingQueues |= 1 << q.index;
+  }
+
+  private resetDevice(): void {
+    this.counters.resets++;
+    this.status = 0;
+    this.needsReset = false;
+    this.activated = false;
+    this.interruptStatus = 0;
+    this.features[0] = 0;
+    this.features[1] = 0;
+    this.deviceFeaturesSel = 0;
+    this.driverFeaturesSel = 0;
+    this.queueSel = 0;
+    this.pendingQueues = 0;
+    for (const q of this.queues) q.reset();
+    this.logger.refill();
+    try {
+      this.device.reset();
+    } catch (e) {
+      this.fail(`reset threw: ${describeError(e)}`);
+    }
+  }
+
+  private runQueue(i: number): void {
+    if (!this.live || !this.queues[i].enabled) return;
+    try {
+      this.device.processQueue(i);
+    } catch (e) {
+      this.fail(e instanceof QueueError ? e.message : `queue ${i} handler threw: ${describeError(e)}`);
+    }
+  }
+
+  private raiseConfigInterrupt(): void {
+    this.interruptStatus |= InterruptBit.CONFIG;
+    this.counters.configNotifications++;
+    this.opts.interrupt();
+  }
+
+  // ---- configuration space ----------------------------------------------
+
+  private readConfig(off: number, width: number, out: Uint32Array): void {
+    const cfg = this.device.config;
+    if ((off & (width - 1)) !== 0) {
+      this.bad(`unaligned ${width}-byte config read at 0x${off.toString(16)}`);
+      return;
+    }
+    if (off + width > cfg.length) {
+      this.bad(`config read at 0x${off.toString(16)}+${width} beyond ${cfg.length} bytes`);
+      return;
+    }
+    out[0] = le32(cfg, off, width < 4 ? width : 4);
+    if (width === 8) out[1] = le32(cfg, off + 4, 4);
+  }
+
+  private writeConfig(off: number, width: number, lo: number, hi: number): void {
+    const cfg = this.device.config;
+    if ((off & (width - 1)) !== 0 || off + width > cfg.length || !this.device.configWritable || !this.device.configWritable(off, width)) {
+      this.bad(`${width}-byte config write at 0x${off.toString(16)}: not writable, ignored`);
+      return;
+    }
+    for (let i = 0; i < width; i++) cfg[off + i] = i < 4 ? (lo >>> (8 * i)) & 0xff : (hi >>> (8 * (i - 4))) & 0xff;
+    if (this.device.configWritten) this.device.configWritten(off, width);
+  }
+
+  private bad(message: string): void {
+    this.counters.badAccesses++;
+    this.logger.log(message);
+  }
+}
+
+function setLow(cur: number, v: number): number {
+  return Math.floor(cur / 4294967296) * 4294967296 + v;
+}
+
+function setHigh(cur: number, v: number): number {
+  return v * 4294967296 + (cur % 4294967296);
+}
+
+function le32(b: Uint8Array, off: number, n: number): number {
+  let v = 0;
+  for (let i = n - 1; i >= 0; i--) v = v * 256 + b[off + i];
+  return v >>> 0;
+}
+
+function hex8(v: number): string {
+  const s = (v >>> 0).toString(16);
+  return '00000000'.slice(s.length) + s;
+}

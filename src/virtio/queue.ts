@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The device side of a split virtqueue (virtio 1.2 section 2.7).
+ *
+ * A queue is three areas the driver places in guest memory: the descriptor
+ * table (16 bytes per entry), the available ring (driver → device) and the
+ * used ring (device → driver). For baojs all three, and every buffer, must
+ * lie inside the device's shared region; {@link GuestMemory} checks that.
+ *
+ * What this file guarantees against a hostile or buggy driver:
+ * - a descriptor chain is followed for at most Queue Size descriptors (an
+ *   indirect table: at most its own length, itself at most QueueNumMax),
+ *   so loops end;
+ * - `next` indices, ring indices and the avail index are range-checked;
+ * - indirect tables only when VIRTIO_F_INDIRECT_DESC was negotiated, never
+ *   nested, never combined with NEXT;
+ * - device-readable descriptors must come before device-writable ones;
+ * - used_event / avail_event are read or written only when
+ *   VIRTIO_F_RING_EVENT_IDX was negotiated.
+ * A structural violation throws {@link QueueError}; the transport answers it
+ * with DEVICE_NEEDS_RESET (2.1.2), as QEMU's `virtio_error()` does. Buffer
+ * addresses are *not* checked here: the device checks each buffer when it
+ * touches it, so that one bad buffer fails one request, not the device.
+ */
+import { GuestMemory, joinAddress } from './memory.ts';
+import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT, vringNeedEvent } from './spec.ts';
+
+/** A structural error of a virtqueue or descriptor chain: the device needs a reset. */
+export class QueueError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueueError';
+  }
+}
+
+/** Bytes of one descriptor: le64 addr, le32 len, le16 flags, le16 next (2.7.5). */
+const DESC_SIZE = 16;
+
+/**
+ * The buffers of one descriptor chain, in chain order, as the device sees
+ * them after indirect tables are flattened. Reused from request to request
+ * (arrays grow on demand, never shrink), so popping allocates nothing in
+ * the steady state.
+ */
+export class DescriptorChain {
+  /** index of the head descriptor: the id written to the used ring */
+  head = 0;
+  /** number of buffers */
+  count = 0;
+  /** guest-physical address of each buffer (not yet bounds-checked) */
+  addr: Float64Array;
+  /** length of each buffer, bytes */
+  len: Uint32Array;
+  /** 1 if the buffer is device-writable (VIRTQ_DESC_F_WRITE) */
+  writable: Uint8Array;
+  /** index of the first writable buffer (== count if none) */
+  firstWritable = 0;
+  /** total bytes in device-readable buffers */
+  readableBytes = 0;
+  /** total bytes in device-writable buffers */
+  writableBytes = 0;
+
+  constructor(capacity = 16) {
+    this.addr = new Float64Array(capacity);
+    this.len = new Uint32Array(capacity);
+    this.writable = new Uint8Array(capacity);
+  }
+
+  /** Empties the chain for a new head. */
+  reset(head: number): void {
+    this.head = head;
+    this.count = 0;
+    this.firstWritable = 0;
+    this.readableBytes = 0;
+    this.writableBytes = 0;
+  }
+
+  /** Appends one buffer. */
+  push(addr: number, len: number, writable: boolean): void {
+    if (this.count === this.addr.length) this.grow();
+    const i = this.count++;
+    this.addr[i] = addr;
+    this.len[i] = len;
+    this.writable[i] = writable ? 1 : 0;
+    if (writable) this.writableBytes += len;
+    else {
+      this.readableBytes += len;
+      this.firstWritable = this.count;
+    }
+  }
+
+  private grow(): void {
+    const n = this.addr.length * 2;
+    const a = new Float64Array(n); a.set(this.addr); this.addr = a;
+    const l = new Uint32Array(n); l.set(this.len); this.len = l;
+    const w = new Uint8Array(n); w.set(this.writable); this.writable = w;
+  }
+}
+
+/**
+ * One split virtqueue, device side.
+ *
+ * Life cycle: the transport writes `num`, `descAddr`, `driverAddr` (avail
+ * ring) and `deviceAddr` (used ring) from the driver's register writes, then
+ * {@link SplitQueue.enable} checks them against guest memory. The device
+ * then calls {@link SplitQueue.pop} until it returns false, {@link
+ * SplitQueue.push} for each finished chain, and {@link
+ * SplitQueue.needsNotification} to decide on a used buffer notification.
+ */
+export class SplitQueue {
+  /** Queue Size chosen by the driver (QueueNum), a power of 2 up to numMax; 0 = not set */
+  num = 0;
+  /** guest-physical address of the descriptor table (QueueDescLow/High) */
+  descAddr = 0;
+  /** guest-physical address of the available ring (QueueDriverLow/High) */
+  driverAddr = 0;
+  /** guest-physical address of the used ring (QueueDeviceLow/High) */
+  deviceAddr = 0;
+  /** QueueReady as the driver wrote it */
+  ready = false;
+  /** true after a QueueReset until the queue is enabled again (2.6.1) */
+  wasReset = false;
+  /** true once {@link SplitQueue.enable} accepted the layout */
+  enabled = false;
+
+  /** next avail ring index to consume (u16, free-running) */
+  lastAvailIdx = 0;
+  /** next used ring index to produce (u16, free-running) */
+  usedIdx = 0;
+  /** chains popped since the last used-ring push, for accounting */
+  private pushedSinceSignal = false;
+  private signalledUsed = 0;
+  private signalledValid = false;
+
+  private mem: GuestMemory | null = null;
+  private dv: DataView | null = null;
+  private descOff = 0;
+  private availOff = 0;
+  private usedOff = 0;
+  private eventIdx = false;
+  private indirect = false;
+
+  /**
+   * @param index queue index (QueueSel value)
+   * @param numMax largest Queue Size the device offers (QueueNumMax), power of 2 ≤ 32768
+   */
+  constructor(readonly index: number, readonly numMax: number) {}
+
+  /** Back to the state after a device reset: not ready, addresses 0, indices 0. */
+  reset(): void {
+    this.num = 0;
+    this.descAddr = 0;
+    this.driverAddr = 0;
+    this.deviceAddr = 0;
+    this.ready = false;
+    this.wasReset = false;
+    this.disable();
+  }
+
+  /** Stops using the rings (state kept for the registers); indices back to 0. */
+  disable(): void {
+    this.enabled = false;
+    this.mem = null;
+    this.dv = null;
+    this.lastAvailIdx = 0;
+    this.usedIdx = 0;
+    this.pushedSinceSignal = false;
+    this.signalledValid = false;
+  }
+
+  /**
+   * Checks the driver's layout and starts using the rings.
+   * Alignments per 2.7 (descriptor table 16, available ring 2, used ring 4);
+   * sizes 16·N, 6+2·N and 6+8·N bytes, all inside `mem`.
+   * @param eventIdx VIRTIO_F_RING_EVENT_IDX negotiated
+   * @param indirect VIRTIO_F_INDIRECT_DESC negotiated
+   * @throws QueueError naming the bad field
+   */
+  enable(mem: GuestMemory, eventIdx: boolean, indirect: boolean): void {
+    const n = this.num;
+    if (n < 1 || n > this.numMax || (n & (n - 1)) !== 0) throw new QueueError(`queue ${this.index}: QueueNum ${n} is not a power of 2 in 1..${this.numMax}`);
+    if (this.descAddr % 16) throw new QueueError(`queue ${this.index}: descriptor table 0x${this.descAddr.toString(16)} not 16-byte aligned`);
+    if (this.driverAddr % 2) throw new QueueError(`queue ${this.index}: available ring 0x${this.driverAddr.toString(16)} not 2-byte aligned`);
+    if (this.deviceAddr % 4) throw new QueueError(`queue ${this.index}: used ring 0x${this.deviceAddr.toString(16)} not 4-byte aligned`);
+    const d = mem.check(this.descAddr, DESC_SIZE * n);
+    const a = mem.check(this.driverAddr, 6 + 2 * n);
+    const u = mem.check(this.deviceAddr, 6 + 8 * n);
+    if (d < 0) throw new QueueError(`queue ${this.index}: descriptor table 0x${this.descAddr.toString(16)} outside ${mem.name}`);
+    if (a < 0) throw new QueueError(`queue ${this.index}: available ring 0x${this.driverAddr.toString(16)} outside ${mem.name}`);
+    if (u < 0) throw new QueueError(`queue ${this.index}: used ring 0x${this.deviceAddr.toString(16)} outside ${mem.name}`);
+    this.mem = mem;
+    this.dv = mem.dv;
+    this.descOff = d;
+    this.availOff = a;
+    this.usedOff = u;
+    this.eventIdx = eventIdx;
+    this.indirect = indirect;
+    // Pick up where the rings are: a driver starts both indices at 0, but a
+    // queue re-enabled after a reset must not see stale entries either.
+    this.lastAvailIdx = 0;
+    this.usedIdx = 0;
+    this.pushedSinceSignal = false;
+    this.signalledValid = false;
+    this.enabled = true;
+  }
+
+  /** Number of chains the driver has made available and the device has not popped. @throws QueueError if the avail index moved by more than Queue Size */
+  availableCount(): number {
+    if (!this.enabled) return 0;
+    const availIdx = this.dv!.getUint16(this.availOff + 2, true);
+    const pending = (availIdx - this.lastAvailIdx) & 0xffff;
+    if (pending > this.num) throw new QueueError(`queue ${this.index}: avail idx ${availIdx} is ${pending} ahead of ${this.lastAvailIdx} (Queue Size ${this.num})`);
+    return pending;
+  }
+
+  /**
+   * Takes the next available chain into `chain`. Returns false when the
+   * ring is empty; with VIRTIO_F_RING_EVENT_IDX it then publishes
+   * avail_event = the next index it wants to be notified about, and looks
+   * once more to close the race with a driver adding buffers meanwhile.
+   * @throws QueueError for a bad head index or a malformed chain (the entry is consumed)
+   */
+  pop(chain: DescriptorChain): boolean {
+    if (!this.enabled) return false;
+    let pending = this.availableCount();
+    if (pending === 0) {
+      if (!this.eventIdx) return false;
+      this.dv!.setUint16(this.usedOff + 4 + 8 * this.num, this.lastAvailIdx, true);
+      pending = this.availableCount();
+      if (pending === 0) return false;
+    }
+    const slot = this.lastAvailIdx & (this.num - 1);
+    const head = this.dv!.getUint16(this.availOff + 4 + 2 * slot, true);
+    this.lastAvailIdx = (this.lastAvailIdx + 1) & 0xffff;
+    this.walk(head, chain);
+    return true;
+  }
+
+  /** Follows the chain starting at `head` into `chain`. @throws QueueError */
+  private walk(head: number, chain: DescriptorChain): void {
+    const dv = this.dv!;
+    const n = this.num;
+    if (head >= n) throw new QueueError(`queue ${this.index}: head index ${head} >= Queue Size ${n}`);
+    chain.reset(head);
+    let table = this.descOff;
+    let tableSize = n;
+    let ttl = n;
+    let idx = head;
+    let inIndirect = false;
+    for (;;) {
+      if (ttl-- === 0) throw new QueueError(`queue ${this.index}: chain at head ${head} is longer than ${inIndirect ? 'its indirect table' : 'Queue Size'} (a loop?)`);
+      const p = table + DESC_SIZE * idx;
+      const addr = joinAddress(dv.getUint32(p, true), dv.getUint32(p + 4, true));
+      const len = dv.getUint32(p + 8, true);
+      const flags = dv.getUint16(p + 12, true);
+      const next = dv.getUint16(p + 14, true);
+      if (flags & DescFlag.INDIRECT) {
+        if (!this.indirect) throw new QueueError(`queue ${this.index}: indirect descriptor without VIRTIO_F_INDIRECT_DESC`);
+        if (inIndirect) throw new QueueError(`queue ${this.index}: indirect descriptor inside an indirect table`);
+        if (flags & DescFlag.NEXT) throw new QueueError(`queue ${this.index}: indirect descriptor with NEXT set`);
+        if (len === 0 || len % DESC_SIZE) throw new QueueError(`queue ${this.index}: indirect table length ${len} is not a non-zero multiple of 16`);
+        const entries = len / DESC_SIZE;
+        if (entries > this.numMax) throw new QueueError(`queue ${this.index}: indirect table of ${entries} descriptors exceeds ${this.numMax}`);
+        const off = this.mem!.check(addr, len);
+        if (off < 0) throw new QueueError(`queue ${this.index}: indirect table 0x${addr.toString(16)}+${len} outside ${this.mem!.name}`);
+        table = off;
+        tableSize = entries;
+        ttl = entries;
+        idx = 0;
+        inIndirect = true;
+        continue;
+      }
+      const writable = (flags & DescFlag.WRITE) !== 0;
+      if (!writable && chain.firstWritable !== chain.count) throw new QueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
+      chain.push(addr, len, writable);
+      if (!(flags & DescFlag.NEXT)) return;
+      if (next >= tableSize) throw new QueueError(`queue ${this.index}: next index ${next} >= ${tableSize}`);
+      idx = next;
+    }
+  }
+
+  /**
+   * Returns a chain to the driver through the used ring.
+   * @param head the chain's head index (DescriptorChain.head)
+   * @param len bytes the device wrote into the chain's writable buffers
+   */
+  push(head: number, len: number): void {
+    if (!this.enabled) return;
+    const dv = this.dv!;
+    const slot = this.usedIdx & (this.num - 1);
+    const p = this.usedOff + 4 + 8 * slot;
+    dv.setUint32(p, head, true);
+    dv.setUint32(p + 4, len >>> 0, true);
+    this.usedIdx = (this.usedIdx + 1) & 0xffff;
+    dv.setUint16(this.usedOff + 2, this.usedIdx, true);
+    this.pushedSinceSignal = true;
+  }
+
+  /**
+   * Whether the driver wants a used buffer notification for what was
+   * pushed since the last call (2.7.7): with VIRTIO_F_RING_EVENT_IDX, if
+   * the used index passed used_event; otherwise unless the avail ring has
+   * VIRTQ_AVAIL_F_NO_INTERRUPT. Returns false if nothing was pushed.
+   */
+  needsNotification(): boolean {
+    if (!this.enabled || !this.pushedSinceSignal) return false;
+    this.pushedSinceSignal = false;
+    const dv = this.dv!;
+    if (this.eventIdx) {
+      const old = this.signalledUsed;
+      const valid = this.signalledValid;
+      this.signalledUsed = this.usedIdx;
+      this.signalledValid = true;
+      if (!valid) return true;
+      const usedEvent = dv.getUint16(this.availOff + 4 + 2 * this.num, true);
+      return vringNeedEvent(usedEvent, this.usedIdx, old);
+    }
+    return (dv.getUint16(this.availOff, true) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+  }
+}

@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * A simulated Bao for the tests: implements {@link Host} for the backend and
+ * the trapped-access side for a frontend model, behaving as `remio-abi.md`
+ * describes Bao (`src/core/remio.c`):
+ *
+ * - a FIFO of requests per device model; ASK returns the oldest, marks it
+ *   PROCESSING and reports more-pending as 0 or 1;
+ * - request ids from one pool sized to the number of physical CPUs, lowest
+ *   free slot first;
+ * - ASK answers +1 when nothing is pending, and also when called with a
+ *   non-zero addr or value; registers other than the status change only
+ *   when ASK succeeds;
+ * - completing a request that is not PROCESSING on that DM (unknown id,
+ *   already completed) answers -1, as does any op on an unbound DM entry;
+ *   a dm_id out of range or an unknown op answers -3;
+ * - a WRITE reports the whole 64-bit source register: for a narrow store the
+ *   bits above the width are garbage (seeded);
+ * - a READ completion stores all 64 bits given into the frontend register,
+ *   unmasked; the completion op decides (a READ completion of a WRITE
+ *   clobbers the source register);
+ * - one backend interrupt per DM, merged while pending; the frontend vCPU
+ *   that trapped is blocked until its request is completed;
+ * - NOTIFY sets the DM's frontend interrupt pending and counts it.
+ *
+ * Memory regions are ArrayBuffers keyed by name at their guest-physical
+ * base: `backend.regions` by name, each device's shared region as
+ * `shmemRegionName(device)`.
+ *
+ * Time is virtual: `nowNs()` advances only with {@link SimBao.advance};
+ * timers fire from {@link SimBao.run}. Pure JS: runs inside QuickJS too.
+ */
+import { shmemRegionName, type DeviceModel, type Platform } from '../../src/config/platform.ts';
+import { REMIO_OUT_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
+import { Prng } from './prng.ts';
+
+/** Request states in the simulated remio (Bao: FREE / PENDING / PROCESSING). */
+export type SimRequestState = 'PENDING' | 'PROCESSING' | 'DONE';
+
+/** One trapped frontend access. */
+export interface SimRequest {
+  /** slot in the request-id pool */
+  id: number;
+  dmId: number;
+  /** absolute guest-physical address accessed */
+  addr: number;
+  /** 0 WRITE, 1 READ */
+  op: number;
+  /** for WRITE: the whole 64-bit source register (garbage above width) */
+  valueLo: number;
+  valueHi: number;
+  width: number;
+  vcpu: number;
+  state: SimRequestState;
+  /** the frontend register after completion (READ completions write it) */
+  regLo: number;
+  regHi: number;
+  /** the op the backend completed with */
+  completedOp: number;
+}
+
+/** Something the backend did that Bao would accept but that is wrong for the frontend. */
+export interface SimViolation {
+  request: SimRequest;
+  what: string;
+}
+
+/** Options of {@link SimBao}. */
+export interface SimOptions {
+  /** seed for garbage bits and the entropy source (default 1) */
+  seed?: number;
+  /** what `entropyQuality` reports (default 'hardware') */
+  entropyQuality?: EntropyQuality;
+  /** put garbage above the width of narrow stores (default true) */
+  garbageUpperBits?: boolean;
+  /** size of Bao's remio device list of the backend (default: largest dmId + 1) */
+  dmListSize?: number;
+  /** the backend console: lines written by host.write (default: kept in {@link SimBao.output}) */
+  echo?: boolean;
+}
+
+interface Timer {
+  id: number;
+  due: number;
+  period: number;
+  cb: () => void;
+}
+
+const TWO32 = 4294967296;
+
+/** The simulated hypervisor, backend Host and frontend trap path in one. */
+export class SimBao implements Host {
+  readonly engineVersion = 'sim';
+  readonly arch = 'aarch64';
+  readonly underHypervisor = true;
+  readonly entropyQuality: EntropyQuality;
+
+  /** everything the backend wrote with host.write */
+  output = '';
+  /** power-off codes the backend asked for */
+  readonly powerOffs: number[] = [];
+  /** requests completed wrongly (see {@link SimViolation}) */
+  readonly violations: SimViolation[] = [];
+  /** per DM: NOTIFY hypercalls received */
+  readonly notifies = new Map<number, number>();
+  /** frontend INTIDs injected by NOTIFY and not yet taken */
+  readonly frontendPending = new Set<number>();
+  /** every hypercall status, for tests: count by `op:status` */
+  readonly hypercalls = new Map<string, number>();
+  /** requests ever trapped */
+  trapped = 0;
+
+  private readonly regions = new Map<string, { base: number; buffer: ArrayBuffer }>();
+  private readonly fifos = new Map<number, SimRequest[]>();
+  private readonly pool: (SimRequest | null)[];
+  private readonly blocked = new Map<number, SimRequest>();
+  private readonly pendingIrqs = new Set<number>();
+  private readonly enabledIrqs = new Set<number>();
+  private irqHandler: ((intid: number) => void) | null = null;
+  private readonly dmList: (DeviceModel | null)[];
+  private readonly prng: Prng;
+  private readonly garbage: boolean;
+  private timers: Timer[] = [];
+  private timerId = 1;
+  private now = 0;
+  private running = false;
+
+  /** @param platform the system; regions are allocated at their described sizes */
+  constructor(readonly platform: Platform, options: SimOptions = {}) {
+    this.prng = new Prng(options.seed ?? 1);
+    this.entropyQuality = options.entropyQuality ?? 'hardware';
+    this.garbage = options.garbageUpperBits ?? true;
+    this.pool = new Array<SimRequest | null>(platform.machine.cpus).fill(null);
+    const size = options.dmListSize ?? Math.max(0, ...platform.devices.map((d) => d.dmId + 1));
+    this.dmList = new Array<DeviceModel | null>(size).fill(null);
+    for (const d of platform.devices) {
+      if (d.dmId < size) this.dmList[d.dmId] = d;
+      this.fifos.set(d.dmId, []);
+      this.regions.set(shmemRegionName(d), { base: d.shmem.base, buffer: new ArrayBuffer(d.shmem.size) });
+    }
+    for (const r of platform.backend.regions) this.regions.set(r.name, { base: r.base, buffer: new ArrayBuffer(r.size) });
+  }
+
+  // ---- Host ----------------------------------------------------------------
+
+  write(text: string): void {
+    this.output += text;
+    if (this.output.length > 1 << 20) this.output = this.output.slice(-(1 << 19));
+  }
+
+  nowNs(): number {
+    return this.now * 1e6;
+  }
+
+  setTimeout(callback: () => void, ms: number): number {
+    const id = this.timerId++;
+    this.timers.push({ id, due: this.now + Math.max(0, ms), period: 0, cb: callback });
+    return id;
+  }
+
+  setInterval(callback: () => void, ms: number): number {
+    const id = this.timerId++;
+    this.timers.push({ id, due: this.now + Math.max(1, ms), period: Math.max(1, ms), cb: callback });
+    return id;
+  }
+
+  clearTimer(id: number): void {
+    this.timers = this.timers.filter((t) => t.id !== id);
+  }
+
+  irqEnable(intid: number): void {
+    if (!Number.isInteger(intid) || intid < 0 || intid > 1019) throw new RangeError(`INTID ${intid} cannot be delivered`);
+    this.enabledIrqs.add(intid);
+  }
+
+  onIrq(handler: (intid: number) => void): void {
+    this.irqHandler = handler;
+  }
+
+  region(name: string): ArrayBuffer {
+    const r = this.regions.get(name);
+    if (!r) throw new RangeError(`no region named '${name}'`);
+    return r.buffer;
+  }
+
+  regionBase(name: string): number {
+    const r = this.regions.get(name);
+    if (!r) throw new RangeError(`no region named '${name}'`);
+    return r.base;
+  }
+
+  mmioRead(addr: number): number {
+    throw new RangeError(`no passthrough device at 0x${addr.toString(16)} in the simulation`);
+  }
+
+  mmioWrite(addr: number): void {
+    throw new RangeError(`no passthrough device at 0x${addr.toString(16)} in the simulation`);
+  }
+
+  remio(dmId: number, addr: number, op: number, valueLo: number, valueHi: number, requestId: number, out: Uint32Array): number {
+    const st = this.remioInner(dmId, addr, op, valueLo, valueHi, requestId, out);
+    const key = `${op}:${st}`;
+    this.hypercalls.set(key, (this.hypercalls.get(key) ?? 0) + 1);
+    return st;
+  }
+
+  ipcNotify(): number {
+    return -3;
+  }
+
+  entropy(buf: Uint8Array): number {
+    this.prng.fill(buf);
+    return buf.length;
+  }
+
+  heapStats(): HeapStats {
+    return { total: 8 << 20, used: 0, highWater: 0 };
+  }
+
+  powerOff(code: number): void {
+    this.powerOffs.push(code);
+  }
+
+  // ---- remio ---------------------------------------------------------------
+
+  private remioInner(dmId: number, addr: number, op: number, valueLo: number, valueHi: number, requestId: number, out: Uint32Array): number {
+    if (!Number.isInteger(dmId) || dmId < 0 || dmId >= this.dmList.length) return -3;
+    if (op !== 0 && op !== 1 && op !== 2 && op !== 3) return -3;
+    const dm = this.dmList[dmId];
+    if (!dm) return -1;
+    if (out.length < REMIO_OUT_WORDS) throw new RangeError('out array too short');
+    if (op === 2) {
+      if (addr !== 0 || valueLo !== 0 || valueHi !== 0) return 1;
+      const fifo = this.fifos.get(dmId)!;
+      const r = fifo.shift();
+      if (!r) return 1;
+      r.state = 'PROCESSING';
+      out[0] = r.addr % TWO32;
+      out[1] = Math.floor(r.addr / TWO32);
+      out[2] = r.op;
+      out[3] = r.valueLo;
+      out[4] = r.valueHi;
+      out[5] = r.width;
+      out[6] = r.id;
+      out[7] = fifo.length > 0 ? 1 : 0;
+      return 0;
+    }
+    if (op === 3) {
+      this.notifies.set(dmId, (this.notifies.get(dmId) ?? 0) + 1);
+      this.frontendPending.add(dm.frontendIntid);
+      return 0;
+    }
+    // WRITE or READ completion.
+    const r = Number.isInteger(requestId) && requestId >= 0 && requestId < this.pool.length ? this.pool[requestId] : null;
+    if (!r || r.dmId !== dmId || r.state !== 'PROCESSING') return -1;
+    r.state = 'DONE';
+    r.completedOp = op;
+    if (op === 1) {
+      r.regLo = valueLo >>> 0;
+      r.regHi = valueHi >>> 0;
+      if (r.op === 0) this.violations.push({ request: r, what: 'READ completion of a WRITE: clobbers the source register' });
+      else if (r.width < 8 && (r.regHi !== 0 || r.regLo >= 2 ** (8 * r.width))) {
+        this.violations.push({ request: r, what: `READ value 0x${r.regHi.toString(16)}:${r.regLo.toString(16)} not zero-extended to ${r.width} bytes` });
+      }
+    } else if (r.op === 1) {
+      this.violations.push({ request: r, what: 'WRITE completion of a READ: the frontend register keeps a stale value' });
+    }
+    this.pool[requestId] = null;
+    this.blocked.delete(r.vcpu);
+    return 0;
+  }
+
+  // ---- the frontend side -------------------------------------------------------
+
+  /** The device model whose remio window holds `addr`, or undefined. */
+  windowAt(addr: number): DeviceModel | undefined {
+    return this.platform.devices.find((d) => addr >= d.window.base && addr < d.window.base + d.window.size);
+  }
+
+  /** Whether frontend vCPU `vcpu` waits for a request to complete. */
+  isBlocked(vcpu: number): boolean {
+    return this.blocked.has(vcpu);
+  }
+
+  /** Requests pending (not yet asked) for `dmId`. */
+  pendingCount(dmId: number): number {
+    return this.fifos.get(dmId)?.length ?? 0;
+  }
+
+  /**
+   * A frontend vCPU accesses `addr` inside a remio window: Bao queues the
+   * request, blocks the vCPU, and sets the DM's backend interrupt pending.
+   * Does not run the backend (see {@link SimBao.run}).
+   * @param value for a store: the value (the low `width` bytes count; garbage
+   *   goes above unless disabled)
+   * @throws Error if the vCPU is already blocked, the address is in no
+   *   window (a data abort in a real frontend), the width is bad, or no
+   *   request id is free (cannot happen: one per CPU)
+   */
+  trap(vcpu: number, addr: number, width: number, isWrite: boolean, valueLo = 0, valueHi = 0): SimRequest {
+    if (this.blocked.has(vcpu)) throw new Error(`frontend vCPU ${vcpu} is blocked`);
+    if (width !== 1 && width !== 2 && width !== 4 && width !== 8) throw new Error(`bad width ${width}`);
+    const dm = this.windowAt(addr);
+    if (!dm) throw new Error(`frontend access to 0x${addr.toString(16)}: no remio window (data abort)`);
+    const id = this.pool.indexOf(null);
+    if (id < 0) throw new Error('request pool exhausted');
+    let lo = valueLo >>> 0;
+    let hi = valueHi >>> 0;
+    if (isWrite && width < 8) {
+      hi = this.garbage ? this.prng.u32() : 0;
+      if (width < 4) {
+        const mask = width === 1 ? 0xff : 0xffff;
+        lo = (((this.garbage ? this.prng.u32() : 0) & ~mask) | (lo & mask)) >>> 0;
+      }
+    }
+    const r: SimRequest = {
+      id, dmId: dm.dmId, addr, op: isWrite ? 0 : 1, valueLo: isWrite ? lo : 0, valueHi: isWrite ? hi : 0, width, vcpu,
+      state: 'PENDING', regLo: 0xdeadbeef, regHi: 0xdeadbeef, completedOp: -1,
+    };
+    this.pool[id] = r;
+    this.blocked.set(vcpu, r);
+    this.fifos.get(dm.dmId)!.push(r);
+    this.pendingIrqs.add(dm.backendIntid);
+    this.trapped++;
+    return r;
+  }
+
+  /**
+   * Runs the backend's main loop until it is idle: delivers pending enabled
+   * backend interrupts (merged: one delivery per pending INTID) and zero-delay
+   * timers. Bounded: throws after `maxRounds` rounds with work left.
+   */
+  run(maxRounds = 10000): void {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let round = 0; ; round++) {
+        if (round >= maxRounds) throw new Error('backend did not become idle');
+        let did = false;
+        for (const intid of [...this.pendingIrqs].sort((a, b) => a - b)) {
+          if (!this.enabledIrqs.has(intid) || !this.irqHandler) continue;
+          this.pendingIrqs.delete(intid);
+          this.irqHandler(intid);
+          did = true;
+        }
+        const due = this.timers.filter((t) => t.due <= this.now);
+        for (const t of due) {
+          if (t.period) t.due += t.period;
+          else this.timers = this.timers.filter((x) => x !== t);
+          t.cb();
+          did = true;
+        }
+        if (!did) return;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Advances virtual time by `ms` and runs what became due. */
+  advance(ms: number): void {
+    this.now += ms;
+    this.run();
+  }
+
+  /**
+   * A frontend load: trap, run the backend, return the frontend register
+   * (64 bits as halves, exactly as the completion left it).
+   * @throws Error if the backend left the vCPU blocked (a real frontend would hang)
+   */
+  load(vcpu: number, addr: number, width: number): { lo: number; hi: number } {
+    const r = this.trap(vcpu, addr, width, false);
+    this.run();
+    if (r.state !== 'DONE') throw new Error(`frontend vCPU ${vcpu} hangs: load at 0x${addr.toString(16)} never completed`);
+    return { lo: r.regLo, hi: r.regHi };
+  }
+
+  /** A frontend store: trap, run the backend. @throws Error as {@link SimBao.load} */
+  store(vcpu: number, addr: number, width: number, valueLo: number, valueHi = 0): void {
+    const r = this.trap(vcpu, addr, width, true, valueLo, valueHi);
+    this.run();
+    if (r.state !== 'DONE') throw new Error(`frontend vCPU ${vcpu} hangs: store at 0x${addr.toString(16)} never completed`);
+  }
+
+  /** Takes a frontend interrupt injected by NOTIFY: true if it was pending. */
+  takeFrontendIrq(intid: number): boolean {
+    return this.frontendPending.delete(intid);
+  }
+
+  /** Shorthand: NOTIFYs received for `dmId`. */
+  notifyCount(dmId: number): number {
+    return this.notifies.get(dmId) ?? 0;
+  }
+}

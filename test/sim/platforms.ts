@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Small platform descriptions for the unit tests: the shape of
+ * `platforms/qemu-aarch64-virt.ts` with regions small enough for QuickJS's
+ * heap. Three frontend vCPUs share the machine with the backend, so that
+ * several requests can be pending at once; the DM ids leave a gap (3 is an
+ * unbound entry of Bao's list) to catch code that confuses dm_id with an index.
+ */
+import { validatePlatform, type Platform } from '../../src/config/platform.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const WINDOWS = 0x0b000000;
+const SHMEM = 0x60000000;
+
+/** Options of {@link testPlatform}. */
+export interface TestPlatformOptions {
+  /** bytes of each device's shared region (default 256 KiB) */
+  shmemSize?: number;
+  /** bytes of the vda backing (default 1 MiB) */
+  diskSize?: number;
+  /** QueueNumMax of vda (default: the device's own) */
+  blkQueueNumMax?: number;
+}
+
+/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4). */
+export function testPlatform(options: TestPlatformOptions = {}): Platform {
+  const shmem = options.shmemSize ?? 256 * KiB;
+  return validatePlatform({
+    name: 'sim-test',
+    machine: {
+      arch: 'aarch64',
+      cpus: 4,
+      qemuCpu: 'cortex-a53',
+      ram: { base: 0x40000000, size: 0x100000000 },
+      gic: { version: 3, gicd: 0x08000000, gicr: 0x080a0000 },
+      uart: { base: 0x09000000, size: 0x1000, intid: 33 },
+      timerIntid: 27,
+    },
+    frontend: { name: 'frontend', cpus: [0, 1, 2], ram: { base: 0x40000000, size: 256 * MiB } },
+    backend: {
+      name: 'baojs',
+      cpus: [3],
+      ram: { base: 0x50000000, size: 16 * MiB },
+      stackSize: 256 * KiB,
+      heapSize: 8 * MiB,
+      regions: [
+        { name: 'disk0', base: 0x52000000, size: options.diskSize ?? 1 * MiB },
+        { name: 'disk1', base: 0x56000000, size: 64 * KiB },
+      ],
+    },
+    devices: [
+      {
+        name: 'vda', kind: 'blk', bindKey: 0, dmId: 0, backing: 'disk0',
+        window: { base: WINDOWS + 0x000, size: 0x200 },
+        backendIntid: 144, frontendIntid: 112,
+        shmem: { id: 0, base: SHMEM + 0 * MiB, size: shmem },
+        queueNumMax: options.blkQueueNumMax,
+      },
+      {
+        name: 'hwrng', kind: 'rng', bindKey: 2, dmId: 1,
+        window: { base: WINDOWS + 0x400, size: 0x200 },
+        backendIntid: 146, frontendIntid: 114,
+        shmem: { id: 2, base: SHMEM + 2 * MiB, size: shmem },
+      },
+      {
+        name: 'hvc0', kind: 'console', bindKey: 1, dmId: 2,
+        window: { base: WINDOWS + 0x200, size: 0x200 },
+        backendIntid: 145, frontendIntid: 113,
+        shmem: { id: 1, base: SHMEM + 1 * MiB, size: shmem },
+        queueNumMax: 64,
+      },
+      {
+        name: 'vdb', kind: 'blk', bindKey: 3, dmId: 4, backing: 'disk1', readOnly: true,
+        window: { base: WINDOWS + 0x600, size: 0x200 },
+        backendIntid: 147, frontendIntid: 115,
+        shmem: { id: 3, base: SHMEM + 3 * MiB, size: shmem },
+      },
+    ],
+  });
+}
