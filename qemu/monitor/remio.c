@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Bao Remote I/O as the backend and frontend meet it (remio-abi.md): trapped
+ * window accesses become requests, queued FIFO per device, with ids from one
+ * pool holding a slot per physical CPU (lowest free first); the frontend vCPU
+ * waits inside the monitor, interrupts masked and without timeout, until the
+ * backend completes the request. The remio hypercall (ASK, READ, WRITE,
+ * NOTIFY) follows Bao's register use, status codes and quirks exactly:
+ * ASK fails with +1 (empty, or addr/value non-zero), a completion must name a
+ * PROCESSING request of the device (-1 otherwise), the completion's op (not
+ * the request's) decides whether the frontend's register is written, and the
+ * 64-bit value is written unmodified.
+ */
+#include "monitor.h"
+
+/** Hypercall status: success. */
+#define HC_E_SUCCESS 0
+/** Hypercall status: failure (returned positive by ASK, negative elsewhere). */
+#define HC_E_FAILURE 1
+/** Hypercall status: unknown hypercall id (returned negative). */
+#define HC_E_INVAL_ID 2
+/** Hypercall status: bad arguments (returned negative). */
+#define HC_E_INVAL_ARGS 3
+
+/** remio hypercall ops (x3). */
+enum remio_op {
+    REMIO_OP_WRITE = 0,  /**< complete a write */
+    REMIO_OP_READ = 1,   /**< complete a read with a value */
+    REMIO_OP_ASK = 2,    /**< fetch the next pending request */
+    REMIO_OP_NOTIFY = 3, /**< inject the frontend's interrupt */
+};
+
+/** Request id that makes Bao pop the next pending request instead of looking one up. */
+#define REMIO_NEXT_PENDING_REQUEST (-1L)
+/** Request slots: one per physical CPU, as in Bao. */
+#define REMIO_REQUESTS PLAT_CPUS
+
+/** Life cycle of a request slot (Bao's REMIO_STATE_*). */
+enum remio_state {
+    REMIO_STATE_FREE,       /**< slot unused */
+    REMIO_STATE_PENDING,    /**< queued, not yet asked for */
+    REMIO_STATE_PROCESSING, /**< returned by ASK, awaiting completion */
+    REMIO_STATE_COMPLETE,   /**< completed by the backend, frontend not yet resumed */
+};
+
+/** One trapped access. */
+struct remio_request {
+    uint32_t bind_key;       /**< device it belongs to (zero in a never-used slot, as in Bao) */
+    uint64_t addr;           /**< absolute guest-physical address accessed */
+    uint64_t width;          /**< access width, bytes */
+    uint64_t op;             /**< REMIO_OP_WRITE or REMIO_OP_READ */
+    uint64_t value;          /**< whole source register for a write; completion value */
+    uint32_t reg;            /**< the frontend's transfer register (ESR_EL2.SRT) */
+    uint32_t cpu;            /**< physical CPU of the trapped frontend vCPU */
+    volatile enum remio_state state; /**< life cycle */
+};
+
+/** A remio device: the joined frontend and backend entries with one bind key. */
+struct remio_device {
+    uint32_t bind_key;           /**< Bao bind key */
+    const char *name;            /**< name in the platform description */
+    uint64_t window_base;        /**< frontend window base */
+    uint64_t window_size;        /**< frontend window size */
+    uint32_t backend_intid;      /**< raised in the backend for each new request */
+    uint32_t frontend_intid;     /**< raised in the frontend by NOTIFY */
+    struct vm *frontend;         /**< frontend VM */
+    struct vm *backend;          /**< backend VM */
+    uint32_t fifo[REMIO_REQUESTS]; /**< pending request ids, oldest first */
+    uint32_t fifo_head;          /**< index of the oldest entry */
+    uint32_t fifo_count;         /**< number of queued ids */
+};
+
+/** A completion on its way to the frontend's CPU (Bao sends a CPU message). */
+struct remio_msg {
+    volatile bool posted;  /**< set by the backend's CPU, cleared by the frontend's */
+    uint32_t op;           /**< the completion's op: READ writes the register */
+    uint32_t bind_key;     /**< device */
+    uint32_t id;           /**< request id */
+};
+
+/** A device model row from platform.h (field order of PLAT_DEVICES). */
+struct remio_device_row {
+    const char *name;                                    /**< device name */
+    uint32_t virtio_id, dm_id, bind_key;                 /**< virtio id, dm_id, bind key */
+    uint64_t window_base, window_size;                   /**< frontend window */
+    uint32_t backend_intid, frontend_intid, shmem_id;    /**< interrupts, shmem id */
+    uint64_t shmem_base, shmem_size;                     /**< shared region */
+};
+
+static const struct remio_device_row remio_rows[] = {PLAT_DEVICES};
+/** All devices, in platform order. */
+static struct remio_device remio_devices[PLAT_DEVICE_COUNT];
+/** The request pool. */
+static struct remio_request remio_requests[REMIO_REQUESTS];
+/** Which pool slots are allocated. */
+static bool remio_allocated[REMIO_REQUESTS];
+/** Completion mailbox of each physical CPU. */
+static struct remio_msg remio_mailbox[PLAT_CPUS];
+/** Guards devices, queues and the pool. */
+static spinlock_t remio_lock;
+
+/** Builds the device table and each VM's remio list (the backend's indexed by dm_id). */
+void remio_init(void)
+{
+    struct vm *fe = NULL, *be = NULL;
+    for (int i = 0; i < VM_COUNT; i++) {
+        if (vms[i].cpu == BACKEND_CPU) {
+            be = &vms[i];
+        } else {
+            fe = &vms[i];
+        }
+    }
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        const struct remio_device_row *r = &remio_rows[d];
+        struct remio_device *dev = &remio_devices[d];
+        dev->bind_key = r->bind_key;
+        dev->name = r->name;
+        dev->window_base = r->window_base;
+        dev->window_size = r->window_size;
+        dev->backend_intid = r->backend_intid;
+        dev->frontend_intid = r->frontend_intid;
+        dev->frontend = fe;
+        dev->backend = be;
+        if (r->dm_id < REMIO_VM_DEVS) {
+            be->remio_devs[r->dm_id] = (struct remio_vm_dev){d, REMIO_DEV_BACKEND};
+            if (r->dm_id + 1 > be->remio_dev_num) {
+                be->remio_dev_num = r->dm_id + 1;
+            }
+        }
+        fe->remio_devs[fe->remio_dev_num++] = (struct remio_vm_dev){d, REMIO_DEV_FRONTEND};
+    }
+}
+
+/** Marks `vm` as started; a device is ready once both of its VMs are. */
+void remio_vm_started(struct vm *vm)
+{
+    vm->started = true;
+    dsb();
+    __asm__ volatile("sev");
+}
+
+/** The frontend device whose window holds `addr` in `vm`, or NULL. */
+static struct remio_device *remio_find_by_addr(struct vm *vm, uint64_t addr)
+{
+    for (uint32_t i = 0; i < vm->remio_dev_num; i++) {
+        struct remio_device *dev = &remio_devices[vm->remio_devs[i].device];
+        if (vm->remio_devs[i].type == REMIO_DEV_FRONTEND && addr >= dev->window_base &&
+            addr - dev->window_base < dev->window_size) {
+            return dev;
+        }
+    }
+    return NULL;
+}
+
+/** True if `addr` is inside one of `vm`'s remio windows. */
+bool remio_handles(struct vm *vm, uint64_t addr)
+{
+    return remio_find_by_addr(vm, addr) != NULL;
+}
+
+/**
+ * Looks up a request for `dev` the way Bao does: id -1 pops the oldest
+ * pending one; ids inside the pool return that slot whatever its state; the
+ * slot must belong to the device.
+ */
+static struct remio_request *remio_get_request(struct remio_device *dev, int64_t id, uint32_t *out_id)
+{
+    struct remio_request *req = NULL;
+    uint32_t rid = 0;
+    if (id == REMIO_NEXT_PENDING_REQUEST) {
+        if (dev->fifo_count) {
+            rid = dev->fifo[dev->fifo_head];
+            dev->fifo_head = (dev->fifo_head + 1) % REMIO_REQUESTS;
+            dev->fifo_count--;
+            req = &remio_requests[rid];
+        }
+    } else if (id >= 0 && (uint64_t)id < REMIO_REQUESTS) {
+        rid = (uint32_t)id;
+        req = &remio_requests[rid];
+    }
+    if (req == NULL || req->bind_key != dev->bind_key) {
+        return NULL;
+    }
+    if (out_id) {
+        *out_id = rid;
+    }
+    return req;
+}
+
+/**
+ * A trapped access to a window: queue a request, raise the backend's
+ * interrupt, and park this vCPU (interrupts masked, no timeout) until the
+ * backend's completion arrives; then write the destination register if the
+ * completion's op is READ. The caller has already stepped the PC.
+ */
+void remio_emulate_access(struct vm *vm, struct trap_frame *f, uint64_t addr, uint32_t width, bool write,
+                          uint32_t reg)
+{
+    struct remio_device *dev = remio_find_by_addr(vm, addr);
+    while (!(dev->frontend->started && dev->backend->started)) {
+        __asm__ volatile("wfe");
+    }
+    spin_lock(&remio_lock);
+    int id = -1;
+    for (int i = 0; i < REMIO_REQUESTS; i++) {
+        if (!remio_allocated[i]) {
+            id = i;
+            break;
+        }
+    }
+    if (id < 0) {
+        spin_unlock(&remio_lock);
+        trap_fatal(vm, f, "remio request pool exhausted");
+    }
+    remio_allocated[id] = true;
+    struct remio_request *req = &remio_requests[id];
+    req->bind_key = dev->bind_key;
+    req->addr = addr;
+    req->width = width;
+    req->reg = reg;
+    req->cpu = vm->cpu;
+    req->op = write ? REMIO_OP_WRITE : REMIO_OP_READ;
+    req->value = write ? (reg < 31 ? f->x[reg] : 0) : 0;
+    req->state = REMIO_STATE_PENDING;
+    dev->fifo[(dev->fifo_head + dev->fifo_count) % REMIO_REQUESTS] = (uint32_t)id;
+    dev->fifo_count++;
+    spin_unlock(&remio_lock);
+
+    vgic_inject(dev->backend, dev->backend_intid, false);
+
+    struct remio_msg *box = &remio_mailbox[vm->cpu];
+    while (!box->posted) {
+        __asm__ volatile("wfe");
+    }
+    spin_lock(&remio_lock);
+    struct remio_device *mdev = NULL;
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        if (remio_devices[d].bind_key == box->bind_key) {
+            mdev = &remio_devices[d];
+        }
+    }
+    struct remio_request *done = mdev ? remio_get_request(mdev, box->id, NULL) : NULL;
+    if (done) {
+        if (box->op == REMIO_OP_READ && done->reg < 31) {
+            f->x[done->reg] = done->value;
+        }
+        done->state = REMIO_STATE_FREE;
+        remio_allocated[box->id] = false;
+    }
+    box->posted = false;
+    spin_unlock(&remio_lock);
+    if (!done) {
+        trap_fatal(vm, f, "remio completion for an unknown request");
+    }
+}
+
+/** ASK: hand the oldest pending request of `dev` to the caller (x1..x6), or +1. */
+static int64_t remio_handle_ask(struct trap_frame *f, struct remio_device *dev, uint64_t addr, uint64_t value)
+{
+    if (addr != 0 || value != 0) {
+        return HC_E_FAILURE;
+    }
+    uint32_t id = 0;
+    struct remio_request *req = remio_get_request(dev, REMIO_NEXT_PENDING_REQUEST, &id);
+    if (req == NULL || req->state != REMIO_STATE_PENDING) {
+        return HC_E_FAILURE;
+    }
+    req->state = REMIO_STATE_PROCESSING;
+    f->x[1] = req->addr;
+    f->x[2] = req->op;
+    f->x[3] = req->value;
+    f->x[4] = req->width;
+    f->x[5] = id;
+    f->x[6] = dev->fifo_count != 0;
+    return HC_E_SUCCESS;
+}
+
+/** READ/WRITE: complete a PROCESSING request and send it to the frontend's CPU; -1 otherwise. */
+static int64_t remio_handle_complete(struct remio_device *dev, uint64_t op, uint64_t value, uint64_t request_id)
+{
+    struct remio_request *req = remio_get_request(dev, (int64_t)request_id, NULL);
+    if (req == NULL || req->state != REMIO_STATE_PROCESSING) {
+        return -HC_E_FAILURE;
+    }
+    req->value = value;
+    req->state = REMIO_STATE_COMPLETE;
+    struct remio_msg *box = &remio_mailbox[req->cpu];
+    box->op = (uint32_t)op;
+    box->bind_key = dev->bind_key;
+    box->id = (uint32_t)request_id;
+    dsb();
+    box->posted = true;
+    dsb();
+    __asm__ volatile("sev");
+    return HC_E_SUCCESS;
+}
+
+/**
+ * The remio hypercall (x0 = 0xC6000002): x1 dm_id (index into the caller's
+ * remio list), x2 addr, x3 op, x4 value, x5 request_id. Returns the status
+ * for x0; ASK success also fills x1..x6.
+ */
+int64_t remio_hypercall(struct vm *vm, struct trap_frame *f)
+{
+    uint64_t dm_id = f->x[1], addr = f->x[2], op = f->x[3], value = f->x[4], request_id = f->x[5];
+    if (dm_id >= vm->remio_dev_num) {
+        return -HC_E_INVAL_ARGS;
+    }
+    struct remio_vm_dev *entry = &vm->remio_devs[dm_id];
+    struct remio_device *dev = &remio_devices[entry->device];
+    bool bound = entry->type == REMIO_DEV_BACKEND ? dev->backend == vm : dev->frontend == vm;
+    if (!bound) {
+        return -HC_E_FAILURE;
+    }
+    int64_t ret;
+    spin_lock(&remio_lock);
+    switch (op) {
+    case REMIO_OP_WRITE:
+    case REMIO_OP_READ:
+        ret = remio_handle_complete(dev, op, value, request_id);
+        break;
+    case REMIO_OP_ASK:
+        ret = remio_handle_ask(f, dev, addr, value);
+        break;
+    case REMIO_OP_NOTIFY:
+        ret = HC_E_SUCCESS;
+        break;
+    default:
+        ret = -HC_E_INVAL_ARGS;
+        break;
+    }
+    spin_unlock(&remio_lock);
+    if (op == REMIO_OP_NOTIFY) {
+        vgic_inject(dev->frontend, dev->frontend_intid, false);
+    }
+    return ret;
+}
+
+/**
+ * The IPC hypercall (x0 = 0xC6000001): x1 index into the caller's IPC list,
+ * x2 event. The platform description defines no IPC objects, so every index
+ * is out of range: -3, as Bao answers.
+ */
+int64_t ipc_hypercall(struct vm *vm, struct trap_frame *f)
+{
+    (void)vm;
+    (void)f;
+    return -HC_E_INVAL_ARGS;
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The C test backend: serves every device model of the platform as a small
+ * register file (guest.h TR_*) through the remio hypercall, and checks the
+ * hypervisor's side of the ABI on the way (status codes, registers left alone
+ * on failure, more-pending flag, completion edge cases). Prints TAP lines on
+ * the PL011, which it owns as the backend.
+ */
+#include "guest.h"
+
+/** State of one served device. */
+struct tb_device {
+    uint8_t scratch[0x100];  /**< TR_SCRATCH bytes */
+    uint64_t last_raw;       /**< unmasked value of the last scratch write */
+    uint64_t last_width;     /**< width of the last scratch write */
+    uint64_t last_addr;      /**< address of the last scratch write */
+    uint64_t count;          /**< requests served */
+    uint64_t ask_checks;     /**< rejected ASK followed by a good ASK */
+    volatile bool irq;       /**< interrupt seen, not yet serviced */
+};
+
+static struct tb_device tb_devs[PLAT_DEVICE_COUNT];
+/** Backend ABI checks run and failed. */
+static uint64_t tb_checks, tb_fails;
+
+/** Records a backend-side ABI check (failures are printed). */
+static void tb_expect(bool ok, const char *what, int64_t got, int64_t want)
+{
+    tb_checks++;
+    if (!ok) {
+        tb_fails++;
+        guest_printf("not ok - backend: %s: got %d want %d\n", what, got, want);
+    }
+}
+
+/** A remio hypercall; returns the status, and the whole register set through `r`. */
+static int64_t tb_remio(struct smccc_regs *r, uint64_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t id)
+{
+    r->x[0] = HC_REMIO_FID;
+    r->x[1] = dm;
+    r->x[2] = addr;
+    r->x[3] = op;
+    r->x[4] = value;
+    r->x[5] = id;
+    r->x[6] = 0x6666;
+    guest_hvc(r);
+    return (int64_t)r->x[0];
+}
+
+/** A failing call must leave x1..x6 as they were. */
+static void tb_expect_regs_kept(struct smccc_regs *r, uint64_t dm, uint64_t addr, uint64_t op, uint64_t value,
+                                uint64_t id, const char *what)
+{
+    bool kept = r->x[1] == dm && r->x[2] == addr && r->x[3] == op && r->x[4] == value && r->x[5] == id &&
+                r->x[6] == 0x6666;
+    tb_expect(kept, what, (int64_t)r->x[1], (int64_t)dm);
+}
+
+/** Status checks that need no request: run at start, before any frontend access can be pending. */
+static void tb_static_checks(void)
+{
+    struct smccc_regs r;
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        uint64_t dm = guest_devices[d].dm_id;
+        int64_t s = tb_remio(&r, dm, 0, REMIO_ASK, 0, 0);
+        if (s == 0) {
+            /* The frontend already trapped: not an error, but this check cannot run. */
+            guest_printf("# backend: request already pending at start on dm %u\n", dm);
+            tb_remio(&r, dm, 0, r.x[2] == REMIO_READ ? REMIO_READ : REMIO_WRITE, 0, r.x[5]);
+            continue;
+        }
+        tb_expect(s == 1, "ASK on an empty device returns +1", s, 1);
+        tb_expect_regs_kept(&r, dm, 0, REMIO_ASK, 0, 0, "empty ASK leaves x1..x6 alone");
+    }
+    int64_t s = tb_remio(&r, PLAT_DEVICE_COUNT + 5, 0, REMIO_ASK, 0, 0);
+    tb_expect(s == -3, "ASK with a dm_id out of range returns -3", s, -3);
+    s = tb_remio(&r, ~0UL, 0, REMIO_NOTIFY, 0, 0);
+    tb_expect(s == -3, "NOTIFY with dm_id ~0 returns -3", s, -3);
+    s = tb_remio(&r, 0, 0, 7, 0, 0);
+    tb_expect(s == -3, "unknown op returns -3", s, -3);
+    tb_expect_regs_kept(&r, 0, 0, 7, 0, 0, "unknown op leaves x1..x6 alone");
+    s = tb_remio(&r, 0, 0, REMIO_WRITE, 0, 0);
+    tb_expect(s == -1, "WRITE completion of a never-asked id returns -1", s, -1);
+    s = tb_remio(&r, 0, 0, REMIO_READ, 0, PLAT_CPUS);
+    tb_expect(s == -1, "READ completion of an id outside the pool returns -1", s, -1);
+    s = tb_remio(&r, 0, 0, REMIO_READ, 0, ~0UL);
+    tb_expect(s == -1, "completion with id -1 and nothing pending returns -1", s, -1);
+    r = (struct smccc_regs){{0xc6000009UL, 0, 0, 0, 0, 0, 0}};
+    guest_hvc(&r);
+    tb_expect((int64_t)r.x[0] == -2, "unknown hypercall number returns -2", (int64_t)r.x[0], -2);
+    r = (struct smccc_regs){{HC_IPC_FID, 0, 0, 0, 0, 0, 0}};
+    guest_hvc(&r);
+    tb_expect((int64_t)r.x[0] == -3, "IPC hypercall with no IPC object returns -3", (int64_t)r.x[0], -3);
+    r = (struct smccc_regs){{HC_REMIO_FID, 0, 0, REMIO_ASK, 0, 0, 0}};
+    guest_smc(&r);
+    tb_expect((int64_t)r.x[0] == 1, "remio over a trapped SMC: empty ASK returns +1", (int64_t)r.x[0], 1);
+}
+
+/** Reads `width` bytes at `off` of the device's register view, zero-extended. */
+static uint64_t tb_read(struct tb_device *dev, uint32_t index, uint64_t off, uint64_t width)
+{
+    uint64_t v = 0;
+    if (off >= TR_SCRATCH && off + width <= 0x200) {
+        for (uint64_t b = 0; b < width; b++) {
+            v |= (uint64_t)dev->scratch[off - TR_SCRATCH + b] << (8 * b);
+        }
+        return v;
+    }
+    uint64_t base = off & ~7UL, shift = (off & 7) * 8;
+    switch (base) {
+    case TR_MAGIC: v = TR_MAGIC_VALUE | ((uint64_t)index << 32); break;
+    case TR_LAST_RAW: v = dev->last_raw; break;
+    case TR_LAST_WIDTH: v = dev->last_width; break;
+    case TR_LAST_ADDR: v = dev->last_addr; break;
+    case TR_COUNT: v = dev->count; break;
+    case TR_CHECKS: v = tb_checks; break;
+    case TR_FAILS: v = tb_fails; break;
+    case TR_ASKCHECKS: v = dev->ask_checks; break;
+    case TR_WIDE: return TR_WIDE_VALUE; /* deliberately not masked: the frontend sees all 64 bits */
+    default: v = 0; break;
+    }
+    v >>= shift;
+    return width == 8 ? v : v & ((1UL << (8 * width)) - 1);
+}
+
+/** Completion edge cases around one live request `id` on `dm` (TR_EDGE). */
+static void tb_edge(uint64_t dm, uint64_t id)
+{
+    struct smccc_regs r;
+    int64_t s = tb_remio(&r, dm, 0, REMIO_READ, 1, (id + 1) % PLAT_CPUS);
+    tb_expect(s == -1, "completion with a wrong id returns -1", s, -1);
+    s = tb_remio(&r, dm, 0, REMIO_READ, 1, 200);
+    tb_expect(s == -1, "completion with an id beyond the pool returns -1", s, -1);
+    uint64_t other = (dm + 1) % PLAT_DEVICE_COUNT;
+    s = tb_remio(&r, guest_devices[other].dm_id, 0, REMIO_READ, 1, id);
+    tb_expect(s == -1, "completion of the request on another device returns -1", s, -1);
+    s = tb_remio(&r, dm, 0, REMIO_ASK, 0, 0);
+    tb_expect(s == 1, "ASK while the only request is PROCESSING returns +1", s, 1);
+    s = tb_remio(&r, dm, 0, REMIO_READ, TR_EDGE_VALUE, id);
+    tb_expect(s == 0, "completion of the PROCESSING request returns 0", s, 0);
+    s = tb_remio(&r, dm, 0, REMIO_READ, 2, id);
+    tb_expect(s == -1, "double completion returns -1", s, -1);
+}
+
+/** Serves one request returned by ASK on device `d`. */
+static void tb_serve(uint32_t d, struct smccc_regs *a)
+{
+    struct tb_device *dev = &tb_devs[d];
+    uint64_t dm = guest_devices[d].dm_id;
+    uint64_t addr = a->x[1], op = a->x[2], value = a->x[3], width = a->x[4], id = a->x[5];
+    uint64_t off = addr - guest_devices[d].window_base;
+    struct smccc_regs r;
+    dev->count++;
+    tb_expect(width == 1 || width == 2 || width == 4 || width == 8, "ASK width is 1, 2, 4 or 8", (int64_t)width, 4);
+    tb_expect(id < PLAT_CPUS, "ASK request id is inside the pool", (int64_t)id, 0);
+    tb_expect(a->x[6] == 0, "more-pending is 0 with one frontend vCPU", (int64_t)a->x[6], 0);
+    if (op == REMIO_WRITE) {
+        uint64_t masked = width == 8 ? value : value & ((1UL << (8 * width)) - 1);
+        if (off == TR_OPFLIP_W) {
+            int64_t s = tb_remio(&r, dm, 0, REMIO_READ, TR_OPFLIP_TAG | (value & 0xffffffffUL), id);
+            tb_expect(s == 0, "READ completion of a WRITE request returns 0", s, 0);
+            return;
+        }
+        if (off >= TR_SCRATCH && off + width <= 0x200) {
+            for (uint64_t b = 0; b < width; b++) {
+                dev->scratch[off - TR_SCRATCH + b] = (uint8_t)(masked >> (8 * b));
+            }
+            dev->last_raw = value;
+            dev->last_width = width;
+            dev->last_addr = addr;
+        }
+        int64_t s = tb_remio(&r, dm, 0, REMIO_WRITE, 0, id);
+        tb_expect(s == 0, "WRITE completion returns 0", s, 0);
+        if (off == TR_NOTIFY) {
+            for (uint64_t n = 0; n < masked; n++) {
+                s = tb_remio(&r, dm, 0, REMIO_NOTIFY, 0, 0);
+                tb_expect(s == 0, "NOTIFY returns 0", s, 0);
+            }
+        }
+        return;
+    }
+    if (op != REMIO_READ) {
+        tb_expect(false, "ASK op is READ or WRITE", (int64_t)op, 1);
+        return;
+    }
+    if (off == TR_EDGE) {
+        tb_edge(dm, id);
+        return;
+    }
+    if (off == TR_OPFLIP_R) {
+        int64_t s = tb_remio(&r, dm, 0, REMIO_WRITE, 0xdead, id);
+        tb_expect(s == 0, "WRITE completion of a READ request returns 0", s, 0);
+        return;
+    }
+    int64_t s = tb_remio(&r, dm, 0, REMIO_READ, tb_read(dev, d, off, width), id);
+    tb_expect(s == 0, "READ completion returns 0", s, 0);
+}
+
+/** Services device `d` after its interrupt: a rejected ASK first, then ASK until +1. */
+static void tb_service(uint32_t d)
+{
+    uint64_t dm = guest_devices[d].dm_id;
+    struct smccc_regs r;
+    int64_t s = tb_remio(&r, dm, 4, REMIO_ASK, 0, 0);
+    tb_expect(s == 1, "ASK with addr != 0 returns +1", s, 1);
+    tb_expect_regs_kept(&r, dm, 4, REMIO_ASK, 0, 0, "ASK with addr != 0 leaves x1..x6 alone");
+    s = tb_remio(&r, dm, 0, REMIO_ASK, 9, 0);
+    tb_expect(s == 1, "ASK with value != 0 returns +1", s, 1);
+    bool first = true;
+    for (;;) {
+        s = tb_remio(&r, dm, 0, REMIO_ASK, 0, 0);
+        if (s != 0) {
+            tb_expect(s == 1, "ASK ends with +1", s, 1);
+            break;
+        }
+        if (first) {
+            tb_devs[d].ask_checks++;
+            first = false;
+        }
+        tb_serve(d, &r);
+    }
+}
+
+/** Marks the device whose backend INTID fired. */
+void guest_irq_handler_hook(uint32_t intid)
+{
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        if (guest_devices[d].backend_intid == intid) {
+            tb_devs[d].irq = true;
+        }
+    }
+}
+
+/** Backend entry: GIC, start-up checks, then serve forever. */
+void guest_main(uint64_t x0)
+{
+    (void)x0;
+    guest_printf("# backend: C test backend up at EL%u\n", (sysreg_read(CurrentEL) >> 2) & 3);
+    guest_gic_init();
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        guest_gic_enable(guest_devices[d].backend_intid, 0x80);
+    }
+    tb_static_checks();
+    guest_printf("# backend: %u start-up checks, %u failed; serving\n", tb_checks, tb_fails);
+    for (;;) {
+        __asm__ volatile("msr daifset, #2");
+        bool any = false;
+        for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+            any |= tb_devs[d].irq;
+        }
+        if (!any) {
+            __asm__ volatile("wfi");
+        }
+        __asm__ volatile("msr daifclr, #2");
+        for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+            if (tb_devs[d].irq) {
+                tb_devs[d].irq = false;
+                tb_service(d);
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The bare-metal conformance frontend: accesses the remio windows with plain
+ * loads and stores of every width and checks what comes back against the C
+ * test backend's register file (guest.h TR_*), takes NOTIFY and timer
+ * interrupts through its virtual GICv3, and checks PSCI. Prints TAP lines on
+ * the monitor's debug UART, then a summary, then PSCI SYSTEM_OFF.
+ *
+ * x0 at entry selects a mode: 0 = conformance, 1 = an LDP on a window
+ * (which Bao cannot decode: the run must end with the monitor's message).
+ */
+#include "guest.h"
+
+/** Counter frequency, ticks per second. */
+static uint64_t fe_freq;
+
+/** Window base of device `d`. */
+static uint64_t fe_win(uint32_t d)
+{
+    return guest_devices[d].window_base;
+}
+
+/** The timer interrupt: mask the virtual timer so it does not fire again. */
+void guest_irq_handler_hook(uint32_t intid)
+{
+    if (intid == PLAT_TIMER_INTID) {
+        sysreg_write(cntv_ctl_el0, 3); /* ENABLE | IMASK */
+    }
+}
+
+/** Waits up to `ms` milliseconds of virtual time for guest_irq_count[intid] to exceed `before`. */
+static bool fe_wait_irq(uint32_t intid, uint32_t before, uint64_t ms)
+{
+    uint64_t end = sysreg_read(cntvct_el0) + fe_freq / 1000 * ms;
+    while (guest_irq_count[intid] <= before) {
+        if (sysreg_read(cntvct_el0) > end) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/** Reads and writes at every width, masking, and the unmasked source register reaching the backend. */
+static void fe_widths(void)
+{
+    static const char *names_rw[] = {"", "scratch write/read 1 byte", "scratch write/read 2 bytes", "",
+                                     "scratch write/read 4 bytes", "", "", "", "scratch write/read 8 bytes"};
+    static const char *names_raw[] = {"", "1-byte store: backend sees the whole 64-bit register",
+                                      "2-byte store: backend sees the whole 64-bit register", "",
+                                      "4-byte store: backend sees the whole 64-bit register", "", "", "",
+                                      "8-byte store: backend sees the whole 64-bit register"};
+    uint64_t w = fe_win(0);
+    guest_check(mmio_ld32(w + TR_MAGIC) == TR_MAGIC_VALUE, "MagicValue, 4-byte read", mmio_ld32(w), TR_MAGIC_VALUE);
+    guest_check(mmio_ld8(w + TR_MAGIC) == 0x76, "MagicValue, 1-byte read", mmio_ld8(w), 0x76);
+    guest_check(mmio_ld16(w + TR_MAGIC + 2) == 0x7472, "MagicValue + 2, 2-byte read", mmio_ld16(w + 2), 0x7472);
+    guest_check(mmio_ld64(w + TR_MAGIC) == TR_MAGIC_VALUE, "MagicValue, 8-byte read (device index 0 above)",
+                mmio_ld64(w), TR_MAGIC_VALUE);
+    for (int width = 1; width <= 8; width *= 2) {
+        uint64_t pattern = 0xf1e2d3c4b5a69788UL ^ (uint64_t)width;
+        uint64_t mask = width == 8 ? ~0UL : (1UL << (8 * width)) - 1;
+        uint64_t a = w + TR_SCRATCH + 8UL * (uint64_t)width;
+        mmio_st(a, pattern, width);
+        uint64_t got = mmio_ld(a, width);
+        guest_check(got == (pattern & mask), names_rw[width], got, pattern & mask);
+        guest_check(mmio_ld64(w + TR_LAST_RAW) == pattern, names_raw[width], mmio_ld64(w + TR_LAST_RAW), pattern);
+        guest_check(mmio_ld64(w + TR_LAST_WIDTH) == (uint64_t)width, "backend sees the access width",
+                    mmio_ld64(w + TR_LAST_WIDTH), (uint64_t)width);
+        guest_check(mmio_ld64(w + TR_LAST_ADDR) == a, "backend sees the absolute guest-physical address",
+                    mmio_ld64(w + TR_LAST_ADDR), a);
+    }
+    mmio_st64(w + TR_SCRATCH, ~0UL);
+    guest_check(mmio_ld8(w + TR_SCRATCH) == 0xff, "1-byte read of 0xff..ff is zero-extended", mmio_ld8(w + TR_SCRATCH), 0xff);
+    guest_check(mmio_ld8(w + TR_WIDE) == TR_WIDE_VALUE, "1-byte read: all 64 bits of the completion reach the register",
+                mmio_ld8(w + TR_WIDE), TR_WIDE_VALUE);
+    guest_check(mmio_ld32(w + TR_WIDE) == TR_WIDE_VALUE, "4-byte read: all 64 bits of the completion reach the register",
+                mmio_ld32(w + TR_WIDE), TR_WIDE_VALUE);
+    /* xzr as source and destination */
+    __asm__ volatile("str xzr, [%0]" ::"r"(w + TR_SCRATCH) : "memory");
+    guest_check(mmio_ld64(w + TR_SCRATCH) == 0, "store of xzr writes 0", mmio_ld64(w + TR_SCRATCH), 0);
+    __asm__ volatile("ldr xzr, [%0]" ::"r"(w + TR_MAGIC) : "memory");
+    guest_check(true, "load into xzr is harmless", 0, 0);
+}
+
+/** Unaligned accesses reach the backend as they are. */
+static void fe_unaligned(void)
+{
+    uint64_t w = fe_win(1);
+    mmio_st32(w + TR_SCRATCH + 0x21, 0xa1b2c3d4);
+    guest_check(mmio_ld64(w + TR_LAST_ADDR) == w + TR_SCRATCH + 0x21, "unaligned 4-byte store keeps its address",
+                mmio_ld64(w + TR_LAST_ADDR), w + TR_SCRATCH + 0x21);
+    guest_check(mmio_ld32(w + TR_SCRATCH + 0x21) == 0xa1b2c3d4, "unaligned 4-byte read back",
+                mmio_ld32(w + TR_SCRATCH + 0x21), 0xa1b2c3d4);
+    guest_check(mmio_ld16(w + TR_SCRATCH + 0x23) == 0xa1b2, "unaligned 2-byte read", mmio_ld16(w + TR_SCRATCH + 0x23), 0xa1b2);
+    guest_check(mmio_ld32(w + TR_MAGIC + 2) == 0x00017472, "4-byte read at window+2 (MagicValue high half, index 1)",
+                mmio_ld32(w + 2), 0x00017472);
+}
+
+/** Many accesses in a row over all devices, interleaved; reports the round-trip time. */
+static void fe_many(void)
+{
+    const uint32_t n = 400;
+    uint32_t bad = 0;
+    uint64_t t0 = sysreg_read(cntvct_el0);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t d = i % PLAT_DEVICE_COUNT;
+        uint64_t a = fe_win(d) + TR_SCRATCH + 0x40 + (i % 8) * 8;
+        uint64_t v = 0x0123456789abcdefUL * (i + 1);
+        mmio_st64(a, v);
+        if (mmio_ld64(a) != v) {
+            bad++;
+        }
+    }
+    uint64_t t1 = sysreg_read(cntvct_el0);
+    guest_check(bad == 0, "400 interleaved write+read pairs over all devices", bad, 0);
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        uint64_t a = fe_win(d) + TR_SCRATCH + 0x40 + 8UL * ((n - PLAT_DEVICE_COUNT + d) % 8);
+        uint64_t want = 0x0123456789abcdefUL * (n - PLAT_DEVICE_COUNT + d + 1);
+        guest_check(mmio_ld64(a) == want, "devices keep separate state", mmio_ld64(a), want);
+    }
+    guest_printf("# remio round trip: %u ns (virtual counter, %u accesses)\n",
+                 (uint64_t)((t1 - t0) * 1000000000UL / fe_freq / (2 * n)), (uint64_t)(2 * n));
+}
+
+/** The completion's op decides whether the frontend's register is written; Bao's edge cases. */
+static void fe_ops(void)
+{
+    uint64_t w = fe_win(2);
+    uint64_t v = 0x1111222233334444UL;
+    __asm__ volatile("str %x0, [%1]" : "+r"(v) : "r"(w + TR_OPFLIP_W) : "memory");
+    guest_check(v == (TR_OPFLIP_TAG | 0x33334444UL), "WRITE request completed as READ overwrites the source register",
+                v, TR_OPFLIP_TAG | 0x33334444UL);
+    v = 0xabcdef;
+    __asm__ volatile("ldr %x0, [%1]" : "+r"(v) : "r"(w + TR_OPFLIP_R) : "memory");
+    guest_check(v == 0xabcdef, "READ request completed as WRITE leaves the destination register", v, 0xabcdef);
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        uint64_t got = mmio_ld64(fe_win(d) + TR_EDGE);
+        guest_check(got == TR_EDGE_VALUE, "completion edge cases (wrong id, other device, double completion)", got,
+                    TR_EDGE_VALUE);
+    }
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        uint64_t got = mmio_ld64(fe_win(d) + TR_ASKCHECKS);
+        guest_check(got > 0, "an ASK with addr/value != 0 returns +1 and leaves the request queued", got, 1);
+    }
+}
+
+/** NOTIFY raises the frontend's interrupt for the right device; several devices at once. */
+static void fe_notify(void)
+{
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        guest_gic_enable(guest_devices[d].frontend_intid, 0x80);
+    }
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        uint32_t intid = guest_devices[d].frontend_intid;
+        uint32_t before = guest_irq_count[intid];
+        mmio_st32(fe_win(d) + TR_NOTIFY, 1);
+        guest_check(fe_wait_irq(intid, before, 100), "NOTIFY raises the device's frontend interrupt",
+                    guest_irq_count[intid] - before, 1);
+    }
+    uint32_t before[PLAT_DEVICE_COUNT];
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        before[d] = guest_irq_count[guest_devices[d].frontend_intid];
+    }
+    __asm__ volatile("msr daifset, #2");
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        mmio_st32(fe_win(d) + TR_NOTIFY, 3);
+    }
+    __asm__ volatile("msr daifclr, #2");
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        uint32_t intid = guest_devices[d].frontend_intid;
+        bool ok = fe_wait_irq(intid, before[d], 100);
+        uint32_t got = guest_irq_count[intid] - before[d];
+        guest_check(ok && got == 1, "3 NOTIFYs while masked merge into one interrupt per device", got, 1);
+    }
+    uint32_t backend_intid = guest_devices[0].backend_intid;
+    *(volatile uint32_t *)(PLAT_GICD_BASE + 0x100 + (backend_intid / 32) * 4) = 1u << (backend_intid % 32);
+    uint32_t en = *(volatile uint32_t *)(PLAT_GICD_BASE + 0x100 + (backend_intid / 32) * 4);
+    guest_check((en & (1u << (backend_intid % 32))) == 0, "the backend's INTID is invisible to the frontend", en, 0);
+    uint32_t fe_intid = guest_devices[0].frontend_intid;
+    en = *(volatile uint32_t *)(PLAT_GICD_BASE + 0x100 + (fe_intid / 32) * 4);
+    guest_check((en & (1u << (fe_intid % 32))) != 0, "the frontend's own INTID reads back enabled", en, 1);
+}
+
+/** The virtual timer PPI is forwarded to the VM. */
+static void fe_timer(void)
+{
+    guest_gic_enable(PLAT_TIMER_INTID, 0x90);
+    uint32_t before = guest_irq_count[PLAT_TIMER_INTID];
+    sysreg_write(cntv_tval_el0, fe_freq / 1000);
+    sysreg_write(cntv_ctl_el0, 1);
+    guest_check(fe_wait_irq(PLAT_TIMER_INTID, before, 200), "virtual timer interrupt (PPI) delivered",
+                guest_irq_count[PLAT_TIMER_INTID] - before, 1);
+    before = guest_irq_count[PLAT_TIMER_INTID];
+    sysreg_write(cntv_tval_el0, fe_freq / 1000);
+    sysreg_write(cntv_ctl_el0, 1);
+    guest_check(fe_wait_irq(PLAT_TIMER_INTID, before, 200), "virtual timer interrupt again after EOI",
+                guest_irq_count[PLAT_TIMER_INTID] - before, 1);
+}
+
+/** PSCI as Bao answers it, over HVC and SMC. */
+static void fe_psci(void)
+{
+    struct smccc_regs r = {{0x84000000UL}};
+    guest_hvc(&r);
+    guest_check(r.x[0] == 0x10001, "PSCI_VERSION over HVC is 1.1", r.x[0], 0x10001);
+    r = (struct smccc_regs){{0x84000000UL}};
+    guest_smc(&r);
+    guest_check(r.x[0] == 0x10001, "PSCI_VERSION over SMC is 1.1", r.x[0], 0x10001);
+    r = (struct smccc_regs){{0xc4000003UL, 0, 0x1234, 0}};
+    guest_smc(&r);
+    guest_check((int64_t)r.x[0] == -4, "CPU_ON of the VM's own running vCPU: ALREADY_ON", r.x[0], (uint64_t)-4);
+    r = (struct smccc_regs){{0xc4000003UL, 1, 0x1234, 0}};
+    guest_smc(&r);
+    guest_check((int64_t)r.x[0] == -2, "CPU_ON of a vCPU the VM does not have: INVALID_PARAMS", r.x[0], (uint64_t)-2);
+    r = (struct smccc_regs){{0x8400000aUL, 0x84000008UL}};
+    guest_hvc(&r);
+    guest_check((int64_t)r.x[0] == -1, "PSCI_FEATURES(SYSTEM_OFF) is NOT_SUPPORTED, as in Bao", r.x[0], (uint64_t)-1);
+    guest_check((sysreg_read(mpidr_el1) & 0xffffff) == 0, "MPIDR affinity of the only vCPU is 0", sysreg_read(mpidr_el1), 0);
+    uint64_t typer = *(volatile uint64_t *)(PLAT_GICR_BASE + 8);
+    guest_check((typer & 0x10) && (typer >> 32) == 0, "GICR_TYPER: affinity 0, Last", typer, 0x10);
+}
+
+/** Frontend entry. */
+void guest_main(uint64_t mode)
+{
+    fe_freq = sysreg_read(cntfrq_el0);
+    guest_printf("# frontend: conformance frontend up, mode %u\n", mode);
+    if (mode == 1) {
+        uint64_t a = fe_win(0), x, y;
+        __asm__ volatile("ldp %0, %1, [%2]" : "=r"(x), "=r"(y) : "r"(a) : "memory");
+        guest_printf("not ok - LDP on a window returned\n");
+        for (;;) {
+        }
+    }
+    guest_gic_init();
+    fe_widths();
+    fe_unaligned();
+    fe_many();
+    fe_ops();
+    fe_notify();
+    fe_timer();
+    fe_psci();
+    uint64_t fails = mmio_ld64(fe_win(0) + TR_FAILS), checks = mmio_ld64(fe_win(0) + TR_CHECKS);
+    guest_check(fails == 0 && checks > 50, "backend-side ABI checks all passed", fails, 0);
+    guest_printf("# backend ran %u ABI checks\n", checks);
+    guest_printf("# frontend: %u passed, %u failed\n", (uint64_t)guest_passes(), (uint64_t)guest_failures());
+    struct smccc_regs r = {{0x84000008UL}};
+    guest_hvc(&r);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Linker script of the bare-metal test guests: linked at GUEST_BASE (a VM's RAM base from platform.h). */
+#include "platform.h"
+OUTPUT_FORMAT("elf64-littleaarch64")
+OUTPUT_ARCH(aarch64)
+ENTRY(_start)
+PHDRS
+{
+    image PT_LOAD;
+}
+SECTIONS
+{
+    . = GUEST_BASE;
+    .text : { KEEP(*(.text.boot)) *(.text .text.*) } :image
+    .rodata : { *(.rodata .rodata.*) } :image
+    .data : { *(.data .data.*) } :image
+    . = ALIGN(16);
+    __bss_start = .;
+    .bss (NOLOAD) : { *(.bss .bss.*) *(COMMON) }
+    . = ALIGN(16);
+    __bss_end = .;
+    . = ALIGN(16);
+    . = . + 0x10000;
+    __stack_top = .;
+    /DISCARD/ : { *(.comment) *(.note*) *(.eh_frame*) }
+}
