@@ -13,14 +13,19 @@
 /** Prints "baojs: panic: <msg>" and powers off with status 1. Never returns. */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* ---- uart.c: PL011 (Arm PrimeCell UART PL011 TRM) ---- */
+/* ---- uart_<kind>.c: the console UART driver the platform names (PL011, Cadence) ---- */
 void uart_init(void);
 void uart_putc(char c);
-void uart_write(const char *s, size_t len);
-/** Moves received bytes from the RX FIFO to the input ring (IRQ context or polled). */
+/** Moves received bytes from the RX FIFO to the console input ring (IRQ context). */
 void uart_rx_drain(void);
+
+/* ---- console.c: console output and the input ring ---- */
+/** Writes `len` bytes, LF as CR LF. */
+void uart_write(const char *s, size_t len);
+/** Queues one received byte (dropped when the ring is full). */
+void console_rx_push(uint8_t c);
 /** Pops up to `max` input bytes into `buf`; returns the count. */
-size_t uart_read(uint8_t *buf, size_t max);
+size_t console_read(uint8_t *buf, size_t max);
 
 /* ---- timer.c: generic timer (CNTVCT_EL0, CNTFRQ_EL0, CNTV_CVAL_EL0) ---- */
 /** Counter ticks at the firmware's first instruction (set by boot_main). */

@@ -56,20 +56,20 @@ export const platform: Platform = {
       name: 'hvc0', kind: 'console', bindKey: 1, dmId: 1,
       window: { base: WINDOWS + 0x200, size: 0x200 },
       backendIntid: 145, frontendIntid: 113,
-      shmem: { id: 1, base: SHMEM + 8 * MiB, size: 2 * MiB },
+      shmem: { id: 1, base: SHMEM + 8 * MiB, size: 4 * MiB },
       queueNumMax: 64,
     },
     {
       name: 'hwrng', kind: 'rng', bindKey: 2, dmId: 2,
       window: { base: WINDOWS + 0x400, size: 0x200 },
       backendIntid: 146, frontendIntid: 114,
-      shmem: { id: 2, base: SHMEM + 10 * MiB, size: 1 * MiB },
+      shmem: { id: 2, base: SHMEM + 12 * MiB, size: 1 * MiB },
     },
     {
       name: 'vdb', kind: 'blk', bindKey: 3, dmId: 3, backing: 'disk1', readOnly: true,
       window: { base: WINDOWS + 0x600, size: 0x200 },
       backendIntid: 147, frontendIntid: 115,
-      shmem: { id: 3, base: SHMEM + 11 * MiB, size: 4 * MiB },
+      shmem: { id: 3, base: SHMEM + 13 * MiB, size: 4 * MiB },
     },
   ],
 };

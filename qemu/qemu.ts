@@ -8,6 +8,7 @@
  * status).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Machine } from '../src/config/platform.ts';
 
 /** How to start one QEMU. */
 export interface QemuOptions {
@@ -49,7 +50,8 @@ export class QemuProcess {
 
   constructor(readonly opts: QemuOptions) {
     const bin = opts.binary ?? process.env.QEMU ?? 'qemu-system-aarch64';
-    this.child = spawn(bin, opts.args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Board models may carry audio devices: keep QEMU away from the host's sound system.
+    this.child = spawn(bin, opts.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QEMU_AUDIO_DRV: 'none' } });
     const onData = (d: Buffer): void => {
       const s = d.toString('utf8').replace(/\r/g, '');
       this.out += s;
@@ -161,15 +163,26 @@ export function runQemu(opts: QemuOptions): Promise<QemuResult> {
 }
 
 /**
- * QEMU arguments that boot the firmware alone on Bao's qemu-aarch64-virt
- * machine, with no hypervisor below it: QEMU starts the CPU at EL2
- * (virtualization=on) and the firmware drops to EL1 itself; PSCI goes to
- * QEMU over SMC. `icount` makes guest time a count of instructions.
+ * The QEMU `-M` value for machine `m` with the CPUs starting at EL2 and no
+ * EL3 (QEMU then answers PSCI over SMC): `virt` with the platform's GIC
+ * version, or the board model the description names (e.g. `xlnx-zcu102`).
  */
-export function bareFirmwareArgs(elf: string, opts: { cpu?: string; icount?: boolean; memMiB?: number } = {}): string[] {
+export function qemuMachineArg(m: Machine): string {
+  const name = m.qemuMachine ?? 'virt';
+  if (name === 'virt') return `virt,secure=off,virtualization=on,gic-version=${m.gic.version}`;
+  return `${name},secure=off,virtualization=on`;
+}
+
+/**
+ * QEMU arguments that boot the firmware alone on the platform's machine,
+ * with no hypervisor below it: the CPU starts at EL2 and the firmware drops
+ * to EL1 itself; PSCI goes to QEMU over SMC. `icount` makes guest time a
+ * count of instructions (1 ns each).
+ */
+export function bareFirmwareArgs(elf: string, m: Machine, opts: { icount?: boolean; memMiB?: number } = {}): string[] {
   const args = [
-    '-M', 'virt,secure=off,virtualization=on,gic-version=3',
-    '-cpu', opts.cpu ?? 'cortex-a53',
+    '-M', qemuMachineArg(m),
+    '-cpu', m.qemuCpu,
     '-m', `${opts.memMiB ?? 4096}M`,
     '-nographic', '-nic', 'none',
     '-kernel', elf,

@@ -10,11 +10,12 @@
  */
 import { buildFirmware } from '../scripts/build.ts';
 import { bareFirmwareArgs, runQemu } from './qemu.ts';
+import { loadPlatform } from '../scripts/gen-platform.ts';
 
 async function start(): Promise<number> {
   const platform = process.env.BAOJS_PLATFORM ?? 'qemu-aarch64-virt';
   const { elf } = await buildFirmware({ platform });
-  const args = bareFirmwareArgs(elf);
+  const args = bareFirmwareArgs(elf, (await loadPlatform(platform)).machine);
   console.log(`[run] qemu-system-aarch64 ${args.join(' ')}`);
   const r = await runQemu({ args, timeoutMs: (Number(process.env.BAOJS_TIMEOUT_S) || 120) * 1000, echo: true, interactive: true });
   if (r.timedOut) {

@@ -62,6 +62,22 @@ export function monitorLayout(p: Platform): MonitorLayout {
   return { ram, bootParams: ram.base, debugUart };
 }
 
+/**
+ * MMIO ranges the firmware touches: the UART, the GIC distributor, and the
+ * redistributors (GICv3: 128 KiB per CPU) or the CPU interface (GICv2: 8 KiB).
+ * Sizes from Arm IHI 0069 (GICv3) and IHI 0048 (GICv2).
+ */
+export function deviceRanges(p: Platform): Range[] {
+  const g = p.machine.gic;
+  const ranges: Range[] = [{ base: p.machine.uart.base, size: p.machine.uart.size }];
+  if (g.version === 3) {
+    ranges.push({ base: g.gicd, size: 0x10000 }, { base: g.gicr!, size: 0x20000 * p.machine.cpus });
+  } else {
+    ranges.push({ base: g.gicd, size: 0x1000 }, { base: g.gicc!, size: 0x2000 });
+  }
+  return ranges;
+}
+
 /** The C header text for platform `p`. */
 export function platformHeader(p: Platform): string {
   const m = p.machine;
@@ -81,7 +97,12 @@ export function platformHeader(p: Platform): string {
   if (m.gic.gich !== undefined) L.push(`#define PLAT_GICH_BASE ${u(m.gic.gich)}`);
   if (m.gic.gicv !== undefined) L.push(`#define PLAT_GICV_BASE ${u(m.gic.gicv)}`);
   L.push(`#define PLAT_UART_BASE ${u(m.uart.base)}`, `#define PLAT_UART_SIZE ${u(m.uart.size)}`, `#define PLAT_UART_INTID ${m.uart.intid}`);
+  L.push(`#define PLAT_UART_${(m.uart.kind ?? 'pl011').toUpperCase()} 1`);
   L.push(`#define PLAT_TIMER_INTID ${m.timerIntid}`, '');
+  L.push('/* MMIO the firmware maps as Device-nGnRE: { base, size } (UART and the GIC frames it programs) */');
+  L.push('#define PLAT_DEVICE_RANGES \\');
+  for (const r of deviceRanges(p)) L.push(`  { ${u(r.base)}, ${u(r.size)} }, \\`);
+  L.push('');
   for (const [pre, vm] of [['BACKEND', b], ['FRONTEND', f]] as const) {
     L.push(`#define ${pre}_RAM_BASE ${u(vm.ram.base)}`, `#define ${pre}_RAM_SIZE ${u(vm.ram.size)}`);
     L.push(`#define ${pre}_CPU ${vm.cpus[0]}`);

@@ -11,17 +11,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildFirmware } from '../../scripts/build.ts';
 import { bareFirmwareArgs, runQemu, type QemuResult } from '../../qemu/qemu.ts';
+import { loadPlatform } from '../../scripts/gen-platform.ts';
 import { generate, sha256, workload } from './targets/workload.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-async function boot(entry?: string, name = 'product'): Promise<QemuResult> {
+async function boot(entry?: string, name = 'product', platform = 'qemu-aarch64-virt'): Promise<QemuResult> {
   const { elf } = await buildFirmware({
+    platform,
     entry,
     outDir: entry ? join(ROOT, 'build', 'test', name) : undefined,
     quiet: true,
   });
-  const r = await runQemu({ args: bareFirmwareArgs(elf), timeoutMs: 60_000 });
+  const { machine } = await loadPlatform(platform);
+  const r = await runQemu({ args: bareFirmwareArgs(elf, machine), timeoutMs: 60_000 });
   assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${r.output}`);
   return r;
 }
@@ -72,5 +75,18 @@ test('exhausting the JS heap prints a clear out-of-memory line, and the firmware
   assert.ok(Number(alive[1]) < Number(alive[2]) / 2, 'the hoard was freed');
   assert.is(r.firmwareExit, 0);
 });
+
+for (const [platform, what] of [
+  ['qemu-aarch64-virt-gicv2', 'QEMU virt with a GICv2 (distributor + memory-mapped CPU interface)'],
+  ['zcu102', "QEMU's ZCU102 model (Cadence UART, GIC-400, RAM at 0)"],
+]) {
+  test(`the ${platform} build boots on ${what}; its timer interrupt fires`, async () => {
+    const r = await boot(undefined, platform, platform);
+    assert.match(r.output, /^baojs \S+ ready: quickjs 2025-04-26, aarch64/m);
+    assert.match(r.output, /^baojs: self-test timer: ok/m);
+    assert.match(r.output, /^baojs: self-test region: ok/m);
+    assert.is(r.firmwareExit, 0);
+  });
+}
 
 test.run();

@@ -7,9 +7,9 @@
  *  - the backend's RAM, named regions and shared regions: Normal memory,
  *    inner/outer write-back, inner shareable (MAIR attr 1), so unaligned
  *    accesses and exclusives work (QuickJS and picolibc rely on both);
- *  - the first GiB except its first 2 MiB: Device-nGnRE (MAIR attr 0), for
- *    the UART, the GIC and other MMIO of the platform description;
- *  - 0x0 .. 0x1f_ffff unmapped, so a NULL dereference faults.
+ *  - the UART and the GIC frames of the platform description:
+ *    Device-nGnRE (MAIR attr 0), in the 2 MiB blocks that hold them;
+ *  - nothing else, so page 0 stays unmapped and a NULL dereference faults.
  * Ranges come from the generated platform.h; nothing is named twice.
  */
 #include <stdint.h>
@@ -69,8 +69,9 @@ static const struct plat_region mmu_regions[] = { BACKEND_REGIONS };
 
 void mmu_init(void)
 {
-	/* Devices: the first GiB but its first 2 MiB (page 0 stays unmapped). */
-	mmu_map_range(1UL << L2_SHIFT, (1UL << L1_SHIFT) - (1UL << L2_SHIFT), ATTR_DEVICE);
+	static const struct { uint64_t base, size; } devices[] = { PLAT_DEVICE_RANGES };
+	for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
+		mmu_map_range(devices[i].base, devices[i].size, ATTR_DEVICE);
 	mmu_map_range(BACKEND_RAM_BASE, BACKEND_RAM_SIZE, ATTR_NORMAL);
 	for (size_t i = 0; i < sizeof mmu_regions / sizeof mmu_regions[0]; i++)
 		mmu_map_range(mmu_regions[i].base, mmu_regions[i].size, ATTR_NORMAL);

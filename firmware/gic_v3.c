@@ -11,6 +11,8 @@
 #include "platform.h"
 #include "arch.h"
 
+#if PLAT_GIC_VERSION == 3
+
 #define GICD_CTLR       0x0000
 #define GICD_TYPER      0x0004
 #define GICD_IGROUPR    0x0080
@@ -129,3 +131,5 @@ void gic_eoi(uint32_t intid)
 	SYSREG_WRITE(ICC_EOIR1_EL1, intid);
 	arch_isb();
 }
+
+#endif /* PLAT_GIC_VERSION == 3 */

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The console above the UART driver: LF to CR LF on output, and the ring of
+ * received bytes between the RX interrupt and the main loop. */
+#include "firmware.h"
+
+#define RX_RING 1024
+
+static volatile uint8_t rx_ring[RX_RING];
+static volatile unsigned rx_head, rx_tail; /* head: written by the IRQ handler, tail: by the main loop */
+
+void uart_write(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n')
+			uart_putc('\r');
+		uart_putc(s[i]);
+	}
+}
+
+void console_rx_push(uint8_t c)
+{
+	unsigned next = (rx_head + 1) % RX_RING;
+	if (next != rx_tail) {
+		rx_ring[rx_head] = c;
+		rx_head = next;
+	}
+}
+
+size_t console_read(uint8_t *buf, size_t max)
+{
+	size_t n = 0;
+	while (n < max && rx_tail != rx_head) {
+		buf[n++] = rx_ring[rx_tail];
+		rx_tail = (rx_tail + 1) % RX_RING;
+	}
+	return n;
+}
