@@ -7,7 +7,9 @@
  * the monitor's debug UART, then a summary, then PSCI SYSTEM_OFF.
  *
  * x0 at entry selects a mode: 0 = conformance, 1 = an LDP on a window
- * (which Bao cannot decode: the run must end with the monitor's message).
+ * (which Bao cannot decode: the run must end with the monitor's message),
+ * 2 = a load from an address nothing maps (the monitor reports the VM's
+ * registers and ends the run).
  */
 #include "guest.h"
 
@@ -228,6 +230,12 @@ void guest_main(uint64_t mode)
         uint64_t a = fe_win(0), x, y;
         __asm__ volatile("ldp %0, %1, [%2]" : "=r"(x), "=r"(y) : "r"(a) : "memory");
         guest_printf("not ok - LDP on a window returned\n");
+        for (;;) {
+        }
+    }
+    if (mode == 2) {
+        uint64_t v = mmio_ld32(FRONTEND_RAM_BASE + FRONTEND_RAM_SIZE + 0x1000);
+        guest_printf("not ok - load from an unmapped address returned 0x%lx\n", v);
         for (;;) {
         }
     }

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * How to boot a system on the remio test monitor: the QEMU command line that
+ * loads the monitor, the two guests and the monitor's boot-parameter block
+ * (each VM's entry address and x0), all with QEMU's generic loader.
+ */
+import { readFileSync } from 'node:fs';
+import { loadPlatform, monitorLayout } from '../../scripts/gen-platform.ts';
+import { ensureMonitor, PLATFORM } from './build.ts';
+
+/** A guest image: an ELF (loaded at its segments' addresses) or a raw binary loaded at `addr`. */
+export interface GuestImage {
+  /** path of the ELF or raw image */
+  file: string;
+  /** raw images only: guest-physical load address */
+  addr?: number;
+  /** entry point; default: the ELF's entry, or `addr` for a raw image */
+  entry?: number;
+  /** x0 at entry (e.g. the dtb address for a Linux frontend, a test mode for the conformance frontend) */
+  x0?: number;
+}
+
+/** Extra blobs to place in guest memory (a Linux frontend's dtb and initramfs). */
+export interface Blob {
+  /** path of the file */
+  file: string;
+  /** guest-physical address */
+  addr: number;
+}
+
+/** Options of a monitor run. */
+export interface MonitorRun {
+  /** the frontend VM's image (runs on the frontend's CPU at EL1) */
+  frontend: GuestImage;
+  /** the backend VM's image (runs on the backend's CPU at EL1) */
+  backend: GuestImage;
+  /** more files to load (raw, at an address) */
+  blobs?: Blob[];
+  /** more QEMU arguments, appended */
+  extra?: string[];
+}
+
+/** The entry address of an ELF file, or undefined if `file` is not a 64-bit ELF. */
+export function elfEntry(file: string): number | undefined {
+  const head = readFileSync(file).subarray(0, 32);
+  if (head.length < 32 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 2) return undefined;
+  return Number(head.readBigUInt64LE(24));
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** Loader arguments for one guest; returns [args, entry]. */
+function guestArgs(g: GuestImage): [string[], number] {
+  const elf = elfEntry(g.file);
+  if (elf !== undefined && g.addr === undefined) {
+    return [['-device', `loader,file=${g.file}`], g.entry ?? elf];
+  }
+  if (g.addr === undefined) throw new Error(`${g.file}: a raw image needs a load address`);
+  return [['-device', `loader,file=${g.file},addr=${hex(g.addr)},force-raw=on`], g.entry ?? g.addr];
+}
+
+/**
+ * The full `qemu-system-aarch64` argument list for a run: machine, monitor
+ * (sets CPU 0's PC), guests, blobs and the boot-parameter block
+ * (frontend entry, frontend x0, backend entry, backend x0; 8 bytes each).
+ */
+export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
+  const p = await loadPlatform(PLATFORM);
+  const params = monitorLayout(p).bootParams;
+  const monitor = await ensureMonitor();
+  const [feArgs, feEntry] = guestArgs(run.frontend);
+  const [beArgs, beEntry] = guestArgs(run.backend);
+  const words = [feEntry, run.frontend.x0 ?? 0, beEntry, run.backend.x0 ?? 0];
+  const args = [
+    '-M', 'virt,secure=off,virtualization=on,gic-version=3',
+    '-cpu', p.machine.qemuCpu, '-smp', String(p.machine.cpus), '-m', `${(p.machine.ram.size / 2 ** 30) | 0}G`,
+    '-nographic', '-nic', 'none',
+    '-device', `loader,file=${monitor},cpu-num=0`,
+    ...feArgs, ...beArgs,
+    ...(run.blobs ?? []).flatMap((b) => ['-device', `loader,file=${b.file},addr=${hex(b.addr)},force-raw=on`]),
+    ...words.flatMap((w, i) => ['-device', `loader,addr=${hex(params + 8 * i)},data=${hex(w)},data-len=8`]),
+    ...(run.extra ?? []),
+  ];
+  return args;
+}

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Tests of the remio test monitor under QEMU: the bare-metal conformance
+ * frontend against the C test backend (every TAP line from both VMs counts
+ * as a test), the fatal paths (an access Bao cannot decode, an unmapped
+ * access), and, when its image exists, the baojs firmware as the backend.
+ *
+ * Usage: `node --import tsx qemu/monitor/test/run.ts`. Prints
+ * `N passed, N failed` and exits non-zero on any failure.
+ */
+import { spawn } from 'node:child_process';
+import { ensureTestGuests } from '../build.ts';
+import { monitorQemuArgs, type MonitorRun } from '../launch.ts';
+import { loadPlatform } from '../../../scripts/gen-platform.ts';
+import { PLATFORM } from '../build.ts';
+
+/** Result of one QEMU run. */
+interface QemuResult {
+  /** console output (CR removed) */
+  out: string;
+  /** true if the run hit its time limit and was killed */
+  timedOut: boolean;
+}
+
+/** Runs QEMU with `args` until it exits or `timeoutMs` passes (then kills it by its PID). */
+function runQemu(args: string[], timeoutMs: number): Promise<QemuResult> {
+  return new Promise((resolve) => {
+    const child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let timedOut = false;
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }, timeoutMs);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ out: out.replace(/\r/g, ''), timedOut });
+    });
+  });
+}
+
+let passed = 0;
+let failed = 0;
+
+/** Records one test result and prints it. */
+function report(ok: boolean, name: string, detail = ''): void {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${ok || !detail ? '' : `\n${detail}`}`);
+}
+
+/** The last lines of `out`, for failure reports. */
+const tail = (out: string, n = 25): string => out.trimEnd().split('\n').slice(-n).map((l) => `    ${l}`).join('\n');
+
+/** Counts the TAP lines the guests printed as tests of their own. */
+function countGuestTap(out: string, prefix: string): void {
+  for (const line of out.split('\n')) {
+    const m = /^(?:\w+: )?(ok|not ok) - (.*)$/.exec(line);
+    if (m) report(m[1] === 'ok', `${prefix}: ${m[2]}`);
+  }
+}
+
+/** The conformance frontend against the C test backend. */
+async function testConformance(guests: { frontend: string; backend: string }): Promise<void> {
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 0 }, backend: { file: guests.backend } };
+  const r = await runQemu(await monitorQemuArgs(run), 60_000);
+  countGuestTap(r.out, 'conformance');
+  const summary = /frontend: (\d+) passed, (\d+) failed/.exec(r.out);
+  report(!r.timedOut && !!summary && summary[2] === '0' && Number(summary[1]) > 50,
+    'conformance frontend ran to its summary with no failures', tail(r.out));
+  report(/monitor: vm \S+ SYSTEM_OFF/.test(r.out), 'SYSTEM_OFF from the frontend ends the run with a status line', tail(r.out));
+  const rt = /remio round trip: (\d+) ns/.exec(r.out);
+  if (rt) console.log(`# remio round trip (C test backend, TCG, guest counter): ${(Number(rt[1]) / 1000).toFixed(1)} us`);
+}
+
+/** An LDP on a window (ISV = 0) ends the run with a message naming the address and instruction. */
+async function testLdp(guests: { frontend: string; backend: string }, window: number): Promise<void> {
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 1 }, backend: { file: guests.backend } };
+  const r = await runQemu(await monitorQemuArgs(run), 30_000);
+  const re = new RegExp(`FATAL: access to ${window.toString(16)} at pc [0-9a-f]+ \\(instruction a9[0-9a-f]{6}\\) has no valid syndrome`);
+  report(!r.timedOut && re.test(r.out), 'an LDP on a window ends the run naming the address and the instruction', tail(r.out));
+  report(!/not ok - LDP/.test(r.out), 'the frontend does not continue past the LDP', tail(r.out));
+}
+
+/** An access to an address nothing maps (the backend's RAM) is reported with the VM's registers. */
+async function testUnmapped(guests: { frontend: string; backend: string }, addr: number): Promise<void> {
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 2 }, backend: { file: guests.backend } };
+  const r = await runQemu(await monitorQemuArgs(run), 30_000);
+  const re = new RegExp(`FATAL: read of 4 bytes at unmapped address ${addr.toString(16)}`);
+  report(!r.timedOut && re.test(r.out) && /registers: pc/.test(r.out),
+    'a frontend load from the backend\'s RAM is refused and reported with registers', tail(r.out));
+}
+
+/** Runs every test; exits non-zero on failure. */
+async function main(): Promise<void> {
+  const p = await loadPlatform(PLATFORM);
+  const guests = await ensureTestGuests();
+  await testConformance(guests);
+  await testLdp(guests, p.devices[0].window.base);
+  await testUnmapped(guests, p.frontend.ram.base + p.frontend.ram.size + 0x1000);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e: Error) => {
+  console.error(e.stack ?? e.message);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});
