@@ -305,6 +305,15 @@ static JSValue host_entropy(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	return JS_NewFloat64(ctx, (double)len);
 }
 
+static JSValue host_console_read(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, argv[0], &len);
+	if (!p)
+		return JS_EXCEPTION;
+	return JS_NewUint32(ctx, (uint32_t)console_read(p, len));
+}
+
 static JSValue host_heap_stats(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	struct heap_stats st;
@@ -341,18 +350,20 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remio", 7, host_remio),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
+	JS_CFUNC_DEF("consoleRead", 1, host_console_read),
 	JS_CFUNC_DEF("heapStats", 0, host_heap_stats),
 	JS_CFUNC_DEF("powerOff", 1, host_power_off),
 };
 
 /** Exports that are values, set when the module is instantiated. */
-static const char *const host_values[] = { "engineVersion", "arch", "underHypervisor", "entropyQuality" };
+static const char *const host_values[] = { "engineVersion", "arch", "underHypervisor", "entropyQuality", "consoleIntid" };
 
 static int host_module_instantiate(JSContext *ctx, JSModuleDef *m)
 {
 	JS_SetModuleExport(ctx, m, "engineVersion", JS_NewString(ctx, "quickjs " CONFIG_VERSION));
 	JS_SetModuleExport(ctx, m, "arch", JS_NewString(ctx, "aarch64"));
 	JS_SetModuleExport(ctx, m, "underHypervisor", JS_NewBool(ctx, host_under_hypervisor));
+	JS_SetModuleExport(ctx, m, "consoleIntid", JS_NewUint32(ctx, PLAT_UART_INTID));
 	JS_SetModuleExport(ctx, m, "entropyQuality", JS_NewString(ctx, host_has_rndr() ? "hardware" : "weak"));
 	return JS_SetModuleExportList(ctx, m, host_functions, sizeof host_functions / sizeof host_functions[0]);
 }

@@ -101,6 +101,14 @@ export interface Host {
   clearTimer(id: number): void;
 
   /**
+   * INTID that {@link Host.onIrq} reports when bytes typed on the platform
+   * console (the UART) are waiting for {@link Host.consoleRead}.
+   */
+  readonly consoleIntid: number;
+  /** Moves up to `buf.length` bytes typed on the platform console into `buf`; returns the count. */
+  consoleRead(buf: Uint8Array): number;
+
+  /**
    * Enables interrupt `intid` (GIC INTID: SGI 0-15, PPI 16-31, SPI 32-1019).
    * @throws RangeError for an INTID the platform cannot deliver.
    */

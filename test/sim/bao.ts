@@ -93,6 +93,10 @@ export class SimBao implements Host {
   readonly engineVersion = 'sim';
   readonly arch = 'aarch64';
   readonly underHypervisor = true;
+  /** INTID reported for console input (the PL011's on qemu-aarch64-virt) */
+  readonly consoleIntid = 33;
+  /** bytes typed on the simulated console, not yet read */
+  readonly consoleInput: number[] = [];
   readonly entropyQuality: EntropyQuality;
 
   /** everything the backend wrote with host.write */
@@ -215,6 +219,12 @@ export class SimBao implements Host {
 
   heapStats(): HeapStats {
     return { total: 8 << 20, used: 0, highWater: 0 };
+  }
+
+  consoleRead(buf: Uint8Array): number {
+    const n = Math.min(buf.length, this.consoleInput.length);
+    for (let i = 0; i < n; i++) buf[i] = this.consoleInput.shift()!;
+    return n;
   }
 
   powerOff(code: number): void {
