@@ -12,10 +12,7 @@
  * device's shared region sits at the same address in both VMs.
  */
 import type { Platform } from '../src/config/platform.ts';
-
-const MiB = 0x100000;
-const WINDOWS = 0x0b000000;
-const SHMEM = 0x60000000;
+import { system } from './system.ts';
 
 export const platform: Platform = {
   name: 'qemu-aarch64-virt',
@@ -28,50 +25,7 @@ export const platform: Platform = {
     uart: { base: 0x09000000, size: 0x1000, intid: 33 },
     timerIntid: 27,
   },
-  frontend: {
-    name: 'linux',
-    cpus: [0],
-    ram: { base: 0x40000000, size: 256 * MiB },
-  },
-  backend: {
-    name: 'baojs',
-    cpus: [1],
-    ram: { base: 0x50000000, size: 16 * MiB },
-    stackSize: 256 * 1024,
-    heapSize: 8 * MiB,
-    regions: [
-      { name: 'disk0', base: 0x52000000, size: 64 * MiB },
-      { name: 'disk1', base: 0x56000000, size: 4 * MiB },
-      { name: 'selftest', base: 0x57000000, size: 0x1000 },
-    ],
-  },
-  devices: [
-    {
-      name: 'vda', kind: 'blk', bindKey: 0, dmId: 0, backing: 'disk0',
-      window: { base: WINDOWS + 0x000, size: 0x200 },
-      backendIntid: 144, frontendIntid: 112,
-      shmem: { id: 0, base: SHMEM + 0 * MiB, size: 8 * MiB },
-    },
-    {
-      name: 'hvc0', kind: 'console', bindKey: 1, dmId: 1,
-      window: { base: WINDOWS + 0x200, size: 0x200 },
-      backendIntid: 145, frontendIntid: 113,
-      shmem: { id: 1, base: SHMEM + 8 * MiB, size: 4 * MiB },
-      queueNumMax: 64,
-    },
-    {
-      name: 'hwrng', kind: 'rng', bindKey: 2, dmId: 2,
-      window: { base: WINDOWS + 0x400, size: 0x200 },
-      backendIntid: 146, frontendIntid: 114,
-      shmem: { id: 2, base: SHMEM + 12 * MiB, size: 1 * MiB },
-    },
-    {
-      name: 'vdb', kind: 'blk', bindKey: 3, dmId: 3, backing: 'disk1', readOnly: true,
-      window: { base: WINDOWS + 0x600, size: 0x200 },
-      backendIntid: 147, frontendIntid: 115,
-      shmem: { id: 3, base: SHMEM + 13 * MiB, size: 4 * MiB },
-    },
-  ],
+  ...system({ frontendRam: 0x40000000, backendRam: 0x50000000, backendRegions: 0x52000000, shmem: 0x60000000, windows: 0x0b000000 }),
 };
 
 export default platform;

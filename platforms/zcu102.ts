@@ -11,10 +11,7 @@
  * window, unused by a board without a bitstream).
  */
 import type { Platform } from '../src/config/platform.ts';
-
-const MiB = 0x100000;
-const WINDOWS = 0xa0000000;
-const SHMEM = 0x30000000;
+import { system } from './system.ts';
 
 export const platform: Platform = {
   name: 'zcu102',
@@ -28,50 +25,7 @@ export const platform: Platform = {
     uart: { base: 0xff000000, size: 0x1000, intid: 53, kind: 'cdns' },
     timerIntid: 27,
   },
-  frontend: {
-    name: 'linux',
-    cpus: [0],
-    ram: { base: 0x40000000, size: 256 * MiB },
-  },
-  backend: {
-    name: 'baojs',
-    cpus: [1],
-    ram: { base: 0x20000000, size: 16 * MiB },
-    stackSize: 256 * 1024,
-    heapSize: 8 * MiB,
-    regions: [
-      { name: 'disk0', base: 0x22000000, size: 64 * MiB },
-      { name: 'disk1', base: 0x26000000, size: 4 * MiB },
-      { name: 'selftest', base: 0x27000000, size: 0x1000 },
-    ],
-  },
-  devices: [
-    {
-      name: 'vda', kind: 'blk', bindKey: 0, dmId: 0, backing: 'disk0',
-      window: { base: WINDOWS + 0x000, size: 0x200 },
-      backendIntid: 144, frontendIntid: 112,
-      shmem: { id: 0, base: SHMEM + 0 * MiB, size: 8 * MiB },
-    },
-    {
-      name: 'hvc0', kind: 'console', bindKey: 1, dmId: 1,
-      window: { base: WINDOWS + 0x200, size: 0x200 },
-      backendIntid: 145, frontendIntid: 113,
-      shmem: { id: 1, base: SHMEM + 8 * MiB, size: 4 * MiB },
-      queueNumMax: 64,
-    },
-    {
-      name: 'hwrng', kind: 'rng', bindKey: 2, dmId: 2,
-      window: { base: WINDOWS + 0x400, size: 0x200 },
-      backendIntid: 146, frontendIntid: 114,
-      shmem: { id: 2, base: SHMEM + 12 * MiB, size: 1 * MiB },
-    },
-    {
-      name: 'vdb', kind: 'blk', bindKey: 3, dmId: 3, backing: 'disk1', readOnly: true,
-      window: { base: WINDOWS + 0x600, size: 0x200 },
-      backendIntid: 147, frontendIntid: 115,
-      shmem: { id: 3, base: SHMEM + 13 * MiB, size: 4 * MiB },
-    },
-  ],
+  ...system({ frontendRam: 0x40000000, backendRam: 0x20000000, backendRegions: 0x22000000, shmem: 0x30000000, windows: 0xa0000000 }),
 };
 
 export default platform;

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The system every shipped platform runs: a Linux frontend on CPU 0 and the
+ * baojs backend on CPU 1, serving four devices (a disk, a console, an
+ * entropy source and a read-only disk). A platform places it in its own
+ * address map; the layout inside each part is the same everywhere.
+ */
+import type { DeviceModel, Platform } from '../src/config/platform.ts';
+
+const MiB = 0x100000;
+
+/** Where a platform puts the parts of the system, all guest-physical. */
+export interface SystemPlacement {
+  /** frontend RAM base (256 MiB) */
+  frontendRam: number;
+  /** backend RAM base (16 MiB: image, stack, JS heap) */
+  backendRam: number;
+  /** backend regions base: disk0 (64 MiB), disk1 (4 MiB), selftest (4 KiB) */
+  backendRegions: number;
+  /** first shared region; the four follow each other (8 + 4 + 1 + 4 MiB) */
+  shmem: number;
+  /** first virtio-mmio window in the frontend; one every 0x200 bytes */
+  windows: number;
+}
+
+/** The four device models, placed at `at.windows` and `at.shmem`. */
+export function systemDevices(at: SystemPlacement): DeviceModel[] {
+  const window = (i: number): { base: number; size: number } => ({ base: at.windows + i * 0x200, size: 0x200 });
+  return [
+    {
+      name: 'vda', kind: 'blk', bindKey: 0, dmId: 0, backing: 'disk0', window: window(0),
+      backendIntid: 144, frontendIntid: 112, shmem: { id: 0, base: at.shmem + 0 * MiB, size: 8 * MiB },
+    },
+    {
+      name: 'hvc0', kind: 'console', bindKey: 1, dmId: 1, window: window(1),
+      backendIntid: 145, frontendIntid: 113, shmem: { id: 1, base: at.shmem + 8 * MiB, size: 4 * MiB },
+      queueNumMax: 64,
+    },
+    {
+      name: 'hwrng', kind: 'rng', bindKey: 2, dmId: 2, window: window(2),
+      backendIntid: 146, frontendIntid: 114, shmem: { id: 2, base: at.shmem + 12 * MiB, size: 1 * MiB },
+    },
+    {
+      name: 'vdb', kind: 'blk', bindKey: 3, dmId: 3, backing: 'disk1', readOnly: true, window: window(3),
+      backendIntid: 147, frontendIntid: 115, shmem: { id: 3, base: at.shmem + 13 * MiB, size: 4 * MiB },
+    },
+  ];
+}
+
+/** The VMs and devices of the system, placed by `at`. */
+export function system(at: SystemPlacement): Pick<Platform, 'frontend' | 'backend' | 'devices'> {
+  return {
+    frontend: { name: 'linux', cpus: [0], ram: { base: at.frontendRam, size: 256 * MiB } },
+    backend: {
+      name: 'baojs',
+      cpus: [1],
+      ram: { base: at.backendRam, size: 16 * MiB },
+      stackSize: 256 * 1024,
+      heapSize: 8 * MiB,
+      regions: [
+        { name: 'disk0', base: at.backendRegions, size: 64 * MiB },
+        { name: 'disk1', base: at.backendRegions + 64 * MiB, size: 4 * MiB },
+        { name: 'selftest', base: at.backendRegions + 80 * MiB, size: 0x1000 },
+      ],
+    },
+    devices: systemDevices(at),
+  };
+}
