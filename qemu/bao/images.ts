@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The two guest images a Bao configuration of baojs embeds:
+ *  - the baojs firmware, `build/<platform>/baojs.bin` (raw, loaded at the
+ *    start of the backend's RAM), from `scripts/build.ts`;
+ *  - the Linux frontend's boot image, `build/bao/<platform>/frontend.bin`,
+ *    made here: Bao loads one image per VM at one address and jumps to
+ *    `entry` with no boot protocol of its own (`src/core/vm.c`
+ *    `vm_install_image`, `vcpu_arch_reset`), so the kernel, its device tree
+ *    and its initramfs travel in one blob with a small boot stub in front
+ *    (the same job as the `lloader` wrapper of Bao's demos, which appends a
+ *    device tree to a Linux Image).
+ *
+ * Layout of frontend.bin, offsets from the frontend's RAM base (where Bao
+ * puts it and where the VM starts):
+ *   0x0        boot stub: x0 = device tree, x1..x3 = 0, branch to the kernel
+ *   0x10000    device tree (from `qemu/frontend/dts.ts`, PSCI over SMC, no
+ *              UART: the console is the baojs virtio console, hvc0)
+ *   0x200000   kernel Image (arm64 boot protocol: 2 MiB aligned, text_offset 0)
+ *   next 2 MiB boundary after the kernel's image_size: the initramfs
+ *              (named in the device tree's linux,initrd-start/end)
+ */
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Platform } from '../../src/config/platform.ts';
+import { ensureFrontend, type FrontendArtifacts } from '../frontend/build.ts';
+import { compileDtb, frontendDts } from '../frontend/dts.ts';
+import { linuxBootStub } from '../frontend/standalone.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MiB = 0x100000;
+
+/** Where the files of a Bao build of platform `name` go: `build/bao/<name>/`. */
+export function baoBuildDir(name: string): string {
+  return join(root, 'build', 'bao', name);
+}
+
+/** The default path of the baojs firmware image for platform `name` (`build/<name>/baojs.bin`). */
+export function defaultBackendImage(name: string): string {
+  return join(root, 'build', name, 'baojs.bin');
+}
+
+/** The default path of the frontend boot image for platform `name` (`build/bao/<name>/frontend.bin`). */
+export function defaultFrontendImage(name: string): string {
+  return join(baoBuildDir(name), 'frontend.bin');
+}
+
+/** Offsets inside frontend.bin (from the frontend's RAM base). */
+export const FRONTEND_BLOB = { stub: 0, dtb: 0x10000, kernel: 0x200000 } as const;
+
+/** Options of `buildFrontendImage`. */
+export interface FrontendImageOptions {
+  /** kernel and initramfs (default: `ensureFrontend()`, built or taken from the cache) */
+  artifacts?: FrontendArtifacts;
+  /** extra kernel command line, after `console=hvc0` */
+  append?: string;
+  /** output file (default `defaultFrontendImage(p.name)`) */
+  out?: string;
+}
+
+/**
+ * Builds the frontend's Bao boot image for platform `p`: boot stub, device
+ * tree, kernel Image and initramfs in one file, to be loaded at the start
+ * of the frontend's RAM and entered there. Returns the path.
+ * @throws when the pieces do not fit the frontend's RAM.
+ */
+export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions = {}): Promise<string> {
+  const a = opts.artifacts ?? await ensureFrontend();
+  const out = opts.out ?? defaultFrontendImage(p.name);
+  const base = p.frontend.ram.base;
+  const kernel = readFileSync(a.image);
+  // arm64 Image header: image_size (u64 at offset 16) covers the BSS too.
+  const imageSize = Math.max(kernel.length, Number(kernel.readBigUInt64LE(16)));
+  const initrdOffset = Math.ceil((FRONTEND_BLOB.kernel + imageSize) / (2 * MiB)) * 2 * MiB;
+  const initrdSize = statSync(a.initramfs).size;
+  const total = initrdOffset + initrdSize;
+  if (total > p.frontend.ram.size / 2) throw new Error(`frontend image (${total} bytes) takes more than half of the frontend's RAM`);
+
+  const bootargs = ['console=hvc0', 'panic=-1', opts.append ?? ''].join(' ').trim();
+  const dtbPath = compileDtb(frontendDts(p, { conduit: 'smc', bootargs, initrd: { base: base + initrdOffset, size: initrdSize } }), join(dirname(out), 'frontend.dtb'));
+  const dtb = readFileSync(dtbPath);
+  if (FRONTEND_BLOB.dtb + dtb.length > FRONTEND_BLOB.kernel) throw new Error('frontend device tree too large for its slot');
+
+  const blob = Buffer.alloc(total);
+  linuxBootStub(base + FRONTEND_BLOB.kernel, base + FRONTEND_BLOB.dtb).copy(blob, FRONTEND_BLOB.stub);
+  dtb.copy(blob, FRONTEND_BLOB.dtb);
+  kernel.copy(blob, FRONTEND_BLOB.kernel);
+  readFileSync(a.initramfs).copy(blob, initrdOffset);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, blob);
+  return out;
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+// The Bao VM configuration generator (qemu/bao/config.ts): for the shipped
+// platform, both VMs are named, every device has a FRONTEND and a BACKEND
+// remio entry with equal bind keys and the same shared region, windows and
+// interrupts match the description, the backend's entry sits at its dmId;
+// a broken description is refused. Pure JS: runs on Node and in QuickJS.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConfigError, type Platform } from '../../src/config/platform.ts';
+import { platform } from '../../platforms/qemu-aarch64-virt.ts';
+import { BACKEND_IMAGE_NAME, FRONTEND_IMAGE_NAME, baoConfig, baoSystem } from '../../qemu/bao/config.ts';
+
+/** A deep copy of the shipped platform (plain data). */
+function copy(): Platform {
+  return JSON.parse(JSON.stringify(platform)) as Platform;
+}
+
+/** The `{ ... }` block of the C source that starts at `from` (brace matched). */
+function block(text: string, from: number): string {
+  const open = text.indexOf('{', from);
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(open, i + 1);
+  }
+  throw new Error('unbalanced braces');
+}
+
+/** The remio entries of one VM's block, parsed back from the C source. */
+function remioEntries(vmBlock: string): Array<Record<string, number | string>> {
+  const at = vmBlock.indexOf('.remio_devs');
+  assert.ok(at >= 0, 'the VM has remio devices');
+  const list = block(vmBlock, at);
+  const entries: Array<Record<string, number | string>> = [];
+  const re = /\{ \/\*[^*]*\*\/([^{}]*\{[^{}]*\}[^{}]*)\}/g;
+  for (let m = re.exec(list); m; m = re.exec(list)) {
+    const e: Record<string, number | string> = {};
+    const [outer, inner = ''] = m[1].split('.shmem = ');
+    const fields = (text: string, prefix: string): void => {
+      for (const f of text.matchAll(/\.(\w+) = (0x[0-9a-f]+|\d+|REMIO_DEV_\w+)/g)) {
+        e[prefix + f[1]] = f[2].startsWith('REMIO') ? f[2] : Number(f[2]);
+      }
+    };
+    fields(outer, '');
+    fields(inner, 'shmem.');
+    entries.push(e);
+  }
+  return entries;
+}
+
+test('the shipped platform gives both VMs, frontend first, with their images', () => {
+  const sys = baoSystem(platform);
+  assert.is(sys.vms.length, 2);
+  const [fe, be] = sys.vms;
+  assert.is(fe.role, 'frontend');
+  assert.is(fe.name, platform.frontend.name);
+  assert.is(be.role, 'backend');
+  assert.is(be.name, platform.backend.name);
+  assert.is(fe.image.symbol, FRONTEND_IMAGE_NAME);
+  assert.is(be.image.symbol, BACKEND_IMAGE_NAME);
+  assert.is(be.image.base, platform.backend.ram.base);
+  assert.is(be.entry, platform.backend.ram.base);
+  assert.is(fe.image.base, platform.frontend.ram.base);
+  assert.is(fe.cpuNum, platform.frontend.cpus.length);
+  assert.is(be.cpuNum, platform.backend.cpus.length);
+  assert.is(fe.cpuAffinity & be.cpuAffinity, 0, 'no CPU in both VMs');
+  for (const c of platform.frontend.cpus) assert.ok(fe.cpuAffinity & (1 << c));
+  for (const c of platform.backend.cpus) assert.ok(be.cpuAffinity & (1 << c));
+});
+
+test('the backend gets its RAM, its named regions, the UART and the timer', () => {
+  const be = baoSystem(platform).vms[1];
+  assert.equal(be.regions.map((r) => [r.base, r.size]), [
+    [platform.backend.ram.base, platform.backend.ram.size],
+    ...platform.backend.regions.map((r) => [r.base, r.size]),
+  ]);
+  assert.is(be.regions[0].phys, undefined, 'RAM comes from Bao\'s pool');
+  for (const r of be.regions.slice(1)) assert.is(r.phys, r.base, 'named regions are placed at the same physical address');
+  const uart = be.devs.find((d) => d.mmio?.pa === platform.machine.uart.base);
+  assert.ok(uart, 'the UART is passed through');
+  assert.equal(uart!.interrupts, [platform.machine.uart.intid]);
+  assert.ok(be.devs.some((d) => d.interrupts.includes(platform.machine.timerIntid)));
+  const pool = baoSystem(platform, { regionPlacement: 'pool' }).vms[1];
+  for (const r of pool.regions) assert.is(r.phys, undefined);
+});
+
+test('every device has a FRONTEND and a BACKEND entry with equal bind keys, shared region, windows and interrupts', () => {
+  const [fe, be] = baoSystem(platform).vms;
+  assert.is(fe.remioDevs.length, platform.devices.length);
+  assert.is(be.remioDevs.length, platform.devices.length);
+  assert.ok(fe.remioDevs.every((r) => r.type === 'REMIO_DEV_FRONTEND'));
+  assert.ok(be.remioDevs.every((r) => r.type === 'REMIO_DEV_BACKEND'));
+  for (const d of platform.devices) {
+    const f = fe.remioDevs.find((r) => r.bindKey === d.bindKey);
+    const b = be.remioDevs[d.dmId];
+    assert.ok(f, `${d.name}: frontend entry`);
+    assert.is(b.bindKey, d.bindKey, `${d.name}: the backend entry at index dmId has the bind key`);
+    assert.is(f!.va, d.window.base);
+    assert.is(f!.size, d.window.size);
+    assert.is(f!.interrupt, d.frontendIntid);
+    assert.is(b.interrupt, d.backendIntid);
+    assert.equal(f!.shmem, { base: d.shmem.base, size: d.shmem.size, shmemId: d.shmem.id });
+    assert.equal(b.shmem, f!.shmem, `${d.name}: Bao refuses halves whose shared regions differ`);
+  }
+});
+
+test('the shared-memory list is indexed by shmem id with each device\'s size', () => {
+  const sys = baoSystem(platform);
+  sys.shmem.forEach((s, i) => assert.is(s.id, i));
+  for (const d of platform.devices) assert.is(sys.shmem[d.shmem.id].size, d.shmem.size);
+});
+
+test('the C source names both images and VMs and carries every remio entry', () => {
+  const c = baoConfig(platform, { frontendImage: '/images/frontend.bin', backendImage: '/images/baojs.bin' });
+  assert.ok(c.startsWith('/**\n * SPDX-License-Identifier: Apache-2.0'));
+  assert.match(c, `VM_IMAGE(${FRONTEND_IMAGE_NAME}, "/images/frontend.bin")`);
+  assert.match(c, `VM_IMAGE(${BACKEND_IMAGE_NAME}, "/images/baojs.bin")`);
+  assert.match(c, 'struct config config = {');
+  assert.match(c, `.shmemlist_size = ${platform.devices.length},`);
+  assert.match(c, '.vmlist_size = 2,');
+  const vm0 = c.indexOf('/* VM 0: ');
+  const vm1 = c.indexOf('/* VM 1: ');
+  assert.ok(vm0 > 0 && vm1 > vm0);
+  assert.match(c.slice(vm0, vm1), platform.frontend.name);
+  assert.match(c.slice(vm1), platform.backend.name);
+  assert.match(c.slice(vm0), `.image = VM_IMAGE_BUILTIN(${FRONTEND_IMAGE_NAME}, 0x${platform.frontend.ram.base.toString(16)}),`);
+  assert.match(c.slice(vm1), `.image = VM_IMAGE_BUILTIN(${BACKEND_IMAGE_NAME}, 0x${platform.backend.ram.base.toString(16)}),`);
+
+  const front = remioEntries(block(c, vm0 - 3));
+  const back = remioEntries(block(c, vm1 - 3));
+  assert.is(front.length, platform.devices.length);
+  assert.is(back.length, platform.devices.length);
+  for (const d of platform.devices) {
+    const f = front.find((e) => e.bind_key === d.bindKey)!;
+    const b = back[d.dmId];
+    assert.ok(f, `${d.name}: FRONTEND entry in the C source`);
+    assert.equal(f, {
+      bind_key: d.bindKey, type: 'REMIO_DEV_FRONTEND', va: d.window.base, size: d.window.size, interrupt: d.frontendIntid,
+      'shmem.base': d.shmem.base, 'shmem.size': d.shmem.size, 'shmem.shmem_id': d.shmem.id,
+    }, `${d.name}: frontend fields`);
+    assert.equal(b, {
+      bind_key: d.bindKey, type: 'REMIO_DEV_BACKEND', interrupt: d.backendIntid,
+      'shmem.base': d.shmem.base, 'shmem.size': d.shmem.size, 'shmem.shmem_id': d.shmem.id,
+    }, `${d.name}: backend fields (no window)`);
+  }
+});
+
+test('a GICv2 machine gives the VMs a CPU interface instead of redistributors', () => {
+  const p = copy();
+  p.machine.gic = { version: 2, gicd: 0xf9010000, gicc: 0xf9020000 };
+  const c = baoConfig(p);
+  assert.match(c, '.gicc_addr = 0xf9020000,');
+  assert.not.match(c, '.gicr_addr');
+});
+
+/** Asserts that a mutated copy is refused with a ConfigError on `field`. */
+function refused(mutate: (p: Platform) => void, field: string): void {
+  const p = copy();
+  mutate(p);
+  try {
+    baoConfig(p);
+  } catch (e) {
+    assert.instance(e, ConfigError);
+    assert.is((e as ConfigError).field, field);
+    return;
+  }
+  assert.unreachable(`baoConfig accepted a platform with a bad ${field}`);
+}
+
+test('a broken description is refused, naming the field', () => {
+  refused((p) => { p.devices[1].bindKey = p.devices[0].bindKey; }, 'devices[1].bindKey');
+  refused((p) => { p.devices[0].window.base += 4; }, 'devices[0].window.base');
+  refused((p) => { p.frontend.cpus = [...p.backend.cpus]; }, 'backend.cpus');
+  refused((p) => { p.devices[0].backendIntid = 300; }, 'devices[0].backendIntid');
+  // Valid for the firmware, but not expressible for Bao: its lists are indexed by dm_id and shmem id.
+  refused((p) => { p.devices[p.devices.length - 1].dmId = 9; }, `devices[${platform.devices.length - 1}].dmId`);
+  refused((p) => { p.devices[0].shmem.id = 7; }, 'devices[0].shmem.id');
+  refused((p) => { p.machine.uart.base += 0x800; }, 'machine.uart.base');
+});
+
+test.run();
