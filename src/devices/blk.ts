@@ -10,6 +10,8 @@
  * Answers (5.2.6): OK; IOERR for an out-of-capacity range, a data length
  * that is not a multiple of 512, a write to a read-only device, a data
  * buffer outside the shared region, a short header, or a failing backing;
+ * data in the wrong direction for the request type (write-only data for
+ * an OUT, read-only data for an IN);
  * UNSUPP for unknown request types, DISCARD/WRITE_ZEROES not negotiated, and
  * unknown segment flags (or the unmap flag on DISCARD). A chain with no
  * device-writable status byte cannot be answered: the device enters
@@ -189,6 +191,8 @@ export class BlkDevice implements VirtioDevice {
     if (parsed === BlkParse.BAD_HEADER) {
       ctx.log(`request at head ${chain.head}: ${req.error}`);
       status = BlkStatus.IOERR;
+    } else if (!this.framingOk(ctx, chain)) {
+      status = BlkStatus.IOERR;
     } else {
       switch (req.type) {
         case BlkType.IN: status = this.doIn(ctx, chain); if (status === BlkStatus.OK) data = req.writableData; break;
@@ -210,6 +214,33 @@ export class BlkDevice implements VirtioDevice {
     if (status !== BlkStatus.OK) this.counters.errors++;
     ctx.mem.u8[req.statusAddr - mem.base] = status;
     return data + 1;
+  }
+
+  /**
+   * Data in the direction a request type does not use (device-writable
+   * bytes before the status of an OUT, device-readable bytes after the
+   * header of an IN or GET_ID…) means the driver got the buffer flags
+   * wrong: answered IOERR rather than silently moving no data.
+   */
+  private framingOk(ctx: DeviceContext, chain: DescriptorChain): boolean {
+    const req = this.req;
+    let wrong = 0;
+    switch (req.type) {
+      case BlkType.IN:
+      case BlkType.GET_ID:
+        wrong = req.readableData;
+        break;
+      case BlkType.OUT:
+      case BlkType.DISCARD:
+      case BlkType.WRITE_ZEROES:
+        wrong = req.writableData;
+        break;
+      default:
+        return true;
+    }
+    if (wrong === 0) return true;
+    ctx.log(`request type ${req.type} at head ${chain.head}: ${wrong} bytes of data in the wrong direction`);
+    return false;
   }
 
   /** Checks that `len` bytes from `sector` lie inside the capacity and are whole sectors. */
