@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The simulated Bao itself behaves as remio-abi.md describes Bao: the other
+ * tests are only as good as this double.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SimBao } from '../sim/bao.ts';
+import { testPlatform } from '../sim/platforms.ts';
+
+const WIN0 = 0x0b000000; // vda, dm 0
+const WIN_RNG = 0x0b000400; // hwrng, dm 1
+const ASK = 2;
+
+function fresh(seed = 1): { sim: SimBao; out: Uint32Array } {
+  return { sim: new SimBao(testPlatform(), { seed }), out: new Uint32Array(8) };
+}
+
+test('ASK with nothing pending answers +1 and leaves out untouched', () => {
+  const { sim, out } = fresh();
+  out.fill(0xaaaaaaaa);
+  assert.is(sim.remio(0, 0, ASK, 0, 0, 0, out), 1);
+  assert.ok(out.every((w) => w === 0xaaaaaaaa));
+});
+
+test('ASK with a non-zero addr or value answers +1 even with a request pending', () => {
+  const { sim, out } = fresh();
+  sim.trap(0, WIN0 + 0x70, 4, false);
+  assert.is(sim.remio(0, 4, ASK, 0, 0, 0, out), 1);
+  assert.is(sim.remio(0, 0, ASK, 1, 0, 0, out), 1);
+  assert.is(sim.remio(0, 0, ASK, 0, 1, 0, out), 1);
+  assert.is(sim.remio(0, 0, ASK, 0, 0, 0, out), 0);
+});
+
+test('FIFO per DM, ids lowest free first, more-pending 0/1', () => {
+  const { sim, out } = fresh();
+  sim.trap(0, WIN0 + 0x70, 4, false);
+  sim.trap(1, WIN0 + 0x74, 4, false);
+  sim.trap(2, WIN_RNG + 0x70, 4, false);
+  assert.is(sim.remio(0, 0, ASK, 0, 0, 0, out), 0);
+  assert.equal([out[0], out[2], out[5], out[6], out[7]], [WIN0 + 0x70, 1, 4, 0, 1]);
+  assert.is(sim.remio(0, 0, ASK, 0, 0, 0, out), 0);
+  assert.equal([out[0], out[6], out[7]], [WIN0 + 0x74, 1, 0]);
+  assert.is(sim.remio(0, 0, ASK, 0, 0, 0, out), 1);
+  assert.is(sim.remio(0, 0, 1, 0, 0, 0, out), 0); // complete id 0
+  const r = sim.trap(0, WIN0, 4, false);
+  assert.is(r.id, 0, 'lowest free id reused');
+  assert.is(sim.remio(1, 0, ASK, 0, 0, 0, out), 0);
+  assert.is(out[6], 2);
+});
+
+test('bad completions: -1 for unknown, repeated or other-DM ids; -3 for bad dm/op; -1 for an unbound entry', () => {
+  const { sim, out } = fresh();
+  sim.trap(0, WIN0, 4, false);
+  assert.is(sim.remio(0, 0, 1, 0, 0, 0, out), -1, 'not asked yet: PENDING, not PROCESSING');
+  sim.remio(0, 0, ASK, 0, 0, 0, out);
+  assert.is(sim.remio(1, 0, 1, 0, 0, 0, out), -1, 'another DM');
+  assert.is(sim.remio(0, 0, 1, 0, 0, 3, out), -1, 'free id');
+  assert.is(sim.remio(0, 0, 1, 0, 0, 99, out), -1, 'id out of the pool');
+  assert.is(sim.remio(0, 0, 1, 0x76697274, 0, 0, out), 0);
+  assert.is(sim.remio(0, 0, 1, 0, 0, 0, out), -1, 'completed twice');
+  assert.is(sim.remio(5, 0, ASK, 0, 0, 0, out), -3);
+  assert.is(sim.remio(-1, 0, ASK, 0, 0, 0, out), -3);
+  assert.is(sim.remio(0, 0, 4, 0, 0, 0, out), -3);
+  assert.is(sim.remio(3, 0, ASK, 0, 0, 0, out), -1, 'dm 3 is an unbound entry');
+});
+
+test('a narrow WRITE reports the whole register: garbage above the width', () => {
+  const { sim, out } = fresh(42);
+  let garbage = 0;
+  for (let i = 0; i < 20; i++) {
+    sim.trap(0, WIN0 + 0x100, 1, true, 0x5a);
+    sim.remio(0, 0, ASK, 0, 0, 0, out);
+    assert.is(out[3] & 0xff, 0x5a);
+    if ((out[3] & ~0xff) !== 0 || out[4] !== 0) garbage++;
+    sim.remio(0, 0, 0, 0, 0, out[6], out);
+  }
+  assert.ok(garbage > 15);
+});
+
+test('a READ completion goes into the register unmasked (and is flagged when not zero-extended)', () => {
+  const { sim, out } = fresh();
+  const r = sim.trap(0, WIN0, 2, false);
+  sim.remio(0, 0, ASK, 0, 0, 0, out);
+  sim.remio(0, 0, 1, 0x12345678, 0x9abc, out[6], out);
+  assert.equal([r.regLo, r.regHi], [0x12345678, 0x9abc]);
+  assert.is(sim.violations.length, 1);
+  assert.not.ok(sim.isBlocked(0));
+});
+
+test('the vCPU is blocked until completion; interrupts merge; NOTIFY injects', () => {
+  const { sim, out } = fresh();
+  let irqs = 0;
+  sim.onIrq(() => { irqs++; });
+  sim.irqEnable(144);
+  sim.trap(0, WIN0, 4, false);
+  assert.throws(() => sim.trap(0, WIN0, 4, false), /blocked/);
+  sim.trap(1, WIN0, 4, false);
+  sim.run();
+  assert.is(irqs, 1, 'two requests, one interrupt');
+  assert.ok(sim.isBlocked(0) && sim.isBlocked(1));
+  assert.throws(() => sim.load(2, WIN0, 4), /hangs/);
+  assert.is(sim.remio(0, 0, 3, 0, 0, 0, out), 0);
+  assert.ok(sim.takeFrontendIrq(112));
+  assert.not.ok(sim.takeFrontendIrq(112));
+});
+
+test('regions by name at their base; timers in virtual time', () => {
+  const { sim } = fresh();
+  assert.is(sim.region('shmem:vda').byteLength, 256 * 1024);
+  assert.is(sim.regionBase('shmem:hvc0'), 0x60100000);
+  assert.is(sim.region('disk0').byteLength, 1 << 20);
+  assert.throws(() => sim.region('nope'), RangeError);
+  const fired: number[] = [];
+  sim.setTimeout(() => fired.push(1), 0);
+  const iv = sim.setInterval(() => fired.push(2), 10);
+  sim.run();
+  assert.equal(fired, [1]);
+  sim.advance(25); // the interval fires at 10 and 20
+  assert.equal(fired, [1, 2, 2]);
+  sim.advance(10); // and at 30
+  sim.clearTimer(iv);
+  sim.advance(100);
+  assert.equal(fired, [1, 2, 2, 2]);
+});
+
+test.run();
