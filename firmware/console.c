@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The console above the UART driver: LF to CR LF on output, and the ring of
+/* The console above the UART driver: a bare LF to CR LF on output, and the ring of
  * received bytes between the RX interrupt and the main loop. */
 #include "firmware.h"
 
@@ -10,10 +10,12 @@ static volatile unsigned rx_head, rx_tail; /* head: written by the IRQ handler, 
 
 void uart_write(const char *s, size_t len)
 {
+	static char prev;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\n')
+		if (s[i] == '\n' && prev != '\r') /* a terminal's CR LF (e.g. a frontend tty) passes as is */
 			uart_putc('\r');
 		uart_putc(s[i]);
+		prev = s[i];
 	}
 }
 

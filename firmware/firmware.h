@@ -20,7 +20,7 @@ void uart_putc(char c);
 void uart_rx_drain(void);
 
 /* ---- console.c: console output and the input ring ---- */
-/** Writes `len` bytes, LF as CR LF. */
+/** Writes `len` bytes, a bare LF as CR LF. */
 void uart_write(const char *s, size_t len);
 /** Queues one received byte (dropped when the ring is full). */
 void console_rx_push(uint8_t c);

@@ -9,9 +9,7 @@
 static int libc_putc(char c, FILE *f)
 {
 	(void)f;
-	if (c == '\n')
-		uart_putc('\r');
-	uart_putc(c);
+	uart_write(&c, 1);
 	return (unsigned char)c;
 }
 

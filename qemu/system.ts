@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The whole system on QEMU: the remio test monitor at EL2, the Linux
+ * frontend VM on CPU 0 and the baojs backend VM on CPU 1, with the
+ * guest-physical layout of the platform description (the same the Bao VM
+ * configuration gives them). Linux's console is /dev/hvc0, served by baojs
+ * and bridged to the UART, so QEMU's stdin/stdout is the Linux shell.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildFirmware } from '../scripts/build.ts';
+import { loadPlatform } from '../scripts/gen-platform.ts';
+import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
+import { buildFrontendDtb } from './frontend/dts.ts';
+import { ConsoleSession } from './frontend/session.ts';
+import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
+import { monitorQemuArgs } from './monitor/launch.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** Options of {@link bootSystem}. */
+export interface SystemOptions {
+  /** platform description name (default qemu-aarch64-virt, the monitor's platform) */
+  platform?: string;
+  /** hard limit for the whole run, ms; QEMU is killed by its PID after it */
+  timeoutMs: number;
+  /** how long to wait for the frontend's shell, ms (default 120 s) */
+  readyTimeoutMs?: number;
+  /** run QEMU with `-icount` (e.g. 'shift=auto,sleep=off') for instruction-count time */
+  icount?: string;
+  /** extra kernel command line */
+  bootargs?: string;
+  /** mirror the frontend's kernel log on the monitor's debug UART (`linux:` lines) from the first instruction */
+  earlycon?: boolean;
+  /** files to add to the frontend's initramfs */
+  initramfsExtra?: InitramfsFile[];
+  /** a firmware ELF to use instead of the product image */
+  firmwareElf?: string;
+  /** called with everything QEMU prints */
+  onOutput?: (text: string) => void;
+  /** copy of everything QEMU prints */
+  logFile?: string;
+  /** progress lines (default: console.log) */
+  log?: (line: string) => void;
+}
+
+/** A running system: the Linux shell on hvc0, and QEMU's output (monitor, baojs, Linux). */
+export interface SystemSession extends ConsoleSession {}
+
+/** Builds what is missing and boots the system; resolves once the Linux shell is ready. */
+export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const name = opts.platform ?? 'qemu-aarch64-virt';
+  const p = await loadPlatform(name);
+  log('[system] building the baojs firmware');
+  const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
+  log('[system] building the Linux frontend (cached after the first time)');
+  const fe = await ensureFrontend(opts.initramfsExtra);
+  const ram = p.frontend.ram.base;
+  const O = FRONTEND_LOAD_OFFSETS;
+  const outDir = join(ROOT, 'build', 'system');
+  mkdirSync(outDir, { recursive: true });
+  const bootargs = [opts.earlycon ? 'earlycon=pl011,mmio32,0x0c000000 keep_bootcon' : '', 'console=hvc0', opts.bootargs ?? '']
+    .join(' ').trim();
+  const dtb = buildFrontendDtb(p, {
+    conduit: 'smc',
+    bootargs,
+    initrd: { base: ram + O.initrd, size: statSync(fe.initramfs).size },
+  }, join(outDir, `frontend-${process.pid}.dtb`));
+  const args = await monitorQemuArgs({
+    frontend: { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb },
+    backend: { file: elf },
+    blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+    extra: opts.icount ? ['-icount', opts.icount] : [],
+  });
+  const bin = process.env.QEMU ?? 'qemu-system-aarch64';
+  log(`[system] ${bin} ${args.join(' ')}`);
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const session = new ConsoleSession(child, { name: 'system', timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
+  await session.waitFor(/baojs-frontend: ready/, opts.readyTimeoutMs ?? 120_000);
+  // The shell prints its prompt after the ready line; wait for it so the first command is not typed into init.
+  await session.waitFor(/# /, 30_000);
+  return session;
+}
+
+/** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */
+export const CONSOLE_ESCAPE = '\x1d';
