@@ -424,7 +424,11 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     for (const q of this.queues) {
       if (q.ready && !q.enabled && !this.needsReset) this.enableQueue(q);
     }
-    if (this.needsReset) return;
+    if (this.needsReset) {
+      // Failed before DRIVER_OK (e.g. a ring outside the region): tell the driver now (2.1.2).
+      this.raiseConfigInterrupt();
+      return;
+    }
     try {
       this.device.activate(this);
     } catch (e) {
