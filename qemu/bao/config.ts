@@ -314,3 +314,33 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
   out(0, '};');
   return `${L.join('\n')}\n`;
 }
+
+const MiB = 0x100000;
+/** QEMU virt puts its own device tree at the start of RAM (even with no kernel): Bao goes above it. */
+const QEMU_DTB_ROOM = 2 * MiB;
+/** Room Bao needs after its image (CPU structures, page tables, VM bookkeeping): generous. */
+const BAO_NOLOAD_SLACK = 32 * MiB;
+
+/**
+ * The physical address where a loader (QEMU's, U-Boot) can put a Bao image
+ * of `imageSize` bytes for platform `p`: the lowest 2 MiB boundary in
+ * machine RAM, above the first 2 MiB (QEMU keeps its own device tree
+ * there), where the image and Bao's working memory after it stay clear of
+ * every region the configuration pins to a physical address (the backend's
+ * named regions, `place_phys`). Bao finds its own load address at boot
+ * (`src/arch/armv8/aarch64/boot.S`) and reserves the pinned regions, so
+ * they must not overlap it (`src/core/mem.c`).
+ * @throws Error when no such place exists.
+ */
+export function baoLoadAddress(p: Platform, imageSize: number): number {
+  const pinned: Range[] = baoSystem(p).vms.flatMap((vm) => vm.regions.filter((r) => r.phys !== undefined).map((r) => ({ base: r.phys!, size: r.size })));
+  const need = imageSize + BAO_NOLOAD_SLACK;
+  const end = p.machine.ram.base + p.machine.ram.size;
+  let at = p.machine.ram.base + QEMU_DTB_ROOM;
+  while (at + need <= end) {
+    const hit = pinned.find((r) => at < r.base + r.size && r.base < at + need);
+    if (!hit) return at;
+    at = Math.ceil((hit.base + hit.size) / (2 * MiB)) * 2 * MiB;
+  }
+  throw new Error(`no room in machine RAM for a ${imageSize}-byte Bao image clear of the pinned regions`);
+}

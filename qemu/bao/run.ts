@@ -29,10 +29,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Platform, Range } from '../../src/config/platform.ts';
+import type { Platform } from '../../src/config/platform.ts';
 import { platform as defaultPlatform } from '../../platforms/qemu-aarch64-virt.ts';
 import { QemuProcess, type QemuResult } from '../qemu.ts';
-import { baoSystem } from './config.ts';
+import { baoLoadAddress } from './config.ts';
+
+export { baoLoadAddress };
 
 /** The line the firmware prints once it serves (src/main.ts `readyLine`). */
 export const BAOJS_READY = /^baojs \S+ ready:[^\n]*\n/m;
@@ -42,31 +44,6 @@ export const BAO_BANNER = /Bao Hypervisor/;
 export const BAOJS_EXIT = /^baojs: exit (-?\d+)\s*$/m;
 
 const MiB = 0x100000;
-/** QEMU virt puts its own device tree at the start of RAM (even with no kernel): Bao goes above it. */
-const QEMU_DTB_ROOM = 2 * MiB;
-/** Room Bao needs after its image (CPU structures, page tables, VM bookkeeping): generous. */
-const BAO_NOLOAD_SLACK = 32 * MiB;
-
-/**
- * The physical address where QEMU puts Bao: the lowest 2 MiB boundary in
- * machine RAM above QEMU's own device tree where the image and Bao's working memory after it stay clear
- * of every region the configuration pins to a physical address (the
- * backend's named regions, `place_phys` in `config.ts`).
- * @throws when no such place exists.
- */
-export function baoLoadAddress(p: Platform, imageSize: number): number {
-  const pinned: Range[] = baoSystem(p).vms.flatMap((vm) => vm.regions.filter((r) => r.phys !== undefined).map((r) => ({ base: r.phys!, size: r.size })));
-  const need = imageSize + BAO_NOLOAD_SLACK;
-  const end = p.machine.ram.base + p.machine.ram.size;
-  // QEMU keeps a device tree of its own in the first MiB of RAM.
-  let at = p.machine.ram.base + QEMU_DTB_ROOM;
-  while (at + need <= end) {
-    const hit = pinned.find((r) => at < r.base + r.size && r.base < at + need);
-    if (!hit) return at;
-    at = Math.ceil((hit.base + hit.size) / (2 * MiB)) * 2 * MiB;
-  }
-  throw new Error(`no room in machine RAM for a ${imageSize}-byte Bao image clear of the pinned regions`);
-}
 
 /** QEMU arguments that boot Bao image `image` on platform `p` (QEMU virt, EL2, PSCI over SMC). */
 export function baoQemuArgs(p: Platform, image: string, opts: { loadAddress?: number; icount?: string } = {}): string[] {

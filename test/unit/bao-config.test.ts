@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, type Platform } from '../../src/config/platform.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
-import { BACKEND_IMAGE_NAME, FRONTEND_IMAGE_NAME, baoConfig, baoSystem } from '../../qemu/bao/config.ts';
+import { BACKEND_IMAGE_NAME, FRONTEND_IMAGE_NAME, baoConfig, baoLoadAddress, baoSystem } from '../../qemu/bao/config.ts';
 
 /** A deep copy of the shipped platform (plain data). */
 function copy(): Platform {
@@ -176,6 +176,19 @@ test('a broken description is refused, naming the field', () => {
   refused((p) => { p.devices[p.devices.length - 1].dmId = 9; }, `devices[${platform.devices.length - 1}].dmId`);
   refused((p) => { p.devices[0].shmem.id = 7; }, 'devices[0].shmem.id');
   refused((p) => { p.machine.uart.base += 0x800; }, 'machine.uart.base');
+});
+
+test('Bao is loaded clear of QEMU\'s device tree and of the regions pinned to physical addresses', () => {
+  const MiB = 0x100000;
+  const pinned = platform.backend.regions;
+  for (const size of [1 * MiB, 12 * MiB, 200 * MiB, 400 * MiB]) {
+    const at = baoLoadAddress(platform, size);
+    assert.is(at % (2 * MiB), 0);
+    assert.ok(at >= platform.machine.ram.base + 2 * MiB);
+    assert.ok(at + size <= platform.machine.ram.base + platform.machine.ram.size);
+    for (const r of pinned) assert.ok(at + size <= r.base || at >= r.base + r.size, `${size} B at 0x${at.toString(16)} misses ${r.name}`);
+  }
+  assert.throws(() => baoLoadAddress(platform, platform.machine.ram.size));
 });
 
 test.run();
