@@ -110,7 +110,7 @@ test('regions by name at their base; timers in virtual time', () => {
   assert.is(sim.region('shmem:vda').byteLength, 256 * 1024);
   assert.is(sim.regionBase('shmem:hvc0'), 0x60100000);
   assert.is(sim.region('disk0').byteLength, 1 << 20);
-  assert.throws(() => sim.region('nope'), RangeError);
+  assert.throws(() => sim.region('nope'), (e: unknown) => e instanceof RangeError);
   const fired: number[] = [];
   sim.setTimeout(() => fired.push(1), 0);
   const iv = sim.setInterval(() => fired.push(2), 10);
