@@ -9,9 +9,13 @@
  * `N passed, N failed` and exits non-zero on any failure.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildFirmware } from '../../../scripts/build.ts';
 import { ensureTestGuests } from '../build.ts';
 import { monitorQemuArgs, type MonitorRun } from '../launch.ts';
-import { loadPlatform } from '../../../scripts/gen-platform.ts';
+import { loadPlatform, monitorLayout } from '../../../scripts/gen-platform.ts';
 import { PLATFORM } from '../build.ts';
 
 /** Result of one QEMU run. */
@@ -41,6 +45,7 @@ function runQemu(args: string[], timeoutMs: number): Promise<QemuResult> {
   });
 }
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let passed = 0;
 let failed = 0;
 
@@ -93,6 +98,55 @@ async function testUnmapped(guests: { frontend: string; backend: string }, addr:
     'a frontend load from the backend\'s RAM is refused and reported with registers', tail(r.out));
 }
 
+/**
+ * The baojs firmware as the backend, driven by the conformance frontend's
+ * virtio-mmio mode. The image: $BAOJS_FIRMWARE, else the build output, else
+ * a fresh build.
+ */
+async function testFirmware(guests: { frontend: string; backend: string }): Promise<void> {
+  let elf = process.env.BAOJS_FIRMWARE ?? join(root, 'build', PLATFORM, 'baojs.elf');
+  if (!existsSync(elf)) elf = (await buildFirmware({ platform: PLATFORM, quiet: true })).elf;
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 3 }, backend: { file: elf } };
+  const r = await runQemu(await monitorQemuArgs(run), 90_000);
+  countGuestTap(r.out, 'baojs');
+  const summary = /frontend: (\d+) passed, (\d+) failed/.exec(r.out);
+  report(!r.timedOut && !!summary && summary[2] === '0', 'virtio conformance against the baojs firmware ran to its summary', tail(r.out));
+  report(/baojs \S+ ready/.test(r.out), 'the baojs firmware reports ready under the monitor', tail(r.out));
+  const rt = /round trip with the baojs firmware: (\d+) ns/.exec(r.out);
+  if (rt) console.log(`# remio round trip (baojs firmware, TCG, guest counter): ${(Number(rt[1]) / 1000).toFixed(1)} us`);
+}
+
+/**
+ * Linux as the frontend (kernel, initramfs and device tree from
+ * qemu/frontend) with the baojs firmware as the backend: boots to init, sees
+ * the disks, and powers off through PSCI. Runs with MONITOR_TEST_LINUX=1
+ * (the first run builds the kernel).
+ */
+async function testLinux(): Promise<void> {
+  const { ensureFrontend } = await import('../../frontend/build.ts');
+  const { buildFrontendDtb } = await import('../../frontend/dts.ts');
+  const { FRONTEND_LOAD_OFFSETS: O } = await import('../../frontend/standalone.ts');
+  const p = await loadPlatform(PLATFORM);
+  const a = await ensureFrontend();
+  const ram = p.frontend.ram.base;
+  const debugUart = monitorLayout(p).debugUart.base;
+  const dtb = buildFrontendDtb(p, {
+    conduit: 'smc',
+    bootargs: `earlycon=pl011,mmio32,0x${debugUart.toString(16)} keep_bootcon console=hvc0 baojs.run=/dev/null baojs.poweroff=1`,
+    initrd: { base: ram + O.initrd, size: statSync(a.initramfs).size },
+  }, join(root, 'build', 'monitor-test', 'frontend.dtb'));
+  const elf = process.env.BAOJS_FIRMWARE ?? join(root, 'build', PLATFORM, 'baojs.elf');
+  const r = await runQemu(await monitorQemuArgs({
+    frontend: { file: a.image, addr: ram + O.kernel, x0: ram + O.dtb },
+    backend: { file: elf },
+    blobs: [{ file: a.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+  }), 120_000);
+  report(/GICv3: CPU0: found redistributor 0/.test(r.out), 'linux: GICv3 driver finds the emulated redistributor', tail(r.out));
+  report(/virtio_blk virtio\d+: \[vda\]/.test(r.out), 'linux: virtio-blk vda probed through the monitor', tail(r.out));
+  report(/baojs-frontend: ready/.test(r.out), 'linux: init runs (hvc0 served by baojs)', tail(r.out));
+  report(!r.timedOut && /monitor: vm \S+ SYSTEM_OFF/.test(r.out), 'linux: poweroff reaches the monitor', tail(r.out));
+}
+
 /** Runs every test; exits non-zero on failure. */
 async function main(): Promise<void> {
   const p = await loadPlatform(PLATFORM);
@@ -100,6 +154,8 @@ async function main(): Promise<void> {
   await testConformance(guests);
   await testLdp(guests, p.devices[0].window.base);
   await testUnmapped(guests, p.frontend.ram.base + p.frontend.ram.size + 0x1000);
+  await testFirmware(guests);
+  if (process.env.MONITOR_TEST_LINUX === '1') await testLinux();
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }

@@ -9,7 +9,8 @@
  * x0 at entry selects a mode: 0 = conformance, 1 = an LDP on a window
  * (which Bao cannot decode: the run must end with the monitor's message),
  * 2 = a load from an address nothing maps (the monitor reports the VM's
- * registers and ends the run).
+ * registers and ends the run), 3 = virtio-mmio conformance against the
+ * baojs firmware (fe_virtio).
  */
 #include "guest.h"
 
@@ -221,6 +222,166 @@ static void fe_psci(void)
     guest_check((typer & 0x10) && (typer >> 32) == 0, "GICR_TYPER: affinity 0, Last", typer, 0x10);
 }
 
+/* virtio-mmio version 2 register offsets and status bits (virtio 1.2, 4.2.2). */
+#define VM_MAGIC 0x000
+#define VM_VERSION 0x004
+#define VM_DEVICE_ID 0x008
+#define VM_VENDOR_ID 0x00c
+#define VM_DEVICE_FEATURES 0x010
+#define VM_DEVICE_FEATURES_SEL 0x014
+#define VM_DRIVER_FEATURES 0x020
+#define VM_DRIVER_FEATURES_SEL 0x024
+#define VM_QUEUE_SEL 0x030
+#define VM_QUEUE_NUM_MAX 0x034
+#define VM_QUEUE_NUM 0x038
+#define VM_QUEUE_READY 0x044
+#define VM_QUEUE_NOTIFY 0x050
+#define VM_INTERRUPT_STATUS 0x060
+#define VM_INTERRUPT_ACK 0x064
+#define VM_STATUS 0x070
+#define VM_QUEUE_DESC_LOW 0x080
+#define VM_QUEUE_DESC_HIGH 0x084
+#define VM_QUEUE_DRIVER_LOW 0x090
+#define VM_QUEUE_DRIVER_HIGH 0x094
+#define VM_QUEUE_DEVICE_LOW 0x0a0
+#define VM_QUEUE_DEVICE_HIGH 0x0a4
+#define VM_CONFIG_GENERATION 0x0fc
+#define VM_CONFIG 0x100
+#define VS_ACKNOWLEDGE 1u
+#define VS_DRIVER 2u
+#define VS_DRIVER_OK 4u
+#define VS_FEATURES_OK 8u
+
+/** The virtio-mmio header of every device: identity, features, status handshake, masking. */
+static void fe_virtio_header(uint32_t d)
+{
+    uint64_t w = fe_win(d);
+    guest_check(mmio_ld32(w + VM_MAGIC) == TR_MAGIC_VALUE, "virtio: MagicValue", mmio_ld32(w + VM_MAGIC), TR_MAGIC_VALUE);
+    /* Control registers take aligned 32-bit accesses only; baojs answers anything else with 0. */
+    guest_check(mmio_ld8(w + VM_MAGIC + 1) == 0, "virtio: 1-byte read of a control register answers 0", mmio_ld8(w + 1), 0);
+    guest_check(mmio_ld16(w + VM_MAGIC + 2) == 0, "virtio: 2-byte read of a control register answers 0", mmio_ld16(w + 2), 0);
+    guest_check(mmio_ld32(w + VM_VERSION) == 2, "virtio: Version 2", mmio_ld32(w + VM_VERSION), 2);
+    guest_check(mmio_ld32(w + VM_DEVICE_ID) == guest_devices[d].virtio_id, "virtio: DeviceID from the platform",
+                mmio_ld32(w + VM_DEVICE_ID), guest_devices[d].virtio_id);
+    guest_check(mmio_ld32(w + VM_VENDOR_ID) != 0, "virtio: VendorID", mmio_ld32(w + VM_VENDOR_ID), 1);
+    mmio_st32(w + VM_STATUS, 0);
+    guest_check(mmio_ld32(w + VM_STATUS) == 0, "virtio: Status reads 0 after reset", mmio_ld32(w + VM_STATUS), 0);
+    mmio_st32(w + VM_DEVICE_FEATURES_SEL, 1);
+    uint64_t hi = mmio_ld32(w + VM_DEVICE_FEATURES);
+    guest_check((hi & 3) == 3, "virtio: VERSION_1 and ACCESS_PLATFORM offered", hi, 3);
+    /* a 4-byte store of a register with garbage above bit 31: the backend must mask it */
+    mmio_st32(w + VM_STATUS, 0xdeadbeef00000000UL | VS_ACKNOWLEDGE);
+    guest_check(mmio_ld32(w + VM_STATUS) == VS_ACKNOWLEDGE, "virtio: 4-byte Status store is masked to 32 bits",
+                mmio_ld32(w + VM_STATUS), VS_ACKNOWLEDGE);
+    mmio_st8(w + VM_STATUS, 0xff00UL | VS_ACKNOWLEDGE | VS_DRIVER);
+    uint64_t st = mmio_ld32(w + VM_STATUS);
+    guest_check(st == (VS_ACKNOWLEDGE | VS_DRIVER) || st == VS_ACKNOWLEDGE, "virtio: 1-byte Status store is masked or ignored",
+                st, VS_ACKNOWLEDGE | VS_DRIVER);
+    mmio_st32(w + VM_STATUS, 0);
+    mmio_st32(w + VM_QUEUE_SEL, 0);
+    uint64_t qmax = mmio_ld32(w + VM_QUEUE_NUM_MAX);
+    guest_check(qmax > 0 && (qmax & (qmax - 1)) == 0, "virtio: QueueNumMax of queue 0 is a power of 2", qmax, 1);
+    uint64_t gen = mmio_ld32(w + VM_CONFIG_GENERATION);
+    guest_check(gen == mmio_ld32(w + VM_CONFIG_GENERATION), "virtio: ConfigGeneration stable", gen, gen);
+    if (guest_devices[d].virtio_id == 2) {
+        uint64_t cap = mmio_ld64(w + VM_CONFIG);
+        uint64_t lo = mmio_ld32(w + VM_CONFIG), hi32 = mmio_ld32(w + VM_CONFIG + 4);
+        guest_check(cap != 0 && cap == (lo | hi32 << 32), "virtio-blk: capacity, 8-byte read = two 4-byte reads", cap, lo | hi32 << 32);
+        uint64_t bytes = 0;
+        for (int b = 0; b < 8; b++) {
+            bytes |= mmio_ld8(w + VM_CONFIG + (uint64_t)b) << (8 * b);
+        }
+        guest_check(bytes == cap, "virtio-blk: capacity, eight 1-byte reads", bytes, cap);
+        mmio_st8(w + VM_CONFIG, 0x55);
+        mmio_st16(w + VM_CONFIG + 2, 0x5555);
+        guest_check(mmio_ld64(w + VM_CONFIG) == cap, "virtio-blk: 1- and 2-byte writes to read-only config are ignored",
+                    mmio_ld64(w + VM_CONFIG), cap);
+    }
+}
+
+/** A split virtqueue in the device's shared region. */
+struct fe_desc {
+    uint64_t addr;  /**< buffer guest-physical address */
+    uint32_t len;   /**< buffer length */
+    uint16_t flags; /**< VIRTQ_DESC_F_* */
+    uint16_t next;  /**< next descriptor */
+};
+
+/** Drives the rng device through a whole request: queue set-up, QueueNotify, the NOTIFY interrupt, the used ring. */
+static void fe_virtio_rng(uint32_t d)
+{
+    uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
+    uint32_t intid = guest_devices[d].frontend_intid;
+    guest_gic_enable(intid, 0x80);
+    mmio_st32(w + VM_STATUS, 0);
+    mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER);
+    mmio_st32(w + VM_DRIVER_FEATURES_SEL, 1);
+    mmio_st32(w + VM_DRIVER_FEATURES, 3);
+    mmio_st32(w + VM_DRIVER_FEATURES_SEL, 0);
+    mmio_st32(w + VM_DRIVER_FEATURES, 0);
+    mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
+    guest_check(mmio_ld32(w + VM_STATUS) & VS_FEATURES_OK, "virtio-rng: FEATURES_OK accepted", mmio_ld32(w + VM_STATUS), 11);
+    volatile struct fe_desc *desc = (volatile struct fe_desc *)sh;
+    volatile uint16_t *avail = (volatile uint16_t *)(sh + 0x1000);
+    volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
+    volatile uint8_t *buf = (volatile uint8_t *)(sh + 0x3000);
+    for (int i = 0; i < 0x40; i++) {
+        used[i] = 0;
+        avail[i] = 0;
+        buf[i] = 0;
+    }
+    mmio_st32(w + VM_QUEUE_SEL, 0);
+    mmio_st32(w + VM_QUEUE_NUM, 8);
+    mmio_st32(w + VM_QUEUE_DESC_LOW, (uint32_t)sh);
+    mmio_st32(w + VM_QUEUE_DESC_HIGH, sh >> 32);
+    mmio_st32(w + VM_QUEUE_DRIVER_LOW, (uint32_t)(sh + 0x1000));
+    mmio_st32(w + VM_QUEUE_DRIVER_HIGH, (sh + 0x1000) >> 32);
+    mmio_st32(w + VM_QUEUE_DEVICE_LOW, (uint32_t)(sh + 0x2000));
+    mmio_st32(w + VM_QUEUE_DEVICE_HIGH, (sh + 0x2000) >> 32);
+    mmio_st32(w + VM_QUEUE_READY, 1);
+    mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    desc[0].addr = sh + 0x3000;
+    desc[0].len = 64;
+    desc[0].flags = 2; /* VIRTQ_DESC_F_WRITE */
+    desc[0].next = 0;
+    avail[2] = 0;      /* ring[0] = descriptor 0 */
+    __asm__ volatile("dmb sy" ::: "memory");
+    avail[1] = 1;      /* idx */
+    __asm__ volatile("dmb sy" ::: "memory");
+    uint32_t before = guest_irq_count[intid];
+    mmio_st32(w + VM_QUEUE_NOTIFY, 0);
+    bool irq = fe_wait_irq(intid, before, 2000);
+    guest_check(irq, "virtio-rng: NOTIFY interrupt after QueueNotify", guest_irq_count[intid] - before, 1);
+    guest_check(used[1] == 1, "virtio-rng: used.idx advanced", used[1], 1);
+    uint32_t len = *(volatile uint32_t *)(sh + 0x2000 + 8);
+    guest_check(len > 0 && len <= 64, "virtio-rng: used length within the buffer", len, 64);
+    uint32_t isr = (uint32_t)mmio_ld32(w + VM_INTERRUPT_STATUS);
+    guest_check(isr & 1, "virtio-rng: InterruptStatus used-buffer bit", isr, 1);
+    mmio_st32(w + VM_INTERRUPT_ACK, isr);
+    mmio_st32(w + VM_STATUS, 0);
+}
+
+/** virtio-mmio conformance against the baojs firmware (mode 3). */
+static void fe_virtio(void)
+{
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        fe_virtio_header(d);
+    }
+    uint32_t bad = 0;
+    uint64_t t0 = sysreg_read(cntvct_el0);
+    for (uint32_t i = 0; i < 200; i++) {
+        bad += mmio_ld32(fe_win(i % PLAT_DEVICE_COUNT) + VM_MAGIC) != TR_MAGIC_VALUE;
+    }
+    uint64_t t1 = sysreg_read(cntvct_el0);
+    guest_check(bad == 0, "virtio: 200 MagicValue reads in a row over all devices", bad, 0);
+    guest_printf("# remio round trip with the baojs firmware: %u ns\n", (uint64_t)((t1 - t0) * 1000000000UL / fe_freq / 200));
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        if (guest_devices[d].virtio_id == 4) {
+            fe_virtio_rng(d);
+        }
+    }
+}
+
 /** Frontend entry. */
 void guest_main(uint64_t mode)
 {
@@ -240,6 +401,12 @@ void guest_main(uint64_t mode)
         }
     }
     guest_gic_init();
+    if (mode == 3) {
+        fe_virtio();
+        guest_printf("# frontend: %u passed, %u failed\n", (uint64_t)guest_passes(), (uint64_t)guest_failures());
+        struct smccc_regs r = {{0x84000008UL}};
+        guest_hvc(&r);
+    }
     fe_widths();
     fe_unaligned();
     fe_many();
