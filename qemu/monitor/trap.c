@@ -57,7 +57,7 @@ void trap_fatal(struct vm *vm, struct trap_frame *f, const char *what)
     monitor_system_off();
 }
 
-/** Reads the 32-bit instruction at guest-physical `pc` (VM RAM is identity-mapped; MMU-off guests only). */
+/** Reads the 32-bit instruction at the guest's `pc` (translated through both stages; only from the VM's RAM). */
 static uint32_t trap_read_insn(struct vm *vm, uint64_t pc)
 {
     uint64_t par;
