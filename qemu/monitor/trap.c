@@ -40,10 +40,12 @@ void trap_dump(struct vm *vm, struct trap_frame *f)
     console_printf("monitor: vm %s registers: pc %016lx spsr %08lx esr %08lx far %016lx hpfar %016lx\n",
                    vm ? vm->name : "?", f->elr, f->spsr, sysreg_read(esr_el2), sysreg_read(far_el2),
                    sysreg_read(hpfar_el2));
-    for (int i = 0; i < 31; i += 4) {
-        console_printf("monitor:   x%u %016lx x%u %016lx x%u %016lx x%u %016lx\n", i, f->x[i], i + 1,
-                       f->x[i + 1], i + 2, i + 2 < 31 ? f->x[i + 2] : 0, i + 3, i + 3 < 31 ? f->x[i + 3] : 0);
+    for (int i = 0; i < 28; i += 4) {
+        console_printf("monitor:   x%u %016lx x%u %016lx x%u %016lx x%u %016lx\n", i, f->x[i], i + 1, f->x[i + 1],
+                       i + 2, f->x[i + 2], i + 3, f->x[i + 3]);
     }
+    console_printf("monitor:   x28 %016lx x29 %016lx x30 %016lx sp_el1 %016lx\n", f->x[28], f->x[29], f->x[30],
+                   sysreg_read(sp_el1));
 }
 
 /**

@@ -167,6 +167,8 @@ static void fe_notify(void)
     for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
         mmio_st32(fe_win(d) + TR_NOTIFY, 3);
     }
+    /* The backend NOTIFYs after completing the write; one more round trip makes sure all were sent. */
+    (void)mmio_ld32(fe_win(PLAT_DEVICE_COUNT - 1) + TR_MAGIC);
     __asm__ volatile("msr daifclr, #2");
     for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
         uint32_t intid = guest_devices[d].frontend_intid;
