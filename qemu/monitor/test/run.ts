@@ -85,7 +85,7 @@ async function testLdp(guests: { frontend: string; backend: string }, window: nu
   const run: MonitorRun = { frontend: { file: guests.frontend, x0: 1 }, backend: { file: guests.backend } };
   const r = await runQemu(await monitorQemuArgs(run), 30_000);
   // The backend writes to the same UART meanwhile: allow its text inside the monitor's line.
-  const re = new RegExp(`FATAL: access to ${window.toString(16)}[\\s\\S]{0,400}?\\(instruction a9[0-9a-f]{6}\\)[\\s\\S]{0,400}?has no valid syndrome`);
+  const re = new RegExp(`FATAL: access to ${window.toString(16)}[\\s\\S]{0,4000}?\\(instruction a9[0-9a-f]{6}\\)[\\s\\S]{0,4000}?has no valid syndrome`);
   report(!r.timedOut && re.test(r.out), 'an LDP on a window ends the run naming the address and the instruction', tail(r.out));
   report(!/not ok - LDP/.test(r.out), 'the frontend does not continue past the LDP', tail(r.out));
 }
@@ -94,7 +94,7 @@ async function testLdp(guests: { frontend: string; backend: string }, window: nu
 async function testUnmapped(guests: { frontend: string; backend: string }, addr: number): Promise<void> {
   const run: MonitorRun = { frontend: { file: guests.frontend, x0: 2 }, backend: { file: guests.backend } };
   const r = await runQemu(await monitorQemuArgs(run), 30_000);
-  const re = new RegExp(`FATAL: read of 4 bytes at[\\s\\S]{0,400}?unmapped address ${addr.toString(16)}`);
+  const re = new RegExp(`FATAL: read of 4 bytes at[\\s\\S]{0,4000}?unmapped address ${addr.toString(16)}`);
   report(!r.timedOut && re.test(r.out) && /registers: pc/.test(r.out),
     'a frontend load from the backend\'s RAM is refused and reported with registers', tail(r.out));
 }
