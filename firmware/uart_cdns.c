@@ -24,7 +24,6 @@
 #define INT_RTRIG    (1u << 0)
 #define INT_TIMEOUT  (1u << 8)
 
-
 static inline volatile uint32_t *uart_reg(unsigned off)
 {
 	return (volatile uint32_t *)(PLAT_UART_BASE + off);
@@ -46,15 +45,12 @@ void uart_putc(char c)
 	*uart_reg(CDNS_FIFO) = (uint8_t)c;
 }
 
-
 void uart_rx_drain(void)
 {
-	while (!(*uart_reg(CDNS_SR) & SR_RXEMPTY)) {
-		uint8_t c = (uint8_t)*uart_reg(CDNS_FIFO);
-		console_rx_push(c);
-	}
+	/* Clear first, then drain (see uart_pl011.c). */
 	*uart_reg(CDNS_ISR) = INT_RTRIG | INT_TIMEOUT;
+	while (!(*uart_reg(CDNS_SR) & SR_RXEMPTY))
+		console_rx_push((uint8_t)*uart_reg(CDNS_FIFO));
 }
-
 
 #endif /* PLAT_UART_CDNS */

@@ -15,7 +15,6 @@
 #define IMSC_RXIM (1u << 4)
 #define IMSC_RTIM (1u << 6)
 
-
 static inline volatile uint32_t *uart_reg(unsigned off)
 {
 	return (volatile uint32_t *)(PLAT_UART_BASE + off);
@@ -34,15 +33,14 @@ void uart_putc(char c)
 	*uart_reg(UART_DR) = (uint8_t)c;
 }
 
-
 void uart_rx_drain(void)
 {
-	while (!(*uart_reg(UART_FR) & FR_RXFE)) {
-		uint8_t c = (uint8_t)*uart_reg(UART_DR);
-		console_rx_push(c);
-	}
+	/* Clear first, then drain: a byte that arrives after the last read
+	 * raises the interrupt again. (Clearing after the drain would drop the
+	 * interrupt of such a byte, and the UART would never signal again.) */
 	*uart_reg(UART_ICR) = IMSC_RXIM | IMSC_RTIM;
+	while (!(*uart_reg(UART_FR) & FR_RXFE))
+		console_rx_push((uint8_t)*uart_reg(UART_DR));
 }
-
 
 #endif /* PLAT_UART_PL011 */

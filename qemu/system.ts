@@ -35,6 +35,8 @@ export interface SystemOptions {
   earlycon?: boolean;
   /** files to add to the frontend's initramfs */
   initramfsExtra?: InitramfsFile[];
+  /** more QEMU arguments (e.g. a QEMU monitor socket for debugging) */
+  qemuArgs?: string[];
   /** a firmware ELF to use instead of the product image */
   firmwareElf?: string;
   /** called with everything QEMU prints */
@@ -72,7 +74,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     frontend: { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb },
     backend: { file: elf },
     blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
-    extra: opts.icount ? ['-icount', opts.icount] : [],
+    extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
   const bin = process.env.QEMU ?? 'qemu-system-aarch64';
   log(`[system] ${bin} ${args.join(' ')}`);

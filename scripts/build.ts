@@ -11,7 +11,8 @@
  *  5. firmware + runtime compiled and linked with linker/firmware.ld into
  *     `baojs.elf` (QEMU, the test monitor) and `baojs.bin` (Bao's VM image).
  *
- * Usage: `node --import tsx scripts/build.ts [--platform NAME]`.
+ * Usage: `node --import tsx scripts/build.ts [--platform NAME] [--all]`
+ * (`--all`: also the remio test monitor and the Linux frontend).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -213,10 +214,25 @@ export function sectionSizes(elf: string): { text: number; data: number; bss: nu
   return s;
 }
 
+/**
+ * Builds everything `npm start` and the tests boot: the firmware image and,
+ * with `all`, the remio test monitor and the Linux frontend (kernel,
+ * initramfs), each cached by its inputs.
+ */
+export async function buildAll(platform: string | undefined, all: boolean): Promise<void> {
+  await buildFirmware({ platform });
+  if (!all) return;
+  const { ensureMonitor } = await import('../qemu/monitor/build.ts');
+  log(`remio test monitor: ${relative(process.cwd(), await ensureMonitor())}`);
+  const { ensureFrontend } = await import('../qemu/frontend/build.ts');
+  const fe = await ensureFrontend();
+  log(`Linux frontend: ${fe.image}, ${fe.initramfs}`);
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const i = process.argv.indexOf('--platform');
   const platform = i > 0 ? process.argv[i + 1] : undefined;
-  buildFirmware({ platform }).catch((e: Error) => {
+  buildAll(platform, process.argv.includes('--all')).catch((e: Error) => {
     console.error(`[build] ${e.message}`);
     process.exit(1);
   });

@@ -8,7 +8,7 @@
 import * as native from 'host';
 import type { Host } from './host.ts';
 import { platform } from '@platform';
-import { createBackend } from './backend.ts';
+import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { selfTest } from './selftest.ts';
 import { BAOJS_VERSION } from './version.ts';
@@ -20,25 +20,66 @@ export function readyLine(host: Host, bootNs: number): string {
   return `baojs ${BAOJS_VERSION} ready: ${host.engineVersion}, ${host.arch}, heap ${freeKiB} KiB free, boot ${(bootNs / 1e6).toFixed(3)} ms\n`;
 }
 
+/** The console escape byte (Ctrl-]): the byte after it is a command to baojs, not input for the frontend. */
+export const CONSOLE_ESCAPE = 0x1d;
+
+/** Formats the per-device counters and the heap figures, one line each. */
+export function statsLines(host: Host, backend: Backend): string[] {
+  const lines: string[] = [];
+  for (const d of backend.devices.values()) {
+    const c = backend.dispatcher.counters(d.model.dmId);
+    const dev = Object.entries(d.device.counters).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(`baojs: stats ${d.model.name} (${d.model.kind}, dm ${d.model.dmId}): requests ${c.requests} ` +
+      `(reads ${c.reads}, writes ${c.writes}), notifies ${c.notifies}, errors ${c.errors}; device: ${dev}`);
+  }
+  const heap = host.heapStats();
+  lines.push(`baojs: stats heap: used ${Math.round(heap.used / 1024)} KiB, high water ${Math.round(heap.highWater / 1024)} KiB of ${Math.round(heap.total / 1024)} KiB`);
+  return lines;
+}
+
 /**
  * Serves the platform's devices: builds the backend (dispatcher, transports,
  * devices), bridges console input from the platform UART to the console
  * device, and handles requests that arrived before the IRQs were enabled.
+ * On the console, Ctrl-] s prints the counters, Ctrl-] Ctrl-] sends a
+ * literal Ctrl-], Ctrl-] h lists the commands.
  */
-function serve(host: Host): void {
+function serve(host: Host): Backend {
   const backend = createBackend(host, platform);
   const consoles = [...backend.devices.values()].map((d) => d.device).filter((d) => d instanceof ConsoleDevice);
   const input = new Uint8Array(256);
+  let escaped = false;
+  const forward = (bytes: Uint8Array): void => {
+    if (bytes.length) for (const c of consoles) c.input(bytes);
+  };
+  const command = (byte: number): void => {
+    if (byte === CONSOLE_ESCAPE) forward(new Uint8Array([byte]));
+    else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
+    else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] Ctrl-]  send Ctrl-]\n');
+  };
   host.onIrq((intid: number) => {
     if (intid !== host.consoleIntid) {
       backend.dispatcher.serviceIrq(intid);
       return;
     }
     for (let n = host.consoleRead(input); n > 0; n = host.consoleRead(input)) {
-      for (const c of consoles) c.input(input.subarray(0, n));
+      let start = 0;
+      for (let i = 0; i < n; i++) {
+        if (escaped) {
+          escaped = false;
+          command(input[i]);
+          start = i + 1;
+        } else if (input[i] === CONSOLE_ESCAPE) {
+          forward(input.subarray(start, i));
+          escaped = true;
+          start = i + 1;
+        }
+      }
+      forward(input.subarray(start, n));
     }
   });
   backend.pollAll();
+  return backend;
 }
 
 /** Runs the firmware's job on `host`. */

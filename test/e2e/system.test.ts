@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * End to end: Linux's own virtio drivers in the frontend VM use the baojs
+ * devices through the Remote I/O path of the test monitor (trap, ASK,
+ * completion, NOTIFY), with all DMA in the shared regions. The Linux shell
+ * itself runs on /dev/hvc0, served by baojs: every command of these tests
+ * crosses the console device both ways.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bootSystem, type SystemSession } from '../../qemu/system.ts';
+import { CONSOLE_ESCAPE } from '../../qemu/system.ts';
+import { platform } from '../../platforms/qemu-aarch64-virt.ts';
+import { poolNodeName } from '../../qemu/frontend/dts.ts';
+
+let sys: SystemSession;
+const md5Of = (s: string): string => {
+  const m = /\b([0-9a-f]{32})\b/.exec(s);
+  assert.ok(m, `no md5 in ${JSON.stringify(s)}`);
+  return m[1];
+};
+const dev = (name: string) => platform.devices.find((d) => d.name === name)!;
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+test.before(async () => {
+  // BAOJS_SYSTEM_LOG=<file> keeps everything the system printed, for a failure's post-mortem.
+  sys = await bootSystem({ timeoutMs: 540_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
+});
+
+test.after(async () => {
+  if (!sys) return;
+  sys.send('poweroff -f\n');
+  await sys.close(10_000);
+});
+
+test('Linux finds every baojs device, with VIRTIO_F_ACCESS_PLATFORM and its DMA in the shared regions', async () => {
+  const out = await sys.check('ls /dev/vda /dev/vdb /dev/hvc0 /dev/hwrng && cat /sys/block/vda/size /sys/block/vdb/ro /sys/class/misc/hw_random/rng_current');
+  assert.match(out, /^131072$/m, 'vda has disk0\'s 64 MiB');
+  assert.match(out, /^1$/m, 'vdb is read-only');
+  assert.match(out, /virtio_rng/);
+  const features = await sys.check('for d in /sys/bus/virtio/devices/*; do echo "$(cat $d/device) $(cat $d/features)"; done');
+  const lines = features.trim().split('\n');
+  assert.is(lines.length, platform.devices.length);
+  for (const line of lines) {
+    const [, bits] = line.split(' ');
+    assert.is(bits[32], '1', `VIRTIO_F_VERSION_1 in ${line}`);
+    assert.is(bits[33], '1', `VIRTIO_F_ACCESS_PLATFORM in ${line}`);
+  }
+  const dmesg = await sys.check('dmesg | grep "assigned reserved memory"');
+  for (const d of platform.devices) assert.match(dmesg, new RegExp(`${d.name}-dma@${d.shmem.base.toString(16)}`));
+});
+
+test('block: a 16 MiB pattern written with dd reads back with the same checksum after the caches are dropped', async () => {
+  await sys.check('dd if=/dev/urandom of=/tmp/pattern bs=1M count=16 2>/dev/null');
+  const want = md5Of(await sys.check('md5sum /tmp/pattern'));
+  await sys.check('dd if=/tmp/pattern of=/dev/vda bs=1M conv=fsync 2>/dev/null', 240_000);
+  await sys.check('sync; echo 3 > /proc/sys/vm/drop_caches');
+  assert.is(md5Of(await sys.check('dd if=/dev/vda bs=1M count=16 2>/dev/null | md5sum', 240_000)), want);
+  assert.is(md5Of(await sys.check('echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda bs=4k count=4096 2>/dev/null | md5sum', 240_000)), want);
+  const used = await sys.check(`cat /sys/kernel/debug/${poolNodeName('vda', dev('vda').shmem.base)}/io_tlb_used 2>/dev/null || echo none`);
+  assert.ok(/^\d+$/m.test(used.trim()) || used.trim() === 'none', used);
+  await sys.check('rm /tmp/pattern');
+});
+
+test('block: mkfs, mount, write files, unmount, mount again and compare', async () => {
+  await sys.check('mke2fs -q /dev/vda 2>&1 || mkfs.ext2 /dev/vda 2>&1', 240_000);
+  await sys.check('mount -t ext2 /dev/vda /mnt && mkdir /mnt/d && dd if=/dev/urandom of=/mnt/d/a bs=64k count=40 2>/dev/null && echo hello > /mnt/d/b && md5sum /mnt/d/a /mnt/d/b > /tmp/sums && umount /mnt', 240_000);
+  const out = await sys.check('echo 3 > /proc/sys/vm/drop_caches; mount -t ext4 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/d/b && umount /mnt', 240_000);
+  assert.match(out, /\/mnt\/d\/a: OK/);
+  assert.match(out, /^hello$/m);
+});
+
+test('block: concurrent writers and readers on separate ranges all see their own bytes', async () => {
+  await sys.check('for i in 1 2; do dd if=/dev/urandom of=/tmp/w$i bs=64k count=32 2>/dev/null; done');
+  const cmd = [
+    'dd if=/tmp/w1 of=/dev/vda bs=64k seek=64 conv=fsync 2>/dev/null &',
+    'dd if=/tmp/w2 of=/dev/vda bs=64k seek=128 conv=fsync 2>/dev/null &',
+    'dd if=/dev/vda of=/dev/null bs=64k count=64 2>/dev/null &',
+    'dd if=/dev/vda of=/dev/null bs=4k skip=100 count=512 2>/dev/null &',
+    'wait',
+  ].join(' ');
+  await sys.check(cmd, 240_000);
+  const out = await sys.check('echo 3 > /proc/sys/vm/drop_caches; md5sum /tmp/w1 /tmp/w2; dd if=/dev/vda bs=64k skip=64 count=32 2>/dev/null | md5sum; dd if=/dev/vda bs=64k skip=128 count=32 2>/dev/null | md5sum', 240_000);
+  const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
+  assert.is(sums.length, 4);
+  assert.is(sums[2], sums[0]);
+  assert.is(sums[3], sums[1]);
+});
+
+test('block: the read-only disk reads, and refuses writes with an I/O error', async () => {
+  assert.match(await sys.check('dd if=/dev/vdb bs=64k 2>/dev/null | wc -c'), /^4194304$/m);
+  const w = await sys.run('dd if=/dev/zero of=/dev/vdb bs=4k count=1 oflag=direct 2>&1');
+  assert.is.not(w.status, 0, `a write to the read-only disk succeeded: ${w.output}`);
+  assert.match(w.output, /Operation not permitted|Read-only|I\/O error/);
+});
+
+test('console: bytes typed reach the Linux shell and its output comes back', async () => {
+  const out = await sys.check('echo "$((6 * 7)) $(printf "\\x62\\x61\\x6f")"');
+  assert.is(out.trim(), '42 bao');
+  const long = 'x'.repeat(900);
+  assert.is((await sys.check(`echo ${long} | wc -c`)).trim(), String(long.length + 1));
+});
+
+test('rng: 64 KiB from /dev/hwrng are neither constant nor repeating', async () => {
+  const out = await sys.check('dd if=/dev/hwrng of=/tmp/r bs=1k count=64 2>/dev/null; wc -c < /tmp/r; dd if=/tmp/r bs=1k count=32 2>/dev/null | md5sum; dd if=/tmp/r bs=1k skip=32 2>/dev/null | md5sum; gzip -c /tmp/r | wc -c; od -An -tx1 -N16 /tmp/r', 120_000);
+  const [bytes, , , gz] = out.trim().split('\n');
+  assert.is(bytes.trim(), '65536');
+  const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
+  assert.is.not(sums[0], sums[1], 'the two halves are equal');
+  assert.ok(Number(gz.trim()) > 60000, `64 KiB of entropy compressed to ${gz.trim()} bytes`);
+});
+
+test('robustness: unbinding and rebinding the block driver resets the device, and the disk works again', async () => {
+  const name = (await sys.check(`basename $(readlink /sys/block/vda/device)`)).trim();
+  await sys.check(`echo ${name} > /sys/bus/virtio/drivers/virtio_blk/unbind`);
+  assert.is((await sys.run('ls /dev/vda')).status, 1);
+  await sys.check(`echo ${name} > /sys/bus/virtio/drivers/virtio_blk/bind`);
+  await sys.check('for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done; [ -b /dev/vda ]');
+  const out = await sys.check('dd if=/dev/urandom of=/tmp/x bs=4k count=16 2>/dev/null; dd if=/tmp/x of=/dev/vda bs=4k seek=1000 conv=fsync 2>/dev/null; echo 3 > /proc/sys/vm/drop_caches; md5sum /tmp/x; dd if=/dev/vda bs=4k skip=1000 count=16 2>/dev/null | md5sum', 120_000);
+  const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
+  assert.is(sums[1], sums[0]);
+});
+
+test('robustness: garbage written to a window gets virtio errors and log lines; the other devices keep serving', async () => {
+  const vdb = dev('vdb');
+  const w = vdb.window.base;
+  const name = (await sys.check(`basename $(readlink /sys/block/vdb/device)`)).trim();
+  await sys.check(`echo ${name} > /sys/bus/virtio/drivers/virtio_blk/unbind`);
+  const from = sys.output.length;
+  // Plain single-register loads and stores (busybox devmem), as Bao can decode them.
+  const outside = platform.frontend.ram.base + 0x100000; // frontend RAM: outside vdb's shared region
+  const steps = [
+    `devmem ${hex(w + 0x70)} 32 0`, // reset
+    `devmem ${hex(w + 0x70)} 32 3`, // ACKNOWLEDGE | DRIVER
+    `devmem ${hex(w + 0x24)} 32 1`, `devmem ${hex(w + 0x20)} 32 1`, // DriverFeatures: VERSION_1
+    `devmem ${hex(w + 0x24)} 32 0`, `devmem ${hex(w + 0x20)} 32 0`,
+    `devmem ${hex(w + 0x70)} 32 11`, // + FEATURES_OK
+    `devmem ${hex(w + 0x30)} 32 0`, `devmem ${hex(w + 0x38)} 32 8`, // QueueSel 0, QueueNum 8
+    `devmem ${hex(w + 0x80)} 32 ${hex(outside)}`, `devmem ${hex(w + 0x84)} 32 0`, // QueueDesc outside the region
+    `devmem ${hex(w + 0x90)} 32 ${hex(outside + 0x1000)}`, `devmem ${hex(w + 0x94)} 32 0`,
+    `devmem ${hex(w + 0xa0)} 32 ${hex(outside + 0x2000)}`, `devmem ${hex(w + 0xa4)} 32 0`,
+    `devmem ${hex(w + 0x44)} 32 1`, // QueueReady
+    `devmem ${hex(w + 0x70)} 32 15`, // + DRIVER_OK
+    `devmem ${hex(w + 0x50)} 32 0`, // QueueNotify
+    `devmem ${hex(w + 0x50)} 32 77`, // QueueNotify of a queue that does not exist
+    `devmem ${hex(w + 0x100)} 8 0xff`, // a write to the read-only config space
+    `devmem ${hex(w + 0x1f0)} 16 0xffff`, // past the config space
+  ];
+  await sys.check(steps.join(' && '), 60_000);
+  const status = Number((await sys.check(`devmem ${hex(w + 0x70)} 32`)).trim());
+  assert.ok(status & 0x40, `DEVICE_NEEDS_RESET in Status 0x${status.toString(16)}`);
+  assert.is(Number((await sys.check(`devmem ${hex(w)} 32`)).trim()), 0x74726976, 'MagicValue still answers');
+  // The other disk still serves.
+  const out = await sys.check('dd if=/dev/urandom of=/tmp/y bs=4k count=8 2>/dev/null; dd if=/tmp/y of=/dev/vda bs=4k seek=2000 conv=fsync 2>/dev/null; echo 3 > /proc/sys/vm/drop_caches; md5sum /tmp/y; dd if=/dev/vda bs=4k skip=2000 count=8 2>/dev/null | md5sum', 120_000);
+  const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
+  assert.is(sums[1], sums[0]);
+  // The backend logged the rejection.
+  const log = sys.output.slice(from);
+  assert.match(log, /vdb/);
+  // Reset and hand the device back to Linux.
+  await sys.check(`devmem ${hex(w + 0x70)} 32 0 && echo ${name} > /sys/bus/virtio/drivers/virtio_blk/bind`);
+  await sys.check('for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vdb ] && break; sleep 0.2; done; dd if=/dev/vdb bs=64k count=1 2>/dev/null | wc -c');
+});
+
+test("the backend's counters come out on the console (Ctrl-] s) and show the traffic", async () => {
+  const from = sys.output.length;
+  sys.send(`${CONSOLE_ESCAPE}s`);
+  await sys.waitFor(/baojs: stats heap: used \d+ KiB/, 30_000);
+  const text = sys.output.slice(from);
+  const vda = /baojs: stats vda \(blk, dm 0\): requests (\d+) \(reads (\d+), writes (\d+)\), notifies (\d+), errors (\d+); device: (.*)/.exec(text);
+  assert.ok(vda, text);
+  assert.ok(Number(vda[1]) > 100 && Number(vda[4]) > 0, vda[0]);
+  assert.match(vda[6], /bytesWritten [1-9]\d*/);
+  assert.match(text, /baojs: stats hvc0 \(console, dm 1\): requests [1-9]/);
+  assert.match(text, /baojs: stats hwrng \(rng, dm 2\): requests [1-9]/);
+});
+
+test.run();
