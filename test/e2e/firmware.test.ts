@@ -51,7 +51,7 @@ test('a JS workload computes on the target what Node computes', async () => {
   const onNode = await workload((ms) => new Promise((res) => setTimeout(res, ms)));
   assert.equal(onTarget, onNode);
   // And the SHA-256 agrees with an independent implementation.
-  const expected = createHash('sha256').update(generate(256 * 1024, 0xbada55)).digest('hex');
+  const expected = createHash('sha256').update(generate(32 * 1024, 0xbada55)).digest('hex');
   assert.is(onTarget.sha256, expected);
   assert.is(sha256(new Uint8Array(0)), createHash('sha256').update(new Uint8Array(0)).digest('hex'));
   assert.is(onTarget.promiseOrder, 'abc');

@@ -67,7 +67,7 @@ export function sha256(data: Uint8Array): string {
 
 /** Runs the workload; `sleep` is the platform's timer. */
 export async function workload(sleep: (ms: number) => Promise<void>): Promise<Record<string, unknown>> {
-  const data = generate(256 * 1024, 0xbada55);
+  const data = generate(32 * 1024, 0xbada55);
   const digest = sha256(data);
 
   const doc = { name: 'baojs', list: [] as Array<{ i: number; s: string; f: number; nested: { ok: boolean } }> };
