@@ -22,7 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { cacheDir, QUICKJS } from './paths.mjs';
 import { ensureHostQuickjs } from './quickjs-host.ts';
-import { generatePlatform, writeIfChanged } from './gen-platform.ts';
+import { generatePlatform } from './gen-platform.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg: string): void => console.log(`[build] ${msg}`);
@@ -105,7 +105,7 @@ export async function ensureTargetQuickjs(quiet = false): Promise<string[]> {
   const objs = QUICKJS_SOURCES.map((s) => join(dir, s.replace(/\.c$/, '.o')));
   if (existsSync(join(dir, '.complete'))) return objs;
   log(`cross-compiling QuickJS ${QUICKJS.version} for aarch64 (once; cached in ${relative(process.cwd(), dir) || dir})`);
-  const tmp = `${dir}.tmp`;
+  const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (const f of readdirSync(QUICKJS.srcDir)) {
@@ -117,9 +117,14 @@ export async function ensureTargetQuickjs(quiet = false): Promise<string[]> {
     cmd: `${CROSS}gcc`,
     args: [...flags, '-c', join(tmp, s), '-o', join(tmp, s.replace(/\.c$/, '.o'))],
   })), quiet);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
-  writeFileSync(join(dir, '.complete'), `${key}\n`);
+  writeFileSync(join(tmp, '.complete'), `${key}\n`);
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    // Another build finished the same objects first: use those.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(join(dir, '.complete'))) throw e;
+  }
   return objs;
 }
 
@@ -148,26 +153,30 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
   const out = opts.outDir ?? join(root, 'build', platform);
   const quiet = opts.quiet ?? false;
   const gen = join(root, 'build', 'gen', platform);
-  mkdirSync(out, { recursive: true });
+  // Intermediate files go to a directory of this process, the products are
+  // renamed into place: builds of the same image may run at the same time.
+  const work = join(out, `.work-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
   await generatePlatform(platform, gen);
 
-  const bundleJs = join(out, 'bundle.js');
+  const bundleJs = join(work, 'bundle.js');
   await bundle(entry, platform, bundleJs);
   if (!quiet) log(`bundle ${entry}: ${readFileSync(bundleJs).length} bytes`);
 
   const { qjsc } = ensureHostQuickjs();
-  const bundleC = join(out, 'bundle.c');
-  // Run from the output directory so that stack traces name `bundle.js`, not a path of this machine.
-  run(qjsc, ['-c', '-m', '-M', 'host', '-N', 'baojs_bundle', '-o', 'bundle.c', 'bundle.js'], { cwd: out });
+  const bundleC = join(work, 'bundle.c');
+  // Run from the work directory so that stack traces name `bundle.js`, not a path of this machine.
+  run(qjsc, ['-c', '-m', '-M', 'host', '-N', 'baojs_bundle', '-o', 'bundle.c', 'bundle.js'], { cwd: work });
   // qjsc also emits a module table for -M: keep only the bytecode arrays.
   const c = readFileSync(bundleC, 'utf8');
-  writeIfChanged(bundleC, `#include <stdint.h>\n${c.replace(/#include[^\n]*\n/g, '')}`);
+  writeFileSync(bundleC, `#include <stdint.h>\n${c.replace(/#include[^\n]*\n/g, '')}`);
 
   const qjsObjs = await ensureTargetQuickjs(quiet);
   const incs = [`-I${gen}`, `-I${join(root, 'firmware')}`, `-I${join(root, 'firmware', 'arch', 'aarch64')}`,
     `-I${join(root, 'runtime')}`, `-I${QUICKJS.srcDir}`];
   const warn = ['-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-cast-function-type', '-std=gnu11'];
-  const objDir = join(out, 'obj');
+  const objDir = join(work, 'obj');
   mkdirSync(objDir, { recursive: true });
   const jobs: Array<{ label: string; cmd: string; args: string[] }> = [];
   const objs: string[] = [];
@@ -189,14 +198,18 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
   add(bundleC, ['-w']);
   await parallel(jobs, quiet);
 
-  const elf = join(out, 'baojs.elf');
+  const workElf = join(work, 'baojs.elf');
   run(`${CROSS}gcc`, [SPECS, '-nostartfiles', '-static', '-no-pie', `-T${join(root, 'linker', 'firmware.ld')}`, `-L${gen}`,
-    '-Wl,--gc-sections', '-Wl,--no-warn-rwx-segments', '-o', elf, ...objs, ...qjsObjs, '-lm']);
-  const bin = join(out, 'baojs.bin');
-  run(`${CROSS}objcopy`, ['-O', 'binary', elf, bin]);
-  const sizes = sectionSizes(elf);
+    '-Wl,--gc-sections', '-Wl,--no-warn-rwx-segments', '-o', workElf, ...objs, ...qjsObjs, '-lm']);
+  run(`${CROSS}objcopy`, ['-O', 'binary', workElf, join(work, 'baojs.bin')]);
+  const sizes = sectionSizes(workElf);
+  const [elf, bin, bundleOut] = ['baojs.elf', 'baojs.bin', 'bundle.js'].map((f) => {
+    renameSync(join(work, f), join(out, f));
+    return join(out, f);
+  });
+  rmSync(work, { recursive: true, force: true });
   if (!quiet) log(`${relative(process.cwd(), elf)}: text ${sizes.text} B, data ${sizes.data} B, bss ${sizes.bss} B; ${relative(process.cwd(), bin)}: ${readFileSync(bin).length} B`);
-  return { elf, bin, bundle: bundleJs, sizes };
+  return { elf, bin, bundle: bundleOut, sizes };
 }
 
 /** `size -A` figures of an ELF: text (+rodata), data (+tdata), bss (+tbss). */

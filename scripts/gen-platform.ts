@@ -9,7 +9,7 @@
  *
  * Usage: `node --import tsx scripts/gen-platform.ts <platform> <outdir>`.
  */
-import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
@@ -156,11 +156,17 @@ export function platformLd(p: Platform): string {
   ].join('\n');
 }
 
-/** Writes `text` to `file` only when it differs, so make-style caching keeps working. */
+/**
+ * Writes `text` to `file` only when it differs, so make-style caching keeps
+ * working; atomically (write, then rename), so a concurrent build never
+ * reads half a file.
+ */
 export function writeIfChanged(file: string, text: string): boolean {
   if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
   return true;
 }
 
