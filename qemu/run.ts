@@ -1,25 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * `npm start`: builds what is missing, then boots the baojs firmware on
- * QEMU's aarch64 `virt` machine (Bao's qemu-aarch64-virt platform) and
- * shows its console. The command's exit status is the firmware's verdict
- * (its `baojs: exit <N>` line before PSCI SYSTEM_OFF).
+ * `npm start`: builds what is missing (cached after the first time), then
+ * boots the whole system on QEMU — the remio test monitor at EL2 (or a
+ * user-built Bao with `BAO_IMAGE=`), the Linux frontend on CPU 0 and the
+ * baojs backend on CPU 1 — and runs a short demo in the Linux shell, whose
+ * console is /dev/hvc0 served by baojs. With a terminal on stdin it then
+ * leaves the user at that shell; otherwise (CI) it powers off and exits
+ * with the demo's verdict.
  *
- * Environment: QEMU (the QEMU program), BAOJS_PLATFORM (platform name),
- * BAOJS_TIMEOUT_S (wall-clock limit, default 120).
+ * `npm run start:bare` (`--bare`) boots the firmware alone, with no
+ * hypervisor below: it runs its self-test and powers off with the verdict.
+ *
+ * Environment: QEMU (the QEMU program), BAO_IMAGE (a Bao image to boot
+ * instead of the monitor), BAOJS_PLATFORM (platform for `--bare`),
+ * BAOJS_TIMEOUT_S (wall-clock limit, default 600; 120 for `--bare`).
  */
 import { buildFirmware } from '../scripts/build.ts';
-import { bareFirmwareArgs, runQemu } from './qemu.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
+import { bareFirmwareArgs, runQemu } from './qemu.ts';
+import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from './system.ts';
 
-async function start(): Promise<number> {
+/** Boots the firmware alone; resolves with its verdict. */
+async function startBare(): Promise<number> {
   const platform = process.env.BAOJS_PLATFORM ?? 'qemu-aarch64-virt';
   const { elf } = await buildFirmware({ platform });
   const args = bareFirmwareArgs(elf, (await loadPlatform(platform)).machine);
   console.log(`[run] qemu-system-aarch64 ${args.join(' ')}`);
   const r = await runQemu({ args, timeoutMs: (Number(process.env.BAOJS_TIMEOUT_S) || 120) * 1000, echo: true, interactive: true });
   if (r.timedOut) {
-    console.error(`[run] QEMU did not finish within its time limit and was stopped`);
+    console.error('[run] QEMU did not finish within its time limit and was stopped');
     return 124;
   }
   if (r.firmwareExit === null) {
@@ -29,7 +38,61 @@ async function start(): Promise<number> {
   return r.firmwareExit;
 }
 
-start().then((code) => process.exit(code), (e: Error) => {
+/** Copies console text to stdout while `on`; scripted commands print their own transcript instead. */
+class ConsoleEcho {
+  on = true;
+  readonly write = (text: string): void => {
+    if (this.on) process.stdout.write(text);
+  };
+}
+
+/** The demo: one step per shell command, each checked. */
+const DEMO: Array<[string, string]> = [
+  ['the devices baojs serves', 'ls -l /dev/vda /dev/vdb /dev/hvc0 /dev/hwrng; cat /sys/class/misc/hw_random/rng_current'],
+  ['make a filesystem on vda and write files', 'mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && dd if=/dev/urandom of=/mnt/data bs=64k count=64 2>/dev/null && echo "hello from baojs" > /mnt/hello.txt && md5sum /mnt/data /mnt/hello.txt | tee /tmp/sums && sync && umount /mnt'],
+  ['remount and read back with checksums', 'echo 3 > /proc/sys/vm/drop_caches && mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
+  ['read the entropy source', 'dd if=/dev/hwrng bs=16 count=2 2>/dev/null | od -An -tx1'],
+];
+
+/** Boots the system and runs the demo; resolves with the exit status. */
+async function startSystem(): Promise<number> {
+  const timeoutMs = (Number(process.env.BAOJS_TIMEOUT_S) || 600) * 1000;
+  const interactive = Boolean(process.stdin.isTTY);
+  const echo = new ConsoleEcho();
+  const session: SystemSession = await bootSystem({ timeoutMs: interactive ? 24 * 3600 * 1000 : timeoutMs, onOutput: echo.write });
+  echo.on = false;
+  let failed = 0;
+  for (const [what, cmd] of DEMO) {
+    process.stdout.write(`\n[demo] ${what}\nfrontend# ${cmd}\n`);
+    const r = await session.run(cmd, 240_000);
+    process.stdout.write(r.output);
+    if (r.status !== 0) {
+      failed++;
+      process.stdout.write(`[demo] FAILED (exit status ${r.status})\n`);
+    }
+  }
+  process.stdout.write('\n[demo] the backend\'s counters (Ctrl-] s on the console)\n');
+  session.send(`${CONSOLE_ESCAPE}s`);
+  const stats = await session.waitFor(/baojs: stats vda[^]*?baojs: stats heap:[^\n]*\n/, 30_000);
+  process.stdout.write(stats[0].replace(/\r/g, ''));
+  echo.on = true;
+  process.stdout.write(`\n[demo] ${failed ? `${failed} step(s) failed` : 'all steps passed'}\n`);
+  if (interactive) {
+    process.stdout.write('[demo] You are at the Linux shell on /dev/hvc0, served by baojs. Ctrl-] s prints the backend\'s counters; `poweroff -f` ends the run.\n');
+    session.send('\n');
+    process.stdin.setRawMode(true);
+    process.stdin.on('data', (d) => session.send(d.toString('binary')));
+    await session.exited;
+    process.stdin.setRawMode(false);
+    return failed ? 1 : 0;
+  }
+  session.send('poweroff -f\n');
+  await session.close(15_000);
+  return failed ? 1 : 0;
+}
+
+const run = process.argv.includes('--bare') ? startBare : startSystem;
+run().then((code) => process.exit(code), (e: Error) => {
   console.error(`[run] ${e.message}`);
   process.exit(1);
 });

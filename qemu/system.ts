@@ -16,6 +16,8 @@ import { buildFrontendDtb } from './frontend/dts.ts';
 import { ConsoleSession } from './frontend/session.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
 import { monitorQemuArgs } from './monitor/launch.ts';
+import { startBao } from './bao/run.ts';
+import type { Platform } from '../src/config/platform.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -37,6 +39,12 @@ export interface SystemOptions {
   initramfsExtra?: InitramfsFile[];
   /** more QEMU arguments (e.g. a QEMU monitor socket for debugging) */
   qemuArgs?: string[];
+  /**
+   * boot this user-built Bao image instead of the remio test monitor
+   * (default `$BAO_IMAGE`); it embeds the frontend and firmware images
+   * its configuration names (qemu/bao/gen-config.ts, docs/bao.md)
+   */
+  baoImage?: string;
   /** a firmware ELF to use instead of the product image */
   firmwareElf?: string;
   /** called with everything QEMU prints */
@@ -55,6 +63,8 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const name = opts.platform ?? 'qemu-aarch64-virt';
   const p = await loadPlatform(name);
+  const baoImage = opts.baoImage ?? process.env.BAO_IMAGE;
+  if (baoImage) return bootUnderBao(p, baoImage, opts, log);
   log('[system] building the baojs firmware');
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
@@ -80,10 +90,30 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   log(`[system] ${bin} ${args.join(' ')}`);
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const session = new ConsoleSession(child, { name: 'system', timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
+  return waitForShell(session, opts);
+}
+
+/** Resolves once the frontend's shell is ready on `session`. */
+async function waitForShell(session: ConsoleSession, opts: SystemOptions): Promise<SystemSession> {
   await session.waitFor(/baojs-frontend: ready/, opts.readyTimeoutMs ?? 120_000);
   // The shell prints its prompt after the ready line; wait for it so the first command is not typed into init.
   await session.waitFor(/# /, 30_000);
   return session;
+}
+
+/**
+ * The same system under a user-built Bao instead of the monitor: Bao is
+ * started by qemu/bao/run.ts (which explains a Bao that stays silent), then
+ * the session is the same Linux shell on hvc0. Under Bao a VM cannot power
+ * the machine off: {@link ConsoleSession.close} ends QEMU by its PID.
+ */
+async function bootUnderBao(p: Platform, image: string, opts: SystemOptions, log: (line: string) => void): Promise<SystemSession> {
+  log(`[system] booting Bao image ${image}`);
+  const q = await startBao({ image, platform: p, icount: opts.icount, qemuArgs: opts.qemuArgs, timeoutMs: opts.timeoutMs });
+  const session = new ConsoleSession(q.child, { name: 'system (Bao)', timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
+  session.output = q.output; // what Bao and the firmware printed before the session was attached
+  opts.onOutput?.(q.output);
+  return waitForShell(session, opts);
 }
 
 /** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */
