@@ -50,7 +50,8 @@ class ConsoleEcho {
 const DEMO: Array<[string, string]> = [
   ['the devices baojs serves', 'ls -l /dev/vda /dev/vdb /dev/hvc0 /dev/hwrng; cat /sys/class/misc/hw_random/rng_current'],
   ['make a filesystem on vda and write files', 'mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && dd if=/dev/urandom of=/mnt/data bs=64k count=64 2>/dev/null && echo "hello from baojs" > /mnt/hello.txt && md5sum /mnt/data /mnt/hello.txt | tee /tmp/sums && sync && umount /mnt'],
-  ['remount and read back with checksums', 'echo 3 > /proc/sys/vm/drop_caches && mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
+  ['check the filesystem', 'echo 3 > /proc/sys/vm/drop_caches && e2fsck -fn /dev/vda 2>&1'],
+  ['remount and read back with checksums', 'mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
   ['read the entropy source', 'dd if=/dev/hwrng bs=16 count=2 2>/dev/null | od -An -tx1'],
 ];
 

@@ -2,7 +2,7 @@
 /**
  * The Linux frontend: a kernel built from Debian's `linux-source-6.1` with
  * `allnoconfig` plus the project's fragment (`kernel.config`), and an
- * initramfs made of Debian's static arm64 busybox and the project's `init`.
+ * initramfs made of Debian's static arm64 busybox and e2fsck and the project's `init`.
  *
  * Both are cached outside the work tree, each in a directory named by a hash
  * of its inputs (`<cache>/frontend-kernel-<hash>/Image`,
@@ -273,18 +273,34 @@ function debianSuite(): string {
   return m[1];
 }
 
+/** A static arm64 program taken from a Debian package for the initramfs. */
+export interface Arm64Program {
+  /** Debian package, e.g. 'busybox-static' */
+  pkg: string;
+  /** the program's path inside the package, e.g. 'bin/busybox' */
+  path: string;
+}
+
+/** Debian's static busybox: the frontend's shell and tools. */
+export const BUSYBOX: Arm64Program = { pkg: 'busybox-static', path: 'bin/busybox' };
+/** Debian's static e2fsck: checks the filesystems the tests make (busybox has no fsck of its own). */
+export const E2FSCK: Arm64Program = { pkg: 'e2fsck-static', path: 'sbin/e2fsck.static' };
+
 /**
- * Fetches Debian's arm64 `busybox-static` (once) through a private apt
+ * Fetches a static arm64 program from Debian (once) through a private apt
  * configuration (its own sources list, index directory and architecture),
- * so the system's dpkg architectures and apt lists stay as they are.
- * @returns the static arm64 busybox binary and its Debian version.
+ * so the system's dpkg architectures and apt lists stay as they are; apt
+ * checks the package against the signed index.
+ * @returns the program's path in the cache and the package's Debian version.
+ * @throws Error when the package or the program is missing, or not an arm64 ELF.
  */
-export async function ensureBusybox(): Promise<{ path: string; version: string }> {
-  const dir = join(cacheDir(), 'busybox-arm64');
+export async function ensureArm64Program(prog: Arm64Program): Promise<{ path: string; version: string }> {
+  const name = prog.path.split('/').pop()!;
+  const dir = join(cacheDir(), `${prog.pkg}-arm64`);
   const current = join(dir, 'current');
   if (existsSync(current)) {
     const version = readFileSync(current, 'utf8').trim();
-    const path = join(dir, version, 'busybox');
+    const path = join(dir, version, name);
     if (existsSync(path)) return { path, version };
   }
   await ensureFrontendPackages();
@@ -302,26 +318,26 @@ export async function ensureBusybox(): Promise<{ path: string; version: string }
     '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`,
     '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1',
   ];
-  log(`fetching busybox-static (arm64) from Debian ${suite} (signed index)`);
+  log(`fetching ${prog.pkg} (arm64) from Debian ${suite} (signed index)`);
   try {
     runSync('apt-get', [...opts, '-q', 'update']);
-    runSync('apt-get', [...opts, '-q', 'download', 'busybox-static:arm64'], { cwd: join(work, 'dl') });
-    const deb = readdirSync(join(work, 'dl')).find((f) => f.startsWith('busybox-static_') && f.endsWith('_arm64.deb'));
-    if (!deb) throw new Error('apt-get download produced no busybox-static arm64 package');
+    runSync('apt-get', [...opts, '-q', 'download', `${prog.pkg}:arm64`], { cwd: join(work, 'dl') });
+    const deb = readdirSync(join(work, 'dl')).find((f) => f.startsWith(`${prog.pkg}_`) && f.endsWith('_arm64.deb'));
+    if (!deb) throw new Error(`apt-get download produced no ${prog.pkg} arm64 package`);
     const debPath = join(work, 'dl', deb);
     const version = runSync('dpkg-deb', ['-f', debPath, 'Version']).trim();
     runSync('dpkg-deb', ['-x', debPath, join(work, 'x')]);
-    const bin = join(work, 'x', 'bin', 'busybox');
-    if (!existsSync(bin)) throw new Error(`${deb} has no bin/busybox`);
+    const bin = join(work, 'x', prog.path);
+    if (!existsSync(bin)) throw new Error(`${deb} has no ${prog.path}`);
     const elf = readFileSync(bin).subarray(0, 20);
     // ELF, 64-bit, little endian, e_machine 183 (AArch64).
-    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf.readUInt16LE(18) !== 183) throw new Error(`${deb}: bin/busybox is not an arm64 ELF`);
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf.readUInt16LE(18) !== 183) throw new Error(`${deb}: ${prog.path} is not an arm64 ELF`);
     const vdir = join(dir, version);
     mkdirSync(vdir, { recursive: true });
-    copyFileSync(bin, join(vdir, 'busybox'));
+    copyFileSync(bin, join(vdir, name));
     writeFileSync(current, `${version}\n`);
-    log(`busybox-static ${version} (arm64)`);
-    return { path: join(vdir, 'busybox'), version };
+    log(`${prog.pkg} ${version} (arm64)`);
+    return { path: join(vdir, name), version };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -345,10 +361,11 @@ function ensureGenInitCpio(): string {
  * @returns the path of the gzip-compressed cpio (newc) archive.
  */
 export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<string> {
-  const busybox = await ensureBusybox();
+  const busybox = await ensureArm64Program(BUSYBOX);
+  const e2fsck = await ensureArm64Program(E2FSCK);
   const init = readFileSync(INIT_SCRIPT);
   const profile = 'export PS1=\'frontend:\\w# \'\n';
-  const parts: Array<string | Uint8Array> = [INITRAMFS_RECIPE, busybox.version, readFileSync(busybox.path), init, profile];
+  const parts: Array<string | Uint8Array> = [INITRAMFS_RECIPE, busybox.version, readFileSync(busybox.path), e2fsck.version, init, profile];
   for (const f of extra) parts.push(f.path, String(f.mode ?? 0o755), f.contents);
   const hash = sha256(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(`${p}\0`) : Buffer.from(p))))).slice(0, 16);
   const dest = join(cacheDir(), `frontend-initramfs-${hash}`);
@@ -370,6 +387,9 @@ export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<stri
     ...['/bin', '/sbin', '/usr', '/usr/bin', '/usr/sbin', '/proc', '/sys', '/tmp', '/mnt', '/root', '/etc'].map((d) => `dir ${d} 0755 0 0`),
     `file /bin/busybox ${busybox.path} 0755 0 0`,
     'slink /bin/sh busybox 0777 0 0',
+    `file /sbin/e2fsck ${e2fsck.path} 0755 0 0`,
+    'slink /sbin/fsck.ext2 e2fsck 0777 0 0',
+    'slink /sbin/fsck.ext4 e2fsck 0777 0 0',
     `file /init ${join(files, 'init')} 0755 0 0`,
     `file /etc/profile ${join(files, 'profile')} 0644 0 0`,
   ];
