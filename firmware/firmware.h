@@ -90,6 +90,40 @@ size_t heap_usable_size(const void *ptr);
 struct heap_stats { size_t total, used, high_water, free_largest; };
 void heap_get_stats(struct heap_stats *st);
 
+/* ---- perf.c: per-request cost counters, CNTVCT_EL0 ticks (see perf.c) ---- */
+enum perf_kind { PERF_READ, PERF_WRITE, PERF_NOTIFY, PERF_KINDS };
+/** Fields of a kind's counters: windows, then sums of ticks (and the hypercall count). */
+enum perf_field {
+	PERF_COUNT,         /**< service windows that served one request of this kind */
+	PERF_TO_COMPLETION, /**< IRQ handler entry to the return of the completing hypercall */
+	PERF_TOTAL,         /**< IRQ handler entry to the return of the JS call */
+	PERF_C,             /**< in C: IRQ handler, main loop, the call into JS and back */
+	PERF_JS,            /**< in the JS call, hypercalls excluded (includes the host binding) */
+	PERF_HYP,           /**< in remio hypercalls: trap, hypervisor, return */
+	PERF_HYPERCALLS,    /**< number of remio hypercalls */
+	PERF_FIELDS
+};
+#define PERF_DMS 8
+struct perf_dm {
+	bool used;
+	uint32_t intid;
+	uint64_t k[PERF_KINDS][PERF_FIELDS];
+	uint64_t batched_windows, batched_requests;
+};
+struct remio_result;
+/** Records the IRQ handler's entry time `now` for `intid` (the earliest until its window opens). */
+void perf_irq(uint32_t intid, uint64_t now);
+/** Opens the service window of `intid`, just before the main loop calls into JS. */
+void perf_window_begin(uint32_t intid);
+/** Closes the open window, just after the JS call returned, and adds it to its bucket. */
+void perf_window_end(void);
+/** Reports one remio hypercall of the open window: its op, status, result and start/end ticks. */
+void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1);
+/** The counters of the device model served on `intid`, or NULL before its first window. */
+struct perf_dm *perf_dm_for(uint32_t intid);
+/** Absolute counter value when the first request was completed, 0 before. */
+uint64_t perf_first_served_ticks(void);
+
 /* ---- linker script symbols ---- */
 extern char __image_start[], __image_end[], __text_end[], __data_start[];
 extern char __bss_start[], __bss_end[], __heap_start[], __heap_end[], __stack_top[], __stack_bottom[];

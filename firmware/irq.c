@@ -15,6 +15,7 @@ uint64_t irq_count;
 
 void irq_handle(void)
 {
+	uint64_t now = timer_ticks();
 	for (;;) {
 		uint32_t intid = gic_ack();
 		if (intid >= 1020)
@@ -24,6 +25,7 @@ void irq_handle(void)
 			uart_rx_drain();
 		else if (intid == PLAT_TIMER_INTID)
 			timer_handle_irq();
+		perf_irq(intid, now);
 		irq_pending[intid / 64] |= 1UL << (intid % 64);
 		gic_eoi(intid);
 	}

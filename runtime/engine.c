@@ -99,6 +99,32 @@ static void rt_print_value(JSContext *c, JSValueConst v)
 	JS_FreeCString(c, s);
 }
 
+#define STACK_LINES_SHOWN 24
+
+/** Prints a stack trace, its first STACK_LINES_SHOWN lines and a count of the rest (a runaway recursion has thousands). */
+static void rt_print_stack(JSContext *c, JSValueConst stack)
+{
+	const char *s = JS_ToCString(c, stack);
+	if (!s)
+		return;
+	const char *p = s;
+	unsigned shown = 0, rest = 0;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+		if (shown < STACK_LINES_SHOWN) {
+			fwrite(p, 1, len, stdout);
+			shown++;
+		} else {
+			rest++;
+		}
+		p += len;
+	}
+	if (rest)
+		printf("    ... %u more frames\n", rest);
+	JS_FreeCString(c, s);
+}
+
 void runtime_report_exception(JSContext *c, const char *where)
 {
 	JSValue e = JS_GetException(c);
@@ -121,9 +147,8 @@ void runtime_report_exception(JSContext *c, const char *where)
 	fputs("\n", stdout);
 	if (JS_IsError(c, e)) {
 		JSValue stack = JS_GetPropertyStr(c, e, "stack");
-		if (!JS_IsUndefined(stack)) {
-			rt_print_value(c, stack);
-		}
+		if (!JS_IsUndefined(stack))
+			rt_print_stack(c, stack);
 		JS_FreeValue(c, stack);
 	}
 	JS_FreeValue(c, e);
@@ -179,7 +204,7 @@ static void rt_promise_rejection(JSContext *c, JSValueConst promise, JSValueCons
 	if (JS_IsError(c, reason)) {
 		JSValue stack = JS_GetPropertyStr(c, reason, "stack");
 		if (!JS_IsUndefined(stack))
-			rt_print_value(c, stack);
+			rt_print_stack(c, stack);
 		JS_FreeValue(c, stack);
 	}
 }
@@ -276,7 +301,12 @@ void runtime_poll(void)
 			continue; /* timers are run below */
 		if (JS_IsFunction(ctx, host_irq_handler)) {
 			JSValue arg = JS_NewInt32(ctx, intid);
+			bool dm = intid != PLAT_UART_INTID;
+			if (dm)
+				perf_window_begin((uint32_t)intid);
 			runtime_call(ctx, host_irq_handler, 1, &arg);
+			if (dm)
+				perf_window_end();
 		}
 		rt_run_jobs();
 	}

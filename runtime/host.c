@@ -232,7 +232,9 @@ static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	if (!host_under_hypervisor)
 		return JS_ThrowRangeError(ctx, "host.remio: no hypervisor below the firmware");
 	struct remio_result r;
+	uint64_t t0 = timer_ticks();
 	hypercall_remio(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
+	perf_hypercall(op, r.status, &r, t0, timer_ticks());
 	if (r.status == 0 && op == REMIO_OP_ASK && argc > 6) {
 		size_t len;
 		uint8_t *p = host_typed_array_bytes(ctx, argv[6], &len);
@@ -325,6 +327,36 @@ static JSValue host_heap_stats(JSContext *ctx, JSValueConst this_val, int argc, 
 	return o;
 }
 
+/** Words host.perfCounters writes (src/host.ts PerfOut). */
+#define PERF_OUT_WORDS (4 + PERF_KINDS * PERF_FIELDS + 2)
+
+static JSValue host_perf_counters(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t intid;
+	size_t len;
+	if (JS_ToUint32(ctx, &intid, argv[0]))
+		return JS_EXCEPTION;
+	uint8_t *p = host_typed_array_bytes(ctx, argv[1], &len);
+	if (!p)
+		return JS_EXCEPTION;
+	if (len < PERF_OUT_WORDS * sizeof(double))
+		return JS_ThrowRangeError(ctx, "host.perfCounters: out needs %d elements", PERF_OUT_WORDS);
+	double w[PERF_OUT_WORDS];
+	const struct perf_dm *d = perf_dm_for(intid);
+	size_t n = 0;
+	w[n++] = (double)timer_freq();
+	w[n++] = (double)timer_boot_ticks;
+	w[n++] = (double)perf_first_served_ticks();
+	w[n++] = (double)timer_ticks();
+	for (int k = 0; k < PERF_KINDS; k++)
+		for (int f = 0; f < PERF_FIELDS; f++)
+			w[n++] = d ? (double)d->k[k][f] : 0;
+	w[n++] = d ? (double)d->batched_windows : 0;
+	w[n++] = d ? (double)d->batched_requests : 0;
+	memcpy(p, w, sizeof w);
+	return JS_NewUint32(ctx, PERF_OUT_WORDS);
+}
+
 static JSValue host_power_off(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	int32_t code = 0;
@@ -352,6 +384,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
 	JS_CFUNC_DEF("consoleRead", 1, host_console_read),
 	JS_CFUNC_DEF("heapStats", 0, host_heap_stats),
+	JS_CFUNC_DEF("perfCounters", 2, host_perf_counters),
 	JS_CFUNC_DEF("powerOff", 1, host_power_off),
 };
 

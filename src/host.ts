@@ -65,6 +65,68 @@ export interface HeapStats {
   highWater: number;
 }
 
+/**
+ * Layout of the `out` array of {@link Host.perfCounters} (a Float64Array of
+ * at least {@link PERF_OUT_WORDS} elements). Times are counter ticks of the
+ * platform's clock (aarch64: the generic timer's CNTVCT_EL0 at
+ * {@link PerfOut.CLOCK_HZ}; under QEMU `-icount shift=0` one ns of guest time
+ * is one guest instruction). Per-kind blocks start at
+ * {@link PerfOut.KINDS} + kind * {@link PERF_FIELDS} (kinds:
+ * {@link PerfKind}, fields: {@link PerfField}).
+ */
+export const enum PerfOut {
+  /** counter frequency, Hz */
+  CLOCK_HZ = 0,
+  /** absolute counter value at the firmware's first instruction (ticks since the counter's reset) */
+  BOOT_TICKS = 1,
+  /** absolute counter value when the first request was completed (0: none yet) */
+  FIRST_SERVED_TICKS = 2,
+  /** absolute counter value now */
+  NOW_TICKS = 3,
+  /** first per-kind block */
+  KINDS = 4,
+  /** service windows that served several requests (or none), then the requests they served */
+  BATCHED_WINDOWS = 4 + 3 * 7,
+  BATCHED_REQUESTS = 4 + 3 * 7 + 1,
+}
+
+/** Request kinds of {@link Host.perfCounters}. */
+export const enum PerfKind {
+  /** a register read */
+  READ = 0,
+  /** a register write other than QueueNotify */
+  WRITE = 1,
+  /** a write to QueueNotify (the window includes processing the queue) */
+  NOTIFY = 2,
+}
+
+/**
+ * Fields of a per-kind block of {@link Host.perfCounters}: the number of
+ * service windows (from the IRQ handler's entry for the device model's
+ * interrupt to the return of the JS call the main loop made for it) that
+ * served exactly one request of the kind, then sums over them, in ticks.
+ */
+export const enum PerfField {
+  COUNT = 0,
+  /** IRQ entry to the return of the hypercall that completed the request */
+  TO_COMPLETION = 1,
+  /** IRQ entry to the return of the JS call */
+  TOTAL = 2,
+  /** in C: IRQ handler, main loop, entering and leaving JS */
+  C = 3,
+  /** in the JS call, hypercalls excluded (includes the host binding's argument conversion) */
+  JS = 4,
+  /** in remio hypercalls: trap, hypervisor, return */
+  HYPERCALL = 5,
+  /** number of remio hypercalls (a count, not ticks) */
+  HYPERCALLS = 6,
+}
+
+/** Fields per kind in {@link Host.perfCounters}. */
+export const PERF_FIELDS = 7;
+/** Elements {@link Host.perfCounters} writes. */
+export const PERF_OUT_WORDS = 4 + 3 * 7 + 2;
+
 /** What the platform offers as an entropy source. */
 export type EntropyQuality =
   /** a hardware random number generator (e.g. Armv8.5 RNDR, a TRNG) */
@@ -163,6 +225,17 @@ export interface Host {
 
   /** Heap figures of the JS engine's allocator. */
   heapStats(): HeapStats;
+
+  /**
+   * Per-request cost counters of the device model served on interrupt
+   * `intid`, and the boot timestamps, written into `out` in the
+   * {@link PerfOut} layout (all zeros for an INTID not served yet; the
+   * simulated host writes zeros). Returns the number of elements written.
+   * Counted by the firmware around the IRQ handler, the main loop's call
+   * into JS and each remio hypercall.
+   * @throws RangeError when `out` is shorter than {@link PERF_OUT_WORDS}.
+   */
+  perfCounters(intid: number, out: Float64Array): number;
 
   /**
    * Ends the run: PSCI SYSTEM_OFF on the firmware (exit status `code` is

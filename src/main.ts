@@ -6,7 +6,7 @@
  * with the self-test's verdict as exit status.
  */
 import * as native from 'host';
-import type { Host } from './host.ts';
+import { PERF_OUT_WORDS, type Host } from './host.ts';
 import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
@@ -23,7 +23,11 @@ export function readyLine(host: Host, bootNs: number): string {
 /** The console escape byte (Ctrl-]): the byte after it is a command to baojs, not input for the frontend. */
 export const CONSOLE_ESCAPE = 0x1d;
 
-/** Formats the per-device counters and the heap figures, one line each. */
+/**
+ * Formats the per-device counters and the heap figures, one line each; then,
+ * per device, the raw {@link Host.perfCounters} array (PerfOut layout,
+ * space-separated) that the benchmarks read.
+ */
 export function statsLines(host: Host, backend: Backend): string[] {
   const lines: string[] = [];
   for (const d of backend.devices.values()) {
@@ -31,6 +35,11 @@ export function statsLines(host: Host, backend: Backend): string[] {
     const dev = Object.entries(d.device.counters).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(`baojs: stats ${d.model.name} (${d.model.kind}, dm ${d.model.dmId}): requests ${c.requests} ` +
       `(reads ${c.reads}, writes ${c.writes}), notifies ${c.notifies}, errors ${c.errors}; device: ${dev}`);
+  }
+  const perf = new Float64Array(PERF_OUT_WORDS);
+  for (const d of backend.devices.values()) {
+    host.perfCounters(d.model.backendIntid, perf);
+    lines.push(`baojs: stats perf ${d.model.name}: ${Array.from(perf).join(' ')}`);
   }
   const heap = host.heapStats();
   lines.push(`baojs: stats heap: used ${Math.round(heap.used / 1024)} KiB, high water ${Math.round(heap.highWater / 1024)} KiB of ${Math.round(heap.total / 1024)} KiB`);

@@ -31,7 +31,7 @@
  * timers fire from {@link SimBao.run}. Pure JS: runs inside QuickJS too.
  */
 import { shmemRegionName, type DeviceModel, type Platform } from '../../src/config/platform.ts';
-import { REMIO_OUT_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
+import { PERF_OUT_WORDS, REMIO_OUT_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
 import { Prng } from './prng.ts';
 
 /** Request states in the simulated remio (Bao: FREE / PENDING / PROCESSING). */
@@ -219,6 +219,12 @@ export class SimBao implements Host {
 
   heapStats(): HeapStats {
     return { total: 8 << 20, used: 0, highWater: 0 };
+  }
+
+  perfCounters(_intid: number, out: Float64Array): number {
+    if (out.length < PERF_OUT_WORDS) throw new RangeError(`perfCounters: out needs ${PERF_OUT_WORDS} elements`);
+    out.fill(0, 0, PERF_OUT_WORDS);
+    return PERF_OUT_WORDS;
   }
 
   consoleRead(buf: Uint8Array): number {

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `npm run bench`: what baojs costs, measured the same way every time, under
+ * `qemu-system-aarch64 -icount` (guest time counts guest instructions:
+ * with `shift=0` one ns is one instruction; see docs and the design's
+ * "Performance" section), against QEMU's own virtio-blk-device attached
+ * straight to the same Linux frontend, in the same run.
+ *
+ * 1. Per-request cost in the backend: service windows (IRQ handler entry to
+ *    the return of the JS call) counted by the firmware
+ *    (`host.perfCounters`, CNTVCT_EL0 ticks) around 4 KiB sequential reads,
+ *    split into C, JS and hypercalls, per request kind.
+ * 2. Frontend throughput and IOPS with blkbench (bench/frontend/blkbench.c,
+ *    O_DIRECT, Linux AIO for queue depth 16) on baojs's vda and on QEMU's
+ *    virtio-blk-device (same kernel, CPU model, EL2 start, restricted DMA
+ *    pool at the same address and size, VIRTIO_F_ACCESS_PLATFORM).
+ * 3. Boot: guest time from reset to the firmware's ready line and to the
+ *    first request served; the frontend kernel's uptime at its prompt.
+ * 4. Footprint: image sections, bytecode, QuickJS heap after start and its
+ *    high-water mark after the throughput runs, the backend VM's RAM.
+ *
+ * Prints a table, writes `bench/results/bench-<time>.json` with every
+ * figure (and the commit and QEMU version) and `bench/results/ratio-<time>.svg`
+ * (throughput ratio by request size). No figure is asserted anywhere.
+ *
+ * Environment: BENCH_ICOUNT overrides the -icount mode (default: shift=0,
+ * falling back to shift=auto,sleep=off if the system does not boot);
+ * BENCH_QUICK=1 runs an eighth of the requests.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync, closeSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFirmware, CROSS } from '../scripts/build.ts';
+import { loadPlatform } from '../scripts/gen-platform.ts';
+import { ensureFrontend } from '../qemu/frontend/build.ts';
+import { bootStandalone } from '../qemu/frontend/standalone.ts';
+import type { ConsoleSession } from '../qemu/frontend/session.ts';
+import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
+import { PerfField, PerfKind, PerfOut, PERF_FIELDS, PERF_OUT_WORDS } from '../src/host.ts';
+import { BLKBENCH_PATH, ensureBlkbench, parseBlkbench, type BlkbenchResult } from './blkbench.ts';
+import { ratioChart } from './svg.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const PLATFORM = 'qemu-aarch64-virt';
+const QUICK = process.env.BENCH_QUICK === '1';
+const scale = (n: number): number => (QUICK ? Math.max(16, n >> 3) : n);
+
+/** One throughput workload of blkbench. */
+interface Workload {
+  /** short name, e.g. `seqread-64k` */
+  name: string;
+  /** blkbench arguments after the device */
+  kind: 'seq read' | 'seq write' | 'rand';
+  bs: number;
+  count: number;
+  qd: number;
+}
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+/** The workloads: sequential read and write at 4 KiB, 64 KiB and 1 MiB; random 4 KiB reads at QD 1 and 16. */
+const WORKLOADS: Workload[] = [
+  { name: 'seqread-4k', kind: 'seq read', bs: 4 * KiB, count: scale(2048), qd: 1 },
+  { name: 'seqread-64k', kind: 'seq read', bs: 64 * KiB, count: scale(512), qd: 1 },
+  { name: 'seqread-1m', kind: 'seq read', bs: MiB, count: scale(64), qd: 1 },
+  { name: 'seqwrite-4k', kind: 'seq write', bs: 4 * KiB, count: scale(2048), qd: 1 },
+  { name: 'seqwrite-64k', kind: 'seq write', bs: 64 * KiB, count: scale(512), qd: 1 },
+  { name: 'seqwrite-1m', kind: 'seq write', bs: MiB, count: scale(64), qd: 1 },
+  { name: 'randread-4k-qd1', kind: 'rand', bs: 4 * KiB, count: scale(2048), qd: 1 },
+  { name: 'randread-4k-qd16', kind: 'rand', bs: 4 * KiB, count: scale(4096), qd: 16 },
+];
+/** 4 KiB reads whose service windows give the per-request cost. */
+const PER_REQUEST_READS = scale(1024);
+
+function blkbenchCommand(w: Workload, dev: string): string {
+  return w.kind === 'rand'
+    ? `blkbench rand ${dev} ${w.bs} ${w.count} ${w.qd} 12345`
+    : `blkbench ${w.kind} ${dev} ${w.bs} ${w.count}`;
+}
+
+/** A throughput figure: MB/s (10^6 bytes) and IOPS in guest time. */
+interface Throughput {
+  mbps: number;
+  iops: number;
+  /** guest ns per request (queue depth 1: latency) */
+  nsPerRequest: number;
+  raw: BlkbenchResult;
+}
+
+function throughput(r: BlkbenchResult): Throughput {
+  if (r.errors) throw new Error(`blkbench ${r.op} bs ${r.bs}: ${r.errors} requests failed`);
+  return { mbps: (r.bytes / r.ns) * 1e3, iops: (r.count / r.ns) * 1e9, nsPerRequest: r.ns / r.count, raw: r };
+}
+
+async function runWorkloads(s: ConsoleSession, dev: string, label: string): Promise<Record<string, Throughput>> {
+  const out: Record<string, Throughput> = {};
+  for (const w of WORKLOADS) {
+    const t0 = Date.now();
+    const r = parseBlkbench(await s.check(blkbenchCommand(w, dev), 600_000));
+    out[w.name] = throughput(r);
+    console.log(`[bench] ${label} ${w.name}: ${out[w.name].mbps.toFixed(1)} MB/s, ${Math.round(out[w.name].iops)} IOPS (${Date.now() - t0} ms wall)`);
+  }
+  return out;
+}
+
+// ---- the backend's counters, through the console's Ctrl-] s -------------------
+
+interface Stats {
+  /** raw perfCounters array of each device, by name */
+  perf: Record<string, number[]>;
+  heapUsedKiB: number;
+  heapHighKiB: number;
+  heapTotalKiB: number;
+}
+
+async function stats(s: ConsoleSession): Promise<Stats> {
+  s.send(`${CONSOLE_ESCAPE}s`);
+  const m = await s.waitFor(/baojs: stats vda \([\s\S]*?baojs: stats heap: used (\d+) KiB, high water (\d+) KiB of (\d+) KiB/, 30_000);
+  const perf: Record<string, number[]> = {};
+  for (const p of m[0].matchAll(/baojs: stats perf (\w+): ([\d. e+-]+)/g)) {
+    const v = p[2].trim().split(/\s+/).map(Number);
+    if (v.length !== PERF_OUT_WORDS) throw new Error(`perf line of ${p[1]} has ${v.length} numbers, expected ${PERF_OUT_WORDS}`);
+    perf[p[1]] = v;
+  }
+  return { perf, heapUsedKiB: Number(m[1]), heapHighKiB: Number(m[2]), heapTotalKiB: Number(m[3]) };
+}
+
+/** Per-request cost of one kind, guest ns per request (instructions under shift=0). */
+interface RequestCost {
+  /** service windows that served one request of this kind */
+  requests: number;
+  /** IRQ entry to the return of the completing hypercall */
+  toCompletion: number;
+  /** IRQ entry to the return of the JS call */
+  total: number;
+  c: number;
+  js: number;
+  hypercall: number;
+  /** remio hypercalls per request */
+  hypercalls: number;
+}
+
+function requestCosts(before: number[], after: number[]): Record<'read' | 'write' | 'notify', RequestCost> & { batchedWindows: number; batchedRequests: number } {
+  const hz = after[PerfOut.CLOCK_HZ];
+  const field = (kind: PerfKind, f: PerfField): number => {
+    const i = PerfOut.KINDS + kind * PERF_FIELDS + f;
+    return after[i] - before[i];
+  };
+  const cost = (kind: PerfKind): RequestCost => {
+    const n = field(kind, PerfField.COUNT);
+    const ns = (f: PerfField): number => (n ? (field(kind, f) / n) * (1e9 / hz) : 0);
+    return {
+      requests: n,
+      toCompletion: ns(PerfField.TO_COMPLETION),
+      total: ns(PerfField.TOTAL),
+      c: ns(PerfField.C),
+      js: ns(PerfField.JS),
+      hypercall: ns(PerfField.HYPERCALL),
+      hypercalls: n ? field(kind, PerfField.HYPERCALLS) / n : 0,
+    };
+  };
+  return {
+    read: cost(PerfKind.READ),
+    write: cost(PerfKind.WRITE),
+    notify: cost(PerfKind.NOTIFY),
+    batchedWindows: after[PerfOut.BATCHED_WINDOWS] - before[PerfOut.BATCHED_WINDOWS],
+    batchedRequests: after[PerfOut.BATCHED_REQUESTS] - before[PerfOut.BATCHED_REQUESTS],
+  };
+}
+
+// ---- footprint ----------------------------------------------------------------
+
+function sections(elf: string): Record<string, number> {
+  const text = execFileSync(`${CROSS}size`, ['-A', elf], { encoding: 'utf8' });
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(\.\S+)\s+(\d+)\s+(\d+)/.exec(line);
+    if (m && Number(m[2]) > 0 && !/^\.(comment|debug|symtab|strtab|shstrtab|note)/.test(m[1])) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+function symbolSize(elf: string, name: string): number {
+  const text = execFileSync(`${CROSS}nm`, ['-S', elf], { encoding: 'utf8' });
+  const m = new RegExp(`^[0-9a-f]+ ([0-9a-f]+) \\w ${name}$`, 'm').exec(text);
+  return m ? parseInt(m[1], 16) : 0;
+}
+
+// ---- main -----------------------------------------------------------------------
+
+function gitCommit(): string {
+  const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'runtime', 'firmware'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  return (r.stdout ?? '').trim() + (dirty ? '+dirty' : '');
+}
+
+function qemuVersion(): string {
+  const r = spawnSync('qemu-system-aarch64', ['--version'], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n')[0].trim();
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const ms = (ns: number): string => `${fmt(ns / 1e6, 3)} ms`;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const p = await loadPlatform(PLATFORM);
+  const vda = p.devices.find((d) => d.name === 'vda');
+  if (!vda) throw new Error(`${PLATFORM} has no vda`);
+  console.log('[bench] building the firmware, the frontend and blkbench');
+  const fw = await buildFirmware({ platform: PLATFORM, quiet: true });
+  const extra = [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }];
+  const artifacts = await ensureFrontend(extra);
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const logDir = join(ROOT, 'build', 'bench');
+  mkdirSync(logDir, { recursive: true });
+
+  // -- baojs: the system on the remio test monitor --------------------------------
+  const modes = process.env.BENCH_ICOUNT ? [process.env.BENCH_ICOUNT] : ['shift=0', 'shift=auto,sleep=off'];
+  let sys: ConsoleSession | undefined;
+  let icount = '';
+  for (const mode of modes) {
+    console.log(`[bench] booting the system (monitor + Linux + baojs) with -icount ${mode}`);
+    try {
+      sys = await bootSystem({
+        timeoutMs: 1_200_000, readyTimeoutMs: 180_000, icount: mode, initramfsExtra: extra,
+        firmwareElf: fw.elf, log: () => {}, logFile: join(logDir, 'system.log'),
+      });
+      icount = mode;
+      break;
+    } catch (e) {
+      console.log(`[bench] -icount ${mode}: the system did not boot (${String((e as Error).message).split('\n')[0]})`);
+    }
+  }
+  if (!sys) throw new Error('the system did not boot under any -icount mode');
+  const readyLine = /baojs \S+ ready: [^\n]*heap (\d+) KiB free, boot ([\d.]+) ms/.exec(sys.output);
+  const feReady = /baojs-frontend: ready \([^,]*, ([\d.]+)s\)/.exec(sys.output);
+  if (!readyLine || !feReady) throw new Error('ready lines not found in the system output');
+  const s0 = await stats(sys);
+
+  console.log(`[bench] per-request cost: ${PER_REQUEST_READS} sequential 4 KiB reads on vda`);
+  const before = s0.perf.vda;
+  const pr = parseBlkbench(await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000));
+  const s1 = await stats(sys);
+  const costs = requestCosts(before, s1.perf.vda);
+  const hz = s1.perf.vda[PerfOut.CLOCK_HZ];
+  const boot = {
+    firstInstructionNs: (s1.perf.vda[PerfOut.BOOT_TICKS] / hz) * 1e9,
+    readyAfterFirstInstructionNs: Number(readyLine[2]) * 1e6,
+    resetToReadyNs: (s1.perf.vda[PerfOut.BOOT_TICKS] / hz) * 1e9 + Number(readyLine[2]) * 1e6,
+    resetToFirstServedNs: (s1.perf.vda[PerfOut.FIRST_SERVED_TICKS] / hz) * 1e9,
+    frontendPromptUptimeNs: Number(feReady[1]) * 1e9,
+    standaloneFrontendPromptUptimeNs: 0,
+  };
+
+  const baojs = await runWorkloads(sys, '/dev/vda', 'baojs');
+  const s2 = await stats(sys);
+  sys.kill();
+  await sys.close(2000);
+
+  // -- the reference: QEMU's virtio-blk-device on the same frontend --------------
+  const work = mkdtempSync(join(process.env.BENCH_TMP ?? (process.platform === 'linux' ? '/dev/shm' : tmpdir()), 'baojs-bench-'));
+  let qemu: Record<string, Throughput>;
+  try {
+    const disk = join(work, 'disk.img');
+    closeSync(openSync(disk, 'w'));
+    truncateSync(disk, p.backend.regions.find((r) => r.name === vda.backing)?.size ?? 64 * MiB);
+    console.log(`[bench] booting the reference: the same frontend on QEMU's virtio-blk-device, -icount ${icount}`);
+    const ref = await bootStandalone({
+      platform: p, artifacts, disks: [{ file: disk, iommuPlatform: true }], restrictedPool: vda.shmem,
+      conduit: 'smc', icount, timeoutMs: 1_200_000, readyTimeoutMs: 180_000, logFile: join(logDir, 'reference.log'),
+    });
+    try {
+      const m = /baojs-frontend: ready \([^,]*, ([\d.]+)s\)/.exec(ref.readyLine);
+      boot.standaloneFrontendPromptUptimeNs = m ? Number(m[1]) * 1e9 : NaN;
+      qemu = await runWorkloads(ref, '/dev/vda', 'qemu');
+    } finally {
+      await ref.shutdown();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  // -- footprint -----------------------------------------------------------------
+  const secs = sections(fw.elf);
+  const imageBytes = (secs['.text'] ?? 0) + (secs['.rodata'] ?? 0) + (secs['.data'] ?? 0) + (secs['.tdata'] ?? 0);
+  const bssBytes = (secs['.bss'] ?? 0) + (secs['.tbss'] ?? 0);
+  const stackBytes = secs['.stack'] ?? p.backend.stackSize ?? 0;
+  const footprint = {
+    sections: secs,
+    imageBytes,
+    bytecodeBytes: symbolSize(fw.elf, 'baojs_bundle'),
+    heapAfterStartKiB: s0.heapUsedKiB,
+    heapFreeAtReadyKiB: Number(readyLine[1]),
+    heapHighWaterKiB: s2.heapHighKiB,
+    heapTotalKiB: s2.heapTotalKiB,
+    /** image + bss + stack + heap high water: what the backend VM's RAM must hold at least */
+    ramNeededKiB: Math.ceil((imageBytes + bssBytes + stackBytes) / 1024) + s2.heapHighKiB,
+    ramConfiguredKiB: p.backend.ram.size / 1024,
+  };
+
+  // -- report --------------------------------------------------------------------
+  const clock = `CNTVCT_EL0 at ${fmt(hz / 1e6, 1)} MHz (${fmt(1e9 / hz, 0)} ns per tick); -icount ${icount}` +
+    (icount.startsWith('shift=0') ? ': 1 ns of guest time = 1 guest instruction' : ': guest ns, not instruction counts');
+  const lines: string[] = [];
+  lines.push(`baojs benchmarks — commit ${gitCommit()}, ${qemuVersion()}`);
+  lines.push(`clock: ${clock}`);
+  lines.push('');
+  lines.push(`1. Per-request cost in the backend (guest ns = instructions per request; ${pr.count} sequential 4 KiB reads)`);
+  lines.push('   kind                        requests  to completion      total        C       JS  hypercalls (n)');
+  for (const [k, label] of [['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const) {
+    const c = costs[k];
+    lines.push(`   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`);
+  }
+  const perBlock = costs.read.total + costs.write.total + costs.notify.total;
+  lines.push(`   one 4 KiB block request end to end (notify + read + write): ${fmt(perBlock)}; windows with several requests: ${costs.batchedWindows} (${costs.batchedRequests} requests)`);
+  lines.push('');
+  lines.push('2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend)');
+  lines.push('   workload              baojs MB/s   IOPS     QEMU MB/s   IOPS     ratio');
+  const ratios: Record<string, number> = {};
+  for (const w of WORKLOADS) {
+    const a = baojs[w.name], b = qemu[w.name];
+    ratios[w.name] = a.mbps / b.mbps;
+    lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${fmt(b.mbps, 1).padStart(12)}${fmt(b.iops).padStart(8)}${`${fmt(ratios[w.name] * 100)} %`.padStart(10)}`);
+  }
+  lines.push('');
+  lines.push('3. Boot (guest time)');
+  lines.push(`   reset to the backend's first instruction   ${ms(boot.firstInstructionNs)}`);
+  lines.push(`   reset to "baojs ready"                      ${ms(boot.resetToReadyNs)}`);
+  lines.push(`   reset to the first request served           ${ms(boot.resetToFirstServedNs)} (when Linux first touches a device)`);
+  lines.push(`   frontend uptime at its prompt (on baojs)    ${ms(boot.frontendPromptUptimeNs)}`);
+  lines.push(`   frontend uptime at its prompt (QEMU's virtio) ${ms(boot.standaloneFrontendPromptUptimeNs)}`);
+  lines.push('');
+  lines.push('4. Footprint');
+  lines.push(`   image ${fmt(imageBytes / 1024, 1)} KiB (${Object.entries(secs).map(([k, v]) => `${k} ${fmt(v / 1024, 1)} KiB`).join(', ')})`);
+  lines.push(`   bytecode ${fmt(footprint.bytecodeBytes / 1024, 1)} KiB; QuickJS heap after start ${footprint.heapAfterStartKiB} KiB, high water after the runs ${footprint.heapHighWaterKiB} KiB of ${footprint.heapTotalKiB} KiB`);
+  lines.push(`   backend VM RAM needed ${fmt(footprint.ramNeededKiB)} KiB (image + bss + stack + heap high water; configured ${fmt(footprint.ramConfiguredKiB)} KiB)`);
+  const report = lines.join('\n');
+  console.log('\n' + report + '\n');
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const result = {
+    commit: gitCommit(), qemu: qemuVersion(), date: new Date().toISOString(), icount, clock, quick: QUICK,
+    perRequest: { reads: pr, ...costs, blockRequestEndToEnd: perBlock },
+    throughput: WORKLOADS.map((w) => ({ ...w, baojs: baojs[w.name], qemu: qemu[w.name], ratio: ratios[w.name] })),
+    boot, footprint, wallSeconds: (Date.now() - started) / 1000,
+  };
+  const json = join(resultsDir, `bench-${stamp}.json`);
+  writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+  const svg = join(resultsDir, `ratio-${stamp}.svg`);
+  writeFileSync(svg, ratioChart('baojs virtio-blk throughput / QEMU virtio-blk-device', `guest time, -icount ${icount}, commit ${gitCommit().slice(0, 12)}`, [
+    { caption: 'sequential read', bars: ['4k', '64k', '1m'].map((s) => ({ label: s.toUpperCase().replace('K', ' KiB').replace('M', ' MiB'), value: ratios[`seqread-${s}`] })) },
+    { caption: 'sequential write', bars: ['4k', '64k', '1m'].map((s) => ({ label: s.toUpperCase().replace('K', ' KiB').replace('M', ' MiB'), value: ratios[`seqwrite-${s}`] })) },
+    { caption: 'random 4 KiB read', bars: [1, 16].map((q) => ({ label: `QD ${q}`, value: ratios[`randread-4k-qd${q}`] })) },
+  ]));
+  console.log(`[bench] wrote ${json} and ${svg} (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`[bench] failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  process.exit(1);
+});

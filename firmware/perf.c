@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Per-request cost counters of the backend, in generic-timer ticks
+ * (CNTVCT_EL0 at CNTFRQ_EL0 Hz; under QEMU `-icount shift=0` one ns of
+ * guest time is one guest instruction, and QEMU's counter runs at 62.5 MHz,
+ * so a tick is 16 instructions).
+ *
+ * A service window runs from the IRQ handler's entry for a device model's
+ * INTID to the return of the JS call the main loop makes for it. Within it
+ * host.remio() reports every hypercall: its duration (trap to EL2, the
+ * hypervisor's work, return), the requests ASK hands out and the first
+ * completion. A window that served exactly one request is added to the
+ * bucket of that request's kind (register read, register write,
+ * QueueNotify); others are counted as batched. The counters cost a few
+ * dozen instructions per window.
+ */
+#include <string.h>
+#include "firmware.h"
+#include "platform.h"
+#include "arch.h"
+
+/** Offset of QueueNotify in a virtio-mmio register window (virtio 1.2, 4.2.2). */
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x50
+#define REMIO_OP_WRITE 0
+#define REMIO_OP_READ  1
+#define REMIO_OP_ASK   2
+
+struct perf_window {
+	bool open;
+	uint32_t intid;
+	uint64_t irq, js_begin, completed;
+	uint64_t hyp, hypercalls, requests;
+	enum perf_kind kind;
+};
+
+static uint64_t perf_irq_ticks[IRQ_MAX];
+static struct perf_window win;
+static struct perf_dm perf_dms[PERF_DMS];
+static uint64_t perf_first_served;
+
+struct perf_dm *perf_dm_for(uint32_t intid)
+{
+	for (int i = 0; i < PERF_DMS; i++)
+		if (perf_dms[i].intid == intid && perf_dms[i].used)
+			return &perf_dms[i];
+	return NULL;
+}
+
+static struct perf_dm *perf_dm_slot(uint32_t intid)
+{
+	struct perf_dm *d = perf_dm_for(intid);
+	for (int i = 0; !d && i < PERF_DMS; i++) {
+		if (!perf_dms[i].used) {
+			d = &perf_dms[i];
+			d->used = true;
+			d->intid = intid;
+		}
+	}
+	return d;
+}
+
+uint64_t perf_first_served_ticks(void)
+{
+	return perf_first_served;
+}
+
+void perf_irq(uint32_t intid, uint64_t now)
+{
+	if (intid < IRQ_MAX && !perf_irq_ticks[intid])
+		perf_irq_ticks[intid] = now;
+}
+
+void perf_window_begin(uint32_t intid)
+{
+	uint64_t now = timer_ticks();
+	memset(&win, 0, sizeof win);
+	win.open = true;
+	win.intid = intid;
+	win.irq = intid < IRQ_MAX && perf_irq_ticks[intid] ? perf_irq_ticks[intid] : now;
+	win.js_begin = now;
+	if (intid < IRQ_MAX)
+		perf_irq_ticks[intid] = 0;
+}
+
+/** The kind of the request at `addr` with `op`: a QueueNotify, another write, or a read. */
+static enum perf_kind perf_classify(uint64_t addr, uint64_t op)
+{
+	static const struct { const char *name; uint64_t id, dm, key, win, win_size; } devs[] = { PLAT_DEVICES };
+	if (op == REMIO_OP_READ)
+		return PERF_READ;
+	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
+		if (addr == devs[i].win + VIRTIO_MMIO_QUEUE_NOTIFY)
+			return PERF_NOTIFY;
+	return PERF_WRITE;
+}
+
+void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1)
+{
+	if (!win.open)
+		return;
+	win.hyp += t1 - t0;
+	win.hypercalls++;
+	if (status != 0)
+		return;
+	if (op == REMIO_OP_ASK) {
+		if (win.requests++ == 0)
+			win.kind = perf_classify(r->addr, r->op);
+	} else if ((op == REMIO_OP_READ || op == REMIO_OP_WRITE) && !win.completed) {
+		win.completed = t1;
+	}
+}
+
+void perf_window_end(void)
+{
+	if (!win.open)
+		return;
+	uint64_t end = timer_ticks();
+	win.open = false;
+	if (win.requests && !perf_first_served)
+		perf_first_served = win.completed ? win.completed : end;
+	struct perf_dm *d = perf_dm_slot(win.intid);
+	if (!d)
+		return;
+	if (win.requests != 1 || !win.completed) {
+		d->batched_windows++;
+		d->batched_requests += win.requests;
+		return;
+	}
+	uint64_t *k = d->k[win.kind];
+	uint64_t js = end - win.js_begin - win.hyp;
+	k[PERF_COUNT]++;
+	k[PERF_TO_COMPLETION] += win.completed - win.irq;
+	k[PERF_TOTAL] += end - win.irq;
+	k[PERF_JS] += js;
+	k[PERF_HYP] += win.hyp;
+	k[PERF_C] += (end - win.irq) - js - win.hyp;
+	k[PERF_HYPERCALLS] += win.hypercalls;
+}
