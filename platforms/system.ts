@@ -19,13 +19,17 @@ export interface SystemPlacement {
   backendRegions: number;
   /** first shared region; the four follow each other (8 + 4 + 1 + 4 MiB) */
   shmem: number;
-  /** first virtio-mmio window in the frontend; one every 0x200 bytes */
+  /** first virtio-mmio window in the frontend (0x200 bytes); one every 4 KiB */
   windows: number;
 }
 
 /** The four device models, placed at `at.windows` and `at.shmem`. */
 export function systemDevices(at: SystemPlacement): DeviceModel[] {
-  const window = (i: number): { base: number; size: number } => ({ base: at.windows + i * 0x200, size: 0x200 });
+  // One 4 KiB page per window: Bao's remio address lookup counts the byte
+  // just past a window as part of it (src/core/remio.c, src/lib/inc/util.h
+  // in_range), so windows must not touch; a page each also keeps every
+  // window alone in its stage-2 page.
+  const window = (i: number): { base: number; size: number } => ({ base: at.windows + i * 0x1000, size: 0x200 });
   return [
     {
       name: 'vda', kind: 'blk', bindKey: 0, dmId: 0, backing: 'disk0', window: window(0),

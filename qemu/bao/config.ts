@@ -139,6 +139,21 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
       throw new ConfigError(`devices[${i}].shmem.id`, `Bao's shmem id indexes its shared-memory list: ids must be 0..${n - 1}, got ${d.shmem.id}`);
     }
   });
+  // Bao finds the device of a trapped frontend access with in_range(addr,
+  // va, size), which takes the byte just past a window as part of it, and
+  // stops at the first entry of the frontend's list that matches
+  // (src/core/remio.c remio_find_vm_dev_by_addr, src/lib/inc/util.h): a
+  // window that starts where another ends would get its register 0 taken
+  // by the other device. Windows must leave a gap.
+  p.devices.forEach((d, i) => {
+    const end = d.window.base + d.window.size;
+    p.devices.forEach((o, j) => {
+      if (j !== i && end >= o.window.base && end < o.window.base + o.window.size) {
+        throw new ConfigError(`devices[${j}].window.base`,
+          `window 0x${o.window.base.toString(16)} starts where ${d.name}'s window ends: Bao's remio address lookup counts the first byte past a window as part of it, so leave a gap`);
+      }
+    });
+  });
   if (m.uart.base % PAGE) throw new ConfigError('machine.uart.base', 'a passthrough device must start on a 4 KiB page');
   if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
   const gic = m.gic.version === 3

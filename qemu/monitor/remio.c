@@ -152,10 +152,30 @@ static struct remio_device *remio_find_by_addr(struct vm *vm, uint64_t addr)
     return NULL;
 }
 
-/** True if `addr` is inside one of `vm`'s remio windows. */
+/** True if `addr` is inside one of `vm`'s remio windows (Bao: vm_emul_get_mem, end excluded). */
 bool remio_handles(struct vm *vm, uint64_t addr)
 {
     return remio_find_by_addr(vm, addr) != NULL;
+}
+
+/**
+ * The device a trapped access at `addr` is queued on, chosen the way Bao
+ * does it (src/core/remio.c remio_find_vm_dev_by_addr with in_range from
+ * src/lib/inc/util.h): the first frontend entry, in list order, with
+ * base <= addr <= base + size. The end is included, so an access to the
+ * first register of a window that starts exactly where an earlier-listed
+ * window ends goes to that earlier device.
+ */
+static struct remio_device *remio_find_by_addr_like_bao(struct vm *vm, uint64_t addr)
+{
+    for (uint32_t i = 0; i < vm->remio_dev_num; i++) {
+        struct remio_device *dev = &remio_devices[vm->remio_devs[i].device];
+        if (vm->remio_devs[i].type == REMIO_DEV_FRONTEND && addr >= dev->window_base &&
+            addr - dev->window_base <= dev->window_size) {
+            return dev;
+        }
+    }
+    return NULL;
 }
 
 /**
@@ -196,7 +216,7 @@ static struct remio_request *remio_get_request(struct remio_device *dev, int64_t
 void remio_emulate_access(struct vm *vm, struct trap_frame *f, uint64_t addr, uint32_t width, bool write,
                           uint32_t reg)
 {
-    struct remio_device *dev = remio_find_by_addr(vm, addr);
+    struct remio_device *dev = remio_find_by_addr_like_bao(vm, addr);
     while (!(dev->frontend->started && dev->backend->started)) {
         __asm__ volatile("wfe");
     }
