@@ -293,6 +293,17 @@ export class SimBao implements Host {
     return this.platform.devices.find((d) => addr >= d.window.base && addr < d.window.base + d.window.size);
   }
 
+  /**
+   * The device model a trapped access at `addr` is queued on, picked as Bao
+   * picks it (`src/core/remio.c` `remio_find_vm_dev_by_addr` with
+   * `in_range`): the first device, in the frontend's list order, with
+   * base <= addr <= base + size. The end is included, so a window that
+   * starts where an earlier one ends loses its first register to it.
+   */
+  deviceFor(addr: number): DeviceModel | undefined {
+    return this.platform.devices.find((d) => addr >= d.window.base && addr <= d.window.base + d.window.size);
+  }
+
   /** Whether frontend vCPU `vcpu` waits for a request to complete. */
   isBlocked(vcpu: number): boolean {
     return this.blocked.has(vcpu);
@@ -316,8 +327,8 @@ export class SimBao implements Host {
   trap(vcpu: number, addr: number, width: number, isWrite: boolean, valueLo = 0, valueHi = 0): SimRequest {
     if (this.blocked.has(vcpu)) throw new Error(`frontend vCPU ${vcpu} is blocked`);
     if (width !== 1 && width !== 2 && width !== 4 && width !== 8) throw new Error(`bad width ${width}`);
-    const dm = this.windowAt(addr);
-    if (!dm) throw new Error(`frontend access to 0x${addr.toString(16)}: no remio window (data abort)`);
+    if (!this.windowAt(addr)) throw new Error(`frontend access to 0x${addr.toString(16)}: no remio window (data abort)`);
+    const dm = this.deviceFor(addr)!;
     const id = this.pool.indexOf(null);
     if (id < 0) throw new Error('request pool exhausted');
     let lo = valueLo >>> 0;

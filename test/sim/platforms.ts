@@ -52,27 +52,27 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
     devices: [
       {
         name: 'vda', kind: 'blk', bindKey: 0, dmId: 0, backing: 'disk0',
-        window: { base: WINDOWS + 0x000, size: 0x200 },
+        window: { base: WINDOWS + 0x0000, size: 0x200 },
         backendIntid: 144, frontendIntid: 112,
         shmem: { id: 0, base: SHMEM + 0 * MiB, size: shmem },
         queueNumMax: options.blkQueueNumMax,
       },
       {
         name: 'hwrng', kind: 'rng', bindKey: 2, dmId: 1,
-        window: { base: WINDOWS + 0x400, size: 0x200 },
+        window: { base: WINDOWS + 0x2000, size: 0x200 },
         backendIntid: 146, frontendIntid: 114,
         shmem: { id: 2, base: SHMEM + 2 * MiB, size: shmem },
       },
       {
         name: 'hvc0', kind: 'console', bindKey: 1, dmId: 2,
-        window: { base: WINDOWS + 0x200, size: 0x200 },
+        window: { base: WINDOWS + 0x1000, size: 0x200 },
         backendIntid: 145, frontendIntid: 113,
         shmem: { id: 1, base: SHMEM + 1 * MiB, size: shmem },
         queueNumMax: 64,
       },
       {
         name: 'vdb', kind: 'blk', bindKey: 3, dmId: 4, backing: 'disk1', readOnly: true,
-        window: { base: WINDOWS + 0x600, size: 0x200 },
+        window: { base: WINDOWS + 0x3000, size: 0x200 },
         backendIntid: 147, frontendIntid: 115,
         shmem: { id: 3, base: SHMEM + 3 * MiB, size: shmem },
       },

@@ -16,7 +16,7 @@ import { makeSystem } from '../driver/system.ts';
 import { RngDriver } from '../driver/rng.ts';
 
 const WIN0 = 0x0b000000;
-const WIN_RNG = 0x0b000400;
+const WIN_RNG = 0x0b002000;
 
 interface Access { op: 'r' | 'w'; addr: number; width: number; lo: number; hi: number }
 

@@ -9,7 +9,7 @@ import { SimBao } from '../sim/bao.ts';
 import { testPlatform } from '../sim/platforms.ts';
 
 const WIN0 = 0x0b000000; // vda, dm 0
-const WIN_RNG = 0x0b000400; // hwrng, dm 1
+const WIN_RNG = 0x0b002000; // hwrng, dm 1
 const ASK = 2;
 
 function fresh(seed = 1): { sim: SimBao; out: Uint32Array } {
@@ -103,6 +103,15 @@ test('the vCPU is blocked until completion; interrupts merge; NOTIFY injects', (
   assert.is(sim.remio(0, 0, 3, 0, 0, 0, out), 0);
   assert.ok(sim.takeFrontendIrq(112));
   assert.not.ok(sim.takeFrontendIrq(112));
+});
+
+test('an access to a window that starts where another ends is queued on the other device, as Bao does', () => {
+  const p = testPlatform();
+  p.devices[1].window.base = p.devices[0].window.base + p.devices[0].window.size;
+  const sim = new SimBao(p, { seed: 1 });
+  assert.is(sim.trap(0, p.devices[1].window.base, 4, false).dmId, p.devices[0].dmId);
+  assert.is(sim.trap(1, p.devices[1].window.base + 4, 4, false).dmId, p.devices[1].dmId);
+  assert.throws(() => sim.trap(2, p.devices[3].window.base + p.devices[3].window.size, 4, false), /no remio window/);
 });
 
 test('regions by name at their base; timers in virtual time', () => {
