@@ -70,6 +70,8 @@ const WORKLOADS: Workload[] = [
   { name: 'randread-4k-qd1', kind: 'rand', bs: 4 * KiB, count: scale(2048), qd: 1 },
   { name: 'randread-4k-qd16', kind: 'rand', bs: 4 * KiB, count: scale(4096), qd: 16 },
 ];
+/** Runs of each workload on the reference, the fastest kept (see runWorkloads). */
+const REFERENCE_REPEATS = 3;
 /** 4 KiB reads whose service windows give the per-request cost. */
 const PER_REQUEST_READS = scale(1024);
 
@@ -93,13 +95,22 @@ function throughput(r: BlkbenchResult): Throughput {
   return { mbps: (r.bytes / r.ns) * 1e3, iops: (r.count / r.ns) * 1e9, nsPerRequest: r.ns / r.count, raw: r };
 }
 
-async function runWorkloads(s: ConsoleSession, dev: string, label: string): Promise<Record<string, Throughput>> {
+/**
+ * Runs every workload `repeat` times and keeps the fastest run of each.
+ * QEMU's own device completes requests on host threads; while the frontend
+ * waits for them, icount (with sleep) lets guest time follow host time, so
+ * host scheduling noise reaches the reference's figures: the best of a few
+ * runs is its ceiling. baojs's path runs entirely in guest instructions.
+ */
+async function runWorkloads(s: ConsoleSession, dev: string, label: string, repeat = 1): Promise<Record<string, Throughput>> {
   const out: Record<string, Throughput> = {};
   for (const w of WORKLOADS) {
     const t0 = Date.now();
-    const r = parseBlkbench(await s.check(blkbenchCommand(w, dev), 600_000));
-    out[w.name] = throughput(r);
-    console.log(`[bench] ${label} ${w.name}: ${out[w.name].mbps.toFixed(1)} MB/s, ${Math.round(out[w.name].iops)} IOPS (${Date.now() - t0} ms wall)`);
+    for (let i = 0; i < repeat; i++) {
+      const t = throughput(parseBlkbench(await s.check(blkbenchCommand(w, dev), 600_000)));
+      if (!out[w.name] || t.raw.ns < out[w.name].raw.ns) out[w.name] = t;
+    }
+    console.log(`[bench] ${label} ${w.name}: ${out[w.name].mbps.toFixed(1)} MB/s, ${Math.round(out[w.name].iops)} IOPS (${repeat > 1 ? `best of ${repeat}, ` : ''}${Date.now() - t0} ms wall)`);
   }
   return out;
 }
@@ -275,7 +286,7 @@ async function main(): Promise<void> {
     try {
       const m = /baojs-frontend: ready \([^,]*, ([\d.]+)s\)/.exec(ref.readyLine);
       boot.standaloneFrontendPromptUptimeNs = m ? Number(m[1]) * 1e9 : NaN;
-      qemu = await runWorkloads(ref, '/dev/vda', 'qemu');
+      qemu = await runWorkloads(ref, '/dev/vda', 'qemu', REFERENCE_REPEATS);
     } finally {
       await ref.shutdown();
     }
@@ -317,7 +328,7 @@ async function main(): Promise<void> {
   const perBlock = costs.read.total + costs.write.total + costs.notify.total;
   lines.push(`   one 4 KiB block request end to end (notify + read + write): ${fmt(perBlock)}; windows with several requests: ${costs.batchedWindows} (${costs.batchedRequests} requests)`);
   lines.push('');
-  lines.push('2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend)');
+  lines.push(`2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend, best of ${REFERENCE_REPEATS})`);
   lines.push('   workload              baojs MB/s   IOPS     QEMU MB/s   IOPS     ratio');
   const ratios: Record<string, number> = {};
   for (const w of WORKLOADS) {
