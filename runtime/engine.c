@@ -15,7 +15,7 @@
 
 #define HEAP_MARGIN      (256 * 1024)  /* kept free below the JS memory limit for the C side */
 #define STACK_MARGIN     (32 * 1024)   /* C frames below JS on the firmware stack */
-#define CALL_BUDGET_MS   5000          /* watchdog: longest single call into JS, guest time */
+#define CALL_BUDGET_MS   10000         /* watchdog: longest single call into JS, guest time (under TCG: host time) */
 #define MALLOC_OVERHEAD  16            /* TLSF block header */
 
 static JSRuntime *rt;

@@ -76,6 +76,15 @@ test('exhausting the JS heap prints a clear out-of-memory line, and the firmware
   assert.is(r.firmwareExit, 0);
 });
 
+test('a runaway recursion hits the stack limit and an endless loop the watchdog; both are reported and the firmware stays alive', async () => {
+  const r = await boot('test/e2e/targets/limits.ts', 'limits');
+  assert.match(r.output, /^baojs: uncaught exception in callback: InternalError: stack overflow$/m);
+  assert.match(r.output, /^ {4}\.\.\. \d+ more frames$/m, 'a runaway stack is cut short');
+  assert.match(r.output, /^baojs: watchdog: a call into JS \(callback\) ran longer than \d+ ms and was stopped$/m);
+  assert.match(r.output, /^alive after the stack overflow and the endless loop$/m);
+  assert.is(r.firmwareExit, 0);
+});
+
 for (const [platform, what] of [
   ['qemu-aarch64-virt-gicv2', 'QEMU virt with a GICv2 (distributor + memory-mapped CPU interface)'],
   ['zcu102', "QEMU's ZCU102 model (Cadence UART, GIC-400, RAM at 0)"],

@@ -9,12 +9,8 @@ import type { Host } from '../../../src/host.ts';
 
 const host: Host = native;
 host.setTimeout(() => {
-  const hoard: string[][] = [];
-  for (;;) {
-    const chunk: string[] = [];
-    for (let i = 0; i < 1024; i++) chunk.push(`entry ${hoard.length}:${i} `.repeat(4));
-    hoard.push(chunk);
-  }
+  const hoard: Array<{ bytes: ArrayBuffer; note: string }> = [];
+  for (;;) hoard.push({ bytes: new ArrayBuffer(16 * 1024), note: `chunk ${hoard.length}` });
 }, 1);
 host.setTimeout(() => {
   const heap = host.heapStats();
