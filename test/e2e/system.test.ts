@@ -168,6 +168,45 @@ test('robustness: garbage written to a window gets virtio errors and log lines; 
   await sys.check('for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vdb ] && break; sleep 0.2; done; dd if=/dev/vdb bs=64k count=1 2>/dev/null | wc -c');
 });
 
+test('robustness: a block request whose header lies outside the shared region completes with VIRTIO_BLK_S_IOERR', async () => {
+  const vdb = dev('vdb');
+  const w = vdb.window.base;
+  const q = vdb.shmem.base + vdb.shmem.size - 0x10000; // rings and buffers in vdb's own region, unused while unbound
+  const name = (await sys.check(`basename $(readlink /sys/block/vdb/device)`)).trim();
+  await sys.check(`echo ${name} > /sys/bus/virtio/drivers/virtio_blk/unbind`);
+  const from = sys.output.length;
+  const desc = (i: number, addr: number, len: number, flags: number, next: number): string[] => [
+    `devmem ${hex(q + 16 * i)} 32 ${hex(addr)}`, `devmem ${hex(q + 16 * i + 4)} 32 0`,
+    `devmem ${hex(q + 16 * i + 8)} 32 ${len}`, `devmem ${hex(q + 16 * i + 12)} 32 ${hex(flags | (next << 16))}`,
+  ];
+  const steps = [
+    `devmem ${hex(w + 0x70)} 32 0`, `devmem ${hex(w + 0x70)} 32 3`,
+    `devmem ${hex(w + 0x24)} 32 1`, `devmem ${hex(w + 0x20)} 32 1`, `devmem ${hex(w + 0x24)} 32 0`, `devmem ${hex(w + 0x20)} 32 0`,
+    `devmem ${hex(w + 0x70)} 32 11`, `devmem ${hex(w + 0x30)} 32 0`, `devmem ${hex(w + 0x38)} 32 8`,
+    `devmem ${hex(w + 0x80)} 32 ${hex(q)}`, `devmem ${hex(w + 0x84)} 32 0`,
+    `devmem ${hex(w + 0x90)} 32 ${hex(q + 0x1000)}`, `devmem ${hex(w + 0x94)} 32 0`,
+    `devmem ${hex(w + 0xa0)} 32 ${hex(q + 0x2000)}`, `devmem ${hex(w + 0xa4)} 32 0`,
+    // header (readable) in the frontend's own RAM, data and status (writable) in the region
+    ...desc(0, platform.frontend.ram.base + 0x100000, 16, 1, 1),
+    ...desc(1, q + 0x3000, 512, 3, 2),
+    ...desc(2, q + 0x4000, 1, 2, 0),
+    `devmem ${hex(q + 0x4000)} 8 0xee`, `devmem ${hex(q + 0x2000)} 32 0`,
+    `devmem ${hex(q + 0x1000)} 32 0x10000`, `devmem ${hex(q + 0x1004)} 32 0`, // avail: idx 1, ring[0] = head 0
+    `devmem ${hex(w + 0x44)} 32 1`, `devmem ${hex(w + 0x70)} 32 15`, `devmem ${hex(w + 0x50)} 32 0`,
+  ];
+  await sys.check(steps.join(' && '), 60_000);
+  const [usedIdx, usedId, usedLen, statusByte] = (await sys.check(
+    `devmem ${hex(q + 0x2000)} 32; devmem ${hex(q + 0x2004)} 32; devmem ${hex(q + 0x2008)} 32; devmem ${hex(q + 0x4000)} 8`,
+  )).trim().split('\n').map((x) => Number(x.trim()));
+  assert.is(usedIdx >>> 16, 1, 'one used element');
+  assert.is(usedId, 0, 'the used element is the chain at head 0');
+  assert.is(usedLen, 1, 'only the status byte was written');
+  assert.is(statusByte, 1, 'VIRTIO_BLK_S_IOERR');
+  assert.match(sys.output.slice(from), /^vdb: request at head 0: request header outside the shared region/m);
+  await sys.check(`devmem ${hex(w + 0x70)} 32 0 && echo ${name} > /sys/bus/virtio/drivers/virtio_blk/bind`);
+  await sys.check('for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vdb ] && break; sleep 0.2; done; dd if=/dev/vdb bs=64k count=1 2>/dev/null | wc -c');
+});
+
 test("the backend's counters come out on the console (Ctrl-] s) and show the traffic", async () => {
   const from = sys.output.length;
   sys.send(`${CONSOLE_ESCAPE}s`);
