@@ -143,7 +143,7 @@ interface RequestCost {
   requests: number;
   /** IRQ entry to the return of the completing hypercall */
   toCompletion: number;
-  /** IRQ entry to the return of the JS call */
+  /** IRQ entry to the return of the JS call, or to the start of the first NOTIFY */
   total: number;
   c: number;
   js: number;
@@ -320,6 +320,7 @@ async function main(): Promise<void> {
   lines.push(`clock: ${clock}`);
   lines.push('');
   lines.push(`1. Per-request cost in the backend (guest ns = instructions per request; ${pr.count} sequential 4 KiB reads)`);
+  lines.push('   from the remio IRQ handler\'s entry; total ends at the JS call\'s return or at the first NOTIFY (after it QEMU runs the frontend\'s vCPU)');
   lines.push('   kind                        requests  to completion      total        C       JS  hypercalls (n)');
   for (const [k, label] of [['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const) {
     const c = costs[k];

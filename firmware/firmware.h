@@ -96,7 +96,7 @@ enum perf_kind { PERF_READ, PERF_WRITE, PERF_NOTIFY, PERF_KINDS };
 enum perf_field {
 	PERF_COUNT,         /**< service windows that served one request of this kind */
 	PERF_TO_COMPLETION, /**< IRQ handler entry to the return of the completing hypercall */
-	PERF_TOTAL,         /**< IRQ handler entry to the return of the JS call */
+	PERF_TOTAL,         /**< IRQ handler entry to the return of the JS call, or to the first NOTIFY */
 	PERF_C,             /**< in C: IRQ handler, main loop, the call into JS and back */
 	PERF_JS,            /**< in the JS call, hypercalls excluded (includes the host binding) */
 	PERF_HYP,           /**< in remio hypercalls: trap, hypervisor, return */
@@ -115,7 +115,7 @@ struct remio_result;
 void perf_irq(uint32_t intid, uint64_t now);
 /** Opens the service window of `intid`, just before the main loop calls into JS. */
 void perf_window_begin(uint32_t intid);
-/** Closes the open window, just after the JS call returned, and adds it to its bucket. */
+/** Closes the open window (ending it at its first NOTIFY, if any), just after the JS call returned, and adds it to its bucket. */
 void perf_window_end(void);
 /** Reports one remio hypercall of the open window: its op, status, result and start/end ticks. */
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1);

@@ -6,7 +6,11 @@
  * so a tick is 16 instructions).
  *
  * A service window runs from the IRQ handler's entry for a device model's
- * INTID to the return of the JS call the main loop makes for it. Within it
+ * INTID to the return of the JS call the main loop makes for it, or to the
+ * start of its first NOTIFY hypercall if it makes one: QEMU's icount clock
+ * is global, and once NOTIFY raises the frontend's interrupt QEMU runs the
+ * frontend's vCPU, whose instructions the counter would then include (before
+ * that, the frontend's vCPU only waits for the completion). Within it
  * host.remio() reports every hypercall: its duration (trap to EL2, the
  * hypervisor's work, return), the requests ASK hands out and the first
  * completion. A window that served exactly one request is added to the
@@ -24,11 +28,12 @@
 #define REMIO_OP_WRITE 0
 #define REMIO_OP_READ  1
 #define REMIO_OP_ASK   2
+#define REMIO_OP_NOTIFY 3
 
 struct perf_window {
 	bool open;
 	uint32_t intid;
-	uint64_t irq, js_begin, completed;
+	uint64_t irq, js_begin, completed, notified;
 	uint64_t hyp, hypercalls, requests;
 	enum perf_kind kind;
 };
@@ -96,8 +101,12 @@ static enum perf_kind perf_classify(uint64_t addr, uint64_t op)
 
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1)
 {
-	if (!win.open)
+	if (!win.open || win.notified)
 		return;
+	if (op == REMIO_OP_NOTIFY) {
+		win.notified = t0;
+		return;
+	}
 	win.hyp += t1 - t0;
 	win.hypercalls++;
 	if (status != 0)
@@ -114,7 +123,7 @@ void perf_window_end(void)
 {
 	if (!win.open)
 		return;
-	uint64_t end = timer_ticks();
+	uint64_t end = win.notified ? win.notified : timer_ticks();
 	win.open = false;
 	if (win.requests && !perf_first_served)
 		perf_first_served = win.completed ? win.completed : end;

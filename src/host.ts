@@ -103,14 +103,16 @@ export const enum PerfKind {
 /**
  * Fields of a per-kind block of {@link Host.perfCounters}: the number of
  * service windows (from the IRQ handler's entry for the device model's
- * interrupt to the return of the JS call the main loop made for it) that
- * served exactly one request of the kind, then sums over them, in ticks.
+ * interrupt to the return of the JS call the main loop made for it, or to
+ * the start of its first NOTIFY hypercall: after that QEMU runs the
+ * frontend's vCPU, and icount time is global) that served exactly one
+ * request of the kind, then sums over them, in ticks.
  */
 export const enum PerfField {
   COUNT = 0,
   /** IRQ entry to the return of the hypercall that completed the request */
   TO_COMPLETION = 1,
-  /** IRQ entry to the return of the JS call */
+  /** IRQ entry to the return of the JS call, or to the start of the first NOTIFY */
   TOTAL = 2,
   /** in C: IRQ handler, main loop, entering and leaving JS */
   C = 3,
