@@ -265,13 +265,26 @@ bool runtime_start(bool under_hypervisor)
 	return ok;
 }
 
+/**
+ * Runs the timers that are due, earliest deadline first (ties in creation
+ * order), as a host event loop does: a poll that comes late must not
+ * reorder them. At most HOST_TIMERS callbacks per poll, so a callback that
+ * keeps adding due timers cannot hold the main loop.
+ */
 static void rt_run_timers(void)
 {
 	uint64_t now = timer_now_ns();
-	for (int i = 0; i < HOST_TIMERS; i++) {
-		struct host_timer *t = &host_timers[i];
-		if (!t->id || t->deadline_ns > now)
-			continue;
+	for (int n = 0; n < HOST_TIMERS; n++) {
+		struct host_timer *t = NULL;
+		for (int i = 0; i < HOST_TIMERS; i++) {
+			struct host_timer *c = &host_timers[i];
+			if (!c->id || c->deadline_ns > now)
+				continue;
+			if (!t || c->deadline_ns < t->deadline_ns || (c->deadline_ns == t->deadline_ns && c->id < t->id))
+				t = c;
+		}
+		if (!t)
+			return;
 		JSValue fn = JS_DupValue(ctx, t->fn);
 		if (t->period_ns) {
 			t->deadline_ns = now + t->period_ns;

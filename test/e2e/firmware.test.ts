@@ -85,6 +85,15 @@ test('a runaway recursion hits the stack limit and an endless loop the watchdog;
   assert.is(r.firmwareExit, 0);
 });
 
+test('timers that fall due together run earliest deadline first; an interval keeps firing', async () => {
+  const r = await boot('test/e2e/targets/timers.ts', 'timers');
+  const m = /^timer order (\w+), interval ticks (\d+)$/m.exec(r.output);
+  assert.ok(m, r.output);
+  assert.is(m[1], 'abc');
+  assert.ok(Number(m[2]) >= 3, `${m[2]} interval ticks in 100 ms`);
+  assert.is(r.firmwareExit, 0);
+});
+
 for (const [platform, what] of [
   ['qemu-aarch64-virt-gicv2', 'QEMU virt with a GICv2 (distributor + memory-mapped CPU interface)'],
   ['zcu102', "QEMU's ZCU102 model (Cadence UART, GIC-400, RAM at 0)"],
