@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFirmware } from '../scripts/build.ts';
-import { loadPlatform } from '../scripts/gen-platform.ts';
+import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
 import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
 import { buildFrontendDtb } from './frontend/dts.ts';
 import { ConsoleSession } from './frontend/session.ts';
@@ -73,7 +73,8 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const O = FRONTEND_LOAD_OFFSETS;
   const outDir = join(ROOT, 'build', 'system');
   mkdirSync(outDir, { recursive: true });
-  const bootargs = [opts.earlycon ? 'earlycon=pl011,mmio32,0x0c000000 keep_bootcon' : '', 'console=hvc0', opts.bootargs ?? '']
+  const earlycon = `earlycon=pl011,mmio32,0x${monitorLayout(p).debugUart.base.toString(16)} keep_bootcon`;
+  const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', opts.bootargs ?? '']
     .join(' ').trim();
   const dtb = buildFrontendDtb(p, {
     conduit: 'smc',
