@@ -8,8 +8,8 @@
  * Usage: `node --import tsx qemu/monitor/test/run.ts`. Prints
  * `N passed, N failed` and exits non-zero on any failure.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { runQemu as runQemuProcess } from '../../qemu.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFirmware } from '../../../scripts/build.ts';
@@ -27,22 +27,9 @@ interface QemuResult {
 }
 
 /** Runs QEMU with `args` until it exits or `timeoutMs` passes (then kills it by its PID). */
-function runQemu(args: string[], timeoutMs: number): Promise<QemuResult> {
-  return new Promise((resolve) => {
-    const child = spawn('qemu-system-aarch64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, timeoutMs);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve({ out: out.replace(/\r/g, ''), timedOut });
-    });
-  });
+async function runQemu(args: string[], timeoutMs: number): Promise<QemuResult> {
+  const r = await runQemuProcess({ args, timeoutMs });
+  return { out: r.output, timedOut: r.timedOut };
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
