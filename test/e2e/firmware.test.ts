@@ -94,6 +94,14 @@ test('timers that fall due together run earliest deadline first; an interval kee
   assert.is(r.firmwareExit, 0);
 });
 
+test('the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor', async () => {
+  const r = await boot('test/e2e/targets/host.ts', 'host');
+  const checks = [...r.output.matchAll(/^CHECK (\S+) (ok|FAIL) (.*)$/gm)];
+  assert.is(checks.length, 12, r.output);
+  for (const c of checks) assert.is(c[2], 'ok', `${c[1]}: ${c[3]}`);
+  assert.is(r.firmwareExit, 0);
+});
+
 for (const [platform, what] of [
   ['qemu-aarch64-virt-gicv2', 'QEMU virt with a GICv2 (distributor + memory-mapped CPU interface)'],
   ['zcu102', "QEMU's ZCU102 model (Cadence UART, GIC-400, RAM at 0)"],

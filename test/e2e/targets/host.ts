@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Firmware test entry: the native host module's checks on its inputs, on a
+ * bare machine. Prints one `CHECK <name> <ok|FAIL> <detail>` line each.
+ */
+import * as native from 'host';
+import type { Host } from '../../../src/host.ts';
+import { platform } from '@platform';
+
+const host: Host = native;
+function check(name: string, ok: boolean, detail: string): void {
+  host.write(`CHECK ${name} ${ok ? 'ok' : 'FAIL'} ${detail}\n`);
+}
+function throwsRange(name: string, f: () => unknown): void {
+  try {
+    f();
+    check(name, false, 'did not throw');
+  } catch (e) {
+    check(name, e instanceof RangeError, String(e));
+  }
+}
+
+const uart = platform.machine.uart.base;
+const fr = host.mmioRead(uart + 0x18, 4); // PL011 UARTFR
+check('mmio-read-uart', (fr & ~0x1ff) === 0, `UARTFR 0x${fr.toString(16)}`);
+throwsRange('mmio-outside-devices', () => host.mmioRead(platform.backend.ram.base, 4));
+throwsRange('mmio-unaligned', () => host.mmioRead(uart + 0x19, 4));
+throwsRange('mmio-bad-width', () => host.mmioRead(uart + 0x18, 3));
+throwsRange('region-unknown', () => host.region('no-such-region'));
+throwsRange('irq-timer-reserved', () => host.irqEnable(platform.machine.timerIntid));
+throwsRange('irq-beyond-gic', () => host.irqEnable(5000));
+throwsRange('remio-without-hypervisor', () => host.remio(0, 0, 2, 0, 0, 0, new Uint32Array(8)));
+throwsRange('ipc-without-hypervisor', () => host.ipcNotify(0, 0));
+const a = new Uint8Array(4096);
+const b = new Uint8Array(4096);
+host.entropy(a);
+host.entropy(b);
+let same = 0;
+let zeros = 0;
+for (let i = 0; i < a.length; i++) {
+  if (a[i] === b[i]) same++;
+  if (a[i] === 0) zeros++;
+}
+check('entropy-varies', same < 100 && zeros < 100, `${same} equal bytes between two draws, ${zeros} zero bytes`);
+check('entropy-quality', host.entropyQuality === 'weak', `${host.entropyQuality} (cortex-a53 has no RNDR)`);
+const region = new Uint8Array(host.region(`shmem:${platform.devices[0].name}`));
+region[0] = 0xa5;
+check('shmem-region', region.length === platform.devices[0].shmem.size && new Uint8Array(host.region(`shmem:${platform.devices[0].name}`))[0] === 0xa5,
+  `${region.length} bytes, one view's write seen through another`);
+host.powerOff(0);
