@@ -2,12 +2,12 @@
 /**
  * Starting and ending QEMU for the runner, the tests and the benchmarks.
  * Every QEMU started here has a time limit and is ended by its own PID,
- * never by name. Output is collected line by line, so callers can wait for
- * a marker, send input to the serial console, and read the firmware's
- * verdict from its `baojs: exit <N>` line (PSCI SYSTEM_OFF carries no
- * status).
+ * never by name. Its serial console is a ConsoleSession (wait for a marker,
+ * send input, run shell commands), and the firmware's verdict is read from
+ * its `baojs: exit <N>` line (PSCI SYSTEM_OFF carries no status).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { ConsoleSession } from './frontend/session.ts';
 import type { Machine } from '../src/config/platform.ts';
 
 /** How to start one QEMU. */
@@ -20,8 +20,14 @@ export interface QemuOptions {
   timeoutMs: number;
   /** copy QEMU's output to this process's stdout as it comes */
   echo?: boolean;
-  /** connect this process's stdin to QEMU's serial console */
+  /** connect this process's stdin (when a terminal) to QEMU's serial console */
   interactive?: boolean;
+  /** called with everything QEMU prints */
+  onOutput?: (text: string) => void;
+  /** copy of everything QEMU prints */
+  logFile?: string;
+  /** name in error messages (default 'qemu') */
+  name?: string;
 }
 
 /** How a QEMU run ended. */
@@ -38,116 +44,50 @@ export interface QemuResult {
   wallMs: number;
 }
 
-/** A running QEMU. */
-export class QemuProcess {
-  readonly child: ChildProcessWithoutNullStreams;
-  private out = '';
-  private waiters: Array<{ re: RegExp; from: number; resolve: (m: RegExpExecArray) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
-  private readonly started = Date.now();
-  private killedByTimeout = false;
-  private readonly limit: NodeJS.Timeout;
-  readonly done: Promise<QemuResult>;
+/**
+ * A running QEMU: a {@link ConsoleSession} over its serial console (wait
+ * for output, send input, run shell commands) that QEMU itself was started
+ * for, with the run's outcome in {@link QemuProcess.result}.
+ */
+export class QemuProcess extends ConsoleSession {
+  /** resolves when QEMU has ended */
+  readonly result: Promise<QemuResult>;
 
-  constructor(readonly opts: QemuOptions) {
+  constructor(opts: QemuOptions) {
     const bin = opts.binary ?? process.env.QEMU ?? 'qemu-system-aarch64';
     // Board models may carry audio devices: keep QEMU away from the host's sound system.
-    this.child = spawn(bin, opts.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QEMU_AUDIO_DRV: 'none' } });
-    const onData = (d: Buffer): void => {
-      const s = d.toString('utf8').replace(/\r/g, '');
-      this.out += s;
-      if (opts.echo) process.stdout.write(s);
-      this.checkWaiters();
-    };
-    this.child.stdout.on('data', onData);
-    this.child.stderr.on('data', onData);
-    if (opts.interactive && process.stdin.isTTY) {
+    const child = spawn(bin, opts.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QEMU_AUDIO_DRV: 'none' } });
+    const echo = opts.echo ? (text: string) => process.stdout.write(text.replace(/\r/g, '')) : undefined;
+    super(child, {
+      name: opts.name ?? 'qemu',
+      timeoutMs: opts.timeoutMs,
+      logFile: opts.logFile,
+      onOutput: echo && opts.onOutput ? (t) => { echo(t); opts.onOutput!(t); } : (echo ?? opts.onOutput),
+    });
+    const started = Date.now();
+    const tty = Boolean(opts.interactive && process.stdin.isTTY);
+    const forward = (d: Buffer): void => this.send(d.toString('binary'));
+    if (tty) {
       process.stdin.setRawMode(true);
-      process.stdin.on('data', (d) => this.child.stdin.write(d));
+      process.stdin.on('data', forward);
     }
-    this.limit = setTimeout(() => {
-      this.killedByTimeout = true;
-      this.kill();
-    }, opts.timeoutMs);
-    this.done = new Promise((resolve) => {
-      const finish = (status: number | null): void => {
-        clearTimeout(this.limit);
-        if (opts.interactive && process.stdin.isTTY) {
-          process.stdin.setRawMode(false);
-          process.stdin.pause();
-        }
-        for (const w of this.waiters) {
-          clearTimeout(w.timer);
-          w.reject(new Error(`QEMU ended before ${w.re} appeared${this.killedByTimeout ? ' (time limit)' : ''}\n${this.tail()}`));
-        }
-        this.waiters = [];
-        resolve({
-          output: this.out,
-          qemuStatus: status,
-          firmwareExit: firmwareExitCode(this.out),
-          timedOut: this.killedByTimeout,
-          wallMs: Date.now() - this.started,
-        });
-      };
-      this.child.on('close', (status) => finish(status));
-      this.child.on('error', (e) => {
-        this.out += `\n[qemu] could not start ${bin}: ${e.message}\n`;
-        finish(null);
+    let startError = '';
+    const ended = new Promise<number | null>((resolve) => {
+      child.on('error', (e) => {
+        startError = `[qemu] could not start ${bin}: ${e.message}\n`;
+        resolve(null);
       });
+      void this.exited.then(resolve);
     });
-  }
-
-  /** All output so far. */
-  get output(): string {
-    return this.out;
-  }
-
-  /** The last `n` lines of output, for error messages. */
-  tail(n = 30): string {
-    return this.out.split('\n').slice(-n).join('\n');
-  }
-
-  /**
-   * Resolves when `re` matches output printed after character offset `from`
-   * (default: anything printed so far counts). Rejects after `timeoutMs` or
-   * when QEMU ends first.
-   */
-  waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.timer !== timer);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re}\n${this.tail()}`));
-      }, timeoutMs);
-      this.waiters.push({ re, from, resolve, reject, timer });
-      this.checkWaiters();
+    this.result = ended.then((status) => {
+      if (tty) {
+        process.stdin.off('data', forward);
+        process.stdin.setRawMode(false);
+        process.stdin.pause();
+      }
+      const output = (this.output + startError).replace(/\r/g, '');
+      return { output, qemuStatus: status, firmwareExit: firmwareExitCode(output), timedOut: this.timedOut, wallMs: Date.now() - started };
     });
-  }
-
-  /** Writes `text` to QEMU's serial console (its stdin). */
-  send(text: string): void {
-    this.child.stdin.write(text);
-  }
-
-  /** Ends QEMU by its PID (SIGKILL). */
-  kill(): void {
-    if (this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null) {
-      try {
-        process.kill(this.child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-  }
-
-  private checkWaiters(): void {
-    for (const w of [...this.waiters]) {
-      const re = new RegExp(w.re.source, w.re.flags.replace('g', ''));
-      const m = re.exec(this.out.slice(w.from));
-      if (m) {
-        clearTimeout(w.timer);
-        this.waiters = this.waiters.filter((x) => x !== w);
-        w.resolve(m);
-      }
-    }
   }
 }
 
@@ -159,7 +99,7 @@ export function firmwareExitCode(output: string): number | null {
 
 /** Starts QEMU and waits for it to end. */
 export function runQemu(opts: QemuOptions): Promise<QemuResult> {
-  return new QemuProcess(opts).done;
+  return new QemuProcess(opts).result;
 }
 
 /**

@@ -6,14 +6,14 @@
  * configuration gives them). Linux's console is /dev/hvc0, served by baojs
  * and bridged to the UART, so QEMU's stdin/stdout is the Linux shell.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
 import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
 import { buildFrontendDtb } from './frontend/dts.ts';
-import { ConsoleSession } from './frontend/session.ts';
+import type { ConsoleSession } from './frontend/session.ts';
+import { QemuProcess } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
 import { monitorQemuArgs } from './monitor/launch.ts';
 import { startBao } from './bao/run.ts';
@@ -87,10 +87,8 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
-  const bin = process.env.QEMU ?? 'qemu-system-aarch64';
-  log(`[system] ${bin} ${args.join(' ')}`);
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const session = new ConsoleSession(child, { name: 'system', timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
+  log(`[system] ${process.env.QEMU ?? 'qemu-system-aarch64'} ${args.join(' ')}`);
+  const session = new QemuProcess({ name: 'system', args, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
   return waitForShell(session, opts);
 }
 
@@ -110,11 +108,11 @@ async function waitForShell(session: ConsoleSession, opts: SystemOptions): Promi
  */
 async function bootUnderBao(p: Platform, image: string, opts: SystemOptions, log: (line: string) => void): Promise<SystemSession> {
   log(`[system] booting Bao image ${image}`);
-  const q = await startBao({ image, platform: p, icount: opts.icount, qemuArgs: opts.qemuArgs, timeoutMs: opts.timeoutMs });
-  const session = new ConsoleSession(q.child, { name: 'system (Bao)', timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
-  session.output = q.output; // what Bao and the firmware printed before the session was attached
-  opts.onOutput?.(q.output);
-  return waitForShell(session, opts);
+  const q = await startBao({
+    image, platform: p, icount: opts.icount, qemuArgs: opts.qemuArgs, timeoutMs: opts.timeoutMs,
+    onOutput: opts.onOutput, logFile: opts.logFile,
+  });
+  return waitForShell(q, opts);
 }
 
 /** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */

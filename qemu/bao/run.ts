@@ -85,6 +85,10 @@ export interface BaoRunOptions {
   echo?: boolean;
   /** connect stdin to the console */
   interactive?: boolean;
+  /** called with everything QEMU prints */
+  onOutput?: (text: string) => void;
+  /** copy of everything QEMU prints */
+  logFile?: string;
 }
 
 /** Why a Bao boot failed, in one message for the user. */
@@ -127,7 +131,10 @@ export async function startBao(opts: BaoRunOptions = {}): Promise<QemuProcess> {
   const silenceMs = opts.silenceMs ?? 5000;
   const readyMs = opts.readyMs ?? 60000;
   const args = [...baoQemuArgs(p, resolve(image), { loadAddress: opts.loadAddress, icount: opts.icount }), ...(opts.qemuArgs ?? [])];
-  const q = new QemuProcess({ binary: bin, args, timeoutMs: opts.timeoutMs ?? 120000, echo: opts.echo, interactive: opts.interactive });
+  const q = new QemuProcess({
+    name: 'bao', binary: bin, args, timeoutMs: opts.timeoutMs ?? 120000, echo: opts.echo, interactive: opts.interactive,
+    onOutput: opts.onOutput, logFile: opts.logFile,
+  });
   const fail = (message: string): never => {
     q.kill();
     throw new BaoBootError(message, q.output);
@@ -136,7 +143,7 @@ export async function startBao(opts: BaoRunOptions = {}): Promise<QemuProcess> {
     await q.waitFor(BAO_BANNER, silenceMs);
   } catch {
     if (q.child.exitCode !== null || q.child.signalCode !== null || q.output.includes('could not start')) {
-      fail(`QEMU ended before Bao printed anything:\n${q.tail(10)}`);
+      fail(`QEMU ended before Bao printed anything:\n${q.tail(1500)}`);
     }
     fail(silentBaoMessage(bin, silenceMs, image));
   }
@@ -144,7 +151,7 @@ export async function startBao(opts: BaoRunOptions = {}): Promise<QemuProcess> {
     await q.waitFor(BAOJS_READY, readyMs);
   } catch {
     fail(`Bao started but the baojs firmware printed no ready line within ${readyMs / 1000} s: check that the Bao image embeds this build's baojs.bin ` +
-      `and the configuration generated for ${p.name} (a Bao ERROR line above names what it refused).\n${q.tail(15)}`);
+      `and the configuration generated for ${p.name} (a Bao ERROR line above names what it refused).\n${q.tail(2000)}`);
   }
   return q;
 }
@@ -170,7 +177,7 @@ export async function runBao(opts: BaoRunOptions = {}): Promise<BaoRunResult> {
     /* the time limit or QEMU's own end: reported by `done` */
   }
   q.kill();
-  const r = await q.done;
+  const r = await q.result;
   const m = BAOJS_EXIT.exec(r.output);
   return { ...r, verdict: m ? Number(m[1]) : null };
 }

@@ -41,7 +41,7 @@ export class ConsoleSession {
   private exitCode: number | null | undefined;
   private readonly waiters = new Set<() => void>();
   private readonly deadline: NodeJS.Timeout;
-  private timedOut = false;
+  private killedByDeadline = false;
 
   /** Wraps `child`; starts the deadline clock. */
   constructor(readonly child: ChildProcessWithoutNullStreams, readonly opts: ConsoleSessionOptions) {
@@ -64,10 +64,15 @@ export class ConsoleSession {
       });
     });
     this.deadline = setTimeout(() => {
-      this.timedOut = true;
+      this.killedByDeadline = true;
       this.kill();
     }, opts.timeoutMs);
     this.deadline.unref();
+  }
+
+  /** True when the session's deadline ended the process. */
+  get timedOut(): boolean {
+    return this.killedByDeadline;
   }
 
   /** The process's PID. */
@@ -103,7 +108,7 @@ export class ConsoleSession {
           resolve(m);
         } else if (this.done) {
           finish();
-          reject(new Error(`${this.opts.name}: ended${this.timedOut ? ' (session deadline passed)' : ''} (exit ${this.exitCode}) before ${re}; last output:\n${this.tail()}`));
+          reject(new Error(`${this.opts.name}: ended${this.killedByDeadline ? ' (session deadline passed)' : ''} (exit ${this.exitCode}) before ${re}; last output:\n${this.tail()}`));
         }
       };
       const finish = (): void => {
