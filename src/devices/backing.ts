@@ -41,6 +41,7 @@ export class RamBacking implements BlockBacking {
   readonly capacity: number;
   readonly blockSize = 512;
   private readonly bytes: Uint8Array;
+  private readonly buffer: ArrayBuffer;
 
   /**
    * @param buffer the region; its size rounded down to 512 bytes is the capacity
@@ -49,12 +50,14 @@ export class RamBacking implements BlockBacking {
    */
   constructor(buffer: ArrayBuffer, readonly readOnly = false, readonly id = 'baojs-ram') {
     this.capacity = buffer.byteLength - (buffer.byteLength % 512);
+    this.buffer = buffer;
     this.bytes = new Uint8Array(buffer, 0, this.capacity);
   }
 
   read(offset: number, dst: Uint8Array): boolean {
     if (!this.inRange(offset, dst.length)) return false;
-    dst.set(this.bytes.subarray(offset, offset + dst.length));
+    // A fresh view rather than subarray(): no species constructor lookup.
+    dst.set(new Uint8Array(this.buffer, offset, dst.length));
     return true;
   }
 

@@ -10,7 +10,7 @@
  * last device-writable byte. The driver may split this across buffers in
  * any way (2.7.4).
  */
-import type { GuestMemory } from '../virtio/memory.ts';
+import { LITTLE_ENDIAN, type GuestMemory } from '../virtio/memory.ts';
 import type { DescriptorChain } from '../virtio/queue.ts';
 import { lastWritableByte, readFromChain } from '../virtio/sg.ts';
 
@@ -85,18 +85,27 @@ export function parseBlkRequest(mem: GuestMemory, chain: DescriptorChain, req: B
     req.error = `device-readable part is ${chain.readableBytes} bytes, a header needs ${BLK_HEADER_SIZE}`;
     return BlkParse.BAD_HEADER;
   }
-  let got: number;
-  try {
-    got = readFromChain(mem, chain, 0, header);
-  } catch {
-    got = -1;
+  // The usual layout: the whole header in the first buffer, read in place.
+  const off = chain.len[0] >= BLK_HEADER_SIZE ? mem.check(chain.addr[0], BLK_HEADER_SIZE) : -1;
+  if (off >= 0 && (off & 3) === 0 && LITTLE_ENDIAN) {
+    const u32 = mem.u32;
+    const w = off >>> 2;
+    req.type = u32[w];
+    req.sector = u32[w + 2] + u32[w + 3] * 4294967296;
+  } else {
+    let got: number;
+    try {
+      got = readFromChain(mem, chain, 0, header);
+    } catch {
+      got = -1;
+    }
+    if (got !== BLK_HEADER_SIZE) {
+      req.error = 'request header outside the shared region';
+      return BlkParse.BAD_HEADER;
+    }
+    req.type = headerView.getUint32(0, true);
+    req.sector = headerView.getUint32(8, true) + headerView.getUint32(12, true) * 4294967296;
   }
-  if (got !== BLK_HEADER_SIZE) {
-    req.error = 'request header outside the shared region';
-    return BlkParse.BAD_HEADER;
-  }
-  req.type = headerView.getUint32(0, true);
-  req.sector = headerView.getUint32(8, true) + headerView.getUint32(12, true) * 4294967296;
   req.readableData = chain.readableBytes - BLK_HEADER_SIZE;
   req.writableData = chain.writableBytes - 1;
   req.error = '';

@@ -269,9 +269,11 @@ export class BlkDevice implements VirtioDevice {
     let off = req.sector * SECTOR_SIZE;
     let left = total;
     for (let i = chain.firstWritable; i < chain.count && left > 0; i++) {
-      const n = Math.min(chain.len[i], left);
+      const len = chain.len[i];
+      const n = len < left ? len : left;
       if (n === 0) continue;
-      if (!this.backing.read(off, mem.bytes(chain.addr[i], n))) return BlkStatus.IOERR;
+      // buffersInRegion checked this buffer: a view without checking again
+      if (!this.backing.read(off, new Uint8Array(mem.buffer, chain.addr[i] - mem.base, n))) return BlkStatus.IOERR;
       off += n;
       left -= n;
     }
@@ -379,7 +381,8 @@ export class BlkDevice implements VirtioDevice {
   private buffersInRegion(ctx: DeviceContext, chain: DescriptorChain, from: number, to: number, total: number): boolean {
     let left = total;
     for (let i = from; i < to && left > 0; i++) {
-      const n = Math.min(chain.len[i], left);
+      const len = chain.len[i];
+      const n = len < left ? len : left;
       if (ctx.mem.check(chain.addr[i], n) < 0) {
         ctx.log(`buffer 0x${chain.addr[i].toString(16)}+${n} outside the shared region`);
         return false;
