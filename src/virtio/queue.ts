@@ -63,7 +63,7 @@ export class DescriptorChain {
   writableBytes = 0;
 
   /** length of the arrays (a field: a typed array's length is a getter call in QuickJS) */
-  private capacity: number;
+  capacity: number;
 
   constructor(capacity = 16) {
     this.capacity = capacity;
@@ -95,7 +95,8 @@ export class DescriptorChain {
     }
   }
 
-  private grow(): void {
+  /** Doubles the arrays, keeping the first `count` buffers. */
+  grow(): void {
     const n = this.capacity * 2;
     this.capacity = n;
     const a = new Float64Array(n); a.set(this.addr); this.addr = a;
@@ -243,20 +244,26 @@ export class SplitQueue {
    */
   pop(chain: DescriptorChain): boolean {
     if (!this.enabled) return false;
-    let pending = this.availableCount();
+    // availableCount() inlined: a call costs QuickJS more than these few loads
     const u16 = this.u16;
+    const n = this.num;
+    const last = this.lastAvailIdx;
+    const idxAt = this.availOff + 2;
+    let availIdx = u16 !== null ? u16[idxAt >>> 1] : this.dv!.getUint16(idxAt, true);
+    let pending = (availIdx - last) & 0xffff;
     if (pending === 0) {
       if (!this.eventIdx) return false;
-      const ae = this.usedOff + 4 + 8 * this.num;
-      if (u16 !== null) u16[ae >>> 1] = this.lastAvailIdx;
-      else this.dv!.setUint16(ae, this.lastAvailIdx, true);
-      pending = this.availableCount();
+      const ae = this.usedOff + 4 + 8 * n;
+      if (u16 !== null) u16[ae >>> 1] = last;
+      else this.dv!.setUint16(ae, last, true);
+      availIdx = u16 !== null ? u16[idxAt >>> 1] : this.dv!.getUint16(idxAt, true);
+      pending = (availIdx - last) & 0xffff;
       if (pending === 0) return false;
     }
-    const slot = this.lastAvailIdx & (this.num - 1);
-    const ring = this.availOff + 4 + 2 * slot;
+    if (pending > n) throw new QueueError(`queue ${this.index}: avail idx ${availIdx} is ${pending} ahead of ${last} (Queue Size ${n})`);
+    const ring = idxAt + 2 + 2 * (last & (n - 1));
     const head = u16 !== null ? u16[ring >>> 1] : this.dv!.getUint16(ring, true);
-    this.lastAvailIdx = (this.lastAvailIdx + 1) & 0xffff;
+    this.lastAvailIdx = (last + 1) & 0xffff;
     this.walk(head, chain);
     return true;
   }
@@ -266,7 +273,18 @@ export class SplitQueue {
     const dv = this.dv!;
     const n = this.num;
     if (head >= n) throw new QueueError(`queue ${this.index}: head index ${head} >= Queue Size ${n}`);
-    chain.reset(head);
+    // DescriptorChain.reset/push inlined, the chain's fields kept in locals
+    // and stored once at the end (a throw leaves an empty chain).
+    chain.head = head;
+    chain.count = 0;
+    let count = 0;
+    let firstWritable = 0;
+    let readableBytes = 0;
+    let writableBytes = 0;
+    let cap = chain.capacity;
+    let cAddr = chain.addr;
+    let cLen = chain.len;
+    let cWritable = chain.writable;
     let table = this.descOff;
     let tableSize = n;
     let ttl = n;
@@ -307,10 +325,32 @@ export class SplitQueue {
         inIndirect = true;
         continue;
       }
-      const writable = (flags & DescFlag.WRITE) !== 0;
-      if (!writable && chain.firstWritable !== chain.count) throw new QueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
-      chain.push(addr, len, writable);
-      if (!(flags & DescFlag.NEXT)) return;
+      if (count === cap) {
+        chain.count = count;
+        chain.grow();
+        cap = chain.capacity;
+        cAddr = chain.addr;
+        cLen = chain.len;
+        cWritable = chain.writable;
+      }
+      cAddr[count] = addr;
+      cLen[count] = len;
+      if ((flags & DescFlag.WRITE) !== 0) {
+        cWritable[count++] = 1;
+        writableBytes += len;
+      } else {
+        if (firstWritable !== count) throw new QueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
+        cWritable[count++] = 0;
+        readableBytes += len;
+        firstWritable = count;
+      }
+      if (!(flags & DescFlag.NEXT)) {
+        chain.count = count;
+        chain.firstWritable = firstWritable;
+        chain.readableBytes = readableBytes;
+        chain.writableBytes = writableBytes;
+        return;
+      }
       if (next >= tableSize) throw new QueueError(`queue ${this.index}: next index ${next} >= ${tableSize}`);
       idx = next;
     }
