@@ -148,6 +148,11 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       this.bad(`${width}-byte read at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
       return;
     }
+    // The register of every interrupt, without the call and the switch
+    if (off === MmioReg.InterruptStatus) {
+      out[0] = this.interruptStatus;
+      return;
+    }
     out[0] = this.readRegister(off) >>> 0;
   }
 
@@ -163,16 +168,26 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       this.bad(`${width}-byte write at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
       return;
     }
+    // The registers of every request and every interrupt, without the call and the switch
+    if (off === MmioReg.QueueNotify) {
+      this.queueNotify(lo >>> 0);
+      return;
+    }
+    if (off === MmioReg.InterruptACK) {
+      this.interruptStatus &= ~lo;
+      return;
+    }
     this.writeRegister(off, lo >>> 0);
   }
 
   /** Processes the queues that the last request kicked or made ready. */
   afterComplete(): void {
     while (this.pendingQueues !== 0) {
-      const bits = this.pendingQueues;
+      let bits = this.pendingQueues;
       this.pendingQueues = 0;
-      for (let i = 0; i < this.queues.length; i++) {
-        if (bits & (1 << i)) this.runQueue(i);
+      // only queues that exist have bits
+      for (let i = 0; bits !== 0; i++, bits >>>= 1) {
+        if (bits & 1) this.runQueue(i);
       }
     }
   }
@@ -186,7 +201,8 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
 
   /** See {@link DeviceContext.signalUsed}. */
   signalUsed(queue: SplitQueue): void {
-    if (!this.live) return;
+    // this.live, inlined
+    if (!this.activated || this.needsReset || (this.status & DeviceStatus.FAILED) !== 0) return;
     if (queue.needsNotification()) {
       this.interruptStatus |= InterruptBit.VRING;
       this.counters.usedNotifications++;
@@ -375,7 +391,8 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       return;
     }
     this.counters.kicks++;
-    if (!this.live) return; // the rescan at DRIVER_OK / QueueReady picks it up
+    // this.live, inlined; if not live, the rescan at DRIVER_OK / QueueReady picks the kick up
+    if (!this.activated || this.needsReset || (this.status & DeviceStatus.FAILED) !== 0) return;
     this.pendingQueues |= 1 << v;
   }
 
@@ -462,7 +479,8 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   }
 
   private runQueue(i: number): void {
-    if (!this.live || !this.queues[i].enabled) return;
+    // this.live, inlined
+    if (!this.activated || this.needsReset || (this.status & DeviceStatus.FAILED) !== 0 || !this.queues[i].enabled) return;
     try {
       this.device.processQueue(i);
     } catch (e) {
