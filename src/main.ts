@@ -66,9 +66,12 @@ function serve(host: Host): Backend {
     else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
     else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] Ctrl-]  send Ctrl-]\n');
   };
+  // read once: every interrupt passes here
+  const consoleIntid = host.consoleIntid;
+  const dispatcher = backend.dispatcher;
   host.onIrq((intid: number) => {
-    if (intid !== host.consoleIntid) {
-      backend.dispatcher.serviceIrq(intid);
+    if (intid !== consoleIntid) {
+      dispatcher.serviceIrq(intid);
       return;
     }
     for (let n = host.consoleRead(input); n > 0; n = host.consoleRead(input)) {

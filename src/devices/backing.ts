@@ -55,14 +55,18 @@ export class RamBacking implements BlockBacking {
   }
 
   read(offset: number, dst: Uint8Array): boolean {
-    if (!this.inRange(offset, dst.length)) return false;
+    // length read once (a getter call in QuickJS), inRange inlined
+    const n = dst.length;
+    const cap = this.capacity;
+    if (!(offset >= 0 && offset <= cap && n <= cap - offset)) return false;
     // A fresh view rather than subarray(): no species constructor lookup.
-    dst.set(new Uint8Array(this.buffer, offset, dst.length));
+    dst.set(new Uint8Array(this.buffer, offset, n));
     return true;
   }
 
   write(offset: number, src: Uint8Array): boolean {
-    if (this.readOnly || !this.inRange(offset, src.length)) return false;
+    const cap = this.capacity;
+    if (this.readOnly || !(offset >= 0 && offset <= cap && src.length <= cap - offset)) return false;
     this.bytes.set(src, offset);
     return true;
   }

@@ -23,7 +23,7 @@
  * touches it, so that one bad buffer fails one request, not the device.
  */
 import { GuestMemory, LITTLE_ENDIAN } from './memory.ts';
-import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT, vringNeedEvent } from './spec.ts';
+import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
 /** A structural error of a virtqueue or descriptor chain: the device needs a reset. */
 export class QueueError extends Error {
@@ -264,14 +264,8 @@ export class SplitQueue {
     const ring = idxAt + 2 + 2 * (last & (n - 1));
     const head = u16 !== null ? u16[ring >>> 1] : this.dv!.getUint16(ring, true);
     this.lastAvailIdx = (last + 1) & 0xffff;
-    this.walk(head, chain);
-    return true;
-  }
-
-  /** Follows the chain starting at `head` into `chain`. @throws QueueError */
-  private walk(head: number, chain: DescriptorChain): void {
+    // Follow the chain (inlined: one call less per request).
     const dv = this.dv!;
-    const n = this.num;
     if (head >= n) throw new QueueError(`queue ${this.index}: head index ${head} >= Queue Size ${n}`);
     // DescriptorChain.reset/push inlined, the chain's fields kept in locals
     // and stored once at the end (a throw leaves an empty chain).
@@ -349,7 +343,7 @@ export class SplitQueue {
         chain.firstWritable = firstWritable;
         chain.readableBytes = readableBytes;
         chain.writableBytes = writableBytes;
-        return;
+        return true;
       }
       if (next >= tableSize) throw new QueueError(`queue ${this.index}: next index ${next} >= ${tableSize}`);
       idx = next;
@@ -399,7 +393,9 @@ export class SplitQueue {
       if (!valid) return true;
       const ue = this.availOff + 4 + 2 * this.num;
       const usedEvent = u16 !== null ? u16[ue >>> 1] : dv.getUint16(ue, true);
-      return vringNeedEvent(usedEvent, this.usedIdx, old);
+      const usedIdx = this.usedIdx;
+      // vringNeedEvent(usedEvent, usedIdx, old), inlined
+      return ((usedIdx - usedEvent - 1) & 0xffff) < ((usedIdx - old) & 0xffff);
     }
     const flags = u16 !== null ? u16[this.availOff >>> 1] : dv.getUint16(this.availOff, true);
     return (flags & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
