@@ -5,9 +5,10 @@
  * The interface is synchronous and byte-addressed: the firmware has no
  * threads, so a physical disk driver (SD/eMMC, NVMe, a passthrough
  * virtio-blk) polls its controller from the main loop through
- * `Host.mmioRead`/`mmioWrite` and fits the same shape. Buffers are views
- * into the frontend's shared region: a backing reads into and writes from
- * them directly (zero copy) and must not keep them after returning.
+ * `Host.mmioRead`/`mmioWrite` and fits the same shape. Buffers are in the
+ * frontend's shared region: a backing reads into the region's bytes at an
+ * offset and writes from views into it, directly (zero copy), and must not
+ * keep them after returning.
  */
 
 /** A store of bytes addressed by offset; offsets and lengths are multiples of 512. */
@@ -20,8 +21,13 @@ export interface BlockBacking {
   readonly blockSize: number;
   /** the device id string for VIRTIO_BLK_T_GET_ID (at most 20 bytes of ASCII) */
   readonly id: string;
-  /** Copies `dst.length` bytes from `offset`. Returns false on an I/O error. */
-  read(offset: number, dst: Uint8Array): boolean;
+  /**
+   * Copies `length` bytes from `offset` into `dst` at `dstOffset` (inside
+   * `dst`, which the caller checked). Returns false on an I/O error. (An
+   * offset into one view of the region rather than a view per buffer: a
+   * typed array costs QuickJS a constructor call.)
+   */
+  read(offset: number, dst: Uint8Array, dstOffset: number, length: number): boolean;
   /** Copies `src` to `offset`. Returns false on an I/O error. */
   write(offset: number, src: Uint8Array): boolean;
   /** Makes previous writes durable. Returns false on an I/O error. */
@@ -54,13 +60,11 @@ export class RamBacking implements BlockBacking {
     this.bytes = new Uint8Array(buffer, 0, this.capacity);
   }
 
-  read(offset: number, dst: Uint8Array): boolean {
-    // length read once (a getter call in QuickJS), inRange inlined
-    const n = dst.length;
+  read(offset: number, dst: Uint8Array, dstOffset: number, length: number): boolean {
     const cap = this.capacity;
-    if (!(offset >= 0 && offset <= cap && n <= cap - offset)) return false;
+    if (!(offset >= 0 && length >= 0 && offset <= cap && length <= cap - offset)) return false;
     // A fresh view rather than subarray(): no species constructor lookup.
-    dst.set(new Uint8Array(this.buffer, offset, n));
+    dst.set(new Uint8Array(this.buffer, offset, length), dstOffset);
     return true;
   }
 

@@ -273,8 +273,8 @@ export class BlkDevice implements VirtioDevice {
       const len = chain.len[i];
       const n = len < left ? len : left;
       if (n === 0) continue;
-      // buffersInRegion checked this buffer: a view without checking again
-      if (!this.backing.read(off, new Uint8Array(mem.buffer, chain.addr[i] - mem.base, n))) return BlkStatus.IOERR;
+      // buffersInRegion checked this buffer: its offset without checking again
+      if (!this.backing.read(off, mem.u8, chain.addr[i] - mem.base, n)) return BlkStatus.IOERR;
       off += n;
       left -= n;
     }
