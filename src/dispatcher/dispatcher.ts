@@ -136,7 +136,11 @@ export class Dispatcher {
       inService: false,
       notifyPending: false,
       rescheduled: false,
-      raise: () => this.notify(dmId),
+      // notify(dmId) without the call and the lookup
+      raise: () => {
+        if (dm.inService) dm.notifyPending = true;
+        else this.sendNotify(dm);
+      },
       again: () => {
         dm.rescheduled = false;
         this.service(dmId);
