@@ -264,17 +264,38 @@ export class BlkDevice implements VirtioDevice {
     const req = this.req;
     this.counters.reads++;
     const total = req.writableData;
-    if (!this.rangeOk(ctx, req.sector, total, 'read')) return BlkStatus.IOERR;
     const mem = ctx.mem;
-    if (!this.buffersInRegion(ctx, chain, chain.firstWritable, chain.count, total)) return BlkStatus.IOERR;
+    const backing = this.backing;
+    const lens = chain.len;
+    const addrs = chain.addr;
+    const first = chain.firstWritable;
+    const count = chain.count;
+    // rangeOk and buffersInRegion inlined; on a failure they run to log why
+    const cap = backing.capacity;
     let off = req.sector * SECTOR_SIZE;
+    if (total % SECTOR_SIZE !== 0 || !(off <= cap) || total > cap - off) {
+      this.rangeOk(ctx, req.sector, total, 'read');
+      return BlkStatus.IOERR;
+    }
     let left = total;
-    for (let i = chain.firstWritable; i < chain.count && left > 0; i++) {
-      const len = chain.len[i];
+    for (let i = first; i < count && left > 0; i++) {
+      const len = lens[i];
+      const n = len < left ? len : left;
+      if (mem.check(addrs[i], n) < 0) {
+        this.buffersInRegion(ctx, chain, first, count, total);
+        return BlkStatus.IOERR;
+      }
+      left -= n;
+    }
+    const u8 = mem.u8;
+    const base = mem.base;
+    left = total;
+    for (let i = first; i < count && left > 0; i++) {
+      const len = lens[i];
       const n = len < left ? len : left;
       if (n === 0) continue;
-      // buffersInRegion checked this buffer: its offset without checking again
-      if (!this.backing.read(off, mem.u8, chain.addr[i] - mem.base, n)) return BlkStatus.IOERR;
+      // checked above: its offset without checking again
+      if (!backing.read(off, u8, addrs[i] - base, n)) return BlkStatus.IOERR;
       off += n;
       left -= n;
     }
