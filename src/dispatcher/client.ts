@@ -25,9 +25,9 @@ export interface IoClient {
   /** A frontend store of `width` bytes at `addr` of the value `lo` | `hi` << 32 (already masked). */
   write(addr: number, width: number, lo: number, hi: number): void;
   /**
-   * Optional: called after the request was completed (the frontend vCPU is
-   * running again); runs work deferred by read/write, e.g. processing the
-   * queue a QueueNotify named.
+   * Optional: called after a store was completed (the frontend vCPU is
+   * running again); runs work deferred by write, e.g. processing the queue
+   * a QueueNotify named. Not called after loads: a read defers no work.
    */
   afterComplete?(): void;
   /**

@@ -302,8 +302,9 @@ export class Dispatcher {
           c.errors++;
           dm.log.log(`completion of request ${id} (op ${op}) failed with status ${done}`);
         }
-        // Deferred work (the queue a QueueNotify named) runs after completion.
-        if (client.afterComplete) {
+        // Deferred work (the queue a QueueNotify named) runs after completion;
+        // loads defer none (IoClient.afterComplete), so a read skips the call.
+        if (op === RemioOp.WRITE && client.afterComplete) {
           try {
             client.afterComplete();
           } catch (e) {
