@@ -12,7 +12,7 @@
  */
 import { LITTLE_ENDIAN, type GuestMemory } from '../virtio/memory.ts';
 import type { DescriptorChain } from '../virtio/queue.ts';
-import { lastWritableByte, readFromChain } from '../virtio/sg.ts';
+import { readFromChain } from '../virtio/sg.ts';
 
 /** Request types (5.2.6). */
 export const enum BlkType {
@@ -76,8 +76,21 @@ const headerView = new DataView(header.buffer);
  * @returns {@link BlkParse} OK, NO_STATUS or BAD_HEADER
  */
 export function parseBlkRequest(mem: GuestMemory, chain: DescriptorChain, req: BlkRequest): BlkParse {
-  req.statusAddr = lastWritableByte(mem, chain);
-  if (req.statusAddr < 0) {
+  // lastWritableByte(mem, chain), inlined with mem.check(addr, 1): the last
+  // byte of the last non-empty writable buffer, if inside the region
+  let statusAddr = -1;
+  const lens = chain.len;
+  for (let i = chain.count - 1; i >= chain.firstWritable; i--) {
+    const len = lens[i];
+    if (len !== 0) {
+      const addr = chain.addr[i] + len - 1;
+      const o = addr - mem.base;
+      if ((o >>> 0) === o && o < mem.size) statusAddr = addr;
+      break;
+    }
+  }
+  req.statusAddr = statusAddr;
+  if (statusAddr < 0) {
     req.error = chain.writableBytes === 0 ? 'no device-writable status byte' : 'status byte outside the shared region';
     return BlkParse.NO_STATUS;
   }
@@ -85,9 +98,10 @@ export function parseBlkRequest(mem: GuestMemory, chain: DescriptorChain, req: B
     req.error = `device-readable part is ${chain.readableBytes} bytes, a header needs ${BLK_HEADER_SIZE}`;
     return BlkParse.BAD_HEADER;
   }
-  // The usual layout: the whole header in the first buffer, read in place.
-  const off = chain.len[0] >= BLK_HEADER_SIZE ? mem.check(chain.addr[0], BLK_HEADER_SIZE) : -1;
-  if (off >= 0 && (off & 3) === 0 && LITTLE_ENDIAN) {
+  // The usual layout: the whole header in the first buffer, read in place
+  // (mem.check(addr, 16) inlined: an offset in [0, size - 16], see there).
+  const off = chain.addr[0] - mem.base;
+  if (chain.len[0] >= BLK_HEADER_SIZE && (off >>> 0) === off && off <= mem.size - BLK_HEADER_SIZE && (off & 3) === 0 && LITTLE_ENDIAN) {
     const u32 = mem.u32;
     const w = off >>> 2;
     req.type = u32[w];

@@ -277,18 +277,21 @@ export class BlkDevice implements VirtioDevice {
       this.rangeOk(ctx, req.sector, total, 'read');
       return BlkStatus.IOERR;
     }
+    const base = mem.base;
+    const size = mem.size;
     let left = total;
     for (let i = first; i < count && left > 0; i++) {
       const len = lens[i];
       const n = len < left ? len : left;
-      if (mem.check(addrs[i], n) < 0) {
+      // mem.check(addrs[i], n) < 0, inlined (n is a u32)
+      const o = addrs[i] - base;
+      if ((o >>> 0) !== o || n > size - o) {
         this.buffersInRegion(ctx, chain, first, count, total);
         return BlkStatus.IOERR;
       }
       left -= n;
     }
     const u8 = mem.u8;
-    const base = mem.base;
     left = total;
     for (let i = first; i < count && left > 0; i++) {
       const len = lens[i];
