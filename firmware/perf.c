@@ -11,9 +11,10 @@
  * is global, and once NOTIFY raises the frontend's interrupt QEMU runs the
  * frontend's vCPU, whose instructions the counter would then include (before
  * that, the frontend's vCPU only waits for the completion). Within it
- * host.remio() reports every hypercall: its duration (trap to EL2, the
- * hypervisor's work, return), the requests ASK hands out and the first
- * completion. A window that served exactly one request is added to the
+ * host.remioBatch(), host.remioComplete() and host.remio() report every
+ * hypercall: its duration (trap to EL2, the hypervisor's work, return), the
+ * requests ASK hands out and the first completion (with the batch, after the
+ * ASK that found the queue empty). A window that served exactly one request is added to the
  * bucket of that request's kind (register read, register write,
  * QueueNotify); others are counted as batched. The counters cost a few
  * dozen instructions per window.

@@ -24,7 +24,11 @@ static const struct host_region host_regions[] = { BACKEND_REGIONS };
 static const struct host_region host_mmio[] = { BACKEND_MMIO_REGIONS };
 
 /** Remio op values (Bao src/core/inc/remio.h). */
+#define REMIO_OP_WRITE 0
+#define REMIO_OP_READ 1
 #define REMIO_OP_ASK 2
+/** Words of one request record of host.remioBatch / host.remioComplete (src/host.ts RemioReq). */
+#define REMIO_REQ_WORDS 8
 
 static const struct host_region *host_find_region(JSContext *ctx, JSValueConst name_val)
 {
@@ -251,6 +255,104 @@ static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	return JS_NewInt32(ctx, (int32_t)r.status);
 }
 
+/** The records of `v` (a typed array, 4-byte aligned) and how many it holds, or NULL (exception set). */
+static uint32_t *host_remio_records(JSContext *ctx, JSValueConst v, const char *fn, uint32_t *records)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, v, &len);
+	if (!p)
+		return NULL;
+	if (((uintptr_t)p & 3) != 0 || len / (REMIO_REQ_WORDS * 4) == 0) {
+		JS_ThrowRangeError(ctx, "host.%s: reqs needs a 4-byte aligned array of %d-word records", fn, REMIO_REQ_WORDS);
+		return NULL;
+	}
+	size_t n = len / (REMIO_REQ_WORDS * 4);
+	*records = n > 0xffffffffu ? 0xffffffffu : (uint32_t)n;
+	return (uint32_t *)p;
+}
+
+/*
+ * host.remioBatch(dmId, reqs, maxRequests): ASK until +1, another non-zero
+ * status or the bound; each request into a record (a WRITE's value masked to
+ * its width); how it ended (that status, or 0 at the bound) into record 0's
+ * STATUS word.
+ */
+static JSValue host_remio_batch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm, max, records;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &max, argv[2]))
+		return JS_EXCEPTION;
+	if (!host_under_hypervisor)
+		return JS_ThrowRangeError(ctx, "host.remioBatch: no hypervisor below the firmware");
+	uint32_t *w = host_remio_records(ctx, argv[1], "remioBatch", &records);
+	if (!w)
+		return JS_EXCEPTION;
+	if (max > records)
+		max = records;
+	uint32_t n = 0;
+	int64_t st = 0; /* 0: stopped at the bound */
+	while (n < max) {
+		struct remio_result r;
+		uint64_t t0 = timer_ticks();
+		hypercall_remio(dm, 0, REMIO_OP_ASK, 0, 0, &r);
+		perf_hypercall(REMIO_OP_ASK, r.status, &r, t0, timer_ticks());
+		uint32_t *q = w + n * REMIO_REQ_WORDS;
+		st = r.status;
+		if (st != 0)
+			break;
+		uint64_t v = r.value;
+		/* Bao reports the whole 64-bit source register of a store: mask it to the width. */
+		if (r.op == REMIO_OP_WRITE && (r.width == 1 || r.width == 2 || r.width == 4))
+			v &= (UINT64_C(1) << (8 * r.width)) - 1;
+		q[0] = (uint32_t)r.addr;
+		q[1] = (uint32_t)(r.addr >> 32);
+		q[2] = (uint32_t)r.op;
+		q[3] = (uint32_t)v;
+		q[4] = (uint32_t)(v >> 32);
+		q[5] = (uint32_t)r.width;
+		q[6] = (uint32_t)r.request_id;
+		n++;
+	}
+	w[7] = (uint32_t)(int32_t)st;
+	if (n == 0 && st < 0)
+		return JS_NewInt32(ctx, (int32_t)st);
+	return JS_NewInt32(ctx, (int32_t)n);
+}
+
+/*
+ * host.remioComplete(dmId, reqs, count): completes each record with its op
+ * and request id (a READ with the record's value, other ops with 0); each
+ * status into the record; returns the number of non-zero statuses.
+ */
+static JSValue host_remio_complete(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm, count, records;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &count, argv[2]))
+		return JS_EXCEPTION;
+	if (!host_under_hypervisor)
+		return JS_ThrowRangeError(ctx, "host.remioComplete: no hypervisor below the firmware");
+	uint32_t *w = host_remio_records(ctx, argv[1], "remioComplete", &records);
+	if (!w)
+		return JS_EXCEPTION;
+	if (count > records)
+		return JS_ThrowRangeError(ctx, "host.remioComplete: %u requests but reqs holds %u records", count, records);
+	int32_t failed = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t *q = w + i * REMIO_REQ_WORDS;
+		uint64_t op = q[2];
+		uint64_t addr = (uint64_t)q[1] << 32 | q[0];
+		uint64_t v = op == REMIO_OP_READ ? (uint64_t)q[4] << 32 | q[3] : 0;
+		struct remio_result r;
+		uint64_t t0 = timer_ticks();
+		hypercall_remio(dm, addr, op, v, q[6], &r);
+		perf_hypercall(op, r.status, &r, t0, timer_ticks());
+		q[7] = (uint32_t)(int32_t)r.status;
+		if (r.status != 0)
+			failed++;
+	}
+	return JS_NewInt32(ctx, failed);
+}
+
 static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	uint32_t id, ev;
@@ -380,6 +482,8 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("mmioRead", 3, host_mmio_read),
 	JS_CFUNC_DEF("mmioWrite", 4, host_mmio_write),
 	JS_CFUNC_DEF("remio", 7, host_remio),
+	JS_CFUNC_DEF("remioBatch", 3, host_remio_batch),
+	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
 	JS_CFUNC_DEF("consoleRead", 1, host_console_read),

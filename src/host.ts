@@ -55,6 +55,40 @@ export const enum RemioOut {
 /** Number of words {@link Host.remio} writes into `out`. */
 export const REMIO_OUT_WORDS = 8;
 
+/**
+ * Layout of one request record in the `reqs` array of {@link
+ * Host.remioBatch} and {@link Host.remioComplete}: record `i` starts at word
+ * `i * REMIO_REQ_WORDS` of a Uint32Array.
+ */
+export const enum RemioReq {
+  ADDR_LO = 0,
+  ADDR_HI = 1,
+  /** the op ASK returned (0 WRITE, 1 READ); remioComplete echoes it */
+  OP = 2,
+  /**
+   * remioBatch: for a WRITE the stored value, already masked to WIDTH (for
+   * widths 1, 2 and 4; other widths as Bao reported it). remioComplete: for
+   * a READ the value given to the frontend, which the caller must have
+   * zero-extended to WIDTH (Bao stores all 64 bits); ignored for other ops
+   * (0 is passed).
+   */
+  VALUE_LO = 3,
+  VALUE_HI = 4,
+  /** access width in bytes: 1, 2, 4 or 8 */
+  WIDTH = 5,
+  REQUEST_ID = 6,
+  /**
+   * remioBatch: in record 0 only (also when no request was taken), how the
+   * batch ended: the status of the ASK that ended it (1 EMPTY, or an error),
+   * or 0 when it stopped at the bound. remioComplete: in each record, the
+   * completion's status. Signed: read it with `| 0`.
+   */
+  STATUS = 7,
+}
+
+/** Words per request record of {@link Host.remioBatch} / {@link Host.remioComplete}. */
+export const REMIO_REQ_WORDS = 8;
+
 /** Heap figures of the JS engine's allocator, bytes. */
 export interface HeapStats {
   /** bytes of the heap region in all */
@@ -212,6 +246,34 @@ export interface Host {
    */
   remio(dmId: number, addr: number, op: number, valueLo: number, valueHi: number,
     requestId: number, out: Uint32Array): number;
+
+  /**
+   * Takes the requests pending for device model `dmId` in one call: issues
+   * remio ASK until Bao answers +1 (EMPTY), another non-zero status, or
+   * `maxRequests` requests were taken (then it asks no more), and writes
+   * request `i` into record `i` of `reqs` ({@link RemioReq} layout,
+   * {@link REMIO_REQ_WORDS} words each; a WRITE's value masked to its width).
+   * How the batch ended goes into the STATUS word of record 0: the ending
+   * ASK status (1 EMPTY, or an error), or 0 at the bound. Returns the number of requests taken
+   * (0..maxRequests, at most the records `reqs` holds), or Bao's negative
+   * status when the first ASK failed. Every request taken must be completed
+   * with {@link Host.remioComplete} (the frontend vCPU waits until then).
+   * Source: Bao `src/core/remio.c`, `remio-abi.md`.
+   * @throws RangeError when `reqs` holds no record, or with no hypervisor
+   */
+  remioBatch(dmId: number, reqs: Uint32Array, maxRequests: number): number;
+
+  /**
+   * Completes records `0..count-1` of `reqs` as taken by {@link
+   * Host.remioBatch}, in order: one remio hypercall each with the record's
+   * ADDR, OP and REQUEST_ID, and for a READ its VALUE halves (which the
+   * caller zero-extends to WIDTH), 0 for any other op. Writes each
+   * completion's signed status into the record's STATUS word; returns how
+   * many were non-zero (0: all accepted).
+   * Source: Bao `src/core/remio.c`, `remio-abi.md`.
+   * @throws RangeError when `reqs` holds fewer than `count` records, or with no hypervisor
+   */
+  remioComplete(dmId: number, reqs: Uint32Array, count: number): number;
 
   /**
    * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`

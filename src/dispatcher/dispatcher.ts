@@ -10,10 +10,12 @@
  * a default client, and the QueueNotify fast path that completes the write
  * before the queue is processed.
  *
- * Hot path: one preallocated `Uint32Array` for ASK results and one for read
- * values; no allocation, no BigInt, no closures per request.
+ * Hot path: two host calls per interrupt, not three per request: the host
+ * takes the batch with ASK into one preallocated `Uint32Array` of request
+ * records and completes it from the same array; no allocation, no BigInt, no
+ * closures per request.
  */
-import { RemioOp, RemioOut, RemioStatus, REMIO_OUT_WORDS, type Host } from '../host.ts';
+import { RemioOp, RemioReq, RemioStatus, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
 import type { IoClient, IoRange } from './client.ts';
 import { describeError, RateLimitedLog, type LogSink } from './log.ts';
 
@@ -89,7 +91,10 @@ export class Dispatcher {
   private readonly dms: (DmState | undefined)[] = [];
   /** DMs by backend INTID (a sparse array: an element load costs QuickJS less than a Map.get call) */
   private readonly byIntid: (DmState | undefined)[] = [];
-  private readonly out = new Uint32Array(REMIO_OUT_WORDS);
+  /** the batch's request records (RemioReq layout), maxRequestsPerService of them */
+  private readonly reqs: Uint32Array;
+  /** the clients with work deferred to after the batch's completion */
+  private readonly clients: IoClient[];
   private readonly val = new Uint32Array(2);
   /** NOTIFY's own scratch, so a NOTIFY never disturbs a request being answered */
   private readonly notifyOut = new Uint32Array(REMIO_OUT_WORDS);
@@ -99,12 +104,13 @@ export class Dispatcher {
   private count = 0;
 
   /**
-   * @param host the world (only `remio`, `setTimeout` and `write` are used)
+   * @param host the world (only `remioBatch`, `remioComplete`, `remio` (NOTIFY), `setTimeout` and `write` are used)
    * @param options see {@link DispatcherOptions}
    */
   constructor(private readonly host: Host, options: DispatcherOptions = {}) {
     this.sink = options.log ?? ((line: string) => host.write(line + '\n'));
-    this.maxRequests = options.maxRequestsPerService ?? 256;
+    this.maxRequests = Math.max(1, Math.floor(options.maxRequestsPerService ?? 256));
+    this.reqs = new Uint32Array(this.maxRequests * REMIO_REQ_WORDS);
     const sink = this.sink;
     const log = new RateLimitedLog(sink, 'remio default client: ');
     this.defaultClient = {
@@ -115,6 +121,8 @@ export class Dispatcher {
         log.log(`${width}-byte write of 0x${hi.toString(16)}:${lo.toString(16)} at 0x${addr.toString(16)}: no device there, ignored`);
       },
     };
+    this.clients = [];
+    for (let i = 0; i < this.maxRequests; i++) this.clients.push(this.defaultClient);
   }
 
   /**
@@ -200,12 +208,16 @@ export class Dispatcher {
   }
 
   /**
-   * Takes and answers the requests pending for DM `dmId`: ASK until Bao
-   * answers +1 (EMPTY); any other non-zero status is logged with its code
-   * and ends the loop. At most `maxRequestsPerService` requests; if more may
-   * be pending the DM is serviced again from a zero-delay timer. NOTIFYs
-   * raised meanwhile are coalesced into one at the end. Never throws.
-   * Returns the number of requests answered.
+   * Takes and answers the requests pending for DM `dmId` in one batch:
+   * {@link Host.remioBatch} issues ASK until Bao answers +1 (EMPTY), the
+   * requests are handled in order, {@link Host.remioComplete} completes them
+   * all (the frontend vCPUs resume), and only then runs the work stores
+   * deferred (the queue a QueueNotify named: {@link IoClient.afterComplete}).
+   * Any non-zero status other than an ending +1 is logged with its code. At
+   * most `maxRequestsPerService` requests; if more may be pending the DM is
+   * serviced again from a zero-delay timer. NOTIFYs raised meanwhile are
+   * coalesced into one at the end. Never throws. Returns the number of
+   * requests answered.
    */
   service(dmId: number): number {
     const dm = this.dms[dmId];
@@ -216,42 +228,36 @@ export class Dispatcher {
     if (dm.inService) return 0; // re-entered from a device callback: the running loop will see the work
     dm.inService = true;
     dm.counters.services++;
-    let handled = 0;
+    const c = dm.counters;
+    const reqs = this.reqs;
+    let taken = 0;
+    let completed = false;
     try {
       const host = this.host;
-      const out = this.out;
       const val = this.val;
-      const c = dm.counters;
+      const clients = this.clients;
       const ranges = dm.ranges;
       const defaultClient = this.defaultClient;
       const maxRequests = this.maxRequests;
-      for (;;) {
-        if (handled >= maxRequests) {
-          c.deferrals++;
-          if (!dm.rescheduled) {
-            dm.rescheduled = true;
-            host.setTimeout(dm.again, 0);
-          }
-          break;
-        }
-        const st = host.remio(dmId, 0, RemioOp.ASK, 0, 0, 0, out);
-        if (st === RemioStatus.EMPTY) break;
-        if (st !== RemioStatus.OK) {
-          c.errors++;
-          dm.log.log(`ASK failed with status ${st}`);
-          break;
-        }
-        handled++;
-        // Answer the request (inlined: one call less per request).
-        const addr = out[RemioOut.ADDR_LO] + out[RemioOut.ADDR_HI] * TWO32;
-        const op = out[RemioOut.OP];
-        const width = out[RemioOut.WIDTH];
-        const id = out[RemioOut.REQUEST_ID];
+      const n = host.remioBatch(dmId, reqs, maxRequests);
+      if (n < 0) {
+        c.errors++;
+        dm.log.log(`ASK failed with status ${n}`);
+        return 0;
+      }
+      taken = n;
+      // how the batch ended: 1 EMPTY, 0 the bound, else an error (read before completion overwrites it)
+      const end = reqs[RemioReq.STATUS];
+      let deferred = 0;
+      for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+        const addr = reqs[b + RemioReq.ADDR_LO] + reqs[b + RemioReq.ADDR_HI] * TWO32;
+        const op = reqs[b + RemioReq.OP];
+        const width = reqs[b + RemioReq.WIDTH];
         c.requests++;
         // route by address (inlined: one call less per request)
         let client = defaultClient;
-        for (let i = 0, n = ranges.length; i < n; i++) {
-          const r = ranges[i];
+        for (let j = 0, m = ranges.length; j < m; j++) {
+          const r = ranges[j];
           if (addr >= r.base && addr - r.base < r.size) {
             client = r.client;
             break;
@@ -260,12 +266,12 @@ export class Dispatcher {
         const goodWidth = width === 1 || width === 2 || width === 4 || width === 8;
         if (!goodWidth) {
           c.errors++;
-          dm.log.log(`request ${id} at 0x${addr.toString(16)} has width ${width}: ${op === RemioOp.READ ? 'answered 0' : 'ignored'}`);
+          dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} at 0x${addr.toString(16)} has width ${width}: ${op === RemioOp.READ ? 'answered 0' : 'ignored'}`);
         }
-        val[0] = 0;
-        val[1] = 0;
         if (op === RemioOp.READ) {
           c.reads++;
+          val[0] = 0;
+          val[1] = 0;
           if (goodWidth) {
             try {
               client.read(addr, width, val);
@@ -274,55 +280,99 @@ export class Dispatcher {
               val[0] = 0;
               val[1] = 0;
             }
-            // Bao stores all 64 bits into the frontend register: zero-extend.
-            if (width !== 8) {
-              val[0] = (val[0] & WIDTH_MASK[width]) >>> 0;
-              val[1] = 0;
-            }
+          }
+          // Bao stores all 64 bits into the frontend register: zero-extend.
+          if (width !== 8) {
+            reqs[b + RemioReq.VALUE_LO] = val[0] & WIDTH_MASK[width];
+            reqs[b + RemioReq.VALUE_HI] = 0;
+          } else {
+            reqs[b + RemioReq.VALUE_LO] = val[0];
+            reqs[b + RemioReq.VALUE_HI] = val[1];
           }
         } else if (op === RemioOp.WRITE) {
           c.writes++;
+          // the host masked the value to the width (Bao reports the whole register)
           if (goodWidth) {
-            // Bao reports the whole 64-bit source register: mask to the width.
-            const lo = width === 8 ? out[RemioOut.VALUE_LO] : (out[RemioOut.VALUE_LO] & WIDTH_MASK[width]) >>> 0;
-            const hi = width === 8 ? out[RemioOut.VALUE_HI] : 0;
             try {
-              client.write(addr, width, lo, hi);
+              client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
             } catch (e) {
               this.fault(dm, client, e);
             }
           }
+          // work deferred to after completion, once per client in a row
+          if (client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
         } else {
           c.errors++;
-          dm.log.log(`request ${id} has unknown op ${op}`);
+          dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} has unknown op ${op}`);
         }
-        // Complete, echoing op and request_id; the frontend vCPU resumes.
-        const done = host.remio(dmId, addr, op, val[0], val[1], id, out);
-        if (done !== RemioStatus.OK) {
-          c.errors++;
-          dm.log.log(`completion of request ${id} (op ${op}) failed with status ${done}`);
-        }
+      }
+      if (n > 0) {
+        // Complete, echoing op and request_id; the frontend vCPUs resume.
+        completed = true;
+        if (host.remioComplete(dmId, reqs, n) !== 0) this.logCompletions(dm, n);
         // Deferred work (the queue a QueueNotify named) runs after completion;
-        // loads defer none (IoClient.afterComplete), so a read skips the call.
-        if (op === RemioOp.WRITE && client.afterComplete) {
+        // loads defer none (IoClient.afterComplete).
+        for (let i = 0; i < deferred; i++) {
+          const client = clients[i];
           try {
-            client.afterComplete();
+            client.afterComplete!();
           } catch (e) {
             this.fault(dm, client, e);
           }
         }
       }
+      if (end !== RemioStatus.EMPTY) {
+        if (end === 0) {
+          c.deferrals++;
+          if (!dm.rescheduled) {
+            dm.rescheduled = true;
+            host.setTimeout(dm.again, 0);
+          }
+        } else {
+          c.errors++;
+          dm.log.log(`ASK failed with status ${end | 0}`);
+        }
+      }
     } catch (e) {
-      dm.counters.errors++;
+      c.errors++;
       dm.log.log(`service loop error: ${describeError(e)}`);
+      if (taken > 0 && !completed) this.completeAfterError(dm, taken);
     } finally {
       dm.inService = false;
+      if (dm.notifyPending) {
+        dm.notifyPending = false;
+        this.sendNotify(dm);
+      }
     }
-    if (dm.notifyPending) {
-      dm.notifyPending = false;
-      this.sendNotify(dm);
+    return taken;
+  }
+
+  /** Logs each failed completion of the batch with its code. */
+  private logCompletions(dm: DmState, n: number): void {
+    const reqs = this.reqs;
+    for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+      const st = reqs[b + RemioReq.STATUS] | 0;
+      if (st === RemioStatus.OK) continue;
+      dm.counters.errors++;
+      dm.log.log(`completion of request ${reqs[b + RemioReq.REQUEST_ID]} (op ${reqs[b + RemioReq.OP]}) failed with status ${st}`);
     }
-    return handled;
+  }
+
+  /** After an unexpected error: completes the taken requests (reads answer 0) so no frontend vCPU hangs. */
+  private completeAfterError(dm: DmState, n: number): void {
+    const reqs = this.reqs;
+    try {
+      for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+        if (reqs[b + RemioReq.OP] === RemioOp.READ) {
+          reqs[b + RemioReq.VALUE_LO] = 0;
+          reqs[b + RemioReq.VALUE_HI] = 0;
+        }
+      }
+      if (this.host.remioComplete(dm.info.dmId, reqs, n) !== 0) this.logCompletions(dm, n);
+    } catch (e) {
+      dm.counters.errors++;
+      dm.log.log(`completion after error failed: ${describeError(e)}`);
+    }
   }
 
   /**

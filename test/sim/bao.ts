@@ -23,6 +23,10 @@
  *   that trapped is blocked until its request is completed;
  * - NOTIFY sets the DM's frontend interrupt pending and counts it.
  *
+ * `remioBatch` and `remioComplete` do what the firmware's C does: one
+ * `this.remio` hypercall per ASK and per completion (so a test that wraps
+ * `remio` sees and can alter each one), a WRITE's value masked to its width.
+ *
  * Memory regions are ArrayBuffers keyed by name at their guest-physical
  * base: `backend.regions` by name, each device's shared region as
  * `shmemRegionName(device)`.
@@ -31,7 +35,7 @@
  * timers fire from {@link SimBao.run}. Pure JS: runs inside QuickJS too.
  */
 import { shmemRegionName, type DeviceModel, type Platform } from '../../src/config/platform.ts';
-import { PERF_OUT_WORDS, REMIO_OUT_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
+import { PERF_OUT_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
 import { Prng } from './prng.ts';
 
 /** Request states in the simulated remio (Bao: FREE / PENDING / PROCESSING). */
@@ -115,6 +119,8 @@ export class SimBao implements Host {
   trapped = 0;
 
   private readonly regions = new Map<string, { base: number; buffer: ArrayBuffer }>();
+  /** scratch of remioBatch / remioComplete (the firmware's C uses registers) */
+  private readonly askOut = new Uint32Array(REMIO_OUT_WORDS);
   private readonly fifos = new Map<number, SimRequest[]>();
   private readonly pool: (SimRequest | null)[];
   private readonly blocked = new Map<number, SimRequest>();
@@ -206,6 +212,54 @@ export class SimBao implements Host {
     const key = `${op}:${st}`;
     this.hypercalls.set(key, (this.hypercalls.get(key) ?? 0) + 1);
     return st;
+  }
+
+  remioBatch(dmId: number, reqs: Uint32Array, maxRequests: number): number {
+    const records = Math.floor(reqs.length / REMIO_REQ_WORDS);
+    if (records === 0) throw new RangeError(`remioBatch: reqs needs ${REMIO_REQ_WORDS}-word records`);
+    const max = Math.min(maxRequests >>> 0, records);
+    const out = this.askOut;
+    let n = 0;
+    let st = 0; // 0: stopped at the bound
+    while (n < max) {
+      st = this.remio(dmId, 0, 2, 0, 0, 0, out);
+      const b = n * REMIO_REQ_WORDS;
+      if (st !== 0) break;
+      const op = out[2];
+      const width = out[5];
+      let lo = out[3];
+      let hi = out[4];
+      if (op === 0 && (width === 1 || width === 2 || width === 4)) {
+        hi = 0;
+        if (width !== 4) lo = (lo & (width === 1 ? 0xff : 0xffff)) >>> 0;
+      }
+      reqs[b] = out[0];
+      reqs[b + 1] = out[1];
+      reqs[b + 2] = op;
+      reqs[b + 3] = lo;
+      reqs[b + 4] = hi;
+      reqs[b + 5] = width;
+      reqs[b + 6] = out[6];
+      n++;
+    }
+    reqs[7] = st >>> 0;
+    return n === 0 && st < 0 ? st : n;
+  }
+
+  remioComplete(dmId: number, reqs: Uint32Array, count: number): number {
+    const records = Math.floor(reqs.length / REMIO_REQ_WORDS);
+    if (count > records) throw new RangeError(`remioComplete: ${count} requests but reqs holds ${records} records`);
+    const out = this.askOut;
+    let failed = 0;
+    for (let i = 0; i < count; i++) {
+      const b = i * REMIO_REQ_WORDS;
+      const op = reqs[b + 2];
+      const isRead = op === 1;
+      const st = this.remio(dmId, reqs[b] + reqs[b + 1] * TWO32, op, isRead ? reqs[b + 3] : 0, isRead ? reqs[b + 4] : 0, reqs[b + 6], out);
+      reqs[b + 7] = st >>> 0;
+      if (st !== 0) failed++;
+    }
+    return failed;
   }
 
   ipcNotify(): number {

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { Dispatcher } from '../../src/dispatcher/dispatcher.ts';
 import type { IoClient } from '../../src/dispatcher/client.ts';
 import type { Host } from '../../src/host.ts';
-import { SimBao } from '../sim/bao.ts';
+import { SimBao, type SimRequest } from '../sim/bao.ts';
 import { testPlatform } from '../sim/platforms.ts';
 import { makeSystem } from '../driver/system.ts';
 import { RngDriver } from '../driver/rng.ts';
@@ -201,6 +201,25 @@ test('an exception in a client is caught: fault() called, read answers 0, other 
   assert.ok(logs.some((l) => l.includes('TypeError: boom')));
   assert.is(sim.load(1, WIN_RNG, 4).lo, 0x1234);
   assert.is(disp.counters(0).errors, 2);
+});
+
+test('a batch: all requests are completed before the deferred work of a store runs', () => {
+  const { sim, disp } = setup();
+  const reqs: SimRequest[] = [];
+  const order: string[] = [];
+  disp.register(0, WIN0, 0x200, {
+    read: (_addr, _w, out) => { out[0] = 0x1ff; order.push('read'); },
+    write: () => { order.push('write'); },
+    afterComplete: () => { order.push(`after ${reqs.map((r) => r.state).join(',')}`); },
+  });
+  reqs.push(sim.trap(0, WIN0 + 0x50, 4, true, 0));
+  reqs.push(sim.trap(1, WIN0 + 0x60, 1, false));
+  sim.run();
+  assert.equal(order, ['write', 'read', 'after DONE,DONE']);
+  assert.equal([reqs[1].regLo, reqs[1].regHi], [0xff, 0], 'zero-extended to the width');
+  const k = disp.counters(0);
+  assert.equal([k.requests, k.reads, k.writes, k.errors, k.services], [2, 1, 1, 0, 1]);
+  assert.equal(sim.violations, []);
 });
 
 test('configuration errors: duplicate dm, shared INTID, more than 16 DMs, overlapping ranges', () => {

@@ -133,4 +133,52 @@ test('regions by name at their base; timers in virtual time', () => {
   assert.equal(fired, [1, 2, 2, 2]);
 });
 
+test('remioBatch: FIFO order, WRITE values masked, ending status in record 0; +1 on empty; the bound asks no more', () => {
+  const { sim } = fresh(7);
+  const reqs = new Uint32Array(4 * 8);
+  assert.is(sim.remioBatch(0, reqs, 4), 0);
+  assert.is(reqs[7], 1, 'empty: +1');
+  sim.trap(0, WIN0 + 0x70, 4, false);
+  sim.trap(1, WIN0 + 0x50, 2, true, 0x1234);
+  sim.trap(2, WIN0 + 0x64, 1, true, 0xab);
+  assert.is(sim.remioBatch(0, reqs, 4), 3);
+  assert.equal([...reqs.subarray(0, 7)], [WIN0 + 0x70, 0, 1, 0, 0, 4, 0]);
+  assert.equal([...reqs.subarray(8, 15)], [WIN0 + 0x50, 0, 0, 0x1234, 0, 2, 1]);
+  assert.equal([...reqs.subarray(16, 23)], [WIN0 + 0x64, 0, 0, 0xab, 0, 1, 2]);
+  assert.is(reqs[7], 1, 'ended on +1');
+  assert.is(sim.remioBatch(0, reqs, 4), 0, 'all PROCESSING: none pending');
+  assert.is(sim.hypercalls.get('2:1'), 3);
+  assert.is(sim.remioComplete(0, reqs, 3), 0);
+  sim.trap(3, WIN_RNG + 0x70, 4, false);
+  sim.trap(4, WIN_RNG + 0x74, 4, false);
+  assert.is(sim.remioBatch(1, reqs, 1), 1);
+  assert.is(reqs[7], 0, 'stopped at the bound');
+  assert.is(sim.pendingCount(1), 1, 'no ASK past the bound');
+});
+
+test('remioComplete: echoes op and id, READ values as given, WRITE with 0; -1 per wrong completion, in its record', () => {
+  const { sim } = fresh();
+  const reqs = new Uint32Array(3 * 8);
+  const a = sim.trap(0, WIN0 + 0x70, 4, false);
+  const b = sim.trap(1, WIN0 + 0x50, 4, true, 5);
+  assert.is(sim.remioBatch(0, reqs, 3), 2);
+  reqs[3] = 0x76697274;
+  assert.is(sim.remioComplete(0, reqs, 2), 0);
+  assert.equal([a.state, a.completedOp, a.regLo, a.regHi], ['DONE', 1, 0x76697274, 0]);
+  assert.equal([b.state, b.completedOp], ['DONE', 0]);
+  assert.equal([reqs[7], reqs[15]], [0, 0]);
+  assert.is(sim.remioComplete(0, reqs, 2), 2, 'already completed');
+  assert.equal([reqs[7] | 0, reqs[15] | 0], [-1, -1]);
+  assert.equal(sim.violations, []);
+  assert.throws(() => sim.remioComplete(0, reqs, 4), /records/);
+});
+
+test('remioBatch: an ASK error is returned when no request was taken', () => {
+  const { sim } = fresh();
+  const reqs = new Uint32Array(8);
+  assert.is(sim.remioBatch(99, reqs, 1), -3);
+  assert.is(reqs[7] | 0, -3);
+  assert.throws(() => sim.remioBatch(0, new Uint32Array(7), 1), /records/);
+});
+
 test.run();
