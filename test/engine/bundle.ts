@@ -2,6 +2,7 @@
 /**
  * Bundles one uvu test file into a single ES module that QuickJS can run:
  * esbuild, platform 'neutral', target es2022, `uvu` replaced by our shim,
+ * lexical bindings turned into `var` as in the firmware's bundle,
  * `uvu/assert` the real one, and any Node module import refused with a
  * message that names it.
  */
@@ -10,6 +11,7 @@ import type { SourceMapPayload } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { withoutTdz } from '../../scripts/build.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root. */
@@ -94,10 +96,12 @@ export async function bundleForQuickjs(file: string): Promise<BundleResult> {
     });
     const js = r.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
     const map = r.outputFiles.find((f) => f.path.endsWith('.map'))!;
-    const payload = JSON.parse(map.text) as SourceMapPayload;
+    // the firmware's transform too, so that the engines run the code the firmware runs
+    const out = withoutTdz(js.text, 'bundle.mjs', JSON.parse(map.text) as SourceMapPayload);
+    const payload = out.map as SourceMapPayload;
     // Map sources relative to the repository root, so reports name test/unit/… and src/….
     payload.sources = payload.sources.map((s) => relative(ROOT, join(dirname(map.path), s)));
-    return { ok: true, code: js.text, bytes: js.contents.length, map: new SourceMap(payload) };
+    return { ok: true, code: out.code, bytes: Buffer.byteLength(out.code), map: new SourceMap(payload) };
   } catch (e) {
     const failure = e as Partial<esbuild.BuildFailure> & Error;
     return { ok: false, error: failure.errors ? formatMessages(failure.errors) : failure.message };

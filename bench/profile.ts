@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * `npm run profile`: where the backend's instructions go, by function.
+ *
+ * Boots the system (monitor + Linux + baojs) under `-icount shift=0` with
+ * QEMU's own execution log restricted to the backend's RAM (`-d
+ * exec,nochain,in_asm -dfilter <backend RAM>`): every translation block the
+ * backend CPU executes is logged, and its instruction count comes from the
+ * block's disassembly. The frontend then runs one workload (default: 256
+ * sequential 4 KiB reads of vda, `PROFILE_WORKLOAD` to change it); the
+ * blocks executed during it are summed by the firmware's function symbols
+ * (`nm`) and printed, most expensive first, in instructions per request.
+ *
+ * Exact (no sampling) but slow: QEMU writes one log line per block. A
+ * developer's tool, not part of the test suite; no figure is asserted.
+ *
+ * Environment: PROFILE_WORKLOAD (a blkbench command line, e.g. `seq read
+ * /dev/vda 4096 256`) or PROFILE_COMMAND (any shell command of the
+ * frontend), PROFILE_REQUESTS (what to divide by; default the count at the
+ * end of the workload), PROFILE_TOP (rows, default 40), PROFILE_KEEP_LOG=1
+ * (keep QEMU's log and print where the workload's part of it starts).
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildFirmware, CROSS } from '../scripts/build.ts';
+import { loadPlatform } from '../scripts/gen-platform.ts';
+import { bootSystem } from '../qemu/system.ts';
+import { BLKBENCH_PATH, ensureBlkbench } from './blkbench.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const PLATFORM = 'qemu-aarch64-virt';
+
+/** A function symbol of the firmware: [start, end) guest-physical addresses. */
+interface Sym { start: number; end: number; name: string }
+
+function symbols(elf: string): Sym[] {
+  const text = execFileSync(`${CROSS}nm`, ['-n', '-S', '--defined-only', elf], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out: Sym[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+) (?:([0-9a-f]+) )?([tTwW]) (\S+)$/.exec(line);
+    if (!m) continue;
+    const start = parseInt(m[1], 16);
+    out.push({ start, end: m[2] ? start + parseInt(m[2], 16) : start, name: m[4] });
+  }
+  // symbols without a size end where the next one starts
+  for (let i = 0; i < out.length; i++) if (out[i].end === out[i].start) out[i].end = out[i + 1]?.start ?? out[i].start + 4;
+  return out;
+}
+
+function lookup(syms: Sym[], pc: number): string {
+  let lo = 0;
+  let hi = syms.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (syms[mid].start <= pc) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  const s = syms[hi];
+  return s && pc < s.end ? s.name : `0x${pc.toString(16)}`;
+}
+
+/** Reads `path` from byte `from` to byte `to` line by line (the log can be GiBs). */
+function* lines(path: string, from: number, to: number): Generator<string> {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(1 << 22);
+  let pos = from;
+  let rest = '';
+  try {
+    while (pos < to) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+      if (n <= 0) break;
+      pos += n;
+      const parts = (rest + buf.toString('latin1', 0, n)).split('\n');
+      rest = parts.pop() ?? '';
+      yield* parts;
+    }
+    if (rest) yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function main(): Promise<void> {
+  const p = await loadPlatform(PLATFORM);
+  const workload = process.env.PROFILE_WORKLOAD ?? 'seq read /dev/vda 4096 256';
+  const command = process.env.PROFILE_COMMAND ?? `blkbench ${workload}`;
+  const requests = Number(process.env.PROFILE_REQUESTS ?? workload.trim().split(/\s+/).pop());
+  const top = Number(process.env.PROFILE_TOP ?? 40);
+  const fw = await buildFirmware({ platform: PLATFORM, quiet: true });
+  const dir = join(ROOT, 'build', 'profile');
+  mkdirSync(dir, { recursive: true });
+  const logPath = join(dir, `exec-${process.pid}.log`);
+  const { base, size } = p.backend.ram;
+  console.log(`[profile] booting the system with QEMU's execution log of the backend (0x${base.toString(16)}+0x${size.toString(16)})`);
+  const sys = await bootSystem({
+    timeoutMs: 3_600_000, readyTimeoutMs: 1_800_000, icount: 'shift=0', firmwareElf: fw.elf, log: () => {},
+    initramfsExtra: [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }],
+    qemuArgs: ['-d', 'exec,nochain,in_asm', '-dfilter', `0x${base.toString(16)}+0x${size.toString(16)}`, '-D', logPath],
+  });
+  let from = 0;
+  let to = 0;
+  try {
+    await sys.check('sync', 600_000);
+    from = statSync(logPath).size;
+    console.log(`[profile] ${command}`);
+    await sys.check(command, 3_600_000);
+    to = statSync(logPath).size;
+  } finally {
+    sys.kill();
+    await sys.close(2000);
+  }
+
+  // Instructions per translation block, from every disassembly (whole log).
+  const tbSize = new Map<number, number>();
+  let cur = -1;
+  let count = 0;
+  const endBlock = (): void => {
+    if (cur >= 0) tbSize.set(cur, count);
+    cur = -1;
+    count = 0;
+  };
+  for (const line of lines(logPath, 0, statSync(logPath).size)) {
+    if (line.startsWith('IN:')) {
+      endBlock();
+      continue;
+    }
+    const m = /^0x([0-9a-f]{8,16}):\s/.exec(line);
+    if (m) {
+      if (cur < 0) cur = parseInt(m[1], 16);
+      count++;
+    } else if (cur >= 0 && line.trim() === '') endBlock();
+  }
+  endBlock();
+
+  const syms = symbols(fw.elf);
+  const byFn = new Map<string, number>();
+  let total = 0;
+  let blocks = 0;
+  for (const line of lines(logPath, from, to)) {
+    const m = /^Trace \d+: \S+ \[[0-9a-f]+\/([0-9a-f]+)\//.exec(line);
+    if (!m) continue;
+    const pc = parseInt(m[1], 16);
+    const n = tbSize.get(pc) ?? 1;
+    const name = lookup(syms, pc);
+    byFn.set(name, (byFn.get(name) ?? 0) + n);
+    total += n;
+    blocks++;
+  }
+  if (!process.env.PROFILE_KEEP_LOG) rmSync(logPath, { force: true });
+  else console.log(`[profile] log kept: ${logPath}, the workload from byte ${from} to ${to}`);
+  const rows = [...byFn.entries()].sort((a, b) => b[1] - a[1]);
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  console.log(`\nbackend instructions during \`${command}\`: ${fmt(total)} in ${fmt(blocks)} blocks, ${fmt(total / requests)} per request (${requests})`);
+  console.log('  per request        %  function');
+  for (const [name, n] of rows.slice(0, top)) {
+    console.log(`  ${fmt(n / requests).padStart(11)}  ${((100 * n) / total).toFixed(1).padStart(5)}  ${name}`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`[profile] ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});
