@@ -56,6 +56,8 @@ uint32_t gic_max_intid(void);
 void irq_handle(void);
 /** Takes the lowest pending INTID (clearing it), or -1 when none. */
 int irq_take_pending(void);
+/** Marks `intid` pending again, so that the main loop takes it on its next pass. */
+void irq_set_pending(uint32_t intid);
 /** Counts of interrupts taken since boot. */
 extern uint64_t irq_count;
 
@@ -117,6 +119,8 @@ void perf_irq(uint32_t intid, uint64_t now);
 void perf_window_begin(uint32_t intid);
 /** Closes the open window (ending it at its first NOTIFY, if any), just after the JS call returned, and adds it to its bucket. */
 void perf_window_end(void);
+/** Marks the start (true) and end (false) of the open window's call into JS. */
+void perf_js(bool begin);
 /** Reports one remio hypercall of the open window: its op, status, result and start/end ticks. */
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1);
 /** The counters of the device model served on `intid`, or NULL before its first window. */

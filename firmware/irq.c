@@ -43,3 +43,9 @@ int irq_take_pending(void)
 	}
 	return -1;
 }
+
+void irq_set_pending(uint32_t intid)
+{
+	if (intid < IRQ_MAX)
+		irq_pending[intid / 64] |= 1UL << (intid % 64);
+}

@@ -35,6 +35,7 @@ struct perf_window {
 	bool open;
 	uint32_t intid;
 	uint64_t irq, js_begin, completed, notified;
+	uint64_t js, js_start, js_hyp;
 	uint64_t hyp, hypercalls, requests;
 	enum perf_kind kind;
 };
@@ -91,7 +92,10 @@ void perf_window_begin(uint32_t intid)
 /** The kind of the request at `addr` with `op`: a QueueNotify, another write, or a read. */
 static enum perf_kind perf_classify(uint64_t addr, uint64_t op)
 {
-	static const struct { const char *name; uint64_t id, dm, key, win, win_size; } devs[] = { PLAT_DEVICES };
+	static const struct {
+		const char *name;
+		uint64_t id, dm, key, win, win_size, backend_intid, frontend_intid, shmem_id, shmem_base, shmem_size;
+	} devs[] = { PLAT_DEVICES };
 	if (op == REMIO_OP_READ)
 		return PERF_READ;
 	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
@@ -109,6 +113,8 @@ void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, u
 		return;
 	}
 	win.hyp += t1 - t0;
+	if (win.js_start)
+		win.js_hyp += t1 - t0;
 	win.hypercalls++;
 	if (status != 0)
 		return;
@@ -117,6 +123,20 @@ void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, u
 			win.kind = perf_classify(r->addr, r->op);
 	} else if ((op == REMIO_OP_READ || op == REMIO_OP_WRITE) && !win.completed) {
 		win.completed = t1;
+	}
+}
+
+void perf_js(bool begin)
+{
+	if (!win.open)
+		return;
+	uint64_t now = timer_ticks();
+	if (begin) {
+		win.js_start = now;
+	} else if (win.js_start) {
+		/* up to the first NOTIFY: the window ends there */
+		win.js += (win.notified && win.notified < now ? win.notified : now) - win.js_start;
+		win.js_start = 0;
 	}
 }
 
@@ -137,7 +157,8 @@ void perf_window_end(void)
 		return;
 	}
 	uint64_t *k = d->k[win.kind];
-	uint64_t js = end - win.js_begin - win.hyp;
+	/* time in JS, less the hypercalls it made (the C data plane's are C) */
+	uint64_t js = win.js > win.js_hyp ? win.js - win.js_hyp : 0;
 	k[PERF_COUNT]++;
 	k[PERF_TO_COMPLETION] += win.completed - win.irq;
 	k[PERF_TOTAL] += end - win.irq;

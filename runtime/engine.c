@@ -317,7 +317,12 @@ void runtime_poll(void)
 			bool dm = intid != PLAT_UART_INTID;
 			if (dm)
 				perf_window_begin((uint32_t)intid);
-			runtime_call(ctx, host_irq_handler, 1, &arg);
+			/* the C data plane first; JS only for what it leaves */
+			if (!dm || !host_dataplane_service((uint32_t)intid)) {
+				perf_js(true);
+				runtime_call(ctx, host_irq_handler, 1, &arg);
+				perf_js(false);
+			}
 			if (dm)
 				perf_window_end();
 		}

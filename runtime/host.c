@@ -11,6 +11,7 @@
 #include "firmware.h"
 #include "platform.h"
 #include "arch.h"
+#include "dataplane.h"
 
 JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
 bool host_exit_requested;
@@ -27,6 +28,7 @@ static const struct host_region host_mmio[] = { BACKEND_MMIO_REGIONS };
 #define REMIO_OP_WRITE 0
 #define REMIO_OP_READ 1
 #define REMIO_OP_ASK 2
+#define REMIO_OP_NOTIFY 3
 /** Words of one request record of host.remioBatch / host.remioComplete (src/host.ts RemioReq). */
 #define REMIO_REQ_WORDS 8
 
@@ -271,6 +273,157 @@ static uint32_t *host_remio_records(JSContext *ctx, JSValueConst v, const char *
 	return (uint32_t *)p;
 }
 
+/* ---- the C data plane (dataplane.h) ------------------------------------- */
+
+/** Most device models with a data plane. */
+#define HOST_DATAPLANES 16
+/** Most requests one host_dataplane_service() answers before it yields to the main loop. */
+#define HOST_DATAPLANE_BATCH 256
+
+/** A device model's data plane: its memory, its shared state and the request it left for JS. */
+struct host_dataplane {
+	bool used;
+	uint32_t dm, intid;
+	uint64_t window;
+	struct dp_blk blk;
+	JSValue refs[3]; /**< the state array and the two regions, kept alive */
+	bool stashed;
+	struct remio_result stash;
+};
+
+static struct host_dataplane host_dataplanes[HOST_DATAPLANES];
+
+static struct host_dataplane *host_dataplane_for_dm(uint32_t dm)
+{
+	for (int i = 0; i < HOST_DATAPLANES; i++)
+		if (host_dataplanes[i].used && host_dataplanes[i].dm == dm)
+			return &host_dataplanes[i];
+	return NULL;
+}
+
+/** The bytes of ArrayBuffer `v` if they are exactly one region of the platform, or NULL (exception set). */
+static uint8_t *host_region_bytes(JSContext *ctx, JSValueConst v, const char *what, uint64_t *size)
+{
+	size_t len;
+	uint8_t *p = JS_GetArrayBuffer(ctx, &len, v);
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < sizeof host_regions / sizeof host_regions[0]; i++) {
+		if ((uintptr_t)p == host_regions[i].base && len == host_regions[i].size) {
+			*size = len;
+			return p;
+		}
+	}
+	JS_ThrowRangeError(ctx, "host.dataPlane: %s is not a region of host.region()", what);
+	return NULL;
+}
+
+/*
+ * host.dataPlane(dmId, intid, state, shmem, disk): registers a virtio-blk
+ * data plane for DM dmId (backend interrupt intid); `state` is a Uint32Array
+ * of DP_WORDS words (dataplane.h), shmem and disk are host.region() buffers.
+ * Returns true. Throws RangeError for bad arguments or a second registration.
+ */
+static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm, intid;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &intid, argv[1]))
+		return JS_EXCEPTION;
+	if (intid >= IRQ_MAX)
+		return JS_ThrowRangeError(ctx, "host.dataPlane: intid %u out of range", intid);
+	size_t len;
+	uint8_t *stp = host_typed_array_bytes(ctx, argv[2], &len);
+	if (!stp)
+		return JS_EXCEPTION;
+	if (((uintptr_t)stp & 3) || len < DP_WORDS * 4)
+		return JS_ThrowRangeError(ctx, "host.dataPlane: state needs a 4-byte aligned array of %d words", DP_WORDS);
+	struct dp_blk blk = { .st = (uint32_t *)stp };
+	if (!(blk.shmem = host_region_bytes(ctx, argv[3], "shmem", &blk.shmem_size)) ||
+	    !(blk.disk = host_region_bytes(ctx, argv[4], "disk", &blk.disk_size)))
+		return JS_EXCEPTION;
+	struct host_dataplane *d = NULL;
+	for (int i = 0; i < HOST_DATAPLANES; i++) {
+		struct host_dataplane *e = &host_dataplanes[i];
+		if (e->used && (e->dm == dm || e->intid == intid))
+			return JS_ThrowRangeError(ctx, "host.dataPlane: DM %u or interrupt %u has one already", dm, intid);
+		if (!e->used && !d)
+			d = e;
+	}
+	if (!d)
+		return JS_ThrowRangeError(ctx, "host.dataPlane: more than %d data planes", HOST_DATAPLANES);
+	*d = (struct host_dataplane){ .used = true, .dm = dm, .intid = intid, .blk = blk };
+	d->window = (uint64_t)blk.st[DP_WINDOW_HI] << 32 | blk.st[DP_WINDOW_LO];
+	d->refs[0] = JS_DupValue(ctx, argv[2]);
+	d->refs[1] = JS_DupValue(ctx, argv[3]);
+	d->refs[2] = JS_DupValue(ctx, argv[4]);
+	return JS_TRUE;
+}
+
+/** One remio hypercall of the data plane, counted like the others. */
+static void host_dp_hypercall(uint32_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t rid, struct remio_result *r)
+{
+	uint64_t t0 = timer_ticks();
+	hypercall_remio(dm, addr, op, value, rid, r);
+	perf_hypercall(op, r->status, r, t0, timer_ticks());
+}
+
+bool host_dataplane_service(uint32_t intid)
+{
+	struct host_dataplane *d = NULL;
+	for (int i = 0; i < HOST_DATAPLANES && !d; i++)
+		if (host_dataplanes[i].used && host_dataplanes[i].intid == intid)
+			d = &host_dataplanes[i];
+	if (!d || !host_under_hypervisor)
+		return false;
+	if (d->stashed)
+		return false; /* JS has not taken the last one yet */
+	uint32_t *st = d->blk.st;
+	for (int k = 0; k < HOST_DATAPLANE_BATCH; k++) {
+		struct remio_result r, c;
+		host_dp_hypercall(d->dm, 0, REMIO_OP_ASK, 0, 0, &r);
+		if (r.status != 0)
+			return r.status == 1; /* EMPTY: done; an error: JS asks again and logs it */
+		uint64_t off = r.addr - d->window;
+		uint32_t ctrl = st[DP_CTRL];
+		if (r.width == 4 && r.op == REMIO_OP_READ && off == DP_REG_INTERRUPT_STATUS && (ctrl & DP_CTRL_IRQ_REGS)) {
+			st[DP_N_INT_STATUS_READS]++;
+			host_dp_hypercall(d->dm, r.addr, REMIO_OP_READ, st[DP_INT_STATUS], r.request_id, &c);
+			st[DP_N_ERRORS] += c.status != 0;
+			continue;
+		}
+		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == DP_REG_INTERRUPT_ACK && (ctrl & DP_CTRL_IRQ_REGS)) {
+			st[DP_N_INT_ACKS]++;
+			st[DP_INT_STATUS] &= ~(uint32_t)r.value;
+			host_dp_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
+			st[DP_N_ERRORS] += c.status != 0;
+			continue;
+		}
+		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == DP_REG_QUEUE_NOTIFY && (uint32_t)r.value == 0 &&
+		    (ctrl & DP_CTRL_QUEUE)) {
+			bool notify;
+			enum dp_result res = dp_blk_process(&d->blk, &notify);
+			if (res == DP_DONE) {
+				st[DP_N_KICKS]++;
+				host_dp_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
+				st[DP_N_ERRORS] += c.status != 0;
+			}
+			if (notify) {
+				struct remio_result nr;
+				host_dp_hypercall(d->dm, 0, REMIO_OP_NOTIFY, 0, 0, &nr);
+				st[DP_N_ERRORS] += nr.status != 0;
+			}
+			if (res == DP_DONE)
+				continue;
+			/* handed back: JS gets the QueueNotify itself, not yet completed */
+		}
+		d->stash = r;
+		d->stashed = true;
+		return false;
+	}
+	irq_set_pending(intid); /* more may be pending: after the others had their turn */
+	return true;
+}
+
 /*
  * host.remioBatch(dmId, reqs, maxRequests): ASK until +1, another non-zero
  * status or the bound; each request into a record (a WRITE's value masked to
@@ -291,11 +444,18 @@ static JSValue host_remio_batch(JSContext *ctx, JSValueConst this_val, int argc,
 		max = records;
 	uint32_t n = 0;
 	int64_t st = 0; /* 0: stopped at the bound */
+	struct host_dataplane *dp = host_dataplane_for_dm(dm);
 	while (n < max) {
 		struct remio_result r;
-		uint64_t t0 = timer_ticks();
-		hypercall_remio(dm, 0, REMIO_OP_ASK, 0, 0, &r);
-		perf_hypercall(REMIO_OP_ASK, r.status, &r, t0, timer_ticks());
+		if (dp && dp->stashed) {
+			/* the request the data plane took with ASK and left for JS */
+			r = dp->stash;
+			dp->stashed = false;
+		} else {
+			uint64_t t0 = timer_ticks();
+			hypercall_remio(dm, 0, REMIO_OP_ASK, 0, 0, &r);
+			perf_hypercall(REMIO_OP_ASK, r.status, &r, t0, timer_ticks());
+		}
 		uint32_t *q = w + n * REMIO_REQ_WORDS;
 		st = r.status;
 		if (st != 0)
@@ -484,6 +644,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remio", 7, host_remio),
 	JS_CFUNC_DEF("remioBatch", 3, host_remio_batch),
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
+	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
 	JS_CFUNC_DEF("consoleRead", 1, host_console_read),

@@ -23,6 +23,13 @@ bool runtime_idle_forever(void);
 bool runtime_exit_requested(int *code);
 
 /* ---- used by host.c ---- */
+/**
+ * Serves the requests pending for the device model of `intid` with its C
+ * data plane, if it has one (host.dataPlane). Returns true if nothing is
+ * left for JS; false if JS must be called (a request the data plane does
+ * not answer is kept for the next host.remioBatch of that DM).
+ */
+bool host_dataplane_service(uint32_t intid);
 /** Calls `fn` with a time budget (watchdog); reports an exception. Returns false on exception. */
 bool runtime_call(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv);
 /** Prints an uncaught exception with its stack, and a clear line for out-of-memory. */

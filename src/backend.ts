@@ -49,6 +49,8 @@ export interface BackendOptions {
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
   blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
+  /** hand blk devices over a RAM backing to the host's data plane when it has one (default true) */
+  dataPlane?: boolean;
   /** refuse drivers that do not accept VIRTIO_F_ACCESS_PLATFORM (default false) */
   requireAccessPlatform?: boolean;
 }
@@ -78,6 +80,16 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       requireAccessPlatform: options.requireAccessPlatform,
     });
     dispatcher.register(model.dmId, model.window.base, model.window.size, transport);
+    if (device instanceof BlkDevice && device.backing.ram && host.dataPlane && options.dataPlane !== false) {
+      // the host serves the request path; the device still answers everything else
+      const ram = device.backing.ram;
+      const dataPlane = host.dataPlane.bind(host);
+      try {
+        transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), device.backing.readOnly);
+      } catch (e) {
+        log(`${model.name}: no data plane (${e instanceof Error ? e.message : String(e)}); JS serves every request`);
+      }
+    }
     devices.set(model.name, { model, device, transport, mem });
   }
   host.onIrq((intid: number) => {

@@ -163,6 +163,57 @@ export const PERF_FIELDS = 7;
 /** Elements {@link Host.perfCounters} writes. */
 export const PERF_OUT_WORDS = 4 + 3 * 7 + 2;
 
+/**
+ * Words of the state array shared with a host's virtio-blk data plane
+ * ({@link Host.dataPlane}; C: `enum dp_word` in runtime/dataplane.h, same
+ * order). JS writes the layout and control words; the host writes the
+ * indices and counters while it serves; InterruptStatus is shared.
+ */
+export const enum DataPlaneWord {
+  /** {@link DataPlaneCtrl} bits, written by JS */
+  CTRL = 0,
+  /** the transport's InterruptStatus (virtio 1.2 4.2.2), JS and host */
+  INT_STATUS,
+  /** guest-physical address of the virtio-mmio window, low/high halves */
+  WINDOW_LO, WINDOW_HI,
+  /** guest-physical address of the shared region's first byte, low/high halves */
+  SHMEM_LO, SHMEM_HI,
+  /** Queue Size of queue 0 */
+  Q_NUM,
+  /** QueueNumMax of queue 0 (bound of an indirect table) */
+  Q_NUM_MAX,
+  /** descriptor table, available ring, used ring: byte offsets in the shared region */
+  Q_DESC, Q_AVAIL, Q_USED,
+  /** {@link DataPlaneQueueFlag} bits */
+  Q_FLAGS,
+  /** next avail index to consume; next used index to produce (u16) */
+  Q_LAST_AVAIL, Q_USED_IDX,
+  /** used index at the last notification decision, and whether it is set (event idx) */
+  Q_SIGNALLED_USED, Q_SIGNALLED_VALID,
+  /** counters kept by the host (u32, wrapping; bytes as low/high halves) */
+  N_INT_STATUS_READS, N_INT_ACKS, N_KICKS, N_CHAINS, N_READS, N_WRITES,
+  N_BYTES_READ_LO, N_BYTES_READ_HI, N_BYTES_WRITTEN_LO, N_BYTES_WRITTEN_HI,
+  N_USED_NOTIFICATIONS, N_HANDBACKS, N_ERRORS,
+}
+
+/** Words of the data plane's state array. */
+export const DATA_PLANE_WORDS = 29;
+
+/** Bits of {@link DataPlaneWord.CTRL}. */
+export const enum DataPlaneCtrl {
+  /** the host answers 4-byte InterruptStatus reads and InterruptACK writes */
+  IRQ_REGS = 1,
+  /** the host serves QueueNotify of queue 0 (it clears this bit when it hands the queue back) */
+  QUEUE = 2,
+}
+
+/** Bits of {@link DataPlaneWord.Q_FLAGS}. */
+export const enum DataPlaneQueueFlag {
+  EVENT_IDX = 1,
+  INDIRECT = 2,
+  READ_ONLY = 4,
+}
+
 /** What the platform offers as an entropy source. */
 export type EntropyQuality =
   /** a hardware random number generator (e.g. Armv8.5 RNDR, a TRNG) */
@@ -274,6 +325,26 @@ export interface Host {
    * @throws RangeError when `reqs` holds fewer than `count` records, or with no hypervisor
    */
   remioComplete(dmId: number, reqs: Uint32Array, count: number): number;
+
+  /**
+   * Optional: hands the hot path of a virtio-blk device served by DM `dmId`
+   * (backend interrupt `intid`) to the host, as Linux's vhost does for a
+   * userspace device model. `state` ({@link DATA_PLANE_WORDS} words,
+   * {@link DataPlaneWord} layout, WINDOW and SHMEM filled in) stays shared:
+   * while its CTRL bits allow, the host takes the DM's requests itself and
+   * answers InterruptStatus reads, InterruptACK writes and QueueNotify of
+   * queue 0 for well-formed IN/OUT requests with every buffer in `shmem`
+   * and every sector in `disk`, without calling JS. Any other request, and
+   * a QueueNotify whose chain it does not serve (a malformed chain, a bad
+   * buffer, another type), reaches JS through {@link Host.remioBatch} as
+   * usual; in that case the host first clears CTRL.QUEUE, leaving the queue
+   * at that chain. Hosts without one (the simulated host) leave it out.
+   * `shmem` and `disk` must be buffers of {@link Host.region}.
+   * Source: runtime/dataplane.h; virtio 1.2 2.7, 4.2.2, 5.2.6.
+   * @throws RangeError for a short state array, a buffer that is not a
+   *   region, or a DM or interrupt registered twice
+   */
+  dataPlane?(dmId: number, intid: number, state: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer): boolean;
 
   /**
    * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`

@@ -6,7 +6,7 @@
  * with the self-test's verdict as exit status.
  */
 import * as native from 'host';
-import { PERF_OUT_WORDS, type Host } from './host.ts';
+import { DataPlaneWord, PERF_OUT_WORDS, type Host } from './host.ts';
 import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
@@ -34,7 +34,8 @@ export function statsLines(host: Host, backend: Backend): string[] {
     const c = backend.dispatcher.counters(d.model.dmId);
     const dev = Object.entries(d.device.counters).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(`baojs: stats ${d.model.name} (${d.model.kind}, dm ${d.model.dmId}): requests ${c.requests} ` +
-      `(reads ${c.reads}, writes ${c.writes}), notifies ${c.notifies}, errors ${c.errors}; device: ${dev}`);
+      `(reads ${c.reads}, writes ${c.writes}), notifies ${c.notifies}, errors ${c.errors}; device: ${dev}` +
+      dataPlaneStats(d.transport.dataPlane));
   }
   const perf = new Float64Array(PERF_OUT_WORDS);
   for (const d of backend.devices.values()) {
@@ -44,6 +45,17 @@ export function statsLines(host: Host, backend: Backend): string[] {
   const heap = host.heapStats();
   lines.push(`baojs: stats heap: used ${Math.round(heap.used / 1024)} KiB, high water ${Math.round(heap.highWater / 1024)} KiB of ${Math.round(heap.total / 1024)} KiB`);
   return lines;
+}
+
+/** The counters of a host data plane ({@link Host.dataPlane}), or '' if the device has none. */
+function dataPlaneStats(st: Uint32Array): string {
+  if (st[DataPlaneWord.CTRL] === 0) return '';
+  const bytes = (lo: DataPlaneWord): number => st[lo] + st[lo + 1] * 4294967296;
+  return `; data plane: InterruptStatus reads ${st[DataPlaneWord.N_INT_STATUS_READS]}, InterruptACKs ${st[DataPlaneWord.N_INT_ACKS]}, ` +
+    `kicks ${st[DataPlaneWord.N_KICKS]}, chains ${st[DataPlaneWord.N_CHAINS]}, reads ${st[DataPlaneWord.N_READS]}, ` +
+    `writes ${st[DataPlaneWord.N_WRITES]}, bytesRead ${bytes(DataPlaneWord.N_BYTES_READ_LO)}, ` +
+    `bytesWritten ${bytes(DataPlaneWord.N_BYTES_WRITTEN_LO)}, usedNotifications ${st[DataPlaneWord.N_USED_NOTIFICATIONS]}, ` +
+    `hand-backs ${st[DataPlaneWord.N_HANDBACKS]}, errors ${st[DataPlaneWord.N_ERRORS]}`;
 }
 
 /**

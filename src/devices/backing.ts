@@ -22,6 +22,12 @@ export interface BlockBacking {
   /** the device id string for VIRTIO_BLK_T_GET_ID (at most 20 bytes of ASCII) */
   readonly id: string;
   /**
+   * The store's bytes when it is plain memory the host can reach (a buffer
+   * of `host.region`): a blk device may then hand its request path to the
+   * host's data plane ({@link Host.dataPlane}). Absent otherwise.
+   */
+  readonly ram?: ArrayBuffer;
+  /**
    * Copies `length` bytes from `offset` into `dst` at `dstOffset` (inside
    * `dst`, which the caller checked). Returns false on an I/O error. (An
    * offset into one view of the region rather than a view per buffer: a
@@ -48,6 +54,8 @@ export class RamBacking implements BlockBacking {
   readonly blockSize = 512;
   private readonly bytes: Uint8Array;
   private readonly buffer: ArrayBuffer;
+  /** the region (see {@link BlockBacking.ram}) */
+  readonly ram: ArrayBuffer;
 
   /**
    * @param buffer the region; its size rounded down to 512 bytes is the capacity
@@ -57,6 +65,7 @@ export class RamBacking implements BlockBacking {
   constructor(buffer: ArrayBuffer, readonly readOnly = false, readonly id = 'baojs-ram') {
     this.capacity = buffer.byteLength - (buffer.byteLength % 512);
     this.buffer = buffer;
+    this.ram = buffer;
     this.bytes = new Uint8Array(buffer, 0, this.capacity);
   }
 

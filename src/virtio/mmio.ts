@@ -22,6 +22,7 @@
  * QueueReady, DRIVER_OK): the frontend runs again before the backend works.
  */
 import type { IoClient } from '../dispatcher/client.ts';
+import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../host.ts';
 import { describeError, RateLimitedLog, type LogSink } from '../dispatcher/log.ts';
 import type { DeviceContext, VirtioDevice } from './device.ts';
 import type { GuestMemory } from './memory.ts';
@@ -94,7 +95,16 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   private status = 0;
   /** device-owned DEVICE_NEEDS_RESET */
   private needsReset = false;
-  private interruptStatus = 0;
+  /**
+   * State shared with a host data plane ({@link VirtioMmioTransport.useDataPlane});
+   * InterruptStatus lives in its INT_STATUS word with or without one.
+   */
+  readonly dataPlane = new Uint32Array(DATA_PLANE_WORDS);
+  /** a host data plane may serve queue 0 when it is live */
+  private dataPlaneQueue = false;
+  private dataPlaneReadOnly = false;
+  /** queue 0 is handed to the data plane (its SplitQueue is not to be used) */
+  private armed = false;
   private deviceFeaturesSel = 0;
   private driverFeaturesSel = 0;
   private queueSel = 0;
@@ -150,7 +160,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     }
     // The register of every interrupt, without the call and the switch
     if (off === MmioReg.InterruptStatus) {
-      out[0] = this.interruptStatus;
+      out[0] = this.dataPlane[DataPlaneWord.INT_STATUS];
       return;
     }
     out[0] = this.readRegister(off) >>> 0;
@@ -180,7 +190,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       return;
     }
     if (off === MmioReg.InterruptACK) {
-      this.interruptStatus &= ~lo;
+      this.dataPlane[DataPlaneWord.INT_STATUS] &= ~lo;
       return;
     }
     this.writeRegister(off, lo >>> 0);
@@ -188,6 +198,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
 
   /** Processes the queues that the last request kicked or made ready. */
   afterComplete(): void {
+    if (this.armed) this.disarm();
     while (this.pendingQueues !== 0) {
       let bits = this.pendingQueues;
       this.pendingQueues = 0;
@@ -203,9 +214,9 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
         }
       }
     }
+    if (this.dataPlaneQueue) this.arm();
   }
 
-  /** A JS exception escaped this device: reset it and set DEVICE_NEEDS_RESET. */
   fault(error: unknown): void {
     this.fail(`exception: ${describeError(error)}`);
   }
@@ -217,7 +228,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     // this.live, inlined
     if (!this.activated || this.needsReset || (this.status & DeviceStatus.FAILED) !== 0) return;
     if (queue.needsNotification()) {
-      this.interruptStatus |= InterruptBit.VRING;
+      this.dataPlane[DataPlaneWord.INT_STATUS] |= InterruptBit.VRING;
       this.counters.usedNotifications++;
       this.opts.interrupt();
     }
@@ -236,6 +247,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
    * the driver resets the device.
    */
   fail(reason: string): void {
+    if (this.armed) this.disarm();
     if (this.needsReset) return;
     this.needsReset = true;
     this.counters.needsReset++;
@@ -250,6 +262,60 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     if (this.status & DeviceStatus.DRIVER_OK) this.raiseConfigInterrupt();
   }
 
+  // ---- host data plane ---------------------------------------------------
+
+  /**
+   * Lets a host data plane ({@link Host.dataPlane}) serve this transport:
+   * fills in the window and shared-region words of {@link
+   * VirtioMmioTransport.dataPlane}, lets the host answer InterruptStatus and
+   * InterruptACK, calls `register(state)` and, if it returns true, hands
+   * queue 0 to the host whenever the device is live (the transport takes it
+   * back before any register write and any failure, and whenever the host
+   * hands it back). Only for a device whose queue 0 the data plane
+   * understands (virtio-blk over a RAM backing).
+   * @param readOnly the disk refuses writes (the host hands write requests back)
+   * @returns whether the host took it
+   */
+  useDataPlane(register: (state: Uint32Array) => boolean, readOnly: boolean): boolean {
+    const st = this.dataPlane;
+    st[DataPlaneWord.WINDOW_LO] = this.base >>> 0;
+    st[DataPlaneWord.WINDOW_HI] = Math.floor(this.base / 4294967296);
+    st[DataPlaneWord.SHMEM_LO] = this.mem.base >>> 0;
+    st[DataPlaneWord.SHMEM_HI] = Math.floor(this.mem.base / 4294967296);
+    st[DataPlaneWord.CTRL] = DataPlaneCtrl.IRQ_REGS;
+    if (!register(st)) {
+      st[DataPlaneWord.CTRL] = 0;
+      return false;
+    }
+    this.dataPlaneQueue = true;
+    this.dataPlaneReadOnly = readOnly;
+    this.arm();
+    return true;
+  }
+
+  /** Whether queue 0 is with the host's data plane now. */
+  get dataPlaneArmed(): boolean {
+    return this.armed && (this.dataPlane[DataPlaneWord.CTRL] & DataPlaneCtrl.QUEUE) !== 0;
+  }
+
+  /** Hands queue 0 to the data plane if the device is live and the queue enabled. */
+  private arm(): void {
+    if (this.armed || !this.live || this.queues.length === 0 || !this.queues[0].enabled) return;
+    const st = this.dataPlane;
+    this.queues[0].exportState(st);
+    if (this.dataPlaneReadOnly) st[DataPlaneWord.Q_FLAGS] |= DataPlaneQueueFlag.READ_ONLY;
+    st[DataPlaneWord.CTRL] |= DataPlaneCtrl.QUEUE;
+    this.armed = true;
+  }
+
+  /** Takes queue 0 back from the data plane (where the host left it). */
+  private disarm(): void {
+    const st = this.dataPlane;
+    st[DataPlaneWord.CTRL] &= ~DataPlaneCtrl.QUEUE;
+    this.armed = false;
+    this.queues[0].importState(st);
+  }
+
   // ---- registers ---------------------------------------------------------
 
   private readRegister(off: number): number {
@@ -262,7 +328,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       case MmioReg.DeviceFeatures: return this.deviceFeaturesSel < 2 ? this.offered[this.deviceFeaturesSel] : 0;
       case MmioReg.QueueNumMax: return q ? q.numMax : 0;
       case MmioReg.QueueReady: return q && q.ready ? 1 : 0;
-      case MmioReg.InterruptStatus: return this.interruptStatus;
+      case MmioReg.InterruptStatus: return this.dataPlane[DataPlaneWord.INT_STATUS];
       case MmioReg.Status: return this.deviceStatus;
       case MmioReg.SHMLenLow:
       case MmioReg.SHMLenHigh:
@@ -296,6 +362,8 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   }
 
   private writeRegister(off: number, v: number): void {
+    // the queue's state may change: take it back (afterComplete hands it over again)
+    if (this.armed) this.disarm();
     switch (off) {
       case MmioReg.DeviceFeaturesSel: this.deviceFeaturesSel = v; return;
       case MmioReg.DriverFeaturesSel: this.driverFeaturesSel = v; return;
@@ -310,7 +378,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
         return;
       case MmioReg.QueueSel: this.queueSel = v; return;
       case MmioReg.QueueNotify: this.queueNotify(v); return;
-      case MmioReg.InterruptACK: this.interruptStatus &= ~v; return;
+      case MmioReg.InterruptACK: this.dataPlane[DataPlaneWord.INT_STATUS] &= ~v; return;
       case MmioReg.Status: this.writeStatus(v & 0xff); return;
       case MmioReg.SHMSel: return; // no shared memory regions to select
       case MmioReg.QueueNum:
@@ -475,7 +543,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     this.status = 0;
     this.needsReset = false;
     this.activated = false;
-    this.interruptStatus = 0;
+    this.dataPlane[DataPlaneWord.INT_STATUS] = 0;
     this.features[0] = 0;
     this.features[1] = 0;
     this.deviceFeaturesSel = 0;
@@ -492,7 +560,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   }
 
   private raiseConfigInterrupt(): void {
-    this.interruptStatus |= InterruptBit.CONFIG;
+    this.dataPlane[DataPlaneWord.INT_STATUS] |= InterruptBit.CONFIG;
     this.counters.configNotifications++;
     this.opts.interrupt();
   }

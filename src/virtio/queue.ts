@@ -22,6 +22,7 @@
  * addresses are *not* checked here: the device checks each buffer when it
  * touches it, so that one bad buffer fails one request, not the device.
  */
+import { DataPlaneQueueFlag, DataPlaneWord } from '../host.ts';
 import { GuestMemory, LITTLE_ENDIAN } from './memory.ts';
 import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
@@ -223,6 +224,34 @@ export class SplitQueue {
     this.pushedSinceSignal = false;
     this.signalledValid = false;
     this.enabled = true;
+  }
+
+  /**
+   * Hands the queue to a host data plane: writes its layout and indices into
+   * the {@link DataPlaneWord} words of `st` (Q_NUM … Q_SIGNALLED_VALID). The
+   * queue must be enabled; until {@link SplitQueue.importState} it must not
+   * be used.
+   */
+  exportState(st: Uint32Array): void {
+    st[DataPlaneWord.Q_NUM] = this.num;
+    st[DataPlaneWord.Q_NUM_MAX] = this.numMax;
+    st[DataPlaneWord.Q_DESC] = this.descOff;
+    st[DataPlaneWord.Q_AVAIL] = this.availOff;
+    st[DataPlaneWord.Q_USED] = this.usedOff;
+    st[DataPlaneWord.Q_FLAGS] = (this.eventIdx ? DataPlaneQueueFlag.EVENT_IDX : 0) | (this.indirect ? DataPlaneQueueFlag.INDIRECT : 0);
+    st[DataPlaneWord.Q_LAST_AVAIL] = this.lastAvailIdx;
+    st[DataPlaneWord.Q_USED_IDX] = this.usedIdx;
+    st[DataPlaneWord.Q_SIGNALLED_USED] = this.signalledUsed;
+    st[DataPlaneWord.Q_SIGNALLED_VALID] = this.signalledValid ? 1 : 0;
+  }
+
+  /** Takes the queue back from a host data plane: the indices it left in `st` (see {@link SplitQueue.exportState}). */
+  importState(st: Uint32Array): void {
+    this.lastAvailIdx = st[DataPlaneWord.Q_LAST_AVAIL] & 0xffff;
+    this.usedIdx = st[DataPlaneWord.Q_USED_IDX] & 0xffff;
+    this.signalledUsed = st[DataPlaneWord.Q_SIGNALLED_USED] & 0xffff;
+    this.signalledValid = st[DataPlaneWord.Q_SIGNALLED_VALID] !== 0;
+    this.pushedSinceSignal = false;
   }
 
   /** Number of chains the driver has made available and the device has not popped. @throws QueueError if the avail index moved by more than Queue Size */
