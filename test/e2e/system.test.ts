@@ -191,10 +191,12 @@ test('robustness: a block request whose header lies outside the shared region co
     ...desc(1, q + 0x3000, 512, 3, 2),
     ...desc(2, q + 0x4000, 1, 2, 0),
     `devmem ${hex(q + 0x4000)} 8 0xee`, `devmem ${hex(q + 0x2000)} 32 0`,
-    `devmem ${hex(q + 0x1000)} 32 0x10000`, `devmem ${hex(q + 0x1004)} 32 0`, // avail: idx 1, ring[0] = head 0
-    `devmem ${hex(w + 0x44)} 32 1`, `devmem ${hex(w + 0x70)} 32 15`, `devmem ${hex(w + 0x50)} 32 0`,
+    `devmem ${hex(q + 0x1000)} 32 0`, `devmem ${hex(q + 0x1004)} 32 0`, // avail: idx 0, ring[0] = head 0
+    `devmem ${hex(w + 0x44)} 32 1`, `devmem ${hex(w + 0x70)} 32 15`,
   ];
   await sys.check(steps.join(' && '), 60_000);
+  // made available after DRIVER_OK, so that the kick reaches the C data plane, which hands it back
+  await sys.check(`devmem ${hex(q + 0x1000)} 32 0x10000 && devmem ${hex(w + 0x50)} 32 0`, 60_000);
   const [usedIdx, usedId, usedLen, statusByte] = (await sys.check(
     `devmem ${hex(q + 0x2000)} 32; devmem ${hex(q + 0x2004)} 32; devmem ${hex(q + 0x2008)} 32; devmem ${hex(q + 0x4000)} 8`,
   )).trim().split('\n').map((x) => Number(x.trim()));
@@ -215,7 +217,16 @@ test("the backend's counters come out on the console (Ctrl-] s) and show the tra
   const vda = /baojs: stats vda \(blk, dm 0\): requests (\d+) \(reads (\d+), writes (\d+)\), notifies (\d+), errors (\d+); device: (.*)/.exec(text);
   assert.ok(vda, text);
   assert.ok(Number(vda[1]) > 100 && Number(vda[4]) > 0, vda[0]);
-  assert.match(vda[6], /bytesWritten [1-9]\d*/);
+  // the firmware's C data plane served most block requests (runtime/dataplane.c) ...
+  const dp = /data plane: InterruptStatus reads (\d+), InterruptACKs (\d+), kicks (\d+), chains (\d+), reads (\d+), writes (\d+), bytesRead (\d+), bytesWritten (\d+), usedNotifications (\d+), hand-backs (\d+), errors (\d+)/.exec(vda[6]);
+  assert.ok(dp, vda[6]);
+  assert.ok(Number(dp[4]) > 500 && Number(dp[5]) > 0 && Number(dp[6]) > 0 && Number(dp[8]) > 16 * 2 ** 20, dp[0]);
+  assert.is(Number(dp[11]), 0, 'no failed completion or NOTIFY');
+  // ... and vdb's handed the out-of-region header back to the TypeScript device, which answered IOERR
+  const vdb = /baojs: stats vdb \(blk, dm 3\): .*; device: (.*)/.exec(text);
+  assert.ok(vdb, text);
+  assert.match(vdb[1], /hand-backs [1-9]/, vdb[0]);
+  assert.match(vdb[1], /errors [1-9]\d*, /);
   assert.match(text, /baojs: stats hvc0 \(console, dm 1\): requests [1-9]/);
   assert.match(text, /baojs: stats hwrng \(rng, dm 2\): requests [1-9]/);
 });

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The C data plane (runtime/dataplane.c, built with the host compiler and
+ * AddressSanitizer/UBSan) against the TypeScript device it accelerates.
+ *
+ * Each seeded scenario lays out a split virtqueue of virtio-blk requests in
+ * a shared region — well-formed reads and writes through direct and
+ * indirect chains, and a share of broken ones (bad heads and next indices,
+ * loops, readable after writable, buffers outside the region, sectors past
+ * the capacity, lengths not whole sectors, other request types, a read-only
+ * disk written, nested or unnegotiated indirect tables) — then:
+ *  A. the TypeScript device (SplitQueue + BlkDevice) serves it alone;
+ *  B. the C data plane serves it, and if it hands the queue back, the
+ *     TypeScript device takes over from the indices it left.
+ * Both must end with the same bytes in the region and on the disk, the same
+ * ring indices, the same failure (NEEDS_RESET) and the same notification.
+ * ASan fails the run on any access outside the two buffers.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../../src/host.ts';
+import { RamBacking } from '../../src/devices/backing.ts';
+import { BlkDevice } from '../../src/devices/blk.ts';
+import type { DeviceContext } from '../../src/virtio/device.ts';
+import { GuestMemory } from '../../src/virtio/memory.ts';
+import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
+import { DescFlag } from '../../src/virtio/spec.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BASE = 0x6000_0000;
+const SHMEM = 64 * 1024;
+const DISK = 32 * 1024;
+const DESC = 0;
+const AVAIL = 0x1000;
+const USED = 0x2000;
+const DATA = 0x4000;
+const NUM_MAX = 16;
+const SCENARIOS = 3000;
+
+/** xorshift32: the same scenarios on every run. */
+function rng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n: number): number => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+}
+
+interface Scenario {
+  st: Uint32Array;
+  shmem: Uint8Array;
+  disk: Uint8Array;
+  readOnly: boolean;
+  eventIdx: boolean;
+  indirect: boolean;
+}
+
+/** One queue of random requests, a share of them broken. */
+function scenario(seed: number): Scenario {
+  const r = rng(seed * 2654435761);
+  const shmem = new Uint8Array(SHMEM);
+  const disk = new Uint8Array(DISK);
+  for (let i = 0; i < SHMEM; i += 97) shmem[i] = r(256);
+  for (let i = 0; i < DISK; i++) disk[i] = r(256);
+  const dv = new DataView(shmem.buffer);
+  const num = r(2) ? 8 : 16;
+  const eventIdx = r(2) === 1;
+  const indirect = r(3) !== 0;
+  const readOnly = r(6) === 0;
+  // a third of the queues hold only well-formed reads and writes
+  const clean = r(3) === 0;
+  const broken = (p: number): boolean => !clean && r(1000) < p;
+  const last = r(3) === 0 ? 65530 + r(6) : r(100);
+  const usedIdx = r(3) === 0 ? 65533 + r(3) : r(100);
+  let freeDesc = 0;
+  let data = DATA;
+  const alloc = (n: number): number => {
+    const a = data;
+    data += (n + 15) & ~15;
+    return a;
+  };
+  const desc = (table: number, i: number, addr: number, len: number, flags: number, next: number): void => {
+    const p = table + 16 * i;
+    dv.setUint32(p, addr >>> 0, true);
+    dv.setUint32(p + 4, Math.floor(addr / 2 ** 32), true);
+    dv.setUint32(p + 8, len >>> 0, true);
+    dv.setUint16(p + 12, flags, true);
+    dv.setUint16(p + 14, next, true);
+  };
+  let added = 0;
+  const want = 1 + r(num);
+  while (added < want) {
+    // the request's buffers: [gpa, len, writable]
+    const types = [0, 0, 0, 0, 1, 1, 1, 1, 4, 8, 99];
+    const type = clean ? r(2) : types[r(types.length)];
+    let dataLen = 512 * r(9);
+    if (broken(40)) dataLen += 1 + r(511);
+    let sector = r(DISK / 512);
+    if (broken(40)) sector = DISK / 512 - r(3);
+    if (broken(10)) sector = 2 ** 33 + r(5);
+    const hdr = alloc(16);
+    dv.setUint32(BASE - BASE + hdr, type, true);
+    dv.setUint32(hdr + 4, 0, true);
+    dv.setUint32(hdr + 8, sector >>> 0, true);
+    dv.setUint32(hdr + 12, Math.floor(sector / 2 ** 32), true);
+    const bufs: [number, number, boolean][] = [];
+    if (broken(30)) bufs.push([BASE + hdr, 8, false], [BASE + hdr + 8, 8, false]);
+    else bufs.push([BASE + hdr, 16, false]);
+    const write = type === 0 || type === 8 || (broken(30) && type === 1);
+    if (dataLen > 0 && data + dataLen + 64 < SHMEM) {
+      const d = alloc(dataLen);
+      if (type === 1) for (let i = 0; i < dataLen; i += 61) shmem[d + i] = r(256);
+      const split = dataLen >= 1024 && r(2) ? 512 * (1 + r(dataLen / 512 - 1)) : dataLen;
+      bufs.push([BASE + d, split, write]);
+      if (split < dataLen) bufs.push([BASE + d + split, dataLen - split, write]);
+    }
+    const status = alloc(1);
+    bufs.push([BASE + status, 1, true]);
+    if (broken(20)) bufs[r(bufs.length)][0] = BASE - 4096 + r(4000);
+    if (broken(20)) bufs[r(bufs.length)][0] = BASE + SHMEM - r(32);
+    if (broken(15)) bufs.reverse(); // readable after writable
+    const flagsOf = (b: [number, number, boolean]): number => (b[2] ? DescFlag.WRITE : 0);
+    const useIndirect = (indirect || broken(30)) && r(2) === 1;
+    let head: number;
+    if (useIndirect) {
+      if (freeDesc >= num) break;
+      head = freeDesc++;
+      const table = alloc(16 * bufs.length);
+      bufs.forEach((b, i) => desc(table, i, b[0], b[1], flagsOf(b) | (i + 1 < bufs.length ? DescFlag.NEXT : 0), i + 1));
+      if (broken(20)) desc(table, r(bufs.length), BASE + table, 16, DescFlag.INDIRECT, 0); // nested
+      if (broken(20)) dv.setUint16(table + 16 * r(bufs.length) + 14, bufs.length + r(3), true);
+      let len = 16 * bufs.length;
+      if (broken(20)) len += 1 + r(15);
+      desc(DESC, head, BASE + table, len, DescFlag.INDIRECT | (broken(15) ? DescFlag.NEXT : 0), 0);
+    } else {
+      if (freeDesc + bufs.length > num) break;
+      const ids = bufs.map(() => freeDesc++);
+      head = ids[0];
+      bufs.forEach((b, i) => desc(DESC, ids[i], b[0], b[1], flagsOf(b) | (i + 1 < bufs.length ? DescFlag.NEXT : 0), ids[i + 1] ?? 0));
+      if (broken(20)) dv.setUint16(DESC + 16 * ids[ids.length - 1] + 12, DescFlag.NEXT | DescFlag.WRITE, true); // runs on
+      if (broken(15)) dv.setUint16(DESC + 16 * ids[r(ids.length)] + 14, ids[0], true); // a loop, if NEXT
+      if (broken(15)) dv.setUint16(DESC + 16 * ids[r(ids.length)] + 14, num + r(100), true);
+    }
+    if (broken(15)) head = num + r(10);
+    dv.setUint16(AVAIL + 4 + 2 * ((last + added) & (num - 1)), head, true);
+    added++;
+  }
+  let availIdx = (last + added) & 0xffff;
+  if (broken(15)) availIdx = (last + num + 1 + r(100)) & 0xffff;
+  dv.setUint16(AVAIL, r(4) === 0 ? 1 : 0, true); // VIRTQ_AVAIL_F_NO_INTERRUPT sometimes
+  dv.setUint16(AVAIL + 2, availIdx, true);
+  dv.setUint16(AVAIL + 4 + 2 * num, (usedIdx + r(num + 2)) & 0xffff, true); // used_event
+  dv.setUint16(USED + 2, usedIdx, true);
+
+  const st = new Uint32Array(DATA_PLANE_WORDS);
+  st[DataPlaneWord.SHMEM_LO] = BASE;
+  st[DataPlaneWord.Q_NUM] = num;
+  st[DataPlaneWord.Q_NUM_MAX] = NUM_MAX;
+  st[DataPlaneWord.Q_DESC] = DESC;
+  st[DataPlaneWord.Q_AVAIL] = AVAIL;
+  st[DataPlaneWord.Q_USED] = USED;
+  st[DataPlaneWord.Q_FLAGS] = (eventIdx ? DataPlaneQueueFlag.EVENT_IDX : 0) | (indirect ? DataPlaneQueueFlag.INDIRECT : 0) |
+    (readOnly ? DataPlaneQueueFlag.READ_ONLY : 0);
+  st[DataPlaneWord.Q_LAST_AVAIL] = last;
+  st[DataPlaneWord.Q_USED_IDX] = usedIdx;
+  // a device decides at the end of every batch it pushed: the last decision was at the current used index
+  st[DataPlaneWord.Q_SIGNALLED_VALID] = r(2);
+  st[DataPlaneWord.Q_SIGNALLED_USED] = st[DataPlaneWord.Q_SIGNALLED_VALID] ? usedIdx : 0;
+  return { st, shmem, disk, readOnly, eventIdx, indirect };
+}
+
+/** What serving a queue left behind. */
+interface Outcome { lastAvail: number; usedIdx: number; failed: boolean; notified: boolean }
+
+/** The TypeScript device serves the queue from the indices in `st`, in place. */
+function serveInTs(s: Scenario, st: Uint32Array, shmem: Uint8Array, disk: Uint8Array): Outcome {
+  const mem = new GuestMemory(BASE, shmem.buffer as ArrayBuffer, 'shmem');
+  const q = new SplitQueue(0, NUM_MAX);
+  q.num = st[DataPlaneWord.Q_NUM];
+  q.descAddr = BASE + DESC;
+  q.driverAddr = BASE + AVAIL;
+  q.deviceAddr = BASE + USED;
+  q.enable(mem, s.eventIdx, s.indirect);
+  q.importState(st);
+  const out: Outcome = { lastAvail: 0, usedIdx: 0, failed: false, notified: false };
+  const dev = new BlkDevice('vdx', new RamBacking(disk.buffer as ArrayBuffer, s.readOnly), { queueNumMax: NUM_MAX });
+  const ctx: DeviceContext = {
+    mem, queues: [q], chain: new DescriptorChain(4), features: new Uint32Array(2),
+    signalUsed(queue) { if (queue.needsNotification()) out.notified = true; },
+    configChanged() {},
+    fail() { out.failed = true; },
+    log() {},
+  };
+  dev.activate(ctx);
+  try {
+    dev.processQueue(0);
+  } catch (e) {
+    if (!(e instanceof QueueError)) throw e;
+    out.failed = true;
+  }
+  q.exportState(st);
+  out.lastAvail = st[DataPlaneWord.Q_LAST_AVAIL];
+  out.usedIdx = st[DataPlaneWord.Q_USED_IDX];
+  return out;
+}
+
+function buildHarness(): string {
+  const out = join(ROOT, 'build', 'native');
+  mkdirSync(out, { recursive: true });
+  const exe = join(out, 'dataplane_harness');
+  const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
+    `-I${join(ROOT, 'runtime')}`, '-o', exe, join(ROOT, 'test', 'native', 'dataplane_harness.c'), join(ROOT, 'runtime', 'dataplane.c')],
+  { encoding: 'utf8' });
+  assert.is(cc.status, 0, cc.stderr);
+  return exe;
+}
+
+test(`the C data plane and the TypeScript device leave the same bytes, indices and verdicts (${SCENARIOS} seeded queues)`, () => {
+  const exe = buildHarness();
+  const scenarios = Array.from({ length: SCENARIOS }, (_, i) => scenario(i + 1));
+  const input: Buffer[] = [];
+  for (const s of scenarios) {
+    input.push(Buffer.from(s.st.buffer), Buffer.from(new Uint32Array([SHMEM, DISK]).buffer), Buffer.from(s.shmem), Buffer.from(s.disk));
+  }
+  const r = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30, timeout: 300_000 });
+  assert.is(r.status, 0, r.stderr?.toString());
+  const outBuf = r.stdout;
+  let at = 0;
+  const counts = { served: 0, handedBack: 0, failed: 0, chains: 0 };
+  scenarios.forEach((s, i) => {
+    const res = outBuf.readUInt32LE(at);
+    const notify = outBuf.readUInt32LE(at + 4) !== 0;
+    at += 8;
+    const stB = new Uint32Array(outBuf.buffer.slice(outBuf.byteOffset + at, outBuf.byteOffset + at + 4 * DATA_PLANE_WORDS));
+    at += 4 * DATA_PLANE_WORDS;
+    const shmemB = new Uint8Array(outBuf.subarray(at, at + SHMEM));
+    at += SHMEM;
+    const diskB = new Uint8Array(outBuf.subarray(at, at + DISK));
+    at += DISK;
+
+    const stA = s.st.slice();
+    const shmemA = s.shmem.slice();
+    const diskA = s.disk.slice();
+    const a = serveInTs(s, stA, shmemA, diskA);
+    counts.chains += stB[DataPlaneWord.N_CHAINS];
+    let b: Outcome = { lastAvail: stB[DataPlaneWord.Q_LAST_AVAIL], usedIdx: stB[DataPlaneWord.Q_USED_IDX], failed: false, notified: false };
+    if (res === 1) {
+      counts.handedBack++;
+      b = serveInTs(s, stB, shmemB, diskB);
+    } else {
+      counts.served++;
+    }
+    if (a.failed) counts.failed++;
+    const what = `scenario ${i + 1} (${res === 1 ? 'handed back' : 'served in C'})`;
+    assert.is(b.failed, a.failed, `${what}: failure`);
+    assert.is(b.lastAvail, a.lastAvail, `${what}: last avail index`);
+    assert.is(b.usedIdx, a.usedIdx, `${what}: used index`);
+    assert.is(notify || b.notified, a.notified, `${what}: used buffer notification`);
+    assert.ok(Buffer.from(shmemA).equals(Buffer.from(shmemB)), `${what}: shared region bytes differ`);
+    assert.ok(Buffer.from(diskA).equals(Buffer.from(diskB)), `${what}: disk bytes differ`);
+  });
+  assert.is(at, outBuf.length);
+  // the scenarios exercise both paths, and the C path for real
+  assert.ok(counts.served > SCENARIOS / 10, `served in C: ${counts.served}`);
+  assert.ok(counts.handedBack > SCENARIOS / 10, `handed back: ${counts.handedBack}`);
+  assert.ok(counts.failed > SCENARIOS / 20, `NEEDS_RESET: ${counts.failed}`);
+  assert.ok(counts.chains > SCENARIOS, `chains served in C: ${counts.chains}`);
+});
+
+test.run();
