@@ -6,8 +6,9 @@
  * so a tick is 16 instructions).
  *
  * A service window runs from the IRQ handler's entry for a device model's
- * INTID to the return of the JS call the main loop makes for it, or to the
- * start of its first NOTIFY hypercall if it makes one: QEMU's icount clock
+ * INTID to the end of the main loop's work for it (the C data plane, then
+ * the JS call if one is needed), or to the start of its first NOTIFY
+ * hypercall if it makes one: QEMU's icount clock
  * is global, and once NOTIFY raises the frontend's interrupt QEMU runs the
  * frontend's vCPU, whose instructions the counter would then include (before
  * that, the frontend's vCPU only waits for the completion). Within it

@@ -148,7 +148,7 @@ export const enum PerfField {
   TO_COMPLETION = 1,
   /** IRQ entry to the return of the JS call, or to the start of the first NOTIFY */
   TOTAL = 2,
-  /** in C: IRQ handler, main loop, entering and leaving JS */
+  /** in C: IRQ handler, main loop, the block data plane, entering and leaving JS */
   C = 3,
   /** in the JS call, hypercalls excluded (includes the host binding's argument conversion) */
   JS = 4,
