@@ -3,7 +3,7 @@
  * memcpy, memmove and memset for the firmware, in place of picolibc's
  * size-optimised versions (one byte per loop iteration: about 6 instructions
  * a byte, which made a 4 KiB block copy cost some 25,000 instructions).
- * These move 32 bytes per iteration with general-purpose registers (the
+ * These move 64 bytes (memcpy, aarch64) or 32 bytes per iteration with general-purpose registers (the
  * firmware core is built with -mgeneral-regs-only; the IRQ path may use
  * them), relying on unaligned loads and stores being allowed on Normal
  * memory with SCTLR_EL1.A clear (the firmware's MMU set-up); they are never
@@ -20,6 +20,28 @@ typedef uint32_t __attribute__((may_alias, aligned(1))) u32u;
 
 NO_LIBCALL static void copy_forward(uint8_t *d, const uint8_t *s, size_t n)
 {
+#if defined(__aarch64__)
+	/* 64 bytes per iteration in 10 instructions (4 LDP, 4 STP, the loop):
+	 * GCC's version of the loop below takes about 9 per 32 bytes. */
+	size_t blocks = n >> 6;
+	if (blocks) {
+		__asm__ volatile("1:\n\t"
+				 "ldp x4, x5, [%[s]], #64\n\t"
+				 "ldp x6, x7, [%[s], #-48]\n\t"
+				 "ldp x8, x9, [%[s], #-32]\n\t"
+				 "ldp x10, x11, [%[s], #-16]\n\t"
+				 "stp x4, x5, [%[d]], #64\n\t"
+				 "stp x6, x7, [%[d], #-48]\n\t"
+				 "stp x8, x9, [%[d], #-32]\n\t"
+				 "stp x10, x11, [%[d], #-16]\n\t"
+				 "subs %[b], %[b], #1\n\t"
+				 "b.ne 1b"
+				 : [d] "+r"(d), [s] "+r"(s), [b] "+r"(blocks)
+				 :
+				 : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "cc", "memory");
+		n &= 63;
+	}
+#endif
 	while (n >= 32) {
 		uint64_t a = ((const u64u *)s)[0], b = ((const u64u *)s)[1];
 		uint64_t c = ((const u64u *)s)[2], e = ((const u64u *)s)[3];
