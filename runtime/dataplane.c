@@ -52,6 +52,37 @@ static inline void st32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
+/**
+ * Copies `n` bytes between the disk and the shared region: on aarch64, 128
+ * bytes per iteration through q0-q7 (10 instructions; the data plane runs
+ * in the main loop with IRQs masked, so no handler sees these registers,
+ * and they are caller-saved), the tail with memcpy.
+ */
+static inline void dp_copy(uint8_t *d, const uint8_t *s, uint64_t n)
+{
+#if defined(__aarch64__)
+	uint64_t blocks = n >> 7;
+	if (blocks) {
+		__asm__ volatile("1:\n\t"
+				 "ldp q0, q1, [%[s]], #128\n\t"
+				 "ldp q2, q3, [%[s], #-96]\n\t"
+				 "ldp q4, q5, [%[s], #-64]\n\t"
+				 "ldp q6, q7, [%[s], #-32]\n\t"
+				 "stp q0, q1, [%[d]], #128\n\t"
+				 "stp q2, q3, [%[d], #-96]\n\t"
+				 "stp q4, q5, [%[d], #-64]\n\t"
+				 "stp q6, q7, [%[d], #-32]\n\t"
+				 "subs %[b], %[b], #1\n\t"
+				 "b.ne 1b"
+				 : [d] "+r"(d), [s] "+r"(s), [b] "+r"(blocks)
+				 :
+				 : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "cc", "memory");
+		n &= 127;
+	}
+#endif
+	memcpy(d, s, n);
+}
+
 /** Offset of [gpa, gpa + len) in the shared region, or -1 if it is not wholly inside. */
 static inline int64_t dp_check(const struct dp_blk *d, uint64_t gpa, uint64_t len)
 {
@@ -176,7 +207,7 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 		left = total;
 		for (uint32_t i = c->first_writable; i < c->count && left; i++) {
 			uint64_t n = c->seg[i].len < left ? c->seg[i].len : left;
-			memcpy(d->shmem + dp_check(d, c->seg[i].addr, n), d->disk + off, n);
+			dp_copy(d->shmem + dp_check(d, c->seg[i].addr, n), d->disk + off, n);
 			off += n;
 			left -= n;
 		}
@@ -204,7 +235,7 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 			len -= s;
 			if (!len)
 				continue;
-			memcpy(d->disk + off, d->shmem + dp_check(d, addr, len), len);
+			dp_copy(d->disk + off, d->shmem + dp_check(d, addr, len), len);
 			off += len;
 		}
 		d->shmem[status_off] = 0;
