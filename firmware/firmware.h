@@ -58,6 +58,8 @@ void irq_handle(void);
 int irq_take_pending(void);
 /** Marks `intid` pending again, so that the main loop takes it on its next pass. */
 void irq_set_pending(uint32_t intid);
+/** True if an INTID is marked pending and not taken yet. */
+bool irq_any_pending(void);
 /** Counts of interrupts taken since boot. */
 extern uint64_t irq_count;
 

@@ -49,3 +49,11 @@ void irq_set_pending(uint32_t intid)
 	if (intid < IRQ_MAX)
 		irq_pending[intid / 64] |= 1UL << (intid % 64);
 }
+
+bool irq_any_pending(void)
+{
+	for (unsigned w = 0; w < IRQ_MAX / 64; w++)
+		if (irq_pending[w])
+			return true;
+	return false;
+}

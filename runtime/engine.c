@@ -299,6 +299,8 @@ static void rt_run_timers(void)
 
 uint64_t runtime_next_deadline(void)
 {
+	if (irq_any_pending())
+		return 0; /* work marked for the next pass: do not sleep */
 	uint64_t d = UINT64_MAX;
 	for (int i = 0; i < HOST_TIMERS; i++)
 		if (host_timers[i].id && host_timers[i].deadline_ns < d)
@@ -330,6 +332,7 @@ void runtime_poll(void)
 	}
 	rt_run_timers();
 	rt_run_jobs();
+	host_dataplane_resume();
 }
 
 bool runtime_exit_requested(int *code)

@@ -289,6 +289,7 @@ struct host_dataplane {
 	JSValue refs[3]; /**< the state array and the two regions, kept alive */
 	bool stashed;
 	struct remio_result stash;
+	bool resume; /**< stopped at the bound: serve again after the other interrupts */
 };
 
 static struct host_dataplane host_dataplanes[HOST_DATAPLANES];
@@ -420,8 +421,18 @@ bool host_dataplane_service(uint32_t intid)
 		d->stashed = true;
 		return false;
 	}
-	irq_set_pending(intid); /* more may be pending: after the others had their turn */
+	d->resume = true; /* more may be pending: after the others had their turn */
 	return true;
+}
+
+void host_dataplane_resume(void)
+{
+	for (int i = 0; i < HOST_DATAPLANES; i++) {
+		if (host_dataplanes[i].resume) {
+			host_dataplanes[i].resume = false;
+			irq_set_pending(host_dataplanes[i].intid);
+		}
+	}
 }
 
 /*

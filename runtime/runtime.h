@@ -30,6 +30,8 @@ bool runtime_exit_requested(int *code);
  * not answer is kept for the next host.remioBatch of that DM).
  */
 bool host_dataplane_service(uint32_t intid);
+/** Marks pending again the interrupts of data planes that stopped at their bound (end of a main-loop pass). */
+void host_dataplane_resume(void);
 /** Calls `fn` with a time budget (watchdog); reports an exception. Returns false on exception. */
 bool runtime_call(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv);
 /** Prints an uncaught exception with its stack, and a clear line for out-of-memory. */
