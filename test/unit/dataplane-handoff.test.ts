@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The TypeScript half of the block data plane (Host.dataPlane): which
+ * devices are offered to it, what the shared state words say, when the
+ * transport hands queue 0 over and takes it back, and that InterruptStatus
+ * is the shared word. The host here records the registration and serves
+ * nothing itself, so every request still reaches JS; the C half is tested
+ * against the TypeScript device in test/native/dataplane.test.ts and end
+ * to end in test/e2e/system.test.ts.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { platform } from '../../platforms/qemu-aarch64-virt.ts';
+import type { Platform } from '../../src/config/platform.ts';
+import { shmemRegionName } from '../../src/config/platform.ts';
+import { createBackend, type BackendOptions } from '../../src/backend.ts';
+import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RemioReq, REMIO_REQ_WORDS } from '../../src/host.ts';
+import { RamBacking } from '../../src/devices/backing.ts';
+import { BlkDevice } from '../../src/devices/blk.ts';
+import { GuestMemory } from '../../src/virtio/memory.ts';
+import { DescriptorChain, SplitQueue } from '../../src/virtio/queue.ts';
+import { MmioReg } from '../../src/virtio/spec.ts';
+import { SimBao } from '../sim/bao.ts';
+import { BlkDriver } from '../driver/blk.ts';
+
+interface Registration { dmId: number; intid: number; st: Uint32Array; shmem: ArrayBuffer; disk: ArrayBuffer }
+
+function setup(options: BackendOptions = {}) {
+  const p = JSON.parse(JSON.stringify(platform)) as Platform;
+  const sim = new SimBao(p);
+  const regs: Registration[] = [];
+  const host = sim as SimBao & { dataPlane?: (dmId: number, intid: number, st: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer) => boolean };
+  host.dataPlane = (dmId, intid, st, shmem, disk) => {
+    regs.push({ dmId, intid, st, shmem, disk });
+    return true;
+  };
+  const logs: string[] = [];
+  const backend = createBackend(sim, p, { log: (l) => logs.push(l), ...options });
+  backend.pollAll();
+  const dev = (n: string) => p.devices.find((d) => d.name === n)!;
+  const reg = (n: string) => regs.find((r) => r.dmId === dev(n).dmId)!;
+  return { p, sim, regs, logs, dev, reg, backend };
+}
+
+test('the blk devices over RAM are offered to the data plane, with their window, region and disk; the others are not', () => {
+  const { sim, regs, dev, reg } = setup();
+  assert.equal(regs.map((r) => r.dmId).sort(), [dev('vda').dmId, dev('vdb').dmId].sort());
+  for (const name of ['vda', 'vdb']) {
+    const d = dev(name);
+    const r = reg(name);
+    assert.is(r.intid, d.backendIntid);
+    assert.is(r.st.length, DATA_PLANE_WORDS);
+    assert.ok(r.shmem === sim.region(shmemRegionName(d)), `${name}: the shared region's buffer`);
+    assert.ok(r.disk === sim.region(d.backing!), `${name}: the backing region's buffer`);
+    assert.is(r.st[DataPlaneWord.WINDOW_LO] + r.st[DataPlaneWord.WINDOW_HI] * 2 ** 32, d.window.base);
+    assert.is(r.st[DataPlaneWord.SHMEM_LO] + r.st[DataPlaneWord.SHMEM_HI] * 2 ** 32, d.shmem.base);
+    // before a driver: the interrupt registers only
+    assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS);
+  }
+  assert.is(reg('vdb').st[DataPlaneWord.Q_FLAGS] & DataPlaneQueueFlag.READ_ONLY, 0, 'not armed yet');
+});
+
+test('DRIVER_OK hands queue 0 over with its layout; requests served in JS move the indices it hands over again', () => {
+  const { sim, dev, reg } = setup();
+  const st = reg('vda').st;
+  const blk = new BlkDriver(sim, dev('vda'));
+  const base = dev('vda').shmem.base;
+  assert.is(st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS | DataPlaneCtrl.QUEUE);
+  assert.is(st[DataPlaneWord.Q_NUM], blk.q.num);
+  assert.is(st[DataPlaneWord.Q_DESC], blk.q.descAddr - base);
+  assert.is(st[DataPlaneWord.Q_AVAIL], blk.q.availAddr - base);
+  assert.is(st[DataPlaneWord.Q_USED], blk.q.usedAddr - base);
+  assert.is(st[DataPlaneWord.Q_LAST_AVAIL], 0);
+  assert.is(st[DataPlaneWord.Q_USED_IDX], 0);
+  const flags = (blk.q.eventIdx ? DataPlaneQueueFlag.EVENT_IDX : 0) | (blk.q.indirect ? DataPlaneQueueFlag.INDIRECT : 0);
+  assert.is(st[DataPlaneWord.Q_FLAGS], flags);
+  // this host serves nothing: the kick reaches JS, which takes the queue back, serves it, hands it over again
+  const data = new Uint8Array(1024).map((_, i) => (i * 7) & 0xff);
+  assert.is(blk.write(8, data).status, 0);
+  assert.equal(Array.from(blk.read(8, 2).data), Array.from(data));
+  assert.is(st[DataPlaneWord.CTRL] & DataPlaneCtrl.QUEUE, DataPlaneCtrl.QUEUE);
+  assert.is(st[DataPlaneWord.Q_LAST_AVAIL], 2);
+  assert.is(st[DataPlaneWord.Q_USED_IDX], 2);
+  // the read-only disk says so
+  new BlkDriver(sim, dev('vdb'));
+  assert.is(reg('vdb').st[DataPlaneWord.Q_FLAGS] & DataPlaneQueueFlag.READ_ONLY, DataPlaneQueueFlag.READ_ONLY);
+});
+
+/**
+ * A host that serves like the firmware's (runtime/host.c host_dataplane_service):
+ * it takes the DM's requests one at a time, answers InterruptStatus,
+ * InterruptACK and QueueNotify of queue 0 itself while CTRL allows, and
+ * passes the rest to JS. Its queue work is done by the TypeScript device on
+ * the shared state words (the C code is held to that device by
+ * test/native/dataplane.test.ts). `handBack` makes it hand the next kick back.
+ */
+function servingHost(sim: SimBao, r: Registration, window: number) {
+  const ctl = { handBack: false, served: 0, handedBack: 0 };
+  const orig = sim.remioBatch.bind(sim);
+  const one = new Uint32Array(REMIO_REQ_WORDS);
+  sim.remioBatch = (dmId: number, reqs: Uint32Array, max: number): number => {
+    if (dmId !== r.dmId) return orig(dmId, reqs, max);
+    const st = r.st;
+    let n = 0;
+    while (n < max) {
+      const got = orig(dmId, one, 1);
+      if (got <= 0) {
+        reqs[RemioReq.STATUS] = one[RemioReq.STATUS];
+        return n === 0 && got < 0 ? got : n;
+      }
+      const off = one[RemioReq.ADDR_LO] - window;
+      const op = one[RemioReq.OP];
+      const ctrl = st[DataPlaneWord.CTRL];
+      if (one[RemioReq.WIDTH] === 4 && (ctrl & DataPlaneCtrl.IRQ_REGS) && op === 1 && off === MmioReg.InterruptStatus) {
+        one[RemioReq.VALUE_LO] = st[DataPlaneWord.INT_STATUS];
+        sim.remioComplete(dmId, one, 1);
+        continue;
+      }
+      if (one[RemioReq.WIDTH] === 4 && (ctrl & DataPlaneCtrl.IRQ_REGS) && op === 0 && off === MmioReg.InterruptACK) {
+        st[DataPlaneWord.INT_STATUS] &= ~one[RemioReq.VALUE_LO];
+        sim.remioComplete(dmId, one, 1);
+        continue;
+      }
+      if ((ctrl & DataPlaneCtrl.QUEUE) && op === 0 && off === MmioReg.QueueNotify && one[RemioReq.VALUE_LO] === 0) {
+        if (ctl.handBack) {
+          ctl.handBack = false;
+          ctl.handedBack++;
+          st[DataPlaneWord.CTRL] &= ~DataPlaneCtrl.QUEUE;
+        } else {
+          const notify = serveQueue(r);
+          ctl.served++;
+          sim.remioComplete(dmId, one, 1);
+          if (notify) sim.remio(dmId, 0, 3, 0, 0, 0, new Uint32Array(8));
+          continue;
+        }
+      }
+      reqs.set(one, n * REMIO_REQ_WORDS);
+      n++;
+    }
+    reqs[RemioReq.STATUS] = 0;
+    return n;
+  };
+  return ctl;
+}
+
+/** Queue 0 served from the state words by the TypeScript device, as the host's data plane would; returns whether to NOTIFY. */
+function serveQueue(r: Registration): boolean {
+  const st = r.st;
+  const base = st[DataPlaneWord.SHMEM_LO] + st[DataPlaneWord.SHMEM_HI] * 2 ** 32;
+  const mem = new GuestMemory(base, r.shmem, 'shmem');
+  const q = new SplitQueue(0, st[DataPlaneWord.Q_NUM_MAX]);
+  q.num = st[DataPlaneWord.Q_NUM];
+  q.descAddr = base + st[DataPlaneWord.Q_DESC];
+  q.driverAddr = base + st[DataPlaneWord.Q_AVAIL];
+  q.deviceAddr = base + st[DataPlaneWord.Q_USED];
+  const flags = st[DataPlaneWord.Q_FLAGS];
+  q.enable(mem, (flags & DataPlaneQueueFlag.EVENT_IDX) !== 0, (flags & DataPlaneQueueFlag.INDIRECT) !== 0);
+  q.importState(st);
+  let notify = false;
+  const dev = new BlkDevice('host', new RamBacking(r.disk, (flags & DataPlaneQueueFlag.READ_ONLY) !== 0), { queueNumMax: q.numMax });
+  dev.activate({
+    mem, queues: [q], chain: new DescriptorChain(4), features: new Uint32Array(2),
+    signalUsed(queue) { if (queue.needsNotification()) notify = true; },
+    configChanged() {}, fail() { throw new Error('the host would have handed this back'); }, log() {},
+  });
+  dev.processQueue(0);
+  q.exportState(st);
+  if (notify) st[DataPlaneWord.INT_STATUS] |= 1;
+  return notify;
+}
+
+test('requests the host serves and requests handed back to JS interleave: JS continues from the indices the host left', () => {
+  const { sim, dev, reg, backend } = setup();
+  const vda = dev('vda');
+  const r = reg('vda');
+  const jsChains = () => backend.devices.get('vda')!.device.counters.chains;
+  const host = servingHost(sim, r, vda.window.base);
+  const blk = new BlkDriver(sim, vda);
+  const pattern = (seed: number) => new Uint8Array(1024).map((_, i) => (i * seed + seed) & 0xff);
+  for (let i = 0; i < 12; i++) {
+    if (i % 3 === 2) host.handBack = true;
+    assert.is(blk.write(16 * i, pattern(i + 1)).status, 0, `write ${i}`);
+  }
+  for (let i = 11; i >= 0; i--) {
+    if (i % 4 === 1) host.handBack = true;
+    const got = blk.read(16 * i, 2);
+    assert.is(got.status, 0, `read ${i}`);
+    assert.equal(Array.from(got.data), Array.from(pattern(i + 1)), `read ${i}`);
+  }
+  assert.is(host.handedBack, 7);
+  // each chain served once: the 7 handed back by JS, the other 17 by the host
+  assert.is(jsChains(), 7, 'chains the TypeScript device served');
+  assert.is(host.served, 17, 'kicks the host served');
+  assert.is(r.st[DataPlaneWord.Q_LAST_AVAIL], 24);
+  assert.is(r.st[DataPlaneWord.Q_USED_IDX], 24);
+  assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS | DataPlaneCtrl.QUEUE);
+  assert.equal(sim.violations, []);
+});
+
+test('InterruptStatus is the shared word; a reset takes the queue back and clears it', () => {
+  const { sim, dev, reg } = setup();
+  const st = reg('vda').st;
+  const blk = new BlkDriver(sim, dev('vda'));
+  st[DataPlaneWord.INT_STATUS] = 1; // as the host sets it with a used buffer notification
+  assert.is(blk.drv.readl(MmioReg.InterruptStatus), 1);
+  blk.drv.writel(MmioReg.InterruptACK, 1);
+  assert.is(st[DataPlaneWord.INT_STATUS], 0);
+  st[DataPlaneWord.INT_STATUS] = 3;
+  blk.drv.reset();
+  assert.is(st[DataPlaneWord.INT_STATUS], 0);
+  assert.is(st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS, 'the queue is back with JS');
+});
+
+test('without a data plane (option off, or a host that refuses) JS serves everything', () => {
+  const { regs, sim, dev } = setup({ dataPlane: false });
+  assert.is(regs.length, 0);
+  const blk = new BlkDriver(sim, dev('vda'));
+  assert.is(blk.write(3, new Uint8Array(512).fill(1)).status, 0);
+  const p = JSON.parse(JSON.stringify(platform)) as Platform;
+  const sim2 = new SimBao(p);
+  const logs: string[] = [];
+  (sim2 as SimBao & { dataPlane?: () => boolean }).dataPlane = () => {
+    throw new RangeError('host.dataPlane: more than 16 data planes');
+  };
+  createBackend(sim2, p, { log: (l) => logs.push(l) }).pollAll();
+  assert.ok(logs.some((l) => /vda: no data plane \(host.dataPlane: more than 16 data planes\); JS serves every request/.test(l)), logs.join('\n'));
+  const blk2 = new BlkDriver(sim2, p.devices.find((d) => d.name === 'vda')!);
+  assert.is(blk2.read(0, 1).status, 0);
+});
+
+test.run();
