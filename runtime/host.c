@@ -322,7 +322,8 @@ static uint8_t *host_region_bytes(JSContext *ctx, JSValueConst v, const char *wh
 /*
  * host.dataPlane(dmId, intid, state, shmem, disk): registers a virtio-blk
  * data plane for DM dmId (backend interrupt intid); `state` is a Uint32Array
- * of DP_WORDS words (dataplane.h), shmem and disk are host.region() buffers.
+ * of DP_WORDS words (dataplane.h), shmem and disk are host.region() buffers
+ * (disk null: another device, whose interrupt registers only are answered).
  * Returns true. Throws RangeError for bad arguments or a second registration.
  */
 static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -339,8 +340,10 @@ static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, 
 	if (((uintptr_t)stp & 3) || len < DP_WORDS * 4)
 		return JS_ThrowRangeError(ctx, "host.dataPlane: state needs a 4-byte aligned array of %d words", DP_WORDS);
 	struct dp_blk blk = { .st = (uint32_t *)stp };
-	if (!(blk.shmem = host_region_bytes(ctx, argv[3], "shmem", &blk.shmem_size)) ||
-	    !(blk.disk = host_region_bytes(ctx, argv[4], "disk", &blk.disk_size)))
+	if (!(blk.shmem = host_region_bytes(ctx, argv[3], "shmem", &blk.shmem_size)))
+		return JS_EXCEPTION;
+	/* no disk: the interrupt registers only */
+	if (!JS_IsNull(argv[4]) && !(blk.disk = host_region_bytes(ctx, argv[4], "disk", &blk.disk_size)))
 		return JS_EXCEPTION;
 	struct host_dataplane *d = NULL;
 	for (int i = 0; i < HOST_DATAPLANES; i++) {
@@ -400,7 +403,7 @@ bool host_dataplane_service(uint32_t intid)
 			continue;
 		}
 		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == DP_REG_QUEUE_NOTIFY && (uint32_t)r.value == 0 &&
-		    (ctrl & DP_CTRL_QUEUE)) {
+		    (ctrl & DP_CTRL_QUEUE) && d->blk.disk) {
 			bool notify;
 			enum dp_result res = dp_blk_process(&d->blk, &notify);
 			if (res == DP_DONE) {

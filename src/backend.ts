@@ -49,7 +49,7 @@ export interface BackendOptions {
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
   blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
-  /** hand blk devices over a RAM backing to the host's data plane when it has one (default true) */
+  /** use the host's data plane when it has one: interrupt registers of every device, the request path of blk over RAM (default true) */
   dataPlane?: boolean;
   /** refuse drivers that do not accept VIRTIO_F_ACCESS_PLATFORM (default false) */
   requireAccessPlatform?: boolean;
@@ -80,12 +80,13 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       requireAccessPlatform: options.requireAccessPlatform,
     });
     dispatcher.register(model.dmId, model.window.base, model.window.size, transport);
-    if (device instanceof BlkDevice && device.backing.ram && host.dataPlane && options.dataPlane !== false) {
-      // the host serves the request path; the device still answers everything else
-      const ram = device.backing.ram;
+    if (host.dataPlane && options.dataPlane !== false) {
+      // The host answers the interrupt registers and, for a blk device over RAM,
+      // serves the request path; the device still answers everything else.
+      const ram = device instanceof BlkDevice && device.backing.ram ? device.backing.ram : null;
       const dataPlane = host.dataPlane.bind(host);
       try {
-        transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), device.backing.readOnly);
+        transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), ram !== null && (device as BlkDevice).backing.readOnly, ram !== null);
       } catch (e) {
         log(`${model.name}: no data plane (${e instanceof Error ? e.message : String(e)}); JS serves every request`);
       }

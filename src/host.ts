@@ -339,12 +339,14 @@ export interface Host {
    * buffer, another type), reaches JS through {@link Host.remioBatch} as
    * usual; in that case the host first clears CTRL.QUEUE, leaving the queue
    * at that chain. Hosts without one (the simulated host) leave it out.
-   * `shmem` and `disk` must be buffers of {@link Host.region}.
+   * `shmem` and `disk` must be buffers of {@link Host.region}; with `disk`
+   * null (any other virtio device) the host answers the interrupt
+   * registers only.
    * Source: runtime/dataplane.h; virtio 1.2 2.7, 4.2.2, 5.2.6.
    * @throws RangeError for a short state array, a buffer that is not a
    *   region, or a DM or interrupt registered twice
    */
-  dataPlane?(dmId: number, intid: number, state: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer): boolean;
+  dataPlane?(dmId: number, intid: number, state: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer | null): boolean;
 
   /**
    * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`

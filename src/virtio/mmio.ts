@@ -271,12 +271,13 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
    * InterruptACK, calls `register(state)` and, if it returns true, hands
    * queue 0 to the host whenever the device is live (the transport takes it
    * back before any register write and any failure, and whenever the host
-   * hands it back). Only for a device whose queue 0 the data plane
-   * understands (virtio-blk over a RAM backing).
+   * hands it back). The queue only for a device whose queue 0 the data
+   * plane understands (virtio-blk over a RAM backing).
    * @param readOnly the disk refuses writes (the host hands write requests back)
+   * @param queue false: the host answers the interrupt registers only (a device whose queues it does not know)
    * @returns whether the host took it
    */
-  useDataPlane(register: (state: Uint32Array) => boolean, readOnly: boolean): boolean {
+  useDataPlane(register: (state: Uint32Array) => boolean, readOnly: boolean, queue = true): boolean {
     const st = this.dataPlane;
     st[DataPlaneWord.WINDOW_LO] = this.base >>> 0;
     st[DataPlaneWord.WINDOW_HI] = Math.floor(this.base / 4294967296);
@@ -287,7 +288,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       st[DataPlaneWord.CTRL] = 0;
       return false;
     }
-    this.dataPlaneQueue = true;
+    this.dataPlaneQueue = queue;
     this.dataPlaneReadOnly = readOnly;
     this.arm();
     return true;

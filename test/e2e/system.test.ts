@@ -228,6 +228,9 @@ test("the backend's counters come out on the console (Ctrl-] s) and show the tra
   assert.match(vdb[1], /hand-backs [1-9]/, vdb[0]);
   assert.match(vdb[1], /errors [1-9]\d*, /);
   assert.match(text, /baojs: stats hvc0 \(console, dm 1\): requests [1-9]/);
+  // every device's interrupt registers are answered in C
+  assert.match(text, /baojs: stats hvc0 \(console, dm 1\): .*; data plane: InterruptStatus reads [1-9]\d*, InterruptACKs [1-9]/);
+  assert.match(text, /baojs: stats hwrng \(rng, dm 2\): .*; data plane: InterruptStatus reads [1-9]\d*, InterruptACKs [1-9]/);
   assert.match(text, /baojs: stats hwrng \(rng, dm 2\): requests [1-9]/);
 });
 

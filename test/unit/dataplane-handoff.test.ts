@@ -22,14 +22,15 @@ import { DescriptorChain, SplitQueue } from '../../src/virtio/queue.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
 import { SimBao } from '../sim/bao.ts';
 import { BlkDriver } from '../driver/blk.ts';
+import { ConsoleDriver } from '../driver/console.ts';
 
-interface Registration { dmId: number; intid: number; st: Uint32Array; shmem: ArrayBuffer; disk: ArrayBuffer }
+interface Registration { dmId: number; intid: number; st: Uint32Array; shmem: ArrayBuffer; disk: ArrayBuffer | null }
 
 function setup(options: BackendOptions = {}) {
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
   const sim = new SimBao(p);
   const regs: Registration[] = [];
-  const host = sim as SimBao & { dataPlane?: (dmId: number, intid: number, st: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer) => boolean };
+  const host = sim as SimBao & { dataPlane?: (dmId: number, intid: number, st: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer | null) => boolean };
   host.dataPlane = (dmId, intid, st, shmem, disk) => {
     regs.push({ dmId, intid, st, shmem, disk });
     return true;
@@ -42,21 +43,26 @@ function setup(options: BackendOptions = {}) {
   return { p, sim, regs, logs, dev, reg, backend };
 }
 
-test('the blk devices over RAM are offered to the data plane, with their window, region and disk; the others are not', () => {
+test('every device is offered to the data plane with its window and region; blk devices with their disk, the others without', () => {
   const { sim, regs, dev, reg } = setup();
-  assert.equal(regs.map((r) => r.dmId).sort(), [dev('vda').dmId, dev('vdb').dmId].sort());
-  for (const name of ['vda', 'vdb']) {
-    const d = dev(name);
-    const r = reg(name);
+  assert.equal(regs.map((r) => r.dmId).sort(), platform.devices.map((d) => d.dmId).sort());
+  for (const d of platform.devices) {
+    const r = reg(d.name);
     assert.is(r.intid, d.backendIntid);
     assert.is(r.st.length, DATA_PLANE_WORDS);
-    assert.ok(r.shmem === sim.region(shmemRegionName(d)), `${name}: the shared region's buffer`);
-    assert.ok(r.disk === sim.region(d.backing!), `${name}: the backing region's buffer`);
+    assert.ok(r.shmem === sim.region(shmemRegionName(d)), `${d.name}: the shared region's buffer`);
+    if (d.kind === 'blk') assert.ok(r.disk === sim.region(d.backing!), `${d.name}: the backing region's buffer`);
+    else assert.is(r.disk, null, `${d.name}: no disk`);
     assert.is(r.st[DataPlaneWord.WINDOW_LO] + r.st[DataPlaneWord.WINDOW_HI] * 2 ** 32, d.window.base);
     assert.is(r.st[DataPlaneWord.SHMEM_LO] + r.st[DataPlaneWord.SHMEM_HI] * 2 ** 32, d.shmem.base);
     // before a driver: the interrupt registers only
     assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS);
   }
+  // a console's queues stay with JS once live; its interrupt registers go to the host
+  const con = new ConsoleDriver(sim, dev('hvc0'));
+  con.write(Uint8Array.of(0x68, 0x69, 0x0a));
+  assert.ok(sim.output.includes('hi\n'));
+  assert.is(reg('hvc0').st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS);
   assert.is(reg('vdb').st[DataPlaneWord.Q_FLAGS] & DataPlaneQueueFlag.READ_ONLY, 0, 'not armed yet');
 });
 
@@ -157,7 +163,7 @@ function serveQueue(r: Registration): boolean {
   q.enable(mem, (flags & DataPlaneQueueFlag.EVENT_IDX) !== 0, (flags & DataPlaneQueueFlag.INDIRECT) !== 0);
   q.importState(st);
   let notify = false;
-  const dev = new BlkDevice('host', new RamBacking(r.disk, (flags & DataPlaneQueueFlag.READ_ONLY) !== 0), { queueNumMax: q.numMax });
+  const dev = new BlkDevice('host', new RamBacking(r.disk!, (flags & DataPlaneQueueFlag.READ_ONLY) !== 0), { queueNumMax: q.numMax });
   dev.activate({
     mem, queues: [q], chain: new DescriptorChain(4), features: new Uint32Array(2),
     signalUsed(queue) { if (queue.needsNotification()) notify = true; },
