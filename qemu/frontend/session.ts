@@ -30,6 +30,13 @@ export interface RunResult {
 
 let markerSeq = 0;
 
+/**
+ * Longest command line {@link ConsoleSession.run} types, framing included,
+ * bytes: the frontend's busybox shell edits lines of at most 1,024 bytes
+ * (FEATURE_EDITING_MAX_LEN) and silently drops the rest.
+ */
+export const MAX_COMMAND_LINE = 1000;
+
 /** A line-oriented session over a child process's stdio. */
 export class ConsoleSession {
   /** everything the process printed so far */
@@ -135,11 +142,18 @@ export class ConsoleSession {
    * matches, so the output is exactly what the command printed. `command`
    * is one line of shell that does not end in `&` or `;`; one that reads
    * standard input must redirect it (`< /dev/null`).
+   * @throws Error for a framed line longer than {@link MAX_COMMAND_LINE}
+   *   bytes (busybox's line editor would cut it and wait for the rest)
    */
   async run(command: string, timeoutMs = 30000): Promise<RunResult> {
     const n = ++markerSeq;
     this.cursor = Math.max(this.cursor, this.output.length);
-    this.send(`echo "@@BAOJS""_BEGIN ${n}"; ${command.trim()}; echo "@@BAOJS""_END ${n} $?"\n`);
+    const line = `echo "@@BAOJS""_BEGIN ${n}"; ${command.trim()}; echo "@@BAOJS""_END ${n} $?"`;
+    const bytes = Buffer.byteLength(line);
+    if (bytes > MAX_COMMAND_LINE) {
+      throw new Error(`${this.opts.name}: a command line of ${bytes} bytes (at most ${MAX_COMMAND_LINE}: busybox's line editor keeps 1,024); split it: ${command.slice(0, 80)}…`);
+    }
+    this.send(`${line}\n`);
     const begin = await this.waitFor(new RegExp(`@@BAOJS_BEGIN ${n}\\r?\\n`), timeoutMs);
     const end = await this.waitFor(new RegExp(`@@BAOJS_END ${n} (\\d+)`), timeoutMs);
     const output = this.output.slice(begin.index + begin[0].length, end.index).replace(/\r/g, '');
