@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The console above the UART driver: a bare LF to CR LF on output, and the ring of
  * received bytes between the RX interrupt and the main loop. */
+#include <stdio.h>
 #include "firmware.h"
 
 #define RX_RING 1024
 
 static volatile uint8_t rx_ring[RX_RING];
 static volatile unsigned rx_head, rx_tail; /* head: written by the IRQ handler, tail: by the main loop */
+static volatile unsigned rx_dropped;         /* bytes that found the ring full (IRQ handler) */
+static unsigned rx_dropped_reported;         /* main loop */
 
 void uart_write(const char *s, size_t len)
 {
@@ -25,11 +28,19 @@ void console_rx_push(uint8_t c)
 	if (next != rx_tail) {
 		rx_ring[rx_head] = c;
 		rx_head = next;
+	} else {
+		rx_dropped++;
 	}
 }
 
 size_t console_read(uint8_t *buf, size_t max)
 {
+	unsigned dropped = rx_dropped;
+	if (dropped != rx_dropped_reported) {
+		printf("baojs: console: %u typed bytes dropped (input ring of %d bytes full)\n",
+		       dropped - rx_dropped_reported, RX_RING);
+		rx_dropped_reported = dropped;
+	}
 	size_t n = 0;
 	while (n < max && rx_tail != rx_head) {
 		buf[n++] = rx_ring[rx_tail];
