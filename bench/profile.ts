@@ -18,11 +18,14 @@
  * /dev/vda 4096 256`) or PROFILE_COMMAND (any shell command of the
  * frontend), PROFILE_REQUESTS (what to divide by; default the count at the
  * end of the workload), PROFILE_TOP (rows, default 40), PROFILE_KEEP_LOG=1
- * (keep QEMU's log and print where the workload's part of it starts).
+ * (keep QEMU's log and print where the workload's part of it starts),
+ * PROFILE_LINES=<function> (break that function down by source line with
+ * addr2line, each line also named by the nearest `CASE(OP_…)` label above
+ * it: for QuickJS's JS_CallInternal, instructions by bytecode opcode).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { buildFirmware, CROSS } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
 import { bootSystem } from '../qemu/system.ts';
@@ -113,12 +116,18 @@ async function main(): Promise<void> {
 
   // Instructions per translation block, from every disassembly (whole log).
   const tbSize = new Map<number, number>();
+  const tbInsns = new Map<number, number[]>();
   let cur = -1;
   let count = 0;
+  let insns: number[] = [];
   const endBlock = (): void => {
-    if (cur >= 0) tbSize.set(cur, count);
+    if (cur >= 0) {
+      tbSize.set(cur, count);
+      tbInsns.set(cur, insns);
+    }
     cur = -1;
     count = 0;
+    insns = [];
   };
   for (const line of lines(logPath, 0, statSync(logPath).size)) {
     if (line.startsWith('IN:')) {
@@ -127,7 +136,9 @@ async function main(): Promise<void> {
     }
     const m = /^0x([0-9a-f]{8,16}):\s/.exec(line);
     if (m) {
-      if (cur < 0) cur = parseInt(m[1], 16);
+      const a = parseInt(m[1], 16);
+      if (cur < 0) cur = a;
+      insns.push(a);
       count++;
     } else if (cur >= 0 && line.trim() === '') endBlock();
   }
@@ -135,6 +146,8 @@ async function main(): Promise<void> {
 
   const syms = symbols(fw.elf);
   const byFn = new Map<string, number>();
+  const focus = process.env.PROFILE_LINES;
+  const byAddr = new Map<number, number>();
   let total = 0;
   let blocks = 0;
   for (const line of lines(logPath, from, to)) {
@@ -144,6 +157,7 @@ async function main(): Promise<void> {
     const n = tbSize.get(pc) ?? 1;
     const name = lookup(syms, pc);
     byFn.set(name, (byFn.get(name) ?? 0) + n);
+    if (focus && name === focus) for (const a of tbInsns.get(pc) ?? [pc]) byAddr.set(a, (byAddr.get(a) ?? 0) + 1);
     total += n;
     blocks++;
   }
@@ -155,6 +169,64 @@ async function main(): Promise<void> {
   console.log('  per request        %  function');
   for (const [name, n] of rows.slice(0, top)) {
     console.log(`  ${fmt(n / requests).padStart(11)}  ${((100 * n) / total).toFixed(1).padStart(5)}  ${name}`);
+  }
+  if (focus) printLines(fw.elf, focus, byAddr, requests, top);
+}
+
+/**
+ * Prints the instructions of `fn` by source line (the outermost frame of
+ * addr2line's inlining chain, i.e. the line in `fn` itself), each line
+ * named by the nearest `CASE(OP_…)` label above it in its file if any.
+ */
+function printLines(elf: string, fn: string, byAddr: Map<number, number>, requests: number, top: number): void {
+  const addrs = [...byAddr.keys()].sort((a, b) => a - b);
+  if (addrs.length === 0) {
+    console.log(`\n${fn}: not executed during the workload`);
+    return;
+  }
+  const out = execFileSync(`${CROSS}addr2line`, ['-a', '-i', '-e', elf, ...addrs.map((a) => `0x${a.toString(16)}`)], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const frames = new Map<number, string>();
+  let at = -1;
+  for (const l of out.split('\n')) {
+    if (/^0x[0-9a-f]+$/.test(l)) at = parseInt(l, 16);
+    else if (l && at >= 0) frames.set(at, l.replace(/ \(discriminator \d+\)$/, '')); // the last one is the outermost
+  }
+  const sources = new Map<string, string[]>();
+  const label = (where: string): string => {
+    const m = /^(.*):(\d+)$/.exec(where);
+    if (!m) return '';
+    // objects are compiled in a scratch directory (<dir>.tmp) that is renamed when complete
+    const file = existsSync(m[1]) ? m[1] : m[1].replace(/\.tmp\//, '/');
+    if (!existsSync(file)) return '';
+    let text = sources.get(file);
+    if (!text) sources.set(file, (text = readFileSync(file, 'utf8').split('\n')));
+    for (let i = Number(m[2]) - 1; i >= 0 && i > Number(m[2]) - 400; i--) {
+      const c = /^\s*CASE\((\w+)\)/.exec(text[i]);
+      if (c) return c[1];
+    }
+    return '';
+  };
+  const byLine = new Map<string, number>();
+  for (const a of addrs) {
+    const where = frames.get(a) ?? '??';
+    byLine.set(where, (byLine.get(where) ?? 0) + (byAddr.get(a) ?? 0));
+  }
+  const sum = [...byLine.values()].reduce((x, y) => x + y, 0);
+  const byLabel = new Map<string, number>();
+  for (const [where, n] of byLine) {
+    const l = label(where) || basename(where);
+    byLabel.set(l, (byLabel.get(l) ?? 0) + n);
+  }
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  console.log(`\n${fn} by source line (per request, %):`);
+  for (const [where, n] of [...byLine.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`  ${fmt(n / requests).padStart(11)}  ${((100 * n) / sum).toFixed(1).padStart(5)}  ${basename(where)}${label(where) ? `  (${label(where)})` : ''}`);
+  }
+  if ([...byLabel.keys()].some((k) => k.startsWith('OP_'))) {
+    console.log(`\n${fn} by the nearest CASE label (per request, %):`);
+    for (const [l, n] of [...byLabel.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+      console.log(`  ${fmt(n / requests).padStart(11)}  ${((100 * n) / sum).toFixed(1).padStart(5)}  ${l}`);
+    }
   }
 }
 

@@ -273,6 +273,8 @@ bool runtime_start(bool under_hypervisor)
  */
 static void rt_run_timers(void)
 {
+	if (!host_timers_active)
+		return;
 	uint64_t now = timer_now_ns();
 	for (int n = 0; n < HOST_TIMERS; n++) {
 		struct host_timer *t = NULL;
@@ -291,6 +293,7 @@ static void rt_run_timers(void)
 		} else {
 			JS_FreeValue(ctx, t->fn);
 			t->id = 0;
+			host_timers_active--;
 		}
 		runtime_call(ctx, fn, 0, NULL);
 		JS_FreeValue(ctx, fn);
@@ -302,6 +305,8 @@ uint64_t runtime_next_deadline(void)
 	if (irq_any_pending())
 		return 0; /* work marked for the next pass: do not sleep */
 	uint64_t d = UINT64_MAX;
+	if (!host_timers_active)
+		return d;
 	for (int i = 0; i < HOST_TIMERS; i++)
 		if (host_timers[i].id && host_timers[i].deadline_ns < d)
 			d = host_timers[i].deadline_ns;

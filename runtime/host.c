@@ -18,6 +18,7 @@ bool host_exit_requested;
 int host_exit_code;
 bool host_under_hypervisor;
 struct host_timer host_timers[HOST_TIMERS];
+unsigned host_timers_active;
 static uint32_t host_timer_next_id = 1;
 
 struct host_region { const char *name; uint64_t base; uint64_t size; };
@@ -101,6 +102,7 @@ static JSValue host_add_timer(JSContext *ctx, int argc, JSValueConst *argv, bool
 		t->deadline_ns = timer_now_ns() + ns;
 		t->period_ns = periodic ? (ns ? ns : 1000000) : 0;
 		t->fn = JS_DupValue(ctx, argv[0]);
+		host_timers_active++;
 		return JS_NewUint32(ctx, t->id);
 	}
 	return JS_ThrowRangeError(ctx, "host: more than %d timers", HOST_TIMERS);
@@ -124,6 +126,7 @@ static JSValue host_clear_timer(JSContext *ctx, JSValueConst this_val, int argc,
 	for (int i = 0; id && i < HOST_TIMERS; i++) {
 		if (host_timers[i].id == id) {
 			host_timers[i].id = 0;
+			host_timers_active--;
 			JS_FreeValue(ctx, host_timers[i].fn);
 		}
 	}
@@ -293,6 +296,8 @@ struct host_dataplane {
 };
 
 static struct host_dataplane host_dataplanes[HOST_DATAPLANES];
+/** Some data plane stopped at its bound (see host_dataplane_resume). */
+static bool host_dataplane_any_resume;
 
 static struct host_dataplane *host_dataplane_for_dm(uint32_t dm)
 {
@@ -425,11 +430,15 @@ bool host_dataplane_service(uint32_t intid)
 		return false;
 	}
 	d->resume = true; /* more may be pending: after the others had their turn */
+	host_dataplane_any_resume = true;
 	return true;
 }
 
 void host_dataplane_resume(void)
 {
+	if (!host_dataplane_any_resume)
+		return;
+	host_dataplane_any_resume = false;
 	for (int i = 0; i < HOST_DATAPLANES; i++) {
 		if (host_dataplanes[i].resume) {
 			host_dataplanes[i].resume = false;

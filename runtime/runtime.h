@@ -54,5 +54,7 @@ struct host_timer {
 	JSValue fn;
 };
 extern struct host_timer host_timers[HOST_TIMERS];
+/** Timers in use (id != 0): the main loop skips the scans while there are none. */
+extern unsigned host_timers_active;
 
 #endif
