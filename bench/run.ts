@@ -7,7 +7,7 @@
  * straight to the same Linux frontend, in the same run.
  *
  * 1. Per-request cost in the backend: service windows (IRQ handler entry to
- *    the return of the JS call) counted by the firmware
+ *    the end of the main loop's work for it) counted by the firmware
  *    (`host.perfCounters`, CNTVCT_EL0 ticks) around 4 KiB sequential reads,
  *    split into C, JS and hypercalls, per request kind.
  * 2. Frontend throughput and IOPS with blkbench (bench/frontend/blkbench.c,
@@ -117,6 +117,13 @@ async function runWorkloads(s: ConsoleSession, dev: string, label: string, repea
     console.log(`[bench] ${label} ${w.name}: ${out[w.name].mbps.toFixed(1)} MB/s, ${Math.round(out[w.name].iops)} IOPS (${repeat > 1 ? `best of ${repeat}, ` : ''}${Date.now() - t0} ms wall)`);
   }
   return out;
+}
+
+/** Turns the backend's data plane `to` 'on' or 'off' with the console's Ctrl-] d (a toggle). */
+async function toggleDataPlane(s: ConsoleSession, to: 'on' | 'off'): Promise<void> {
+  s.send(`${CONSOLE_ESCAPE}d`);
+  const m = await s.waitFor(/baojs: data plane (on|off) \(\d+ devices\)/, 30_000);
+  if (m[1] !== to) throw new Error(`the data plane went ${m[1]}, expected ${to}`);
 }
 
 // ---- the backend's counters, through the console's Ctrl-] s -------------------
@@ -260,6 +267,14 @@ async function main(): Promise<void> {
   const pr = parseBlkbench(await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000));
   const s1 = await stats(sys);
   const costs = requestCosts(before, s1.perf.vda);
+  // the same reads with the data plane off (Ctrl-] d): what the TypeScript path costs
+  console.log(`[bench] per-request cost through JS: the data plane off, ${PER_REQUEST_READS} more reads`);
+  await toggleDataPlane(sys, 'off');
+  const s1js = await stats(sys);
+  await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000);
+  const s1jsEnd = await stats(sys);
+  await toggleDataPlane(sys, 'on');
+  const costsJs = requestCosts(s1js.perf.vda, s1jsEnd.perf.vda);
   const hz = s1.perf.vda[PerfOut.CLOCK_HZ];
   const boot = {
     firstInstructionNs: (s1.perf.vda[PerfOut.BOOT_TICKS] / hz) * 1e9,
@@ -333,6 +348,13 @@ async function main(): Promise<void> {
   }
   const perBlock = costs.read.total + costs.write.total + costs.notify.total;
   lines.push(`   one 4 KiB block request end to end (notify + read + write): ${fmt(perBlock)}; windows with several requests: ${costs.batchedWindows} (${costs.batchedRequests} requests)`);
+  lines.push('   the same with the data plane off (Ctrl-] d): every request through the TypeScript device');
+  for (const [k, label] of [['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const) {
+    const c = costsJs[k];
+    lines.push(`   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`);
+  }
+  const perBlockJs = costsJs.read.total + costsJs.write.total + costsJs.notify.total;
+  lines.push(`   one 4 KiB block request end to end through JS: ${fmt(perBlockJs)} (${fmt(perBlockJs / perBlock, 1)}x the data plane's)`);
   lines.push('');
   lines.push(`2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend, best of ${REFERENCE_REPEATS})`);
   lines.push('   workload              baojs MB/s   IOPS     QEMU MB/s   IOPS     ratio   (QEMU\'s slowest run: ratio)');
@@ -362,6 +384,7 @@ async function main(): Promise<void> {
   const result = {
     commit: gitCommit(), qemu: qemuVersion(), date: new Date().toISOString(), icount, clock, quick: QUICK,
     perRequest: { reads: pr, ...costs, blockRequestEndToEnd: perBlock },
+    perRequestWithoutDataPlane: { ...costsJs, blockRequestEndToEnd: perBlockJs },
     throughput: WORKLOADS.map((w) => ({ ...w, baojs: baojs[w.name], qemu: qemu[w.name], ratio: ratios[w.name] })),
     boot, footprint, wallSeconds: (Date.now() - started) / 1000,
   };

@@ -11,6 +11,7 @@ import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { selfTest } from './selftest.ts';
+import type { VirtioMmioTransport } from './virtio/mmio.ts';
 import { BAOJS_VERSION } from './version.ts';
 
 /** Formats the ready line; `bootNs` is guest time since the firmware's first instruction. */
@@ -35,7 +36,7 @@ export function statsLines(host: Host, backend: Backend): string[] {
     const dev = Object.entries(d.device.counters).map(([k, v]) => `${k} ${v}`).join(', ');
     lines.push(`baojs: stats ${d.model.name} (${d.model.kind}, dm ${d.model.dmId}): requests ${c.requests} ` +
       `(reads ${c.reads}, writes ${c.writes}), notifies ${c.notifies}, errors ${c.errors}; device: ${dev}` +
-      dataPlaneStats(d.transport.dataPlane));
+      dataPlaneStats(d.transport));
   }
   const perf = new Float64Array(PERF_OUT_WORDS);
   for (const d of backend.devices.values()) {
@@ -47,11 +48,13 @@ export function statsLines(host: Host, backend: Backend): string[] {
   return lines;
 }
 
-/** The counters of a host data plane ({@link Host.dataPlane}), or '' if the device has none. */
-function dataPlaneStats(st: Uint32Array): string {
-  if (st[DataPlaneWord.CTRL] === 0) return '';
+/** The counters of a transport's host data plane ({@link Host.dataPlane}), or '' if it has none. */
+function dataPlaneStats(t: VirtioMmioTransport): string {
+  const state = t.dataPlaneState;
+  if (state === null) return '';
+  const st = t.dataPlane;
   const bytes = (lo: DataPlaneWord): number => st[lo] + st[lo + 1] * 4294967296;
-  return `; data plane: InterruptStatus reads ${st[DataPlaneWord.N_INT_STATUS_READS]}, InterruptACKs ${st[DataPlaneWord.N_INT_ACKS]}, ` +
+  return `; data plane${state === 'off' ? ' (off)' : ''}: InterruptStatus reads ${st[DataPlaneWord.N_INT_STATUS_READS]}, InterruptACKs ${st[DataPlaneWord.N_INT_ACKS]}, ` +
     `kicks ${st[DataPlaneWord.N_KICKS]}, chains ${st[DataPlaneWord.N_CHAINS]}, reads ${st[DataPlaneWord.N_READS]}, ` +
     `writes ${st[DataPlaneWord.N_WRITES]}, bytesRead ${bytes(DataPlaneWord.N_BYTES_READ_LO)}, ` +
     `bytesWritten ${bytes(DataPlaneWord.N_BYTES_WRITTEN_LO)}, usedNotifications ${st[DataPlaneWord.N_USED_NOTIFICATIONS]}, ` +
@@ -62,21 +65,28 @@ function dataPlaneStats(st: Uint32Array): string {
  * Serves the platform's devices: builds the backend (dispatcher, transports,
  * devices), bridges console input from the platform UART to the console
  * device, and handles requests that arrived before the IRQs were enabled.
- * On the console, Ctrl-] s prints the counters, Ctrl-] Ctrl-] sends a
- * literal Ctrl-], Ctrl-] h lists the commands.
+ * On the console, Ctrl-] s prints the counters, Ctrl-] d turns the host's
+ * data plane off (every request through JS) and on again, Ctrl-] Ctrl-]
+ * sends a literal Ctrl-], Ctrl-] h lists the commands.
  */
 function serve(host: Host): Backend {
   const backend = createBackend(host, platform);
   const consoles = [...backend.devices.values()].map((d) => d.device).filter((d) => d instanceof ConsoleDevice);
   const input = new Uint8Array(256);
   let escaped = false;
+  let dataPlaneOn = true;
   const forward = (bytes: Uint8Array): void => {
     if (bytes.length) for (const c of consoles) c.input(bytes);
   };
   const command = (byte: number): void => {
     if (byte === CONSOLE_ESCAPE) forward(new Uint8Array([byte]));
     else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
-    else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] Ctrl-]  send Ctrl-]\n');
+    else if (byte === 0x64 /* d */) {
+      dataPlaneOn = !dataPlaneOn;
+      let n = 0;
+      for (const d of backend.devices.values()) if (d.transport.setDataPlaneEnabled(dataPlaneOn)) n++;
+      host.write(`baojs: data plane ${dataPlaneOn ? 'on' : 'off'} (${n} devices)\n`);
+    } else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] Ctrl-]  send Ctrl-]\n');
   };
   // read once: every interrupt passes here
   const consoleIntid = host.consoleIntid;

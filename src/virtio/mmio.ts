@@ -100,7 +100,11 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
    * InterruptStatus lives in its INT_STATUS word with or without one.
    */
   readonly dataPlane = new Uint32Array(DATA_PLANE_WORDS);
-  /** a host data plane may serve queue 0 when it is live */
+  /** a host data plane took this transport ({@link VirtioMmioTransport.useDataPlane}) */
+  private dataPlaneRegistered = false;
+  /** it may serve queue 0 (a blk device over RAM) */
+  private dataPlaneQueueAllowed = false;
+  /** a host data plane may serve queue 0 when it is live (false while turned off) */
   private dataPlaneQueue = false;
   private dataPlaneReadOnly = false;
   /** queue 0 is handed to the data plane (its SplitQueue is not to be used) */
@@ -288,10 +292,37 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       st[DataPlaneWord.CTRL] = 0;
       return false;
     }
+    this.dataPlaneRegistered = true;
+    this.dataPlaneQueueAllowed = queue;
     this.dataPlaneQueue = queue;
     this.dataPlaneReadOnly = readOnly;
     this.arm();
     return true;
+  }
+
+  /**
+   * Turns a registered data plane off (every request goes to JS, as
+   * without one) or back on. Returns false if the transport has none.
+   */
+  setDataPlaneEnabled(on: boolean): boolean {
+    if (!this.dataPlaneRegistered) return false;
+    const st = this.dataPlane;
+    if (!on) {
+      if (this.armed) this.disarm();
+      st[DataPlaneWord.CTRL] = 0;
+      this.dataPlaneQueue = false;
+    } else {
+      st[DataPlaneWord.CTRL] = DataPlaneCtrl.IRQ_REGS;
+      this.dataPlaneQueue = this.dataPlaneQueueAllowed;
+      if (this.dataPlaneQueue) this.arm();
+    }
+    return true;
+  }
+
+  /** Whether a host data plane took this transport: 'on', 'off' (turned off), or null (none). */
+  get dataPlaneState(): 'on' | 'off' | null {
+    if (!this.dataPlaneRegistered) return null;
+    return this.dataPlane[DataPlaneWord.CTRL] !== 0 ? 'on' : 'off';
   }
 
   /** Whether queue 0 is with the host's data plane now. */

@@ -209,6 +209,35 @@ test('robustness: a block request whose header lies outside the shared region co
   await sys.check('for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vdb ] && break; sleep 0.2; done; dd if=/dev/vdb bs=64k count=1 2>/dev/null | wc -c');
 });
 
+test('Ctrl-] d turns the data plane off and on; meanwhile the TypeScript device serves the same disk', async () => {
+  const counts = async (): Promise<{ js: number; dp: number }> => {
+    const from = sys.output.length;
+    sys.send(`${CONSOLE_ESCAPE}s`);
+    await sys.waitFor(/baojs: stats heap: used \d+ KiB/, 30_000);
+    const m = /baojs: stats vda \(blk, dm 0\): .*device: chains (\d+),.*data plane(?: \(off\))?: .*, chains (\d+),/.exec(sys.output.slice(from));
+    assert.ok(m, sys.output.slice(from));
+    return { js: Number(m[1]), dp: Number(m[2]) };
+  };
+  const roundTrip = async (seek: number): Promise<void> => {
+    const out = await sys.check(`dd if=/dev/urandom of=/tmp/z bs=4k count=8 2>/dev/null; dd if=/tmp/z of=/dev/vda bs=4k seek=${seek} oflag=direct 2>/dev/null; md5sum /tmp/z; dd if=/dev/vda bs=4k skip=${seek} count=8 iflag=direct 2>/dev/null | md5sum`, 120_000);
+    const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
+    assert.is(sums.length, 2, out);
+    assert.is(sums[1], sums[0]);
+  };
+  sys.send(`${CONSOLE_ESCAPE}d`);
+  await sys.waitFor(/baojs: data plane off \(4 devices\)/, 30_000);
+  const a = await counts();
+  await roundTrip(3000);
+  const b = await counts();
+  assert.ok(b.js > a.js, `the TypeScript device served the requests (${a.js} -> ${b.js} chains)`);
+  assert.is(b.dp, a.dp, 'the data plane served none while off');
+  sys.send(`${CONSOLE_ESCAPE}d`);
+  await sys.waitFor(/baojs: data plane on \(4 devices\)/, 30_000);
+  await roundTrip(3100);
+  const c = await counts();
+  assert.ok(c.dp > b.dp, `the data plane serves again (${b.dp} -> ${c.dp} chains)`);
+});
+
 test("the backend's counters come out on the console (Ctrl-] s) and show the traffic", async () => {
   const from = sys.output.length;
   sys.send(`${CONSOLE_ESCAPE}s`);

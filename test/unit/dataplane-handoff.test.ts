@@ -203,6 +203,35 @@ test('requests the host serves and requests handed back to JS interleave: JS con
   assert.equal(sim.violations, []);
 });
 
+test('turned off, the data plane serves nothing and JS everything; turned on again, it serves again', () => {
+  const { sim, dev, reg, backend } = setup();
+  const vda = dev('vda');
+  const r = reg('vda');
+  const host = servingHost(sim, r, vda.window.base);
+  const blk = new BlkDriver(sim, vda);
+  const t = backend.devices.get('vda')!.transport;
+  const jsChains = () => backend.devices.get('vda')!.device.counters.chains;
+  assert.is(blk.write(40, new Uint8Array(512).fill(7)).status, 0);
+  assert.is(host.served, 1);
+  assert.is(t.setDataPlaneEnabled(false), true);
+  assert.is(t.dataPlaneState, 'off');
+  assert.is(r.st[DataPlaneWord.CTRL], 0);
+  const js0 = jsChains();
+  assert.equal(Array.from(blk.read(40, 1).data), new Array(512).fill(7));
+  assert.is(blk.write(41, new Uint8Array(512).fill(8)).status, 0);
+  assert.is(host.served, 1, 'nothing served by the host while off');
+  assert.is(jsChains(), js0 + 2);
+  t.setDataPlaneEnabled(true);
+  assert.is(t.dataPlaneState, 'on');
+  assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS | DataPlaneCtrl.QUEUE);
+  assert.equal(Array.from(blk.read(41, 1).data), new Array(512).fill(8));
+  assert.is(host.served, 2);
+  // a device without a data plane says so
+  const { backend: b2 } = setup({ dataPlane: false });
+  assert.is(b2.devices.get('vda')!.transport.setDataPlaneEnabled(false), false);
+  assert.is(b2.devices.get('vda')!.transport.dataPlaneState, null);
+});
+
 test('InterruptStatus is the shared word; a reset takes the queue back and clears it', () => {
   const { sim, dev, reg } = setup();
   const st = reg('vda').st;
