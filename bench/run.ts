@@ -119,6 +119,14 @@ async function runWorkloads(s: ConsoleSession, dev: string, label: string, repea
   return out;
 }
 
+/** The table rows of per-request costs, one per request kind. */
+function costRows(costs: Record<'read' | 'write' | 'notify', RequestCost>): string[] {
+  return ([['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const).map(([k, label]) => {
+    const c = costs[k];
+    return `   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`;
+  });
+}
+
 /** Turns the backend's data plane `to` 'on' or 'off' with the console's Ctrl-] d (a toggle). */
 async function toggleDataPlane(s: ConsoleSession, to: 'on' | 'off'): Promise<void> {
   s.send(`${CONSOLE_ESCAPE}d`);
@@ -342,17 +350,11 @@ async function main(): Promise<void> {
   lines.push('   from the remio IRQ handler\'s entry; total ends when the main loop is done with the interrupt or at the first NOTIFY (after it QEMU runs the frontend\'s vCPU);');
   lines.push('   C includes the block data plane (runtime/dataplane.c), which serves these requests without calling JS');
   lines.push('   kind                        requests  to completion      total        C       JS  hypercalls (n)');
-  for (const [k, label] of [['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const) {
-    const c = costs[k];
-    lines.push(`   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`);
-  }
+  lines.push(...costRows(costs));
   const perBlock = costs.read.total + costs.write.total + costs.notify.total;
   lines.push(`   one 4 KiB block request end to end (notify + read + write): ${fmt(perBlock)}; windows with several requests: ${costs.batchedWindows} (${costs.batchedRequests} requests)`);
   lines.push('   the same with the data plane off (Ctrl-] d): every request through the TypeScript device');
-  for (const [k, label] of [['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const) {
-    const c = costsJs[k];
-    lines.push(`   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`);
-  }
+  lines.push(...costRows(costsJs));
   const perBlockJs = costsJs.read.total + costsJs.write.total + costsJs.notify.total;
   lines.push(`   one 4 KiB block request end to end through JS: ${fmt(perBlockJs)} (${fmt(perBlockJs / perBlock, 1)}x the data plane's)`);
   lines.push('');
