@@ -351,11 +351,12 @@ async function main(): Promise<void> {
   lines.push('   C includes the block data plane (runtime/dataplane.c), which serves these requests without calling JS');
   lines.push('   kind                        requests  to completion      total        C       JS  hypercalls (n)');
   lines.push(...costRows(costs));
-  const perBlock = costs.read.total + costs.write.total + costs.notify.total;
+  const endToEnd = (c: typeof costs): number => c.read.total + c.write.total + c.notify.total;
+  const perBlock = endToEnd(costs);
   lines.push(`   one 4 KiB block request end to end (notify + read + write): ${fmt(perBlock)}; windows with several requests: ${costs.batchedWindows} (${costs.batchedRequests} requests)`);
   lines.push('   the same with the data plane off (Ctrl-] d): every request through the TypeScript device');
   lines.push(...costRows(costsJs));
-  const perBlockJs = costsJs.read.total + costsJs.write.total + costsJs.notify.total;
+  const perBlockJs = endToEnd(costsJs);
   lines.push(`   one 4 KiB block request end to end through JS: ${fmt(perBlockJs)} (${fmt(perBlockJs / perBlock, 1)}x the data plane's)`);
   lines.push('');
   lines.push(`2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend, best of ${REFERENCE_REPEATS})`);

@@ -119,7 +119,7 @@ struct remio_result;
 void perf_irq(uint32_t intid, uint64_t now);
 /** Opens the service window of `intid`, just before the main loop calls into JS. */
 void perf_window_begin(uint32_t intid);
-/** Closes the open window (ending it at its first NOTIFY, if any), just after the JS call returned, and adds it to its bucket. */
+/** Closes the open window (ending it at its first NOTIFY, if any) once the main loop is done with its interrupt, and adds it to its bucket. */
 void perf_window_end(void);
 /** Marks the start (true) and end (false) of the open window's call into JS. */
 void perf_js(bool begin);

@@ -35,7 +35,7 @@
 struct perf_window {
 	bool open;
 	uint32_t intid;
-	uint64_t irq, js_begin, completed, notified;
+	uint64_t irq, completed, notified;
 	uint64_t js, js_start, js_hyp;
 	uint64_t hyp, hypercalls, requests;
 	enum perf_kind kind;
@@ -85,7 +85,6 @@ void perf_window_begin(uint32_t intid)
 	win.open = true;
 	win.intid = intid;
 	win.irq = intid < IRQ_MAX && perf_irq_ticks[intid] ? perf_irq_ticks[intid] : now;
-	win.js_begin = now;
 	if (intid < IRQ_MAX)
 		perf_irq_ticks[intid] = 0;
 }

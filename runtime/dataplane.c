@@ -165,10 +165,19 @@ static bool dp_gather(const struct dp_blk *d, uint16_t head, struct dp_chain *c)
 	}
 }
 
+/** Adds `v` to the 64-bit counter in words lo, lo + 1 of the state. */
+static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
+{
+	uint64_t b = ((uint64_t)st[lo + 1] << 32 | st[lo]) + v;
+	st[lo] = (uint32_t)b;
+	st[lo + 1] = (uint32_t)(b >> 32);
+}
+
 /**
  * Runs one gathered request if it is a well-formed IN or OUT that succeeds;
  * returns the used length (bytes written into the chain), or -1 to hand
- * the chain back.
+ * the chain back. Every buffer is checked before any byte moves, so a
+ * request handed back has changed nothing.
  */
 static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 {
@@ -181,7 +190,8 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 			break;
 		}
 	}
-	if (status_off < 0 || c->readable < BLK_HEADER || c->first_writable == 0 || c->seg[0].len < BLK_HEADER)
+	/* the whole header in the first buffer (readable >= 16 means there is one) */
+	if (status_off < 0 || c->readable < BLK_HEADER || c->seg[0].len < BLK_HEADER)
 		return -1;
 	int64_t hdr = dp_check(d, c->seg[0].addr, BLK_HEADER);
 	if (hdr < 0)
@@ -191,15 +201,15 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 	uint64_t cap = d->disk_size & ~(uint64_t)(SECTOR - 1);
 	uint64_t readable_data = c->readable - BLK_HEADER;
 	uint64_t writable_data = c->writable - 1;
+	int64_t offs[DP_MAX_SEGS]; /* each data buffer's offset in the region */
 	if (type == VIRTIO_BLK_T_IN) {
 		uint64_t total = writable_data;
 		if (readable_data != 0 || total % SECTOR || sector > cap / SECTOR || total > cap - sector * SECTOR)
 			return -1;
-		/* every data buffer inside the region first: a failed request moves no data */
 		uint64_t left = total;
 		for (uint32_t i = c->first_writable; i < c->count && left; i++) {
 			uint64_t n = c->seg[i].len < left ? c->seg[i].len : left;
-			if (dp_check(d, c->seg[i].addr, n) < 0)
+			if ((offs[i] = dp_check(d, c->seg[i].addr, n)) < 0)
 				return -1;
 			left -= n;
 		}
@@ -207,15 +217,13 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 		left = total;
 		for (uint32_t i = c->first_writable; i < c->count && left; i++) {
 			uint64_t n = c->seg[i].len < left ? c->seg[i].len : left;
-			dp_copy(d->shmem + dp_check(d, c->seg[i].addr, n), d->disk + off, n);
+			dp_copy(d->shmem + offs[i], d->disk + off, n);
 			off += n;
 			left -= n;
 		}
 		d->shmem[status_off] = 0; /* VIRTIO_BLK_S_OK */
 		st[DP_N_READS]++;
-		uint64_t b = ((uint64_t)st[DP_N_BYTES_READ_HI] << 32 | st[DP_N_BYTES_READ_LO]) + total;
-		st[DP_N_BYTES_READ_LO] = (uint32_t)b;
-		st[DP_N_BYTES_READ_HI] = (uint32_t)(b >> 32);
+		dp_count64(st, DP_N_BYTES_READ_LO, total);
 		return (int64_t)total + 1;
 	}
 	if (type == VIRTIO_BLK_T_OUT) {
@@ -224,25 +232,22 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 		    total > cap - sector * SECTOR)
 			return -1;
 		for (uint32_t i = 0; i < c->first_writable; i++)
-			if (dp_check(d, c->seg[i].addr, c->seg[i].len) < 0)
+			if ((offs[i] = dp_check(d, c->seg[i].addr, c->seg[i].len)) < 0)
 				return -1;
 		uint64_t off = sector * SECTOR, skip = BLK_HEADER;
 		for (uint32_t i = 0; i < c->first_writable; i++) {
-			uint64_t addr = c->seg[i].addr, len = c->seg[i].len;
-			uint64_t s = skip < len ? skip : len;
+			uint64_t len = c->seg[i].len;
+			uint64_t s = skip < len ? skip : len; /* the header's bytes */
 			skip -= s;
-			addr += s;
 			len -= s;
 			if (!len)
 				continue;
-			dp_copy(d->disk + off, d->shmem + dp_check(d, addr, len), len);
+			dp_copy(d->disk + off, d->shmem + offs[i] + s, len);
 			off += len;
 		}
 		d->shmem[status_off] = 0;
 		st[DP_N_WRITES]++;
-		uint64_t b = ((uint64_t)st[DP_N_BYTES_WRITTEN_HI] << 32 | st[DP_N_BYTES_WRITTEN_LO]) + total;
-		st[DP_N_BYTES_WRITTEN_LO] = (uint32_t)b;
-		st[DP_N_BYTES_WRITTEN_HI] = (uint32_t)(b >> 32);
+		dp_count64(st, DP_N_BYTES_WRITTEN_LO, total);
 		return 1;
 	}
 	return -1;
@@ -284,19 +289,13 @@ enum dp_result dp_blk_process(struct dp_blk *d, bool *notify)
 {
 	uint32_t *st = d->st;
 	uint32_t n = st[DP_Q_NUM];
-	if (!dp_layout_ok(d)) {
-		*notify = false;
-		st[DP_CTRL] &= ~DP_CTRL_QUEUE;
-		st[DP_N_HANDBACKS]++;
-		return DP_HANDBACK;
-	}
 	uint8_t *avail = d->shmem + st[DP_Q_AVAIL];
 	uint8_t *used = d->shmem + st[DP_Q_USED];
-	enum dp_result res = DP_DONE;
+	enum dp_result res = dp_layout_ok(d) ? DP_DONE : DP_HANDBACK;
 	bool pushed = false;
 	struct dp_chain c;
 	*notify = false;
-	for (;;) {
+	while (res == DP_DONE) {
 		uint16_t last = (uint16_t)st[DP_Q_LAST_AVAIL];
 		uint16_t pending = (uint16_t)(__atomic_load_n((uint16_t *)(avail + 2), __ATOMIC_ACQUIRE) - last);
 		if (pending == 0 && (st[DP_Q_FLAGS] & DP_QF_EVENT_IDX)) {

@@ -231,6 +231,14 @@ static JSValue host_mmio_write(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
+/** One remio hypercall, reported to the request counters (perf.c) with its duration. */
+static inline __attribute__((always_inline)) void host_hypercall(uint64_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t rid, struct remio_result *r)
+{
+	uint64_t t0 = timer_ticks();
+	hypercall_remio(dm, addr, op, value, rid, r);
+	perf_hypercall(op, r->status, r, t0, timer_ticks());
+}
+
 static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	uint32_t dm, op, vlo, vhi, rid;
@@ -241,9 +249,7 @@ static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	if (!host_under_hypervisor)
 		return JS_ThrowRangeError(ctx, "host.remio: no hypervisor below the firmware");
 	struct remio_result r;
-	uint64_t t0 = timer_ticks();
-	hypercall_remio(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
-	perf_hypercall(op, r.status, &r, t0, timer_ticks());
+	host_hypercall(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
 	if (r.status == 0 && op == REMIO_OP_ASK && argc > 6) {
 		size_t len;
 		uint8_t *p = host_typed_array_bytes(ctx, argv[6], &len);
@@ -368,14 +374,6 @@ static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_TRUE;
 }
 
-/** One remio hypercall of the data plane, counted like the others. */
-static void host_dp_hypercall(uint32_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t rid, struct remio_result *r)
-{
-	uint64_t t0 = timer_ticks();
-	hypercall_remio(dm, addr, op, value, rid, r);
-	perf_hypercall(op, r->status, r, t0, timer_ticks());
-}
-
 bool host_dataplane_service(uint32_t intid)
 {
 	struct host_dataplane *d = NULL;
@@ -389,21 +387,21 @@ bool host_dataplane_service(uint32_t intid)
 	uint32_t *st = d->blk.st;
 	for (int k = 0; k < HOST_DATAPLANE_BATCH; k++) {
 		struct remio_result r, c;
-		host_dp_hypercall(d->dm, 0, REMIO_OP_ASK, 0, 0, &r);
+		host_hypercall(d->dm, 0, REMIO_OP_ASK, 0, 0, &r);
 		if (r.status != 0)
 			return r.status == 1; /* EMPTY: done; an error: JS asks again and logs it */
 		uint64_t off = r.addr - d->window;
 		uint32_t ctrl = st[DP_CTRL];
 		if (r.width == 4 && r.op == REMIO_OP_READ && off == DP_REG_INTERRUPT_STATUS && (ctrl & DP_CTRL_IRQ_REGS)) {
 			st[DP_N_INT_STATUS_READS]++;
-			host_dp_hypercall(d->dm, r.addr, REMIO_OP_READ, st[DP_INT_STATUS], r.request_id, &c);
+			host_hypercall(d->dm, r.addr, REMIO_OP_READ, st[DP_INT_STATUS], r.request_id, &c);
 			st[DP_N_ERRORS] += c.status != 0;
 			continue;
 		}
 		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == DP_REG_INTERRUPT_ACK && (ctrl & DP_CTRL_IRQ_REGS)) {
 			st[DP_N_INT_ACKS]++;
 			st[DP_INT_STATUS] &= ~(uint32_t)r.value;
-			host_dp_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
+			host_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
 			st[DP_N_ERRORS] += c.status != 0;
 			continue;
 		}
@@ -413,12 +411,12 @@ bool host_dataplane_service(uint32_t intid)
 			enum dp_result res = dp_blk_process(&d->blk, &notify);
 			if (res == DP_DONE) {
 				st[DP_N_KICKS]++;
-				host_dp_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
+				host_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
 				st[DP_N_ERRORS] += c.status != 0;
 			}
 			if (notify) {
 				struct remio_result nr;
-				host_dp_hypercall(d->dm, 0, REMIO_OP_NOTIFY, 0, 0, &nr);
+				host_hypercall(d->dm, 0, REMIO_OP_NOTIFY, 0, 0, &nr);
 				st[DP_N_ERRORS] += nr.status != 0;
 			}
 			if (res == DP_DONE)
@@ -475,9 +473,7 @@ static JSValue host_remio_batch(JSContext *ctx, JSValueConst this_val, int argc,
 			r = dp->stash;
 			dp->stashed = false;
 		} else {
-			uint64_t t0 = timer_ticks();
-			hypercall_remio(dm, 0, REMIO_OP_ASK, 0, 0, &r);
-			perf_hypercall(REMIO_OP_ASK, r.status, &r, t0, timer_ticks());
+			host_hypercall(dm, 0, REMIO_OP_ASK, 0, 0, &r);
 		}
 		uint32_t *q = w + n * REMIO_REQ_WORDS;
 		st = r.status;
@@ -526,9 +522,7 @@ static JSValue host_remio_complete(JSContext *ctx, JSValueConst this_val, int ar
 		uint64_t addr = (uint64_t)q[1] << 32 | q[0];
 		uint64_t v = op == REMIO_OP_READ ? (uint64_t)q[4] << 32 | q[3] : 0;
 		struct remio_result r;
-		uint64_t t0 = timer_ticks();
-		hypercall_remio(dm, addr, op, v, q[6], &r);
-		perf_hypercall(op, r.status, &r, t0, timer_ticks());
+		host_hypercall(dm, addr, op, v, q[6], &r);
 		q[7] = (uint32_t)(int32_t)r.status;
 		if (r.status != 0)
 			failed++;

@@ -83,10 +83,11 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     if (host.dataPlane && options.dataPlane !== false) {
       // The host answers the interrupt registers and, for a blk device over RAM,
       // serves the request path; the device still answers everything else.
-      const ram = device instanceof BlkDevice && device.backing.ram ? device.backing.ram : null;
+      const backing = device instanceof BlkDevice ? device.backing : null;
+      const ram = backing?.ram ?? null;
       const dataPlane = host.dataPlane.bind(host);
       try {
-        transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), ram !== null && (device as BlkDevice).backing.readOnly, ram !== null);
+        transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), backing?.readOnly ?? false, ram !== null);
       } catch (e) {
         log(`${model.name}: no data plane (${e instanceof Error ? e.message : String(e)}); JS serves every request`);
       }

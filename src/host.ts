@@ -146,7 +146,7 @@ export const enum PerfField {
   COUNT = 0,
   /** IRQ entry to the return of the hypercall that completed the request */
   TO_COMPLETION = 1,
-  /** IRQ entry to the return of the JS call, or to the start of the first NOTIFY */
+  /** IRQ entry to the end of the main loop's work for the interrupt (data plane, JS call), or to the start of the first NOTIFY */
   TOTAL = 2,
   /** in C: IRQ handler, main loop, the block data plane, entering and leaving JS */
   C = 3,

@@ -53,7 +53,6 @@ export class RamBacking implements BlockBacking {
   readonly capacity: number;
   readonly blockSize = 512;
   private readonly bytes: Uint8Array;
-  private readonly buffer: ArrayBuffer;
   /** the region (see {@link BlockBacking.ram}) */
   readonly ram: ArrayBuffer;
 
@@ -64,7 +63,6 @@ export class RamBacking implements BlockBacking {
    */
   constructor(buffer: ArrayBuffer, readonly readOnly = false, readonly id = 'baojs-ram') {
     this.capacity = buffer.byteLength - (buffer.byteLength % 512);
-    this.buffer = buffer;
     this.ram = buffer;
     this.bytes = new Uint8Array(buffer, 0, this.capacity);
   }
@@ -73,7 +71,7 @@ export class RamBacking implements BlockBacking {
     const cap = this.capacity;
     if (!(offset >= 0 && length >= 0 && offset <= cap && length <= cap - offset)) return false;
     // A fresh view rather than subarray(): no species constructor lookup.
-    dst.set(new Uint8Array(this.buffer, offset, length), dstOffset);
+    dst.set(new Uint8Array(this.ram, offset, length), dstOffset);
     return true;
   }
 

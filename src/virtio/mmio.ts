@@ -221,6 +221,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     if (this.dataPlaneQueue) this.arm();
   }
 
+  /** A JS exception escaped this device: reset it and set DEVICE_NEEDS_RESET. */
   fault(error: unknown): void {
     this.fail(`exception: ${describeError(error)}`);
   }
@@ -323,11 +324,6 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   get dataPlaneState(): 'on' | 'off' | null {
     if (!this.dataPlaneRegistered) return null;
     return this.dataPlane[DataPlaneWord.CTRL] !== 0 ? 'on' : 'off';
-  }
-
-  /** Whether queue 0 is with the host's data plane now. */
-  get dataPlaneArmed(): boolean {
-    return this.armed && (this.dataPlane[DataPlaneWord.CTRL] & DataPlaneCtrl.QUEUE) !== 0;
   }
 
   /** Hands queue 0 to the data plane if the device is live and the queue enabled. */

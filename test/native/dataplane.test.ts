@@ -5,10 +5,11 @@
  *
  * Each seeded scenario lays out a split virtqueue of virtio-blk requests in
  * a shared region — well-formed reads and writes through direct and
- * indirect chains, and a share of broken ones (bad heads and next indices,
- * loops, readable after writable, buffers outside the region, sectors past
- * the capacity, lengths not whole sectors, other request types, a read-only
- * disk written, nested or unnegotiated indirect tables) — then:
+ * indirect chains, header and data in one buffer or apart, and a share of
+ * broken ones (bad heads and next indices, loops, readable after writable,
+ * buffers outside the region, sectors past the capacity, lengths not whole
+ * sectors, other request types, a read-only disk written, nested or
+ * unnegotiated indirect tables) — then:
  *  A. the TypeScript device (SplitQueue + BlkDevice) serves it alone;
  *  B. the C data plane serves it, and if it hands the queue back, the
  *     TypeScript device takes over from the indices it left.
@@ -22,12 +23,9 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../../src/host.ts';
-import { RamBacking } from '../../src/devices/backing.ts';
-import { BlkDevice } from '../../src/devices/blk.ts';
-import type { DeviceContext } from '../../src/virtio/device.ts';
-import { GuestMemory } from '../../src/virtio/memory.ts';
-import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
 import { DescFlag } from '../../src/virtio/spec.ts';
+import { serveFromState } from '../sim/dataplane.ts';
+import { Prng } from '../sim/prng.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = 0x6000_0000;
@@ -40,29 +38,17 @@ const DATA = 0x4000;
 const NUM_MAX = 16;
 const SCENARIOS = 3000;
 
-/** xorshift32: the same scenarios on every run. */
-function rng(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n: number): number => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
-}
-
+/** A queue: the state words (layout, indices, negotiated flags), the shared region and the disk. */
 interface Scenario {
   st: Uint32Array;
   shmem: Uint8Array;
   disk: Uint8Array;
-  readOnly: boolean;
-  eventIdx: boolean;
-  indirect: boolean;
 }
 
 /** One queue of random requests, a share of them broken. */
 function scenario(seed: number): Scenario {
-  const r = rng(seed * 2654435761);
+  const prng = new Prng(seed * 2654435761);
+  const r = (n: number): number => prng.below(n);
   const shmem = new Uint8Array(SHMEM);
   const disk = new Uint8Array(DISK);
   for (let i = 0; i < SHMEM; i += 97) shmem[i] = r(256);
@@ -104,7 +90,7 @@ function scenario(seed: number): Scenario {
     if (broken(40)) sector = DISK / 512 - r(3);
     if (broken(10)) sector = 2 ** 33 + r(5);
     const hdr = alloc(16);
-    dv.setUint32(BASE - BASE + hdr, type, true);
+    dv.setUint32(hdr, type, true);
     dv.setUint32(hdr + 4, 0, true);
     dv.setUint32(hdr + 8, sector >>> 0, true);
     dv.setUint32(hdr + 12, Math.floor(sector / 2 ** 32), true);
@@ -116,7 +102,8 @@ function scenario(seed: number): Scenario {
       const d = alloc(dataLen);
       if (type === 1) for (let i = 0; i < dataLen; i += 61) shmem[d + i] = r(256);
       const split = dataLen >= 1024 && r(2) ? 512 * (1 + r(dataLen / 512 - 1)) : dataLen;
-      bufs.push([BASE + d, split, write]);
+      if (!write && bufs.length === 1 && d === hdr + 16 && r(3) === 0) bufs[0][1] += split; // header and data in one buffer
+      else bufs.push([BASE + d, split, write]);
       if (split < dataLen) bufs.push([BASE + d + split, dataLen - split, write]);
     }
     const status = alloc(1);
@@ -171,42 +158,16 @@ function scenario(seed: number): Scenario {
   // a device decides at the end of every batch it pushed: the last decision was at the current used index
   st[DataPlaneWord.Q_SIGNALLED_VALID] = r(2);
   st[DataPlaneWord.Q_SIGNALLED_USED] = st[DataPlaneWord.Q_SIGNALLED_VALID] ? usedIdx : 0;
-  return { st, shmem, disk, readOnly, eventIdx, indirect };
+  return { st, shmem, disk };
 }
 
 /** What serving a queue left behind. */
 interface Outcome { lastAvail: number; usedIdx: number; failed: boolean; notified: boolean }
 
 /** The TypeScript device serves the queue from the indices in `st`, in place. */
-function serveInTs(s: Scenario, st: Uint32Array, shmem: Uint8Array, disk: Uint8Array): Outcome {
-  const mem = new GuestMemory(BASE, shmem.buffer as ArrayBuffer, 'shmem');
-  const q = new SplitQueue(0, NUM_MAX);
-  q.num = st[DataPlaneWord.Q_NUM];
-  q.descAddr = BASE + DESC;
-  q.driverAddr = BASE + AVAIL;
-  q.deviceAddr = BASE + USED;
-  q.enable(mem, s.eventIdx, s.indirect);
-  q.importState(st);
-  const out: Outcome = { lastAvail: 0, usedIdx: 0, failed: false, notified: false };
-  const dev = new BlkDevice('vdx', new RamBacking(disk.buffer as ArrayBuffer, s.readOnly), { queueNumMax: NUM_MAX });
-  const ctx: DeviceContext = {
-    mem, queues: [q], chain: new DescriptorChain(4), features: new Uint32Array(2),
-    signalUsed(queue) { if (queue.needsNotification()) out.notified = true; },
-    configChanged() {},
-    fail() { out.failed = true; },
-    log() {},
-  };
-  dev.activate(ctx);
-  try {
-    dev.processQueue(0);
-  } catch (e) {
-    if (!(e instanceof QueueError)) throw e;
-    out.failed = true;
-  }
-  q.exportState(st);
-  out.lastAvail = st[DataPlaneWord.Q_LAST_AVAIL];
-  out.usedIdx = st[DataPlaneWord.Q_USED_IDX];
-  return out;
+function serveInTs(st: Uint32Array, shmem: Uint8Array, disk: Uint8Array): Outcome {
+  const r = serveFromState(st, shmem.buffer as ArrayBuffer, disk.buffer as ArrayBuffer);
+  return { ...r, lastAvail: st[DataPlaneWord.Q_LAST_AVAIL], usedIdx: st[DataPlaneWord.Q_USED_IDX] };
 }
 
 function buildHarness(): string {
@@ -246,12 +207,12 @@ test(`the C data plane and the TypeScript device leave the same bytes, indices a
     const stA = s.st.slice();
     const shmemA = s.shmem.slice();
     const diskA = s.disk.slice();
-    const a = serveInTs(s, stA, shmemA, diskA);
+    const a = serveInTs(stA, shmemA, diskA);
     counts.chains += stB[DataPlaneWord.N_CHAINS];
     let b: Outcome = { lastAvail: stB[DataPlaneWord.Q_LAST_AVAIL], usedIdx: stB[DataPlaneWord.Q_USED_IDX], failed: false, notified: false };
     if (res === 1) {
       counts.handedBack++;
-      b = serveInTs(s, stB, shmemB, diskB);
+      b = serveInTs(stB, shmemB, diskB);
     } else {
       counts.served++;
     }

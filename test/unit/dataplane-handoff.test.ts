@@ -15,12 +15,9 @@ import type { Platform } from '../../src/config/platform.ts';
 import { shmemRegionName } from '../../src/config/platform.ts';
 import { createBackend, type BackendOptions } from '../../src/backend.ts';
 import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RemioReq, REMIO_REQ_WORDS } from '../../src/host.ts';
-import { RamBacking } from '../../src/devices/backing.ts';
-import { BlkDevice } from '../../src/devices/blk.ts';
-import { GuestMemory } from '../../src/virtio/memory.ts';
-import { DescriptorChain, SplitQueue } from '../../src/virtio/queue.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
 import { SimBao } from '../sim/bao.ts';
+import { serveFromState } from '../sim/dataplane.ts';
 import { BlkDriver } from '../driver/blk.ts';
 import { ConsoleDriver } from '../driver/console.ts';
 
@@ -151,28 +148,10 @@ function servingHost(sim: SimBao, r: Registration, window: number) {
 
 /** Queue 0 served from the state words by the TypeScript device, as the host's data plane would; returns whether to NOTIFY. */
 function serveQueue(r: Registration): boolean {
-  const st = r.st;
-  const base = st[DataPlaneWord.SHMEM_LO] + st[DataPlaneWord.SHMEM_HI] * 2 ** 32;
-  const mem = new GuestMemory(base, r.shmem, 'shmem');
-  const q = new SplitQueue(0, st[DataPlaneWord.Q_NUM_MAX]);
-  q.num = st[DataPlaneWord.Q_NUM];
-  q.descAddr = base + st[DataPlaneWord.Q_DESC];
-  q.driverAddr = base + st[DataPlaneWord.Q_AVAIL];
-  q.deviceAddr = base + st[DataPlaneWord.Q_USED];
-  const flags = st[DataPlaneWord.Q_FLAGS];
-  q.enable(mem, (flags & DataPlaneQueueFlag.EVENT_IDX) !== 0, (flags & DataPlaneQueueFlag.INDIRECT) !== 0);
-  q.importState(st);
-  let notify = false;
-  const dev = new BlkDevice('host', new RamBacking(r.disk!, (flags & DataPlaneQueueFlag.READ_ONLY) !== 0), { queueNumMax: q.numMax });
-  dev.activate({
-    mem, queues: [q], chain: new DescriptorChain(4), features: new Uint32Array(2),
-    signalUsed(queue) { if (queue.needsNotification()) notify = true; },
-    configChanged() {}, fail() { throw new Error('the host would have handed this back'); }, log() {},
-  });
-  dev.processQueue(0);
-  q.exportState(st);
-  if (notify) st[DataPlaneWord.INT_STATUS] |= 1;
-  return notify;
+  const { failed, notified } = serveFromState(r.st, r.shmem, r.disk!);
+  if (failed) throw new Error('the host would have handed this back');
+  if (notified) r.st[DataPlaneWord.INT_STATUS] |= 1;
+  return notified;
 }
 
 test('requests the host serves and requests handed back to JS interleave: JS continues from the indices the host left', () => {
