@@ -144,22 +144,24 @@ static JSValue host_irq_enable(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
+/** Replaces the handler in `*slot` with function `fn` (host.onIrq, host.onWatchdog); TypeError for anything else. */
+static JSValue host_set_handler(JSContext *ctx, JSValueConst fn, JSValue *slot, const char *name)
+{
+	if (!JS_IsFunction(ctx, fn))
+		return JS_ThrowTypeError(ctx, "host.%s: handler is not a function", name);
+	JS_FreeValue(ctx, *slot);
+	*slot = JS_DupValue(ctx, fn);
+	return JS_UNDEFINED;
+}
+
 static JSValue host_on_irq(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	if (!JS_IsFunction(ctx, argv[0]))
-		return JS_ThrowTypeError(ctx, "host.onIrq: handler is not a function");
-	JS_FreeValue(ctx, host_irq_handler);
-	host_irq_handler = JS_DupValue(ctx, argv[0]);
-	return JS_UNDEFINED;
+	return host_set_handler(ctx, argv[0], &host_irq_handler, "onIrq");
 }
 
 static JSValue host_on_watchdog(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	if (!JS_IsFunction(ctx, argv[0]))
-		return JS_ThrowTypeError(ctx, "host.onWatchdog: handler is not a function");
-	JS_FreeValue(ctx, host_watchdog_handler);
-	host_watchdog_handler = JS_DupValue(ctx, argv[0]);
-	return JS_UNDEFINED;
+	return host_set_handler(ctx, argv[0], &host_watchdog_handler, "onWatchdog");
 }
 
 static JSValue host_set_watchdog_ms(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
