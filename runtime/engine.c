@@ -5,7 +5,15 @@
  * (JS_SetInterruptHandler), the precompiled bundle loaded as an ES module
  * that imports the native `host` module, and the main loop's calls into JS:
  * interrupt callbacks, timers and promise jobs. JS never runs in interrupt
- * context. (QuickJS API: quickjs.h of the pinned release.)
+ * context.
+ *
+ * A watchdog stop is uncatchable: no `catch` or `finally` of the stopped
+ * call runs, so whatever state JS was changing is left half-changed. After
+ * one, the host first completes every remio request taken with
+ * host.remioBatch and not completed (a frontend vCPU must not stay parked),
+ * then calls the JS handler set with host.onWatchdog with a fresh budget,
+ * which makes the device models consistent again (the dispatcher fails the
+ * devices it was serving). (QuickJS API: quickjs.h of the pinned release.)
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +24,8 @@
 #define HEAP_MARGIN      (256 * 1024)  /* kept free below the JS memory limit for the C side */
 #define STACK_MARGIN     (32 * 1024)   /* C frames below JS on the firmware stack */
 #define CALL_BUDGET_MS   10000         /* watchdog: longest single call into JS, guest time (under TCG: host time) */
+#define CALL_BUDGET_MIN_MS 10          /* host.setWatchdogMs bounds */
+#define CALL_BUDGET_MAX_MS 60000
 #define MALLOC_OVERHEAD  16            /* TLSF block header */
 
 static JSRuntime *rt;
@@ -23,6 +33,10 @@ static JSContext *ctx;
 static uint64_t call_deadline_ns = UINT64_MAX;
 static bool oom_seen;
 static bool watchdog_fired;
+/** the watchdog's budget, ms (CALL_BUDGET_MS unless a test set another with host.setWatchdogMs) */
+static uint32_t call_budget_ms = CALL_BUDGET_MS;
+/** the host.onWatchdog handler is running (a stop inside it does not call it again) */
+static bool in_watchdog_handler;
 
 static void *rt_malloc(JSMallocState *s, size_t size)
 {
@@ -92,6 +106,8 @@ static int rt_interrupt(JSRuntime *r, void *opaque)
 	return 0;
 }
 
+static void rt_after_watchdog(void);
+
 static void rt_print_value(JSContext *c, JSValueConst v)
 {
 	const char *s = JS_ToCString(c, v);
@@ -137,8 +153,7 @@ void runtime_report_exception(JSContext *c, const char *where)
 		oom_seen = false;
 	} else if (watchdog_fired) {
 		printf("baojs: watchdog: a call into JS (%s) ran longer than %u ms and was stopped\n",
-		       where, CALL_BUDGET_MS);
-		watchdog_fired = false;
+		       where, (unsigned)call_budget_ms);
 	}
 	fputs("baojs: uncaught exception in ", stdout);
 	fputs(where, stdout);
@@ -154,11 +169,44 @@ void runtime_report_exception(JSContext *c, const char *where)
 	JS_FreeValue(c, e);
 	/* The engine may hold a lot after an out-of-memory: give it back now. */
 	JS_RunGC(JS_GetRuntime(c));
+	if (watchdog_fired) {
+		watchdog_fired = false;
+		rt_after_watchdog();
+	}
+}
+
+int32_t runtime_set_call_budget_ms(uint32_t ms)
+{
+	if (ms < CALL_BUDGET_MIN_MS || ms > CALL_BUDGET_MAX_MS)
+		return -1;
+	uint32_t old = call_budget_ms;
+	call_budget_ms = ms;
+	return (int32_t)old;
+}
+
+/**
+ * After a watchdog stop: completes the remio requests JS took and left
+ * open, then calls the host.onWatchdog handler (not again for a stop inside
+ * the handler itself).
+ */
+static void rt_after_watchdog(void)
+{
+	unsigned n = host_complete_taken();
+	if (n)
+		printf("baojs: watchdog: %u remio request%s left open by the stopped call completed (a read answered 0, a write dropped)\n",
+		       n, n == 1 ? "" : "s");
+	if (in_watchdog_handler || !JS_IsFunction(ctx, host_watchdog_handler))
+		return;
+	in_watchdog_handler = true;
+	JSValue fn = JS_DupValue(ctx, host_watchdog_handler);
+	runtime_call(ctx, fn, 0, NULL);
+	JS_FreeValue(ctx, fn);
+	in_watchdog_handler = false;
 }
 
 static void rt_begin_call(void)
 {
-	call_deadline_ns = timer_now_ns() + (uint64_t)CALL_BUDGET_MS * 1000000UL;
+	call_deadline_ns = timer_now_ns() + (uint64_t)call_budget_ms * 1000000UL;
 }
 
 static void rt_end_call(void)
@@ -222,6 +270,7 @@ bool runtime_start(bool under_hypervisor)
 {
 	host_under_hypervisor = under_hypervisor;
 	host_irq_handler = JS_UNDEFINED;
+	host_watchdog_handler = JS_UNDEFINED;
 	rt = JS_NewRuntime2(&rt_malloc_functions, NULL);
 	if (!rt)
 		panic("runtime: JS_NewRuntime2 failed");

@@ -14,6 +14,7 @@
 #include "dataplane.h"
 
 JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
+JSValue host_watchdog_handler; /* set to JS_UNDEFINED by runtime_start */
 bool host_exit_requested;
 int host_exit_code;
 bool host_under_hypervisor;
@@ -143,13 +144,35 @@ static JSValue host_irq_enable(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
+/** Replaces the handler in `*slot` with function `fn` (host.onIrq, host.onWatchdog); TypeError for anything else. */
+static JSValue host_set_handler(JSContext *ctx, JSValueConst fn, JSValue *slot, const char *name)
+{
+	if (!JS_IsFunction(ctx, fn))
+		return JS_ThrowTypeError(ctx, "host.%s: handler is not a function", name);
+	JS_FreeValue(ctx, *slot);
+	*slot = JS_DupValue(ctx, fn);
+	return JS_UNDEFINED;
+}
+
 static JSValue host_on_irq(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
-	if (!JS_IsFunction(ctx, argv[0]))
-		return JS_ThrowTypeError(ctx, "host.onIrq: handler is not a function");
-	JS_FreeValue(ctx, host_irq_handler);
-	host_irq_handler = JS_DupValue(ctx, argv[0]);
-	return JS_UNDEFINED;
+	return host_set_handler(ctx, argv[0], &host_irq_handler, "onIrq");
+}
+
+static JSValue host_on_watchdog(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	return host_set_handler(ctx, argv[0], &host_watchdog_handler, "onWatchdog");
+}
+
+static JSValue host_set_watchdog_ms(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	double ms;
+	if (JS_ToFloat64(ctx, &ms, argv[0]))
+		return JS_EXCEPTION;
+	int32_t old = ms >= 0 && ms <= 0xffffffffu && ms == (uint32_t)ms ? runtime_set_call_budget_ms((uint32_t)ms) : -1;
+	if (old < 0)
+		return JS_ThrowRangeError(ctx, "host.setWatchdogMs: %g ms outside 10..60000", ms);
+	return JS_NewInt32(ctx, old);
 }
 
 static JSValue host_region(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -231,6 +254,24 @@ static JSValue host_mmio_write(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
+/* ---- requests JS took and has not completed ------------------------------ */
+
+/** Request ids below this are tracked (Bao's ids travel in 8-bit fields: remio-abi.md). */
+#define HOST_TAKEN_IDS 256
+
+/**
+ * A request host.remioBatch handed to JS and host.remioComplete has not
+ * completed yet, by request id (Bao keeps ids unique while PROCESSING).
+ * After a watchdog stop host_complete_taken() completes them.
+ */
+struct host_taken {
+	uint32_t dm_plus_1; /**< dm_id + 1; 0: no request open under this id */
+	uint32_t op;
+	uint64_t addr;
+};
+
+static struct host_taken host_taken[HOST_TAKEN_IDS];
+
 /** One remio hypercall, reported to the request counters (perf.c) with its duration. */
 static inline __attribute__((always_inline)) void host_hypercall(uint64_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t rid, struct remio_result *r)
 {
@@ -250,6 +291,9 @@ static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 		return JS_ThrowRangeError(ctx, "host.remio: no hypervisor below the firmware");
 	struct remio_result r;
 	host_hypercall(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
+	/* a completion of a request remioBatch took (tests and rare paths complete that way) */
+	if ((op == REMIO_OP_READ || op == REMIO_OP_WRITE) && rid < HOST_TAKEN_IDS && host_taken[rid].dm_plus_1 == dm + 1)
+		host_taken[rid].dm_plus_1 = 0;
 	if (r.status == 0 && op == REMIO_OP_ASK && argc > 6) {
 		size_t len;
 		uint8_t *p = host_typed_array_bytes(ctx, argv[6], &len);
@@ -490,6 +534,8 @@ static JSValue host_remio_batch(JSContext *ctx, JSValueConst this_val, int argc,
 		q[4] = (uint32_t)(v >> 32);
 		q[5] = (uint32_t)r.width;
 		q[6] = (uint32_t)r.request_id;
+		if (r.request_id < HOST_TAKEN_IDS)
+			host_taken[r.request_id] = (struct host_taken){ dm + 1, (uint32_t)r.op, r.addr };
 		n++;
 	}
 	w[7] = (uint32_t)(int32_t)st;
@@ -523,11 +569,33 @@ static JSValue host_remio_complete(JSContext *ctx, JSValueConst this_val, int ar
 		uint64_t v = op == REMIO_OP_READ ? (uint64_t)q[4] << 32 | q[3] : 0;
 		struct remio_result r;
 		host_hypercall(dm, addr, op, v, q[6], &r);
+		if (q[6] < HOST_TAKEN_IDS && host_taken[q[6]].dm_plus_1 == dm + 1)
+			host_taken[q[6]].dm_plus_1 = 0;
 		q[7] = (uint32_t)(int32_t)r.status;
 		if (r.status != 0)
 			failed++;
 	}
 	return JS_NewInt32(ctx, failed);
+}
+
+unsigned host_complete_taken(void)
+{
+	unsigned n = 0;
+	for (uint32_t id = 0; id < HOST_TAKEN_IDS; id++) {
+		struct host_taken *t = &host_taken[id];
+		if (!t->dm_plus_1)
+			continue;
+		struct remio_result r;
+		/* echo the op: a READ gets 0, a WRITE is completed without effect */
+		host_hypercall(t->dm_plus_1 - 1, t->addr, t->op, 0, id, &r);
+		t->dm_plus_1 = 0;
+		n++;
+	}
+	/* a request a data plane took for JS is served by the next call for its interrupt */
+	for (int i = 0; i < HOST_DATAPLANES; i++)
+		if (host_dataplanes[i].used && host_dataplanes[i].stashed)
+			irq_set_pending(host_dataplanes[i].intid);
+	return n;
 }
 
 static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -654,6 +722,8 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("clearTimer", 1, host_clear_timer),
 	JS_CFUNC_DEF("irqEnable", 1, host_irq_enable),
 	JS_CFUNC_DEF("onIrq", 1, host_on_irq),
+	JS_CFUNC_DEF("onWatchdog", 1, host_on_watchdog),
+	JS_CFUNC_DEF("setWatchdogMs", 1, host_set_watchdog_ms),
 	JS_CFUNC_DEF("region", 1, host_region),
 	JS_CFUNC_DEF("regionBase", 1, host_region_base),
 	JS_CFUNC_DEF("mmioRead", 3, host_mmio_read),

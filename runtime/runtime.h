@@ -34,12 +34,29 @@ bool host_dataplane_service(uint32_t intid);
 void host_dataplane_resume(void);
 /** Calls `fn` with a time budget (watchdog); reports an exception. Returns false on exception. */
 bool runtime_call(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv);
-/** Prints an uncaught exception with its stack, and a clear line for out-of-memory. */
+/**
+ * Prints an uncaught exception with its stack, and a clear line for
+ * out-of-memory or a watchdog stop; after a watchdog stop also completes the
+ * remio requests left open (host_complete_taken) and calls the
+ * host.onWatchdog handler.
+ */
 void runtime_report_exception(JSContext *ctx, const char *where);
+/** Sets the watchdog's budget for one call into JS, ms (host.setWatchdogMs). Returns the previous one, or -1 outside 10..60000. */
+int32_t runtime_set_call_budget_ms(uint32_t ms);
+/**
+ * Completes every remio request taken with host.remioBatch and not yet
+ * completed with host.remioComplete (a READ with 0, a WRITE without
+ * effect), and marks pending again the interrupt of each data plane that
+ * holds a request for JS. Called after a watchdog stop. Returns how many it
+ * completed.
+ */
+unsigned host_complete_taken(void);
 /** Builds the native `host` ES module. */
 JSModuleDef *host_module_init(JSContext *ctx, const char *name);
 /** Sets the JS interrupt callback (host.onIrq). */
 extern JSValue host_irq_handler;
+/** The JS function called after a watchdog stop (host.onWatchdog), or JS_UNDEFINED. */
+extern JSValue host_watchdog_handler;
 /** Exit request from host.powerOff. */
 extern bool host_exit_requested;
 extern int host_exit_code;

@@ -279,6 +279,28 @@ export interface Host {
   regionBase(name: string): number;
 
   /**
+   * Sets the function the main loop calls after the watchdog stopped a call
+   * into JS (an IRQ handler, a timer callback or a promise job that ran
+   * longer than the budget, {@link Host.setWatchdogMs}). The stop is
+   * uncatchable: no `catch` or `finally` of the stopped call ran. Before
+   * calling `handler` the host has completed every request taken with
+   * {@link Host.remioBatch} and not yet completed (a READ answered 0, a
+   * WRITE completed without effect), so no frontend vCPU stays parked;
+   * `handler` makes the JS state consistent again (the dispatcher fails the
+   * devices it was serving). It runs with a fresh budget; a stop inside it
+   * does not call it again. One handler; a later call replaces it.
+   * @throws TypeError if `handler` is not a function
+   */
+  onWatchdog(handler: () => void): void;
+  /**
+   * Sets the watchdog's budget for one call into JS, in ms of guest time
+   * (default 10,000: the firmware's CALL_BUDGET_MS), for tests that must
+   * not wait that long. Returns the previous budget.
+   * @throws RangeError for a budget outside 10..60,000 ms
+   */
+  setWatchdogMs(ms: number): number;
+
+  /**
    * MMIO load of `width` bytes (1, 2, 4, 8) at guest-physical `addr`, which
    * must lie inside a device region of the platform description. Returns the
    * low 32 bits (unsigned); for width 8 the high half goes to `hi[0]` if given.
@@ -308,7 +330,9 @@ export interface Host {
    * ASK status (1 EMPTY, or an error), or 0 at the bound. Returns the number of requests taken
    * (0..maxRequests, at most the records `reqs` holds), or Bao's negative
    * status when the first ASK failed. Every request taken must be completed
-   * with {@link Host.remioComplete} (the frontend vCPU waits until then).
+   * with {@link Host.remioComplete} (the frontend vCPU waits until then);
+   * after a watchdog stop the host completes those left open itself
+   * ({@link Host.onWatchdog}).
    * Source: Bao `src/core/remio.c`, `remio-abi.md`.
    * @throws RangeError when `reqs` holds no record, or with no hypervisor
    */

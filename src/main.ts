@@ -112,6 +112,8 @@ function serve(host: Host): Backend {
       forward(input.subarray(start, n));
     }
   });
+  // after a watchdog stop: fail the devices that were being served
+  host.onWatchdog(() => { dispatcher.recoverAfterWatchdog(); });
   backend.pollAll();
   return backend;
 }

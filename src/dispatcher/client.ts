@@ -31,10 +31,24 @@ export interface IoClient {
    */
   afterComplete?(): void;
   /**
-   * Optional: a JS exception escaped read/write/afterComplete. The client
-   * should reset itself and report (virtio: DEVICE_NEEDS_RESET).
+   * Optional: a JS exception escaped read/write/afterComplete, or the
+   * host's watchdog stopped a call into this client's device model (then
+   * `error` is a {@link WatchdogStop}). The client should reset itself and
+   * report (virtio: DEVICE_NEEDS_RESET).
    */
   fault?(error: unknown): void;
+}
+
+/**
+ * What {@link IoClient.fault} gets when the host's watchdog stopped a call
+ * while the dispatcher was serving the client's device model
+ * ({@link Host.onWatchdog}): the client's state may be half-changed.
+ */
+export class WatchdogStop extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WatchdogStop';
+  }
 }
 
 /** A client with an address range, as registered with the dispatcher. */

@@ -16,7 +16,7 @@
  * closures per request.
  */
 import { RemioOp, RemioReq, RemioStatus, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
-import type { IoClient, IoRange } from './client.ts';
+import { WatchdogStop, type IoClient, type IoRange } from './client.ts';
 import { describeError, RateLimitedLog, type LogSink } from './log.ts';
 
 /** Counters of one device model, plain numbers readable from JS. */
@@ -345,6 +345,50 @@ export class Dispatcher {
       }
     }
     return taken;
+  }
+
+  /**
+   * Makes the dispatcher consistent after the host's watchdog stopped a
+   * call into JS ({@link Host.onWatchdog}; the stop skips every `catch` and
+   * `finally`): each device model left in service is taken out of service,
+   * its clients get {@link IoClient.fault} with a {@link WatchdogStop} (a
+   * virtio transport sets DEVICE_NEEDS_RESET and logs one line naming the
+   * device and the watchdog; a DM whose clients have no fault handler gets
+   * a line of its own), a NOTIFY raised meanwhile is sent, and the DM is
+   * serviced again from a zero-delay timer for requests queued since. The
+   * requests of the stopped batch were completed by the host already (a
+   * READ answered 0, a WRITE dropped). A DM not in service is untouched (a
+   * stop in a timer that belongs to no device model changes nothing here).
+   * Never throws. Returns the number of device models recovered.
+   */
+  recoverAfterWatchdog(): number {
+    let recovered = 0;
+    for (const dm of this.dms) {
+      if (dm === undefined || !dm.inService) continue;
+      recovered++;
+      dm.inService = false;
+      dm.counters.errors++;
+      const stop = new WatchdogStop(`stopped by the watchdog while serving dm ${dm.info.dmId}: a call into the device ran past its time budget`);
+      let told = false;
+      for (const r of dm.ranges) {
+        if (!r.client.fault) continue;
+        told = true;
+        try {
+          r.client.fault(stop);
+        } catch (e) {
+          dm.log.log(`fault handler threw: ${describeError(e)}`);
+        }
+      }
+      if (!told) dm.log.log('service stopped by the watchdog; its requests were completed (reads answered 0, writes dropped)');
+      if (dm.notifyPending) {
+        dm.notifyPending = false;
+        this.sendNotify(dm);
+      }
+      // unconditionally: a stop may have come between setting `rescheduled` and the timer
+      dm.rescheduled = true;
+      this.host.setTimeout(dm.again, 0);
+    }
+    return recovered;
   }
 
   /** Logs each failed completion of the batch with its code. */

@@ -21,7 +21,7 @@
  * after the dispatcher completed the request that caused it (QueueNotify,
  * QueueReady, DRIVER_OK): the frontend runs again before the backend works.
  */
-import type { IoClient } from '../dispatcher/client.ts';
+import { WatchdogStop, type IoClient } from '../dispatcher/client.ts';
 import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../host.ts';
 import { describeError, RateLimitedLog, type LogSink } from '../dispatcher/log.ts';
 import type { DeviceContext, VirtioDevice } from './device.ts';
@@ -221,9 +221,13 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     if (this.dataPlaneQueue) this.arm();
   }
 
-  /** A JS exception escaped this device: reset it and set DEVICE_NEEDS_RESET. */
+  /**
+   * A JS exception escaped this device, or the watchdog stopped a call into
+   * it ({@link WatchdogStop}): reset it and set DEVICE_NEEDS_RESET (taking
+   * queue 0 back from a host data plane first).
+   */
   fault(error: unknown): void {
-    this.fail(`exception: ${describeError(error)}`);
+    this.fail(error instanceof WatchdogStop ? error.message : `exception: ${describeError(error)}`);
   }
 
   // ---- DeviceContext -----------------------------------------------------

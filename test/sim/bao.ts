@@ -33,6 +33,14 @@
  *
  * Time is virtual: `nowNs()` advances only with {@link SimBao.advance};
  * timers fire from {@link SimBao.run}. Pure JS: runs inside QuickJS too.
+ *
+ * The firmware's watchdog: every call the main loop makes into the backend
+ * (IRQ handler, timer callback) goes through {@link SimOptions.callJs},
+ * which may stop it the way the firmware's engine does (uncatchable: no
+ * `catch` or `finally` runs; on Node a `vm` timeout does exactly that).
+ * After a stop the simulation does what the firmware's C does: completes
+ * the requests taken with `remioBatch` and not completed (a READ with 0, a
+ * WRITE without effect), then calls the `onWatchdog` handler.
  */
 import { shmemRegionName, type DeviceModel, type Platform } from '../../src/config/platform.ts';
 import { PERF_OUT_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
@@ -81,6 +89,12 @@ export interface SimOptions {
   dmListSize?: number;
   /** the backend console: lines written by host.write (default: kept in {@link SimBao.output}) */
   echo?: boolean;
+  /**
+   * Runs one call of the main loop into the backend under a watchdog of
+   * `budgetMs` (wall-clock) ms; returns false if the watchdog stopped it
+   * (default: calls `fn`, never stops it).
+   */
+  callJs?: (fn: () => void, budgetMs: number) => boolean;
 }
 
 interface Timer {
@@ -117,6 +131,10 @@ export class SimBao implements Host {
   readonly hypercalls = new Map<string, number>();
   /** requests ever trapped */
   trapped = 0;
+  /** calls into the backend the watchdog stopped */
+  watchdogStops = 0;
+  /** the watchdog's budget, ms ({@link SimBao.setWatchdogMs}) */
+  watchdogMs = 10000;
 
   private readonly regions = new Map<string, { base: number; buffer: ArrayBuffer }>();
   /** scratch of remioBatch / remioComplete (the firmware's C uses registers) */
@@ -127,6 +145,11 @@ export class SimBao implements Host {
   private readonly pendingIrqs = new Set<number>();
   private readonly enabledIrqs = new Set<number>();
   private irqHandler: ((intid: number) => void) | null = null;
+  private watchdogHandler: (() => void) | null = null;
+  private inWatchdogHandler = false;
+  private readonly callJs: (fn: () => void, budgetMs: number) => boolean;
+  /** requests remioBatch handed out and no completion has answered yet, by request id (the firmware's host_taken) */
+  private readonly taken = new Map<number, SimRequest>();
   private readonly dmList: (DeviceModel | null)[];
   private readonly prng: Prng;
   private readonly garbage: boolean;
@@ -140,6 +163,7 @@ export class SimBao implements Host {
     this.prng = new Prng(options.seed ?? 1);
     this.entropyQuality = options.entropyQuality ?? 'hardware';
     this.garbage = options.garbageUpperBits ?? true;
+    this.callJs = options.callJs ?? ((fn) => { fn(); return true; });
     this.pool = new Array<SimRequest | null>(platform.machine.cpus).fill(null);
     const size = options.dmListSize ?? Math.max(0, ...platform.devices.map((d) => d.dmId + 1));
     this.dmList = new Array<DeviceModel | null>(size).fill(null);
@@ -187,6 +211,18 @@ export class SimBao implements Host {
     this.irqHandler = handler;
   }
 
+  onWatchdog(handler: () => void): void {
+    if (typeof handler !== 'function') throw new TypeError('onWatchdog: handler is not a function');
+    this.watchdogHandler = handler;
+  }
+
+  setWatchdogMs(ms: number): number {
+    if (!Number.isInteger(ms) || ms < 10 || ms > 60000) throw new RangeError(`setWatchdogMs: ${ms} ms outside 10..60000`);
+    const old = this.watchdogMs;
+    this.watchdogMs = ms;
+    return old;
+  }
+
   region(name: string): ArrayBuffer {
     const r = this.regions.get(name);
     if (!r) throw new RangeError(`no region named '${name}'`);
@@ -209,6 +245,7 @@ export class SimBao implements Host {
 
   remio(dmId: number, addr: number, op: number, valueLo: number, valueHi: number, requestId: number, out: Uint32Array): number {
     const st = this.remioInner(dmId, addr, op, valueLo, valueHi, requestId, out);
+    if ((op === 0 || op === 1) && this.taken.get(requestId)?.dmId === dmId) this.taken.delete(requestId);
     const key = `${op}:${st}`;
     this.hypercalls.set(key, (this.hypercalls.get(key) ?? 0) + 1);
     return st;
@@ -240,6 +277,7 @@ export class SimBao implements Host {
       reqs[b + 4] = hi;
       reqs[b + 5] = width;
       reqs[b + 6] = out[6];
+      this.taken.set(out[6], this.pool[out[6]]!);
       n++;
     }
     reqs[7] = st >>> 0;
@@ -421,20 +459,44 @@ export class SimBao implements Host {
         for (const intid of [...this.pendingIrqs].sort((a, b) => a - b)) {
           if (!this.enabledIrqs.has(intid) || !this.irqHandler) continue;
           this.pendingIrqs.delete(intid);
-          this.irqHandler(intid);
+          const handler = this.irqHandler;
+          this.call(() => handler(intid));
           did = true;
         }
         const due = this.timers.filter((t) => t.due <= this.now);
         for (const t of due) {
           if (t.period) t.due += t.period;
           else this.timers = this.timers.filter((x) => x !== t);
-          t.cb();
+          this.call(t.cb);
           did = true;
         }
         if (!did) return;
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /** One call into the backend under the watchdog; after a stop, what the firmware does (see the file comment). */
+  private call(fn: () => void): void {
+    if (this.callJs(fn, this.watchdogMs)) return;
+    this.watchdogStops++;
+    this.write(`baojs: watchdog: a call into JS (callback) ran longer than ${this.watchdogMs} ms and was stopped\n`);
+    const out = new Uint32Array(REMIO_OUT_WORDS);
+    let n = 0;
+    for (const r of [...this.taken.values()]) {
+      this.remio(r.dmId, r.addr, r.op, 0, 0, r.id, out);
+      n++;
+    }
+    this.taken.clear();
+    if (n) this.write(`baojs: watchdog: ${n} remio request${n === 1 ? '' : 's'} left open by the stopped call completed (a read answered 0, a write dropped)\n`);
+    const handler = this.watchdogHandler;
+    if (!handler || this.inWatchdogHandler) return;
+    this.inWatchdogHandler = true;
+    try {
+      this.call(handler);
+    } finally {
+      this.inWatchdogHandler = false;
     }
   }
 

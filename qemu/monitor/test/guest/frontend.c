@@ -10,7 +10,8 @@
  * (which Bao cannot decode: the run must end with the monitor's message),
  * 2 = a load from an address nothing maps (the monitor reports the VM's
  * registers and ends the run), 3 = virtio-mmio conformance against the
- * baojs firmware (fe_virtio).
+ * baojs firmware (fe_virtio), 4 = runaway device code in the baojs
+ * watchdog test backend (fe_watchdog, test/e2e/targets/watchdog.ts).
  */
 #include "guest.h"
 
@@ -309,12 +310,11 @@ struct fe_desc {
     uint16_t next;  /**< next descriptor */
 };
 
-/** Drives the rng device through a whole request: queue set-up, QueueNotify, the NOTIFY interrupt, the used ring. */
-static void fe_virtio_rng(uint32_t d)
+/** Resets the rng device and sets up its queue 0 (8 entries: table, avail, used at 0, 0x1000, 0x2000 of the region) up to DRIVER_OK. */
+static void fe_rng_setup(uint32_t d)
 {
     uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
-    uint32_t intid = guest_devices[d].frontend_intid;
-    guest_gic_enable(intid, 0x80);
+    guest_gic_enable(guest_devices[d].frontend_intid, 0x80);
     mmio_st32(w + VM_STATUS, 0);
     mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER);
     mmio_st32(w + VM_DRIVER_FEATURES_SEL, 1);
@@ -323,7 +323,6 @@ static void fe_virtio_rng(uint32_t d)
     mmio_st32(w + VM_DRIVER_FEATURES, 0);
     mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
     guest_check(mmio_ld32(w + VM_STATUS) & VS_FEATURES_OK, "virtio-rng: FEATURES_OK accepted", mmio_ld32(w + VM_STATUS), 11);
-    volatile struct fe_desc *desc = (volatile struct fe_desc *)sh;
     volatile uint16_t *avail = (volatile uint16_t *)(sh + 0x1000);
     volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
     volatile uint8_t *buf = (volatile uint8_t *)(sh + 0x3000);
@@ -342,6 +341,14 @@ static void fe_virtio_rng(uint32_t d)
     mmio_st32(w + VM_QUEUE_DEVICE_HIGH, (sh + 0x2000) >> 32);
     mmio_st32(w + VM_QUEUE_READY, 1);
     mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+}
+
+/** Posts one 64-byte device-writable buffer on the rng queue set up by fe_rng_setup and writes QueueNotify. */
+static void fe_rng_kick(uint32_t d)
+{
+    uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
+    volatile struct fe_desc *desc = (volatile struct fe_desc *)sh;
+    volatile uint16_t *avail = (volatile uint16_t *)(sh + 0x1000);
     desc[0].addr = sh + 0x3000;
     desc[0].len = 64;
     desc[0].flags = 2; /* VIRTQ_DESC_F_WRITE */
@@ -350,8 +357,18 @@ static void fe_virtio_rng(uint32_t d)
     __asm__ volatile("dmb sy" ::: "memory");
     avail[1] = 1;      /* idx */
     __asm__ volatile("dmb sy" ::: "memory");
-    uint32_t before = guest_irq_count[intid];
     mmio_st32(w + VM_QUEUE_NOTIFY, 0);
+}
+
+/** Drives the rng device through a whole request: queue set-up, QueueNotify, the NOTIFY interrupt, the used ring. */
+static void fe_virtio_rng(uint32_t d)
+{
+    uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
+    uint32_t intid = guest_devices[d].frontend_intid;
+    volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
+    fe_rng_setup(d);
+    uint32_t before = guest_irq_count[intid];
+    fe_rng_kick(d);
     bool irq = fe_wait_irq(intid, before, 2000);
     guest_check(irq, "virtio-rng: NOTIFY interrupt after QueueNotify", guest_irq_count[intid] - before, 1);
     guest_check(used[1] == 1, "virtio-rng: used.idx advanced", used[1], 1);
@@ -361,6 +378,104 @@ static void fe_virtio_rng(uint32_t d)
     guest_check(isr & 1, "virtio-rng: InterruptStatus used-buffer bit", isr, 1);
     mmio_st32(w + VM_INTERRUPT_ACK, isr);
     mmio_st32(w + VM_STATUS, 0);
+}
+
+/** Reserved offset of a window that the watchdog test backend takes as a trigger (test/e2e/targets/watchdog.ts). */
+#define WD_TRIGGER 0x0f0
+#define VS_DEVICE_NEEDS_RESET 0x40u
+
+/** Index of the first device with virtio id `id`. */
+static uint32_t fe_device_by_id(uint32_t id)
+{
+    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        if (guest_devices[d].virtio_id == id) {
+            return d;
+        }
+    }
+    return 0;
+}
+
+/** Waits up to `ms` milliseconds of virtual time until (InterruptStatus of window `w` & bits) != 0; returns the register. */
+static uint64_t fe_wait_isr(uint64_t w, uint32_t bits, uint64_t ms)
+{
+    uint64_t end = sysreg_read(cntvct_el0) + fe_freq / 1000 * ms, isr;
+    while (((isr = mmio_ld32(w + VM_INTERRUPT_STATUS)) & bits) == 0 && sysreg_read(cntvct_el0) < end) {
+    }
+    return isr;
+}
+
+/**
+ * One whole rng request after a runaway, seen through the used ring and
+ * InterruptStatus (polled: under -icount the frontend's busy wait for the
+ * interrupt itself is not a measure of the backend).
+ */
+static void fe_watchdog_rng_works(uint32_t d)
+{
+    uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
+    volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
+    fe_rng_setup(d);
+    fe_rng_kick(d);
+    uint64_t isr = fe_wait_isr(w, 1, 5000);
+    guest_check(used[1] == 1 && (isr & 1), "watchdog: after the reset a whole rng request is served again", used[1], 1);
+    mmio_st32(w + VM_INTERRUPT_ACK, isr);
+    mmio_st32(w + VM_STATUS, 0);
+}
+
+/** After a runaway: DEVICE_NEEDS_RESET, another device serves, and after a reset the device serves again. */
+static void fe_watchdog_after(uint32_t d, uint32_t other, const char *what)
+{
+    uint64_t w = fe_win(d), wo = fe_win(other);
+    uint64_t st = mmio_ld32(w + VM_STATUS);
+    guest_printf("# %s\n", what);
+    guest_check(st & VS_DEVICE_NEEDS_RESET, "watchdog: the device is in DEVICE_NEEDS_RESET", st, VS_DEVICE_NEEDS_RESET);
+    guest_check(mmio_ld32(wo + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: another device keeps serving", mmio_ld32(wo + VM_MAGIC),
+                TR_MAGIC_VALUE);
+    mmio_st32(w + VM_STATUS, 0);
+    st = mmio_ld32(w + VM_STATUS);
+    guest_check(st == 0, "watchdog: the driver's reset clears DEVICE_NEEDS_RESET", st, 0);
+    guest_check(mmio_ld32(w + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: the device answers again after the reset",
+                mmio_ld32(w + VM_MAGIC), TR_MAGIC_VALUE);
+}
+
+/**
+ * Runaway device code in the baojs watchdog test backend (mode 4): a
+ * register read, a register write, a queue handler and a timer of no device
+ * run until the watchdog stops them; the frontend must continue each time.
+ */
+static void fe_watchdog(void)
+{
+    uint32_t d = fe_device_by_id(4), other = fe_device_by_id(2);
+    uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
+    volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
+    guest_check(mmio_ld32(w + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: hwrng answers before", mmio_ld32(w + VM_MAGIC), TR_MAGIC_VALUE);
+
+    mmio_st32(w + WD_TRIGGER, 1);
+    uint64_t v = 0x1234;
+    __asm__ volatile("ldr %w0, [%1]" : "+r"(v) : "r"(w + VM_MAGIC) : "memory");
+    guest_check(v == 0, "watchdog: a read whose handler runs away is answered 0, the frontend continues", v, 0);
+    fe_watchdog_after(d, other, "runaway register read");
+
+    mmio_st32(w + WD_TRIGGER, 2);
+    guest_check(true, "watchdog: a write whose handler runs away is completed, the frontend continues", 0, 0);
+    fe_watchdog_after(d, other, "runaway register write");
+
+    fe_rng_setup(d);
+    mmio_st32(w + WD_TRIGGER, 3);
+    fe_rng_kick(d);
+    guest_check(true, "watchdog: the QueueNotify before a runaway queue handler is completed", 0, 0);
+    uint64_t isr = fe_wait_isr(w, 2, 5000);
+    guest_check(isr & 2, "watchdog: a runaway queue handler ends in a configuration change (InterruptStatus)", isr, 2);
+    mmio_st32(w + VM_INTERRUPT_ACK, isr);
+    guest_check(used[1] == 0, "watchdog: the stopped request is not in the used ring", used[1], 0);
+    fe_watchdog_after(d, other, "runaway queue handler");
+    fe_watchdog_rng_works(d);
+
+    mmio_st32(w + WD_TRIGGER, 4);
+    guest_check(mmio_ld32(fe_win(other) + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: after a runaway timer another device serves",
+                mmio_ld32(fe_win(other) + VM_MAGIC), TR_MAGIC_VALUE);
+    uint64_t st = mmio_ld32(w + VM_STATUS);
+    guest_check(st == 0, "watchdog: a runaway timer of no device fails no device", st, 0);
+    fe_watchdog_rng_works(d);
 }
 
 /** virtio-mmio conformance against the baojs firmware (mode 3). */
@@ -403,8 +518,12 @@ void guest_main(uint64_t mode)
         }
     }
     guest_gic_init();
-    if (mode == 3) {
-        fe_virtio();
+    if (mode == 3 || mode == 4) {
+        if (mode == 3) {
+            fe_virtio();
+        } else {
+            fe_watchdog();
+        }
         guest_printf("# frontend: %u passed, %u failed\n", (uint64_t)guest_passes(), (uint64_t)guest_failures());
         struct smccc_regs r = {{0x84000008UL}};
         guest_hvc(&r);
