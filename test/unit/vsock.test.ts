@@ -15,6 +15,8 @@ import type { VsockConnection } from '../../src/devices/vsock-socket.ts';
 import { VMADDR_CID_HOST, VsockOp, VsockShutdown, VsockType } from '../../src/devices/vsock-spec.ts';
 import { ECHO_PORT, serveEcho } from '../../src/services/echo.ts';
 import { KV_PORT, kvAnswer, serveKv } from '../../src/services/kv.ts';
+import { validatePlatform } from '../../src/config/platform.ts';
+import { testPlatform } from '../sim/platforms.ts';
 
 function setup(opts: { rxBuffers?: number } = {}): { s: System; d: VsockDriver; dev: VsockDevice } {
   const s = makeSystem({ platform: { vsock: true } });
@@ -369,6 +371,25 @@ test('key-value store: SET, GET, DEL and COUNT over a stream; bad commands get E
   pump(d, [st]);
   assert.match(String.fromCharCode(...st.received), /^ERR line too long\n$/);
   assert.is(st.peerShutdown, VsockShutdown.RCV | VsockShutdown.SEND, 'then the service closes');
+});
+
+test('the platform description: a vsock device needs a guest CID of its own; other kinds have none', () => {
+  const base = testPlatform({ vsock: true });
+  const withDevice = (patch: object, extra: object[] = []): void => {
+    const p = structuredClone(base);
+    Object.assign(p.devices[p.devices.length - 1], patch);
+    p.devices.push(...(extra as typeof p.devices));
+    validatePlatform(p);
+  };
+  assert.throws(() => withDevice({ guestCid: undefined }), /devices\[4\]\.guestCid: a vsock device needs a guest CID/);
+  assert.throws(() => withDevice({ guestCid: 2 }), /guestCid/);
+  assert.throws(() => withDevice({ guestCid: 0xffffffff }), /guestCid/);
+  const p = structuredClone(base);
+  (p.devices[0] as { guestCid?: number }).guestCid = 9;
+  assert.throws(() => validatePlatform(p), /devices\[0\]\.guestCid: a blk device has no guest CID/);
+  const second = { ...structuredClone(base.devices[4]), name: 'vsock1', bindKey: 5, dmId: 6, backendIntid: 149, frontendIntid: 117, window: { base: 0x0b005000, size: 0x200 }, shmem: { id: 5, base: 0x60600000, size: 0x100000 } };
+  assert.throws(() => withDevice({}, [second]), /devices\[5\]\.guestCid: shared with devices\[4\]/);
+  withDevice({}, [{ ...second, guestCid: 4 }]);
 });
 
 test.run();
