@@ -34,3 +34,11 @@ export function buildFrontendTool(source: string): Buffer {
   }
   return readFileSync(out);
 }
+
+/** The tests' AF_VSOCK client (test/e2e/frontend/vsockcat.c), in every system's frontend. */
+export const VSOCKCAT = { source: join(ROOT, 'test', 'e2e', 'frontend', 'vsockcat.c'), path: '/usr/bin/vsockcat' };
+
+/** The programs every system's frontend carries, as initramfs files. @throws Error when one fails to build */
+export function frontendTools(): Array<{ path: string; contents: Buffer }> {
+  return [{ path: VSOCKCAT.path, contents: buildFrontendTool(VSOCKCAT.source) }];
+}

@@ -5,22 +5,17 @@
  * path of the test monitor, with every buffer in vsock0's shared region.
  * The frontend side is test/e2e/frontend/vsockcat.c.
  */
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from '../../qemu/system.ts';
-import { buildFrontendTool } from '../../qemu/frontend/tool.ts';
 import { ECHO_PORT } from '../../src/services/echo.ts';
 import { KV_PORT } from '../../src/services/kv.ts';
 
 let sys: SystemSession;
 
 test.before(async () => {
-  const vsockcat = buildFrontendTool(join(import.meta.dirname, 'frontend', 'vsockcat.c'));
-  sys = await bootSystem({
-    timeoutMs: 540_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG,
-    initramfsExtra: [{ path: '/usr/bin/vsockcat', contents: vsockcat }],
-  });
+  // every system's frontend carries vsockcat (qemu/frontend/tool.ts)
+  sys = await bootSystem({ timeoutMs: 540_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
 });
 
 test.after(async () => {
