@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The frontend's benchmark tool (bench/frontend/blkbench.c): built static
- * for arm64 Linux with the cross compiler the frontend kernel is built with
- * (glibc's static libc from Debian's libc6-dev-arm64-cross), cached by the
- * hash of its source, and the parser of the lines it prints.
+ * The frontend's benchmark tool (bench/frontend/blkbench.c), built by
+ * qemu/frontend/tool.ts, and the parser of the lines it prints.
  */
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildFrontendTool } from '../qemu/frontend/tool.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /** The tool's source. */
@@ -18,19 +14,7 @@ export const BLKBENCH_PATH = '/usr/bin/blkbench';
 
 /** Builds (or finds) the static tool; returns its bytes, ready for `InitramfsFile.contents`. */
 export function ensureBlkbench(): Buffer {
-  const src = readFileSync(BLKBENCH_SOURCE);
-  const flags = ['-O2', '-s', '-static', '-Wall', '-Wextra', '-Werror'];
-  const hash = createHash('sha256').update(src).update(flags.join(' ')).digest('hex').slice(0, 16);
-  const dir = join(ROOT, 'build', 'bench');
-  const out = join(dir, `blkbench-${hash}`);
-  if (!existsSync(out)) {
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${out}.${process.pid}`;
-    const r = spawnSync('aarch64-linux-gnu-gcc', [...flags, '-o', tmp, BLKBENCH_SOURCE], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`building blkbench failed (needs gcc-aarch64-linux-gnu and libc6-dev-arm64-cross):\n${r.stderr ?? r.error}`);
-    renameSync(tmp, out);
-  }
-  return readFileSync(out);
+  return buildFrontendTool(BLKBENCH_SOURCE);
 }
 
 /** One measurement as blkbench printed it. */

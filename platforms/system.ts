@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The system every shipped platform runs: a Linux frontend on CPU 0 and the
- * baojs backend on CPU 1, serving four devices (a disk, a console, an
- * entropy source and a read-only disk). A platform places it in its own
+ * baojs backend on CPU 1, serving five devices (a disk, a console, an
+ * entropy source, a read-only disk and a socket device). A platform places it in its own
  * address map; the layout inside each part is the same everywhere.
  */
 import type { DeviceModel, Platform } from '../src/config/platform.ts';
@@ -17,13 +17,13 @@ export interface SystemPlacement {
   backendRam: number;
   /** backend regions base: disk0 (64 MiB), disk1 (4 MiB), selftest (4 KiB) */
   backendRegions: number;
-  /** first shared region; the four follow each other (8 + 4 + 1 + 4 MiB) */
+  /** first shared region; the five follow each other (8 + 4 + 1 + 4 + 2 MiB) */
   shmem: number;
   /** first virtio-mmio window in the frontend (0x200 bytes); one every 4 KiB */
   windows: number;
 }
 
-/** The four device models, placed at `at.windows` and `at.shmem`. */
+/** The five device models, placed at `at.windows` and `at.shmem`. */
 export function systemDevices(at: SystemPlacement): DeviceModel[] {
   // One 4 KiB page per window: Bao's remio address lookup counts the byte
   // just past a window as part of it (src/core/remio.c, src/lib/inc/util.h
@@ -47,6 +47,10 @@ export function systemDevices(at: SystemPlacement): DeviceModel[] {
     {
       name: 'vdb', kind: 'blk', bindKey: 3, dmId: 3, backing: 'disk1', readOnly: true, window: window(3),
       backendIntid: 147, frontendIntid: 115, shmem: { id: 3, base: at.shmem + 13 * MiB, size: 4 * MiB },
+    },
+    {
+      name: 'vsock0', kind: 'vsock', bindKey: 4, dmId: 4, guestCid: 3, window: window(4),
+      backendIntid: 148, frontendIntid: 116, shmem: { id: 4, base: at.shmem + 17 * MiB, size: 2 * MiB },
     },
   ];
 }

@@ -53,6 +53,7 @@ const DEMO: Array<[string, string]> = [
   ['check the filesystem', 'echo 3 > /proc/sys/vm/drop_caches && e2fsck -fn /dev/vda 2>&1'],
   ['remount and read back with checksums', 'mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
   ['read the entropy source', 'dd if=/dev/hwrng bs=16 count=2 2>/dev/null | od -An -tx1'],
+  ['talk to the key-value store in baojs over AF_VSOCK (CID 2, port 5000)', 'vsockcat lines 5000 "SET greeting hello-from-the-frontend" "GET greeting"'],
 ];
 
 /** Boots the system and runs the demo; resolves with the exit status. */

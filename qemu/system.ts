@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
 import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
+import { frontendTools } from './frontend/tool.ts';
 import { buildFrontendDtb } from './frontend/dts.ts';
 import type { ConsoleSession } from './frontend/session.ts';
 import { QemuProcess } from './qemu.ts';
@@ -35,7 +36,7 @@ export interface SystemOptions {
   bootargs?: string;
   /** mirror the frontend's kernel log on the monitor's debug UART (`linux:` lines) from the first instruction */
   earlycon?: boolean;
-  /** files to add to the frontend's initramfs */
+  /** files to add to the frontend's initramfs (beside the tools every system has: vsockcat) */
   initramfsExtra?: InitramfsFile[];
   /** more QEMU arguments (e.g. a QEMU monitor socket for debugging) */
   qemuArgs?: string[];
@@ -68,7 +69,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   log('[system] building the baojs firmware');
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
-  const fe = await ensureFrontend(opts.initramfsExtra);
+  const fe = await ensureFrontend([...frontendTools(), ...(opts.initramfsExtra ?? [])]);
   const ram = p.frontend.ram.base;
   const O = FRONTEND_LOAD_OFFSETS;
   const outDir = join(ROOT, 'build', 'system');

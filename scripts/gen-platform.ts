@@ -28,7 +28,7 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 const u = (n: number): string => `${hex(n)}UL`;
 const cName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 
-const KIND_IDS: Record<string, number> = { blk: 2, console: 3, rng: 4 };
+const KIND_IDS: Record<string, number> = { blk: 2, console: 3, rng: 4, vsock: 19 };
 
 /** Size of the remio test monitor's own RAM, carved from the top of machine RAM. */
 const MONITOR_RAM_SIZE = 0x1000000;

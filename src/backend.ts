@@ -12,6 +12,8 @@ import { RamBacking, type BlockBacking } from './devices/backing.ts';
 import { BlkDevice } from './devices/blk.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { RngDevice } from './devices/rng.ts';
+import { VsockDevice } from './devices/vsock.ts';
+import { VsockHub } from './devices/vsock-socket.ts';
 import { Utf8Decoder } from './devices/utf8.ts';
 import type { Host } from './host.ts';
 import type { VirtioDevice } from './virtio/device.ts';
@@ -22,7 +24,7 @@ import { VirtioMmioTransport } from './virtio/mmio.ts';
 export interface ServedDevice {
   /** the platform's entry */
   model: DeviceModel;
-  /** the virtio device (BlkDevice, ConsoleDevice or RngDevice by `model.kind`) */
+  /** the virtio device (BlkDevice, ConsoleDevice, RngDevice or VsockDevice by `model.kind`) */
   device: VirtioDevice;
   /** its virtio-mmio register file */
   transport: VirtioMmioTransport;
@@ -35,6 +37,8 @@ export interface Backend {
   dispatcher: Dispatcher;
   /** the devices, by device name */
   devices: Map<string, ServedDevice>;
+  /** the backend's vsock services: listen on a port for every frontend, connect to a frontend by guest CID */
+  vsock: VsockHub;
   /** Services every DM once (requests that arrived before the IRQs were enabled). */
   pollAll(): void;
 }
@@ -66,12 +70,13 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
   const log: LogSink = options.log ?? ((line: string) => host.write(line + '\n'));
   const dispatcher = new Dispatcher(host, { ...options.dispatcher, log });
   const devices = new Map<string, ServedDevice>();
+  const vsock = new VsockHub();
   for (const model of platform.devices) {
     const name = shmemRegionName(model);
     const buffer = host.region(name);
     if (buffer.byteLength < model.shmem.size) throw new RangeError(`region ${name} is ${buffer.byteLength} bytes, the platform says ${model.shmem.size}`);
     const mem = new GuestMemory(model.shmem.base, buffer, name, model.shmem.size);
-    const device = makeDevice(host, model, options, log);
+    const device = makeDevice(host, model, options, log, vsock);
     dispatcher.addDeviceModel({ dmId: model.dmId, name: model.name, backendIntid: model.backendIntid });
     const transport = new VirtioMmioTransport(device, mem, {
       base: model.window.base,
@@ -101,13 +106,14 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
   return {
     dispatcher,
     devices,
+    vsock,
     pollAll(): void {
       for (const id of dispatcher.dmIds()) dispatcher.service(id);
     },
   };
 }
 
-function makeDevice(host: Host, model: DeviceModel, options: BackendOptions, log: LogSink): VirtioDevice {
+function makeDevice(host: Host, model: DeviceModel, options: BackendOptions, log: LogSink, vsock: VsockHub): VirtioDevice {
   switch (model.kind) {
     case 'blk': {
       const backing = options.blockBacking
@@ -131,5 +137,7 @@ function makeDevice(host: Host, model: DeviceModel, options: BackendOptions, log
     }
     case 'rng':
       return new RngDevice(model.name, host, { queueNumMax: model.queueNumMax, log });
+    case 'vsock':
+      return new VsockDevice(model.name, model.guestCid!, vsock, { queueNumMax: model.queueNumMax });
   }
 }

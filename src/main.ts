@@ -11,6 +11,8 @@ import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { selfTest } from './selftest.ts';
+import { serveEcho } from './services/echo.ts';
+import { serveKv } from './services/kv.ts';
 import type { VirtioMmioTransport } from './virtio/mmio.ts';
 import { BAOJS_VERSION } from './version.ts';
 
@@ -63,7 +65,8 @@ function dataPlaneStats(t: VirtioMmioTransport): string {
 
 /**
  * Serves the platform's devices: builds the backend (dispatcher, transports,
- * devices), bridges console input from the platform UART to the console
+ * devices), starts the example vsock services (echo on port 7, the
+ * key-value store on port 5000), bridges console input from the platform UART to the console
  * device, and handles requests that arrived before the IRQs were enabled.
  * On the console, Ctrl-] s prints the counters, Ctrl-] d turns the host's
  * data plane off (every request through JS) and on again, Ctrl-] Ctrl-]
@@ -71,6 +74,9 @@ function dataPlaneStats(t: VirtioMmioTransport): string {
  */
 function serve(host: Host): Backend {
   const backend = createBackend(host, platform);
+  // the example vsock services every frontend with a vsock device reaches at CID 2
+  serveEcho(backend.vsock);
+  serveKv(backend.vsock);
   const consoles = [...backend.devices.values()].map((d) => d.device).filter((d) => d instanceof ConsoleDevice);
   const input = new Uint8Array(256);
   let escaped = false;

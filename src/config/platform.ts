@@ -52,7 +52,7 @@ export interface Shmem extends Range {
 }
 
 /** Kinds of virtio device baojs implements (virtio 1.2 section 5 device IDs). */
-export type DeviceKind = 'blk' | 'console' | 'rng';
+export type DeviceKind = 'blk' | 'console' | 'rng' | 'vsock';
 
 /** One device model: a remio device whose frontend half is a virtio-mmio window. */
 export interface DeviceModel {
@@ -77,6 +77,8 @@ export interface DeviceModel {
   readOnly?: boolean;
   /** largest queue size the device offers (QueueNumMax), a power of 2 up to 32768 */
   queueNumMax?: number;
+  /** vsock: the frontend's guest CID (virtio 1.2 section 5.10.4), 3..2^32-2, unique among vsock devices */
+  guestCid?: number;
 }
 
 /**
@@ -202,7 +204,7 @@ export function validatePlatform(p: Platform): Platform {
   p.devices.forEach((d, i) => {
     const f = `devices[${i}]`;
     if (!/^[a-z0-9_-]+$/.test(d.name ?? '')) throw new ConfigError(`${f}.name`, 'must match [a-z0-9_-]+');
-    if (!['blk', 'console', 'rng'].includes(d.kind)) throw new ConfigError(`${f}.kind`, `unknown device kind: ${d.kind}`);
+    if (!['blk', 'console', 'rng', 'vsock'].includes(d.kind)) throw new ConfigError(`${f}.kind`, `unknown device kind: ${d.kind}`);
     checkByte(`${f}.bindKey`, d.bindKey);
     checkByte(`${f}.backendIntid`, d.backendIntid);
     checkByte(`${f}.frontendIntid`, d.frontendIntid);
@@ -229,6 +231,11 @@ export function validatePlatform(p: Platform): Platform {
     } else if (d.backing !== undefined) {
       throw new ConfigError(`${f}.backing`, `a ${d.kind} device has no backing store`);
     }
+    if (d.kind === 'vsock') {
+      if (!Number.isInteger(d.guestCid) || d.guestCid! < 3 || d.guestCid! > 0xfffffffe) throw new ConfigError(`${f}.guestCid`, 'a vsock device needs a guest CID from 3 to 4294967294');
+    } else if (d.guestCid !== undefined) {
+      throw new ConfigError(`${f}.guestCid`, `a ${d.kind} device has no guest CID`);
+    }
     for (let j = 0; j < i; j++) {
       const o = p.devices[j];
       if (o.name === d.name) throw new ConfigError(`${f}.name`, `duplicate device name ${d.name}`);
@@ -237,6 +244,7 @@ export function validatePlatform(p: Platform): Platform {
       if (overlaps(o.shmem, d.shmem)) throw new ConfigError(`${f}.shmem`, `overlaps devices[${j}].shmem`);
       if (o.backendIntid === d.backendIntid) throw new ConfigError(`${f}.backendIntid`, `shared with devices[${j}]`);
       if (o.frontendIntid === d.frontendIntid) throw new ConfigError(`${f}.frontendIntid`, `shared with devices[${j}]`);
+      if (d.kind === 'vsock' && o.kind === 'vsock' && o.guestCid === d.guestCid) throw new ConfigError(`${f}.guestCid`, `shared with devices[${j}]`);
     }
     b.regions.forEach((r, j) => {
       if (overlaps(r, d.shmem)) throw new ConfigError(`${f}.shmem`, `overlaps backend.regions[${j}]`);

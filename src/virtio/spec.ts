@@ -36,6 +36,8 @@ export const enum DeviceId {
   BLOCK = 2,
   CONSOLE = 3,
   ENTROPY = 4,
+  /** virtio-vsock (5.10) */
+  SOCKET = 19,
 }
 
 /** virtio-mmio register offsets (virtio 1.2 section 4.2.2, table "MMIO Device Register Layout"). */

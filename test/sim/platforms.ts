@@ -21,9 +21,11 @@ export interface TestPlatformOptions {
   diskSize?: number;
   /** QueueNumMax of vda (default: the device's own) */
   blkQueueNumMax?: number;
+  /** add vsock0 (vsock, dm 5, guest CID 3) */
+  vsock?: boolean;
 }
 
-/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4). */
+/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4), and with `vsock` vsock0 (dm 5). */
 export function testPlatform(options: TestPlatformOptions = {}): Platform {
   const shmem = options.shmemSize ?? 256 * KiB;
   return validatePlatform({
@@ -76,6 +78,12 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
         backendIntid: 147, frontendIntid: 115,
         shmem: { id: 3, base: SHMEM + 3 * MiB, size: shmem },
       },
+      ...(options.vsock ? [{
+        name: 'vsock0', kind: 'vsock' as const, bindKey: 4, dmId: 5, guestCid: 3,
+        window: { base: WINDOWS + 0x4000, size: 0x200 },
+        backendIntid: 148, frontendIntid: 116,
+        shmem: { id: 4, base: SHMEM + 4 * MiB, size: Math.max(shmem, 1 * MiB) },
+      }] : []),
     ],
   });
 }

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Small programs for the frontend's initramfs (the benchmark's blkbench,
+ * the tests' vsockcat): C sources built static for arm64 Linux with the
+ * cross compiler the frontend kernel is built with (glibc's static libc
+ * from Debian's libc6-dev-arm64-cross), cached in `build/frontend-tools/`
+ * by the hash of the source and the flags.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const FLAGS = ['-O2', '-s', '-static', '-Wall', '-Wextra', '-Werror'];
+
+/**
+ * Builds (or finds) the static program from one C `source` file; returns
+ * its bytes, ready for `InitramfsFile.contents`.
+ * @throws Error with the compiler's messages when the build fails
+ */
+export function buildFrontendTool(source: string): Buffer {
+  const src = readFileSync(source);
+  const name = basename(source, '.c');
+  const hash = createHash('sha256').update(src).update(FLAGS.join(' ')).digest('hex').slice(0, 16);
+  const dir = join(ROOT, 'build', 'frontend-tools');
+  const out = join(dir, `${name}-${hash}`);
+  if (!existsSync(out)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${out}.${process.pid}`;
+    const r = spawnSync('aarch64-linux-gnu-gcc', [...FLAGS, '-o', tmp, source], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`building ${name} failed (needs gcc-aarch64-linux-gnu and libc6-dev-arm64-cross):\n${r.stderr ?? r.error}`);
+    renameSync(tmp, out);
+  }
+  return readFileSync(out);
+}
+
+/** The tests' AF_VSOCK client (test/e2e/frontend/vsockcat.c), in every system's frontend. */
+export const VSOCKCAT = { source: join(ROOT, 'test', 'e2e', 'frontend', 'vsockcat.c'), path: '/usr/bin/vsockcat' };
+
+/** The programs every system's frontend carries, as initramfs files. @throws Error when one fails to build */
+export function frontendTools(): Array<{ path: string; contents: Buffer }> {
+  return [{ path: VSOCKCAT.path, contents: buildFrontendTool(VSOCKCAT.source) }];
+}
