@@ -225,14 +225,14 @@ test('Ctrl-] d turns the data plane off and on; meanwhile the TypeScript device 
     assert.is(sums[1], sums[0]);
   };
   sys.send(`${CONSOLE_ESCAPE}d`);
-  await sys.waitFor(/baojs: data plane off \(4 devices\)/, 30_000);
+  await sys.waitFor(/baojs: data plane off \(5 devices\)/, 30_000);
   const a = await counts();
   await roundTrip(3000);
   const b = await counts();
   assert.ok(b.js > a.js, `the TypeScript device served the requests (${a.js} -> ${b.js} chains)`);
   assert.is(b.dp, a.dp, 'the data plane served none while off');
   sys.send(`${CONSOLE_ESCAPE}d`);
-  await sys.waitFor(/baojs: data plane on \(4 devices\)/, 30_000);
+  await sys.waitFor(/baojs: data plane on \(5 devices\)/, 30_000);
   await roundTrip(3100);
   const c = await counts();
   assert.ok(c.dp > b.dp, `the data plane serves again (${b.dp} -> ${c.dp} chains)`);
