@@ -13,13 +13,14 @@ import { mkdirSync, writeFileSync, readFileSync, existsSync, renameSync } from '
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
+import { displayPath } from './paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Loads and validates `platforms/<name>.ts`. @throws ConfigError naming the bad field. */
 export async function loadPlatform(name: string): Promise<Platform> {
   const file = join(root, 'platforms', `${name}.ts`);
-  if (!existsSync(file)) throw new Error(`no platform description ${file}`);
+  if (!existsSync(file)) throw new Error(`no platform description ${displayPath(file)}`);
   const mod = await import(pathToFileURL(file).href) as { platform: Platform };
   return validatePlatform(mod.platform);
 }
@@ -177,7 +178,7 @@ export async function generatePlatform(name: string, outDir: string): Promise<Pl
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [name = 'qemu-aarch64-virt', out = join(root, 'build', 'gen', 'qemu-aarch64-virt')] = process.argv.slice(2);
-  generatePlatform(name, out).then(() => console.log(`[gen] ${out}/platform.{h,ld}`), (e: Error) => {
+  generatePlatform(name, out).then(() => console.log(`[gen] ${displayPath(out)}/platform.{h,ld}`), (e: Error) => {
     console.error(`[gen] ${e.message}`);
     process.exit(1);
   });
