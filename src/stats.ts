@@ -58,7 +58,7 @@ const us = (v: number | null): string => (v === null ? '-' : v < 10 ? v.toFixed(
 /**
  * One line per device, e.g. `baojs: stats vda: register accesses 1,100 in
  * C + 134 in TypeScript; requests 850 in C + 8 in TypeScript; mean service
- * time (guest µs): register read 3.1, register write 2.9, QueueNotify 12`.
+ * time (guest microseconds): register read 3.1, register write 2.9, QueueNotify 12`.
  * A device with no data plane has only TypeScript figures.
  */
 export function serviceLine(f: ServiceFigures): string {
@@ -66,5 +66,5 @@ export function serviceLine(f: ServiceFigures): string {
   const off = f.dataPlane === 'off' ? ' (data plane off)' : '';
   return `baojs: stats ${f.name}: register accesses ${split(f.cAccesses, f.tsAccesses)}; ` +
     `requests ${split(f.cChains, f.tsChains)}${off}; ` +
-    `mean service time (guest µs): register read ${us(f.meanUs.read)}, register write ${us(f.meanUs.write)}, QueueNotify ${us(f.meanUs.notify)}`;
+    `mean service time (guest microseconds): register read ${us(f.meanUs.read)}, register write ${us(f.meanUs.write)}, QueueNotify ${us(f.meanUs.notify)}`;
 }
