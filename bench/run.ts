@@ -134,7 +134,7 @@ async function toggleDataPlane(s: ConsoleSession, to: 'on' | 'off'): Promise<voi
   if (m[1] !== to) throw new Error(`the data plane went ${m[1]}, expected ${to}`);
 }
 
-// ---- the backend's counters, through the console's Ctrl-] s -------------------
+// ---- the backend's raw counters, through the console's Ctrl-] p ---------------
 
 interface Stats {
   /** raw perfCounters array of each device, by name */
@@ -145,10 +145,10 @@ interface Stats {
 }
 
 async function stats(s: ConsoleSession): Promise<Stats> {
-  s.send(`${CONSOLE_ESCAPE}s`);
-  const m = await s.waitFor(/baojs: stats vda \([\s\S]*?baojs: stats heap: used (\d+) KiB, high water (\d+) KiB of (\d+) KiB/, 30_000);
+  s.send(`${CONSOLE_ESCAPE}p`);
+  const m = await s.waitFor(/baojs: perf vda: [\s\S]*?baojs: perf heap: used (\d+) KiB, high water (\d+) KiB of (\d+) KiB/, 30_000);
   const perf: Record<string, number[]> = {};
-  for (const p of m[0].matchAll(/baojs: stats perf (\w+): ([\d. e+-]+)/g)) {
+  for (const p of m[0].matchAll(/baojs: perf (\w+): ([\d. e+-]+)/g)) {
     const v = p[2].trim().split(/\s+/).map(Number);
     if (v.length !== PERF_OUT_WORDS) throw new Error(`perf line of ${p[1]} has ${v.length} numbers, expected ${PERF_OUT_WORDS}`);
     perf[p[1]] = v;

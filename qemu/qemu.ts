@@ -6,9 +6,35 @@
  * send input, run shell commands), and the firmware's verdict is read from
  * its `baojs: exit <N>` line (PSCI SYSTEM_OFF carries no status).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ConsoleSession } from './frontend/session.ts';
 import type { Machine } from '../src/config/platform.ts';
+
+/** The QEMU program a run uses: `binary`, else `$QEMU`, else `qemu-system-aarch64` (found on PATH). */
+export function qemuProgram(binary?: string): string {
+  return binary ?? process.env.QEMU ?? 'qemu-system-aarch64';
+}
+
+/** The one-line message for a QEMU program that could not be started, e.g. `cannot start /nonexistent: ENOENT`. */
+export function qemuStartMessage(bin: string, e: NodeJS.ErrnoException): string {
+  const hint = bin === process.env.QEMU ? ' (the program named by QEMU=)' : '';
+  return `cannot start ${bin}${hint}: ${e.code ?? e.message}`;
+}
+
+/**
+ * Checks, before anything long runs, that the QEMU program starts: runs
+ * `<bin> --version` and returns its first line.
+ * @throws Error with one line naming the program and the reason
+ *   (`cannot start /nonexistent: ENOENT`, or its status and first line of
+ *   error output when it starts but fails).
+ */
+export function checkQemu(bin = qemuProgram()): string {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.error) throw new Error(qemuStartMessage(bin, r.error as NodeJS.ErrnoException));
+  const first = (text: string | null): string => (text ?? '').trim().split('\n')[0] ?? '';
+  if (r.status !== 0) throw new Error(`${bin} --version failed (status ${r.status}${r.signal ? `, ${r.signal}` : ''}): ${first(r.stderr) || first(r.stdout)}`);
+  return first(r.stdout);
+}
 
 /** How to start one QEMU. */
 export interface QemuOptions {
@@ -42,6 +68,8 @@ export interface QemuResult {
   timedOut: boolean;
   /** wall time, ms */
   wallMs: number;
+  /** set when QEMU could not be started at all: one line, e.g. `cannot start /nonexistent: ENOENT` */
+  startError?: string;
 }
 
 /**
@@ -54,7 +82,7 @@ export class QemuProcess extends ConsoleSession {
   readonly result: Promise<QemuResult>;
 
   constructor(opts: QemuOptions) {
-    const bin = opts.binary ?? process.env.QEMU ?? 'qemu-system-aarch64';
+    const bin = qemuProgram(opts.binary);
     // Board models may carry audio devices: keep QEMU away from the host's sound system.
     const child = spawn(bin, opts.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QEMU_AUDIO_DRV: 'none' } });
     const echo = opts.echo ? (text: string) => process.stdout.write(text.replace(/\r/g, '')) : undefined;
@@ -74,7 +102,9 @@ export class QemuProcess extends ConsoleSession {
     let startError = '';
     const ended = new Promise<number | null>((resolve) => {
       child.on('error', (e) => {
-        startError = `[qemu] could not start ${bin}: ${e.message}\n`;
+        startError = qemuStartMessage(bin, e);
+        // in the output too, so that a wait on this session that fails shows why
+        this.output += `[qemu] ${startError}\n`;
         resolve(null);
       });
       void this.exited.then(resolve);
@@ -85,8 +115,11 @@ export class QemuProcess extends ConsoleSession {
         process.stdin.setRawMode(false);
         process.stdin.pause();
       }
-      const output = (this.output + startError).replace(/\r/g, '');
-      return { output, qemuStatus: status, firmwareExit: firmwareExitCode(output), timedOut: this.timedOut, wallMs: Date.now() - started };
+      const output = this.output.replace(/\r/g, '');
+      return {
+        output, qemuStatus: status, firmwareExit: firmwareExitCode(output), timedOut: this.timedOut, wallMs: Date.now() - started,
+        ...(startError ? { startError } : {}),
+      };
     });
   }
 }

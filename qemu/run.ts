@@ -17,16 +17,23 @@
  */
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
-import { bareFirmwareArgs, runQemu } from './qemu.ts';
+import { preflight } from '../scripts/preflight.ts';
+import { bareFirmwareArgs, qemuProgram, runQemu } from './qemu.ts';
 import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from './system.ts';
 
 /** Boots the firmware alone; resolves with its verdict. */
 async function startBare(): Promise<number> {
+  preflight(process.env, { bare: true });
   const platform = process.env.BAOJS_PLATFORM ?? 'qemu-aarch64-virt';
+  const machine = (await loadPlatform(platform)).machine;
   const { elf } = await buildFirmware({ platform });
-  const args = bareFirmwareArgs(elf, (await loadPlatform(platform)).machine);
-  console.log(`[run] qemu-system-aarch64 ${args.join(' ')}`);
+  const args = bareFirmwareArgs(elf, machine);
+  console.log(`[run] ${qemuProgram()} ${args.join(' ')}`);
   const r = await runQemu({ args, timeoutMs: (Number(process.env.BAOJS_TIMEOUT_S) || 120) * 1000, echo: true, interactive: true });
+  if (r.startError) {
+    console.error(`[run] ${r.startError}`);
+    return 1;
+  }
   if (r.timedOut) {
     console.error('[run] QEMU did not finish within its time limit and was stopped');
     return 124;
@@ -58,6 +65,7 @@ const DEMO: Array<[string, string]> = [
 
 /** Boots the system and runs the demo; resolves with the exit status. */
 async function startSystem(): Promise<number> {
+  preflight();
   const timeoutMs = (Number(process.env.BAOJS_TIMEOUT_S) || 600) * 1000;
   const interactive = Boolean(process.stdin.isTTY);
   const echo = new ConsoleEcho();

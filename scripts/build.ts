@@ -17,11 +17,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { transformSync } from '@babel/core';
-import { cacheDir, QUICKJS } from './paths.mjs';
+import { cacheDir, displayPath, QUICKJS } from './paths.mjs';
 import { ensureHostQuickjs } from './quickjs-host.ts';
 import { generatePlatform } from './gen-platform.ts';
 
@@ -105,7 +105,7 @@ export async function ensureTargetQuickjs(quiet = false): Promise<string[]> {
   const dir = join(cacheDir(), `target-quickjs-${key}`);
   const objs = QUICKJS_SOURCES.map((s) => join(dir, s.replace(/\.c$/, '.o')));
   if (existsSync(join(dir, '.complete'))) return objs;
-  log(`cross-compiling QuickJS ${QUICKJS.version} for aarch64 (once; cached in ${relative(process.cwd(), dir) || dir})`);
+  log(`cross-compiling QuickJS ${QUICKJS.version} for aarch64 (once; cached in ${displayPath(dir)})`);
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -187,9 +187,21 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
   // Intermediate files go to a directory of this process, the products are
   // renamed into place: builds of the same image may run at the same time.
   const work = join(out, `.work-${process.pid}`);
+  // The description is validated first: a refused platform leaves nothing behind.
+  await generatePlatform(platform, gen);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
-  await generatePlatform(platform, gen);
+  try {
+    return await buildInto(work, out, { platform, entry, gen, quiet });
+  } finally {
+    // on success only the emptied work directory is left; on a failure, the partial outputs
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The build's steps after the platform files, with intermediate files in `work` and the products renamed into `out`. */
+async function buildInto(work: string, out: string, o: { platform: string; entry: string; gen: string; quiet: boolean }): Promise<BuildResult> {
+  const { platform, entry, gen, quiet } = o;
 
   const bundleJs = join(work, 'bundle.js');
   await bundle(entry, platform, bundleJs);
@@ -214,7 +226,7 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
   const add = (src: string, extra: string[]): void => {
     const obj = join(objDir, basename(src).replace(/\.[cS]$/, '.o'));
     objs.push(obj);
-    jobs.push({ label: `cc ${relative(root, src)}`, cmd: `${CROSS}gcc`, args: [...TARGET_CFLAGS, ...extra, ...incs, '-c', src, '-o', obj] });
+    jobs.push({ label: `cc ${displayPath(src)}`, cmd: `${CROSS}gcc`, args: [...TARGET_CFLAGS, ...extra, ...incs, '-c', src, '-o', obj] });
   };
   // The firmware core may run in interrupt context: no FP/SIMD registers there.
   for (const f of readdirSync(join(root, 'firmware', 'arch', 'aarch64'))) {
@@ -238,8 +250,7 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
     renameSync(join(work, f), join(out, f));
     return join(out, f);
   });
-  rmSync(work, { recursive: true, force: true });
-  if (!quiet) log(`${relative(process.cwd(), elf)}: text ${sizes.text} B, data ${sizes.data} B, bss ${sizes.bss} B; ${relative(process.cwd(), bin)}: ${readFileSync(bin).length} B`);
+  if (!quiet) log(`${displayPath(elf)}: text ${sizes.text} B, data ${sizes.data} B, bss ${sizes.bss} B; ${displayPath(bin)}: ${readFileSync(bin).length} B`);
   return { elf, bin, bundle: bundleOut, sizes };
 }
 
@@ -267,10 +278,10 @@ export async function buildAll(platform: string | undefined, all: boolean): Prom
   await buildFirmware({ platform });
   if (!all) return;
   const { ensureMonitor } = await import('../qemu/monitor/build.ts');
-  log(`remio test monitor: ${relative(process.cwd(), await ensureMonitor())}`);
+  log(`remio test monitor: ${displayPath(await ensureMonitor())}`);
   const { ensureFrontend } = await import('../qemu/frontend/build.ts');
   const fe = await ensureFrontend();
-  log(`Linux frontend: ${fe.image}, ${fe.initramfs}`);
+  log(`Linux frontend: ${displayPath(fe.image)}, ${displayPath(fe.initramfs)}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -12,14 +12,15 @@
 import { mkdirSync, writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
+import { gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
+import { displayPath } from './paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Loads and validates `platforms/<name>.ts`. @throws ConfigError naming the bad field. */
 export async function loadPlatform(name: string): Promise<Platform> {
   const file = join(root, 'platforms', `${name}.ts`);
-  if (!existsSync(file)) throw new Error(`no platform description ${file}`);
+  if (!existsSync(file)) throw new Error(`no platform description ${displayPath(file)}`);
   const mod = await import(pathToFileURL(file).href) as { platform: Platform };
   return validatePlatform(mod.platform);
 }
@@ -64,18 +65,15 @@ export function monitorLayout(p: Platform): MonitorLayout {
 
 /**
  * MMIO ranges the firmware touches: the UART, the GIC distributor, and the
- * redistributors (GICv3: 128 KiB per CPU) or the CPU interface (GICv2: 8 KiB).
- * Sizes from Arm IHI 0069 (GICv3) and IHI 0048 (GICv2).
+ * redistributors (GICv3) or the CPU interface (GICv2); frame sizes from
+ * {@link gicFrames}.
  */
 export function deviceRanges(p: Platform): Range[] {
-  const g = p.machine.gic;
-  const ranges: Range[] = [{ base: p.machine.uart.base, size: p.machine.uart.size }];
-  if (g.version === 3) {
-    ranges.push({ base: g.gicd, size: 0x10000 }, { base: g.gicr!, size: 0x20000 * p.machine.cpus });
-  } else {
-    ranges.push({ base: g.gicd, size: 0x1000 }, { base: g.gicc!, size: 0x2000 });
-  }
-  return ranges;
+  const programmed = p.machine.gic.version === 3 ? ['machine.gic.gicd', 'machine.gic.gicr'] : ['machine.gic.gicd', 'machine.gic.gicc'];
+  return [
+    { base: p.machine.uart.base, size: p.machine.uart.size },
+    ...gicFrames(p.machine).filter((g) => programmed.includes(g.field)).map((g) => ({ base: g.base, size: g.size })),
+  ];
 }
 
 /** The C header text for platform `p`. */
@@ -180,7 +178,7 @@ export async function generatePlatform(name: string, outDir: string): Promise<Pl
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [name = 'qemu-aarch64-virt', out = join(root, 'build', 'gen', 'qemu-aarch64-virt')] = process.argv.slice(2);
-  generatePlatform(name, out).then(() => console.log(`[gen] ${out}/platform.{h,ld}`), (e: Error) => {
+  generatePlatform(name, out).then(() => console.log(`[gen] ${displayPath(out)}/platform.{h,ld}`), (e: Error) => {
     console.error(`[gen] ${e.message}`);
     process.exit(1);
   });

@@ -21,3 +21,10 @@ export const QUICKJS: {
   /** directory of the verified, unpacked sources in the cache */
   readonly srcDir: string;
 };
+
+/**
+ * `path` as a user would type it in a message: relative to the work tree
+ * when it lies in it, else `~/…` under the home directory, else absolute.
+ * `opts` overrides the work tree and the home directory (tests).
+ */
+export function displayPath(path: string, opts?: { root?: string; home?: string }): string;

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Where the build keeps what it fetches and what it builds outside the work tree.
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The work tree: the repository's root directory. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Cache root: $BAOJS_CACHE, else $XDG_CACHE_HOME/baojs, else ~/.cache/baojs. */
 export function cacheDir() {
@@ -20,3 +24,27 @@ export const QUICKJS = {
   keyring: '/usr/share/keyrings/debian-archive-keyring.gpg',
   get srcDir() { return join(cacheDir(), 'quickjs-2025.04.26'); },
 };
+
+/** `child` relative to `parent` when it lies inside it (or is it), else null. */
+function inside(parent, child) {
+  const r = relative(parent, child);
+  if (r === '') return '.';
+  return r === '..' || r.startsWith(`..${sep}`) || isAbsolute(r) ? null : r;
+}
+
+/**
+ * `path` as a user would type it in a message: relative to the work tree
+ * when it lies in it (`build/qemu-aarch64-virt/baojs.elf`), else
+ * `~/…` when it lies under the home directory (`~/.cache/baojs/…`),
+ * else absolute.
+ */
+export function displayPath(path, opts = {}) {
+  const abs = resolve(path);
+  const root = opts.root ?? ROOT;
+  const home = opts.home ?? homedir();
+  const inTree = inside(root, abs);
+  if (inTree !== null) return inTree;
+  const inHome = home && home !== sep ? inside(home, abs) : null;
+  if (inHome !== null) return inHome === '.' ? '~' : `~/${inHome}`;
+  return abs;
+}

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { cacheDir, QUICKJS } from './paths.mjs';
+import { cacheDir, displayPath, QUICKJS } from './paths.mjs';
 
 /** The host engine programs and the engine's version. */
 export interface HostQuickjs {
@@ -170,14 +170,14 @@ export function ensureHostQuickjs(): HostQuickjs {
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`${TAG} built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outDir}`);
+  console.log(`${TAG} built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${displayPath(outDir)}`);
   return result;
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   try {
     const r = ensureHostQuickjs();
-    console.log(`${TAG} quickjs ${r.version}\n  qjs  ${r.qjs}\n  qjsc ${r.qjsc}`);
+    console.log(`${TAG} quickjs ${r.version}\n  qjs  ${displayPath(r.qjs)}\n  qjsc ${displayPath(r.qjsc)}`);
   } catch (e) {
     console.error((e as Error).message);
     process.exit(1);

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, statSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir, QUICKJS } from './paths.mjs';
+import { cacheDir, displayPath, QUICKJS } from './paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg) => console.log(`[setup] ${msg}`);
@@ -27,6 +27,8 @@ export const DEBIAN_PACKAGES = [
   ['make', 'build driver'],
   ['xz-utils', 'unpacks the QuickJS source tarball'],
   ['dpkg-dev', 'apt-get source (QuickJS sources)'],
+  ['libc6-dev', 'C headers for the host builds: qjsc, the engine tests, the native tests (gcc only recommends it)'],
+  ['libc6-dev-arm64-cross', 'C library and Linux headers for aarch64 Linux programs: bench/frontend/blkbench.c, built by npm run bench and npm run profile (the cross compiler only recommends it)'],
 ];
 
 function missingPackages(names) {
@@ -38,9 +40,20 @@ function missingPackages(names) {
   return missing;
 }
 
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed with status ${r.status}`);
+/**
+ * Runs a command with its output captured: nothing is printed when it
+ * succeeds (apt's and npm's notices need nothing from the user); when it
+ * fails, the error carries the command and everything it printed.
+ * @throws Error `<cmd> <args> failed (status N): <output>` or `cannot start <cmd>: <code>`
+ */
+export function runQuiet(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  if (r.error) throw new Error(`cannot start ${cmd}: ${r.error.code ?? r.error.message}`);
+  if (r.status !== 0) {
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    throw new Error(`${cmd} ${args.join(' ')} failed (status ${r.status ?? r.signal})${output ? `:\n${output}` : ''}`);
+  }
+  return r.stdout;
 }
 
 function ensureNpm() {
@@ -49,7 +62,7 @@ function ensureNpm() {
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(lock).mtimeMs &&
       existsSync(join(root, 'node_modules', 'tsx'))) return;
   log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root });
+  runQuiet('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root });
 }
 
 /** Installs the Debian packages in `names` that are missing (root), or stops with the command. */
@@ -62,8 +75,8 @@ export function ensureDebian(names) {
     process.exit(1);
   }
   log(`installing Debian packages: ${missing.join(', ')}`);
-  run('apt-get', ['update', '-q']);
-  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
+  runQuiet('apt-get', ['update', '-q']);
+  runQuiet('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
@@ -117,8 +130,8 @@ export function ensureQuickjs() {
     '-o', 'Debug::NoLocking=1',
   ];
   log(`fetching QuickJS ${QUICKJS.debianVersion} sources from Debian ${QUICKJS.suite} (signed index, pinned sha256)`);
-  run('apt-get', [...aptOpts, 'update', '-q']);
-  run('apt-get', [...aptOpts, 'source', '--download-only', '-q', `quickjs=${QUICKJS.debianVersion}`], { cwd: join(work, 'dl') });
+  runQuiet('apt-get', [...aptOpts, 'update', '-q']);
+  runQuiet('apt-get', [...aptOpts, 'source', '--download-only', '-q', `quickjs=${QUICKJS.debianVersion}`], { cwd: join(work, 'dl') });
   const tarball = join(work, 'dl', QUICKJS.origTarball);
   if (!existsSync(tarball)) throw new Error(`apt-get source did not produce ${QUICKJS.origTarball}`);
   const got = sha256(tarball);
@@ -127,12 +140,12 @@ export function ensureQuickjs() {
   const tmp = dest + '.tmp';
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  run('tar', ['-xJf', tarball, '-C', tmp, '--strip-components=1']);
+  runQuiet('tar', ['-xJf', tarball, '-C', tmp, '--strip-components=1']);
   writeFileSync(join(tmp, '.verified'), `${QUICKJS.origTarball} ${got}\n`);
   rmSync(dest, { recursive: true, force: true });
   renameSync(tmp, dest);
   rmSync(work, { recursive: true, force: true });
-  log(`QuickJS sources in ${dest}`);
+  log(`QuickJS sources in ${displayPath(dest)}`);
   return dest;
 }
 

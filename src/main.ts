@@ -15,6 +15,7 @@ import { serveEcho } from './services/echo.ts';
 import { serveKv } from './services/kv.ts';
 import type { VirtioMmioTransport } from './virtio/mmio.ts';
 import { BAOJS_VERSION } from './version.ts';
+import { meanServiceUs, serviceLine } from './stats.ts';
 
 /** Formats the ready line; `bootNs` is guest time since the firmware's first instruction. */
 export function readyLine(host: Host, bootNs: number): string {
@@ -27,12 +28,28 @@ export function readyLine(host: Host, bootNs: number): string {
 export const CONSOLE_ESCAPE = 0x1d;
 
 /**
- * Formats the per-device counters and the heap figures, one line each; then,
- * per device, the raw {@link Host.perfCounters} array (PerfOut layout,
- * space-separated) that the benchmarks read.
+ * The counters for a person (`Ctrl-] s`): per device, one line of what was
+ * served where and how long it took ({@link serviceLine}), then per device
+ * the detailed counters (the dispatcher's, the device's, the data plane's),
+ * then the heap figures.
  */
 export function statsLines(host: Host, backend: Backend): string[] {
   const lines: string[] = [];
+  const perf = new Float64Array(PERF_OUT_WORDS);
+  for (const d of backend.devices.values()) {
+    const c = backend.dispatcher.counters(d.model.dmId);
+    host.perfCounters(d.model.backendIntid, perf);
+    const dp = d.transport.dataPlaneState === null ? null : d.transport.dataPlane;
+    lines.push(serviceLine({
+      name: d.model.name,
+      tsAccesses: c.requests,
+      cAccesses: dp ? dp[DataPlaneWord.N_INT_STATUS_READS] + dp[DataPlaneWord.N_INT_ACKS] + dp[DataPlaneWord.N_KICKS] : 0,
+      tsChains: (d.device.counters as { chains?: number }).chains ?? 0,
+      cChains: dp ? dp[DataPlaneWord.N_CHAINS] : 0,
+      dataPlane: d.transport.dataPlaneState,
+      meanUs: meanServiceUs(perf),
+    }));
+  }
   for (const d of backend.devices.values()) {
     const c = backend.dispatcher.counters(d.model.dmId);
     const dev = Object.entries(d.device.counters).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -40,13 +57,30 @@ export function statsLines(host: Host, backend: Backend): string[] {
       `(reads ${c.reads}, writes ${c.writes}), notifies ${c.notifies}, errors ${c.errors}; device: ${dev}` +
       dataPlaneStats(d.transport));
   }
+  lines.push(heapLine(host, 'stats'));
+  return lines;
+}
+
+/** The heap figures, `baojs: <tag> heap: used N KiB, high water N KiB of N KiB`. */
+function heapLine(host: Host, tag: string): string {
+  const heap = host.heapStats();
+  return `baojs: ${tag} heap: used ${Math.round(heap.used / 1024)} KiB, high water ${Math.round(heap.highWater / 1024)} KiB of ${Math.round(heap.total / 1024)} KiB`;
+}
+
+/**
+ * The raw counters for `npm run bench` (`Ctrl-] p`): per device the
+ * {@link Host.perfCounters} array (PerfOut layout, space-separated) as
+ * `baojs: perf <device>: …`, then `baojs: perf heap: …` (as the stats'
+ * heap line), which ends the block.
+ */
+export function perfLines(host: Host, backend: Backend): string[] {
+  const lines: string[] = [];
   const perf = new Float64Array(PERF_OUT_WORDS);
   for (const d of backend.devices.values()) {
     host.perfCounters(d.model.backendIntid, perf);
-    lines.push(`baojs: stats perf ${d.model.name}: ${Array.from(perf).join(' ')}`);
+    lines.push(`baojs: perf ${d.model.name}: ${Array.from(perf).join(' ')}`);
   }
-  const heap = host.heapStats();
-  lines.push(`baojs: stats heap: used ${Math.round(heap.used / 1024)} KiB, high water ${Math.round(heap.highWater / 1024)} KiB of ${Math.round(heap.total / 1024)} KiB`);
+  lines.push(heapLine(host, 'perf'));
   return lines;
 }
 
@@ -69,8 +103,9 @@ function dataPlaneStats(t: VirtioMmioTransport): string {
  * key-value store on port 5000), bridges console input from the platform UART to the console
  * device, and handles requests that arrived before the IRQs were enabled.
  * On the console, Ctrl-] s prints the counters, Ctrl-] d turns the host's
- * data plane off (every request through JS) and on again, Ctrl-] Ctrl-]
- * sends a literal Ctrl-], Ctrl-] h lists the commands.
+ * data plane off (every request through JS) and on again, Ctrl-] p prints
+ * the raw perf counters the benchmark reads, Ctrl-] Ctrl-] sends a literal
+ * Ctrl-], Ctrl-] h lists the commands.
  */
 function serve(host: Host): Backend {
   const backend = createBackend(host, platform);
@@ -87,12 +122,13 @@ function serve(host: Host): Backend {
   const command = (byte: number): void => {
     if (byte === CONSOLE_ESCAPE) forward(new Uint8Array([byte]));
     else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
+    else if (byte === 0x70 /* p */) host.write(perfLines(host, backend).join('\n') + '\n');
     else if (byte === 0x64 /* d */) {
       dataPlaneOn = !dataPlaneOn;
       let n = 0;
       for (const d of backend.devices.values()) if (d.transport.setDataPlaneEnabled(dataPlaneOn)) n++;
       host.write(`baojs: data plane ${dataPlaneOn ? 'on' : 'off'} (${n} devices)\n`);
-    } else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] Ctrl-]  send Ctrl-]\n');
+    } else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] p  raw perf counters (for npm run bench);  Ctrl-] Ctrl-]  send Ctrl-]\n');
   };
   // read once: every interrupt passes here
   const consoleIntid = host.consoleIntid;

@@ -26,7 +26,7 @@ import {
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir } from '../../scripts/paths.mjs';
+import { cacheDir, displayPath } from '../../scripts/paths.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -252,7 +252,7 @@ export async function ensureKernel(): Promise<{ image: string; config: string }>
   const logFile = join(tmp, 'build.log');
   const jobs = Math.max(1, cpus().length);
   const t0 = Date.now();
-  log(`building the frontend kernel (${KERNEL_SOURCE_PACKAGE} ${version}, ${jobs} jobs); log: ${join(dest, 'build.log')}`);
+  log(`building the frontend kernel (${KERNEL_SOURCE_PACKAGE} ${version}, ${jobs} jobs); log: ${displayPath(join(dest, 'build.log'))}`);
   const base = kernelMakeArgs(src, out);
   await makeWithProgress([...base, `KCONFIG_ALLCONFIG=${KERNEL_FRAGMENT}`, 'allnoconfig'], logFile, 'kernel config', 1e9);
   checkConfig(readFileSync(KERNEL_FRAGMENT, 'utf8'), readFileSync(join(out, '.config'), 'utf8'));
@@ -262,7 +262,7 @@ export async function ensureKernel(): Promise<{ image: string; config: string }>
   copyFileSync(join(out, 'System.map'), join(tmp, 'System.map'));
   rmSync(out, { recursive: true, force: true });
   publish(tmp, dest);
-  log(`frontend kernel ready in ${elapsed(t0)}: ${image}`);
+  log(`frontend kernel ready in ${elapsed(t0)}: ${displayPath(image)}`);
   return { image, config };
 }
 
@@ -418,7 +418,7 @@ export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<stri
   runSync('gzip', ['-9n', cpio]);
   rmSync(files, { recursive: true, force: true });
   publish(tmp, dest);
-  log(`initramfs ready: ${out}`);
+  log(`initramfs ready: ${displayPath(out)}`);
   return out;
 }
 

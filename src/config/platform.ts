@@ -134,6 +134,43 @@ export class ConfigError extends Error {
 
 const PAGE = 0x1000;
 
+/** One register frame of the interrupt controller, with the field of {@link Machine.gic} that places it. */
+export interface GicFrame extends Range {
+  /** `machine.gic.gicd`, `machine.gic.gicr`, … */
+  field: string;
+  /** what the frame is, for messages */
+  what: string;
+}
+
+/** GICv3 distributor frame: 64 KiB (Arm IHI 0069, 12.8 "The GIC Distributor register map"). */
+const GICV3_GICD_SIZE = 0x10000;
+/** GICv3 redistributor: two 64 KiB frames (RD_base, SGI_base) per CPU (Arm IHI 0069, 12.10). */
+const GICV3_GICR_SIZE_PER_CPU = 0x20000;
+/** GICv2 distributor: 4 KiB (Arm IHI 0048, 4.1.2). */
+const GICV2_GICD_SIZE = 0x1000;
+/** GICv2 CPU interface and virtual CPU interface: 8 KiB each (Arm IHI 0048, 4.1.3 and 5.5). */
+const GICV2_GICC_SIZE = 0x2000;
+/** GICv2 virtual interface control block: 4 KiB (Arm IHI 0048, 5.3). */
+const GICV2_GICH_SIZE = 0x1000;
+
+/**
+ * The register frames of machine `m`'s interrupt controller that the
+ * description places: the distributor (GICD), then the redistributors
+ * (GICR, GICv3: one 128 KiB pair of frames per CPU of the machine) or the
+ * CPU interface (GICC), and the virtualization frames GICH and GICV when
+ * given. Sizes from Arm IHI 0069 (GICv3) and IHI 0048 (GICv2).
+ */
+export function gicFrames(m: Machine): GicFrame[] {
+  const g = m.gic;
+  const v3 = g.version === 3;
+  const frames: GicFrame[] = [{ field: 'machine.gic.gicd', what: 'the GIC distributor (GICD)', base: g.gicd, size: v3 ? GICV3_GICD_SIZE : GICV2_GICD_SIZE }];
+  if (g.gicr !== undefined) frames.push({ field: 'machine.gic.gicr', what: 'the GIC redistributors (GICR)', base: g.gicr, size: GICV3_GICR_SIZE_PER_CPU * m.cpus });
+  if (g.gicc !== undefined) frames.push({ field: 'machine.gic.gicc', what: 'the GIC CPU interface (GICC)', base: g.gicc, size: GICV2_GICC_SIZE });
+  if (g.gich !== undefined) frames.push({ field: 'machine.gic.gich', what: 'the GIC virtual interface control (GICH)', base: g.gich, size: GICV2_GICH_SIZE });
+  if (g.gicv !== undefined) frames.push({ field: 'machine.gic.gicv', what: 'the GIC virtual CPU interface (GICV)', base: g.gicv, size: GICV2_GICC_SIZE });
+  return frames;
+}
+
 function checkRange(field: string, r: Range | undefined): void {
   if (!r || typeof r !== 'object') throw new ConfigError(field, 'missing');
   if (!Number.isSafeInteger(r.base) || r.base < 0) throw new ConfigError(`${field}.base`, `not a non-negative integer: ${r.base}`);
@@ -165,9 +202,13 @@ export function validatePlatform(p: Platform): Platform {
   checkRange('machine.ram', m.ram);
   checkRange('machine.uart', m.uart);
   if (m.uart.kind !== undefined && m.uart.kind !== 'pl011' && m.uart.kind !== 'cdns') throw new ConfigError('machine.uart.kind', `unknown UART: ${m.uart.kind}`);
+  if (!m.gic || typeof m.gic !== 'object') throw new ConfigError('machine.gic', 'missing');
   if (m.gic.version !== 2 && m.gic.version !== 3) throw new ConfigError('machine.gic.version', `must be 2 or 3: ${m.gic.version}`);
   if (m.gic.version === 3 && m.gic.gicr === undefined) throw new ConfigError('machine.gic.gicr', 'GICv3 needs a redistributor base');
   if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
+  for (const g of gicFrames(m)) {
+    if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
+  }
 
   for (const [vmField, vm] of [['backend', p.backend], ['frontend', p.frontend]] as const) {
     if (!vm) throw new ConfigError(vmField, 'missing');
@@ -216,7 +257,6 @@ export function validatePlatform(p: Platform): Platform {
     checkRange(`${f}.window`, d.window);
     if (d.window.size !== 0x200) throw new ConfigError(`${f}.window.size`, 'a virtio-mmio window is 0x200 bytes');
     if (d.window.base % 0x200) throw new ConfigError(`${f}.window.base`, 'must be 0x200 aligned');
-    if (overlaps(d.window, p.frontend.ram)) throw new ConfigError(`${f}.window`, 'overlaps frontend.ram');
     checkRange(`${f}.shmem`, d.shmem);
     if (d.shmem.base % PAGE || d.shmem.size % PAGE) throw new ConfigError(`${f}.shmem`, 'must be 4 KiB aligned');
     if (!inside(d.shmem, m.ram)) throw new ConfigError(`${f}.shmem`, 'outside machine.ram');
@@ -250,5 +290,38 @@ export function validatePlatform(p: Platform): Platform {
       if (overlaps(r, d.shmem)) throw new ConfigError(`${f}.shmem`, `overlaps backend.regions[${j}]`);
     });
   });
+  p.devices.forEach((d, i) => checkWindowClear(p, i));
   return p;
+}
+
+const hex = (v: number): string => `0x${v.toString(16)}`;
+const span = (r: Range): string => `${hex(r.base)}..${hex(r.base + r.size - 1)}`;
+
+/**
+ * Refuses a remio window that lies over anything else the frontend or the
+ * backend reaches at that address: Bao traps every access inside the
+ * window, so whatever it covers becomes unreachable to the frontend (and
+ * the shared regions, RAM and backend regions are mapped at the same
+ * guest-physical address in both VMs, so a window over them hides memory
+ * the devices rely on). Checked: every device's shared region (its own
+ * included), both VMs' RAM, the backend's named regions, the interrupt
+ * controller's frames ({@link gicFrames}) and the UART.
+ * @throws ConfigError on `devices[i].window` naming what the window covers.
+ */
+function checkWindowClear(p: Platform, i: number): void {
+  const w = p.devices[i].window;
+  const f = `devices[${i}].window`;
+  const refuse = (what: string, r: Range): never => {
+    throw new ConfigError(f, `${span(w)} overlaps ${what} (${span(r)}); a remio window must lie clear of memory and of the machine's devices`);
+  };
+  p.devices.forEach((o, j) => {
+    if (overlaps(w, o.shmem)) refuse(`devices[${j}].shmem, the shared region of ${o.name}`, o.shmem);
+  });
+  if (overlaps(w, p.frontend.ram)) refuse('frontend.ram', p.frontend.ram);
+  if (overlaps(w, p.backend.ram)) refuse('backend.ram, the RAM of the backend VM', p.backend.ram);
+  p.backend.regions.forEach((r, j) => {
+    if (overlaps(w, r)) refuse(`backend.regions[${j}], the backend's region ${r.name}`, r);
+  });
+  for (const g of gicFrames(p.machine)) if (overlaps(w, g)) refuse(`${g.field}, ${g.what}`, g);
+  if (overlaps(w, p.machine.uart)) refuse('machine.uart, the console UART', p.machine.uart);
 }

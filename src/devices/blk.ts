@@ -16,6 +16,15 @@
  * unknown segment flags (or the unmap flag on DISCARD). A chain with no
  * device-writable status byte cannot be answered: the device enters
  * DEVICE_NEEDS_RESET (as QEMU does for "missing headers").
+ *
+ * FLUSH (VIRTIO_BLK_T_FLUSH, 5.2.6) is answered with what the backing's
+ * `flush()` returns. Over a RAM backing (`RamBacking`) `flush()` does
+ * nothing and returns true: each write is in the RAM region when its
+ * request completes, and the queue is served in order, one request at a
+ * time (the C data plane hands the queue back at a FLUSH, before touching
+ * it), so an OK FLUSH says only that every request before it in the queue
+ * has completed. It makes nothing durable: a RAM disk keeps nothing at
+ * power-off.
  */
 import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
 import { GuestMemoryError } from '../virtio/memory.ts';

@@ -261,6 +261,9 @@ test("the backend's counters come out on the console (Ctrl-] s) and show the tra
   assert.match(text, /baojs: stats hvc0 \(console, dm 1\): .*; data plane: InterruptStatus reads [1-9]\d*, InterruptACKs [1-9]/);
   assert.match(text, /baojs: stats hwrng \(rng, dm 2\): .*; data plane: InterruptStatus reads [1-9]\d*, InterruptACKs [1-9]/);
   assert.match(text, /baojs: stats hwrng \(rng, dm 2\): requests [1-9]/);
+  // the line a person reads first: what was served where, and how long it took; no raw arrays
+  assert.match(text, /baojs: stats vda: register accesses [1-9]\d* in C \+ [1-9]\d* in TypeScript; requests [1-9]\d* in C \+ \d+ in TypeScript; mean service time \(guest microseconds\): register read \d/);
+  assert.not.match(text, /baojs: (stats )?perf /);
 });
 
 test.run();

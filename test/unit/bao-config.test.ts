@@ -153,8 +153,8 @@ test('a GICv2 machine gives the VMs a CPU interface instead of redistributors', 
   assert.not.match(c, '.gicr_addr');
 });
 
-/** Asserts that a mutated copy is refused with a ConfigError on `field`. */
-function refused(mutate: (p: Platform) => void, field: string): void {
+/** Asserts that a mutated copy is refused with a ConfigError on `field` (and a message matching `because`). */
+function refused(mutate: (p: Platform) => void, field: string, because?: RegExp): void {
   const p = copy();
   mutate(p);
   try {
@@ -162,6 +162,7 @@ function refused(mutate: (p: Platform) => void, field: string): void {
   } catch (e) {
     assert.instance(e, ConfigError);
     assert.is((e as ConfigError).field, field);
+    if (because) assert.match((e as ConfigError).message, because);
     return;
   }
   assert.unreachable(`baoConfig accepted a platform with a bad ${field}`);
@@ -178,6 +179,15 @@ test('a broken description is refused, naming the field', () => {
   refused((p) => { p.machine.uart.base += 0x800; }, 'machine.uart.base');
   // Bao's remio lookup counts the byte past a window as part of it: windows must not touch.
   refused((p) => { p.devices[1].window.base = p.devices[0].window.base + p.devices[0].window.size; }, 'devices[1].window.base');
+});
+
+test('a window over memory or the machine\'s devices is refused before any C is written', () => {
+  // Bao would trap every access there: the region, RAM or registers under it would be gone for the frontend.
+  refused((p) => { p.devices[0].window.base = p.devices[1].shmem.base; }, 'devices[0].window', /devices\[1\]\.shmem/);
+  refused((p) => { p.devices[2].window.base = p.backend.ram.base; }, 'devices[2].window', /backend\.ram/);
+  refused((p) => { p.devices[1].window.base = p.machine.gic.gicd + 0x1000; }, 'devices[1].window', /machine\.gic\.gicd/);
+  refused((p) => { p.devices[3].window.base = p.machine.gic.gicr!; }, 'devices[3].window', /machine\.gic\.gicr/);
+  refused((p) => { p.devices[0].window.base = p.machine.uart.base; }, 'devices[0].window', /machine\.uart/);
 });
 
 test('Bao is loaded clear of QEMU\'s device tree and of the regions pinned to physical addresses', () => {

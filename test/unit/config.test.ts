@@ -3,9 +3,11 @@
 // with a ConfigError that names the exact field. Pure JS: runs on Node and in QuickJS.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, validatePlatform } from '../../src/config/platform.ts';
+import { ConfigError, gicFrames, validatePlatform } from '../../src/config/platform.ts';
 import type { Platform } from '../../src/config/platform.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
+import { platform as gicv2 } from '../../platforms/qemu-aarch64-virt-gicv2.ts';
+import { platform as zcu102 } from '../../platforms/zcu102.ts';
 
 /** A deep copy of the shipped platform (plain data: JSON is enough, and exists in every engine). */
 function copy(): Platform {
@@ -105,3 +107,71 @@ broken('GICv3 without a redistributor -> machine.gic.gicr', () => {
 });
 
 broken.run();
+
+// A remio window traps every frontend access inside it: over memory or over
+// the machine's own devices it hides them. Each is refused on the window's
+// field, naming what it covers.
+const windows = suite('windows over memory and devices');
+
+windows('a window on another device\'s shared region -> devices[0].window', () => {
+  refused((p) => { p.devices[0].window.base = p.devices[2].shmem.base; }, 'devices[0].window', /devices\[2\]\.shmem, the shared region of hwrng/);
+});
+
+windows('a window on the last bytes of its own shared region -> devices[1].window', () => {
+  refused((p) => {
+    const s = p.devices[1].shmem;
+    p.devices[1].window.base = s.base + s.size - 0x200;
+  }, 'devices[1].window', /devices\[1\]\.shmem/);
+});
+
+windows('a window on the backend VM\'s RAM -> devices[3].window', () => {
+  refused((p) => { p.devices[3].window.base = p.backend.ram.base + 0x1000; }, 'devices[3].window', /backend\.ram/);
+});
+
+windows('a window on the frontend\'s own RAM -> devices[0].window', () => {
+  refused((p) => { p.devices[0].window.base = p.frontend.ram.base; }, 'devices[0].window', /frontend\.ram/);
+});
+
+windows('a window on a backend disk region -> devices[2].window', () => {
+  refused((p) => { p.devices[2].window.base = p.backend.regions[1].base; }, 'devices[2].window', /backend\.regions\[1\]/);
+});
+
+windows('a window on the GIC distributor -> devices[0].window, naming machine.gic.gicd', () => {
+  refused((p) => { p.devices[0].window.base = p.machine.gic.gicd; }, 'devices[0].window', /machine\.gic\.gicd, the GIC distributor/);
+});
+
+windows('a window on the last redistributor frame (GICR of the last CPU) -> devices[1].window', () => {
+  const gicr = gicFrames(platform.machine).find((g) => g.field === 'machine.gic.gicr')!;
+  assert.is(gicr.size, 0x20000 * platform.machine.cpus, '128 KiB of redistributor per CPU');
+  refused((p) => { p.devices[1].window.base = gicr.base + gicr.size - 0x200; }, 'devices[1].window', /machine\.gic\.gicr/);
+  // The first window-aligned address past the redistributors is not GIC any more.
+  const p = copy();
+  p.devices[1].window.base = gicr.base + gicr.size;
+  validatePlatform(p);
+});
+
+windows('a window on a GICv2 CPU interface -> devices[0].window, naming machine.gic.gicc', () => {
+  refused((p) => {
+    p.machine.gic = { version: 2, gicd: 0x08000000, gicc: 0x08010000 };
+    p.devices[0].window.base = 0x08011e00;
+  }, 'devices[0].window', /machine\.gic\.gicc/);
+});
+
+windows('a window on the UART -> devices[2].window', () => {
+  refused((p) => { p.devices[2].window.base = p.machine.uart.base + 0x200; }, 'devices[2].window', /machine\.uart/);
+});
+
+windows('a GIC frame whose address is not an integer -> machine.gic.gicd', () => {
+  refused((p) => { (p.machine.gic as { gicd: unknown }).gicd = '0x08000000'; }, 'machine.gic.gicd');
+});
+
+windows('every shipped platform validates, windows clear of the GIC frames and the UART', () => {
+  for (const p of [platform, gicv2, zcu102]) {
+    validatePlatform(p);
+    for (const d of p.devices) {
+      for (const g of gicFrames(p.machine)) assert.ok(d.window.base >= g.base + g.size || d.window.base + d.window.size <= g.base, `${p.name} ${d.name} / ${g.field}`);
+    }
+  }
+});
+
+windows.run();
