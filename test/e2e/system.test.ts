@@ -261,6 +261,8 @@ test("the backend's counters come out on the console (Ctrl-] s) and show the tra
   assert.match(text, /baojs: stats hvc0 \(console, dm 1\): .*; data plane: InterruptStatus reads [1-9]\d*, InterruptACKs [1-9]/);
   assert.match(text, /baojs: stats hwrng \(rng, dm 2\): .*; data plane: InterruptStatus reads [1-9]\d*, InterruptACKs [1-9]/);
   assert.match(text, /baojs: stats hwrng \(rng, dm 2\): requests [1-9]/);
+  // and every device's side-effect-free register reads from the register shadow (runtime/regshadow.c)
+  for (const n of ['vda', 'hvc0', 'hwrng', 'vdb']) assert.match(text, new RegExp(`baojs: stats ${n} \\(.*; data plane.*, shadow reads [1-9]`));
 });
 
 test.run();
