@@ -16,32 +16,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RegShadowWord, REG_SHADOW_CONTROL_REGS, REG_SHADOW_WORDS } from '../../src/host.ts';
 import { registerFuzz, type ShadowProbe, type ShadowState } from '../driver/register-fuzz.ts';
 import { Prng } from '../sim/prng.ts';
 import { regShadowRead } from '../sim/regshadow.ts';
+import { tsEnum } from './ts-enum.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-/** Members of a `const enum` of `file`, in declaration order, with their values if written. */
-function tsEnum(file: string, name: string): { name: string; value?: number }[] {
-  const path = join(ROOT, file);
-  const sf = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);
-  const out: { name: string; value?: number }[] = [];
-  sf.forEachChild((node) => {
-    if (ts.isEnumDeclaration(node) && node.name.text === name) {
-      for (const m of node.members) {
-        const init = m.initializer && ts.isNumericLiteral(m.initializer) ? Number(m.initializer.text) : undefined;
-        out.push({ name: (m.name as ts.Identifier).text, value: init });
-      }
-    }
-  });
-  assert.ok(out.length > 0, `enum ${name} not found in ${file}`);
-  return out;
-}
 
 test('the shadow\'s words, bits and offsets agree between runtime/regshadow.h and src/host.ts / src/virtio/spec.ts', () => {
   const h = readFileSync(join(ROOT, 'runtime', 'regshadow.h'), 'utf8');
