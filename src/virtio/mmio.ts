@@ -44,7 +44,7 @@ export const TRANSPORT_FEATURES: readonly number[] = [
 
 /** Counters of one transport, plain numbers. */
 export interface TransportCounters {
-  /** register reads */
+  /** register reads the transport answered (not those a host answered from the register shadow) */
   reads: number;
   /** register writes */
   writes: number;
@@ -340,8 +340,9 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   }
 
   /**
-   * Turns a registered data plane off (every request goes to JS, as
-   * without one) or back on. Returns false if the transport has none.
+   * Turns a registered data plane and register shadow off (every request
+   * goes to JS, as without them) or back on. Returns false if the transport
+   * has neither.
    */
   setDataPlaneEnabled(on: boolean): boolean {
     if (this.regShadowRegistered) {
