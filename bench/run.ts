@@ -74,6 +74,26 @@ const WORKLOADS: Workload[] = [
 const REFERENCE_REPEATS = 5;
 /** 4 KiB reads whose service windows give the per-request cost. */
 const PER_REQUEST_READS = scale(1024);
+/** Status register reads of the idle vdb (one per read of its sysfs `status` file) for the cost of a shadow-answered read. */
+const STATUS_READS = scale(512);
+
+/**
+ * A frontend loop that makes `n` Status register reads of `dev`'s virtio
+ * device: each open and read of sysfs `status` calls the driver's
+ * get_status (Linux drivers/virtio/virtio.c status_show, virtio_mmio.c
+ * vm_get_status: one readl of Status).
+ */
+function statusReadsCommand(dev: string, n: number): string {
+  return `i=0; while [ $i -lt ${n} ]; do read s < /sys/block/${dev}/device/status; i=$((i+1)); done; echo "status $s"`;
+}
+
+/** The cost of one Status read of vdb (idle otherwise: its READ windows are these reads) over `n` reads. */
+async function statusReadCost(s: ConsoleSession, n: number): Promise<RequestCost> {
+  const a = await stats(s);
+  await s.check(statusReadsCommand('vdb', n), 600_000);
+  const b = await stats(s);
+  return requestCosts(a.perf.vdb, b.perf.vdb).read;
+}
 
 function blkbenchCommand(w: Workload, dev: string): string {
   return w.kind === 'rand'
@@ -121,10 +141,12 @@ async function runWorkloads(s: ConsoleSession, dev: string, label: string, repea
 
 /** The table rows of per-request costs, one per request kind. */
 function costRows(costs: Record<'read' | 'write' | 'notify', RequestCost>): string[] {
-  return ([['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const).map(([k, label]) => {
-    const c = costs[k];
-    return `   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`;
-  });
+  return ([['read', 'register read (IntStatus)'], ['write', 'register write (IntACK)'], ['notify', 'QueueNotify, one 4 KiB read']] as const).map(([k, label]) => costRow(label, costs[k]));
+}
+
+/** One table row of a per-request cost. */
+function costRow(label: string, c: RequestCost): string {
+  return `   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`;
 }
 
 /** Turns the backend's data plane `to` 'on' or 'off' with the console's Ctrl-] d (a toggle). */
@@ -275,12 +297,15 @@ async function main(): Promise<void> {
   const pr = parseBlkbench(await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000));
   const s1 = await stats(sys);
   const costs = requestCosts(before, s1.perf.vda);
+  console.log(`[bench] register read from the shadow: ${STATUS_READS} Status reads of vdb`);
+  const statusShadow = await statusReadCost(sys, STATUS_READS);
   // the same reads with the data plane off (Ctrl-] d): what the TypeScript path costs
   console.log(`[bench] per-request cost through JS: the data plane off, ${PER_REQUEST_READS} more reads`);
   await toggleDataPlane(sys, 'off');
   const s1js = await stats(sys);
   await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000);
   const s1jsEnd = await stats(sys);
+  const statusJs = await statusReadCost(sys, STATUS_READS);
   await toggleDataPlane(sys, 'on');
   const costsJs = requestCosts(s1js.perf.vda, s1jsEnd.perf.vda);
   const hz = s1.perf.vda[PerfOut.CLOCK_HZ];
@@ -351,11 +376,13 @@ async function main(): Promise<void> {
   lines.push('   C includes the block data plane (runtime/dataplane.c), which serves these requests without calling JS');
   lines.push('   kind                        requests  to completion      total        C       JS  hypercalls (n)');
   lines.push(...costRows(costs));
+  lines.push(costRow('register read (Status)', statusShadow) + ` — ${fmt(statusShadow.requests)} reads of vdb's Status, from the register shadow`);
   const endToEnd = (c: typeof costs): number => c.read.total + c.write.total + c.notify.total;
   const perBlock = endToEnd(costs);
   lines.push(`   one 4 KiB block request end to end (notify + read + write): ${fmt(perBlock)}; windows with several requests: ${costs.batchedWindows} (${costs.batchedRequests} requests)`);
   lines.push('   the same with the data plane off (Ctrl-] d): every request through the TypeScript device');
   lines.push(...costRows(costsJs));
+  lines.push(costRow('register read (Status)', statusJs));
   const perBlockJs = endToEnd(costsJs);
   lines.push(`   one 4 KiB block request end to end through JS: ${fmt(perBlockJs)} (${fmt(perBlockJs / perBlock, 1)}x the data plane's)`);
   lines.push('');
@@ -386,8 +413,8 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const result = {
     commit: gitCommit(), qemu: qemuVersion(), date: new Date().toISOString(), icount, clock, quick: QUICK,
-    perRequest: { reads: pr, ...costs, blockRequestEndToEnd: perBlock },
-    perRequestWithoutDataPlane: { ...costsJs, blockRequestEndToEnd: perBlockJs },
+    perRequest: { reads: pr, ...costs, blockRequestEndToEnd: perBlock, statusRead: statusShadow },
+    perRequestWithoutDataPlane: { ...costsJs, blockRequestEndToEnd: perBlockJs, statusRead: statusJs },
     throughput: WORKLOADS.map((w) => ({ ...w, baojs: baojs[w.name], qemu: qemu[w.name], ratio: ratios[w.name] })),
     boot, footprint, wallSeconds: (Date.now() - started) / 1000,
   };

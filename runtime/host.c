@@ -12,6 +12,7 @@
 #include "platform.h"
 #include "arch.h"
 #include "dataplane.h"
+#include "regshadow.h"
 
 JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
 JSValue host_watchdog_handler; /* set to JS_UNDEFINED by runtime_start */
@@ -343,6 +344,8 @@ struct host_dataplane {
 	bool stashed;
 	struct remio_result stash;
 	bool resume; /**< stopped at the bound: serve again after the other interrupts */
+	struct rs_shadow shadow; /**< the transport's register shadow (host.regShadow), or none */
+	JSValue shadow_refs[2]; /**< the shadow array and the config bytes, kept alive */
 };
 
 static struct host_dataplane host_dataplanes[HOST_DATAPLANES];
@@ -418,6 +421,40 @@ static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_TRUE;
 }
 
+/*
+ * host.regShadow(dmId, shadow, config): registers the register shadow of
+ * DM dmId's transport (regshadow.h): `shadow` a Uint32Array of RS_WORDS
+ * words, `config` the device's configuration space (a Uint8Array read live;
+ * both kept alive). The DM's data plane (host.dataPlane, registered first)
+ * answers its reads from them. Returns true. Throws RangeError for a short
+ * or misaligned shadow, a DM without a data plane, or a second registration.
+ */
+static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm;
+	if (JS_ToUint32(ctx, &dm, argv[0]))
+		return JS_EXCEPTION;
+	size_t len, config_len;
+	uint8_t *w = host_typed_array_bytes(ctx, argv[1], &len);
+	if (!w)
+		return JS_EXCEPTION;
+	if (((uintptr_t)w & 3) || len < RS_WORDS * 4)
+		return JS_ThrowRangeError(ctx, "host.regShadow: shadow needs a 4-byte aligned array of %d words", RS_WORDS);
+	uint8_t *config = host_typed_array_bytes(ctx, argv[2], &config_len);
+	if (!config)
+		return JS_EXCEPTION;
+	struct host_dataplane *d = host_dataplane_for_dm(dm);
+	if (!d)
+		return JS_ThrowRangeError(ctx, "host.regShadow: DM %u has no data plane", dm);
+	if (d->shadow.w)
+		return JS_ThrowRangeError(ctx, "host.regShadow: DM %u has one already", dm);
+	d->shadow = (struct rs_shadow){ .w = (uint32_t *)w, .config = config,
+					.config_size = config_len > 0xffffffffu ? 0xffffffffu : (uint32_t)config_len };
+	d->shadow_refs[0] = JS_DupValue(ctx, argv[1]);
+	d->shadow_refs[1] = JS_DupValue(ctx, argv[2]);
+	return JS_TRUE;
+}
+
 bool host_dataplane_service(uint32_t intid)
 {
 	struct host_dataplane *d = NULL;
@@ -439,6 +476,12 @@ bool host_dataplane_service(uint32_t intid)
 		if (r.width == 4 && r.op == REMIO_OP_READ && off == DP_REG_INTERRUPT_STATUS && (ctrl & DP_CTRL_IRQ_REGS)) {
 			st[DP_N_INT_STATUS_READS]++;
 			host_hypercall(d->dm, r.addr, REMIO_OP_READ, st[DP_INT_STATUS], r.request_id, &c);
+			st[DP_N_ERRORS] += c.status != 0;
+			continue;
+		}
+		uint64_t v;
+		if (r.op == REMIO_OP_READ && rs_read(&d->shadow, off, (uint32_t)r.width, &v)) {
+			host_hypercall(d->dm, r.addr, REMIO_OP_READ, v, r.request_id, &c);
 			st[DP_N_ERRORS] += c.status != 0;
 			continue;
 		}
@@ -732,6 +775,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remioBatch", 3, host_remio_batch),
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
 	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),
+	JS_CFUNC_DEF("regShadow", 3, host_reg_shadow),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
 	JS_CFUNC_DEF("consoleRead", 1, host_console_read),

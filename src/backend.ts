@@ -53,7 +53,11 @@ export interface BackendOptions {
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
   blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
-  /** use the host's data plane when it has one: interrupt registers of every device, the request path of blk over RAM (default true) */
+  /**
+   * use the host's data plane and register shadow when it has them: interrupt
+   * registers and side-effect-free register reads of every device, the request
+   * path of blk over RAM (default true)
+   */
   dataPlane?: boolean;
   /** refuse drivers that do not accept VIRTIO_F_ACCESS_PLATFORM (default false) */
   requireAccessPlatform?: boolean;
@@ -95,6 +99,15 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
         transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), backing?.readOnly ?? false, ram !== null);
       } catch (e) {
         log(`${model.name}: no data plane (${e instanceof Error ? e.message : String(e)}); JS serves every request`);
+      }
+    }
+    if (host.regShadow && options.dataPlane !== false) {
+      // The host answers register reads without side effects from the transport's shadow.
+      const regShadow = host.regShadow.bind(host);
+      try {
+        transport.useRegShadow((shadow, config) => regShadow(model.dmId, shadow, config));
+      } catch (e) {
+        log(`${model.name}: no register shadow (${e instanceof Error ? e.message : String(e)}); JS answers every register read`);
       }
     }
     devices.set(model.name, { model, device, transport, mem });

@@ -214,6 +214,41 @@ export const enum DataPlaneQueueFlag {
   READ_ONLY = 4,
 }
 
+/**
+ * Words of a transport's register shadow ({@link Host.regShadow}; C:
+ * `enum rs_word` in runtime/regshadow.h, same order). The transport writes
+ * every word but N_READS after each change of a register it lets the host
+ * answer; the host answers a READ from it only while CTRL.VALID is set: a
+ * 4-byte aligned read of a control register whose READABLE bit is set
+ * (value: REGS + offset / 4), or a config read of 1, 2, 4 or 8 bytes aligned
+ * to its width inside the first CONFIG_LEN bytes of the device's config.
+ */
+export const enum RegShadowWord {
+  /** {@link RegShadowCtrl} bits, written by JS */
+  CTRL = 0,
+  /** reads the host answered from the shadow (u32, wrapping), written by the host only */
+  N_READS,
+  /** bytes of the configuration space the host may answer */
+  CONFIG_LEN,
+  /** bit i: the control register at offset 4 * i may be answered (offsets 0x000-0x07c) */
+  READABLE_LO,
+  /** bit i: the control register at offset 0x080 + 4 * i may be answered */
+  READABLE_HI,
+  /** the first of {@link REG_SHADOW_CONTROL_REGS} register values: offset `off` at REGS + off / 4 */
+  REGS,
+}
+
+/** Control registers in the shadow: offsets 0x000 to 0x0fc (virtio 1.2 4.2.2). */
+export const REG_SHADOW_CONTROL_REGS = 64;
+/** Words of the register shadow. */
+export const REG_SHADOW_WORDS = 5 + 64;
+
+/** Bits of {@link RegShadowWord.CTRL}. */
+export const enum RegShadowCtrl {
+  /** the shadow is current: the host may answer from it */
+  VALID = 1,
+}
+
 /** What the platform offers as an entropy source. */
 export type EntropyQuality =
   /** a hardware random number generator (e.g. Armv8.5 RNDR, a TRNG) */
@@ -371,6 +406,21 @@ export interface Host {
    *   region, or a DM or interrupt registered twice
    */
   dataPlane?(dmId: number, intid: number, state: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer | null): boolean;
+
+  /**
+   * Optional: lets the host answer register reads of DM `dmId`'s virtio-mmio
+   * window that have no side effect, without calling JS, from `shadow`
+   * ({@link REG_SHADOW_WORDS} words, {@link RegShadowWord} layout), which the
+   * transport keeps current, and from `config`, the device's configuration
+   * space, read live. Every other request (writes, other reads, any read
+   * while CTRL.VALID is clear) reaches JS through {@link Host.remioBatch} as
+   * usual, in order. The firmware needs the DM's {@link Host.dataPlane}
+   * registered first (its request loop answers the reads); the simulated
+   * host serves them before it calls the IRQ handler.
+   * Source: runtime/regshadow.h; virtio 1.2 4.2.2.
+   * @throws RangeError for a short shadow, a DM without a data plane (firmware), or a DM registered twice
+   */
+  regShadow?(dmId: number, shadow: Uint32Array, config: Uint8Array): boolean;
 
   /**
    * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`

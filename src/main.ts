@@ -6,7 +6,7 @@
  * with the self-test's verdict as exit status.
  */
 import * as native from 'host';
-import { DataPlaneWord, PERF_OUT_WORDS, type Host } from './host.ts';
+import { DataPlaneWord, PERF_OUT_WORDS, RegShadowWord, type Host } from './host.ts';
 import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
@@ -94,7 +94,7 @@ function dataPlaneStats(t: VirtioMmioTransport): string {
     `kicks ${st[DataPlaneWord.N_KICKS]}, chains ${st[DataPlaneWord.N_CHAINS]}, reads ${st[DataPlaneWord.N_READS]}, ` +
     `writes ${st[DataPlaneWord.N_WRITES]}, bytesRead ${bytes(DataPlaneWord.N_BYTES_READ_LO)}, ` +
     `bytesWritten ${bytes(DataPlaneWord.N_BYTES_WRITTEN_LO)}, usedNotifications ${st[DataPlaneWord.N_USED_NOTIFICATIONS]}, ` +
-    `hand-backs ${st[DataPlaneWord.N_HANDBACKS]}, errors ${st[DataPlaneWord.N_ERRORS]}`;
+    `hand-backs ${st[DataPlaneWord.N_HANDBACKS]}, errors ${st[DataPlaneWord.N_ERRORS]}, shadow reads ${t.regShadow[RegShadowWord.N_READS]}`;
 }
 
 /**

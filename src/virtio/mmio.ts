@@ -17,12 +17,17 @@
  * - queue registers of a queue that does not exist read 0 and ignore writes;
  *   a queue's layout registers are ignored while it is ready.
  *
+ * A host may answer the reads that have no side effect from a register
+ * shadow the transport keeps current ({@link VirtioMmioTransport.useRegShadow}).
+ *
  * Queue processing happens in {@link VirtioMmioTransport.afterComplete},
  * after the dispatcher completed the request that caused it (QueueNotify,
  * QueueReady, DRIVER_OK): the frontend runs again before the backend works.
  */
 import { WatchdogStop, type IoClient } from '../dispatcher/client.ts';
-import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../host.ts';
+import {
+  DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RegShadowCtrl, RegShadowWord, REG_SHADOW_WORDS,
+} from '../host.ts';
 import { describeError, RateLimitedLog, type LogSink } from '../dispatcher/log.ts';
 import type { DeviceContext, VirtioDevice } from './device.ts';
 import type { GuestMemory } from './memory.ts';
@@ -39,7 +44,7 @@ export const TRANSPORT_FEATURES: readonly number[] = [
 
 /** Counters of one transport, plain numbers. */
 export interface TransportCounters {
-  /** register reads */
+  /** register reads the transport answered (not those a host answered from the register shadow) */
   reads: number;
   /** register writes */
   writes: number;
@@ -70,6 +75,22 @@ export interface TransportOptions {
 }
 
 const MAX_QUEUES = 32;
+
+/**
+ * The control registers whose read has no side effect and whose value the
+ * register shadow holds ({@link VirtioMmioTransport.useRegShadow}). Not
+ * InterruptStatus: its value is the data plane's INT_STATUS word, which the
+ * host changes itself (and answers from there); not the write-only and
+ * reserved offsets, whose reads are logged as bad accesses.
+ */
+const SHADOW_CONSTANT: readonly MmioReg[] = [
+  MmioReg.MagicValue, MmioReg.Version, MmioReg.DeviceID, MmioReg.VendorID,
+  MmioReg.SHMLenLow, MmioReg.SHMLenHigh, MmioReg.SHMBaseLow, MmioReg.SHMBaseHigh,
+];
+/** Shadowed registers whose value changes: {@link VirtioMmioTransport.syncShadow} rewrites them. */
+const SHADOW_CHANGING: readonly MmioReg[] = [
+  MmioReg.DeviceFeatures, MmioReg.QueueNumMax, MmioReg.QueueReady, MmioReg.Status, MmioReg.QueueReset, MmioReg.ConfigGeneration,
+];
 
 /**
  * One virtio-mmio device: the register file of 4.2.2 in front of a
@@ -109,6 +130,16 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   private dataPlaneReadOnly = false;
   /** queue 0 is handed to the data plane (its SplitQueue is not to be used) */
   private armed = false;
+  /**
+   * The register shadow a host answers reads from ({@link
+   * VirtioMmioTransport.useRegShadow}; {@link RegShadowWord} layout), kept
+   * current by every change of a shadowed register.
+   */
+  readonly regShadow = new Uint32Array(REG_SHADOW_WORDS);
+  /** a host took the register shadow */
+  private regShadowRegistered = false;
+  /** the host may answer from the shadow (false while the data plane is turned off) */
+  private regShadowOn = false;
   private deviceFeaturesSel = 0;
   private driverFeaturesSel = 0;
   private queueSel = 0;
@@ -198,6 +229,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       return;
     }
     this.writeRegister(off, lo >>> 0);
+    this.syncShadow();
   }
 
   /** Processes the queues that the last request kicked or made ready. */
@@ -246,6 +278,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   /** See {@link DeviceContext.configChanged}. */
   configChanged(): void {
     this.configGeneration = (this.configGeneration + 1) >>> 0;
+    this.syncShadow();
     if (this.status & DeviceStatus.DRIVER_OK) this.raiseConfigInterrupt();
   }
 
@@ -268,6 +301,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     } catch (e) {
       this.logger.log(`reset after failure threw: ${describeError(e)}`);
     }
+    this.syncShadow();
     if (this.status & DeviceStatus.DRIVER_OK) this.raiseConfigInterrupt();
   }
 
@@ -306,11 +340,16 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   }
 
   /**
-   * Turns a registered data plane off (every request goes to JS, as
-   * without one) or back on. Returns false if the transport has none.
+   * Turns a registered data plane and register shadow off (every request
+   * goes to JS, as without them) or back on. Returns false if the transport
+   * has neither.
    */
   setDataPlaneEnabled(on: boolean): boolean {
-    if (!this.dataPlaneRegistered) return false;
+    if (this.regShadowRegistered) {
+      this.regShadowOn = on;
+      this.syncShadow();
+    }
+    if (!this.dataPlaneRegistered) return this.regShadowRegistered;
     const st = this.dataPlane;
     if (!on) {
       if (this.armed) this.disarm();
@@ -324,10 +363,65 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     return true;
   }
 
-  /** Whether a host data plane took this transport: 'on', 'off' (turned off), or null (none). */
+  /** Whether a host data plane or register shadow took this transport: 'on', 'off' (turned off), or null (none). */
   get dataPlaneState(): 'on' | 'off' | null {
-    if (!this.dataPlaneRegistered) return null;
-    return this.dataPlane[DataPlaneWord.CTRL] !== 0 ? 'on' : 'off';
+    if (this.dataPlaneRegistered) return this.dataPlane[DataPlaneWord.CTRL] !== 0 ? 'on' : 'off';
+    if (this.regShadowRegistered) return this.regShadow[RegShadowWord.CTRL] !== 0 ? 'on' : 'off';
+    return null;
+  }
+
+  /**
+   * Lets a host answer the register reads that have no side effect
+   * ({@link Host.regShadow}): fills in {@link VirtioMmioTransport.regShadow}
+   * (the values of the registers in SHADOW_CONSTANT and SHADOW_CHANGING,
+   * their READABLE bits, the config length), marks it valid and calls
+   * `register(shadow, config)` with the device's config bytes. From then on
+   * every change of a shadowed register rewrites its word before control
+   * returns to the host ({@link VirtioMmioTransport.setDataPlaneEnabled}
+   * turns it off and on with the data plane).
+   * @returns whether the host took it
+   */
+  useRegShadow(register: (shadow: Uint32Array, config: Uint8Array) => boolean): boolean {
+    const s = this.regShadow;
+    let lo = 0;
+    let hi = 0;
+    for (const off of [...SHADOW_CONSTANT, ...SHADOW_CHANGING]) {
+      const i = off >>> 2;
+      if (i < 32) lo |= 1 << i;
+      else hi |= 1 << (i - 32);
+      s[RegShadowWord.REGS + i] = this.readRegister(off) >>> 0;
+    }
+    s[RegShadowWord.READABLE_LO] = lo >>> 0;
+    s[RegShadowWord.READABLE_HI] = hi >>> 0;
+    s[RegShadowWord.CONFIG_LEN] = this.device.config.length;
+    s[RegShadowWord.CTRL] = RegShadowCtrl.VALID;
+    if (!register(s, this.device.config)) {
+      s[RegShadowWord.CTRL] = 0;
+      return false;
+    }
+    this.regShadowRegistered = true;
+    this.regShadowOn = true;
+    return true;
+  }
+
+  /**
+   * Rewrites the shadowed registers whose value changes (SHADOW_CHANGING)
+   * from the transport's state. Called after every control register write,
+   * configuration change and failure: the only ways their values change.
+   * Cheap enough for those paths (QueueNotify and InterruptACK, the hot
+   * writes, change none of them and skip it). The shadow is invalid while
+   * it is rewritten, so a call the watchdog stops half-way leaves it
+   * invalid (every read to JS) rather than half-current.
+   */
+  private syncShadow(): void {
+    if (!this.regShadowRegistered) return;
+    const s = this.regShadow;
+    s[RegShadowWord.CTRL] = 0;
+    for (let i = 0; i < SHADOW_CHANGING.length; i++) {
+      const off = SHADOW_CHANGING[i];
+      s[RegShadowWord.REGS + (off >>> 2)] = this.readRegister(off) >>> 0;
+    }
+    if (this.regShadowOn) s[RegShadowWord.CTRL] = RegShadowCtrl.VALID;
   }
 
   /** Hands queue 0 to the data plane if the device is live and the queue enabled. */

@@ -264,6 +264,8 @@ test("the backend's counters come out on the console (Ctrl-] s) and show the tra
   // the line a person reads first: what was served where, and how long it took; no raw arrays
   assert.match(text, /baojs: stats vda: register accesses [1-9]\d* in C \+ [1-9]\d* in TypeScript; requests [1-9]\d* in C \+ \d+ in TypeScript; mean service time \(guest microseconds\): register read \d/);
   assert.not.match(text, /baojs: (stats )?perf /);
+  // and every device's side-effect-free register reads from the register shadow (runtime/regshadow.c)
+  for (const n of ['vda', 'hvc0', 'hwrng', 'vdb', 'vsock0']) assert.match(text, new RegExp(`baojs: stats ${n} \\(.*; data plane.*, shadow reads [1-9]`));
 });
 
 test.run();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { tsEnum as tsEnumOf } from './ts-enum.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -43,21 +44,9 @@ test('runtime/host.c exports exactly the members of the Host interface', () => {
   assert.equal(cModuleExports(), members);
 });
 
-/** Member names of a `const enum` in src/host.ts, in declaration order, with their values if written. */
+/** Members of a `const enum` in src/host.ts (see ./ts-enum.ts). */
 function tsEnum(name: string): { name: string; value?: number }[] {
-  const file = join(ROOT, 'src', 'host.ts');
-  const sf = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
-  const out: { name: string; value?: number }[] = [];
-  sf.forEachChild((node) => {
-    if (ts.isEnumDeclaration(node) && node.name.text === name) {
-      for (const m of node.members) {
-        const init = m.initializer && ts.isNumericLiteral(m.initializer) ? Number(m.initializer.text) : undefined;
-        out.push({ name: (m.name as ts.Identifier).text, value: init });
-      }
-    }
-  });
-  assert.ok(out.length > 0, `enum ${name} not found in src/host.ts`);
-  return out;
+  return tsEnumOf('src/host.ts', name);
 }
 
 test('the data plane\'s state words, bits and register offsets agree between runtime/dataplane.h and src/host.ts', async () => {

@@ -23,6 +23,13 @@
  *   that trapped is blocked until its request is completed;
  * - NOTIFY sets the DM's frontend interrupt pending and counts it.
  *
+ * The firmware's register shadow (runtime/regshadow.h): with a shadow
+ * registered ({@link SimBao.regShadow}), before it calls the IRQ handler
+ * for a DM the simulation answers the reads at the head of the DM's FIFO
+ * that the shadow answers (test/sim/regshadow.ts, the lookup the C one is
+ * held to), one ASK and one READ completion each, and calls the handler
+ * only if a request is left, as the firmware's data plane loop does.
+ *
  * `remioBatch` and `remioComplete` do what the firmware's C does: one
  * `this.remio` hypercall per ASK and per completion (so a test that wraps
  * `remio` sees and can alter each one), a WRITE's value masked to its width.
@@ -43,8 +50,11 @@
  * WRITE without effect), then calls the `onWatchdog` handler.
  */
 import { shmemRegionName, type DeviceModel, type Platform } from '../../src/config/platform.ts';
-import { PERF_OUT_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type EntropyQuality, type HeapStats, type Host } from '../../src/host.ts';
+import {
+  PERF_OUT_WORDS, REG_SHADOW_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type EntropyQuality, type HeapStats, type Host,
+} from '../../src/host.ts';
 import { Prng } from './prng.ts';
+import { regShadowRead } from './regshadow.ts';
 
 /** Request states in the simulated remio (Bao: FREE / PENDING / PROCESSING). */
 export type SimRequestState = 'PENDING' | 'PROCESSING' | 'DONE';
@@ -95,6 +105,8 @@ export interface SimOptions {
    * (default: calls `fn`, never stops it).
    */
   callJs?: (fn: () => void, budgetMs: number) => boolean;
+  /** offer {@link SimBao.regShadow} (default true; false: every read reaches JS) */
+  regShadow?: boolean;
 }
 
 interface Timer {
@@ -153,6 +165,9 @@ export class SimBao implements Host {
   private readonly dmList: (DeviceModel | null)[];
   private readonly prng: Prng;
   private readonly garbage: boolean;
+  /** register shadows by DM ({@link SimBao.regShadow}) */
+  private readonly shadows = new Map<number, { shadow: Uint32Array; config: Uint8Array }>();
+  private readonly shadowVal = new Uint32Array(2);
   private timers: Timer[] = [];
   private timerId = 1;
   private now = 0;
@@ -164,6 +179,7 @@ export class SimBao implements Host {
     this.entropyQuality = options.entropyQuality ?? 'hardware';
     this.garbage = options.garbageUpperBits ?? true;
     this.callJs = options.callJs ?? ((fn) => { fn(); return true; });
+    if (options.regShadow === false) (this as { regShadow?: unknown }).regShadow = undefined;
     this.pool = new Array<SimRequest | null>(platform.machine.cpus).fill(null);
     const size = options.dmListSize ?? Math.max(0, ...platform.devices.map((d) => d.dmId + 1));
     this.dmList = new Array<DeviceModel | null>(size).fill(null);
@@ -298,6 +314,14 @@ export class SimBao implements Host {
       if (st !== 0) failed++;
     }
     return failed;
+  }
+
+  /** See {@link Host.regShadow}: reads answered before the IRQ handler runs (see the file comment). */
+  regShadow?(dmId: number, shadow: Uint32Array, config: Uint8Array): boolean {
+    if (shadow.length < REG_SHADOW_WORDS) throw new RangeError(`regShadow: shadow needs ${REG_SHADOW_WORDS} words`);
+    if (this.shadows.has(dmId)) throw new RangeError(`regShadow: DM ${dmId} has one already`);
+    this.shadows.set(dmId, { shadow, config });
+    return true;
   }
 
   ipcNotify(): number {
@@ -459,9 +483,10 @@ export class SimBao implements Host {
         for (const intid of [...this.pendingIrqs].sort((a, b) => a - b)) {
           if (!this.enabledIrqs.has(intid) || !this.irqHandler) continue;
           this.pendingIrqs.delete(intid);
+          did = true;
+          if (this.serveFromShadow(intid)) continue;
           const handler = this.irqHandler;
           this.call(() => handler(intid));
-          did = true;
         }
         const due = this.timers.filter((t) => t.due <= this.now);
         for (const t of due) {
@@ -475,6 +500,27 @@ export class SimBao implements Host {
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * The firmware's loop before JS (runtime/host.c host_dataplane_service):
+   * answers the reads at the head of the FIFO of the DM on `intid` that its
+   * register shadow answers. Returns true if nothing is left for JS.
+   */
+  private serveFromShadow(intid: number): boolean {
+    const dm = this.platform.devices.find((d) => d.backendIntid === intid);
+    const sh = dm && this.shadows.get(dm.dmId);
+    if (!dm || !sh) return false;
+    const fifo = this.fifos.get(dm.dmId)!;
+    const out = this.askOut;
+    const v = this.shadowVal;
+    while (fifo.length > 0) {
+      const r = fifo[0];
+      if (r.op !== 1 || !regShadowRead(sh.shadow, sh.config, r.addr - dm.window.base, r.width, v)) return false;
+      this.remio(dm.dmId, 0, 2, 0, 0, 0, out);
+      this.remio(dm.dmId, r.addr, 1, v[0], v[1], r.id, out);
+    }
+    return true;
   }
 
   /** One call into the backend under the watchdog; after a stop, what the firmware does (see the file comment). */

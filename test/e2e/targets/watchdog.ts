@@ -4,7 +4,9 @@
  * them, with a watchdog budget of WATCHDOG_MS and a virtio-rng device
  * (`hwrng`) that misbehaves on request. A 4-byte write to offset
  * TRIGGER of its window (a reserved offset) arms one runaway:
- *   1  the next register read of the window never returns;
+ *   1  the next register read of the window never returns (the register
+ *      shadow is turned off with it, so that a read the host would answer
+ *      from the shadow reaches the device code);
  *   2  this write never returns;
  *   3  the next processing of its queue never returns;
  *   4  a timer that belongs to no device never returns.
@@ -50,7 +52,10 @@ transport.write = (addr: number, width: number, lo: number, hi: number): void =>
     return;
   }
   host.write(`watchdog test: runaway ${lo} armed\n`);
-  if (lo === 1) wildRead = true;
+  if (lo === 1) {
+    wildRead = true;
+    transport.setDataPlaneEnabled(false);
+  }
   else if (lo === 2) runaway();
   else if (lo === 3) wildQueue = true;
   else if (lo === 4) host.setTimeout(runaway, 0);
@@ -60,6 +65,7 @@ device.processQueue = (index: number): void => {
   processQueue(index);
 };
 device.reset = (): void => {
+  if (wildRead) transport.setDataPlaneEnabled(true);
   wildRead = false;
   wildQueue = false;
   reset();
