@@ -367,7 +367,19 @@ test('boundaries in C as in TypeScript: next = Queue Size - 1 and = Queue Size w
       dv.setUint16(0x1000 + 4, 3, true);
     }), false],
     ['a head of Queue Size', edge((dv) => dv.setUint16(0x1000 + 4, 8, true)), false],
+    ['the avail index Queue Size ahead (the one request, 8 times)', edge((dv) => dv.setUint16(0x1000 + 2, 8, true)), true],
+    ['the avail index Queue Size + 1 ahead', edge((dv) => dv.setUint16(0x1000 + 2, 9, true)), false],
+    ['an indirect table of QueueNumMax descriptors', edge((dv, d) => indirectRead(dv, d, NUM_MAX), { indirect: true }), true],
+    ['an indirect table of QueueNumMax + 1 descriptors', edge((dv, d) => indirectRead(dv, d, NUM_MAX + 1), { indirect: true }), false],
   ];
+  /** Request 0 as an indirect table of `n` descriptors at DATA + 0x1000: header, n - 2 sectors, status. */
+  function indirectRead(dv: DataView, d: number, n: number): void {
+    const t = DATA + 0x1000;
+    setDesc(dv, t, DATA, 16, DescFlag.NEXT, 1);
+    for (let i = 1; i < n - 1; i++) setDesc(dv, t + 16 * i, DATA + 0x2000 + 512 * i, 512, DescFlag.WRITE | DescFlag.NEXT, i + 1);
+    setDesc(dv, t + 16 * (n - 1), DATA + 528, 1, DescFlag.WRITE, 0);
+    setDesc(dv, d, t, 16 * n, DescFlag.INDIRECT, 0);
+  }
   const counts: Counts = { served: 0, handedBack: 0, failed: 0, chains: 0, requests: 0, broken: 0 };
   cases.forEach(([name, s, served], i) => {
     s.seed = i;
@@ -380,6 +392,29 @@ test('boundaries in C as in TypeScript: next = Queue Size - 1 and = Queue Size w
       throw e;
     }
   });
+});
+
+test('a queue layout past the region\'s end in the state words is handed back untouched (C checks what JS armed)', () => {
+  const layouts: [string, number, number, number][] = [
+    ['descriptor table one descriptor past the end', DATA_END + 128 - 128 + 16, 0x1000, 0x2000],
+    ['avail ring two bytes past the end', 0, DATA_END + 128 - 22 + 2, 0x2000],
+    ['used ring two bytes past the end', 0, 0x1000, DATA_END + 128 - 70 + 2],
+    ['a misaligned used ring', 0, 0x1000, 0x2002],
+  ];
+  for (const [name, desc, avail, used] of layouts) {
+    const s = edge(() => {});
+    s.shmem = s.shmem.slice(0, DATA_END + 128); // the region ends 128 bytes past DATA_END
+    s.st[DataPlaneWord.Q_DESC] = desc;
+    s.st[DataPlaneWord.Q_AVAIL] = avail;
+    s.st[DataPlaneWord.Q_USED] = used;
+    const input = Buffer.concat([Buffer.from(s.st.buffer), Buffer.from(new Uint32Array([s.shmem.length, DISK]).buffer), Buffer.from(s.shmem), Buffer.from(s.disk)]);
+    const r = spawnSync(exe, [], { input, maxBuffer: 1 << 24, timeout: 60_000 });
+    assert.is(r.status, 0, `${name}: ${r.stderr?.toString()}`);
+    assert.is(r.stdout.readUInt32LE(0), 1, `${name}: handed back`);
+    const stB = new Uint32Array(r.stdout.buffer.slice(r.stdout.byteOffset + 8, r.stdout.byteOffset + 8 + 4 * DATA_PLANE_WORDS));
+    assert.is(stB[DataPlaneWord.N_CHAINS], 0, `${name}: no chain served`);
+    assert.ok(Buffer.from(s.shmem).equals(r.stdout.subarray(8 + 4 * DATA_PLANE_WORDS, 8 + 4 * DATA_PLANE_WORDS + s.shmem.length)), `${name}: region untouched`);
+  }
 });
 
 test.run();

@@ -104,7 +104,7 @@ class LiveBlk {
   step(): void {
     const p = this.p;
     const q = this.b.q;
-    if (!this.live() || this.inFlight.size >= 8 || this.availMax > 60000) {
+    if (!this.live() || this.inFlight.size >= 8 || q.numFree < 3 || this.availMax > 60000) {
       this.probe();
       return;
     }
