@@ -407,6 +407,7 @@ test('a queue layout past the region\'s end in the state words is handed back un
     s.st[DataPlaneWord.Q_DESC] = desc;
     s.st[DataPlaneWord.Q_AVAIL] = avail;
     s.st[DataPlaneWord.Q_USED] = used;
+    s.shmem[avail + 4] = 7; // head: the table's last descriptor, the one past the region's end if the table runs over
     const input = Buffer.concat([Buffer.from(s.st.buffer), Buffer.from(new Uint32Array([s.shmem.length, DISK]).buffer), Buffer.from(s.shmem), Buffer.from(s.disk)]);
     const r = spawnSync(exe, [], { input, maxBuffer: 1 << 24, timeout: 60_000 });
     assert.is(r.status, 0, `${name}: ${r.stderr?.toString()}`);
