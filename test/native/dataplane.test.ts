@@ -89,12 +89,7 @@ function scenario(seed: number): Scenario {
     case 2: AVAIL = DATA_END; size = AVAIL + 6 + 2 * num; break;
     case 3: DESC = DATA_END; size = DESC + 16 * num; break;
   }
-  // Buffers placed at the end of the region end there, or before the avail
-  // ring when it ends the region: a status byte written over used_event
-  // changes it mid-batch, and a device may read used_event at any time
-  // (2.7.10), so the C-then-TypeScript and the TypeScript-alone decisions
-  // could differ without either being wrong.
-  const end = AVAIL === DATA_END ? AVAIL : size;
+
   const shmem = new Uint8Array(size);
   const disk = new Uint8Array(DISK);
   for (let i = 0; i < size; i += 97) shmem[i] = r(256);
@@ -154,10 +149,10 @@ function scenario(seed: number): Scenario {
     const status = alloc(1);
     bufs.push([BASE + status, 1, true]);
     if (broken(20)) bufs[r(bufs.length)][0] = BASE - 4096 + r(4000);
-    if (broken(20)) bufs[r(bufs.length)][0] = BASE + end - r(32);
-    if (broken(10)) { // the last buffer ends at the region's last byte (or the avail ring's first), or one byte past it
+    if (broken(20)) bufs[r(bufs.length)][0] = BASE + size - r(32);
+    if (broken(10)) { // the last buffer ends at the region's last byte, or one byte past it
       const last = bufs[bufs.length - 1];
-      last[0] = BASE + end - last[1] + r(2);
+      last[0] = BASE + size - last[1] + r(2);
     }
     if (broken(15)) bufs.reverse(); // readable after writable
     const flagsOf = (b: [number, number, boolean]): number => (b[2] ? DescFlag.WRITE : 0);
@@ -238,7 +233,7 @@ function buildHarness(): string {
 }
 
 /** What comparing a set of queues counted. */
-interface Counts { served: number; handedBack: number; failed: number; chains: number; requests: number; broken: number }
+interface Counts { served: number; handedBack: number; failed: number; chains: number; requests: number; broken: number; decidersWritten: number }
 
 /**
  * Runs `scenarios` through the harness (C) and through the TypeScript
@@ -285,7 +280,15 @@ function compare(exe: string, scenarios: Scenario[], counts: Counts): void {
       assert.is(b.failed, a.failed, `${what}: failure`);
       assert.is(b.lastAvail, a.lastAvail, `${what}: last avail index`);
       assert.is(b.usedIdx, a.usedIdx, `${what}: used index`);
-      assert.is(notify || b.notified, a.notified, `${what}: used buffer notification`);
+      // The avail ring's flags and used_event decide the notification (2.7.7,
+      // 2.7.10). If the driver's own buffers had the device write over them
+      // mid-batch, the decision depends on when the device reads them, which
+      // virtio leaves open: C at its hand-back, TypeScript at the end.
+      const av = s.st[DataPlaneWord.Q_AVAIL];
+      const ue = av + 4 + 2 * s.st[DataPlaneWord.Q_NUM];
+      const decidersKept = [av, av + 1, ue, ue + 1].every((o) => shmemA[o] === s.shmem[o]);
+      if (decidersKept) assert.is(notify || b.notified, a.notified, `${what}: used buffer notification`);
+      else counts.decidersWritten++;
       assert.ok(Buffer.from(shmemA).equals(Buffer.from(shmemB)), `${what}: shared region bytes differ`);
       assert.ok(Buffer.from(diskA).equals(Buffer.from(diskB)), `${what}: disk bytes differ`);
     });
@@ -298,7 +301,7 @@ const exe = buildHarness();
 const seeds = fuzzSeeds(0xda7a, SCENARIOS);
 
 test(`the C data plane and the TypeScript device leave the same bytes, indices and verdicts (${seeds.length} seeded queues)`, () => {
-  const counts: Counts = { served: 0, handedBack: 0, failed: 0, chains: 0, requests: 0, broken: 0 };
+  const counts: Counts = { served: 0, handedBack: 0, failed: 0, chains: 0, requests: 0, broken: 0, decidersWritten: 0 };
   const started = Date.now();
   for (let i = 0; i < seeds.length; i += BATCH) compare(exe, seeds.slice(i, i + BATCH).map(scenario), counts);
   console.log(`dataplane: ${seeds.length} queues, ${JSON.stringify(counts)}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -377,7 +380,7 @@ test('boundaries in C as in TypeScript: next = Queue Size - 1 and = Queue Size w
     setDesc(dv, t + 16 * (n - 1), DATA + 528, 1, DescFlag.WRITE, 0);
     setDesc(dv, d, t, 16 * n, DescFlag.INDIRECT, 0);
   }
-  const counts: Counts = { served: 0, handedBack: 0, failed: 0, chains: 0, requests: 0, broken: 0 };
+  const counts: Counts = { served: 0, handedBack: 0, failed: 0, chains: 0, requests: 0, broken: 0, decidersWritten: 0 };
   cases.forEach(([name, s, served], i) => {
     s.seed = i;
     const before = counts.served;
