@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { makeSystem, type System } from '../driver/system.ts';
 import { GuestStream, VsockDriver, encodeHeader, type VsockPacket } from '../driver/vsock.ts';
 import { Prng } from '../sim/prng.ts';
+import { replayHint, scaled, seedOverride } from '../sim/fuzz.ts';
 import type { VsockDevice } from '../../src/devices/vsock.ts';
 import type { VsockConnection } from '../../src/devices/vsock-socket.ts';
 import { VMADDR_CID_HOST, VsockOp, VsockShutdown, VsockType } from '../../src/devices/vsock-spec.ts';
@@ -312,11 +313,9 @@ test('with no receive buffers posted, owed RSTs wait in a bounded queue and the 
   assert.equal(got.map((p) => p.dstPort), Array.from({ length: 64 }, (_, i) => 100 + i), 'oldest first');
 });
 
-// the environment exists on Node only (QuickJS has no process)
-const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
-const FUZZ_ROUNDS = Math.round(400 * (Number(env.BAOJS_FUZZ_SCALE ?? 1) || 1));
+const FUZZ_ROUNDS = scaled(400);
 test(`fuzz: ${FUZZ_ROUNDS} seeded random packets between echo traffic never fail the device nor corrupt a stream`, () => {
-  const seed = Number(env.BAOJS_FUZZ_SEED ?? 0xc0ffee);
+  const seed = seedOverride() ?? 0xc0ffee;
   const r = new Prng(seed);
   const { d, dev } = setup();
   const st = new GuestStream(d, 8000, ECHO_PORT);
@@ -345,7 +344,7 @@ test(`fuzz: ${FUZZ_ROUNDS} seeded random packets between echo traffic never fail
     }
     assert.equal(echo(d, st, data.subarray(0)).subarray(0, data.length), data);
   } catch (e) {
-    throw new Error(`vsock fuzz failed with BAOJS_FUZZ_SEED=${seed}: ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(`vsock fuzz failed: ${e instanceof Error ? e.message : String(e)}; ${replayHint(seed)}`);
   }
 });
 
@@ -373,10 +372,13 @@ test('key-value store: SET, GET, DEL and COUNT over a stream; bad commands get E
   assert.is(st.peerShutdown, VsockShutdown.RCV | VsockShutdown.SEND, 'then the service closes');
 });
 
+/** A deep copy of plain data (QuickJS has no structuredClone). */
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
 test('the platform description: a vsock device needs a guest CID of its own; other kinds have none', () => {
   const base = testPlatform({ vsock: true });
   const withDevice = (patch: object, extra: object[] = []): void => {
-    const p = structuredClone(base);
+    const p = clone(base);
     Object.assign(p.devices[p.devices.length - 1], patch);
     p.devices.push(...(extra as typeof p.devices));
     validatePlatform(p);
@@ -384,10 +386,10 @@ test('the platform description: a vsock device needs a guest CID of its own; oth
   assert.throws(() => withDevice({ guestCid: undefined }), /devices\[4\]\.guestCid: a vsock device needs a guest CID/);
   assert.throws(() => withDevice({ guestCid: 2 }), /guestCid/);
   assert.throws(() => withDevice({ guestCid: 0xffffffff }), /guestCid/);
-  const p = structuredClone(base);
+  const p = clone(base);
   (p.devices[0] as { guestCid?: number }).guestCid = 9;
   assert.throws(() => validatePlatform(p), /devices\[0\]\.guestCid: a blk device has no guest CID/);
-  const second = { ...structuredClone(base.devices[4]), name: 'vsock1', bindKey: 5, dmId: 6, backendIntid: 149, frontendIntid: 117, window: { base: 0x0b005000, size: 0x200 }, shmem: { id: 5, base: 0x60600000, size: 0x100000 } };
+  const second = { ...clone(base.devices[4]), name: 'vsock1', bindKey: 5, dmId: 6, backendIntid: 149, frontendIntid: 117, window: { base: 0x0b005000, size: 0x200 }, shmem: { id: 5, base: 0x60600000, size: 0x100000 } };
   assert.throws(() => withDevice({}, [second]), /devices\[5\]\.guestCid: shared with devices\[4\]/);
   withDevice({}, [{ ...second, guestCid: 4 }]);
 });
