@@ -2,12 +2,13 @@
 /**
  * `npm run fuzz`: the long run of the seeded fuzz suites, at volumes no
  * `npm test` reaches: random register accesses with live queues, malformed
- * descriptor chains through the TypeScript device, and broken requests
- * through the C data plane (built with AddressSanitizer and UBSan) against
- * the TypeScript device. Each suite runs with its own BAOJS_FUZZ_SCALE,
- * chosen to reach at least 10^6 register accesses, 10^5 malformed chains
- * and 10^5 broken data-plane requests; a BAOJS_FUZZ_SCALE in the
- * environment multiplies all three.
+ * descriptor chains through the TypeScript device, random packets to the
+ * vsock device, and broken requests through the C data plane (built with
+ * AddressSanitizer and UBSan) against the TypeScript device. Each suite
+ * runs with its own BAOJS_FUZZ_SCALE, chosen to reach at least 10^6
+ * register accesses, 10^5 malformed chains, 10^5 vsock packets and 10^5
+ * broken data-plane requests; a BAOJS_FUZZ_SCALE in the environment
+ * multiplies them all.
  *
  * Prints each suite's volumes and time, then a summary; exits 1 if a suite
  * failed (its output, with the failing round's seed, is printed) or fell
@@ -41,6 +42,7 @@ interface Suite {
 const SUITES: Suite[] = [
   { file: 'test/unit/fuzz-registers.test.ts', scale: 50, tag: 'fuzz-registers:', volume: (v) => v.accesses, unit: 'register accesses', target: 1e6 },
   { file: 'test/unit/fuzz-chains.test.ts', scale: 600, tag: 'fuzz-chains:', volume: (v) => v.malformed + v.noStatus, unit: 'malformed chains (TypeScript)', target: 1e5 },
+  { file: 'test/unit/vsock.test.ts', scale: 250, tag: 'vsock-fuzz:', volume: (v) => v.packets, unit: 'random vsock packets (TypeScript)', target: 1e5 },
   { file: 'test/native/dataplane.test.ts', scale: 60, tag: 'dataplane:', volume: (v) => v.broken, unit: 'broken requests (C data plane, ASan/UBSan)', target: 1e5 },
 ];
 

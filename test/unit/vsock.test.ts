@@ -343,6 +343,7 @@ test(`fuzz: ${FUZZ_ROUNDS} seeded random packets between echo traffic never fail
       assert.ok(dev.connectionCount <= 64);
     }
     assert.equal(echo(d, st, data.subarray(0)).subarray(0, data.length), data);
+    console.log(`vsock-fuzz: ${JSON.stringify({ packets: FUZZ_ROUNDS, malformed: dev.counters.malformed, badAddress: dev.counters.badAddress, resets: dev.counters.resets, connections: dev.counters.connections })}`);
   } catch (e) {
     throw new Error(`vsock fuzz failed: ${e instanceof Error ? e.message : String(e)}; ${replayHint(seed)}`);
   }
