@@ -76,6 +76,8 @@ const REFERENCE_REPEATS = 5;
 const PER_REQUEST_READS = scale(1024);
 /** Status register reads of the idle vdb (one per read of its sysfs `status` file) for the cost of a shadow-answered read. */
 const STATUS_READS = scale(512);
+/** Bytes echoed through the vsock echo service (one connection, vsockcat echo). */
+const VSOCK_ECHO_BYTES = scale(4 * MiB);
 
 /**
  * A frontend loop that makes `n` Status register reads of `dev`'s virtio
@@ -221,6 +223,36 @@ function requestCosts(before: number[], after: number[]): Record<'read' | 'write
   };
 }
 
+// ---- vsock ----------------------------------------------------------------------
+
+/** The vsock echo figures: guest-time throughput and the backend's cost per 4 KiB each way. */
+interface VsockEcho {
+  bytes: number;
+  /** guest ns from the first byte sent to the last byte received */
+  ns: number;
+  /** bytes each way per guest µs (= MB/s) */
+  mbps: number;
+  /** the backend's service windows of vsock0 (sum of every kind's total), guest ns per 4 KiB echoed */
+  backendNsPer4KiB: number;
+}
+
+/** Echoes VSOCK_ECHO_BYTES through the example echo service and reads vsock0's counters around it. */
+async function vsockEcho(s: ConsoleSession, before: Stats): Promise<VsockEcho> {
+  const out = await s.check(`vsockcat echo 7 ${VSOCK_ECHO_BYTES} 1`, 600_000);
+  const m = /vsockcat: echo bytes (\d+) sent (\w+) received (\w+) ns (\d+) ok/.exec(out);
+  if (!m || m[2] !== m[3]) throw new Error(`vsock echo failed: ${out}`);
+  const after = await stats(s);
+  const a = after.perf.vsock0, b = before.perf.vsock0;
+  if (!a || !b) throw new Error('no perf counters for vsock0');
+  let ticks = 0;
+  for (const kind of [PerfKind.READ, PerfKind.WRITE, PerfKind.NOTIFY]) {
+    const i = PerfOut.KINDS + kind * PERF_FIELDS + PerfField.TOTAL;
+    ticks += a[i] - b[i];
+  }
+  const bytes = Number(m[1]), ns = Number(m[4]);
+  return { bytes, ns, mbps: (bytes / ns) * 1e3, backendNsPer4KiB: (ticks * (1e9 / a[PerfOut.CLOCK_HZ])) / (bytes / 4096) };
+}
+
 // ---- footprint ----------------------------------------------------------------
 
 function sections(elf: string): Record<string, number> {
@@ -320,6 +352,8 @@ async function main(): Promise<void> {
 
   const baojs = await runWorkloads(sys, '/dev/vda', 'baojs');
   const s2 = await stats(sys);
+  console.log(`[bench] vsock: ${VSOCK_ECHO_BYTES} bytes through the echo service (vsockcat echo)`);
+  const vsock = await vsockEcho(sys, s2);
   sys.kill();
   await sys.close(2000);
 
@@ -396,6 +430,9 @@ async function main(): Promise<void> {
     lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${fmt(b.mbps, 1).padStart(12)}${fmt(b.iops).padStart(8)}${`${fmt(ratios[w.name] * 100)} %`.padStart(10)}${slow}`);
   }
   lines.push('');
+  lines.push(`   vsock echo (one AF_VSOCK connection to the example echo service, ${fmt(vsock.bytes)} bytes each way): ${fmt(vsock.mbps, 2)} MB/s each way;`);
+  lines.push(`   backend ${fmt(vsock.backendNsPer4KiB)} instructions per 4 KiB echoed (4 KiB in and 4 KiB out; the TypeScript device, no C fast path)`);
+  lines.push('');
   lines.push('3. Boot (guest time)');
   lines.push(`   reset to the backend's first instruction   ${ms(boot.firstInstructionNs)}`);
   lines.push(`   reset to "baojs ready"                      ${ms(boot.resetToReadyNs)}`);
@@ -416,6 +453,7 @@ async function main(): Promise<void> {
     perRequest: { reads: pr, ...costs, blockRequestEndToEnd: perBlock, statusRead: statusShadow },
     perRequestWithoutDataPlane: { ...costsJs, blockRequestEndToEnd: perBlockJs, statusRead: statusJs },
     throughput: WORKLOADS.map((w) => ({ ...w, baojs: baojs[w.name], qemu: qemu[w.name], ratio: ratios[w.name] })),
+    vsock,
     boot, footprint, wallSeconds: (Date.now() - started) / 1000,
   };
   const json = join(resultsDir, `bench-${stamp}.json`);
