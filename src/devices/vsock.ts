@@ -34,8 +34,12 @@ import { DeviceId, setFeature } from '../virtio/spec.ts';
 import { VsockConnection, VsockPending, type VsockCarrier, type VsockEndpoint, type VsockHub } from './vsock-socket.ts';
 import { VMADDR_CID_HOST, VsockConfig, VsockFeature, VsockHdr, VsockOp, VsockQueue, VsockShutdown, VsockType } from './vsock-spec.ts';
 
-/** Largest payload of one packet the device sends (Linux's VIRTIO_VSOCK_MAX_PKT_BUF_SIZE), bytes. */
-export const VSOCK_MAX_PAYLOAD = 64 * 1024;
+/**
+ * Largest payload of one packet the device sends, bytes: the receive
+ * buffer Linux posts (VIRTIO_VSOCK_DEFAULT_RX_BUF_SIZE); a larger buffer
+ * still gets 4 KiB. Also the size of the device's copy buffer.
+ */
+export const VSOCK_MAX_PAYLOAD = 4096;
 /** RSTs for unknown connections that may wait for receive buffers. */
 const RST_QUEUE = 64;
 /** The first local port {@link VsockDevice.openConnection} tries (the dynamic range). */
