@@ -7,20 +7,9 @@
  * exactly those sizes (so AddressSanitizer sees any byte outside them) and
  * writes: u32 result, u32 notify, the state words, the region, the disk.
  */
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
+#include "harness_io.h"
 #include "dataplane.h"
-
-static int read_all(void *p, size_t n)
-{
-	return fread(p, 1, n, stdin) == n;
-}
-
-static void write_all(const void *p, size_t n)
-{
-	if (fwrite(p, 1, n, stdout) != n)
-		exit(3);
-}
 
 int main(void)
 {

@@ -8,20 +8,9 @@
  * AddressSanitizer sees any byte outside them) and writes per probe u32
  * answered, u32 value low, u32 value high, then the state's RS_N_READS word.
  */
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
+#include "harness_io.h"
 #include "regshadow.h"
-
-static int read_all(void *p, size_t n)
-{
-	return fread(p, 1, n, stdin) == n;
-}
-
-static void write_all(const void *p, size_t n)
-{
-	if (fwrite(p, 1, n, stdout) != n)
-		exit(3);
-}
 
 int main(void)
 {
