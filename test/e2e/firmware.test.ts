@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { buildFirmware } from '../../scripts/build.ts';
 import { bareFirmwareArgs, runQemu, type QemuResult } from '../../qemu/qemu.ts';
 import { loadPlatform } from '../../scripts/gen-platform.ts';
+import { embedsImage } from '../../qemu/system.ts';
 import { generate, sha256, workload } from './targets/workload.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -115,6 +116,7 @@ test('the build never hands out a stale image: other inputs or a replaced file a
   const first = await build('test/e2e/targets/throw.ts');
   assert.match((await run(first.elf)).output, /^still alive after the exceptions$/m);
   const throwImage = readFileSync(first.elf);
+  const throwBin = readFileSync(first.bin);
   const mtime = statSync(first.elf).mtimeMs;
   assert.is(statSync((await build('test/e2e/targets/throw.ts')).elf).mtimeMs, mtime, 'same inputs: the image is reused');
   // other inputs, as after an edit: the image in the directory is not theirs
@@ -125,6 +127,12 @@ test('the build never hands out a stale image: other inputs or a replaced file a
   const third = await build('test/e2e/targets/timers.ts');
   assert.not.ok(readFileSync(third.elf).equals(throwImage), 'the replaced image was handed out');
   assert.match((await run(third.elf)).output, /^timer order \w+, interval ticks \d+$/m);
+  // Under Bao the firmware comes inside the user's Bao image: the runner checks it holds this build's bytes.
+  const bao = join(outDir, 'bao.bin');
+  writeFileSync(bao, Buffer.concat([Buffer.alloc(4096, 0xaa), readFileSync(third.bin), Buffer.alloc(4096, 0x55)]));
+  assert.ok(embedsImage(bao, third.bin), 'a Bao image with this build inside');
+  writeFileSync(bao, Buffer.concat([Buffer.alloc(4096, 0xaa), throwBin, Buffer.alloc(4096, 0x55)]));
+  assert.not.ok(embedsImage(bao, third.bin), 'a Bao image with another build inside');
 });
 
 test('the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor', async () => {
