@@ -38,7 +38,7 @@ async function boot(entry?: string, name = 'product', platform = 'qemu-aarch64-v
 /** Boots the image `elf` alone on `platform`'s machine (see {@link boot}). */
 async function run(elf: string, platform = 'qemu-aarch64-virt', opts: { icount?: boolean } = {}): Promise<QemuResult> {
   const { machine } = await loadPlatform(platform);
-  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), timeoutMs: 60_000 });
+  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), timeoutMs: 120_000 });
   assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${r.output}`);
   return r;
 }
