@@ -12,6 +12,8 @@ import { bootSystem, type SystemSession } from '../../qemu/system.ts';
 import { CONSOLE_ESCAPE } from '../../qemu/system.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { poolNodeName } from '../../qemu/frontend/dts.ts';
+import { DescFlag, DeviceStatus, MmioReg } from '../../src/virtio/spec.ts';
+import { BlkStatus, BlkType } from '../../src/devices/blk-request.ts';
 
 let sys: SystemSession;
 const md5Of = (s: string): string => {
@@ -23,9 +25,6 @@ const dev = (name: string) => platform.devices.find((d) => d.name === name)!;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 /** The debugfs directory of device `name`'s restricted DMA pool (qemu/frontend/dts.ts). */
 const poolDir = (name: string): string => `/sys/kernel/debug/${poolNodeName(name, dev(name).shmem.base)}`;
-
-const VIRTQ_DESC_F_NEXT = 1;
-const VIRTQ_DESC_F_WRITE = 2;
 
 /** Where {@link rawBlkRequest} keeps vdb's queue 0 and a request's buffers: the last 64 KiB of vdb's shared region. */
 interface RawQueue {
@@ -73,29 +72,30 @@ async function rawBlkRequest(make: (q: RawQueue) => { setup?: string[]; chain: A
   const from = sys.output.length;
   const desc = (i: number, [addr, len, flags]: [number, number, number]): string[] => [
     `devmem ${hex(q.desc + 16 * i)} 32 ${hex(addr)}`, `devmem ${hex(q.desc + 16 * i + 4)} 32 0`,
-    `devmem ${hex(q.desc + 16 * i + 8)} 32 ${len}`, `devmem ${hex(q.desc + 16 * i + 12)} 32 ${hex(flags | ((flags & VIRTQ_DESC_F_NEXT ? i + 1 : 0) << 16))}`,
+    `devmem ${hex(q.desc + 16 * i + 8)} 32 ${len}`, `devmem ${hex(q.desc + 16 * i + 12)} 32 ${hex(flags | ((flags & DescFlag.NEXT ? i + 1 : 0) << 16))}`,
   ];
+  const reg = (r: MmioReg, v: number): string => `devmem ${hex(w + r)} 32 ${hex(v)}`;
   const steps = [
-    `devmem ${hex(w + 0x70)} 32 0`, `devmem ${hex(w + 0x70)} 32 3`, // reset; ACKNOWLEDGE | DRIVER
-    `devmem ${hex(w + 0x24)} 32 1`, `devmem ${hex(w + 0x20)} 32 1`, `devmem ${hex(w + 0x24)} 32 0`, `devmem ${hex(w + 0x20)} 32 0`, // VERSION_1
-    `devmem ${hex(w + 0x70)} 32 11`, `devmem ${hex(w + 0x30)} 32 0`, `devmem ${hex(w + 0x38)} 32 8`, // FEATURES_OK; queue 0, 8 entries
-    `devmem ${hex(w + 0x80)} 32 ${hex(q.desc)}`, `devmem ${hex(w + 0x84)} 32 0`,
-    `devmem ${hex(w + 0x90)} 32 ${hex(q.avail)}`, `devmem ${hex(w + 0x94)} 32 0`,
-    `devmem ${hex(w + 0xa0)} 32 ${hex(q.used)}`, `devmem ${hex(w + 0xa4)} 32 0`,
+    reg(MmioReg.Status, 0), reg(MmioReg.Status, DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER),
+    reg(MmioReg.DriverFeaturesSel, 1), reg(MmioReg.DriverFeatures, 1), reg(MmioReg.DriverFeaturesSel, 0), reg(MmioReg.DriverFeatures, 0), // VERSION_1
+    reg(MmioReg.Status, DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK), reg(MmioReg.QueueSel, 0), reg(MmioReg.QueueNum, 8),
+    reg(MmioReg.QueueDescLow, q.desc), reg(MmioReg.QueueDescHigh, 0),
+    reg(MmioReg.QueueDriverLow, q.avail), reg(MmioReg.QueueDriverHigh, 0),
+    reg(MmioReg.QueueDeviceLow, q.used), reg(MmioReg.QueueDeviceHigh, 0),
     ...setup,
     ...chain.flatMap((d, i) => desc(i, d)),
     `devmem ${hex(statusAddr)} 8 0xee`, `devmem ${hex(q.used)} 32 0`,
     `devmem ${hex(q.avail)} 32 0`, `devmem ${hex(q.avail + 4)} 32 0`, // avail: idx 0, ring[0] = head 0
-    `devmem ${hex(w + 0x44)} 32 1`, `devmem ${hex(w + 0x70)} 32 15`, // QueueReady; DRIVER_OK
+    reg(MmioReg.QueueReady, 1), reg(MmioReg.Status, DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK | DeviceStatus.DRIVER_OK),
   ];
   for (let i = 0; i < steps.length; i += 12) await sys.check(steps.slice(i, i + 12).join(' && '), 60_000); // lines under 1,000 bytes
-  await sys.check(`devmem ${hex(q.avail)} 32 0x10000 && devmem ${hex(w + 0x50)} 32 0`, 60_000); // avail idx 1; QueueNotify
+  await sys.check(`devmem ${hex(q.avail)} 32 0x10000 && ${reg(MmioReg.QueueNotify, 0)}`, 60_000); // avail idx 1; kick
   const [usedIdx, usedId, usedLen, status] = (await sys.check(
     `devmem ${hex(q.used)} 32; devmem ${hex(q.used + 4)} 32; devmem ${hex(q.used + 8)} 32; devmem ${hex(statusAddr)} 8`,
   )).trim().split('\n').map((x) => Number(x.trim()));
   const log = sys.output.slice(from);
   assert.is(usedIdx >>> 16, 1, 'one used element');
-  await sys.check(`devmem ${hex(w + 0x70)} 32 0 && echo ${name} > /sys/bus/virtio/drivers/virtio_blk/bind`);
+  await sys.check(`${reg(MmioReg.Status, 0)} && echo ${name} > /sys/bus/virtio/drivers/virtio_blk/bind`);
   await sys.check('until [ -b /dev/vdb ]; do sleep 0.1; done; dd if=/dev/vdb bs=64k count=1 2>/dev/null | wc -c', 60_000);
   return { usedId, usedLen, status, log };
 }
@@ -196,15 +196,15 @@ test('block: the read-only disk reads; baojs itself answers a write to it with V
   const before = await sectorSum();
   const r = await rawBlkRequest((q) => ({
     setup: [
-      `devmem ${hex(q.header)} 32 1`, `devmem ${hex(q.header + 4)} 32 0`, // VIRTIO_BLK_T_OUT
+      `devmem ${hex(q.header)} 32 ${BlkType.OUT}`, `devmem ${hex(q.header + 4)} 32 0`,
       `devmem ${hex(q.header + 8)} 32 ${sector}`, `devmem ${hex(q.header + 12)} 32 0`,
       `devmem ${hex(q.data)} 32 0x5a5a5a5a`,
     ],
-    chain: [[q.header, 16, VIRTQ_DESC_F_NEXT], [q.data, 512, VIRTQ_DESC_F_NEXT], [q.status, 1, VIRTQ_DESC_F_WRITE]],
+    chain: [[q.header, 16, DescFlag.NEXT], [q.data, 512, DescFlag.NEXT], [q.status, 1, DescFlag.WRITE]],
   }));
   assert.is(r.usedId, 0, 'the used element is the chain at head 0');
   assert.is(r.usedLen, 1, 'only the status byte was written');
-  assert.is(r.status, 1, 'VIRTIO_BLK_S_IOERR');
+  assert.is(r.status, BlkStatus.IOERR, 'VIRTIO_BLK_S_IOERR');
   assert.match(r.log, new RegExp(`^vdb: write to read-only device \\(sector ${sector}\\)`, 'm'));
   assert.is(await sectorSum(), before, 'the sector is unchanged');
 });
@@ -283,11 +283,11 @@ test('robustness: garbage written to a window gets virtio errors and log lines; 
 test('robustness: a block request whose header lies outside the shared region completes with VIRTIO_BLK_S_IOERR', async () => {
   // header (readable) in the frontend's own RAM, data and status (writable) in the region
   const r = await rawBlkRequest((q) => ({
-    chain: [[platform.frontend.ram.base + 0x100000, 16, VIRTQ_DESC_F_NEXT], [q.data, 512, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT], [q.status, 1, VIRTQ_DESC_F_WRITE]],
+    chain: [[platform.frontend.ram.base + 0x100000, 16, DescFlag.NEXT], [q.data, 512, DescFlag.WRITE | DescFlag.NEXT], [q.status, 1, DescFlag.WRITE]],
   }));
   assert.is(r.usedId, 0, 'the used element is the chain at head 0');
   assert.is(r.usedLen, 1, 'only the status byte was written');
-  assert.is(r.status, 1, 'VIRTIO_BLK_S_IOERR');
+  assert.is(r.status, BlkStatus.IOERR, 'VIRTIO_BLK_S_IOERR');
   assert.match(r.log, /^vdb: request at head 0: request header outside the shared region/m);
 });
 
