@@ -150,7 +150,9 @@ export function qemuMachineArg(m: Machine): string {
  * QEMU arguments that boot the firmware alone on the platform's machine,
  * with no hypervisor below it: the CPU starts at EL2 and the firmware drops
  * to EL1 itself; PSCI goes to QEMU over SMC. `icount` makes guest time a
- * count of instructions (1 ns each).
+ * count of instructions (1 ns each) that skips idle periods at once
+ * (`-icount shift=0,sleep=off`): what a run computes from guest time is
+ * then the same on a quiet and on a loaded host.
  */
 export function bareFirmwareArgs(elf: string, m: Machine, opts: { icount?: boolean; memMiB?: number } = {}): string[] {
   const args = [
@@ -160,6 +162,6 @@ export function bareFirmwareArgs(elf: string, m: Machine, opts: { icount?: boole
     '-nographic', '-nic', 'none',
     '-kernel', elf,
   ];
-  if (opts.icount) args.push('-icount', 'shift=0');
+  if (opts.icount) args.push('-icount', 'shift=0,sleep=off');
   return args;
 }

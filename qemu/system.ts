@@ -6,8 +6,8 @@
  * configuration gives them). Linux's console is /dev/hvc0, served by baojs
  * and bridged to the UART, so QEMU's stdin/stdout is the Linux shell.
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
 import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
@@ -109,11 +109,27 @@ async function waitForShell(session: ConsoleSession, opts: SystemOptions): Promi
  */
 async function bootUnderBao(p: Platform, image: string, opts: SystemOptions, log: (line: string) => void): Promise<SystemSession> {
   log(`[system] booting Bao image ${image}`);
+  if (existsSync(image)) {
+    const { bin } = await buildFirmware({ platform: p.name, quiet: true });
+    if (!embedsImage(image, bin)) {
+      log(`[system] warning: ${image} does not contain this tree's ${relative(process.cwd(), bin)}: it runs the firmware it was built with; rebuild Bao to run this one (docs/bao.md)`);
+    }
+  }
   const q = await startBao({
     image, platform: p, icount: opts.icount, qemuArgs: opts.qemuArgs, timeoutMs: opts.timeoutMs,
     onOutput: opts.onOutput, logFile: opts.logFile,
   });
   return waitForShell(q, opts);
+}
+
+/**
+ * Whether the Bao image `image` holds the firmware image `bin` byte for
+ * byte: Bao's configuration includes each VM's image verbatim
+ * (`VM_IMAGE`, an `.incbin`), so a Bao built before the last firmware
+ * change does not.
+ */
+export function embedsImage(image: string, bin: string): boolean {
+  return readFileSync(image).includes(readFileSync(bin));
 }
 
 /** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */

@@ -17,7 +17,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { transformSync } from '@babel/core';
@@ -177,7 +177,74 @@ export async function bundle(entry: string, platform: string, outFile: string): 
   writeFileSync(outFile, withoutTdz(readFileSync(outFile, 'utf8'), basename(outFile)));
 }
 
-/** Builds the firmware image. @throws Error with the failing command's output. */
+const WARN_FLAGS = ['-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-cast-function-type', '-std=gnu11'];
+const LINK_FLAGS = [SPECS, '-nostartfiles', '-static', '-no-pie', '-Wl,--gc-sections', '-Wl,--no-warn-rwx-segments'];
+/** The stamp beside the products of {@link buildFirmware}: what they were built from. */
+const STAMP = 'baojs.inputs.json';
+
+/** What {@link buildFirmware} records about its products in {@link STAMP}. */
+interface FirmwareStamp {
+  /** {@link firmwareInputsKey} of the inputs */
+  key: string;
+  sizes: BuildResult['sizes'];
+  /** sha256 of each product as written, so that a product replaced or edited later is not taken for this build's */
+  sha256: { elf: string; bin: string; bundle: string };
+}
+
+const fileHash = (file: string): string => sha256(readFileSync(file));
+
+/** Every file under `dir` (recursively), sorted. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/**
+ * A digest (16 hex digits) of everything the firmware image is made from:
+ * the bytecode of the bundle (`bundleC`), every file under firmware/,
+ * runtime/, linker/ and the generated platform directory `gen`, the flags,
+ * the cross compiler's version, the QuickJS objects (their cache key is in
+ * their path) and this build script itself. Equal digests, same image.
+ */
+function firmwareInputsKey(bundleC: string, gen: string, qjsObjs: string[]): string {
+  const h = createHash('sha256');
+  const gccVersion = run(`${CROSS}gcc`, ['-dumpfullversion']).trim();
+  h.update(JSON.stringify({ TARGET_CFLAGS, QUICKJS_DEFINES, WARN_FLAGS, LINK_FLAGS, gccVersion, qjs: qjsObjs.map((o) => relative(cacheDir(), o)) }));
+  h.update(readFileSync(bundleC));
+  const files = [...['firmware', 'runtime', 'linker'].flatMap((d) => filesUnder(join(root, d))), ...filesUnder(gen), fileURLToPath(import.meta.url)];
+  for (const f of files) h.update('\0').update(relative(root, f)).update('\0').update(readFileSync(f));
+  return h.digest('hex').slice(0, 16);
+}
+
+/** The products in `out` if its stamp names `key` and every product still has the bytes the stamp recorded; else undefined. */
+function reuseFirmware(out: string, key: string): BuildResult | undefined {
+  try {
+    const stamp = JSON.parse(readFileSync(join(out, STAMP), 'utf8')) as FirmwareStamp;
+    if (stamp.key !== key) return undefined;
+    const r = { elf: join(out, 'baojs.elf'), bin: join(out, 'baojs.bin'), bundle: join(out, 'bundle.js'), sizes: stamp.sizes };
+    const same = fileHash(r.elf) === stamp.sha256.elf && fileHash(r.bin) === stamp.sha256.bin && fileHash(r.bundle) === stamp.sha256.bundle;
+    return same ? r : undefined;
+  } catch {
+    return undefined; // no stamp, or a product missing: build
+  }
+}
+
+/** Writes the stamp atomically (a concurrent reader sees the old one or the new one). */
+function writeStamp(out: string, stamp: FirmwareStamp): void {
+  const tmp = join(out, `${STAMP}.${process.pid}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(stamp, null, 2)}\n`);
+  renameSync(tmp, join(out, STAMP));
+}
+
+/**
+ * Builds the firmware image, or returns the one in the output directory
+ * when that was built from the same inputs ({@link firmwareInputsKey}) and
+ * its files are unchanged since: an image left from other sources, or
+ * replaced by hand, is never used.
+ * @throws Error with the failing command's output.
+ */
 export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResult> {
   const platform = opts.platform ?? 'qemu-aarch64-virt';
   const entry = opts.entry ?? 'src/main.ts';
@@ -216,9 +283,14 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   writeFileSync(bundleC, `#include <stdint.h>\n${c.replace(/#include[^\n]*\n/g, '')}`);
 
   const qjsObjs = await ensureTargetQuickjs(quiet);
+  const key = firmwareInputsKey(bundleC, gen, qjsObjs);
+  const reused = reuseFirmware(out, key);
+  if (reused) {
+    if (!quiet) log(`${displayPath(reused.elf)}: up to date (inputs ${key})`);
+    return reused;
+  }
   const incs = [`-I${gen}`, `-I${join(root, 'firmware')}`, `-I${join(root, 'firmware', 'arch', 'aarch64')}`,
     `-I${join(root, 'runtime')}`, `-I${QUICKJS.srcDir}`];
-  const warn = ['-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-cast-function-type', '-std=gnu11'];
   const objDir = join(work, 'obj');
   mkdirSync(objDir, { recursive: true });
   const jobs: Array<{ label: string; cmd: string; args: string[] }> = [];
@@ -230,26 +302,26 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   };
   // The firmware core may run in interrupt context: no FP/SIMD registers there.
   for (const f of readdirSync(join(root, 'firmware', 'arch', 'aarch64'))) {
-    if (/\.[cS]$/.test(f)) add(join(root, 'firmware', 'arch', 'aarch64', f), [...warn, '-mgeneral-regs-only']);
+    if (/\.[cS]$/.test(f)) add(join(root, 'firmware', 'arch', 'aarch64', f), [...WARN_FLAGS, '-mgeneral-regs-only']);
   }
   for (const f of readdirSync(join(root, 'firmware'))) {
-    if (/\.c$/.test(f)) add(join(root, 'firmware', f), [...warn, '-mgeneral-regs-only']);
+    if (/\.c$/.test(f)) add(join(root, 'firmware', f), [...WARN_FLAGS, '-mgeneral-regs-only']);
   }
   for (const f of readdirSync(join(root, 'runtime'))) {
-    if (/\.c$/.test(f)) add(join(root, 'runtime', f), [...warn, ...QUICKJS_DEFINES]);
+    if (/\.c$/.test(f)) add(join(root, 'runtime', f), [...WARN_FLAGS, ...QUICKJS_DEFINES]);
   }
   add(bundleC, ['-w']);
   await parallel(jobs, quiet);
 
   const workElf = join(work, 'baojs.elf');
-  run(`${CROSS}gcc`, [SPECS, '-nostartfiles', '-static', '-no-pie', `-T${join(root, 'linker', 'firmware.ld')}`, `-L${gen}`,
-    '-Wl,--gc-sections', '-Wl,--no-warn-rwx-segments', '-o', workElf, ...objs, ...qjsObjs, '-lm']);
+  run(`${CROSS}gcc`, [...LINK_FLAGS, `-T${join(root, 'linker', 'firmware.ld')}`, `-L${gen}`, '-o', workElf, ...objs, ...qjsObjs, '-lm']);
   run(`${CROSS}objcopy`, ['-O', 'binary', workElf, join(work, 'baojs.bin')]);
   const sizes = sectionSizes(workElf);
   const [elf, bin, bundleOut] = ['baojs.elf', 'baojs.bin', 'bundle.js'].map((f) => {
     renameSync(join(work, f), join(out, f));
     return join(out, f);
   });
+  writeStamp(out, { key, sizes, sha256: { elf: fileHash(elf), bin: fileHash(bin), bundle: fileHash(bundleOut) } });
   if (!quiet) log(`${displayPath(elf)}: text ${sizes.text} B, data ${sizes.data} B, bss ${sizes.bss} B; ${displayPath(bin)}: ${readFileSync(bin).length} B`);
   return { elf, bin, bundle: bundleOut, sizes };
 }

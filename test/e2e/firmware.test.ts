@@ -6,31 +6,45 @@
  * out-of-memory in JS are reported and the firmware keeps running.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildFirmware } from '../../scripts/build.ts';
 import { bareFirmwareArgs, runQemu, type QemuResult } from '../../qemu/qemu.ts';
 import { loadPlatform } from '../../scripts/gen-platform.ts';
+import { embedsImage } from '../../qemu/system.ts';
 import { generate, sha256, workload } from './targets/workload.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-async function boot(entry?: string, name = 'product', platform = 'qemu-aarch64-virt'): Promise<QemuResult> {
+/**
+ * Builds `entry` (default: the product image) for `platform` and boots it
+ * alone. `icount`: guest time counts instructions (qemu.ts
+ * bareFirmwareArgs), for every run whose checks depend on guest time, so
+ * that they hold on a loaded host; a run that only waits for an event (an
+ * exception, the watchdog) runs without it.
+ */
+async function boot(entry?: string, name = 'product', platform = 'qemu-aarch64-virt', opts: { icount?: boolean } = {}): Promise<QemuResult> {
   const { elf } = await buildFirmware({
     platform,
     entry,
     outDir: entry ? join(ROOT, 'build', 'test', name) : undefined,
     quiet: true,
   });
+  return run(elf, platform, opts);
+}
+
+/** Boots the image `elf` alone on `platform`'s machine (see {@link boot}). */
+async function run(elf: string, platform = 'qemu-aarch64-virt', opts: { icount?: boolean } = {}): Promise<QemuResult> {
   const { machine } = await loadPlatform(platform);
-  const r = await runQemu({ args: bareFirmwareArgs(elf, machine), timeoutMs: 60_000 });
+  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), timeoutMs: 120_000 });
   assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${r.output}`);
   return r;
 }
 
 test('the product image boots, prints the ready line, passes its self-test and powers off with status 0', async () => {
-  const r = await boot();
+  const r = await boot(undefined, 'product', 'qemu-aarch64-virt', { icount: true });
   const m = /^baojs (\S+) ready: quickjs (\S+), aarch64, heap (\d+) KiB free, boot (\d+(?:\.\d+)?) ms$/m.exec(r.output);
   assert.ok(m, `no ready line in:\n${r.output}`);
   assert.is(m[2], '2025-04-26');
@@ -44,7 +58,7 @@ test('the product image boots, prints the ready line, passes its self-test and p
 });
 
 test('a JS workload computes on the target what Node computes', async () => {
-  const r = await boot('test/e2e/targets/compute.ts', 'compute');
+  const r = await boot('test/e2e/targets/compute.ts', 'compute', 'qemu-aarch64-virt', { icount: true });
   const line = /^RESULT (.*)$/m.exec(r.output);
   assert.ok(line, `no RESULT line in:\n${r.output}`);
   const onTarget = JSON.parse(line[1]) as Record<string, unknown>;
@@ -86,12 +100,39 @@ test('a runaway recursion hits the stack limit and an endless loop the watchdog;
 });
 
 test('timers that fall due together run earliest deadline first; an interval keeps firing', async () => {
-  const r = await boot('test/e2e/targets/timers.ts', 'timers');
+  const r = await boot('test/e2e/targets/timers.ts', 'timers', 'qemu-aarch64-virt', { icount: true });
   const m = /^timer order (\w+), interval ticks (\d+)$/m.exec(r.output);
   assert.ok(m, r.output);
   assert.is(m[1], 'abc');
-  assert.ok(Number(m[2]) >= 3, `${m[2]} interval ticks in 100 ms`);
+  // 10 ms interval: one late tick when the 60 ms call ends, then one per period until the report
+  // 100 ms later (the interval restarts from each tick, so 10 or 11 in guest time).
+  assert.ok(Number(m[2]) >= 10 && Number(m[2]) <= 11, `${m[2]} interval ticks in 100 ms`);
   assert.is(r.firmwareExit, 0);
+});
+
+test('the build never hands out a stale image: other inputs or a replaced file are rebuilt, same inputs reused', async () => {
+  const outDir = join(ROOT, 'build', 'test', 'freshness');
+  const build = (entry: string) => buildFirmware({ entry, outDir, quiet: true });
+  const first = await build('test/e2e/targets/throw.ts');
+  assert.match((await run(first.elf)).output, /^still alive after the exceptions$/m);
+  const throwImage = readFileSync(first.elf);
+  const throwBin = readFileSync(first.bin);
+  const mtime = statSync(first.elf).mtimeMs;
+  assert.is(statSync((await build('test/e2e/targets/throw.ts')).elf).mtimeMs, mtime, 'same inputs: the image is reused');
+  // other inputs, as after an edit: the image in the directory is not theirs
+  const second = await build('test/e2e/targets/timers.ts');
+  assert.match((await run(second.elf)).output, /^timer order \w+, interval ticks \d+$/m);
+  // an image put in place by other means (an older build, a copy): its bytes are not what the build recorded
+  writeFileSync(second.elf, throwImage);
+  const third = await build('test/e2e/targets/timers.ts');
+  assert.not.ok(readFileSync(third.elf).equals(throwImage), 'the replaced image was handed out');
+  assert.match((await run(third.elf)).output, /^timer order \w+, interval ticks \d+$/m);
+  // Under Bao the firmware comes inside the user's Bao image: the runner checks it holds this build's bytes.
+  const bao = join(outDir, 'bao.bin');
+  writeFileSync(bao, Buffer.concat([Buffer.alloc(4096, 0xaa), readFileSync(third.bin), Buffer.alloc(4096, 0x55)]));
+  assert.ok(embedsImage(bao, third.bin), 'a Bao image with this build inside');
+  writeFileSync(bao, Buffer.concat([Buffer.alloc(4096, 0xaa), throwBin, Buffer.alloc(4096, 0x55)]));
+  assert.not.ok(embedsImage(bao, third.bin), 'a Bao image with another build inside');
 });
 
 test('the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor', async () => {
@@ -107,7 +148,7 @@ for (const [platform, what] of [
   ['zcu102', "QEMU's ZCU102 model (Cadence UART, GIC-400, RAM at 0)"],
 ]) {
   test(`the ${platform} build boots on ${what}; its timer interrupt fires`, async () => {
-    const r = await boot(undefined, platform, platform);
+    const r = await boot(undefined, platform, platform, { icount: true });
     assert.match(r.output, /^baojs \S+ ready: quickjs 2025-04-26, aarch64/m);
     assert.match(r.output, /^baojs: self-test timer: ok/m);
     assert.match(r.output, /^baojs: self-test region: ok/m);

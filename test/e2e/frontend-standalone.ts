@@ -134,8 +134,8 @@ async function main(): Promise<void> {
     });
 
     await test('dd 16 MiB round trip: md5 equal after dropping caches, and on the host', async () => {
-      await f.check('dd if=/dev/urandom of=/tmp/pattern bs=1M count=16 2>/dev/null');
-      guestMd5 = md5Of(await f.check('md5sum /tmp/pattern'));
+      await f.check('dd if=/dev/urandom of=/tmp/pattern bs=1M count=16 2>/dev/null', 120000);
+      guestMd5 = md5Of(await f.check('md5sum /tmp/pattern', 120000));
       await f.check('dd if=/tmp/pattern of=/dev/vda bs=1M conv=fsync 2>&1', 120000);
       await f.check('sync; echo 3 > /proc/sys/vm/drop_caches');
       const back = md5Of(await f.check('dd if=/dev/vda bs=1M count=16 2>/dev/null | md5sum', 120000));
@@ -196,8 +196,8 @@ async function main(): Promise<void> {
       assert(iomem.includes(`${hex8(shmem.base)}-${hex8(shmem.base + shmem.size - 1)} : System RAM`), `shared region not in Linux's memory:\n${iomem}`);
       const out = await fe2.check('dmesg | grep "restricted DMA pool"');
       assert(out.includes(`restricted DMA pool at 0x${shmem.base.toString(16).padStart(16, '0')}, size ${shmem.size >> 20} MiB`), out);
-      await fe2.check('dd if=/dev/urandom of=/tmp/p bs=1M count=16 2>/dev/null');
-      const want = md5Of(await fe2.check('md5sum /tmp/p'));
+      await fe2.check('dd if=/dev/urandom of=/tmp/p bs=1M count=16 2>/dev/null', 120000);
+      const want = md5Of(await fe2.check('md5sum /tmp/p', 120000));
       await fe2.check('dd if=/tmp/p of=/dev/vda bs=1M conv=fsync 2>/dev/null; echo 3 > /proc/sys/vm/drop_caches', 120000);
       const got = md5Of(await fe2.check('dd if=/dev/vda bs=1M count=16 2>/dev/null | md5sum', 120000));
       assert(got === want, `read back ${got}, wrote ${want}`);
@@ -209,8 +209,9 @@ async function main(): Promise<void> {
 
     let fe3: StandaloneFrontend | undefined;
     await test('PSCI over SMC (CPUs at EL2, as under a monitor), 2 CPUs; virtio-rng and virtio-console through the pool', async () => {
+      // Linux gives a secondary CPU 5 s of guest time to come up: under -icount, host load cannot starve it past that.
       fe3 = await bootStandalone({
-        artifacts, conduit: 'smc', cpus: 2, timeoutMs: 120000, logFile: join(work, 'console-smc.log'),
+        artifacts, conduit: 'smc', cpus: 2, icount: 'shift=0', timeoutMs: 120000, logFile: join(work, 'console-smc.log'),
         qemuArgs: [
           '-device', 'virtio-rng-device,iommu_platform=on',
           '-chardev', 'null,id=hvc', '-device', 'virtio-serial-device,iommu_platform=on', '-device', 'virtconsole,chardev=hvc',
