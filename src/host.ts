@@ -165,8 +165,8 @@ export const PERF_OUT_WORDS = 4 + 3 * 7 + 2;
 
 /**
  * Words of the state array shared with a host's virtio-blk data plane
- * ({@link Host.dataPlane}; C: `enum dp_word` in runtime/dataplane.h, same
- * order). JS writes the layout and control words; the host writes the
+ * ({@link Host.dataPlane}; C: `enum dp_word` in the generated `abi.h`,
+ * scripts/gen-abi.ts). JS writes the layout and control words; the host writes the
  * indices and counters while it serves; InterruptStatus is shared.
  */
 export const enum DataPlaneWord {
@@ -216,7 +216,7 @@ export const enum DataPlaneQueueFlag {
 
 /**
  * Words of a transport's register shadow ({@link Host.regShadow}; C:
- * `enum rs_word` in runtime/regshadow.h, same order). The transport writes
+ * `enum rs_word` in the generated `abi.h`, scripts/gen-abi.ts). The transport writes
  * every word but N_READS after each change of a register it lets the host
  * answer; the host answers a READ from it only while CTRL.VALID is set: a
  * 4-byte aligned read of a control register whose READABLE bit is set
