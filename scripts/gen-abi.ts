@@ -2,9 +2,10 @@
 /**
  * Generates `abi.h`, the C view of the constants the TypeScript side and
  * the C side share, from their one definition in TypeScript:
- *  - remio hypercall ops and statuses (`RemioOp`, `RemioStatus` in
- *    src/host.ts; Bao src/core/remio.c, remio-abi.md) and the request
- *    record size of host.remioBatch;
+ *  - Bao's hypercall ids and function id base, remio hypercall ops and
+ *    statuses (`HypercallId`, `RemioOp`, `RemioStatus` in src/host.ts; Bao
+ *    src/core/remio.c, remio-abi.md) and the request record size of
+ *    host.remioBatch;
  *  - virtio device ids (`DeviceId`, virtio 1.2 section 5), virtio-mmio
  *    register offsets (`MmioReg`, virtio 1.2 section 4.2.2) and device
  *    status bits (`DeviceStatus`, 2.1) in src/virtio/spec.ts;
@@ -47,6 +48,7 @@ export interface AbiEnum {
 
 /** Every enum shared with C, in header order. */
 export const ABI_ENUMS: AbiEnum[] = [
+  { file: 'src/host.ts', ts: 'HypercallId', prefix: 'HC_' },
   { file: 'src/host.ts', ts: 'RemioOp', prefix: 'REMIO_OP_' },
   { file: 'src/host.ts', ts: 'RemioStatus', prefix: 'REMIO_STATUS_' },
   { file: 'src/virtio/spec.ts', ts: 'DeviceId', prefix: 'VIRTIO_ID_' },
@@ -59,8 +61,9 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/host.ts', ts: 'RegShadowCtrl', prefix: 'RS_CTRL_', suffix: 'u' },
 ];
 
-/** Plain numeric constants shared with C: C name, value, source. */
-export const ABI_VALUES: { c: string; value: number; source: string }[] = [
+/** Plain numeric constants shared with C: C name, value, source, and how C writes it. */
+export const ABI_VALUES: { c: string; value: number; source: string; hex?: boolean; suffix?: 'UL' }[] = [
+  { c: 'HC_FID_BASE', value: host.HYPERCALL_FID_BASE, source: 'src/host.ts HYPERCALL_FID_BASE', hex: true, suffix: 'UL' },
   { c: 'REMIO_REQ_WORDS', value: host.REMIO_REQ_WORDS, source: 'src/host.ts REMIO_REQ_WORDS' },
   { c: 'DP_WORDS', value: host.DATA_PLANE_WORDS, source: 'src/host.ts DATA_PLANE_WORDS' },
   { c: 'RS_CONTROL_REGS', value: host.REG_SHADOW_CONTROL_REGS, source: 'src/host.ts REG_SHADOW_CONTROL_REGS' },
@@ -143,7 +146,7 @@ export function abiHeader(): string {
   if (value('RS_WORDS') !== words('RegShadowWord') - 1 + value('RS_CONTROL_REGS')) {
     throw new Error('REG_SHADOW_WORDS is not RegShadowWord.REGS + REG_SHADOW_CONTROL_REGS');
   }
-  for (const v of ABI_VALUES) L.push(`/** ${v.source} */`, `#define ${v.c} ${v.value}`);
+  for (const v of ABI_VALUES) L.push(`/** ${v.source} */`, `#define ${v.c} ${v.hex ? `0x${v.value.toString(16)}` : v.value}${v.suffix ?? ''}`);
   L.push('', '#endif', '');
   return L.join('\n');
 }

@@ -19,9 +19,9 @@
 /** Writes system register `r`. */
 #define sysreg_write(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
 
-/** The remio and IPC hypercalls' function ids (remio-abi.md); the remio ops are REMIO_OP_* of abi.h. */
-#define HC_REMIO_FID 0xc6000002UL
-#define HC_IPC_FID 0xc6000001UL
+/** The remio and IPC hypercalls' function ids (remio-abi.md; ids, base and REMIO_OP_* from abi.h). */
+#define HC_REMIO_FID (HC_FID_BASE | HC_REMIO)
+#define HC_IPC_FID (HC_FID_BASE | HC_IPC)
 
 /** Registers x0..x6 in and out of an SMCCC call. */
 struct smccc_regs {
