@@ -5,14 +5,12 @@
  * `src/core/remio.c`; `remio-abi.md`). x0 = 0xC6000000 | id.
  */
 #include "firmware.h"
-
-#define HC_IPC_NOTIFY 0xC6000001UL
-#define HC_REMIO      0xC6000002UL
+#include "abi.h"
 
 void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 		     uint64_t request_id, struct remio_result *out)
 {
-	register uint64_t x0 __asm__("x0") = HC_REMIO;
+	register uint64_t x0 __asm__("x0") = HC_FID_BASE | HC_REMIO;
 	register uint64_t x1 __asm__("x1") = dm_id;
 	register uint64_t x2 __asm__("x2") = addr;
 	register uint64_t x3 __asm__("x3") = op;
@@ -34,7 +32,7 @@ void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 
 int64_t hypercall_ipc_notify(uint64_t ipc_id, uint64_t event)
 {
-	register uint64_t x0 __asm__("x0") = HC_IPC_NOTIFY;
+	register uint64_t x0 __asm__("x0") = HC_FID_BASE | HC_IPC;
 	register uint64_t x1 __asm__("x1") = ipc_id;
 	register uint64_t x2 __asm__("x2") = event;
 	__asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2) :: "x3", "x4", "x5", "x6", "x7", "memory");

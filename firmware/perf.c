@@ -23,14 +23,9 @@
 #include <string.h>
 #include "firmware.h"
 #include "platform.h"
+#include "abi.h"
 #include "arch.h"
 
-/** Offset of QueueNotify in a virtio-mmio register window (virtio 1.2, 4.2.2). */
-#define VIRTIO_MMIO_QUEUE_NOTIFY 0x50
-#define REMIO_OP_WRITE 0
-#define REMIO_OP_READ  1
-#define REMIO_OP_ASK   2
-#define REMIO_OP_NOTIFY 3
 
 struct perf_window {
 	bool open;

@@ -27,13 +27,6 @@ struct host_region { const char *name; uint64_t base; uint64_t size; };
 static const struct host_region host_regions[] = { BACKEND_REGIONS };
 static const struct host_region host_mmio[] = { BACKEND_MMIO_REGIONS };
 
-/** Remio op values (Bao src/core/inc/remio.h). */
-#define REMIO_OP_WRITE 0
-#define REMIO_OP_READ 1
-#define REMIO_OP_ASK 2
-#define REMIO_OP_NOTIFY 3
-/** Words of one request record of host.remioBatch / host.remioComplete (src/host.ts RemioReq). */
-#define REMIO_REQ_WORDS 8
 
 static const struct host_region *host_find_region(JSContext *ctx, JSValueConst name_val)
 {
@@ -470,10 +463,10 @@ bool host_dataplane_service(uint32_t intid)
 		struct remio_result r, c;
 		host_hypercall(d->dm, 0, REMIO_OP_ASK, 0, 0, &r);
 		if (r.status != 0)
-			return r.status == 1; /* EMPTY: done; an error: JS asks again and logs it */
+			return r.status == REMIO_STATUS_EMPTY; /* EMPTY: done; an error: JS asks again and logs it */
 		uint64_t off = r.addr - d->window;
 		uint32_t ctrl = st[DP_CTRL];
-		if (r.width == 4 && r.op == REMIO_OP_READ && off == DP_REG_INTERRUPT_STATUS && (ctrl & DP_CTRL_IRQ_REGS)) {
+		if (r.width == 4 && r.op == REMIO_OP_READ && off == VIRTIO_MMIO_INTERRUPT_STATUS && (ctrl & DP_CTRL_IRQ_REGS)) {
 			st[DP_N_INT_STATUS_READS]++;
 			host_hypercall(d->dm, r.addr, REMIO_OP_READ, st[DP_INT_STATUS], r.request_id, &c);
 			st[DP_N_ERRORS] += c.status != 0;
@@ -485,14 +478,14 @@ bool host_dataplane_service(uint32_t intid)
 			st[DP_N_ERRORS] += c.status != 0;
 			continue;
 		}
-		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == DP_REG_INTERRUPT_ACK && (ctrl & DP_CTRL_IRQ_REGS)) {
+		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == VIRTIO_MMIO_INTERRUPT_ACK && (ctrl & DP_CTRL_IRQ_REGS)) {
 			st[DP_N_INT_ACKS]++;
 			st[DP_INT_STATUS] &= ~(uint32_t)r.value;
 			host_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
 			st[DP_N_ERRORS] += c.status != 0;
 			continue;
 		}
-		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == DP_REG_QUEUE_NOTIFY && (uint32_t)r.value == 0 &&
+		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r.value == 0 &&
 		    (ctrl & DP_CTRL_QUEUE) && d->blk.disk) {
 			bool notify;
 			enum dp_result res = dp_blk_process(&d->blk, &notify);

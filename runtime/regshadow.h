@@ -4,8 +4,8 @@
  * calling into JS, from values the TypeScript transport keeps current.
  *
  * The transport (src/virtio/mmio.ts) stays the owner of every register. It
- * writes a shadow array (layout: enum rs_word, mirrored by `RegShadowWord`
- * in src/host.ts; test/native/regshadow.test.ts checks that they agree)
+ * writes a shadow array (layout: enum rs_word of abi.h, generated from
+ * `RegShadowWord` in src/host.ts by scripts/gen-abi.ts)
  * after every change of a register it lets the host answer, and marks in
  * two mask words which control registers (offsets 0x000-0x0fc, virtio 1.2
  * 4.2.2) may be answered: only those whose read has no side effect. The
@@ -34,27 +34,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "abi.h"
 
-/** Control registers in the shadow: offsets 0x000 to 0x0fc, one word each. */
-#define RS_CONTROL_REGS 64
-/** Offset of the configuration space in a virtio-mmio window (virtio 1.2 4.2.2, MmioReg.Config). */
-#define RS_CONFIG_OFFSET 0x100
-
-/** Words of the shadow array (u32 each; src/host.ts RegShadowWord, same order). */
-enum rs_word {
-	RS_CTRL = 0,     /**< RS_CTRL_* bits, written by JS */
-	RS_N_READS,      /**< reads answered by rs_read (wraps at 2^32), written by C only */
-	RS_CONFIG_LEN,   /**< config bytes that may be answered (bounded by the config array as well) */
-	RS_READABLE_LO,  /**< bit i: the control register at offset 4 * i may be answered */
-	RS_READABLE_HI,  /**< bit i: the control register at offset 0x80 + 4 * i may be answered */
-	RS_REGS,         /**< first of RS_CONTROL_REGS values: the register at offset off is RS_REGS + off / 4 */
-};
-
-/** Words of the shadow array. */
-#define RS_WORDS (RS_REGS + RS_CONTROL_REGS)
-
-/** RS_CTRL bits. */
-#define RS_CTRL_VALID 1u /**< the shadow is current: rs_read may answer */
+/* enum rs_word, RS_WORDS, RS_CONTROL_REGS, RS_CTRL_* bits, VIRTIO_MMIO_* offsets: abi.h (scripts/gen-abi.ts). */
 
 /** One transport's shadow as the host holds it. */
 struct rs_shadow {

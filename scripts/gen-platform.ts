@@ -5,15 +5,21 @@
  *    VMs, the backend's named regions and the device models (firmware and
  *    remio test monitor include it);
  *  - `platform.ld`: the linker script constants (load address, RAM size,
- *    stack and heap sizes) that `linker/firmware.ld` INCLUDEs.
+ *    stack and heap sizes) that `linker/firmware.ld` INCLUDEs;
+ *  - `abi.h` (scripts/gen-abi.ts): the constants C shares with the
+ *    TypeScript side (remio ops and statuses, virtio-mmio register offsets,
+ *    device ids, data plane and register shadow words), next to
+ *    `platform.h` so that every C file that sees one sees the other.
  *
  * Usage: `node --import tsx scripts/gen-platform.ts <platform> <outdir>`.
  */
-import { mkdirSync, writeFileSync, readFileSync, existsSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
 import { displayPath } from './paths.mjs';
+import { generateAbi, writeIfChanged } from './gen-abi.ts';
+import { DeviceId } from '../src/virtio/spec.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,7 +35,8 @@ const hex = (n: number): string => `0x${n.toString(16)}`;
 const u = (n: number): string => `${hex(n)}UL`;
 const cName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 
-const KIND_IDS: Record<string, number> = { blk: 2, console: 3, rng: 4, vsock: 19 };
+/** The virtio device id of each device kind of a platform description. */
+const KIND_IDS: Record<string, DeviceId> = { blk: DeviceId.BLOCK, console: DeviceId.CONSOLE, rng: DeviceId.ENTROPY, vsock: DeviceId.SOCKET };
 
 /** Size of the remio test monitor's own RAM, carved from the top of machine RAM. */
 const MONITOR_RAM_SIZE = 0x1000000;
@@ -154,31 +161,18 @@ export function platformLd(p: Platform): string {
   ].join('\n');
 }
 
-/**
- * Writes `text` to `file` only when it differs, so make-style caching keeps
- * working; atomically (write, then rename), so a concurrent build never
- * reads half a file.
- */
-export function writeIfChanged(file: string, text: string): boolean {
-  if (existsSync(file) && readFileSync(file, 'utf8') === text) return false;
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-  return true;
-}
-
-/** Generates platform.h and platform.ld for `name` into `outDir`. */
+/** Generates platform.h, platform.ld and abi.h for `name` into `outDir`. */
 export async function generatePlatform(name: string, outDir: string): Promise<Platform> {
   const p = await loadPlatform(name);
   writeIfChanged(join(outDir, 'platform.h'), platformHeader(p));
   writeIfChanged(join(outDir, 'platform.ld'), platformLd(p));
+  generateAbi(outDir);
   return p;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [name = 'qemu-aarch64-virt', out = join(root, 'build', 'gen', 'qemu-aarch64-virt')] = process.argv.slice(2);
-  generatePlatform(name, out).then(() => console.log(`[gen] ${displayPath(out)}/platform.{h,ld}`), (e: Error) => {
+  generatePlatform(name, out).then(() => console.log(`[gen] ${displayPath(out)}/{platform.h,platform.ld,abi.h}`), (e: Error) => {
     console.error(`[gen] ${e.message}`);
     process.exit(1);
   });

@@ -13,6 +13,20 @@
  * caller-owned typed arrays so that no call allocates.
  */
 
+/**
+ * Bao hypercall ids (Bao `src/core/inc/hypercall.h`): the SMCCC function
+ * number, called as `hvc #0` with x0 = {@link HYPERCALL_FID_BASE} | id.
+ */
+export const enum HypercallId {
+  /** inter-VM notification on a shared-memory IPC object */
+  IPC = 1,
+  /** remote I/O: ASK, completions, NOTIFY ({@link RemioOp}) */
+  REMIO = 2,
+}
+
+/** SMCCC function id of Bao's hypercall 0: fast call, SMC64, vendor-specific hypervisor service (SMCCC 1.4, 2.5). */
+export const HYPERCALL_FID_BASE = 0xc6000000;
+
 /** Remio hypercall operations (Bao `src/core/inc/remio.h`, `remio-abi.md`). */
 export const enum RemioOp {
   WRITE = 0,
@@ -165,8 +179,8 @@ export const PERF_OUT_WORDS = 4 + 3 * 7 + 2;
 
 /**
  * Words of the state array shared with a host's virtio-blk data plane
- * ({@link Host.dataPlane}; C: `enum dp_word` in runtime/dataplane.h, same
- * order). JS writes the layout and control words; the host writes the
+ * ({@link Host.dataPlane}; C: `enum dp_word` in the generated `abi.h`,
+ * scripts/gen-abi.ts). JS writes the layout and control words; the host writes the
  * indices and counters while it serves; InterruptStatus is shared.
  */
 export const enum DataPlaneWord {
@@ -216,7 +230,7 @@ export const enum DataPlaneQueueFlag {
 
 /**
  * Words of a transport's register shadow ({@link Host.regShadow}; C:
- * `enum rs_word` in runtime/regshadow.h, same order). The transport writes
+ * `enum rs_word` in the generated `abi.h`, scripts/gen-abi.ts). The transport writes
  * every word but N_READS after each change of a register it lets the host
  * answer; the host answers a READ from it only while CTRL.VALID is set: a
  * 4-byte aligned read of a control register whose READABLE bit is set
@@ -346,7 +360,7 @@ export interface Host {
   mmioWrite(addr: number, width: number, lo: number, hi?: number): void;
 
   /**
-   * The remio hypercall (id 0x2; `hvc #0` with x0 = 0xC6000002 on aarch64).
+   * The remio hypercall ({@link HypercallId.REMIO}; `hvc #0` with x0 = 0xC6000002 on aarch64).
    * `addr` is an absolute guest-physical address; `valueLo`/`valueHi` the
    * 64-bit value. Returns Bao's signed status ({@link RemioStatus}); on a
    * successful ASK writes the request into `out` ({@link RemioOut} layout).

@@ -2,7 +2,7 @@
 /**
  * Builds the remio test monitor (and its bare-metal test guests) with the
  * aarch64 cross compiler. Outputs are cached under the cache directory, keyed
- * by a hash of every input (sources, generated platform header, flags), so a
+ * by a hash of every input (sources, generated platform and ABI headers, flags), so a
  * second call returns at once.
  */
 import { createHash } from 'node:crypto';
@@ -46,7 +46,7 @@ function inputHash(spec: ImageSpec): string {
   const h = createHash('sha256');
   h.update(JSON.stringify({ CFLAGS, LDFLAGS, name: spec.name, defines: spec.defines ?? [] }));
   const headers = spec.includes.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.h')).map((f) => join(d, f)));
-  for (const f of [...spec.sources, spec.ldScript, ...headers, join(genDir, 'platform.h')].sort()) {
+  for (const f of [...spec.sources, spec.ldScript, ...headers, join(genDir, 'platform.h'), join(genDir, 'abi.h')].sort()) {
     h.update(f.replace(root, '')).update('\0').update(readFileSync(f)).update('\0');
   }
   return h.digest('hex').slice(0, 16);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "platform.h"
+#include "abi.h"
 
 /** Bytes of EL2 stack per physical CPU. */
 #define MONITOR_STACK_SIZE 0x4000UL

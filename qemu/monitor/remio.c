@@ -22,13 +22,10 @@
 /** Hypercall status: bad arguments (returned negative). */
 #define HC_E_INVAL_ARGS 3
 
-/** remio hypercall ops (x3). */
-enum remio_op {
-    REMIO_OP_WRITE = 0,  /**< complete a write */
-    REMIO_OP_READ = 1,   /**< complete a read with a value */
-    REMIO_OP_ASK = 2,    /**< fetch the next pending request */
-    REMIO_OP_NOTIFY = 3, /**< inject the frontend's interrupt */
-};
+/* remio hypercall ops (x3): REMIO_OP_* of abi.h. Bao's statuses as the remio ABI names them: */
+_Static_assert(HC_E_SUCCESS == REMIO_STATUS_OK && HC_E_FAILURE == REMIO_STATUS_EMPTY, "remio statuses");
+_Static_assert(-HC_E_FAILURE == REMIO_STATUS_NOT_PROCESSING && -HC_E_INVAL_ID == REMIO_STATUS_UNKNOWN_HYPERCALL &&
+               -HC_E_INVAL_ARGS == REMIO_STATUS_INVALID, "remio statuses");
 
 /** Request id that makes Bao pop the next pending request instead of looking one up. */
 #define REMIO_NEXT_PENDING_REQUEST (-1L)

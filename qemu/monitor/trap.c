@@ -22,9 +22,7 @@
 /** SMCCC owner field values Bao routes (fast calls, 32- or 64-bit convention). */
 #define SMCCC_VENDOR_HYP_32 0x86000000u
 #define SMCCC_VENDOR_HYP_64 0xc6000000u
-/** Bao hypercall numbers (SMCCC function number). */
-#define HC_IPC 1
-#define HC_REMIO 2
+/* Bao hypercall numbers (SMCCC function number): HC_IPC, HC_REMIO of abi.h. */
 /** Status for an unknown hypercall number. */
 #define HC_E_INVAL_ID 2
 /** SMCCC NOT_SUPPORTED, Bao's answer to an unknown owner. */

@@ -19,13 +19,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../../src/host.ts';
 import { DescFlag } from '../../src/virtio/spec.ts';
 import { serveFromState } from '../sim/dataplane.ts';
 import { Prng } from '../sim/prng.ts';
+import { generateAbi } from '../../scripts/gen-abi.ts';
 import { fuzzSeeds, seedOverride, withSeed } from '../sim/fuzz.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -225,8 +226,9 @@ function buildHarness(): string {
   const out = join(ROOT, 'build', 'native');
   mkdirSync(out, { recursive: true });
   const exe = join(out, 'dataplane_harness');
+  const gen = dirname(generateAbi(join(out, 'gen')));
   const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    `-I${join(ROOT, 'runtime')}`, '-o', exe, join(ROOT, 'test', 'native', 'dataplane_harness.c'), join(ROOT, 'runtime', 'dataplane.c')],
+    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'dataplane_harness.c'), join(ROOT, 'runtime', 'dataplane.c')],
   { encoding: 'utf8' });
   assert.is(cc.status, 0, cc.stderr);
   return exe;

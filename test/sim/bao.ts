@@ -51,7 +51,8 @@
  */
 import { shmemRegionName, type DeviceModel, type Platform } from '../../src/config/platform.ts';
 import {
-  PERF_OUT_WORDS, REG_SHADOW_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type EntropyQuality, type HeapStats, type Host,
+  PERF_OUT_WORDS, REG_SHADOW_WORDS, RemioOp, RemioOut, RemioReq, RemioStatus, REMIO_OUT_WORDS, REMIO_REQ_WORDS,
+  type EntropyQuality, type HeapStats, type Host,
 } from '../../src/host.ts';
 import { Prng } from './prng.ts';
 import { regShadowRead } from './regshadow.ts';
@@ -261,7 +262,7 @@ export class SimBao implements Host {
 
   remio(dmId: number, addr: number, op: number, valueLo: number, valueHi: number, requestId: number, out: Uint32Array): number {
     const st = this.remioInner(dmId, addr, op, valueLo, valueHi, requestId, out);
-    if ((op === 0 || op === 1) && this.taken.get(requestId)?.dmId === dmId) this.taken.delete(requestId);
+    if ((op === RemioOp.WRITE || op === RemioOp.READ) && this.taken.get(requestId)?.dmId === dmId) this.taken.delete(requestId);
     const key = `${op}:${st}`;
     this.hypercalls.set(key, (this.hypercalls.get(key) ?? 0) + 1);
     return st;
@@ -273,30 +274,30 @@ export class SimBao implements Host {
     const max = Math.min(maxRequests >>> 0, records);
     const out = this.askOut;
     let n = 0;
-    let st = 0; // 0: stopped at the bound
+    let st: number = RemioStatus.OK; // OK: stopped at the bound
     while (n < max) {
-      st = this.remio(dmId, 0, 2, 0, 0, 0, out);
+      st = this.remio(dmId, 0, RemioOp.ASK, 0, 0, 0, out);
       const b = n * REMIO_REQ_WORDS;
-      if (st !== 0) break;
-      const op = out[2];
-      const width = out[5];
-      let lo = out[3];
-      let hi = out[4];
-      if (op === 0 && (width === 1 || width === 2 || width === 4)) {
+      if (st !== RemioStatus.OK) break;
+      const op = out[RemioOut.OP];
+      const width = out[RemioOut.WIDTH];
+      let lo = out[RemioOut.VALUE_LO];
+      let hi = out[RemioOut.VALUE_HI];
+      if (op === RemioOp.WRITE && (width === 1 || width === 2 || width === 4)) {
         hi = 0;
         if (width !== 4) lo = (lo & (width === 1 ? 0xff : 0xffff)) >>> 0;
       }
-      reqs[b] = out[0];
-      reqs[b + 1] = out[1];
-      reqs[b + 2] = op;
-      reqs[b + 3] = lo;
-      reqs[b + 4] = hi;
-      reqs[b + 5] = width;
-      reqs[b + 6] = out[6];
-      this.taken.set(out[6], this.pool[out[6]]!);
+      reqs[b + RemioReq.ADDR_LO] = out[RemioOut.ADDR_LO];
+      reqs[b + RemioReq.ADDR_HI] = out[RemioOut.ADDR_HI];
+      reqs[b + RemioReq.OP] = op;
+      reqs[b + RemioReq.VALUE_LO] = lo;
+      reqs[b + RemioReq.VALUE_HI] = hi;
+      reqs[b + RemioReq.WIDTH] = width;
+      reqs[b + RemioReq.REQUEST_ID] = out[RemioOut.REQUEST_ID];
+      this.taken.set(out[RemioOut.REQUEST_ID], this.pool[out[RemioOut.REQUEST_ID]]!);
       n++;
     }
-    reqs[7] = st >>> 0;
+    reqs[RemioReq.STATUS] = st >>> 0;
     return n === 0 && st < 0 ? st : n;
   }
 
@@ -307,11 +308,12 @@ export class SimBao implements Host {
     let failed = 0;
     for (let i = 0; i < count; i++) {
       const b = i * REMIO_REQ_WORDS;
-      const op = reqs[b + 2];
-      const isRead = op === 1;
-      const st = this.remio(dmId, reqs[b] + reqs[b + 1] * TWO32, op, isRead ? reqs[b + 3] : 0, isRead ? reqs[b + 4] : 0, reqs[b + 6], out);
-      reqs[b + 7] = st >>> 0;
-      if (st !== 0) failed++;
+      const op = reqs[b + RemioReq.OP];
+      const isRead = op === RemioOp.READ;
+      const st = this.remio(dmId, reqs[b + RemioReq.ADDR_LO] + reqs[b + RemioReq.ADDR_HI] * TWO32, op,
+        isRead ? reqs[b + RemioReq.VALUE_LO] : 0, isRead ? reqs[b + RemioReq.VALUE_HI] : 0, reqs[b + RemioReq.REQUEST_ID], out);
+      reqs[b + RemioReq.STATUS] = st >>> 0;
+      if (st !== RemioStatus.OK) failed++;
     }
     return failed;
   }
@@ -356,50 +358,50 @@ export class SimBao implements Host {
   // ---- remio ---------------------------------------------------------------
 
   private remioInner(dmId: number, addr: number, op: number, valueLo: number, valueHi: number, requestId: number, out: Uint32Array): number {
-    if (!Number.isInteger(dmId) || dmId < 0 || dmId >= this.dmList.length) return -3;
-    if (op !== 0 && op !== 1 && op !== 2 && op !== 3) return -3;
+    if (!Number.isInteger(dmId) || dmId < 0 || dmId >= this.dmList.length) return RemioStatus.INVALID;
+    if (op !== RemioOp.WRITE && op !== RemioOp.READ && op !== RemioOp.ASK && op !== RemioOp.NOTIFY) return RemioStatus.INVALID;
     const dm = this.dmList[dmId];
-    if (!dm) return -1;
+    if (!dm) return RemioStatus.NOT_PROCESSING;
     if (out.length < REMIO_OUT_WORDS) throw new RangeError('out array too short');
-    if (op === 2) {
-      if (addr !== 0 || valueLo !== 0 || valueHi !== 0) return 1;
+    if (op === RemioOp.ASK) {
+      if (addr !== 0 || valueLo !== 0 || valueHi !== 0) return RemioStatus.EMPTY;
       const fifo = this.fifos.get(dmId)!;
       const r = fifo.shift();
-      if (!r) return 1;
+      if (!r) return RemioStatus.EMPTY;
       r.state = 'PROCESSING';
-      out[0] = r.addr % TWO32;
-      out[1] = Math.floor(r.addr / TWO32);
-      out[2] = r.op;
-      out[3] = r.valueLo;
-      out[4] = r.valueHi;
-      out[5] = r.width;
-      out[6] = r.id;
-      out[7] = fifo.length > 0 ? 1 : 0;
-      return 0;
+      out[RemioOut.ADDR_LO] = r.addr % TWO32;
+      out[RemioOut.ADDR_HI] = Math.floor(r.addr / TWO32);
+      out[RemioOut.OP] = r.op;
+      out[RemioOut.VALUE_LO] = r.valueLo;
+      out[RemioOut.VALUE_HI] = r.valueHi;
+      out[RemioOut.WIDTH] = r.width;
+      out[RemioOut.REQUEST_ID] = r.id;
+      out[RemioOut.MORE] = fifo.length > 0 ? 1 : 0;
+      return RemioStatus.OK;
     }
-    if (op === 3) {
+    if (op === RemioOp.NOTIFY) {
       this.notifies.set(dmId, (this.notifies.get(dmId) ?? 0) + 1);
       this.frontendPending.add(dm.frontendIntid);
-      return 0;
+      return RemioStatus.OK;
     }
     // WRITE or READ completion.
     const r = Number.isInteger(requestId) && requestId >= 0 && requestId < this.pool.length ? this.pool[requestId] : null;
-    if (!r || r.dmId !== dmId || r.state !== 'PROCESSING') return -1;
+    if (!r || r.dmId !== dmId || r.state !== 'PROCESSING') return RemioStatus.NOT_PROCESSING;
     r.state = 'DONE';
     r.completedOp = op;
-    if (op === 1) {
+    if (op === RemioOp.READ) {
       r.regLo = valueLo >>> 0;
       r.regHi = valueHi >>> 0;
-      if (r.op === 0) this.violations.push({ request: r, what: 'READ completion of a WRITE: clobbers the source register' });
+      if (r.op === RemioOp.WRITE) this.violations.push({ request: r, what: 'READ completion of a WRITE: clobbers the source register' });
       else if (r.width < 8 && (r.regHi !== 0 || r.regLo >= 2 ** (8 * r.width))) {
         this.violations.push({ request: r, what: `READ value 0x${r.regHi.toString(16)}:${r.regLo.toString(16)} not zero-extended to ${r.width} bytes` });
       }
-    } else if (r.op === 1) {
+    } else if (r.op === RemioOp.READ) {
       this.violations.push({ request: r, what: 'WRITE completion of a READ: the frontend register keeps a stale value' });
     }
     this.pool[requestId] = null;
     this.blocked.delete(r.vcpu);
-    return 0;
+    return RemioStatus.OK;
   }
 
   // ---- the frontend side -------------------------------------------------------
@@ -457,7 +459,7 @@ export class SimBao implements Host {
       }
     }
     const r: SimRequest = {
-      id, dmId: dm.dmId, addr, op: isWrite ? 0 : 1, valueLo: isWrite ? lo : 0, valueHi: isWrite ? hi : 0, width, vcpu,
+      id, dmId: dm.dmId, addr, op: isWrite ? RemioOp.WRITE : RemioOp.READ, valueLo: isWrite ? lo : 0, valueHi: isWrite ? hi : 0, width, vcpu,
       state: 'PENDING', regLo: 0xdeadbeef, regHi: 0xdeadbeef, completedOp: -1,
     };
     this.pool[id] = r;
@@ -516,7 +518,7 @@ export class SimBao implements Host {
     const v = this.shadowVal;
     while (fifo.length > 0) {
       const r = fifo[0];
-      if (r.op !== 1 || !regShadowRead(sh.shadow, sh.config, r.addr - dm.window.base, r.width, v)) return false;
+      if (r.op !== RemioOp.READ || !regShadowRead(sh.shadow, sh.config, r.addr - dm.window.base, r.width, v)) return false;
       this.remio(dm.dmId, 0, 2, 0, 0, 0, out);
       this.remio(dm.dmId, r.addr, 1, v[0], v[1], r.id, out);
     }

@@ -14,7 +14,7 @@ import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import type { Platform } from '../../src/config/platform.ts';
 import { shmemRegionName } from '../../src/config/platform.ts';
 import { createBackend, type BackendOptions } from '../../src/backend.ts';
-import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RemioReq, REMIO_REQ_WORDS } from '../../src/host.ts';
+import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RemioOp, RemioReq, REMIO_REQ_WORDS } from '../../src/host.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
 import { SimBao } from '../sim/bao.ts';
 import { serveFromState } from '../sim/dataplane.ts';
@@ -114,17 +114,17 @@ function servingHost(sim: SimBao, r: Registration, window: number) {
       const off = one[RemioReq.ADDR_LO] - window;
       const op = one[RemioReq.OP];
       const ctrl = st[DataPlaneWord.CTRL];
-      if (one[RemioReq.WIDTH] === 4 && (ctrl & DataPlaneCtrl.IRQ_REGS) && op === 1 && off === MmioReg.InterruptStatus) {
+      if (one[RemioReq.WIDTH] === 4 && (ctrl & DataPlaneCtrl.IRQ_REGS) && op === RemioOp.READ && off === MmioReg.InterruptStatus) {
         one[RemioReq.VALUE_LO] = st[DataPlaneWord.INT_STATUS];
         sim.remioComplete(dmId, one, 1);
         continue;
       }
-      if (one[RemioReq.WIDTH] === 4 && (ctrl & DataPlaneCtrl.IRQ_REGS) && op === 0 && off === MmioReg.InterruptACK) {
+      if (one[RemioReq.WIDTH] === 4 && (ctrl & DataPlaneCtrl.IRQ_REGS) && op === RemioOp.WRITE && off === MmioReg.InterruptACK) {
         st[DataPlaneWord.INT_STATUS] &= ~one[RemioReq.VALUE_LO];
         sim.remioComplete(dmId, one, 1);
         continue;
       }
-      if ((ctrl & DataPlaneCtrl.QUEUE) && op === 0 && off === MmioReg.QueueNotify && one[RemioReq.VALUE_LO] === 0) {
+      if ((ctrl & DataPlaneCtrl.QUEUE) && op === RemioOp.WRITE && off === MmioReg.QueueNotify && one[RemioReq.VALUE_LO] === 0) {
         if (ctl.handBack) {
           ctl.handBack = false;
           ctl.handedBack++;

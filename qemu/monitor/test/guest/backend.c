@@ -87,20 +87,20 @@ static uint64_t tb_read(struct tb_device *dev, uint32_t index, uint64_t off, uin
 static void tb_edge(uint64_t dm, uint64_t id)
 {
     struct smccc_regs r;
-    int64_t s = tb_remio(&r, dm, 0, REMIO_READ, 1, (id + 1) % PLAT_CPUS);
+    int64_t s = tb_remio(&r, dm, 0, REMIO_OP_READ, 1, (id + 1) % PLAT_CPUS);
     tb_expect(s == -1, "completion with a wrong id returns -1", s, -1);
-    s = tb_remio(&r, dm, 0, REMIO_READ, 1, 200);
+    s = tb_remio(&r, dm, 0, REMIO_OP_READ, 1, 200);
     tb_expect(s == -1, "completion with an id beyond the pool returns -1", s, -1);
     uint64_t other = (dm + 1) % PLAT_DEVICE_COUNT;
-    s = tb_remio(&r, guest_devices[other].dm_id, 0, REMIO_READ, 1, id);
+    s = tb_remio(&r, guest_devices[other].dm_id, 0, REMIO_OP_READ, 1, id);
     tb_expect(s == -1, "completion of the request on another device returns -1", s, -1);
-    s = tb_remio(&r, dm, 0, REMIO_ASK, 0, 0);
+    s = tb_remio(&r, dm, 0, REMIO_OP_ASK, 0, 0);
     tb_expect(s == 1, "ASK while the only request is PROCESSING returns +1", s, 1);
-    s = tb_remio(&r, dm, 0, REMIO_READ, 0, ~0UL);
+    s = tb_remio(&r, dm, 0, REMIO_OP_READ, 0, ~0UL);
     tb_expect(s == -1, "completion with id -1 and nothing pending returns -1", s, -1);
-    s = tb_remio(&r, dm, 0, REMIO_READ, TR_EDGE_VALUE, id);
+    s = tb_remio(&r, dm, 0, REMIO_OP_READ, TR_EDGE_VALUE, id);
     tb_expect(s == 0, "completion of the PROCESSING request returns 0", s, 0);
-    s = tb_remio(&r, dm, 0, REMIO_READ, 2, id);
+    s = tb_remio(&r, dm, 0, REMIO_OP_READ, 2, id);
     tb_expect(s == -1, "double completion returns -1", s, -1);
 }
 
@@ -116,10 +116,10 @@ static void tb_serve(uint32_t d, struct smccc_regs *a)
     tb_expect(width == 1 || width == 2 || width == 4 || width == 8, "ASK width is 1, 2, 4 or 8", (int64_t)width, 4);
     tb_expect(id < PLAT_CPUS, "ASK request id is inside the pool", (int64_t)id, 0);
     tb_expect(a->x[6] == 0, "more-pending is 0 with one frontend vCPU", (int64_t)a->x[6], 0);
-    if (op == REMIO_WRITE) {
+    if (op == REMIO_OP_WRITE) {
         uint64_t masked = width == 8 ? value : value & ((1UL << (8 * width)) - 1);
         if (off == TR_OPFLIP_W) {
-            int64_t s = tb_remio(&r, dm, 0, REMIO_READ, TR_OPFLIP_TAG | (value & 0xffffffffUL), id);
+            int64_t s = tb_remio(&r, dm, 0, REMIO_OP_READ, TR_OPFLIP_TAG | (value & 0xffffffffUL), id);
             tb_expect(s == 0, "READ completion of a WRITE request returns 0", s, 0);
             return;
         }
@@ -131,17 +131,17 @@ static void tb_serve(uint32_t d, struct smccc_regs *a)
             dev->last_width = width;
             dev->last_addr = addr;
         }
-        int64_t s = tb_remio(&r, dm, 0, REMIO_WRITE, 0, id);
+        int64_t s = tb_remio(&r, dm, 0, REMIO_OP_WRITE, 0, id);
         tb_expect(s == 0, "WRITE completion returns 0", s, 0);
         if (off == TR_NOTIFY) {
             for (uint64_t n = 0; n < masked; n++) {
-                s = tb_remio(&r, dm, 0, REMIO_NOTIFY, 0, 0);
+                s = tb_remio(&r, dm, 0, REMIO_OP_NOTIFY, 0, 0);
                 tb_expect(s == 0, "NOTIFY returns 0", s, 0);
             }
         }
         return;
     }
-    if (op != REMIO_READ) {
+    if (op != REMIO_OP_READ) {
         tb_expect(false, "ASK op is READ or WRITE", (int64_t)op, 1);
         return;
     }
@@ -150,11 +150,11 @@ static void tb_serve(uint32_t d, struct smccc_regs *a)
         return;
     }
     if (off == TR_OPFLIP_R) {
-        int64_t s = tb_remio(&r, dm, 0, REMIO_WRITE, 0xdead, id);
+        int64_t s = tb_remio(&r, dm, 0, REMIO_OP_WRITE, 0xdead, id);
         tb_expect(s == 0, "WRITE completion of a READ request returns 0", s, 0);
         return;
     }
-    int64_t s = tb_remio(&r, dm, 0, REMIO_READ, tb_read(dev, d, off, width), id);
+    int64_t s = tb_remio(&r, dm, 0, REMIO_OP_READ, tb_read(dev, d, off, width), id);
     tb_expect(s == 0, "READ completion returns 0", s, 0);
 }
 
@@ -163,14 +163,14 @@ static void tb_service(uint32_t d)
 {
     uint64_t dm = guest_devices[d].dm_id;
     struct smccc_regs r;
-    int64_t s = tb_remio(&r, dm, 4, REMIO_ASK, 0, 0);
+    int64_t s = tb_remio(&r, dm, 4, REMIO_OP_ASK, 0, 0);
     tb_expect(s == 1, "ASK with addr != 0 returns +1", s, 1);
-    tb_expect_regs_kept(&r, dm, 4, REMIO_ASK, 0, 0, "ASK with addr != 0 leaves x1..x6 alone");
-    s = tb_remio(&r, dm, 0, REMIO_ASK, 9, 0);
+    tb_expect_regs_kept(&r, dm, 4, REMIO_OP_ASK, 0, 0, "ASK with addr != 0 leaves x1..x6 alone");
+    s = tb_remio(&r, dm, 0, REMIO_OP_ASK, 9, 0);
     tb_expect(s == 1, "ASK with value != 0 returns +1", s, 1);
     bool first = true;
     for (;;) {
-        s = tb_remio(&r, dm, 0, REMIO_ASK, 0, 0);
+        s = tb_remio(&r, dm, 0, REMIO_OP_ASK, 0, 0);
         if (s != 0) {
             tb_expect(s == 1, "ASK ends with +1", s, 1);
             break;
@@ -204,25 +204,25 @@ static void tb_static_checks(void)
     struct smccc_regs r;
     for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
         uint64_t dm = guest_devices[d].dm_id;
-        int64_t s = tb_remio(&r, dm, 0, REMIO_ASK, 0, 0);
+        int64_t s = tb_remio(&r, dm, 0, REMIO_OP_ASK, 0, 0);
         if (s == 0) {
             /* The frontend trapped first: serve it; this device's empty-ASK check cannot run now. */
             tb_serve(d, &r);
             continue;
         }
         tb_expect(s == 1, "ASK on an empty device returns +1", s, 1);
-        tb_expect_regs_kept(&r, dm, 0, REMIO_ASK, 0, 0, "empty ASK leaves x1..x6 alone");
+        tb_expect_regs_kept(&r, dm, 0, REMIO_OP_ASK, 0, 0, "empty ASK leaves x1..x6 alone");
     }
-    int64_t s = tb_remio(&r, PLAT_DEVICE_COUNT + 5, 0, REMIO_ASK, 0, 0);
+    int64_t s = tb_remio(&r, PLAT_DEVICE_COUNT + 5, 0, REMIO_OP_ASK, 0, 0);
     tb_expect(s == -3, "ASK with a dm_id out of range returns -3", s, -3);
-    s = tb_remio(&r, ~0UL, 0, REMIO_NOTIFY, 0, 0);
+    s = tb_remio(&r, ~0UL, 0, REMIO_OP_NOTIFY, 0, 0);
     tb_expect(s == -3, "NOTIFY with dm_id ~0 returns -3", s, -3);
     s = tb_remio(&r, 0, 0, 7, 0, 0);
     tb_expect(s == -3, "unknown op returns -3", s, -3);
     tb_expect_regs_kept(&r, 0, 0, 7, 0, 0, "unknown op leaves x1..x6 alone");
-    s = tb_remio(&r, 0, 0, REMIO_WRITE, 0, 0);
+    s = tb_remio(&r, 0, 0, REMIO_OP_WRITE, 0, 0);
     tb_expect(s == -1, "WRITE completion of a never-asked id returns -1", s, -1);
-    s = tb_remio(&r, 0, 0, REMIO_READ, 0, PLAT_CPUS);
+    s = tb_remio(&r, 0, 0, REMIO_OP_READ, 0, PLAT_CPUS);
     tb_expect(s == -1, "READ completion of an id outside the pool returns -1", s, -1);
     r = (struct smccc_regs){{0xc6000009UL, 0, 0, 0, 0, 0, 0}};
     guest_hvc(&r);
@@ -230,7 +230,7 @@ static void tb_static_checks(void)
     r = (struct smccc_regs){{HC_IPC_FID, 0, 0, 0, 0, 0, 0}};
     guest_hvc(&r);
     tb_expect((int64_t)r.x[0] == -3, "IPC hypercall with no IPC object returns -3", (int64_t)r.x[0], -3);
-    r = (struct smccc_regs){{HC_REMIO_FID, 0, 1, REMIO_ASK, 0, 0, 0}};
+    r = (struct smccc_regs){{HC_REMIO_FID, 0, 1, REMIO_OP_ASK, 0, 0, 0}};
     guest_smc(&r);
     tb_expect((int64_t)r.x[0] == 1, "remio over a trapped SMC: ASK with addr != 0 returns +1", (int64_t)r.x[0], 1);
 }

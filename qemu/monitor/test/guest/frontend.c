@@ -232,80 +232,52 @@ static void fe_psci(void)
     guest_check((typer & 0x10) && (typer >> 32) == 0, "GICR_TYPER: affinity 0, Last", typer, 0x10);
 }
 
-/* virtio-mmio version 2 register offsets and status bits (virtio 1.2, 4.2.2). */
-#define VM_MAGIC 0x000
-#define VM_VERSION 0x004
-#define VM_DEVICE_ID 0x008
-#define VM_VENDOR_ID 0x00c
-#define VM_DEVICE_FEATURES 0x010
-#define VM_DEVICE_FEATURES_SEL 0x014
-#define VM_DRIVER_FEATURES 0x020
-#define VM_DRIVER_FEATURES_SEL 0x024
-#define VM_QUEUE_SEL 0x030
-#define VM_QUEUE_NUM_MAX 0x034
-#define VM_QUEUE_NUM 0x038
-#define VM_QUEUE_READY 0x044
-#define VM_QUEUE_NOTIFY 0x050
-#define VM_INTERRUPT_STATUS 0x060
-#define VM_INTERRUPT_ACK 0x064
-#define VM_STATUS 0x070
-#define VM_QUEUE_DESC_LOW 0x080
-#define VM_QUEUE_DESC_HIGH 0x084
-#define VM_QUEUE_DRIVER_LOW 0x090
-#define VM_QUEUE_DRIVER_HIGH 0x094
-#define VM_QUEUE_DEVICE_LOW 0x0a0
-#define VM_QUEUE_DEVICE_HIGH 0x0a4
-#define VM_CONFIG_GENERATION 0x0fc
-#define VM_CONFIG 0x100
-#define VS_ACKNOWLEDGE 1u
-#define VS_DRIVER 2u
-#define VS_DRIVER_OK 4u
-#define VS_FEATURES_OK 8u
+/* virtio-mmio register offsets (VIRTIO_MMIO_*) and status bits (VIRTIO_STATUS_*): abi.h. */
 
 /** The virtio-mmio header of every device: identity, features, status handshake, masking. */
 static void fe_virtio_header(uint32_t d)
 {
     uint64_t w = fe_win(d);
-    guest_check(mmio_ld32(w + VM_MAGIC) == TR_MAGIC_VALUE, "virtio: MagicValue", mmio_ld32(w + VM_MAGIC), TR_MAGIC_VALUE);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_MAGIC_VALUE) == TR_MAGIC_VALUE, "virtio: MagicValue", mmio_ld32(w + VIRTIO_MMIO_MAGIC_VALUE), TR_MAGIC_VALUE);
     /* Control registers take aligned 32-bit accesses only; baojs answers anything else with 0. */
-    guest_check(mmio_ld8(w + VM_MAGIC + 1) == 0, "virtio: 1-byte read of a control register answers 0", mmio_ld8(w + 1), 0);
-    guest_check(mmio_ld16(w + VM_MAGIC + 2) == 0, "virtio: 2-byte read of a control register answers 0", mmio_ld16(w + 2), 0);
-    guest_check(mmio_ld32(w + VM_VERSION) == 2, "virtio: Version 2", mmio_ld32(w + VM_VERSION), 2);
-    guest_check(mmio_ld32(w + VM_DEVICE_ID) == guest_devices[d].virtio_id, "virtio: DeviceID from the platform",
-                mmio_ld32(w + VM_DEVICE_ID), guest_devices[d].virtio_id);
-    guest_check(mmio_ld32(w + VM_VENDOR_ID) != 0, "virtio: VendorID", mmio_ld32(w + VM_VENDOR_ID), 1);
-    mmio_st32(w + VM_STATUS, 0);
-    guest_check(mmio_ld32(w + VM_STATUS) == 0, "virtio: Status reads 0 after reset", mmio_ld32(w + VM_STATUS), 0);
-    mmio_st32(w + VM_DEVICE_FEATURES_SEL, 1);
-    uint64_t hi = mmio_ld32(w + VM_DEVICE_FEATURES);
+    guest_check(mmio_ld8(w + VIRTIO_MMIO_MAGIC_VALUE + 1) == 0, "virtio: 1-byte read of a control register answers 0", mmio_ld8(w + 1), 0);
+    guest_check(mmio_ld16(w + VIRTIO_MMIO_MAGIC_VALUE + 2) == 0, "virtio: 2-byte read of a control register answers 0", mmio_ld16(w + 2), 0);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_VERSION) == 2, "virtio: Version 2", mmio_ld32(w + VIRTIO_MMIO_VERSION), 2);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_DEVICE_ID) == guest_devices[d].virtio_id, "virtio: DeviceID from the platform",
+                mmio_ld32(w + VIRTIO_MMIO_DEVICE_ID), guest_devices[d].virtio_id);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_VENDOR_ID) != 0, "virtio: VendorID", mmio_ld32(w + VIRTIO_MMIO_VENDOR_ID), 1);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_STATUS) == 0, "virtio: Status reads 0 after reset", mmio_ld32(w + VIRTIO_MMIO_STATUS), 0);
+    mmio_st32(w + VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
+    uint64_t hi = mmio_ld32(w + VIRTIO_MMIO_DEVICE_FEATURES);
     guest_check((hi & 3) == 3, "virtio: VERSION_1 and ACCESS_PLATFORM offered", hi, 3);
     /* a 4-byte store of a register with garbage above bit 31: the backend must mask it */
-    mmio_st32(w + VM_STATUS, 0xdeadbeef00000000UL | VS_ACKNOWLEDGE);
-    guest_check(mmio_ld32(w + VM_STATUS) == VS_ACKNOWLEDGE, "virtio: 4-byte Status store is masked to 32 bits",
-                mmio_ld32(w + VM_STATUS), VS_ACKNOWLEDGE);
-    mmio_st8(w + VM_STATUS, 0xff00UL | VS_ACKNOWLEDGE | VS_DRIVER);
-    uint64_t st = mmio_ld32(w + VM_STATUS);
-    guest_check(st == (VS_ACKNOWLEDGE | VS_DRIVER) || st == VS_ACKNOWLEDGE, "virtio: 1-byte Status store is masked or ignored",
-                st, VS_ACKNOWLEDGE | VS_DRIVER);
-    mmio_st32(w + VM_STATUS, 0);
-    mmio_st32(w + VM_QUEUE_SEL, 0);
-    uint64_t qmax = mmio_ld32(w + VM_QUEUE_NUM_MAX);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0xdeadbeef00000000UL | VIRTIO_STATUS_ACKNOWLEDGE);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_STATUS) == VIRTIO_STATUS_ACKNOWLEDGE, "virtio: 4-byte Status store is masked to 32 bits",
+                mmio_ld32(w + VIRTIO_MMIO_STATUS), VIRTIO_STATUS_ACKNOWLEDGE);
+    mmio_st8(w + VIRTIO_MMIO_STATUS, 0xff00UL | VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    uint64_t st = mmio_ld32(w + VIRTIO_MMIO_STATUS);
+    guest_check(st == (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER) || st == VIRTIO_STATUS_ACKNOWLEDGE, "virtio: 1-byte Status store is masked or ignored",
+                st, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_SEL, 0);
+    uint64_t qmax = mmio_ld32(w + VIRTIO_MMIO_QUEUE_NUM_MAX);
     guest_check(qmax > 0 && (qmax & (qmax - 1)) == 0, "virtio: QueueNumMax of queue 0 is a power of 2", qmax, 1);
-    uint64_t gen = mmio_ld32(w + VM_CONFIG_GENERATION);
-    guest_check(gen == mmio_ld32(w + VM_CONFIG_GENERATION), "virtio: ConfigGeneration stable", gen, gen);
-    if (guest_devices[d].virtio_id == 2) {
-        uint64_t cap = mmio_ld64(w + VM_CONFIG);
-        uint64_t lo = mmio_ld32(w + VM_CONFIG), hi32 = mmio_ld32(w + VM_CONFIG + 4);
+    uint64_t gen = mmio_ld32(w + VIRTIO_MMIO_CONFIG_GENERATION);
+    guest_check(gen == mmio_ld32(w + VIRTIO_MMIO_CONFIG_GENERATION), "virtio: ConfigGeneration stable", gen, gen);
+    if (guest_devices[d].virtio_id == VIRTIO_ID_BLOCK) {
+        uint64_t cap = mmio_ld64(w + VIRTIO_MMIO_CONFIG);
+        uint64_t lo = mmio_ld32(w + VIRTIO_MMIO_CONFIG), hi32 = mmio_ld32(w + VIRTIO_MMIO_CONFIG + 4);
         guest_check(cap != 0 && cap == (lo | hi32 << 32), "virtio-blk: capacity, 8-byte read = two 4-byte reads", cap, lo | hi32 << 32);
         uint64_t bytes = 0;
         for (int b = 0; b < 8; b++) {
-            bytes |= mmio_ld8(w + VM_CONFIG + (uint64_t)b) << (8 * b);
+            bytes |= mmio_ld8(w + VIRTIO_MMIO_CONFIG + (uint64_t)b) << (8 * b);
         }
         guest_check(bytes == cap, "virtio-blk: capacity, eight 1-byte reads", bytes, cap);
-        mmio_st8(w + VM_CONFIG, 0x55);
-        mmio_st16(w + VM_CONFIG + 2, 0x5555);
-        guest_check(mmio_ld64(w + VM_CONFIG) == cap, "virtio-blk: 1- and 2-byte writes to read-only config are ignored",
-                    mmio_ld64(w + VM_CONFIG), cap);
+        mmio_st8(w + VIRTIO_MMIO_CONFIG, 0x55);
+        mmio_st16(w + VIRTIO_MMIO_CONFIG + 2, 0x5555);
+        guest_check(mmio_ld64(w + VIRTIO_MMIO_CONFIG) == cap, "virtio-blk: 1- and 2-byte writes to read-only config are ignored",
+                    mmio_ld64(w + VIRTIO_MMIO_CONFIG), cap);
     }
 }
 
@@ -322,14 +294,14 @@ static void fe_rng_setup(uint32_t d)
 {
     uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
     guest_gic_enable(guest_devices[d].frontend_intid, 0x80);
-    mmio_st32(w + VM_STATUS, 0);
-    mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER);
-    mmio_st32(w + VM_DRIVER_FEATURES_SEL, 1);
-    mmio_st32(w + VM_DRIVER_FEATURES, 3);
-    mmio_st32(w + VM_DRIVER_FEATURES_SEL, 0);
-    mmio_st32(w + VM_DRIVER_FEATURES, 0);
-    mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
-    guest_check(mmio_ld32(w + VM_STATUS) & VS_FEATURES_OK, "virtio-rng: FEATURES_OK accepted", mmio_ld32(w + VM_STATUS), 11);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    mmio_st32(w + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_st32(w + VIRTIO_MMIO_DRIVER_FEATURES, 3);
+    mmio_st32(w + VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    mmio_st32(w + VIRTIO_MMIO_DRIVER_FEATURES, 0);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, "virtio-rng: FEATURES_OK accepted", mmio_ld32(w + VIRTIO_MMIO_STATUS), 11);
     volatile uint16_t *avail = (volatile uint16_t *)(sh + 0x1000);
     volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
     volatile uint8_t *buf = (volatile uint8_t *)(sh + 0x3000);
@@ -338,16 +310,16 @@ static void fe_rng_setup(uint32_t d)
         avail[i] = 0;
         buf[i] = 0;
     }
-    mmio_st32(w + VM_QUEUE_SEL, 0);
-    mmio_st32(w + VM_QUEUE_NUM, 8);
-    mmio_st32(w + VM_QUEUE_DESC_LOW, (uint32_t)sh);
-    mmio_st32(w + VM_QUEUE_DESC_HIGH, sh >> 32);
-    mmio_st32(w + VM_QUEUE_DRIVER_LOW, (uint32_t)(sh + 0x1000));
-    mmio_st32(w + VM_QUEUE_DRIVER_HIGH, (sh + 0x1000) >> 32);
-    mmio_st32(w + VM_QUEUE_DEVICE_LOW, (uint32_t)(sh + 0x2000));
-    mmio_st32(w + VM_QUEUE_DEVICE_HIGH, (sh + 0x2000) >> 32);
-    mmio_st32(w + VM_QUEUE_READY, 1);
-    mmio_st32(w + VM_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_SEL, 0);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_NUM, 8);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)sh);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_DESC_HIGH, sh >> 32);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)(sh + 0x1000));
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (sh + 0x1000) >> 32);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)(sh + 0x2000));
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (sh + 0x2000) >> 32);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_READY, 1);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 }
 
 /** Posts one 64-byte device-writable buffer on the rng queue set up by fe_rng_setup and writes QueueNotify. */
@@ -364,7 +336,7 @@ static void fe_rng_kick(uint32_t d)
     __asm__ volatile("dmb sy" ::: "memory");
     avail[1] = 1;      /* idx */
     __asm__ volatile("dmb sy" ::: "memory");
-    mmio_st32(w + VM_QUEUE_NOTIFY, 0);
+    mmio_st32(w + VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 }
 
 /** Drives the rng device through a whole request: queue set-up, QueueNotify, the NOTIFY interrupt, the used ring. */
@@ -381,15 +353,14 @@ static void fe_virtio_rng(uint32_t d)
     guest_check(used[1] == 1, "virtio-rng: used.idx advanced", used[1], 1);
     uint32_t len = *(volatile uint32_t *)(sh + 0x2000 + 8);
     guest_check(len > 0 && len <= 64, "virtio-rng: used length within the buffer", len, 64);
-    uint32_t isr = (uint32_t)mmio_ld32(w + VM_INTERRUPT_STATUS);
+    uint32_t isr = (uint32_t)mmio_ld32(w + VIRTIO_MMIO_INTERRUPT_STATUS);
     guest_check(isr & 1, "virtio-rng: InterruptStatus used-buffer bit", isr, 1);
-    mmio_st32(w + VM_INTERRUPT_ACK, isr);
-    mmio_st32(w + VM_STATUS, 0);
+    mmio_st32(w + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0);
 }
 
 /** Reserved offset of a window that the watchdog test backend takes as a trigger (test/e2e/targets/watchdog.ts). */
 #define WD_TRIGGER 0x0f0
-#define VS_DEVICE_NEEDS_RESET 0x40u
 
 /** Index of the first device with virtio id `id`. */
 static uint32_t fe_device_by_id(uint32_t id)
@@ -406,7 +377,7 @@ static uint32_t fe_device_by_id(uint32_t id)
 static uint64_t fe_wait_isr(uint64_t w, uint32_t bits, uint64_t ms)
 {
     uint64_t end = sysreg_read(cntvct_el0) + fe_freq / 1000 * ms, isr;
-    while (((isr = mmio_ld32(w + VM_INTERRUPT_STATUS)) & bits) == 0 && sysreg_read(cntvct_el0) < end) {
+    while (((isr = mmio_ld32(w + VIRTIO_MMIO_INTERRUPT_STATUS)) & bits) == 0 && sysreg_read(cntvct_el0) < end) {
     }
     return isr;
 }
@@ -424,24 +395,24 @@ static void fe_watchdog_rng_works(uint32_t d)
     fe_rng_kick(d);
     uint64_t isr = fe_wait_isr(w, 1, 5000);
     guest_check(used[1] == 1 && (isr & 1), "watchdog: after the reset a whole rng request is served again", used[1], 1);
-    mmio_st32(w + VM_INTERRUPT_ACK, isr);
-    mmio_st32(w + VM_STATUS, 0);
+    mmio_st32(w + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0);
 }
 
 /** After a runaway: DEVICE_NEEDS_RESET, another device serves, and after a reset the device serves again. */
 static void fe_watchdog_after(uint32_t d, uint32_t other, const char *what)
 {
     uint64_t w = fe_win(d), wo = fe_win(other);
-    uint64_t st = mmio_ld32(w + VM_STATUS);
+    uint64_t st = mmio_ld32(w + VIRTIO_MMIO_STATUS);
     guest_printf("# %s\n", what);
-    guest_check(st & VS_DEVICE_NEEDS_RESET, "watchdog: the device is in DEVICE_NEEDS_RESET", st, VS_DEVICE_NEEDS_RESET);
-    guest_check(mmio_ld32(wo + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: another device keeps serving", mmio_ld32(wo + VM_MAGIC),
+    guest_check(st & VIRTIO_STATUS_DEVICE_NEEDS_RESET, "watchdog: the device is in DEVICE_NEEDS_RESET", st, VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+    guest_check(mmio_ld32(wo + VIRTIO_MMIO_MAGIC_VALUE) == TR_MAGIC_VALUE, "watchdog: another device keeps serving", mmio_ld32(wo + VIRTIO_MMIO_MAGIC_VALUE),
                 TR_MAGIC_VALUE);
-    mmio_st32(w + VM_STATUS, 0);
-    st = mmio_ld32(w + VM_STATUS);
+    mmio_st32(w + VIRTIO_MMIO_STATUS, 0);
+    st = mmio_ld32(w + VIRTIO_MMIO_STATUS);
     guest_check(st == 0, "watchdog: the driver's reset clears DEVICE_NEEDS_RESET", st, 0);
-    guest_check(mmio_ld32(w + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: the device answers again after the reset",
-                mmio_ld32(w + VM_MAGIC), TR_MAGIC_VALUE);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_MAGIC_VALUE) == TR_MAGIC_VALUE, "watchdog: the device answers again after the reset",
+                mmio_ld32(w + VIRTIO_MMIO_MAGIC_VALUE), TR_MAGIC_VALUE);
 }
 
 /**
@@ -451,14 +422,14 @@ static void fe_watchdog_after(uint32_t d, uint32_t other, const char *what)
  */
 static void fe_watchdog(void)
 {
-    uint32_t d = fe_device_by_id(4), other = fe_device_by_id(2);
+    uint32_t d = fe_device_by_id(VIRTIO_ID_ENTROPY), other = fe_device_by_id(VIRTIO_ID_BLOCK);
     uint64_t w = fe_win(d), sh = guest_devices[d].shmem_base;
     volatile uint16_t *used = (volatile uint16_t *)(sh + 0x2000);
-    guest_check(mmio_ld32(w + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: hwrng answers before", mmio_ld32(w + VM_MAGIC), TR_MAGIC_VALUE);
+    guest_check(mmio_ld32(w + VIRTIO_MMIO_MAGIC_VALUE) == TR_MAGIC_VALUE, "watchdog: hwrng answers before", mmio_ld32(w + VIRTIO_MMIO_MAGIC_VALUE), TR_MAGIC_VALUE);
 
     mmio_st32(w + WD_TRIGGER, 1);
     uint64_t v = 0x1234;
-    __asm__ volatile("ldr %w0, [%1]" : "+r"(v) : "r"(w + VM_MAGIC) : "memory");
+    __asm__ volatile("ldr %w0, [%1]" : "+r"(v) : "r"(w + VIRTIO_MMIO_MAGIC_VALUE) : "memory");
     guest_check(v == 0, "watchdog: a read whose handler runs away is answered 0, the frontend continues", v, 0);
     fe_watchdog_after(d, other, "runaway register read");
 
@@ -472,15 +443,15 @@ static void fe_watchdog(void)
     guest_check(true, "watchdog: the QueueNotify before a runaway queue handler is completed", 0, 0);
     uint64_t isr = fe_wait_isr(w, 2, 5000);
     guest_check(isr & 2, "watchdog: a runaway queue handler ends in a configuration change (InterruptStatus)", isr, 2);
-    mmio_st32(w + VM_INTERRUPT_ACK, isr);
+    mmio_st32(w + VIRTIO_MMIO_INTERRUPT_ACK, isr);
     guest_check(used[1] == 0, "watchdog: the stopped request is not in the used ring", used[1], 0);
     fe_watchdog_after(d, other, "runaway queue handler");
     fe_watchdog_rng_works(d);
 
     mmio_st32(w + WD_TRIGGER, 4);
-    guest_check(mmio_ld32(fe_win(other) + VM_MAGIC) == TR_MAGIC_VALUE, "watchdog: after a runaway timer another device serves",
-                mmio_ld32(fe_win(other) + VM_MAGIC), TR_MAGIC_VALUE);
-    uint64_t st = mmio_ld32(w + VM_STATUS);
+    guest_check(mmio_ld32(fe_win(other) + VIRTIO_MMIO_MAGIC_VALUE) == TR_MAGIC_VALUE, "watchdog: after a runaway timer another device serves",
+                mmio_ld32(fe_win(other) + VIRTIO_MMIO_MAGIC_VALUE), TR_MAGIC_VALUE);
+    uint64_t st = mmio_ld32(w + VIRTIO_MMIO_STATUS);
     guest_check(st == 0, "watchdog: a runaway timer of no device fails no device", st, 0);
     fe_watchdog_rng_works(d);
 }
@@ -494,13 +465,13 @@ static void fe_virtio(void)
     uint32_t bad = 0;
     uint64_t t0 = sysreg_read(cntvct_el0);
     for (uint32_t i = 0; i < 200; i++) {
-        bad += mmio_ld32(fe_win(i % PLAT_DEVICE_COUNT) + VM_MAGIC) != TR_MAGIC_VALUE;
+        bad += mmio_ld32(fe_win(i % PLAT_DEVICE_COUNT) + VIRTIO_MMIO_MAGIC_VALUE) != TR_MAGIC_VALUE;
     }
     uint64_t t1 = sysreg_read(cntvct_el0);
     guest_check(bad == 0, "virtio: 200 MagicValue reads in a row over all devices", bad, 0);
     guest_printf("# remio round trip with the baojs firmware: %u ns\n", (uint64_t)((t1 - t0) * 1000000000UL / fe_freq / 200));
     for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
-        if (guest_devices[d].virtio_id == 4) {
+        if (guest_devices[d].virtio_id == VIRTIO_ID_ENTROPY) {
             fe_virtio_rng(d);
         }
     }

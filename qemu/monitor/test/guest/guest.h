@@ -12,19 +12,16 @@
 #include <stdint.h>
 
 #include "platform.h"
+#include "abi.h"
 
 /** Reads system register `r`. */
 #define sysreg_read(r) ({ uint64_t v_; __asm__ volatile("mrs %0, " #r : "=r"(v_)); v_; })
 /** Writes system register `r`. */
 #define sysreg_write(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
 
-/** The remio hypercall's function id and ops (remio-abi.md). */
-#define HC_REMIO_FID 0xc6000002UL
-#define HC_IPC_FID 0xc6000001UL
-#define REMIO_WRITE 0
-#define REMIO_READ 1
-#define REMIO_ASK 2
-#define REMIO_NOTIFY 3
+/** The remio and IPC hypercalls' function ids (remio-abi.md; ids, base and REMIO_OP_* from abi.h). */
+#define HC_REMIO_FID (HC_FID_BASE | HC_REMIO)
+#define HC_IPC_FID (HC_FID_BASE | HC_IPC)
 
 /** Registers x0..x6 in and out of an SMCCC call. */
 struct smccc_regs {
