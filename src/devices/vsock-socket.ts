@@ -54,7 +54,7 @@ export class VsockConnection {
   onConnect: (() => void) | null = null;
   /** called when bytes arrive ({@link VsockConnection.readableBytes} > 0) */
   onReadable: (() => void) | null = null;
-  /** called when send-buffer space frees up after a write was cut short */
+  /** called when the device has sent bytes of the send buffer, so there is room again (never from inside this connection's own call) */
   onWritable: (() => void) | null = null;
   /** called once when the peer will send no more (SHUTDOWN with SEND, or the end of the connection) */
   onEnd: (() => void) | null = null;
@@ -85,8 +85,6 @@ export class VsockConnection {
   peerShutdown = 0;
   /** @internal on the device's send list */
   queued = false;
-  /** @internal a write was cut short: call onWritable when space frees */
-  wantWritable = false;
 
   /**
    * @internal
@@ -152,7 +150,6 @@ export class VsockConnection {
       done += this.tx.push(src.subarray(done, done + Math.min(room, src.length - done)));
       this.carrier.wake(this);
     }
-    if (done < src.length) this.wantWritable = true;
     return done;
   }
 

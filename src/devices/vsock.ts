@@ -143,7 +143,7 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
   /** See {@link VirtioDevice.activate}. */
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
-    this.flush();
+    this.flush(null);
   }
 
   /** See {@link VirtioDevice.reset}: every connection ends ('device reset'); listeners stay. */
@@ -165,7 +165,7 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
     this.busy = true;
     try {
       if (index === VsockQueue.TX) this.receive(ctx);
-      if (index === VsockQueue.TX || index === VsockQueue.RX) this.send(ctx, true);
+      if (index === VsockQueue.TX || index === VsockQueue.RX) this.send(ctx, null);
     } finally {
       this.busy = false;
     }
@@ -193,7 +193,7 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
       conn.queued = true;
       this.sendList.push(conn);
     }
-    if (!this.busy) this.flush();
+    if (!this.busy) this.flush(conn);
   }
 
   /** See {@link VsockCarrier.release}. */
@@ -210,7 +210,7 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
     }
     if (rst) {
       this.queueRst(conn.localPort, conn.peerPort);
-      if (!this.busy) this.flush();
+      if (!this.busy) this.flush(null);
     }
   }
 
@@ -219,12 +219,12 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
    * closed, or DRIVER_OK); a queue error fails the device. No service
    * callback runs from here: the service is inside its own call.
    */
-  private flush(): void {
+  private flush(except: VsockConnection | null): void {
     const ctx = this.ctx;
     if (!ctx || this.busy) return;
     this.busy = true;
     try {
-      this.send(ctx, false);
+      this.send(ctx, except);
     } catch (e) {
       ctx.fail(`rx: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -401,11 +401,12 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
 
   /**
    * Fills receive buffers with what is owed: RSTs first, then the
-   * connections round robin. With `callbacks`, a connection whose write was
-   * cut short and that now has room gets onWritable (whose writes this loop
-   * then sends).
+   * connections round robin. Every connection but `except` (the one whose own
+   * call is running) gets onWritable after the device sent bytes of its send
+   * buffer, so a service that stopped for want of room resumes (its writes
+   * are sent by this loop).
    */
-  private send(ctx: DeviceContext, callbacks: boolean): void {
+  private send(ctx: DeviceContext, except: VsockConnection | null): void {
     const q = ctx.queues[VsockQueue.RX];
     if (!q.enabled) return;
     const chain = ctx.chain;
@@ -456,8 +457,7 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
           this.sendList.shift();
           if (conn.state !== 'closed' && this.nextPacket(conn).op) this.sendList.push(conn);
           else conn.queued = false;
-          if (callbacks && conn.wantWritable && conn.writableBytes > 0) {
-            conn.wantWritable = false;
+          if (op === VsockOp.RW && conn !== except && conn.onWritable && conn.writableBytes > 0) {
             conn.onWritable?.();
           }
         }

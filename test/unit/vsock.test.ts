@@ -131,6 +131,28 @@ test('a frontend that never reads stops itself; the backend stays bounded and se
   assert.is(dev.counters.creditViolations, 0);
 });
 
+test('a service that stopped for want of room resumes when the frontend reads again (no stall)', () => {
+  const { d } = setup();
+  const st = new GuestStream(d, 2100, ECHO_PORT, 4096);
+  st.connect();
+  pump(d, [st], true);
+  const data = pattern(48 * 1024, 11);
+  let sent = 0;
+  // fill everything: the guest holds what it receives, echo's send and receive buffers fill up
+  for (let i = 0; i < 20; i++) {
+    sent += st.write(data.subarray(sent));
+    pump(d, [st], true);
+  }
+  assert.ok(sent < data.length, 'the writer was held back');
+  for (let i = 0; i < 200 && st.received.length < data.length; i++) {
+    st.fwdCnt = st.received.length;
+    st.creditUpdate();
+    sent += st.write(data.subarray(sent));
+    pump(d, [st], true);
+  }
+  assert.equal(Uint8Array.from(st.received), data);
+});
+
 test('data beyond the device\'s credit resets that connection only', () => {
   const { d, dev, s } = setup();
   const bad = new GuestStream(d, 3000, ECHO_PORT);
