@@ -20,8 +20,8 @@ test('displayPath: the work tree relative, the home directory as ~, anything els
   assert.is(displayPath('/home/adam/x', opts), '/home/adam/x', 'a sibling sharing the prefix is not under home');
   assert.is(displayPath('/home/ada/baojs-old/x', opts), '~/baojs-old/x', 'a sibling of the work tree is not in it');
   assert.is(displayPath('/var/cache/baojs/x', opts), '/var/cache/baojs/x');
-  assert.is(displayPath('/root/.cache/baojs/x', { root: '/work/baojs', home: '/root' }), '~/.cache/baojs/x');
-  assert.is(displayPath('/srv/x', { root: '/work/baojs', home: '/' }), '/srv/x', 'home / makes nothing ~');
+  assert.is(displayPath('/root/.cache/baojs/x', { root: '/srv/baojs', home: '/root' }), '~/.cache/baojs/x');
+  assert.is(displayPath('/srv/x', { root: '/srv/baojs', home: '/' }), '/srv/x', 'home / makes nothing ~');
 });
 
 /** Runs `code` (an ES module body) in a fresh Node with scripts/setup.mjs imported as `setup`. */
