@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * A bounded byte FIFO over one preallocated ring: no allocation after
- * construction. Used for the send and receive buffers of vsock streams.
+ * construction. The console's input FIFO and the send and receive buffers
+ * of vsock streams.
  */
 export class ByteFifo {
   private readonly buf: Uint8Array;

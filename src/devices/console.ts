@@ -18,6 +18,7 @@
 import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
 import { GuestMemoryError } from '../virtio/memory.ts';
 import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
+import { ByteFifo } from './byte-fifo.ts';
 import { utf8Encode } from './utf8.ts';
 
 /** virtio-console feature bits (5.3.3). */
@@ -78,9 +79,7 @@ export class ConsoleDevice implements VirtioDevice {
   private ctx: DeviceContext | null = null;
   private readonly numMax: number;
   private readonly output: (bytes: Uint8Array) => void;
-  private readonly fifo: Uint8Array;
-  private fifoHead = 0;
-  private fifoLen = 0;
+  private readonly fifo: ByteFifo;
   private readonly one = new Uint8Array(1);
   private readonly cfg: DataView;
 
@@ -88,7 +87,7 @@ export class ConsoleDevice implements VirtioDevice {
   constructor(readonly name: string, options: ConsoleOptions) {
     this.numMax = options.queueNumMax ?? 64;
     this.output = options.output;
-    this.fifo = new Uint8Array(options.rxFifoBytes ?? 16384);
+    this.fifo = new ByteFifo(options.rxFifoBytes ?? 16384);
     setFeature(this.deviceFeatures, ConsoleFeature.SIZE);
     setFeature(this.deviceFeatures, ConsoleFeature.EMERG_WRITE);
     this.cfg = new DataView(this.config.buffer);
@@ -147,12 +146,7 @@ export class ConsoleDevice implements VirtioDevice {
    */
   input(data: Uint8Array | string): number {
     const bytes = typeof data === 'string' ? utf8Encode(data) : data;
-    const cap = this.fifo.length;
-    let n = 0;
-    for (; n < bytes.length && this.fifoLen < cap; n++) {
-      this.fifo[(this.fifoHead + this.fifoLen) % cap] = bytes[n];
-      this.fifoLen++;
-    }
+    const n = this.fifo.push(bytes);
     this.counters.rxDropped += bytes.length - n;
     const ctx = this.ctx;
     if (ctx) {
@@ -167,7 +161,7 @@ export class ConsoleDevice implements VirtioDevice {
 
   /** Bytes waiting for receive buffers. */
   get pendingInput(): number {
-    return this.fifoLen;
+    return this.fifo.length;
   }
 
   /** See {@link VirtioDevice.processQueue}. @throws QueueError for a malformed chain */
@@ -205,20 +199,20 @@ export class ConsoleDevice implements VirtioDevice {
   }
 
   private fillReceive(ctx: DeviceContext): void {
-    if (this.fifoLen === 0) return;
+    if (this.fifo.length === 0) return;
     const q = ctx.queues[ConsoleQueue.RECEIVE];
     if (!q.enabled) return;
     const chain = ctx.chain;
     const mem = ctx.mem;
-    const cap = this.fifo.length;
+    const fifo = this.fifo;
     try {
-      while (this.fifoLen > 0 && q.pop(chain)) {
+      while (fifo.length > 0 && q.pop(chain)) {
         this.counters.chains++;
         let written = 0;
-        for (let i = chain.firstWritable; i < chain.count && this.fifoLen > 0; i++) {
+        for (let i = chain.firstWritable; i < chain.count && fifo.length > 0; i++) {
           const len = chain.len[i];
           if (len === 0) continue;
-          const n = Math.min(len, this.fifoLen);
+          const n = Math.min(len, fifo.length);
           let dst: Uint8Array;
           try {
             dst = mem.bytes(chain.addr[i], n);
@@ -228,9 +222,7 @@ export class ConsoleDevice implements VirtioDevice {
             ctx.log(`receive buffer: ${e.message}: skipped`);
             continue;
           }
-          for (let j = 0; j < n; j++) dst[j] = this.fifo[(this.fifoHead + j) % cap];
-          this.fifoHead = (this.fifoHead + n) % cap;
-          this.fifoLen -= n;
+          fifo.shift(dst);
           written += n;
         }
         if (written === 0) this.counters.errors++;
