@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "runtime.h"
+#include "remio.h"
 #include "firmware.h"
 #include "platform.h"
 
@@ -191,7 +192,7 @@ int32_t runtime_set_call_budget_ms(uint32_t ms)
  */
 static void rt_after_watchdog(void)
 {
-	unsigned n = host_complete_taken();
+	unsigned n = rm_complete_taken();
 	if (n)
 		printf("baojs: watchdog: %u remio request%s left open by the stopped call completed (a read answered 0, a write dropped)\n",
 		       n, n == 1 ? "" : "s");
@@ -214,7 +215,7 @@ static void rt_end_call(void)
 	call_deadline_ns = UINT64_MAX;
 }
 
-bool runtime_call(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv)
+bool runtime_call_int(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv, int32_t *result)
 {
 	rt_begin_call();
 	JSValue r = JS_Call(c, fn, JS_UNDEFINED, argc, argv);
@@ -223,8 +224,19 @@ bool runtime_call(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv)
 		runtime_report_exception(c, "callback");
 		return false;
 	}
+	if (result) {
+		if (JS_VALUE_GET_TAG(r) == JS_TAG_INT)
+			*result = JS_VALUE_GET_INT(r);
+		else if (!JS_IsNumber(r) || JS_ToInt32(c, result, r))
+			*result = 0;
+	}
 	JS_FreeValue(c, r);
 	return true;
+}
+
+bool runtime_call(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv)
+{
+	return runtime_call_int(c, fn, argc, argv, NULL);
 }
 
 static void rt_run_jobs(void)
@@ -373,8 +385,8 @@ void runtime_poll(void)
 			bool dm = intid != PLAT_UART_INTID;
 			if (dm)
 				perf_window_begin((uint32_t)intid);
-			/* the C data plane first; JS only for what it leaves */
-			if (!dm || !host_dataplane_service((uint32_t)intid)) {
+			/* the remio loop (remio.c) serves a DM and calls JS with what needs it */
+			if (!dm || !rm_service((uint32_t)intid)) {
 				perf_js(true);
 				runtime_call(ctx, host_irq_handler, 1, &arg);
 				perf_js(false);
@@ -386,7 +398,7 @@ void runtime_poll(void)
 	}
 	rt_run_timers();
 	rt_run_jobs();
-	host_dataplane_resume();
+	rm_resume();
 }
 
 bool runtime_exit_requested(int *code)

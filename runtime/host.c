@@ -13,6 +13,7 @@
 #include "arch.h"
 #include "dataplane.h"
 #include "regshadow.h"
+#include "remio.h"
 
 JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
 JSValue host_watchdog_handler; /* set to JS_UNDEFINED by runtime_start */
@@ -248,31 +249,7 @@ static JSValue host_mmio_write(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_UNDEFINED;
 }
 
-/* ---- requests JS took and has not completed ------------------------------ */
-
-/** Request ids below this are tracked (Bao's ids travel in 8-bit fields: remio-abi.md). */
-#define HOST_TAKEN_IDS 256
-
-/**
- * A request host.remioBatch handed to JS and host.remioComplete has not
- * completed yet, by request id (Bao keeps ids unique while PROCESSING).
- * After a watchdog stop host_complete_taken() completes them.
- */
-struct host_taken {
-	uint32_t dm_plus_1; /**< dm_id + 1; 0: no request open under this id */
-	uint32_t op;
-	uint64_t addr;
-};
-
-static struct host_taken host_taken[HOST_TAKEN_IDS];
-
-/** One remio hypercall, reported to the request counters (perf.c) with its duration. */
-static inline __attribute__((always_inline)) void host_hypercall(uint64_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t rid, struct remio_result *r)
-{
-	uint64_t t0 = timer_ticks();
-	hypercall_remio(dm, addr, op, value, rid, r);
-	perf_hypercall(op, r->status, r, t0, timer_ticks());
-}
+/* ---- the remio loop (remio.c) and the data plane (dataplane.c) ---------- */
 
 static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -284,10 +261,10 @@ static JSValue host_remio(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	if (!host_under_hypervisor)
 		return JS_ThrowRangeError(ctx, "host.remio: no hypervisor below the firmware");
 	struct remio_result r;
-	host_hypercall(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
+	rm_hypercall(dm, (uint64_t)addr, op, (uint64_t)vhi << 32 | vlo, rid, &r);
 	/* a completion of a request remioBatch took (tests and rare paths complete that way) */
-	if ((op == REMIO_OP_READ || op == REMIO_OP_WRITE) && rid < HOST_TAKEN_IDS && host_taken[rid].dm_plus_1 == dm + 1)
-		host_taken[rid].dm_plus_1 = 0;
+	if (op == REMIO_OP_READ || op == REMIO_OP_WRITE)
+		rm_untrack(dm, rid);
 	if (r.status == 0 && op == REMIO_OP_ASK && argc > 6) {
 		size_t len;
 		uint8_t *p = host_typed_array_bytes(ctx, argv[6], &len);
@@ -320,37 +297,58 @@ static uint32_t *host_remio_records(JSContext *ctx, JSValueConst v, const char *
 	return (uint32_t *)p;
 }
 
-/* ---- the C data plane (dataplane.h) ------------------------------------- */
-
-/** Most device models with a data plane. */
-#define HOST_DATAPLANES 16
-/** Most requests one host_dataplane_service() answers before it yields to the main loop. */
-#define HOST_DATAPLANE_BATCH 256
-
-/** A device model's data plane: its memory, its shared state and the request it left for JS. */
-struct host_dataplane {
-	bool used;
-	uint32_t dm, intid;
-	uint64_t window;
-	struct dp_blk blk;
-	JSValue refs[3]; /**< the state array and the two regions, kept alive */
-	bool stashed;
-	struct remio_result stash;
-	bool resume; /**< stopped at the bound: serve again after the other interrupts */
-	struct rs_shadow shadow; /**< the transport's register shadow (host.regShadow), or none */
-	JSValue shadow_refs[2]; /**< the shadow array and the config bytes, kept alive */
+/** The JS values the remio loop's DM uses, kept alive while the firmware runs. */
+struct host_dm {
+	JSContext *ctx;
+	JSValue handler;  /**< host.remioServe's batch handler */
+	JSValue reqs;     /**< its records */
+	JSValue dp[3];    /**< host.dataPlane's state array and regions */
+	JSValue shadow[2];/**< host.regShadow's shadow array and config bytes */
 };
 
-static struct host_dataplane host_dataplanes[HOST_DATAPLANES];
-/** Some data plane stopped at its bound (see host_dataplane_resume). */
-static bool host_dataplane_any_resume;
+static struct host_dm host_dms[RM_DMS];
+static unsigned host_dms_used;
 
-static struct host_dataplane *host_dataplane_for_dm(uint32_t dm)
+int rm_call_js(struct rm_dm *d, uint32_t count)
 {
-	for (int i = 0; i < HOST_DATAPLANES; i++)
-		if (host_dataplanes[i].used && host_dataplanes[i].dm == dm)
-			return &host_dataplanes[i];
-	return NULL;
+	struct host_dm *h = d->binding;
+	JSValue arg = JS_NewUint32(h->ctx, count);
+	int32_t flags = 0;
+	perf_js(true);
+	bool ok = runtime_call_int(h->ctx, h->handler, 1, &arg, &flags);
+	perf_js(false);
+	return ok ? (flags & 0x7fffffff) : -1;
+}
+
+/*
+ * host.remioServe(dmId, intid, reqs, handler): the remio loop serves DM dmId
+ * (remio.h) and hands what needs JS to handler(count) in `reqs`. Returns
+ * true. Throws RangeError for short records or a DM/interrupt taken,
+ * TypeError for a handler that is not a function.
+ */
+static JSValue host_remio_serve(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm, intid, records;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &intid, argv[1]))
+		return JS_EXCEPTION;
+	if (intid >= IRQ_MAX || intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID)
+		return JS_ThrowRangeError(ctx, "host.remioServe: intid %u cannot be a device model's", (unsigned)intid);
+	uint32_t *w = host_remio_records(ctx, argv[2], "remioServe", &records);
+	if (!w)
+		return JS_EXCEPTION;
+	if (!JS_IsFunction(ctx, argv[3]))
+		return JS_ThrowTypeError(ctx, "host.remioServe: handler is not a function");
+	struct rm_dm *d = rm_dm_add(dm, intid);
+	if (!d || d->reqs)
+		return JS_ThrowRangeError(ctx, "host.remioServe: DM %u or interrupt %u is served already, or more than %d DMs",
+					  (unsigned)dm, (unsigned)intid, RM_DMS);
+	struct host_dm *h = &host_dms[host_dms_used++];
+	*h = (struct host_dm){ .ctx = ctx, .handler = JS_DupValue(ctx, argv[3]), .reqs = JS_DupValue(ctx, argv[2]),
+			       .dp = { JS_UNDEFINED, JS_UNDEFINED, JS_UNDEFINED }, .shadow = { JS_UNDEFINED, JS_UNDEFINED } };
+	d->binding = h;
+	d->reqs = w;
+	d->records = records;
+	return JS_TRUE;
 }
 
 /** The bytes of ArrayBuffer `v` if they are exactly one region of the platform, or NULL (exception set). */
@@ -372,18 +370,18 @@ static uint8_t *host_region_bytes(JSContext *ctx, JSValueConst v, const char *wh
 
 /*
  * host.dataPlane(dmId, intid, state, shmem, disk): registers a virtio-blk
- * data plane for DM dmId (backend interrupt intid); `state` is a Uint32Array
- * of DP_WORDS words (dataplane.h), shmem and disk are host.region() buffers
- * (disk null: another device, whose interrupt registers only are answered).
- * Returns true. Throws RangeError for bad arguments or a second registration.
+ * data plane for DM dmId (backend interrupt intid), which host.remioServe
+ * serves already; `state` is a Uint32Array of DP_WORDS words (dataplane.h),
+ * shmem and disk are host.region() buffers (disk null: another device,
+ * whose interrupt registers only are answered). Returns true. Throws
+ * RangeError for bad arguments, a DM not served by remioServe, or a second
+ * registration.
  */
 static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	uint32_t dm, intid;
 	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &intid, argv[1]))
 		return JS_EXCEPTION;
-	if (intid >= IRQ_MAX)
-		return JS_ThrowRangeError(ctx, "host.dataPlane: intid %u out of range", intid);
 	size_t len;
 	uint8_t *stp = host_typed_array_bytes(ctx, argv[2], &len);
 	if (!stp)
@@ -396,21 +394,18 @@ static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, 
 	/* no disk: the interrupt registers only */
 	if (!JS_IsNull(argv[4]) && !(blk.disk = host_region_bytes(ctx, argv[4], "disk", &blk.disk_size)))
 		return JS_EXCEPTION;
-	struct host_dataplane *d = NULL;
-	for (int i = 0; i < HOST_DATAPLANES; i++) {
-		struct host_dataplane *e = &host_dataplanes[i];
-		if (e->used && (e->dm == dm || e->intid == intid))
-			return JS_ThrowRangeError(ctx, "host.dataPlane: DM %u or interrupt %u has one already", dm, intid);
-		if (!e->used && !d)
-			d = e;
-	}
-	if (!d)
-		return JS_ThrowRangeError(ctx, "host.dataPlane: more than %d data planes", HOST_DATAPLANES);
-	*d = (struct host_dataplane){ .used = true, .dm = dm, .intid = intid, .blk = blk };
+	struct rm_dm *d = rm_dm_find(dm);
+	if (!d || !d->reqs || d->intid != intid)
+		return JS_ThrowRangeError(ctx, "host.dataPlane: DM %u on interrupt %u is not served by host.remioServe",
+					  (unsigned)dm, (unsigned)intid);
+	if (d->blk.st)
+		return JS_ThrowRangeError(ctx, "host.dataPlane: DM %u has one already", (unsigned)dm);
+	struct host_dm *h = d->binding;
+	d->blk = blk;
 	d->window = (uint64_t)blk.st[DP_WINDOW_HI] << 32 | blk.st[DP_WINDOW_LO];
-	d->refs[0] = JS_DupValue(ctx, argv[2]);
-	d->refs[1] = JS_DupValue(ctx, argv[3]);
-	d->refs[2] = JS_DupValue(ctx, argv[4]);
+	h->dp[0] = JS_DupValue(ctx, argv[2]);
+	h->dp[1] = JS_DupValue(ctx, argv[3]);
+	h->dp[2] = JS_DupValue(ctx, argv[4]);
 	return JS_TRUE;
 }
 
@@ -418,9 +413,9 @@ static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, 
  * host.regShadow(dmId, shadow, config): registers the register shadow of
  * DM dmId's transport (regshadow.h): `shadow` a Uint32Array of RS_WORDS
  * words, `config` the device's configuration space (a Uint8Array read live;
- * both kept alive). The DM's data plane (host.dataPlane, registered first)
- * answers its reads from them. Returns true. Throws RangeError for a short
- * or misaligned shadow, a DM without a data plane, or a second registration.
+ * both kept alive). The remio loop answers the DM's reads from them.
+ * Returns true. Throws RangeError for a short or misaligned shadow, a DM
+ * without a data plane, or a second registration.
  */
 static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -436,93 +431,17 @@ static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, 
 	uint8_t *config = host_typed_array_bytes(ctx, argv[2], &config_len);
 	if (!config)
 		return JS_EXCEPTION;
-	struct host_dataplane *d = host_dataplane_for_dm(dm);
-	if (!d)
+	struct rm_dm *d = rm_dm_find(dm);
+	if (!d || !d->blk.st)
 		return JS_ThrowRangeError(ctx, "host.regShadow: DM %u has no data plane", dm);
 	if (d->shadow.w)
 		return JS_ThrowRangeError(ctx, "host.regShadow: DM %u has one already", dm);
+	struct host_dm *h = d->binding;
 	d->shadow = (struct rs_shadow){ .w = (uint32_t *)w, .config = config,
 					.config_size = config_len > 0xffffffffu ? 0xffffffffu : (uint32_t)config_len };
-	d->shadow_refs[0] = JS_DupValue(ctx, argv[1]);
-	d->shadow_refs[1] = JS_DupValue(ctx, argv[2]);
+	h->shadow[0] = JS_DupValue(ctx, argv[1]);
+	h->shadow[1] = JS_DupValue(ctx, argv[2]);
 	return JS_TRUE;
-}
-
-bool host_dataplane_service(uint32_t intid)
-{
-	struct host_dataplane *d = NULL;
-	for (int i = 0; i < HOST_DATAPLANES && !d; i++)
-		if (host_dataplanes[i].used && host_dataplanes[i].intid == intid)
-			d = &host_dataplanes[i];
-	if (!d || !host_under_hypervisor)
-		return false;
-	if (d->stashed)
-		return false; /* JS has not taken the last one yet */
-	uint32_t *st = d->blk.st;
-	for (int k = 0; k < HOST_DATAPLANE_BATCH; k++) {
-		struct remio_result r, c;
-		host_hypercall(d->dm, 0, REMIO_OP_ASK, 0, 0, &r);
-		if (r.status != 0)
-			return r.status == REMIO_STATUS_EMPTY; /* EMPTY: done; an error: JS asks again and logs it */
-		uint64_t off = r.addr - d->window;
-		uint32_t ctrl = st[DP_CTRL];
-		if (r.width == 4 && r.op == REMIO_OP_READ && off == VIRTIO_MMIO_INTERRUPT_STATUS && (ctrl & DP_CTRL_IRQ_REGS)) {
-			st[DP_N_INT_STATUS_READS]++;
-			host_hypercall(d->dm, r.addr, REMIO_OP_READ, st[DP_INT_STATUS], r.request_id, &c);
-			st[DP_N_ERRORS] += c.status != 0;
-			continue;
-		}
-		uint64_t v;
-		if (r.op == REMIO_OP_READ && rs_read(&d->shadow, off, (uint32_t)r.width, &v)) {
-			host_hypercall(d->dm, r.addr, REMIO_OP_READ, v, r.request_id, &c);
-			st[DP_N_ERRORS] += c.status != 0;
-			continue;
-		}
-		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == VIRTIO_MMIO_INTERRUPT_ACK && (ctrl & DP_CTRL_IRQ_REGS)) {
-			st[DP_N_INT_ACKS]++;
-			st[DP_INT_STATUS] &= ~(uint32_t)r.value;
-			host_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
-			st[DP_N_ERRORS] += c.status != 0;
-			continue;
-		}
-		if (r.width == 4 && r.op == REMIO_OP_WRITE && off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r.value == 0 &&
-		    (ctrl & DP_CTRL_QUEUE) && d->blk.disk) {
-			bool notify;
-			enum dp_result res = dp_blk_process(&d->blk, &notify);
-			if (res == DP_DONE) {
-				st[DP_N_KICKS]++;
-				host_hypercall(d->dm, r.addr, REMIO_OP_WRITE, 0, r.request_id, &c);
-				st[DP_N_ERRORS] += c.status != 0;
-			}
-			if (notify) {
-				struct remio_result nr;
-				host_hypercall(d->dm, 0, REMIO_OP_NOTIFY, 0, 0, &nr);
-				st[DP_N_ERRORS] += nr.status != 0;
-			}
-			if (res == DP_DONE)
-				continue;
-			/* handed back: JS gets the QueueNotify itself, not yet completed */
-		}
-		d->stash = r;
-		d->stashed = true;
-		return false;
-	}
-	d->resume = true; /* more may be pending: after the others had their turn */
-	host_dataplane_any_resume = true;
-	return true;
-}
-
-void host_dataplane_resume(void)
-{
-	if (!host_dataplane_any_resume)
-		return;
-	host_dataplane_any_resume = false;
-	for (int i = 0; i < HOST_DATAPLANES; i++) {
-		if (host_dataplanes[i].resume) {
-			host_dataplanes[i].resume = false;
-			irq_set_pending(host_dataplanes[i].intid);
-		}
-	}
 }
 
 /*
@@ -541,42 +460,11 @@ static JSValue host_remio_batch(JSContext *ctx, JSValueConst this_val, int argc,
 	uint32_t *w = host_remio_records(ctx, argv[1], "remioBatch", &records);
 	if (!w)
 		return JS_EXCEPTION;
-	if (max > records)
-		max = records;
-	uint32_t n = 0;
-	int64_t st = 0; /* 0: stopped at the bound */
-	struct host_dataplane *dp = host_dataplane_for_dm(dm);
-	while (n < max) {
-		struct remio_result r;
-		if (dp && dp->stashed) {
-			/* the request the data plane took with ASK and left for JS */
-			r = dp->stash;
-			dp->stashed = false;
-		} else {
-			host_hypercall(dm, 0, REMIO_OP_ASK, 0, 0, &r);
-		}
-		uint32_t *q = w + n * REMIO_REQ_WORDS;
-		st = r.status;
-		if (st != 0)
-			break;
-		uint64_t v = r.value;
-		/* Bao reports the whole 64-bit source register of a store: mask it to the width. */
-		if (r.op == REMIO_OP_WRITE && (r.width == 1 || r.width == 2 || r.width == 4))
-			v &= (UINT64_C(1) << (8 * r.width)) - 1;
-		q[0] = (uint32_t)r.addr;
-		q[1] = (uint32_t)(r.addr >> 32);
-		q[2] = (uint32_t)r.op;
-		q[3] = (uint32_t)v;
-		q[4] = (uint32_t)(v >> 32);
-		q[5] = (uint32_t)r.width;
-		q[6] = (uint32_t)r.request_id;
-		if (r.request_id < HOST_TAKEN_IDS)
-			host_taken[r.request_id] = (struct host_taken){ dm + 1, (uint32_t)r.op, r.addr };
-		n++;
-	}
-	w[7] = (uint32_t)(int32_t)st;
-	if (n == 0 && st < 0)
-		return JS_NewInt32(ctx, (int32_t)st);
+	int64_t end;
+	uint32_t n = rm_take(dm, w, max < records ? max : records, &end);
+	w[RQ_STATUS] = (uint32_t)(int32_t)end;
+	if (n == 0 && end < 0)
+		return JS_NewInt32(ctx, (int32_t)end);
 	return JS_NewInt32(ctx, (int32_t)n);
 }
 
@@ -597,41 +485,7 @@ static JSValue host_remio_complete(JSContext *ctx, JSValueConst this_val, int ar
 		return JS_EXCEPTION;
 	if (count > records)
 		return JS_ThrowRangeError(ctx, "host.remioComplete: %u requests but reqs holds %u records", count, records);
-	int32_t failed = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		uint32_t *q = w + i * REMIO_REQ_WORDS;
-		uint64_t op = q[2];
-		uint64_t addr = (uint64_t)q[1] << 32 | q[0];
-		uint64_t v = op == REMIO_OP_READ ? (uint64_t)q[4] << 32 | q[3] : 0;
-		struct remio_result r;
-		host_hypercall(dm, addr, op, v, q[6], &r);
-		if (q[6] < HOST_TAKEN_IDS && host_taken[q[6]].dm_plus_1 == dm + 1)
-			host_taken[q[6]].dm_plus_1 = 0;
-		q[7] = (uint32_t)(int32_t)r.status;
-		if (r.status != 0)
-			failed++;
-	}
-	return JS_NewInt32(ctx, failed);
-}
-
-unsigned host_complete_taken(void)
-{
-	unsigned n = 0;
-	for (uint32_t id = 0; id < HOST_TAKEN_IDS; id++) {
-		struct host_taken *t = &host_taken[id];
-		if (!t->dm_plus_1)
-			continue;
-		struct remio_result r;
-		/* echo the op: a READ gets 0, a WRITE is completed without effect */
-		host_hypercall(t->dm_plus_1 - 1, t->addr, t->op, 0, id, &r);
-		t->dm_plus_1 = 0;
-		n++;
-	}
-	/* a request a data plane took for JS is served by the next call for its interrupt */
-	for (int i = 0; i < HOST_DATAPLANES; i++)
-		if (host_dataplanes[i].used && host_dataplanes[i].stashed)
-			irq_set_pending(host_dataplanes[i].intid);
-	return n;
+	return JS_NewInt32(ctx, (int32_t)rm_complete(dm, w, count));
 }
 
 static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
@@ -767,6 +621,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remio", 7, host_remio),
 	JS_CFUNC_DEF("remioBatch", 3, host_remio_batch),
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
+	JS_CFUNC_DEF("remioServe", 4, host_remio_serve),
 	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),
 	JS_CFUNC_DEF("regShadow", 3, host_reg_shadow),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),

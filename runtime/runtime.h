@@ -23,34 +23,19 @@ bool runtime_idle_forever(void);
 bool runtime_exit_requested(int *code);
 
 /* ---- used by host.c ---- */
-/**
- * Serves the requests pending for the device model of `intid` with its C
- * data plane, if it has one (host.dataPlane). Returns true if nothing is
- * left for JS; false if JS must be called (a request the data plane does
- * not answer is kept for the next host.remioBatch of that DM).
- */
-bool host_dataplane_service(uint32_t intid);
-/** Marks pending again the interrupts of data planes that stopped at their bound (end of a main-loop pass). */
-void host_dataplane_resume(void);
 /** Calls `fn` with a time budget (watchdog); reports an exception. Returns false on exception. */
 bool runtime_call(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv);
+/** runtime_call() that also returns the call's result converted with ToInt32 into *result (0 if it is not a number). */
+bool runtime_call_int(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv, int32_t *result);
 /**
  * Prints an uncaught exception with its stack, and a clear line for
  * out-of-memory or a watchdog stop; after a watchdog stop also completes the
- * remio requests left open (host_complete_taken) and calls the
+ * remio requests left open (rm_complete_taken, remio.h) and calls the
  * host.onWatchdog handler.
  */
 void runtime_report_exception(JSContext *ctx, const char *where);
 /** Sets the watchdog's budget for one call into JS, ms (host.setWatchdogMs). Returns the previous one, or -1 outside 10..60000. */
 int32_t runtime_set_call_budget_ms(uint32_t ms);
-/**
- * Completes every remio request taken with host.remioBatch and not yet
- * completed with host.remioComplete (a READ with 0, a WRITE without
- * effect), and marks pending again the interrupt of each data plane that
- * holds a request for JS. Called after a watchdog stop. Returns how many it
- * completed.
- */
-unsigned host_complete_taken(void);
 /** Builds the native `host` ES module. */
 JSModuleDef *host_module_init(JSContext *ctx, const char *name);
 /** Sets the JS interrupt callback (host.onIrq). */

@@ -51,6 +51,8 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/host.ts', ts: 'HypercallId', prefix: 'HC_' },
   { file: 'src/host.ts', ts: 'RemioOp', prefix: 'REMIO_OP_' },
   { file: 'src/host.ts', ts: 'RemioStatus', prefix: 'REMIO_STATUS_' },
+  { file: 'src/host.ts', ts: 'RemioReq', prefix: 'RQ_', cEnum: 'remio_req' },
+  { file: 'src/host.ts', ts: 'RemioServeResult', prefix: 'RM_CALL_', suffix: 'u' },
   { file: 'src/virtio/spec.ts', ts: 'DeviceId', prefix: 'VIRTIO_ID_' },
   { file: 'src/virtio/spec.ts', ts: 'MmioReg', prefix: 'VIRTIO_MMIO_', hex: true },
   { file: 'src/virtio/spec.ts', ts: 'DeviceStatus', prefix: 'VIRTIO_STATUS_', suffix: 'u' },
@@ -142,6 +144,7 @@ export function abiHeader(): string {
   }
   const words = (e: string): number => abiMembers(ABI_ENUMS.find((a) => a.ts === e)!).length;
   const value = (c: string): number => ABI_VALUES.find((v) => v.c === c)!.value;
+  if (value('REMIO_REQ_WORDS') !== words('RemioReq')) throw new Error('REMIO_REQ_WORDS is not the number of RemioReq members');
   if (value('DP_WORDS') !== words('DataPlaneWord')) throw new Error('DATA_PLANE_WORDS is not the number of DataPlaneWord members');
   if (value('RS_WORDS') !== words('RegShadowWord') - 1 + value('RS_CONTROL_REGS')) {
     throw new Error('REG_SHADOW_WORDS is not RegShadowWord.REGS + REG_SHADOW_CONTROL_REGS');

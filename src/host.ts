@@ -103,6 +103,12 @@ export const enum RemioReq {
 /** Words per request record of {@link Host.remioBatch} / {@link Host.remioComplete}. */
 export const REMIO_REQ_WORDS = 8;
 
+/** Bits of what a batch handler of {@link Host.remioServe} returns. */
+export const enum RemioServeResult {
+  /** send NOTIFY for the device model once the batch is completed */
+  NOTIFY = 1,
+}
+
 /** Heap figures of the JS engine's allocator, bytes. */
 export interface HeapStats {
   /** bytes of the heap region in all */
@@ -398,6 +404,31 @@ export interface Host {
    * @throws RangeError when `reqs` holds fewer than `count` records, or with no hypervisor
    */
   remioComplete(dmId: number, reqs: Uint32Array, count: number): number;
+
+  /**
+   * Optional: serves device model `dmId` (backend interrupt `intid`) with
+   * the host's own remio loop (firmware: runtime/remio.c), which keeps the
+   * ASK loop and the completions out of JS. On the DM's interrupt the host
+   * takes its requests with ASK until EMPTY, answers those it can itself
+   * ({@link Host.dataPlane}, {@link Host.regShadow}), writes every other
+   * one, in order, into a record of `reqs` ({@link RemioReq} layout, a
+   * WRITE's value masked to its width) and calls `handler(count)` once per
+   * batch of up to the records `reqs` holds. The handler answers records
+   * `0..count-1` in order, writing each READ's value (zero-extended to
+   * WIDTH) into its VALUE words, and returns {@link RemioServeResult} bits.
+   * The host then completes every record (a WRITE to a virtio-mmio
+   * window's QueueNotify may have been completed before the call: it
+   * returns nothing) and sends NOTIFY if asked. For a DM served so, the
+   * host calls no {@link Host.onIrq} handler for `intid`. After a watchdog
+   * stop of the handler the host completes the batch itself ({@link
+   * Host.onWatchdog}). Hosts without one (the simulated host) leave it
+   * out: the dispatcher then takes requests with {@link Host.remioBatch}.
+   * Source: runtime/remio.h; Bao `src/core/remio.c`, `remio-abi.md`.
+   * @throws RangeError for a `reqs` without a whole record, a DM or
+   *   interrupt registered twice, or too many DMs; TypeError if `handler`
+   *   is not a function
+   */
+  remioServe?(dmId: number, intid: number, reqs: Uint32Array, handler: (count: number) => number): boolean;
 
   /**
    * Optional: hands the hot path of a virtio-blk device served by DM `dmId`

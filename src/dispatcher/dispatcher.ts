@@ -15,7 +15,7 @@
  * records and completes it from the same array; no allocation, no BigInt, no
  * closures per request.
  */
-import { RemioOp, RemioReq, RemioStatus, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
+import { RemioOp, RemioReq, RemioServeResult, RemioStatus, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
 import { WatchdogStop, type IoClient, type IoRange } from './client.ts';
 import { describeError, RateLimitedLog, type LogSink } from './log.ts';
 
@@ -57,7 +57,16 @@ export interface DispatcherOptions {
    * frontend that never stops issuing requests cannot starve the others.
    */
   maxRequestsPerService?: number;
+  /**
+   * Let the host's remio loop take and complete each DM's requests when it
+   * has one ({@link Host.remioServe}; default true). False: the dispatcher
+   * takes them itself with {@link Host.remioBatch} on each interrupt.
+   */
+  hostLoop?: boolean;
 }
+
+/** Records of a DM's batch for the host's remio loop: it hands over longer runs in several calls. */
+const HOST_LOOP_RECORDS = 32;
 
 /** Most device models the dispatcher holds (the Linux driver's limit). */
 export const MAX_DEVICE_MODELS = 16;
@@ -74,6 +83,8 @@ interface DmState {
   raise: () => void;
   /** service() for this DM (preallocated, for rescheduling) */
   again: () => void;
+  /** true when the host's remio loop serves this DM ({@link Host.remioServe}) */
+  hostLoop: boolean;
 }
 
 const TWO32 = 4294967296;
@@ -101,6 +112,7 @@ export class Dispatcher {
   private readonly sink: LogSink;
   private readonly maxRequests: number;
   private readonly defaultClient: IoClient;
+  private readonly useHostLoop: boolean;
   private count = 0;
 
   /**
@@ -110,6 +122,7 @@ export class Dispatcher {
   constructor(private readonly host: Host, options: DispatcherOptions = {}) {
     this.sink = options.log ?? ((line: string) => host.write(line + '\n'));
     this.maxRequests = Math.max(1, Math.floor(options.maxRequestsPerService ?? 256));
+    this.useHostLoop = options.hostLoop ?? true;
     this.reqs = new Uint32Array(this.maxRequests * REMIO_REQ_WORDS);
     const sink = this.sink;
     const log = new RateLimitedLog(sink, 'remio default client: ');
@@ -153,10 +166,15 @@ export class Dispatcher {
         dm.rescheduled = false;
         this.service(dmId);
       },
+      hostLoop: false,
     };
     this.dms[dmId] = dm;
     this.byIntid[backendIntid] = dm;
     this.count++;
+    if (this.useHostLoop && this.host.remioServe) {
+      const reqs = new Uint32Array(Math.min(HOST_LOOP_RECORDS, this.maxRequests) * REMIO_REQ_WORDS);
+      dm.hostLoop = this.host.remioServe(dmId, backendIntid, reqs, (n: number) => this.serveBatch(dm, reqs, n));
+    }
   }
 
   /**
@@ -234,12 +252,7 @@ export class Dispatcher {
     let completed = false;
     try {
       const host = this.host;
-      const val = this.val;
-      const clients = this.clients;
-      const ranges = dm.ranges;
-      const defaultClient = this.defaultClient;
-      const maxRequests = this.maxRequests;
-      const n = host.remioBatch(dmId, reqs, maxRequests);
+      const n = host.remioBatch(dmId, reqs, this.maxRequests);
       if (n < 0) {
         c.errors++;
         dm.log.log(`ASK failed with status ${n}`);
@@ -248,78 +261,14 @@ export class Dispatcher {
       taken = n;
       // how the batch ended: 1 EMPTY, 0 the bound, else an error (read before completion overwrites it)
       const end = reqs[RemioReq.STATUS];
-      let deferred = 0;
-      for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
-        const addr = reqs[b + RemioReq.ADDR_LO] + reqs[b + RemioReq.ADDR_HI] * TWO32;
-        const op = reqs[b + RemioReq.OP];
-        const width = reqs[b + RemioReq.WIDTH];
-        c.requests++;
-        // route by address (inlined: one call less per request)
-        let client = defaultClient;
-        for (let j = 0, m = ranges.length; j < m; j++) {
-          const r = ranges[j];
-          if (addr >= r.base && addr - r.base < r.size) {
-            client = r.client;
-            break;
-          }
-        }
-        const goodWidth = width === 1 || width === 2 || width === 4 || width === 8;
-        if (!goodWidth) {
-          c.errors++;
-          dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} at 0x${addr.toString(16)} has width ${width}: ${op === RemioOp.READ ? 'answered 0' : 'ignored'}`);
-        }
-        if (op === RemioOp.READ) {
-          c.reads++;
-          val[0] = 0;
-          val[1] = 0;
-          if (goodWidth) {
-            try {
-              client.read(addr, width, val);
-            } catch (e) {
-              this.fault(dm, client, e);
-              val[0] = 0;
-              val[1] = 0;
-            }
-          }
-          // Bao stores all 64 bits into the frontend register: zero-extend.
-          if (width !== 8) {
-            reqs[b + RemioReq.VALUE_LO] = val[0] & WIDTH_MASK[width];
-            reqs[b + RemioReq.VALUE_HI] = 0;
-          } else {
-            reqs[b + RemioReq.VALUE_LO] = val[0];
-            reqs[b + RemioReq.VALUE_HI] = val[1];
-          }
-        } else if (op === RemioOp.WRITE) {
-          c.writes++;
-          // the host masked the value to the width (Bao reports the whole register)
-          if (goodWidth) {
-            try {
-              client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
-            } catch (e) {
-              this.fault(dm, client, e);
-            }
-          }
-          // work deferred to after completion, once per client in a row
-          if (client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
-        } else {
-          c.errors++;
-          dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} has unknown op ${op}`);
-        }
-      }
+      const deferred = this.handle(dm, reqs, n);
       if (n > 0) {
         // Complete, echoing op and request_id; the frontend vCPUs resume.
         completed = true;
         if (host.remioComplete(dmId, reqs, n) !== 0) this.logCompletions(dm, n);
         // Deferred work (the queue a QueueNotify named) runs after completion;
         // loads defer none (IoClient.afterComplete).
-        for (let i = 0; i < deferred; i++) {
-          const client = clients[i];
-          try {
-            client.afterComplete!();
-          } catch (e) {
-            this.fault(dm, client, e);
-          }
-        }
+        this.runDeferred(dm, deferred);
       }
       if (end !== RemioStatus.EMPTY) {
         if (end === 0) {
@@ -345,6 +294,127 @@ export class Dispatcher {
       }
     }
     return taken;
+  }
+
+  /**
+   * The batch handler of a DM served by the host's remio loop ({@link
+   * Host.remioServe}): answers records `0..n-1` of the DM's own records in
+   * order, then runs the deferred work at once (the host completed a
+   * QueueNotify before the call; every other request of the batch is
+   * completed when this returns). A NOTIFY raised meanwhile is returned as
+   * {@link RemioServeResult.NOTIFY} for the host to send after the
+   * completions. Never throws.
+   */
+  private serveBatch(dm: DmState, reqs: Uint32Array, n: number): number {
+    const c = dm.counters;
+    c.services++;
+    dm.inService = true;
+    try {
+      this.runDeferred(dm, this.handle(dm, reqs, n));
+    } catch (e) {
+      c.errors++;
+      dm.log.log(`service loop error: ${describeError(e)}`);
+      // an internal error (clients' own exceptions are caught in handle): every READ gets 0
+      for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+        if (reqs[b + RemioReq.OP] === RemioOp.READ) {
+          reqs[b + RemioReq.VALUE_LO] = 0;
+          reqs[b + RemioReq.VALUE_HI] = 0;
+        }
+      }
+    }
+    dm.inService = false;
+    if (!dm.notifyPending) return 0;
+    dm.notifyPending = false;
+    c.notifies++;
+    return RemioServeResult.NOTIFY;
+  }
+
+  /**
+   * Answers records `0..n-1` of `reqs` for `dm`, in order: routes each by
+   * address to its client, writes a READ's value (zero-extended to its
+   * width) into the record's VALUE words, and counts. Returns how many
+   * clients have deferred work (in `this.clients`, for {@link
+   * Dispatcher.runDeferred}). A client's exception is reported to it
+   * ({@link IoClient.fault}) and the request answered 0 / dropped.
+   */
+  private handle(dm: DmState, reqs: Uint32Array, n: number): number {
+    const c = dm.counters;
+    const val = this.val;
+    const clients = this.clients;
+    const ranges = dm.ranges;
+    const defaultClient = this.defaultClient;
+    let deferred = 0;
+    for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+      const addr = reqs[b + RemioReq.ADDR_LO] + reqs[b + RemioReq.ADDR_HI] * TWO32;
+      const op = reqs[b + RemioReq.OP];
+      const width = reqs[b + RemioReq.WIDTH];
+      c.requests++;
+      // route by address (inlined: one call less per request)
+      let client = defaultClient;
+      for (let j = 0, m = ranges.length; j < m; j++) {
+        const r = ranges[j];
+        if (addr >= r.base && addr - r.base < r.size) {
+          client = r.client;
+          break;
+        }
+      }
+      const goodWidth = width === 1 || width === 2 || width === 4 || width === 8;
+      if (!goodWidth) {
+        c.errors++;
+        dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} at 0x${addr.toString(16)} has width ${width}: ${op === RemioOp.READ ? 'answered 0' : 'ignored'}`);
+      }
+      if (op === RemioOp.READ) {
+        c.reads++;
+        val[0] = 0;
+        val[1] = 0;
+        if (goodWidth) {
+          try {
+            client.read(addr, width, val);
+          } catch (e) {
+            this.fault(dm, client, e);
+            val[0] = 0;
+            val[1] = 0;
+          }
+        }
+        // Bao stores all 64 bits into the frontend register: zero-extend.
+        if (width !== 8) {
+          reqs[b + RemioReq.VALUE_LO] = val[0] & WIDTH_MASK[width];
+          reqs[b + RemioReq.VALUE_HI] = 0;
+        } else {
+          reqs[b + RemioReq.VALUE_LO] = val[0];
+          reqs[b + RemioReq.VALUE_HI] = val[1];
+        }
+      } else if (op === RemioOp.WRITE) {
+        c.writes++;
+        // the host masked the value to the width (Bao reports the whole register)
+        if (goodWidth) {
+          try {
+            client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
+          } catch (e) {
+            this.fault(dm, client, e);
+          }
+        }
+        // work deferred to after completion, once per client in a row
+        if (client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
+      } else {
+        c.errors++;
+        dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} has unknown op ${op}`);
+      }
+    }
+    return deferred;
+  }
+
+  /** Runs the deferred work of the first `deferred` clients of `this.clients` ({@link IoClient.afterComplete}). */
+  private runDeferred(dm: DmState, deferred: number): void {
+    const clients = this.clients;
+    for (let i = 0; i < deferred; i++) {
+      const client = clients[i];
+      try {
+        client.afterComplete!();
+      } catch (e) {
+        this.fault(dm, client, e);
+      }
+    }
   }
 
   /**
