@@ -1,32 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The virtio-blk data plane (see dataplane.h). Split virtqueue per virtio
- * 1.2 2.7; blk requests per 5.2.6. The checks mirror src/virtio/queue.ts
- * (SplitQueue.pop), src/devices/blk-request.ts (parseBlkRequest) and
+ * The virtio-blk data plane (see dataplane.h): the block executor over the
+ * C virtqueue (virtqueue.c). blk requests per 5.2.6. The checks mirror
+ * src/devices/blk-request.ts (parseBlkRequest) and
  * src/devices/blk.ts (doIn/doOut): where those would answer anything but
  * VIRTIO_BLK_S_OK, this file hands the chain back to them untouched.
  */
 #include <string.h>
 #include "dataplane.h"
+#include "virtqueue.h"
 
 /** Most buffers of a chain the data plane gathers; longer chains go to JS. */
 #define DP_MAX_SEGS 64
-#define DESC_SIZE 16
-#define VIRTQ_DESC_F_NEXT 1u
-#define VIRTQ_DESC_F_WRITE 2u
-#define VIRTQ_DESC_F_INDIRECT 4u
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
 #define VIRTIO_BLK_T_IN 0u
 #define VIRTIO_BLK_T_OUT 1u
 #define BLK_HEADER 16u
 #define SECTOR 512u
-
-static inline uint16_t ld16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
 
 static inline uint32_t ld32(const uint8_t *p)
 {
@@ -40,16 +29,6 @@ static inline uint64_t ld64(const uint8_t *p)
 	uint64_t v;
 	memcpy(&v, p, 8);
 	return v;
-}
-
-static inline void st16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-static inline void st32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
 }
 
 /**
@@ -93,78 +72,6 @@ static inline int64_t dp_check(const struct dp_blk *d, uint64_t gpa, uint64_t le
 	return (int64_t)off;
 }
 
-struct dp_seg {
-	uint64_t addr;
-	uint32_t len;
-	bool writable;
-};
-
-/** A gathered chain: its buffers in order, split into readable then writable. */
-struct dp_chain {
-	uint16_t head;
-	uint32_t count, first_writable;
-	uint64_t readable, writable;
-	struct dp_seg seg[DP_MAX_SEGS];
-};
-
-/**
- * Gathers the chain at `head` (SplitQueue.pop's walk). False for anything
- * the data plane leaves to JS: a structural error, a chain longer than
- * DP_MAX_SEGS, an indirect table outside the region.
- */
-static bool dp_gather(const struct dp_blk *d, uint16_t head, struct dp_chain *c)
-{
-	const uint32_t *st = d->st;
-	uint32_t n = st[DP_Q_NUM];
-	uint64_t table = st[DP_Q_DESC];
-	uint32_t table_size = n, ttl = n, idx = head;
-	bool in_indirect = false;
-	c->head = head;
-	c->count = c->first_writable = 0;
-	c->readable = c->writable = 0;
-	for (;;) {
-		if (ttl-- == 0)
-			return false;
-		const uint8_t *p = d->shmem + table + (uint64_t)DESC_SIZE * idx;
-		uint64_t addr = ld64(p);
-		uint32_t len = ld32(p + 8);
-		uint16_t flags = ld16(p + 12);
-		uint16_t next = ld16(p + 14);
-		if (flags & VIRTQ_DESC_F_INDIRECT) {
-			if (!(st[DP_Q_FLAGS] & DP_QF_INDIRECT) || in_indirect || (flags & VIRTQ_DESC_F_NEXT) ||
-			    len == 0 || len % DESC_SIZE || len / DESC_SIZE > st[DP_Q_NUM_MAX])
-				return false;
-			int64_t off = dp_check(d, addr, len);
-			if (off < 0)
-				return false;
-			table = (uint64_t)off;
-			table_size = ttl = len / DESC_SIZE;
-			idx = 0;
-			in_indirect = true;
-			continue;
-		}
-		if (c->count == DP_MAX_SEGS)
-			return false;
-		struct dp_seg *s = &c->seg[c->count++];
-		s->addr = addr;
-		s->len = len;
-		s->writable = (flags & VIRTQ_DESC_F_WRITE) != 0;
-		if (s->writable) {
-			c->writable += len;
-		} else {
-			if (c->first_writable != c->count - 1)
-				return false; /* readable after writable */
-			c->readable += len;
-			c->first_writable = c->count;
-		}
-		if (!(flags & VIRTQ_DESC_F_NEXT))
-			return true;
-		if (next >= table_size)
-			return false;
-		idx = next;
-	}
-}
-
 /** Adds `v` to the 64-bit counter in words lo, lo + 1 of the state. */
 static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
 {
@@ -179,7 +86,7 @@ static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
  * the chain back. Every buffer is checked before any byte moves, so a
  * request handed back has changed nothing.
  */
-static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
+static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 {
 	uint32_t *st = d->st;
 	/* the status byte: the last byte of the last non-empty writable buffer */
@@ -253,78 +160,29 @@ static int64_t dp_execute(struct dp_blk *d, const struct dp_chain *c)
 	return -1;
 }
 
-/** SplitQueue.needsNotification after chains were pushed (2.7.7, 2.7.10). */
-static bool dp_needs_notification(struct dp_blk *d)
-{
-	uint32_t *st = d->st;
-	uint32_t n = st[DP_Q_NUM];
-	uint16_t used = (uint16_t)st[DP_Q_USED_IDX];
-	if (st[DP_Q_FLAGS] & DP_QF_EVENT_IDX) {
-		uint16_t old = (uint16_t)st[DP_Q_SIGNALLED_USED];
-		bool valid = st[DP_Q_SIGNALLED_VALID] != 0;
-		st[DP_Q_SIGNALLED_USED] = used;
-		st[DP_Q_SIGNALLED_VALID] = 1;
-		if (!valid)
-			return true;
-		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* used idx visible before used_event is read */
-		uint16_t used_event = ld16(d->shmem + st[DP_Q_AVAIL] + 4 + 2 * n);
-		return (uint16_t)(used - used_event - 1) < (uint16_t)(used - old);
-	}
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return (ld16(d->shmem + st[DP_Q_AVAIL]) & VIRTQ_AVAIL_F_NO_INTERRUPT) == 0;
-}
-
-/** The queue layout JS armed lies inside the region with virtio's alignments (SplitQueue.enable). */
-static bool dp_layout_ok(const struct dp_blk *d)
-{
-	const uint32_t *st = d->st;
-	uint64_t n = st[DP_Q_NUM], size = d->shmem_size;
-	uint64_t desc = st[DP_Q_DESC], avail = st[DP_Q_AVAIL], used = st[DP_Q_USED];
-	return n >= 1 && n <= 32768 && (n & (n - 1)) == 0 && desc % 16 == 0 && avail % 2 == 0 && used % 4 == 0 &&
-	       desc <= size && 16 * n <= size - desc && avail <= size && 6 + 2 * n <= size - avail &&
-	       used <= size && 6 + 8 * n <= size - used;
-}
-
 enum dp_result dp_blk_process(struct dp_blk *d, bool *notify)
 {
 	uint32_t *st = d->st;
-	uint32_t n = st[DP_Q_NUM];
-	uint8_t *avail = d->shmem + st[DP_Q_AVAIL];
-	uint8_t *used = d->shmem + st[DP_Q_USED];
-	enum dp_result res = dp_layout_ok(d) ? DP_DONE : DP_HANDBACK;
-	bool pushed = false;
-	struct dp_chain c;
+	struct vq q = { .st = st + DP_Q_NUM, .shmem = d->shmem, .shmem_size = d->shmem_size,
+			.shmem_base = (uint64_t)st[DP_SHMEM_HI] << 32 | st[DP_SHMEM_LO] };
+	enum dp_result res = vq_layout_ok(&q) ? DP_DONE : DP_HANDBACK;
+	struct vq_seg segs[DP_MAX_SEGS];
+	struct vq_chain c = { .seg = segs };
 	*notify = false;
 	while (res == DP_DONE) {
-		uint16_t last = (uint16_t)st[DP_Q_LAST_AVAIL];
-		uint16_t pending = (uint16_t)(__atomic_load_n((uint16_t *)(avail + 2), __ATOMIC_ACQUIRE) - last);
-		if (pending == 0 && (st[DP_Q_FLAGS] & DP_QF_EVENT_IDX)) {
-			/* avail_event: kick me at the next one; then look once more (2.7.10) */
-			st16(used + 4 + 8 * n, last);
-			__atomic_thread_fence(__ATOMIC_SEQ_CST);
-			pending = (uint16_t)(__atomic_load_n((uint16_t *)(avail + 2), __ATOMIC_ACQUIRE) - last);
-		}
-		if (pending == 0)
+		enum vq_result r = vq_peek(&q, &c, DP_MAX_SEGS);
+		if (r == VQ_EMPTY)
 			break;
-		uint16_t head = ld16(avail + 4 + 2 * (last & (n - 1)));
 		int64_t len;
-		if (pending > n || head >= n || !dp_gather(d, head, &c) || (len = dp_execute(d, &c)) < 0) {
-			res = DP_HANDBACK;
+		if (r != VQ_CHAIN || (len = dp_execute(d, &c)) < 0) {
+			res = DP_HANDBACK; /* the chain stays for JS, untouched */
 			break;
 		}
-		uint16_t u = (uint16_t)st[DP_Q_USED_IDX];
-		uint8_t *elem = used + 4 + 8 * (u & (n - 1));
-		st32(elem, head);
-		st32(elem + 4, (uint32_t)len);
-		u++;
-		/* the data, the status byte and the element before the index (2.7.8) */
-		__atomic_store_n((uint16_t *)(used + 2), u, __ATOMIC_RELEASE);
-		st[DP_Q_USED_IDX] = u;
-		st[DP_Q_LAST_AVAIL] = (uint16_t)(last + 1);
+		vq_consume(&q);
+		vq_push(&q, c.head, (uint32_t)len);
 		st[DP_N_CHAINS]++;
-		pushed = true;
 	}
-	if (pushed && dp_needs_notification(d)) {
+	if (vq_needs_notification(&q)) {
 		st[DP_INT_STATUS] |= 1; /* VIRTIO_MMIO_INT_VRING */
 		st[DP_N_USED_NOTIFICATIONS]++;
 		*notify = true;

@@ -210,6 +210,8 @@ export const enum DataPlaneWord {
   Q_LAST_AVAIL, Q_USED_IDX,
   /** used index at the last notification decision, and whether it is set (event idx) */
   Q_SIGNALLED_USED, Q_SIGNALLED_VALID,
+  /** 1 if chains were pushed since the last notification decision */
+  Q_PUSHED,
   /** counters kept by the host (u32, wrapping; bytes as low/high halves) */
   N_INT_STATUS_READS, N_INT_ACKS, N_KICKS, N_CHAINS, N_READS, N_WRITES,
   N_BYTES_READ_LO, N_BYTES_READ_HI, N_BYTES_WRITTEN_LO, N_BYTES_WRITTEN_HI,
@@ -217,7 +219,34 @@ export const enum DataPlaneWord {
 }
 
 /** Words of the data plane's state array. */
-export const DATA_PLANE_WORDS = 29;
+export const DATA_PLANE_WORDS = 30;
+
+/**
+ * Words of one virtqueue's state shared with the host's C virtqueue
+ * ({@link Host.vqAttach}; C: `enum vq_word` in the generated `abi.h`,
+ * runtime/virtqueue.h). The same words, in the same order, are the Q_NUM …
+ * Q_PUSHED block of {@link DataPlaneWord}, so the block data plane runs the
+ * same queue code over its state array.
+ */
+export const enum QueueWord {
+  /** Queue Size (QueueNum) */
+  NUM = 0,
+  /** QueueNumMax (bound of an indirect table) */
+  NUM_MAX,
+  /** descriptor table, available ring, used ring: byte offsets in the shared region */
+  DESC, AVAIL, USED,
+  /** {@link DataPlaneQueueFlag} bits (EVENT_IDX, INDIRECT) */
+  FLAGS,
+  /** next avail index to consume; next used index to produce (u16) */
+  LAST_AVAIL, USED_IDX,
+  /** used index at the last notification decision, and whether it is set (event idx) */
+  SIGNALLED_USED, SIGNALLED_VALID,
+  /** 1 if chains were pushed since the last notification decision */
+  PUSHED,
+}
+
+/** Words of one virtqueue's state ({@link QueueWord}). */
+export const QUEUE_WORDS = 11;
 
 /** Bits of {@link DataPlaneWord.CTRL}. */
 export const enum DataPlaneCtrl {

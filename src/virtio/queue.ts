@@ -243,6 +243,7 @@ export class SplitQueue {
     st[DataPlaneWord.Q_USED_IDX] = this.usedIdx;
     st[DataPlaneWord.Q_SIGNALLED_USED] = this.signalledUsed;
     st[DataPlaneWord.Q_SIGNALLED_VALID] = this.signalledValid ? 1 : 0;
+    st[DataPlaneWord.Q_PUSHED] = this.pushedSinceSignal ? 1 : 0;
   }
 
   /** Takes the queue back from a host data plane: the indices it left in `st` (see {@link SplitQueue.exportState}). */
@@ -251,7 +252,7 @@ export class SplitQueue {
     this.usedIdx = st[DataPlaneWord.Q_USED_IDX] & 0xffff;
     this.signalledUsed = st[DataPlaneWord.Q_SIGNALLED_USED] & 0xffff;
     this.signalledValid = st[DataPlaneWord.Q_SIGNALLED_VALID] !== 0;
-    this.pushedSinceSignal = false;
+    this.pushedSinceSignal = st[DataPlaneWord.Q_PUSHED] !== 0;
   }
 
   /** Number of chains the driver has made available and the device has not popped. @throws QueueError if the avail index moved by more than Queue Size */
