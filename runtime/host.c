@@ -14,6 +14,7 @@
 #include "dataplane.h"
 #include "regshadow.h"
 #include "remio.h"
+#include "virtqueue.h"
 
 JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
 JSValue host_watchdog_handler; /* set to JS_UNDEFINED by runtime_start */
@@ -488,6 +489,164 @@ static JSValue host_remio_complete(JSContext *ctx, JSValueConst this_val, int ar
 	return JS_NewInt32(ctx, (int32_t)rm_complete(dm, w, count));
 }
 
+/* ---- the C virtqueue (virtqueue.c) for TypeScript devices ---------------- */
+
+/** Most queues attached with host.vqAttach. */
+#define HOST_VQS 64
+/** Most buffers of one chain the binding gathers; longer chains go to the reference. */
+#define HOST_VQ_MAX_SEGS 1024
+
+/** A queue attached by host.vqAttach: the C queue and the JS arrays it fills. */
+struct host_vq {
+	struct vq q;
+	uint32_t *chains;      /**< VQ_CHAIN_WORDS words per chain */
+	uint32_t max_chains;
+	double *seg_addr;      /**< guest-physical addresses */
+	uint32_t *seg_len;     /**< bytes */
+	uint8_t *seg_writable; /**< 1: VIRTQ_DESC_F_WRITE */
+	uint32_t max_segs;
+	uint32_t *used;        /**< (head, len) pairs for host.vqPush */
+	uint32_t max_used;
+	JSValue refs[7];       /**< the arrays and the region, kept alive */
+};
+
+static struct host_vq host_vqs[HOST_VQS];
+static uint32_t host_vqs_used;
+static struct vq_seg host_vq_scratch[HOST_VQ_MAX_SEGS];
+
+/** The elements of typed array `v` (of `elem` bytes each, aligned to it) and their number, or NULL (exception set). */
+static void *host_typed_elems(JSContext *ctx, JSValueConst v, size_t elem, uint32_t *count, const char *what)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, v, &len);
+	if (!p)
+		return NULL;
+	if (((uintptr_t)p & (elem - 1)) || len < elem) {
+		JS_ThrowRangeError(ctx, "host.vqAttach: %s is not an aligned, non-empty array of %u-byte elements", what, (unsigned)elem);
+		return NULL;
+	}
+	*count = len / elem > 0xffffffffu ? 0xffffffffu : (uint32_t)(len / elem);
+	return p;
+}
+
+/*
+ * host.vqAttach(state, shmem, shmemBase, shmemSize, chains, segAddr, segLen,
+ * segWritable, used): attaches a queue (see src/host.ts); returns its handle.
+ */
+static JSValue host_vq_attach(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	struct host_vq v = { 0 };
+	uint32_t n;
+	double base, size;
+	if (!(v.q.st = host_typed_elems(ctx, argv[0], 4, &n, "state")))
+		return JS_EXCEPTION;
+	if (n < QUEUE_WORDS)
+		return JS_ThrowRangeError(ctx, "host.vqAttach: state needs %d words", QUEUE_WORDS);
+	size_t len;
+	if (!(v.q.shmem = JS_GetArrayBuffer(ctx, &len, argv[1])))
+		return JS_EXCEPTION;
+	if (JS_ToFloat64(ctx, &base, argv[2]) || JS_ToFloat64(ctx, &size, argv[3]))
+		return JS_EXCEPTION;
+	if (!(base >= 0 && base < 9007199254740992.0 && size >= 0 && size <= (double)len))
+		return JS_ThrowRangeError(ctx, "host.vqAttach: shmemBase/shmemSize outside the region");
+	v.q.shmem_base = (uint64_t)base;
+	v.q.shmem_size = (uint64_t)size;
+	if (!(v.chains = host_typed_elems(ctx, argv[4], 4, &n, "chains")))
+		return JS_EXCEPTION;
+	v.max_chains = n / VQ_CHAIN_WORDS;
+	uint32_t na, nl, nw, nu;
+	if (!(v.seg_addr = host_typed_elems(ctx, argv[5], 8, &na, "segAddr")) ||
+	    !(v.seg_len = host_typed_elems(ctx, argv[6], 4, &nl, "segLen")) ||
+	    !(v.seg_writable = host_typed_elems(ctx, argv[7], 1, &nw, "segWritable")) ||
+	    !(v.used = host_typed_elems(ctx, argv[8], 4, &nu, "used")))
+		return JS_EXCEPTION;
+	v.max_segs = na < nl ? na : nl;
+	v.max_segs = v.max_segs < nw ? v.max_segs : nw;
+	v.max_used = nu / 2;
+	if (!v.max_chains || !v.max_used)
+		return JS_ThrowRangeError(ctx, "host.vqAttach: chains or used holds no record");
+	if (host_vqs_used == HOST_VQS)
+		return JS_ThrowRangeError(ctx, "host.vqAttach: more than %d queues", HOST_VQS);
+	for (int i = 0; i < 9; i++)
+		if (i != 2 && i != 3)
+			v.refs[i < 2 ? i : i - 2] = JS_DupValue(ctx, argv[i]);
+	host_vqs[host_vqs_used] = v;
+	return JS_NewUint32(ctx, host_vqs_used++);
+}
+
+static struct host_vq *host_vq_get(JSContext *ctx, JSValueConst h)
+{
+	uint32_t i;
+	if (JS_VALUE_GET_TAG(h) == JS_TAG_INT && (i = (uint32_t)JS_VALUE_GET_INT(h)) < host_vqs_used)
+		return &host_vqs[i];
+	JS_ThrowRangeError(ctx, "host.vq: no queue with that handle");
+	return NULL;
+}
+
+/*
+ * host.vqPop(handle, max): up to `max` well-formed chains into the attached
+ * arrays; -1 when the next chain must go to the reference (none taken).
+ */
+static JSValue host_vq_pop(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	struct host_vq *v = host_vq_get(ctx, argv[0]);
+	int32_t max;
+	if (!v || JS_ToInt32(ctx, &max, argv[1]))
+		return JS_EXCEPTION;
+	if (!vq_layout_ok(&v->q))
+		return JS_NewInt32(ctx, -1);
+	uint32_t n = 0, segs = 0;
+	uint32_t limit = max < 0 ? 0 : (uint32_t)max < v->max_chains ? (uint32_t)max : v->max_chains;
+	while (n < limit) {
+		uint32_t room = v->max_segs - segs;
+		struct vq_chain c = { .seg = host_vq_scratch };
+		enum vq_result r = vq_peek(&v->q, &c, room < HOST_VQ_MAX_SEGS ? room : HOST_VQ_MAX_SEGS);
+		if (r == VQ_EMPTY)
+			break;
+		/* malformed, too long for what is left, or byte totals past 32 bits: the reference's */
+		if (r != VQ_CHAIN || c.readable > 0xffffffffu || c.writable > 0xffffffffu) {
+			if (n == 0)
+				return JS_NewInt32(ctx, -1);
+			break;
+		}
+		vq_consume(&v->q);
+		uint32_t *rec = v->chains + n * VQ_CHAIN_WORDS;
+		rec[VQ_CHAIN_HEAD] = c.head;
+		rec[VQ_CHAIN_FIRST_SEG] = segs;
+		rec[VQ_CHAIN_COUNT] = c.count;
+		rec[VQ_CHAIN_FIRST_WRITABLE] = c.first_writable;
+		rec[VQ_CHAIN_READABLE] = (uint32_t)c.readable;
+		rec[VQ_CHAIN_WRITABLE] = (uint32_t)c.writable;
+		for (uint32_t i = 0; i < c.count; i++, segs++) {
+			v->seg_addr[segs] = (double)c.seg[i].addr;
+			v->seg_len[segs] = c.seg[i].len;
+			v->seg_writable[segs] = c.seg[i].writable;
+		}
+		n++;
+	}
+	return JS_NewInt32(ctx, (int32_t)n);
+}
+
+/*
+ * host.vqPush(handle, count): returns the first `count` (head, len) pairs of
+ * the attached `used` array through the used ring; 1 if the driver wants a
+ * used buffer notification.
+ */
+static JSValue host_vq_push(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	struct host_vq *v = host_vq_get(ctx, argv[0]);
+	int32_t count;
+	if (!v || JS_ToInt32(ctx, &count, argv[1]))
+		return JS_EXCEPTION;
+	if (count < 0 || (uint32_t)count > v->max_used)
+		return JS_ThrowRangeError(ctx, "host.vqPush: %d completions, the used array holds %u", count, v->max_used);
+	if (!vq_layout_ok(&v->q))
+		return JS_ThrowRangeError(ctx, "host.vqPush: the queue's layout words are not an enabled queue's");
+	for (int32_t i = 0; i < count; i++)
+		vq_push(&v->q, (uint16_t)v->used[2 * i], v->used[2 * i + 1]);
+	return JS_NewInt32(ctx, vq_needs_notification(&v->q) ? 1 : 0);
+}
+
 static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	uint32_t id, ev;
@@ -622,6 +781,9 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remioBatch", 3, host_remio_batch),
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
 	JS_CFUNC_DEF("remioServe", 4, host_remio_serve),
+	JS_CFUNC_DEF("vqAttach", 9, host_vq_attach),
+	JS_CFUNC_DEF("vqPop", 2, host_vq_pop),
+	JS_CFUNC_DEF("vqPush", 2, host_vq_push),
 	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),
 	JS_CFUNC_DEF("regShadow", 3, host_reg_shadow),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),

@@ -58,6 +58,7 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/virtio/spec.ts', ts: 'DeviceStatus', prefix: 'VIRTIO_STATUS_', suffix: 'u' },
   { file: 'src/host.ts', ts: 'DataPlaneWord', prefix: 'DP_', cEnum: 'dp_word' },
   { file: 'src/host.ts', ts: 'QueueWord', prefix: 'VQ_', cEnum: 'vq_word' },
+  { file: 'src/host.ts', ts: 'QueueChainWord', prefix: 'VQ_CHAIN_', cEnum: 'vq_chain_word' },
   { file: 'src/host.ts', ts: 'DataPlaneCtrl', prefix: 'DP_CTRL_', suffix: 'u' },
   { file: 'src/host.ts', ts: 'DataPlaneQueueFlag', prefix: 'DP_QF_', suffix: 'u' },
   { file: 'src/host.ts', ts: 'RegShadowWord', prefix: 'RS_', cEnum: 'rs_word' },
@@ -70,6 +71,7 @@ export const ABI_VALUES: { c: string; value: number; source: string; hex?: boole
   { c: 'REMIO_REQ_WORDS', value: host.REMIO_REQ_WORDS, source: 'src/host.ts REMIO_REQ_WORDS' },
   { c: 'DP_WORDS', value: host.DATA_PLANE_WORDS, source: 'src/host.ts DATA_PLANE_WORDS' },
   { c: 'QUEUE_WORDS', value: host.QUEUE_WORDS, source: 'src/host.ts QUEUE_WORDS' },
+  { c: 'VQ_CHAIN_WORDS', value: host.QUEUE_CHAIN_WORDS, source: 'src/host.ts QUEUE_CHAIN_WORDS' },
   { c: 'RS_CONTROL_REGS', value: host.REG_SHADOW_CONTROL_REGS, source: 'src/host.ts REG_SHADOW_CONTROL_REGS' },
   { c: 'RS_WORDS', value: host.REG_SHADOW_WORDS, source: 'src/host.ts REG_SHADOW_WORDS' },
 ];
@@ -147,6 +149,7 @@ export function abiHeader(): string {
   const words = (e: string): number => abiMembers(ABI_ENUMS.find((a) => a.ts === e)!).length;
   const value = (c: string): number => ABI_VALUES.find((v) => v.c === c)!.value;
   if (value('REMIO_REQ_WORDS') !== words('RemioReq')) throw new Error('REMIO_REQ_WORDS is not the number of RemioReq members');
+  if (value('VQ_CHAIN_WORDS') !== words('QueueChainWord')) throw new Error('QUEUE_CHAIN_WORDS is not the number of QueueChainWord members');
   if (value('QUEUE_WORDS') !== words('QueueWord')) throw new Error('QUEUE_WORDS is not the number of QueueWord members');
   // the data plane's Q_ block is a queue's state: the same words in the same order
   const dp = abiMembers(ABI_ENUMS.find((a) => a.ts === 'DataPlaneWord')!);

@@ -59,6 +59,11 @@ export interface BackendOptions {
    * path of blk over RAM (default true)
    */
   dataPlane?: boolean;
+  /**
+   * let the host's C virtqueue do the ring work of every device's queues when
+   * it has one (Host.vqAttach; default true)
+   */
+  hostQueues?: boolean;
   /** refuse drivers that do not accept VIRTIO_F_ACCESS_PLATFORM (default false) */
   requireAccessPlatform?: boolean;
 }
@@ -89,6 +94,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       requireAccessPlatform: options.requireAccessPlatform,
     });
     dispatcher.register(model.dmId, model.window.base, model.window.size, transport);
+    if (options.hostQueues !== false) transport.useHostQueues(host);
     if (host.dataPlane && options.dataPlane !== false) {
       // The host answers the interrupt registers and, for a blk device over RAM,
       // serves the request path; the device still answers everything else.

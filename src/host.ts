@@ -248,6 +248,29 @@ export const enum QueueWord {
 /** Words of one virtqueue's state ({@link QueueWord}). */
 export const QUEUE_WORDS = 11;
 
+/**
+ * Words of one chain record that {@link Host.vqPop} writes into a queue's
+ * `chains` array (record `i` at word `i * QUEUE_CHAIN_WORDS`; C: `enum
+ * vq_chain_word` in the generated `abi.h`).
+ */
+export const enum QueueChainWord {
+  /** head descriptor index: the id for the used ring */
+  HEAD = 0,
+  /** index of the chain's first buffer in segAddr/segLen/segWritable */
+  FIRST_SEG,
+  /** number of buffers */
+  COUNT,
+  /** index (within the chain) of the first device-writable buffer; COUNT if none */
+  FIRST_WRITABLE,
+  /** bytes in device-readable buffers */
+  READABLE,
+  /** bytes in device-writable buffers */
+  WRITABLE,
+}
+
+/** Words per chain record of {@link Host.vqPop}. */
+export const QUEUE_CHAIN_WORDS = 6;
+
 /** Bits of {@link DataPlaneWord.CTRL}. */
 export const enum DataPlaneCtrl {
   /** the host answers 4-byte InterruptStatus reads and InterruptACK writes */
@@ -458,6 +481,49 @@ export interface Host {
    *   is not a function
    */
   remioServe?(dmId: number, intid: number, reqs: Uint32Array, handler: (count: number) => number): boolean;
+
+  /**
+   * Optional: attaches a virtqueue to the host's C virtqueue
+   * (runtime/virtqueue.h), which then does the queue mechanics of a
+   * TypeScript device: {@link Host.vqPop} gathers and validates chains,
+   * {@link Host.vqPush} returns them and decides on the notification.
+   * `state` ({@link QUEUE_WORDS} words, {@link QueueWord} layout) holds the
+   * layout the transport checked and the indices, and is the queue's state
+   * from then on; `shmem` is the shared region (a {@link Host.region}
+   * buffer) whose first byte is guest-physical `shmemBase`, of which the
+   * first `shmemSize` bytes may hold rings and tables; `chains` receives
+   * chain records ({@link QueueChainWord}), `segAddr`/`segLen`/`segWritable`
+   * their buffers (guest-physical address, bytes, 1 if device-writable),
+   * `used` takes (head, len) pairs for vqPush. All kept alive. Returns the
+   * queue's handle. Hosts without one (the simulated host) leave it out:
+   * `SplitQueue` then walks the rings itself.
+   * Source: runtime/virtqueue.h; virtio 1.2 2.7.
+   * @throws RangeError for arrays without a whole record, misaligned
+   *   arrays, a size outside the region, or too many queues
+   */
+  vqAttach?(state: Uint32Array, shmem: ArrayBuffer, shmemBase: number, shmemSize: number, chains: Uint32Array,
+    segAddr: Float64Array, segLen: Uint32Array, segWritable: Uint8Array, used: Uint32Array): number;
+  /**
+   * Takes up to `max` available chains of queue `handle` (as many as the
+   * chain and buffer arrays hold), each checked as `SplitQueue.pop` checks
+   * it, into the attached arrays, consuming them. Returns the number taken
+   * (0: none available; with VIRTIO_F_RING_EVENT_IDX avail_event is
+   * published and the ring looked at once more), or -1 when the next chain
+   * is one the caller's reference must take itself (malformed, longer than
+   * the arrays, an avail index too far ahead): nothing of it is consumed.
+   * @throws RangeError for an unknown handle
+   */
+  vqPop?(handle: number, max: number): number;
+  /**
+   * Returns the first `count` (head, len) pairs of queue `handle`'s `used`
+   * array to the driver through the used ring (every byte written into the
+   * buffers before used.idx, stored with release), then decides on a used
+   * buffer notification for everything pushed since the last decision
+   * (virtio 1.2 2.7.7, 2.7.10). Returns 1 if the driver wants one, else 0.
+   * @throws RangeError for an unknown handle, a count past the `used`
+   *   array, or state words that are not an enabled queue's layout
+   */
+  vqPush?(handle: number, count: number): number;
 
   /**
    * Optional: hands the hot path of a virtio-blk device served by DM `dmId`

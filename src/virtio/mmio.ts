@@ -26,7 +26,7 @@
  */
 import { WatchdogStop, type IoClient } from '../dispatcher/client.ts';
 import {
-  DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RegShadowCtrl, RegShadowWord, REG_SHADOW_WORDS,
+  DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RegShadowCtrl, RegShadowWord, REG_SHADOW_WORDS, type Host,
 } from '../host.ts';
 import { describeError, RateLimitedLog, type LogSink } from '../dispatcher/log.ts';
 import type { DeviceContext, VirtioDevice } from './device.ts';
@@ -306,6 +306,18 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   }
 
   // ---- host data plane ---------------------------------------------------
+
+  /**
+   * Lets the host's C virtqueue ({@link Host.vqAttach}) do the ring work of
+   * every queue of this device ({@link SplitQueue.useHost}): the device
+   * code is unchanged, errors are still answered by {@link SplitQueue}.
+   * @returns whether the host took them
+   */
+  useHostQueues(host: Host): boolean {
+    let all = true;
+    for (const q of this.queues) all = q.useHost(host, this.mem) && all;
+    return all;
+  }
 
   /**
    * Lets a host data plane ({@link Host.dataPlane}) serve this transport:

@@ -22,7 +22,7 @@
  * addresses are *not* checked here: the device checks each buffer when it
  * touches it, so that one bad buffer fails one request, not the device.
  */
-import { DataPlaneQueueFlag, DataPlaneWord } from '../host.ts';
+import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, type Host } from '../host.ts';
 import { GuestMemory, LITTLE_ENDIAN } from './memory.ts';
 import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
@@ -38,6 +38,8 @@ export class QueueError extends Error {
 const DESC_SIZE = 16;
 /** 2^32, to join the halves of a descriptor's address. */
 const TWO32 = 4294967296;
+/** Most chains one {@link Host.vqPop} call gathers for a queue the host serves. */
+const HOST_BATCH = 16;
 
 /**
  * The buffers of one descriptor chain, in chain order, as the device sees
@@ -156,6 +158,25 @@ export class SplitQueue {
   private eventIdx = false;
   private indirect = false;
 
+  // ---- the host's C virtqueue ({@link SplitQueue.useHost}) ----
+  /** the queue's handle in the host, -1: this class walks the rings itself */
+  private hv = -1;
+  private host: Host | null = null;
+  /** the queue's state while the host serves it ({@link QueueWord} layout): the indices live here, not in the fields */
+  private hvState: Uint32Array | null = null;
+  private hvChains: Uint32Array | null = null;
+  private hvAddr: Float64Array | null = null;
+  private hvLen: Uint32Array | null = null;
+  private hvWritable: Uint8Array | null = null;
+  private hvUsed: Uint32Array | null = null;
+  /** chains the host gathered and pop has not handed out yet: [batchNext, batchCount) */
+  private batchNext = 0;
+  private batchCount = 0;
+  /** (head, len) pairs in hvUsed not yet given to the host */
+  private usedCount = 0;
+  /** a notification the host asked for while flushing a full hvUsed */
+  private notifyOwed = false;
+
   /**
    * @param index queue index (QueueSel value)
    * @param numMax largest Queue Size the device offers (QueueNumMax), power of 2 ≤ 32768
@@ -173,8 +194,45 @@ export class SplitQueue {
     this.disable();
   }
 
+  /**
+   * Lets the host's C virtqueue ({@link Host.vqAttach}) do this queue's
+   * ring work from now on: {@link SplitQueue.pop} hands out chains the host
+   * gathered in batches, {@link SplitQueue.push} collects completions that
+   * {@link SplitQueue.needsNotification} gives to the host in one call.
+   * Chains the host leaves to the reference (malformed, very long) are
+   * popped by this class's own walk, so every error is answered as without
+   * the host. While the host serves the queue its indices live in the
+   * state words, not in `lastAvailIdx`/`usedIdx`.
+   * @param mem the device's shared region (the host checks rings and tables against its first `mem.size` bytes)
+   * @returns false if the host has no C virtqueue
+   */
+  useHost(host: Host, mem: GuestMemory): boolean {
+    if (!host.vqAttach || !host.vqPop || !host.vqPush || this.hv >= 0) return false;
+    const segs = 2 * this.numMax;
+    this.hvState = new Uint32Array(QUEUE_WORDS);
+    this.hvChains = new Uint32Array(HOST_BATCH * QUEUE_CHAIN_WORDS);
+    this.hvAddr = new Float64Array(segs);
+    this.hvLen = new Uint32Array(segs);
+    this.hvWritable = new Uint8Array(segs);
+    this.hvUsed = new Uint32Array(2 * this.numMax);
+    this.hv = host.vqAttach(this.hvState, mem.buffer, mem.base, mem.size, this.hvChains, this.hvAddr, this.hvLen, this.hvWritable, this.hvUsed);
+    this.host = host;
+    return true;
+  }
+
+  /** Whether the host's C virtqueue serves this queue ({@link SplitQueue.useHost}). */
+  get hostServed(): boolean {
+    return this.hv >= 0;
+  }
+
   /** Stops using the rings (state kept for the registers); indices back to 0. */
   disable(): void {
+    // completions collected for the host reach the used ring: a request served is never lost
+    if (this.enabled && this.usedCount > 0) this.host!.vqPush!(this.hv, this.usedCount);
+    this.usedCount = 0;
+    this.batchNext = 0;
+    this.batchCount = 0;
+    this.notifyOwed = false;
     this.enabled = false;
     this.mem = null;
     this.dv = null;
@@ -223,6 +281,16 @@ export class SplitQueue {
     this.usedIdx = 0;
     this.pushedSinceSignal = false;
     this.signalledValid = false;
+    const st = this.hvState;
+    if (st !== null) {
+      st.fill(0);
+      st[QueueWord.NUM] = n;
+      st[QueueWord.NUM_MAX] = this.numMax;
+      st[QueueWord.DESC] = d;
+      st[QueueWord.AVAIL] = a;
+      st[QueueWord.USED] = u;
+      st[QueueWord.FLAGS] = (eventIdx ? DataPlaneQueueFlag.EVENT_IDX : 0) | (indirect ? DataPlaneQueueFlag.INDIRECT : 0);
+    }
     this.enabled = true;
   }
 
@@ -233,6 +301,11 @@ export class SplitQueue {
    * be used.
    */
   exportState(st: Uint32Array): void {
+    const hs = this.hvState;
+    if (hs !== null) {
+      for (let i = 0; i < QUEUE_WORDS; i++) st[DataPlaneWord.Q_NUM + i] = hs[i];
+      return;
+    }
     st[DataPlaneWord.Q_NUM] = this.num;
     st[DataPlaneWord.Q_NUM_MAX] = this.numMax;
     st[DataPlaneWord.Q_DESC] = this.descOff;
@@ -248,6 +321,11 @@ export class SplitQueue {
 
   /** Takes the queue back from a host data plane: the indices it left in `st` (see {@link SplitQueue.exportState}). */
   importState(st: Uint32Array): void {
+    const hs = this.hvState;
+    if (hs !== null) {
+      for (let i = QueueWord.LAST_AVAIL; i < QUEUE_WORDS; i++) hs[i] = st[DataPlaneWord.Q_NUM + i];
+      return;
+    }
     this.lastAvailIdx = st[DataPlaneWord.Q_LAST_AVAIL] & 0xffff;
     this.usedIdx = st[DataPlaneWord.Q_USED_IDX] & 0xffff;
     this.signalledUsed = st[DataPlaneWord.Q_SIGNALLED_USED] & 0xffff;
@@ -274,6 +352,57 @@ export class SplitQueue {
    */
   pop(chain: DescriptorChain): boolean {
     if (!this.enabled) return false;
+    if (this.hv < 0) return this.walk(chain);
+    let i = this.batchNext;
+    if (i === this.batchCount) {
+      const n = this.host!.vqPop!(this.hv, HOST_BATCH);
+      if (n < 0) return this.walkForHost(chain);
+      this.batchCount = n;
+      i = 0;
+      if (n === 0) {
+        this.batchNext = 0;
+        return false;
+      }
+    }
+    this.batchNext = i + 1;
+    // the host's chain record i into `chain`
+    const rec = this.hvChains!;
+    const r = i * QUEUE_CHAIN_WORDS;
+    const count = rec[r + QueueChainWord.COUNT];
+    while (chain.capacity < count) chain.grow();
+    const first = rec[r + QueueChainWord.FIRST_SEG];
+    const addr = this.hvAddr!, len = this.hvLen!, writable = this.hvWritable!;
+    const cAddr = chain.addr, cLen = chain.len, cWritable = chain.writable;
+    for (let k = 0; k < count; k++) {
+      cAddr[k] = addr[first + k];
+      cLen[k] = len[first + k];
+      cWritable[k] = writable[first + k];
+    }
+    chain.head = rec[r + QueueChainWord.HEAD];
+    chain.count = count;
+    chain.firstWritable = rec[r + QueueChainWord.FIRST_WRITABLE];
+    chain.readableBytes = rec[r + QueueChainWord.READABLE];
+    chain.writableBytes = rec[r + QueueChainWord.WRITABLE];
+    return true;
+  }
+
+  /**
+   * The chain the host left to the reference ({@link Host.vqPop} -1): this
+   * class's own walk over the host's indices, which it then writes back
+   * (also when the walk throws: the entry is consumed, as without the host).
+   */
+  private walkForHost(chain: DescriptorChain): boolean {
+    const st = this.hvState!;
+    this.lastAvailIdx = st[QueueWord.LAST_AVAIL];
+    try {
+      return this.walk(chain);
+    } finally {
+      st[QueueWord.LAST_AVAIL] = this.lastAvailIdx;
+    }
+  }
+
+  /** {@link SplitQueue.pop} by walking the rings in TypeScript: the reference. */
+  private walk(chain: DescriptorChain): boolean {
     // availableCount() inlined: a call costs QuickJS more than these few loads
     const u16 = this.u16;
     const n = this.num;
@@ -387,6 +516,19 @@ export class SplitQueue {
    */
   push(head: number, len: number): void {
     if (!this.enabled) return;
+    if (this.hv >= 0) {
+      const used = this.hvUsed!;
+      let k = this.usedCount;
+      if (2 * k === used.length) {
+        // full: give them to the host now, and remember its verdict for needsNotification
+        if (this.host!.vqPush!(this.hv, k) !== 0) this.notifyOwed = true;
+        k = 0;
+      }
+      used[2 * k] = head;
+      used[2 * k + 1] = len;
+      this.usedCount = k + 1;
+      return;
+    }
     const slot = this.usedIdx & (this.num - 1);
     const p = this.usedOff + 4 + 8 * slot;
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
@@ -411,7 +553,15 @@ export class SplitQueue {
    * VIRTQ_AVAIL_F_NO_INTERRUPT. Returns false if nothing was pushed.
    */
   needsNotification(): boolean {
-    if (!this.enabled || !this.pushedSinceSignal) return false;
+    if (!this.enabled) return false;
+    if (this.hv >= 0) {
+      const k = this.usedCount;
+      this.usedCount = 0;
+      const owed = this.notifyOwed;
+      this.notifyOwed = false;
+      return this.host!.vqPush!(this.hv, k) !== 0 || owed;
+    }
+    if (!this.pushedSinceSignal) return false;
     this.pushedSinceSignal = false;
     const dv = this.dv!;
     const u16 = this.u16;
