@@ -12,7 +12,7 @@
  */
 import { LITTLE_ENDIAN, type GuestMemory } from '../virtio/memory.ts';
 import type { DescriptorChain } from '../virtio/queue.ts';
-import { readFromChain } from '../virtio/sg.ts';
+import { lastWritableByte, readFromChain } from '../virtio/sg.ts';
 
 /** Request types (5.2.6). */
 export const enum BlkType {
@@ -76,19 +76,8 @@ const headerView = new DataView(header.buffer);
  * @returns {@link BlkParse} OK, NO_STATUS or BAD_HEADER
  */
 export function parseBlkRequest(mem: GuestMemory, chain: DescriptorChain, req: BlkRequest): BlkParse {
-  // lastWritableByte(mem, chain), inlined with mem.check(addr, 1): the last
-  // byte of the last non-empty writable buffer, if inside the region
-  let statusAddr = -1;
-  const lens = chain.len;
-  for (let i = chain.count - 1; i >= chain.firstWritable; i--) {
-    const len = lens[i];
-    if (len !== 0) {
-      const addr = chain.addr[i] + len - 1;
-      const o = addr - mem.base;
-      if ((o >>> 0) === o && o < mem.size) statusAddr = addr;
-      break;
-    }
-  }
+  // the status byte: the last byte of the last non-empty writable buffer (5.2.6)
+  const statusAddr = lastWritableByte(mem, chain);
   req.statusAddr = statusAddr;
   if (statusAddr < 0) {
     req.error = chain.writableBytes === 0 ? 'no device-writable status byte' : 'status byte outside the shared region';

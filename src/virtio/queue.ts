@@ -23,8 +23,16 @@
  * touches it, so that one bad buffer fails one request, not the device.
  */
 import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, type Host } from '../host.ts';
-import { GuestMemory, LITTLE_ENDIAN } from './memory.ts';
+import type { GuestMemory } from './memory.ts';
 import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
+
+/**
+ * vring_need_event (virtio 1.2 2.7.10): whether moving the used index from
+ * `old` to `now` passed `event`, all u16 and free-running.
+ */
+function vringNeedEvent(event: number, now: number, old: number): boolean {
+  return ((now - event - 1) & 0xffff) < ((now - old) & 0xffff);
+}
 
 /** A structural error of a virtqueue or descriptor chain: the device needs a reset. */
 export class QueueError extends Error {
@@ -145,13 +153,6 @@ export class SplitQueue {
 
   private mem: GuestMemory | null = null;
   private dv: DataView | null = null;
-  /**
-   * The region as u16/u32 words when the rings are aligned to them in the
-   * buffer and the engine is little-endian (else null: DataView accesses).
-   * An element read costs QuickJS a fraction of a DataView call.
-   */
-  private u16: Uint16Array | null = null;
-  private u32: Uint32Array | null = null;
   private descOff = 0;
   private availOff = 0;
   private usedOff = 0;
@@ -236,8 +237,6 @@ export class SplitQueue {
     this.enabled = false;
     this.mem = null;
     this.dv = null;
-    this.u16 = null;
-    this.u32 = null;
     this.lastAvailIdx = 0;
     this.usedIdx = 0;
     this.pushedSinceSignal = false;
@@ -266,10 +265,6 @@ export class SplitQueue {
     if (u < 0) throw new QueueError(`queue ${this.index}: used ring 0x${this.deviceAddr.toString(16)} outside ${mem.name}`);
     this.mem = mem;
     this.dv = mem.dv;
-    // The checks above make d, a, u multiples of 16, 2 and 4 apart from the region base's own alignment.
-    const words = LITTLE_ENDIAN && (d & 3) === 0 && (a & 1) === 0 && (u & 3) === 0;
-    this.u16 = words ? mem.u16 : null;
-    this.u32 = words ? mem.u32 : null;
     this.descOff = d;
     this.availOff = a;
     this.usedOff = u;
@@ -336,8 +331,7 @@ export class SplitQueue {
   /** Number of chains the driver has made available and the device has not popped. @throws QueueError if the avail index moved by more than Queue Size */
   availableCount(): number {
     if (!this.enabled) return 0;
-    const u16 = this.u16;
-    const availIdx = u16 !== null ? u16[(this.availOff + 2) >>> 1] : this.dv!.getUint16(this.availOff + 2, true);
+    const availIdx = this.dv!.getUint16(this.availOff + 2, true);
     const pending = (availIdx - this.lastAvailIdx) & 0xffff;
     if (pending > this.num) throw new QueueError(`queue ${this.index}: avail idx ${availIdx} is ${pending} ahead of ${this.lastAvailIdx} (Queue Size ${this.num})`);
     return pending;
@@ -401,112 +395,68 @@ export class SplitQueue {
     }
   }
 
-  /** {@link SplitQueue.pop} by walking the rings in TypeScript: the reference. */
+  /**
+   * {@link SplitQueue.pop} by walking the rings in TypeScript: the
+   * reference every other implementation (the host's C virtqueue, the block
+   * data plane) is tested against. Written to be read, not to be fast: the
+   * firmware runs it only for chains the C virtqueue hands back.
+   */
   private walk(chain: DescriptorChain): boolean {
-    // availableCount() inlined: a call costs QuickJS more than these few loads
-    const u16 = this.u16;
-    const n = this.num;
-    const last = this.lastAvailIdx;
-    const idxAt = this.availOff + 2;
-    let availIdx = u16 !== null ? u16[idxAt >>> 1] : this.dv!.getUint16(idxAt, true);
-    let pending = (availIdx - last) & 0xffff;
-    if (pending === 0) {
-      if (!this.eventIdx) return false;
-      const ae = this.usedOff + 4 + 8 * n;
-      if (u16 !== null) u16[ae >>> 1] = last;
-      else this.dv!.setUint16(ae, last, true);
-      availIdx = u16 !== null ? u16[idxAt >>> 1] : this.dv!.getUint16(idxAt, true);
-      pending = (availIdx - last) & 0xffff;
-      if (pending === 0) return false;
-    }
-    if (pending > n) throw new QueueError(`queue ${this.index}: avail idx ${availIdx} is ${pending} ahead of ${last} (Queue Size ${n})`);
-    const ring = idxAt + 2 + 2 * (last & (n - 1));
-    const head = u16 !== null ? u16[ring >>> 1] : this.dv!.getUint16(ring, true);
-    this.lastAvailIdx = (last + 1) & 0xffff;
-    // Follow the chain (inlined: one call less per request).
     const dv = this.dv!;
-    if (head >= n) throw new QueueError(`queue ${this.index}: head index ${head} >= Queue Size ${n}`);
-    // DescriptorChain.reset/push inlined, the chain's fields kept in locals
-    // and stored once at the end (a throw leaves an empty chain).
-    chain.head = head;
-    chain.count = 0;
-    let count = 0;
-    let firstWritable = 0;
-    let readableBytes = 0;
-    let writableBytes = 0;
-    let cap = chain.capacity;
-    let cAddr = chain.addr;
-    let cLen = chain.len;
-    let cWritable = chain.writable;
+    const n = this.num;
+    if (this.availableCount() === 0) {
+      if (!this.eventIdx) return false;
+      // avail_event = the next index we want to be notified about, then look once more (2.7.10)
+      dv.setUint16(this.usedOff + 4 + 8 * n, this.lastAvailIdx, true);
+      if (this.availableCount() === 0) return false;
+    }
+    const head = dv.getUint16(this.availOff + 4 + 2 * (this.lastAvailIdx & (n - 1)), true);
+    this.lastAvailIdx = (this.lastAvailIdx + 1) & 0xffff;
+    chain.reset(head);
+    if (head >= n) throw this.broken(chain, `head index ${head} >= Queue Size ${n}`);
+    // the descriptor table being walked: the queue's, or one indirect table (2.7.5.3)
     let table = this.descOff;
     let tableSize = n;
     let ttl = n;
     let idx = head;
     let inIndirect = false;
-    // u32 words of the current table, if it is 4-byte aligned in the region
-    let u32 = this.u32;
     for (;;) {
-      if (ttl-- === 0) throw new QueueError(`queue ${this.index}: chain at head ${head} is longer than ${inIndirect ? 'its indirect table' : 'Queue Size'} (a loop?)`);
+      if (ttl-- === 0) throw this.broken(chain, `chain at head ${head} is longer than ${inIndirect ? 'its indirect table' : 'Queue Size'} (a loop?)`);
       const p = table + DESC_SIZE * idx;
-      let addr: number, len: number, flagsNext: number;
-      if (u32 !== null) {
-        const w = p >>> 2;
-        addr = u32[w + 1] * TWO32 + u32[w];
-        len = u32[w + 2];
-        flagsNext = u32[w + 3];
-      } else {
-        addr = dv.getUint32(p + 4, true) * TWO32 + dv.getUint32(p, true);
-        len = dv.getUint32(p + 8, true);
-        flagsNext = dv.getUint32(p + 12, true);
-      }
-      const flags = flagsNext & 0xffff;
-      const next = flagsNext >>> 16;
+      const addr = dv.getUint32(p + 4, true) * TWO32 + dv.getUint32(p, true);
+      const len = dv.getUint32(p + 8, true);
+      const flags = dv.getUint16(p + 12, true);
+      const next = dv.getUint16(p + 14, true);
       if (flags & DescFlag.INDIRECT) {
-        if (!this.indirect) throw new QueueError(`queue ${this.index}: indirect descriptor without VIRTIO_F_INDIRECT_DESC`);
-        if (inIndirect) throw new QueueError(`queue ${this.index}: indirect descriptor inside an indirect table`);
-        if (flags & DescFlag.NEXT) throw new QueueError(`queue ${this.index}: indirect descriptor with NEXT set`);
-        if (len === 0 || len % DESC_SIZE) throw new QueueError(`queue ${this.index}: indirect table length ${len} is not a non-zero multiple of 16`);
+        if (!this.indirect) throw this.broken(chain, 'indirect descriptor without VIRTIO_F_INDIRECT_DESC');
+        if (inIndirect) throw this.broken(chain, 'indirect descriptor inside an indirect table');
+        if (flags & DescFlag.NEXT) throw this.broken(chain, 'indirect descriptor with NEXT set');
+        if (len === 0 || len % DESC_SIZE) throw this.broken(chain, `indirect table length ${len} is not a non-zero multiple of 16`);
         const entries = len / DESC_SIZE;
-        if (entries > this.numMax) throw new QueueError(`queue ${this.index}: indirect table of ${entries} descriptors exceeds ${this.numMax}`);
+        if (entries > this.numMax) throw this.broken(chain, `indirect table of ${entries} descriptors exceeds ${this.numMax}`);
         const off = this.mem!.check(addr, len);
-        if (off < 0) throw new QueueError(`queue ${this.index}: indirect table 0x${addr.toString(16)}+${len} outside ${this.mem!.name}`);
+        if (off < 0) throw this.broken(chain, `indirect table 0x${addr.toString(16)}+${len} outside ${this.mem!.name}`);
         table = off;
-        if ((off & 3) !== 0) u32 = null;
         tableSize = entries;
         ttl = entries;
         idx = 0;
         inIndirect = true;
         continue;
       }
-      if (count === cap) {
-        chain.count = count;
-        chain.grow();
-        cap = chain.capacity;
-        cAddr = chain.addr;
-        cLen = chain.len;
-        cWritable = chain.writable;
-      }
-      cAddr[count] = addr;
-      cLen[count] = len;
-      if ((flags & DescFlag.WRITE) !== 0) {
-        cWritable[count++] = 1;
-        writableBytes += len;
-      } else {
-        if (firstWritable !== count) throw new QueueError(`queue ${this.index}: device-readable descriptor after a device-writable one`);
-        cWritable[count++] = 0;
-        readableBytes += len;
-        firstWritable = count;
-      }
-      if (!(flags & DescFlag.NEXT)) {
-        chain.count = count;
-        chain.firstWritable = firstWritable;
-        chain.readableBytes = readableBytes;
-        chain.writableBytes = writableBytes;
-        return true;
-      }
-      if (next >= tableSize) throw new QueueError(`queue ${this.index}: next index ${next} >= ${tableSize}`);
+      const writable = (flags & DescFlag.WRITE) !== 0;
+      // device-readable buffers come first (2.7.4.2)
+      if (!writable && chain.firstWritable !== chain.count) throw this.broken(chain, 'device-readable descriptor after a device-writable one');
+      chain.push(addr, len, writable);
+      if (!(flags & DescFlag.NEXT)) return true;
+      if (next >= tableSize) throw this.broken(chain, `next index ${next} >= ${tableSize}`);
       idx = next;
     }
+  }
+
+  /** The error for a malformed chain, which leaves `chain` empty. */
+  private broken(chain: DescriptorChain, what: string): QueueError {
+    chain.count = 0;
+    return new QueueError(`queue ${this.index}: ${what}`);
   }
 
   /**
@@ -529,20 +479,14 @@ export class SplitQueue {
       this.usedCount = k + 1;
       return;
     }
-    const slot = this.usedIdx & (this.num - 1);
-    const p = this.usedOff + 4 + 8 * slot;
+    const p = this.usedOff + 4 + 8 * (this.usedIdx & (this.num - 1));
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    const u32 = this.u32;
-    if (u32 !== null) {
-      u32[p >>> 2] = head;
-      u32[(p >>> 2) + 1] = len;
-      this.u16![(this.usedOff + 2) >>> 1] = this.usedIdx;
-    } else {
-      const dv = this.dv!;
-      dv.setUint32(p, head, true);
-      dv.setUint32(p + 4, len >>> 0, true);
-      dv.setUint16(this.usedOff + 2, this.usedIdx, true);
-    }
+    const dv = this.dv!;
+    dv.setUint32(p, head, true);
+    dv.setUint32(p + 4, len >>> 0, true);
+    // (the element before the index: TypeScript's stores are in program order on one CPU;
+    // the firmware's C virtqueue stores used.idx with release)
+    dv.setUint16(this.usedOff + 2, this.usedIdx, true);
     this.pushedSinceSignal = true;
   }
 
@@ -564,20 +508,16 @@ export class SplitQueue {
     if (!this.pushedSinceSignal) return false;
     this.pushedSinceSignal = false;
     const dv = this.dv!;
-    const u16 = this.u16;
     if (this.eventIdx) {
       const old = this.signalledUsed;
       const valid = this.signalledValid;
       this.signalledUsed = this.usedIdx;
       this.signalledValid = true;
       if (!valid) return true;
-      const ue = this.availOff + 4 + 2 * this.num;
-      const usedEvent = u16 !== null ? u16[ue >>> 1] : dv.getUint16(ue, true);
-      const usedIdx = this.usedIdx;
-      // vringNeedEvent(usedEvent, usedIdx, old), inlined
-      return ((usedIdx - usedEvent - 1) & 0xffff) < ((usedIdx - old) & 0xffff);
+      const usedEvent = dv.getUint16(this.availOff + 4 + 2 * this.num, true);
+      return vringNeedEvent(usedEvent, this.usedIdx, old);
     }
-    const flags = u16 !== null ? u16[this.availOff >>> 1] : dv.getUint16(this.availOff, true);
+    const flags = dv.getUint16(this.availOff, true);
     return (flags & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
   }
 }
