@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The virtio-blk data plane (see dataplane.h): the block executor over the
- * C virtqueue (virtqueue.c). blk requests per 5.2.6. The checks mirror
+ * C virtqueue (virtqueue.h). blk requests per 5.2.6. The checks mirror
  * src/devices/blk-request.ts (parseBlkRequest) and
  * src/devices/blk.ts (doIn/doOut): where those would answer anything but
  * VIRTIO_BLK_S_OK, this file hands the chain back to them untouched.

@@ -489,7 +489,7 @@ static JSValue host_remio_complete(JSContext *ctx, JSValueConst this_val, int ar
 	return JS_NewInt32(ctx, (int32_t)rm_complete(dm, w, count));
 }
 
-/* ---- the C virtqueue (virtqueue.c) for TypeScript devices ---------------- */
+/* ---- the C virtqueue (virtqueue.h) for TypeScript devices ---------------- */
 
 /** Most queues attached with host.vqAttach. */
 #define HOST_VQS 64

@@ -222,7 +222,8 @@ export class BlkDevice implements VirtioDevice {
       }
     }
     if (status !== BlkStatus.OK) this.counters.errors++;
-    ctx.mem.u8[req.statusAddr - mem.base] = status;
+    // an int index: a float one (addresses are doubles) costs QuickJS a property-key conversion
+    mem.u8[(req.statusAddr - mem.base) | 0] = status;
     return data + 1;
   }
 

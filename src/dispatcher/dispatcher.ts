@@ -173,7 +173,23 @@ export class Dispatcher {
     this.count++;
     if (this.useHostLoop && this.host.remioServe) {
       const reqs = new Uint32Array(Math.min(HOST_LOOP_RECORDS, this.maxRequests) * REMIO_REQ_WORDS);
-      dm.hostLoop = this.host.remioServe(dmId, backendIntid, reqs, (n: number) => this.serveBatch(dm, reqs, n));
+      dm.hostLoop = this.host.remioServe(dmId, backendIntid, reqs, (n: number): number => {
+        // the batch (see serveFailed for the error path)
+        dm.counters.services++;
+        dm.inService = true;
+        let deferred: number;
+        try {
+          deferred = this.handle(dm, reqs, n);
+          if (deferred !== 0) this.runDeferred(dm, deferred);
+        } catch (e) {
+          return this.serveFailed(dm, reqs, n, e);
+        }
+        dm.inService = false;
+        if (!dm.notifyPending) return 0;
+        dm.notifyPending = false;
+        dm.counters.notifies++;
+        return RemioServeResult.NOTIFY;
+      });
     }
   }
 
@@ -297,35 +313,28 @@ export class Dispatcher {
   }
 
   /**
-   * The batch handler of a DM served by the host's remio loop ({@link
-   * Host.remioServe}): answers records `0..n-1` of the DM's own records in
-   * order, then runs the deferred work at once (the host completed a
-   * QueueNotify before the call; every other request of the batch is
-   * completed when this returns). A NOTIFY raised meanwhile is returned as
-   * {@link RemioServeResult.NOTIFY} for the host to send after the
-   * completions. Never throws.
+   * The end of a batch of the host's remio loop ({@link Host.remioServe})
+   * after an exception escaped {@link Dispatcher.handle} (an internal
+   * error: clients' own exceptions are caught there): logs it, answers
+   * every READ of the batch 0, and returns whether a NOTIFY is due. The
+   * batch handler answers records in order, runs the deferred work at once
+   * (the host completed a QueueNotify before the call; every other request
+   * is completed when the handler returns) and returns a NOTIFY raised
+   * meanwhile as {@link RemioServeResult.NOTIFY}.
    */
-  private serveBatch(dm: DmState, reqs: Uint32Array, n: number): number {
-    const c = dm.counters;
-    c.services++;
-    dm.inService = true;
-    try {
-      this.runDeferred(dm, this.handle(dm, reqs, n));
-    } catch (e) {
-      c.errors++;
-      dm.log.log(`service loop error: ${describeError(e)}`);
-      // an internal error (clients' own exceptions are caught in handle): every READ gets 0
-      for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
-        if (reqs[b + RemioReq.OP] === RemioOp.READ) {
-          reqs[b + RemioReq.VALUE_LO] = 0;
-          reqs[b + RemioReq.VALUE_HI] = 0;
-        }
+  private serveFailed(dm: DmState, reqs: Uint32Array, n: number, e: unknown): number {
+    dm.counters.errors++;
+    dm.log.log(`service loop error: ${describeError(e)}`);
+    for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+      if (reqs[b + RemioReq.OP] === RemioOp.READ) {
+        reqs[b + RemioReq.VALUE_LO] = 0;
+        reqs[b + RemioReq.VALUE_HI] = 0;
       }
     }
     dm.inService = false;
     if (!dm.notifyPending) return 0;
     dm.notifyPending = false;
-    c.notifies++;
+    dm.counters.notifies++;
     return RemioServeResult.NOTIFY;
   }
 
@@ -345,7 +354,9 @@ export class Dispatcher {
     const defaultClient = this.defaultClient;
     let deferred = 0;
     for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
-      const addr = reqs[b + RemioReq.ADDR_LO] + reqs[b + RemioReq.ADDR_HI] * TWO32;
+      // below 4 GiB (every window of the platforms) an int, not a double: QuickJS's fast paths
+      const hi = reqs[b + RemioReq.ADDR_HI];
+      const addr = hi === 0 ? reqs[b + RemioReq.ADDR_LO] : reqs[b + RemioReq.ADDR_LO] + hi * TWO32;
       const op = reqs[b + RemioReq.OP];
       const width = reqs[b + RemioReq.WIDTH];
       c.requests++;
@@ -377,7 +388,10 @@ export class Dispatcher {
           }
         }
         // Bao stores all 64 bits into the frontend register: zero-extend.
-        if (width !== 8) {
+        if (width === 4) {
+          reqs[b + RemioReq.VALUE_LO] = val[0]; // a u32 store keeps the low 32 bits
+          reqs[b + RemioReq.VALUE_HI] = 0;
+        } else if (width !== 8) {
           reqs[b + RemioReq.VALUE_LO] = val[0] & WIDTH_MASK[width];
           reqs[b + RemioReq.VALUE_HI] = 0;
         } else {

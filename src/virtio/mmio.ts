@@ -198,7 +198,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       out[0] = this.dataPlane[DataPlaneWord.INT_STATUS];
       return;
     }
-    out[0] = this.readRegister(off) >>> 0;
+    out[0] = this.readRegister(off); // a u32 store: no >>> 0 (a double for values past 2^31)
   }
 
   /** A frontend store to the window (see the file comment for bad accesses). */

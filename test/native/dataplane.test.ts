@@ -228,7 +228,7 @@ function buildHarness(): string {
   const exe = join(out, 'dataplane_harness');
   const gen = dirname(generateAbi(join(out, 'gen')));
   const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'dataplane_harness.c'), join(ROOT, 'runtime', 'dataplane.c'), join(ROOT, 'runtime', 'virtqueue.c')],
+    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'dataplane_harness.c'), join(ROOT, 'runtime', 'dataplane.c')],
   { encoding: 'utf8' });
   assert.is(cc.status, 0, cc.stderr);
   return exe;

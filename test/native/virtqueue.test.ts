@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The C virtqueue (runtime/virtqueue.c, built with the host compiler and
+ * The C virtqueue (runtime/virtqueue.h, built with the host compiler and
  * AddressSanitizer/UBSan) against the TypeScript reference it stands in for
  * (`SplitQueue` in src/virtio/queue.ts).
  *
@@ -207,7 +207,7 @@ function buildHarness(): string {
   const exe = join(out, 'virtqueue_harness');
   const gen = dirname(generateAbi(join(out, 'gen')));
   const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'virtqueue_harness.c'), join(ROOT, 'runtime', 'virtqueue.c')],
+    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'virtqueue_harness.c')],
   { encoding: 'utf8' });
   assert.is(cc.status, 0, cc.stderr);
   return exe;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Runs runtime/virtqueue.c on the host for test/native/virtqueue.test.ts.
+ * Runs runtime/virtqueue.h on the host for test/native/virtqueue.test.ts.
  * Reads queues from stdin until EOF, each: QUEUE_WORDS u32 state words,
  * u32 region size, u32 base (guest-physical, below 4 GiB), u32 max_segs,
  * u32 batch, then the region's bytes. Serves it as a device does: peek,
