@@ -457,26 +457,28 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   // ---- registers ---------------------------------------------------------
 
   private readRegister(off: number): number {
-    const q = this.queueSel < this.queues.length ? this.queues[this.queueSel] : null;
     switch (off) {
+      // the registers a running driver reads first: fewer comparisons
+      case MmioReg.InterruptStatus: return this.dataPlane[DataPlaneWord.INT_STATUS];
+      case MmioReg.Status: return this.status | (this.needsReset ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+      case MmioReg.ConfigGeneration: return this.configGeneration;
       case MmioReg.MagicValue: return MMIO_MAGIC;
       case MmioReg.Version: return MMIO_VERSION;
       case MmioReg.DeviceID: return this.device.deviceId;
       case MmioReg.VendorID: return BAOJS_VENDOR_ID;
       case MmioReg.DeviceFeatures: return this.deviceFeaturesSel < 2 ? this.offered[this.deviceFeaturesSel] : 0;
-      case MmioReg.QueueNumMax: return q ? q.numMax : 0;
-      case MmioReg.QueueReady: return q && q.ready ? 1 : 0;
-      case MmioReg.InterruptStatus: return this.dataPlane[DataPlaneWord.INT_STATUS];
-      case MmioReg.Status: return this.deviceStatus;
+      case MmioReg.QueueNumMax: return this.queueSel < this.queues.length ? this.queues[this.queueSel].numMax : 0;
+      case MmioReg.QueueReady: return this.queueSel < this.queues.length && this.queues[this.queueSel].ready ? 1 : 0;
       case MmioReg.SHMLenLow:
       case MmioReg.SHMLenHigh:
       case MmioReg.SHMBaseLow:
       case MmioReg.SHMBaseHigh:
         // No shared memory regions: length -1 (4.2.2); the base reads -1 too.
         return 0xffffffff;
-      case MmioReg.QueueReset:
+      case MmioReg.QueueReset: {
+        const q = this.queueSel < this.queues.length ? this.queues[this.queueSel] : null;
         return q && hasFeature(this.features, Feature.RING_RESET) && (this.status & DeviceStatus.FEATURES_OK) && q.wasReset ? 1 : 0;
-      case MmioReg.ConfigGeneration: return this.configGeneration;
+      }
       case MmioReg.DeviceFeaturesSel:
       case MmioReg.DriverFeatures:
       case MmioReg.DriverFeaturesSel:
