@@ -89,18 +89,19 @@ static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
 static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 {
 	uint32_t *st = d->st;
+	const struct vq_seg *seg = c->seg;
 	/* the status byte: the last byte of the last non-empty writable buffer */
 	int64_t status_off = -1;
 	for (uint32_t i = c->count; i-- > c->first_writable;) {
-		if (c->seg[i].len) {
-			status_off = dp_check(d, c->seg[i].addr + c->seg[i].len - 1, 1);
+		if (seg[i].len) {
+			status_off = dp_check(d, seg[i].addr + seg[i].len - 1, 1);
 			break;
 		}
 	}
 	/* the whole header in the first buffer (readable >= 16 means there is one) */
-	if (status_off < 0 || c->readable < BLK_HEADER || c->seg[0].len < BLK_HEADER)
+	if (status_off < 0 || c->readable < BLK_HEADER || seg[0].len < BLK_HEADER)
 		return -1;
-	int64_t hdr = dp_check(d, c->seg[0].addr, BLK_HEADER);
+	int64_t hdr = dp_check(d, seg[0].addr, BLK_HEADER);
 	if (hdr < 0)
 		return -1;
 	uint32_t type = ld32(d->shmem + hdr);
@@ -115,15 +116,15 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 			return -1;
 		uint64_t left = total;
 		for (uint32_t i = c->first_writable; i < c->count && left; i++) {
-			uint64_t n = c->seg[i].len < left ? c->seg[i].len : left;
-			if ((offs[i] = dp_check(d, c->seg[i].addr, n)) < 0)
+			uint64_t n = seg[i].len < left ? seg[i].len : left;
+			if ((offs[i] = dp_check(d, seg[i].addr, n)) < 0)
 				return -1;
 			left -= n;
 		}
 		uint64_t off = sector * SECTOR;
 		left = total;
 		for (uint32_t i = c->first_writable; i < c->count && left; i++) {
-			uint64_t n = c->seg[i].len < left ? c->seg[i].len : left;
+			uint64_t n = seg[i].len < left ? seg[i].len : left;
 			dp_copy(d->shmem + offs[i], d->disk + off, n);
 			off += n;
 			left -= n;
@@ -139,11 +140,11 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 		    total > cap - sector * SECTOR)
 			return -1;
 		for (uint32_t i = 0; i < c->first_writable; i++)
-			if ((offs[i] = dp_check(d, c->seg[i].addr, c->seg[i].len)) < 0)
+			if ((offs[i] = dp_check(d, seg[i].addr, seg[i].len)) < 0)
 				return -1;
 		uint64_t off = sector * SECTOR, skip = BLK_HEADER;
 		for (uint32_t i = 0; i < c->first_writable; i++) {
-			uint64_t len = c->seg[i].len;
+			uint64_t len = seg[i].len;
 			uint64_t s = skip < len ? skip : len; /* the header's bytes */
 			skip -= s;
 			len -= s;

@@ -116,7 +116,7 @@ enum vq_result {
 #define VQ_VIRTQ_DESC_F_INDIRECT 4u
 #define VQ_VIRTQ_AVAIL_F_NO_INTERRUPT 1u
 
-static inline uint16_t vq_ld16(const uint8_t *p)
+static inline __attribute__((always_inline)) uint16_t vq_ld16(const uint8_t *p)
 {
 	uint16_t v;
 	memcpy(&v, p, 2);
@@ -138,7 +138,7 @@ static inline uint64_t vq_ld64(const uint8_t *p)
 }
 
 /** Offset of [gpa, gpa + len) in the region, or -1 if it is not wholly inside (GuestMemory.check). */
-static inline int64_t vq_check(const struct vq *q, uint64_t gpa, uint64_t len)
+static inline __attribute__((always_inline)) int64_t vq_check(const struct vq *q, uint64_t gpa, uint64_t len)
 {
 	uint64_t off = gpa - q->shmem_base; /* wraps to a huge value below the base */
 	if (gpa < q->shmem_base || off > q->shmem_size || len > q->shmem_size - off)
@@ -146,7 +146,7 @@ static inline int64_t vq_check(const struct vq *q, uint64_t gpa, uint64_t len)
 	return (int64_t)off;
 }
 
-static inline bool vq_layout_ok(const struct vq *q)
+static inline __attribute__((always_inline)) bool vq_layout_ok(const struct vq *q)
 {
 	const uint32_t *st = q->st;
 	uint64_t n = st[VQ_NUM], size = q->shmem_size;
@@ -157,13 +157,13 @@ static inline bool vq_layout_ok(const struct vq *q)
 }
 
 /** The avail index, loaded with acquire: the ring entry and the chain it publishes are read after it. */
-static inline uint16_t vq_avail_idx(const struct vq *q)
+static inline __attribute__((always_inline)) uint16_t vq_avail_idx(const struct vq *q)
 {
 	return __atomic_load_n((const uint16_t *)(q->shmem + q->st[VQ_AVAIL] + 2), __ATOMIC_ACQUIRE);
 }
 
 /** Gathers the chain at `head` (SplitQueue.pop's walk); false where the reference throws or at max_segs. */
-static inline bool vq_gather(const struct vq *q, uint16_t head, struct vq_chain *c, uint32_t max_segs)
+static inline __attribute__((always_inline)) bool vq_gather(const struct vq *q, uint16_t head, struct vq_chain *c, uint32_t max_segs)
 {
 	const uint32_t *st = q->st;
 	uint32_t n = st[VQ_NUM];
@@ -217,7 +217,7 @@ static inline bool vq_gather(const struct vq *q, uint16_t head, struct vq_chain 
 	}
 }
 
-static inline enum vq_result vq_peek(struct vq *q, struct vq_chain *c, uint32_t max_segs)
+static inline __attribute__((always_inline)) enum vq_result vq_peek(struct vq *q, struct vq_chain *c, uint32_t max_segs)
 {
 	uint32_t *st = q->st;
 	uint32_t n = st[VQ_NUM];
@@ -242,12 +242,12 @@ static inline enum vq_result vq_peek(struct vq *q, struct vq_chain *c, uint32_t 
 	return VQ_CHAIN;
 }
 
-static inline void vq_consume(struct vq *q)
+static inline __attribute__((always_inline)) void vq_consume(struct vq *q)
 {
 	q->st[VQ_LAST_AVAIL] = (uint16_t)(q->st[VQ_LAST_AVAIL] + 1);
 }
 
-static inline void vq_push(struct vq *q, uint16_t head, uint32_t len)
+static inline __attribute__((always_inline)) void vq_push(struct vq *q, uint16_t head, uint32_t len)
 {
 	uint32_t *st = q->st;
 	uint32_t n = st[VQ_NUM];
@@ -264,7 +264,7 @@ static inline void vq_push(struct vq *q, uint16_t head, uint32_t len)
 	st[VQ_PUSHED] = 1;
 }
 
-static inline bool vq_needs_notification(struct vq *q)
+static inline __attribute__((always_inline)) bool vq_needs_notification(struct vq *q)
 {
 	uint32_t *st = q->st;
 	if (!st[VQ_PUSHED])
