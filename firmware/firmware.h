@@ -84,6 +84,12 @@ void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 /** The IPC shared-memory notify hypercall (0x1): returns Bao's status (0 or -3). */
 int64_t hypercall_ipc_notify(uint64_t ipc_id, uint64_t event);
 
+/* ---- entropy.c: the entropy source of host.entropy ---- */
+/** True when the CPU implements RNDR (ID_AA64ISAR0_EL1.RNDR, Armv8.5-RNG). */
+bool entropy_is_hardware(void);
+/** One 64-bit word of entropy: RNDR when present, else counter jitter mixed by SplitMix64 (weak). */
+uint64_t entropy_word(void);
+
 /* ---- heap.c: TLSF allocator over the linker script's heap region ---- */
 void heap_init(void *base, size_t size);
 void *heap_alloc(size_t size);

@@ -657,39 +657,6 @@ static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_NewInt32(ctx, (int32_t)hypercall_ipc_notify(id, ev));
 }
 
-/** True when the CPU implements RNDR (ID_AA64ISAR0_EL1.RNDR, Armv8.5-RNG). */
-static bool host_has_rndr(void)
-{
-	return ((SYSREG_READ(id_aa64isar0_el1) >> 60) & 0xf) != 0;
-}
-
-/** One 64-bit word of entropy: RNDR when present, else counter jitter mixed by SplitMix64 (weak). */
-static uint64_t host_entropy_word(void)
-{
-	static uint64_t state;
-	if (host_has_rndr()) {
-		uint64_t v;
-		int ok;
-		for (int tries = 0; tries < 16; tries++) {
-			__asm__ volatile("mrs %0, s3_3_c2_c4_0; cset %w1, ne" : "=r"(v), "=r"(ok) :: "cc");
-			if (ok)
-				return v;
-		}
-	}
-	/* Weak: the low bits of the counter sampled around a data-dependent delay. */
-	for (int i = 0; i < 4; i++) {
-		uint64_t t0 = timer_ticks();
-		for (volatile unsigned spin = (unsigned)(t0 & 63); spin; spin--)
-			;
-		state ^= timer_ticks() ^ (t0 << 17);
-		uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		state = z ^ (z >> 31);
-	}
-	return state;
-}
-
 static JSValue host_entropy(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	size_t len;
@@ -697,7 +664,7 @@ static JSValue host_entropy(JSContext *ctx, JSValueConst this_val, int argc, JSV
 	if (!p)
 		return JS_EXCEPTION;
 	for (size_t i = 0; i < len; i += 8) {
-		uint64_t w = host_entropy_word();
+		uint64_t w = entropy_word();
 		memcpy(p + i, &w, len - i < 8 ? len - i : 8);
 	}
 	return JS_NewFloat64(ctx, (double)len);
@@ -803,7 +770,7 @@ static int host_module_instantiate(JSContext *ctx, JSModuleDef *m)
 	JS_SetModuleExport(ctx, m, "arch", JS_NewString(ctx, "aarch64"));
 	JS_SetModuleExport(ctx, m, "underHypervisor", JS_NewBool(ctx, host_under_hypervisor));
 	JS_SetModuleExport(ctx, m, "consoleIntid", JS_NewUint32(ctx, PLAT_UART_INTID));
-	JS_SetModuleExport(ctx, m, "entropyQuality", JS_NewString(ctx, host_has_rndr() ? "hardware" : "weak"));
+	JS_SetModuleExport(ctx, m, "entropyQuality", JS_NewString(ctx, entropy_is_hardware() ? "hardware" : "weak"));
 	return JS_SetModuleExportList(ctx, m, host_functions, sizeof host_functions / sizeof host_functions[0]);
 }
 
