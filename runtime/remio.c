@@ -4,7 +4,9 @@
 #include <string.h>
 #include "remio.h"
 #include "firmware.h"
-#include "runtime.h"
+
+/* runtime.h: true when a hypervisor runs below the firmware (no remio hypercall can be made otherwise) */
+extern bool host_under_hypervisor;
 
 static struct rm_dm rm_dms[RM_DMS];
 /** Some DM stopped at its bound (see rm_resume). */
