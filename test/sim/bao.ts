@@ -55,6 +55,7 @@ import {
   type EntropyQuality, type HeapStats, type Host,
 } from '../../src/host.ts';
 import { Prng } from './prng.ts';
+import { SimVirtqueues } from './virtqueue.ts';
 import { regShadowRead } from './regshadow.ts';
 
 /** Request states in the simulated remio (Bao: FREE / PENDING / PROCESSING). */
@@ -108,6 +109,8 @@ export interface SimOptions {
   callJs?: (fn: () => void, budgetMs: number) => boolean;
   /** offer {@link SimBao.regShadow} (default true; false: every read reaches JS) */
   regShadow?: boolean;
+  /** offer the C virtqueue's stand-in ({@link SimBao.vqAttach}; default true; false: SplitQueue walks the rings itself) */
+  hostQueues?: boolean;
 }
 
 interface Timer {
@@ -169,6 +172,8 @@ export class SimBao implements Host {
   /** register shadows by DM ({@link SimBao.regShadow}) */
   private readonly shadows = new Map<number, { shadow: Uint32Array; config: Uint8Array }>();
   private readonly shadowVal = new Uint32Array(2);
+  /** the C virtqueue's stand-in ({@link SimBao.vqAttach}) */
+  readonly virtqueues = new SimVirtqueues();
   private timers: Timer[] = [];
   private timerId = 1;
   private now = 0;
@@ -181,6 +186,10 @@ export class SimBao implements Host {
     this.garbage = options.garbageUpperBits ?? true;
     this.callJs = options.callJs ?? ((fn) => { fn(); return true; });
     if (options.regShadow === false) (this as { regShadow?: unknown }).regShadow = undefined;
+    if (options.hostQueues === false) {
+      const self = this as { vqAttach?: unknown; vqPop?: unknown; vqPush?: unknown };
+      self.vqAttach = self.vqPop = self.vqPush = undefined;
+    }
     this.pool = new Array<SimRequest | null>(platform.machine.cpus).fill(null);
     const size = options.dmListSize ?? Math.max(0, ...platform.devices.map((d) => d.dmId + 1));
     this.dmList = new Array<DeviceModel | null>(size).fill(null);
@@ -324,6 +333,22 @@ export class SimBao implements Host {
     if (this.shadows.has(dmId)) throw new RangeError(`regShadow: DM ${dmId} has one already`);
     this.shadows.set(dmId, { shadow, config });
     return true;
+  }
+
+  /** See {@link Host.vqAttach}: the reference SplitQueue over the same state words (test/sim/virtqueue.ts). */
+  vqAttach?(state: Uint32Array, shmem: ArrayBuffer, shmemBase: number, shmemSize: number, chains: Uint32Array,
+    segAddr: Float64Array, segLen: Uint32Array, segWritable: Uint8Array, used: Uint32Array): number {
+    return this.virtqueues.attach(state, shmem, shmemBase, shmemSize, chains, segAddr, segLen, segWritable, used);
+  }
+
+  /** See {@link Host.vqPop}. */
+  vqPop?(handle: number, max: number): number {
+    return this.virtqueues.pop(handle, max);
+  }
+
+  /** See {@link Host.vqPush}. */
+  vqPush?(handle: number, count: number): number {
+    return this.virtqueues.push(handle, count);
   }
 
   ipcNotify(): number {
