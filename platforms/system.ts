@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The system every shipped platform runs: a Linux frontend on CPU 0 and the
- * baojs backend on CPU 1, serving five devices (a disk, a console, an
- * entropy source, a read-only disk and a socket device). A platform places it in its own
- * address map; the layout inside each part is the same everywhere.
+ * baojs backend on CPU 1, serving six devices (a disk, a console, an
+ * entropy source, a read-only disk, a socket device and a GPIO controller).
+ * A platform places it in its own address map; the layout inside each part
+ * is the same everywhere.
  */
 import type { DeviceModel, Platform } from '../src/config/platform.ts';
 
@@ -17,13 +18,13 @@ export interface SystemPlacement {
   backendRam: number;
   /** backend regions base: disk0 (64 MiB), disk1 (4 MiB), selftest (4 KiB) */
   backendRegions: number;
-  /** first shared region; the five follow each other (8 + 4 + 1 + 4 + 2 MiB) */
+  /** first shared region; the six follow each other (8 + 4 + 1 + 4 + 2 + 1 MiB) */
   shmem: number;
   /** first virtio-mmio window in the frontend (0x200 bytes); one every 4 KiB */
   windows: number;
 }
 
-/** The five device models, placed at `at.windows` and `at.shmem`. */
+/** The six device models, placed at `at.windows` and `at.shmem`. */
 export function systemDevices(at: SystemPlacement): DeviceModel[] {
   // One 4 KiB page per window: Bao's remio address lookup counts the byte
   // just past a window as part of it (src/core/remio.c, src/lib/inc/util.h
@@ -51,6 +52,10 @@ export function systemDevices(at: SystemPlacement): DeviceModel[] {
     {
       name: 'vsock0', kind: 'vsock', bindKey: 4, dmId: 4, guestCid: 3, window: window(4),
       backendIntid: 148, frontendIntid: 116, shmem: { id: 4, base: at.shmem + 17 * MiB, size: 2 * MiB },
+    },
+    {
+      name: 'gpio0', kind: 'gpio', bindKey: 5, dmId: 5, window: window(5),
+      backendIntid: 149, frontendIntid: 117, shmem: { id: 5, base: at.shmem + 19 * MiB, size: 1 * MiB },
     },
   ];
 }

@@ -36,7 +36,7 @@ export interface SystemOptions {
   bootargs?: string;
   /** mirror the frontend's kernel log on the monitor's debug UART (`linux:` lines) from the first instruction */
   earlycon?: boolean;
-  /** files to add to the frontend's initramfs (beside the tools every system has: vsockcat) */
+  /** files to add to the frontend's initramfs (beside the tools every system has: vsockcat, gpioctl) */
   initramfsExtra?: InitramfsFile[];
   /** more QEMU arguments (e.g. a QEMU monitor socket for debugging) */
   qemuArgs?: string[];

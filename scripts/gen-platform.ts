@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
 import { displayPath } from './paths.mjs';
 import { generateAbi, writeIfChanged } from './gen-abi.ts';
-import { DeviceId } from '../src/virtio/spec.ts';
+import { DEVICE_KINDS } from '../src/devices/registry.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,9 +34,6 @@ export async function loadPlatform(name: string): Promise<Platform> {
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const u = (n: number): string => `${hex(n)}UL`;
 const cName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
-
-/** The virtio device id of each device kind of a platform description. */
-const KIND_IDS: Record<string, DeviceId> = { blk: DeviceId.BLOCK, console: DeviceId.CONSOLE, rng: DeviceId.ENTROPY, vsock: DeviceId.SOCKET };
 
 /** Size of the remio test monitor's own RAM, carved from the top of machine RAM. */
 const MONITOR_RAM_SIZE = 0x1000000;
@@ -128,7 +125,7 @@ export function platformHeader(p: Platform): string {
   L.push(`#define PLAT_DEVICE_COUNT ${p.devices.length}`);
   L.push('#define PLAT_DEVICES \\');
   for (const d of p.devices) {
-    L.push(`  { "${d.name}", ${KIND_IDS[d.kind]}, ${d.dmId}, ${d.bindKey}, ${u(d.window.base)}, ${u(d.window.size)}, ` +
+    L.push(`  { "${d.name}", ${DEVICE_KINDS[d.kind].deviceId}, ${d.dmId}, ${d.bindKey}, ${u(d.window.base)}, ${u(d.window.size)}, ` +
       `${d.backendIntid}, ${d.frontendIntid}, ${d.shmem.id}, ${u(d.shmem.base)}, ${u(d.shmem.size)} }, \\`);
   }
   L.push('');

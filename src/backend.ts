@@ -8,13 +8,10 @@
 import { shmemRegionName, validatePlatform, type DeviceModel, type Platform } from './config/platform.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher.ts';
 import type { LogSink } from './dispatcher/log.ts';
-import { RamBacking, type BlockBacking } from './devices/backing.ts';
+import type { BlockBacking } from './devices/backing.ts';
 import { BlkDevice } from './devices/blk.ts';
-import { ConsoleDevice } from './devices/console.ts';
-import { RngDevice } from './devices/rng.ts';
-import { VsockDevice } from './devices/vsock.ts';
+import { DEVICE_KINDS } from './devices/registry.ts';
 import { VsockHub } from './devices/vsock-socket.ts';
-import { Utf8Decoder } from './devices/utf8.ts';
 import type { Host } from './host.ts';
 import type { VirtioDevice } from './virtio/device.ts';
 import { GuestMemory } from './virtio/memory.ts';
@@ -24,7 +21,7 @@ import { VirtioMmioTransport } from './virtio/mmio.ts';
 export interface ServedDevice {
   /** the platform's entry */
   model: DeviceModel;
-  /** the virtio device (BlkDevice, ConsoleDevice, RngDevice or VsockDevice by `model.kind`) */
+  /** the virtio device, built by the registry entry of `model.kind` (src/devices/registry.ts) */
   device: VirtioDevice;
   /** its virtio-mmio register file */
   transport: VirtioMmioTransport;
@@ -85,7 +82,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     const buffer = host.region(name);
     if (buffer.byteLength < model.shmem.size) throw new RangeError(`region ${name} is ${buffer.byteLength} bytes, the platform says ${model.shmem.size}`);
     const mem = new GuestMemory(model.shmem.base, buffer, name, model.shmem.size);
-    const device = makeDevice(host, model, options, log, vsock);
+    const device = DEVICE_KINDS[model.kind].create(model, { host, log, vsock, consoleOutput: options.consoleOutput, blockBacking: options.blockBacking });
     dispatcher.addDeviceModel({ dmId: model.dmId, name: model.name, backendIntid: model.backendIntid });
     const transport = new VirtioMmioTransport(device, mem, {
       base: model.window.base,
@@ -130,33 +127,4 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       for (const id of dispatcher.dmIds()) dispatcher.service(id);
     },
   };
-}
-
-function makeDevice(host: Host, model: DeviceModel, options: BackendOptions, log: LogSink, vsock: VsockHub): VirtioDevice {
-  switch (model.kind) {
-    case 'blk': {
-      const backing = options.blockBacking
-        ? options.blockBacking(model, host)
-        : new RamBacking(host.region(model.backing!), model.readOnly ?? false, `baojs-${model.name}`);
-      return new BlkDevice(model.name, backing, { queueNumMax: model.queueNumMax });
-    }
-    case 'console': {
-      let output: (bytes: Uint8Array) => void;
-      if (options.consoleOutput) {
-        const sink = options.consoleOutput;
-        output = (bytes) => sink(model.name, bytes);
-      } else {
-        const decoder = new Utf8Decoder();
-        output = (bytes) => {
-          const text = decoder.decode(bytes);
-          if (text) host.write(text);
-        };
-      }
-      return new ConsoleDevice(model.name, { output, queueNumMax: model.queueNumMax });
-    }
-    case 'rng':
-      return new RngDevice(model.name, host, { queueNumMax: model.queueNumMax, log });
-    case 'vsock':
-      return new VsockDevice(model.name, model.guestCid!, vsock, { queueNumMax: model.queueNumMax });
-  }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Small programs for the frontend's initramfs (the benchmark's blkbench,
- * the tests' vsockcat): C sources built static for arm64 Linux with the
+ * the tests' vsockcat and gpioctl): C sources built static for arm64 Linux with the
  * cross compiler the frontend kernel is built with (glibc's static libc
  * from Debian's libc6-dev-arm64-cross), cached in `build/frontend-tools/`
  * by the hash of the source and the flags.
@@ -38,7 +38,10 @@ export function buildFrontendTool(source: string): Buffer {
 /** The tests' AF_VSOCK client (test/e2e/frontend/vsockcat.c), in every system's frontend. */
 export const VSOCKCAT = { source: join(ROOT, 'test', 'e2e', 'frontend', 'vsockcat.c'), path: '/usr/bin/vsockcat' };
 
+/** The tests' GPIO character-device client (test/e2e/frontend/gpioctl.c), in every system's frontend. */
+export const GPIOCTL = { source: join(ROOT, 'test', 'e2e', 'frontend', 'gpioctl.c'), path: '/usr/bin/gpioctl' };
+
 /** The programs every system's frontend carries, as initramfs files. @throws Error when one fails to build */
 export function frontendTools(): Array<{ path: string; contents: Buffer }> {
-  return [{ path: VSOCKCAT.path, contents: buildFrontendTool(VSOCKCAT.source) }];
+  return [VSOCKCAT, GPIOCTL].map((t) => ({ path: t.path, contents: buildFrontendTool(t.source) }));
 }

@@ -8,7 +8,15 @@
  *
  * All addresses are guest-physical (GPA) of the VM named; sizes in bytes;
  * interrupt ids are GIC INTIDs (SPI n = INTID 32 + n).
+ *
+ * Device kinds, their virtio device ids and their own fields are listed in
+ * one place, the device registry (`src/devices/registry.ts`).
  */
+import { DEVICE_KINDS, type DeviceKind, type DeviceKindEntry } from '../devices/registry.ts';
+import { ConfigError } from './error.ts';
+
+export { ConfigError };
+export type { DeviceKind };
 
 /** A memory or device range. */
 export interface Range {
@@ -51,13 +59,11 @@ export interface Shmem extends Range {
   id: number;
 }
 
-/** Kinds of virtio device baojs implements (virtio 1.2 section 5 device IDs). */
-export type DeviceKind = 'blk' | 'console' | 'rng' | 'vsock';
-
 /** One device model: a remio device whose frontend half is a virtio-mmio window. */
 export interface DeviceModel {
   /** name used in logs and counters, e.g. 'vda' */
   name: string;
+  /** the device kind: a key of the device registry (`src/devices/registry.ts`), e.g. 'blk' */
   kind: DeviceKind;
   /** Bao bind key joining the frontend and backend halves (< 256) */
   bindKey: number;
@@ -124,15 +130,18 @@ export interface Platform {
   devices: DeviceModel[];
 }
 
-/** A configuration error naming the bad field, e.g. `devices[2].window.base`. */
-export class ConfigError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
 const PAGE = 0x1000;
+
+/**
+ * The fields of {@link DeviceModel} that belong to some kinds only, with
+ * what they are called in messages. A device whose kind does not list the
+ * field in its registry entry (`fields`) is refused.
+ */
+const KIND_FIELDS = {
+  backing: 'backing store',
+  readOnly: 'read-only setting',
+  guestCid: 'guest CID',
+} as const;
 
 /** One register frame of the interrupt controller, with the field of {@link Machine.gic} that places it. */
 export interface GicFrame extends Range {
@@ -245,7 +254,9 @@ export function validatePlatform(p: Platform): Platform {
   p.devices.forEach((d, i) => {
     const f = `devices[${i}]`;
     if (!/^[a-z0-9_-]+$/.test(d.name ?? '')) throw new ConfigError(`${f}.name`, 'must match [a-z0-9_-]+');
-    if (!['blk', 'console', 'rng', 'vsock'].includes(d.kind)) throw new ConfigError(`${f}.kind`, `unknown device kind: ${d.kind}`);
+    if (typeof d.kind !== 'string' || !Object.prototype.hasOwnProperty.call(DEVICE_KINDS, d.kind)) {
+      throw new ConfigError(`${f}.kind`, `unknown device kind: ${d.kind} (known: ${Object.keys(DEVICE_KINDS).join(', ')})`);
+    }
     checkByte(`${f}.bindKey`, d.bindKey);
     checkByte(`${f}.backendIntid`, d.backendIntid);
     checkByte(`${f}.frontendIntid`, d.frontendIntid);
@@ -266,16 +277,11 @@ export function validatePlatform(p: Platform): Platform {
     if (d.queueNumMax !== undefined && (!Number.isInteger(d.queueNumMax) || d.queueNumMax < 1 || d.queueNumMax > 32768 || (d.queueNumMax & (d.queueNumMax - 1)))) {
       throw new ConfigError(`${f}.queueNumMax`, 'must be a power of 2 from 1 to 32768');
     }
-    if (d.kind === 'blk') {
-      if (!d.backing || !names.has(d.backing)) throw new ConfigError(`${f}.backing`, `no backend region named ${d.backing}`);
-    } else if (d.backing !== undefined) {
-      throw new ConfigError(`${f}.backing`, `a ${d.kind} device has no backing store`);
+    const kind: DeviceKindEntry = DEVICE_KINDS[d.kind];
+    for (const key of Object.keys(KIND_FIELDS) as (keyof typeof KIND_FIELDS)[]) {
+      if (d[key] !== undefined && !kind.fields.includes(key)) throw new ConfigError(`${f}.${key}`, `a ${d.kind} device has no ${KIND_FIELDS[key]}`);
     }
-    if (d.kind === 'vsock') {
-      if (!Number.isInteger(d.guestCid) || d.guestCid! < 3 || d.guestCid! > 0xfffffffe) throw new ConfigError(`${f}.guestCid`, 'a vsock device needs a guest CID from 3 to 4294967294');
-    } else if (d.guestCid !== undefined) {
-      throw new ConfigError(`${f}.guestCid`, `a ${d.kind} device has no guest CID`);
-    }
+    kind.validate?.(d, f, p, i);
     for (let j = 0; j < i; j++) {
       const o = p.devices[j];
       if (o.name === d.name) throw new ConfigError(`${f}.name`, `duplicate device name ${d.name}`);
@@ -284,7 +290,6 @@ export function validatePlatform(p: Platform): Platform {
       if (overlaps(o.shmem, d.shmem)) throw new ConfigError(`${f}.shmem`, `overlaps devices[${j}].shmem`);
       if (o.backendIntid === d.backendIntid) throw new ConfigError(`${f}.backendIntid`, `shared with devices[${j}]`);
       if (o.frontendIntid === d.frontendIntid) throw new ConfigError(`${f}.frontendIntid`, `shared with devices[${j}]`);
-      if (d.kind === 'vsock' && o.kind === 'vsock' && o.guestCid === d.guestCid) throw new ConfigError(`${f}.guestCid`, `shared with devices[${j}]`);
     }
     b.regions.forEach((r, j) => {
       if (overlaps(r, d.shmem)) throw new ConfigError(`${f}.shmem`, `overlaps backend.regions[${j}]`);

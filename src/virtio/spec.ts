@@ -38,6 +38,8 @@ export const enum DeviceId {
   ENTROPY = 4,
   /** virtio-vsock (5.10) */
   SOCKET = 19,
+  /** virtio-gpio (5.19) */
+  GPIO = 41,
 }
 
 /** virtio-mmio register offsets (virtio 1.2 section 4.2.2, table "MMIO Device Register Layout"). */

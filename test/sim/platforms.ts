@@ -23,9 +23,11 @@ export interface TestPlatformOptions {
   blkQueueNumMax?: number;
   /** add vsock0 (vsock, dm 5, guest CID 3) */
   vsock?: boolean;
+  /** add gpio0 (gpio, dm 6) */
+  gpio?: boolean;
 }
 
-/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4), and with `vsock` vsock0 (dm 5). */
+/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4), with `vsock` vsock0 (dm 5), with `gpio` gpio0 (dm 6). */
 export function testPlatform(options: TestPlatformOptions = {}): Platform {
   const shmem = options.shmemSize ?? 256 * KiB;
   return validatePlatform({
@@ -83,6 +85,12 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
         window: { base: WINDOWS + 0x4000, size: 0x200 },
         backendIntid: 148, frontendIntid: 116,
         shmem: { id: 4, base: SHMEM + 4 * MiB, size: Math.max(shmem, 1 * MiB) },
+      }] : []),
+      ...(options.gpio ? [{
+        name: 'gpio0', kind: 'gpio' as const, bindKey: 5, dmId: 6,
+        window: { base: WINDOWS + 0x5000, size: 0x200 },
+        backendIntid: 149, frontendIntid: 117,
+        shmem: { id: 5, base: SHMEM + 6 * MiB, size: shmem },
       }] : []),
     ],
   });

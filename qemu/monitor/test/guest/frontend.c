@@ -124,8 +124,10 @@ static void fe_many(void)
     uint64_t t1 = sysreg_read(cntvct_el0);
     guest_check(bad == 0, "400 interleaved write+read pairs over all devices", bad, 0);
     for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
-        uint64_t a = fe_win(d) + TR_SCRATCH + 0x40 + 8UL * ((n - PLAT_DEVICE_COUNT + d) % 8);
-        uint64_t want = 0x0123456789abcdefUL * (n - PLAT_DEVICE_COUNT + d + 1);
+        /* the last i of the loop above that went to device d (i % PLAT_DEVICE_COUNT == d) */
+        uint32_t last = d + PLAT_DEVICE_COUNT * ((n - 1 - d) / PLAT_DEVICE_COUNT);
+        uint64_t a = fe_win(d) + TR_SCRATCH + 0x40 + 8UL * (last % 8);
+        uint64_t want = 0x0123456789abcdefUL * (last + 1);
         guest_check(mmio_ld64(a) == want, "devices keep separate state", mmio_ld64(a), want);
     }
     guest_printf("# remio round trip: %u ns (virtual counter, %u accesses)\n",

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The device registry: every kind of device model a platform description
+ * can name (`DeviceModel.kind`), with its virtio device id (virtio 1.2
+ * section 5), the kind's own fields of the description and their checks,
+ * and the factory that builds the device.
+ *
+ * A new kind is one entry here; `validatePlatform` (src/config/platform.ts),
+ * `createBackend` (src/backend.ts) and the generators (platform.h, the
+ * frontend device tree, Bao's configuration) take everything else from the
+ * entry and from the device's `DeviceModel` (window, interrupts, shared
+ * region), which are the same for every virtio-mmio device.
+ */
+import type { DeviceModel, Platform } from '../config/platform.ts';
+import { ConfigError } from '../config/error.ts';
+import type { LogSink } from '../dispatcher/log.ts';
+import type { Host } from '../host.ts';
+import type { VirtioDevice } from '../virtio/device.ts';
+import { DeviceId } from '../virtio/spec.ts';
+import { RamBacking, type BlockBacking } from './backing.ts';
+import { BlkDevice } from './blk.ts';
+import { ConsoleDevice } from './console.ts';
+import { GpioDevice } from './gpio.ts';
+import { RngDevice } from './rng.ts';
+import { Utf8Decoder } from './utf8.ts';
+import { VsockDevice } from './vsock.ts';
+import type { VsockHub } from './vsock-socket.ts';
+
+/** What a factory gets besides the device's platform entry. */
+export interface DeviceEnv {
+  /** the backend's host */
+  host: Host;
+  /** the backend's log */
+  log: LogSink;
+  /** the backend's vsock services (vsock devices join it) */
+  vsock: VsockHub;
+  /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
+  consoleOutput?: (name: string, bytes: Uint8Array) => void;
+  /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
+  blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
+}
+
+/** The kind-specific fields of {@link DeviceModel} a kind may use. */
+export type KindField = 'backing' | 'readOnly' | 'guestCid';
+
+/** One kind of device model. */
+export interface DeviceKindEntry {
+  /** virtio device id (virtio 1.2 section 5), the DeviceID register */
+  deviceId: DeviceId;
+  /** the kind-specific fields this kind takes (any other one is refused) */
+  fields: readonly KindField[];
+  /**
+   * Checks the kind's own fields of `p.devices[index]` (`d`), named `at`
+   * (`devices[i]`) in messages; the common fields are checked already.
+   * @throws ConfigError naming the bad field
+   */
+  validate?(d: DeviceModel, at: string, p: Platform, index: number): void;
+  /**
+   * Builds the device for platform entry `model`.
+   * @throws RangeError when a region it needs is missing from the host
+   */
+  create(model: DeviceModel, env: DeviceEnv): VirtioDevice;
+}
+
+/** Every kind, by the name platform descriptions use. */
+export const DEVICE_KINDS = {
+  blk: {
+    deviceId: DeviceId.BLOCK,
+    fields: ['backing', 'readOnly'],
+    validate(d, at, p) {
+      if (!d.backing || !p.backend.regions.some((r) => r.name === d.backing)) throw new ConfigError(`${at}.backing`, `no backend region named ${d.backing}`);
+    },
+    create(model, env) {
+      const backing = env.blockBacking
+        ? env.blockBacking(model, env.host)
+        : new RamBacking(env.host.region(model.backing!), model.readOnly ?? false, `baojs-${model.name}`);
+      return new BlkDevice(model.name, backing, { queueNumMax: model.queueNumMax });
+    },
+  },
+  console: {
+    deviceId: DeviceId.CONSOLE,
+    fields: [],
+    create(model, env) {
+      let output: (bytes: Uint8Array) => void;
+      if (env.consoleOutput) {
+        const sink = env.consoleOutput;
+        output = (bytes) => sink(model.name, bytes);
+      } else {
+        const decoder = new Utf8Decoder();
+        output = (bytes) => {
+          const text = decoder.decode(bytes);
+          if (text) env.host.write(text);
+        };
+      }
+      return new ConsoleDevice(model.name, { output, queueNumMax: model.queueNumMax });
+    },
+  },
+  rng: {
+    deviceId: DeviceId.ENTROPY,
+    fields: [],
+    create: (model, env) => new RngDevice(model.name, env.host, { queueNumMax: model.queueNumMax, log: env.log }),
+  },
+  vsock: {
+    deviceId: DeviceId.SOCKET,
+    fields: ['guestCid'],
+    validate(d, at, p, index) {
+      if (!Number.isInteger(d.guestCid) || d.guestCid! < 3 || d.guestCid! > 0xfffffffe) throw new ConfigError(`${at}.guestCid`, 'a vsock device needs a guest CID from 3 to 4294967294');
+      for (let j = 0; j < index; j++) {
+        const o = p.devices[j];
+        if (o.kind === 'vsock' && o.guestCid === d.guestCid) throw new ConfigError(`${at}.guestCid`, `shared with devices[${j}]`);
+      }
+    },
+    create: (model, env) => new VsockDevice(model.name, model.guestCid!, env.vsock, { queueNumMax: model.queueNumMax }),
+  },
+  gpio: {
+    deviceId: DeviceId.GPIO,
+    fields: [],
+    create: (model) => new GpioDevice(model.name, { queueNumMax: model.queueNumMax }),
+  },
+} satisfies Record<string, DeviceKindEntry>;
+
+/** Kinds of virtio device baojs implements: the keys of {@link DEVICE_KINDS}. */
+export type DeviceKind = keyof typeof DEVICE_KINDS;
