@@ -61,6 +61,8 @@ const DEMO: Array<[string, string]> = [
   ['remount and read back with checksums', 'mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
   ['read the entropy source', 'dd if=/dev/hwrng bs=16 count=2 2>/dev/null | od -An -tx1'],
   ['talk to the key-value store in baojs over AF_VSOCK (CID 2, port 5000)', 'vsockcat lines 5000 "SET greeting hello-from-the-frontend" "GET greeting"'],
+  ['drive the GPIO controller in baojs (virtio-gpio, the example device of docs/writing-a-device.md): its lines, set led0, read button0',
+    'gpioctl info /dev/gpiochip0 && gpioctl set /dev/gpiochip0 0 1 && gpioctl get /dev/gpiochip0 4'],
 ];
 
 /** Boots the system and runs the demo; resolves with the exit status. */
