@@ -72,6 +72,16 @@ static JSValue host_write(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	return JS_UNDEFINED;
 }
 
+static JSValue host_write_bytes(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, argv[0], &len);
+	if (!p)
+		return JS_EXCEPTION;
+	uart_write((const char *)p, len);
+	return JS_UNDEFINED;
+}
+
 static JSValue host_now_ns(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	return JS_NewFloat64(ctx, (double)timer_now_ns());
@@ -732,6 +742,7 @@ static JSValue host_power_off(JSContext *ctx, JSValueConst this_val, int argc, J
 
 static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("write", 1, host_write),
+	JS_CFUNC_DEF("writeBytes", 1, host_write_bytes),
 	JS_CFUNC_DEF("nowNs", 0, host_now_ns),
 	JS_CFUNC_DEF("setTimeout", 2, host_set_timeout),
 	JS_CFUNC_DEF("setInterval", 2, host_set_interval),

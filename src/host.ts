@@ -342,6 +342,12 @@ export interface Host {
 
   /** Writes `text` (UTF-8) to the platform console as is; no newline added. */
   write(text: string): void;
+  /**
+   * Optional: writes `bytes` to the platform console as they are (a
+   * frontend console's output: UTF-8 sequences split between two calls
+   * reach the terminal whole), without making a string of them.
+   */
+  writeBytes?(bytes: Uint8Array): void;
 
   /** Monotonic time since the firmware's first instruction, ns (generic timer CNTVCT_EL0). */
   nowNs(): number;

@@ -85,6 +85,10 @@ export const DEVICE_KINDS = {
       if (env.consoleOutput) {
         const sink = env.consoleOutput;
         output = (bytes) => sink(model.name, bytes);
+      } else if (env.host.writeBytes) {
+        // the bytes as they are: no string per character
+        const host = env.host;
+        output = (bytes) => host.writeBytes!(bytes);
       } else {
         const decoder = new Utf8Decoder();
         output = (bytes) => {
