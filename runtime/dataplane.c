@@ -17,20 +17,6 @@
 #define BLK_HEADER 16u
 #define SECTOR 512u
 
-static inline uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /**
  * Copies `n` bytes between the disk and the shared region: on aarch64, 128
  * bytes per iteration through q0-q7 (10 instructions; the data plane runs
@@ -104,8 +90,8 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 	int64_t hdr = dp_check(d, seg[0].addr, BLK_HEADER);
 	if (hdr < 0)
 		return -1;
-	uint32_t type = ld32(d->shmem + hdr);
-	uint64_t sector = ld64(d->shmem + hdr + 8);
+	uint32_t type = vq_ld32(d->shmem + hdr);
+	uint64_t sector = vq_ld64(d->shmem + hdr + 8);
 	uint64_t cap = d->disk_size & ~(uint64_t)(SECTOR - 1);
 	uint64_t readable_data = c->readable - BLK_HEADER;
 	uint64_t writable_data = c->writable - 1;

@@ -26,6 +26,7 @@ import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../../src/h
 import { DescFlag } from '../../src/virtio/spec.ts';
 import { serveFromState } from '../sim/dataplane.ts';
 import { Prng } from '../sim/prng.ts';
+import { writeDesc } from '../sim/vring.ts';
 import { generateAbi } from '../../scripts/gen-abi.ts';
 import { fuzzSeeds, seedOverride, withSeed } from '../sim/fuzz.ts';
 
@@ -53,14 +54,6 @@ interface Scenario {
   broken: number;
 }
 
-/** Writes the descriptor at byte offset `at` of the region: buffer at guest-physical `gpa`. */
-function writeDesc(dv: DataView, at: number, gpa: number, len: number, flags: number, next: number): void {
-  dv.setUint32(at, gpa >>> 0, true);
-  dv.setUint32(at + 4, Math.floor(gpa / 2 ** 32), true);
-  dv.setUint32(at + 8, len >>> 0, true);
-  dv.setUint16(at + 12, flags, true);
-  dv.setUint16(at + 14, next, true);
-}
 
 /** The state words of a queue of Queue Size `num` with its rings at these offsets of the region at BASE. */
 function queueWords(num: number, desc: number, avail: number, used: number, flags: number): Uint32Array {

@@ -30,6 +30,7 @@ import { DescFlag } from '../../src/virtio/spec.ts';
 import { generateAbi } from '../../scripts/gen-abi.ts';
 import { fuzzSeeds, scaled, withSeed } from '../sim/fuzz.ts';
 import { Prng } from '../sim/prng.ts';
+import { writeDesc } from '../sim/vring.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = 0x4000_0000;
@@ -54,13 +55,6 @@ interface Queue {
   region: Uint8Array;
 }
 
-function writeDesc(dv: DataView, at: number, addr: number, len: number, flags: number, next: number): void {
-  dv.setUint32(at, addr >>> 0, true);
-  dv.setUint32(at + 4, Math.floor(addr / TWO32), true);
-  dv.setUint32(at + 8, len >>> 0, true);
-  dv.setUint16(at + 12, flags, true);
-  dv.setUint16(at + 14, next, true);
-}
 
 /** A seeded queue (see the file comment). */
 function makeQueue(seed: number): Queue {
