@@ -38,6 +38,7 @@ import { bootStandalone } from '../qemu/frontend/standalone.ts';
 import type { ConsoleSession } from '../qemu/frontend/session.ts';
 import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
 import { PerfField, PerfKind, PerfOut, PERF_FIELDS, PERF_OUT_WORDS } from '../src/host.ts';
+import type { DeviceMetrics } from '../src/metrics.ts';
 import { BLKBENCH_PATH, ensureBlkbench, parseBlkbench, type BlkbenchResult } from './blkbench.ts';
 import { ratioChart } from './svg.ts';
 
@@ -158,10 +159,10 @@ async function toggleDataPlane(s: ConsoleSession, to: 'on' | 'off'): Promise<voi
   if (m[1] !== to) throw new Error(`the data plane went ${m[1]}, expected ${to}`);
 }
 
-// ---- the backend's raw counters, through the console's Ctrl-] p ---------------
+// ---- the backend's metrics records, through the console's Ctrl-] p ------------
 
 interface Stats {
-  /** raw perfCounters array of each device, by name */
+  /** the perfCounters array of each device's metrics record, by name */
   perf: Record<string, number[]>;
   heapUsedKiB: number;
   heapHighKiB: number;
@@ -170,12 +171,13 @@ interface Stats {
 
 async function stats(s: ConsoleSession): Promise<Stats> {
   s.send(`${CONSOLE_ESCAPE}p`);
-  const m = await s.waitFor(/baojs: perf vda: [\s\S]*?baojs: perf heap: used (\d+) KiB, high water (\d+) KiB of (\d+) KiB/, 30_000);
+  const m = await s.waitFor(/baojs: metrics vda: [\s\S]*?baojs: metrics heap: used (\d+) KiB, high water (\d+) KiB of (\d+) KiB/, 30_000);
   const perf: Record<string, number[]> = {};
-  for (const p of m[0].matchAll(/baojs: perf (\w+): ([\d. e+-]+)/g)) {
-    const v = p[2].trim().split(/\s+/).map(Number);
-    if (v.length !== PERF_OUT_WORDS) throw new Error(`perf line of ${p[1]} has ${v.length} numbers, expected ${PERF_OUT_WORDS}`);
-    perf[p[1]] = v;
+  // one metrics record per device (src/metrics.ts), as JSON
+  for (const p of m[0].matchAll(/baojs: metrics (\w+): (\{.*\})$/gm)) {
+    const record = JSON.parse(p[2]) as DeviceMetrics;
+    if (record.perf.length !== PERF_OUT_WORDS) throw new Error(`metrics of ${p[1]} hold ${record.perf.length} perf numbers, expected ${PERF_OUT_WORDS}`);
+    perf[p[1]] = record.perf;
   }
   return { perf, heapUsedKiB: Number(m[1]), heapHighKiB: Number(m[2]), heapTotalKiB: Number(m[3]) };
 }

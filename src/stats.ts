@@ -3,10 +3,12 @@
  * The backend's counters as a person reads them (console `Ctrl-] s`): per
  * device model, what was served where (register accesses and requests, in
  * C by the host's data plane or in the TypeScript device) and the mean
- * service time per kind of request, from {@link Host.perfCounters}. The
- * raw arrays are for the benchmark alone (`Ctrl-] p`, bench/run.ts).
+ * service time per kind of request, from {@link Host.perfCounters}; then
+ * per device its whole metrics record (src/metrics.ts) on one line. The
+ * benchmark reads the records as JSON instead (`Ctrl-] p`, bench/run.ts).
  */
-import { PERF_FIELDS, PerfField, PerfKind, PerfOut } from './host.ts';
+import { PerfKind } from './host.ts';
+import { kindMetrics, type DeviceMetrics } from './metrics.ts';
 
 /** Mean service time of one request of each kind, µs of guest time (null: none measured). */
 export interface MeanServiceUs {
@@ -26,13 +28,7 @@ export interface MeanServiceUs {
  * it follows the host's load.
  */
 export function meanServiceUs(perf: ArrayLike<number>): MeanServiceUs {
-  const hz = perf[PerfOut.CLOCK_HZ];
-  const mean = (kind: PerfKind): number | null => {
-    const at = PerfOut.KINDS + kind * PERF_FIELDS;
-    const n = perf[at + PerfField.COUNT];
-    return hz > 0 && n > 0 ? (perf[at + PerfField.TOTAL] / n / hz) * 1e6 : null;
-  };
-  return { read: mean(PerfKind.READ), write: mean(PerfKind.WRITE), notify: mean(PerfKind.NOTIFY) };
+  return { read: kindMetrics(perf, PerfKind.READ).meanUs, write: kindMetrics(perf, PerfKind.WRITE).meanUs, notify: kindMetrics(perf, PerfKind.NOTIFY).meanUs };
 }
 
 /** What one device model served, for {@link serviceLine}. */
@@ -67,4 +63,38 @@ export function serviceLine(f: ServiceFigures): string {
   return `baojs: stats ${f.name}: register accesses ${split(f.cAccesses, f.tsAccesses)}; ` +
     `requests ${split(f.cChains, f.tsChains)}${off}; ` +
     `mean service time (guest microseconds): register read ${us(f.meanUs.read)}, register write ${us(f.meanUs.write)}, QueueNotify ${us(f.meanUs.notify)}`;
+}
+
+/**
+ * The `Ctrl-] s` lines of the devices' metrics records: first one
+ * {@link serviceLine} per device, then one line per device with the whole
+ * record, `baojs: stats <name> (<kind>, dm <id>): requests … (reads …,
+ * writes …), notifies …, errors …; device: <its counters>; data plane: <what
+ * C answered>; transport: <the TypeScript transport's counters>`.
+ */
+export function statsLinesFrom(records: DeviceMetrics[]): string[] {
+  const lines = records.map((m) => serviceLine({
+    name: m.name,
+    tsAccesses: m.remio.requests,
+    cAccesses: m.c ? m.c.intStatusReads + m.c.intAcks + m.c.shadowReads + m.c.kicks : 0,
+    tsChains: m.device.chains ?? 0,
+    cChains: m.c ? m.c.chains : 0,
+    dataPlane: m.c === null ? null : m.c.on ? 'on' : 'off',
+    meanUs: { read: m.service.read.meanUs, write: m.service.write.meanUs, notify: m.service.notify.meanUs },
+  }));
+  for (const m of records) {
+    const r = m.remio;
+    const dev = Object.entries(m.device).map(([k, v]) => `${k} ${v}`).join(', ');
+    const c = m.c;
+    const cPart = c === null ? '' : `; data plane${c.on ? '' : ' (off)'}: InterruptStatus reads ${c.intStatusReads}, InterruptACKs ${c.intAcks}, ` +
+      `kicks ${c.kicks}, chains ${c.chains}, reads ${c.reads}, writes ${c.writes}, bytesRead ${c.bytesRead}, ` +
+      `bytesWritten ${c.bytesWritten}, usedNotifications ${c.usedNotifications}, hand-backs ${c.handBacks}, errors ${c.errors}, ` +
+      `shadow reads ${c.shadowReads}`;
+    const t = m.transport;
+    lines.push(`baojs: stats ${m.name} (${m.kind}, dm ${m.dmId}): requests ${r.requests} (reads ${r.reads}, writes ${r.writes}), ` +
+      `notifies ${r.notifies}, errors ${r.errors}; device: ${dev}${cPart}; transport: register reads ${t.reads}, register writes ${t.writes}, ` +
+      `queue notifications ${t.kicks}, used notifications ${t.usedNotifications}, config notifications ${t.configNotifications}, ` +
+      `bad accesses ${t.badAccesses}, DEVICE_NEEDS_RESET ${t.needsReset}, device resets ${t.resets}`);
+  }
+  return lines;
 }

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * One metrics record per device, as Firecracker keeps one per device
+ * (`src/vmm/src/logger/metrics.rs` there: a serializable record per device,
+ * flushed as one JSON object): what the C paths and the TypeScript device
+ * served, in one place. `Ctrl-] s` prints it for a person (src/stats.ts
+ * formats it), `Ctrl-] p` prints it as JSON for `npm run bench`.
+ *
+ * Built on demand from the live counters (the dispatcher's, the
+ * transport's, the device's, the words the host's C paths count in, and
+ * {@link Host.perfCounters}); nothing on a request's path writes to it.
+ * A new counter is one field here and one line in {@link deviceMetrics}.
+ */
+import { DataPlaneWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import type { Backend, ServedDevice } from './backend.ts';
+import type { DmCounters } from './dispatcher/dispatcher.ts';
+import type { TransportCounters } from './virtio/mmio.ts';
+
+/** What the host's C paths answered for a device (runtime/remio.c, regshadow.c, dataplane.c). */
+export interface CPathMetrics {
+  /** the data plane and register shadow are on (false: turned off with Ctrl-] d) */
+  on: boolean;
+  /** InterruptStatus reads and InterruptACK writes answered in C */
+  intStatusReads: number;
+  intAcks: number;
+  /** register reads answered from the register shadow */
+  shadowReads: number;
+  /** QueueNotify writes the block data plane served whole, and its descriptor chains */
+  kicks: number;
+  chains: number;
+  /** of those chains: reads and writes, and their bytes */
+  reads: number;
+  writes: number;
+  bytesRead: number;
+  bytesWritten: number;
+  /** used buffer notifications the data plane sent */
+  usedNotifications: number;
+  /** QueueNotify writes the data plane handed back to TypeScript (a chain it does not serve) */
+  handBacks: number;
+  /** hypercalls of the C paths that Bao answered with an error */
+  errors: number;
+}
+
+/** The service windows of one kind of request ({@link Host.perfCounters}), guest time. */
+export interface KindMetrics {
+  /** windows that served exactly one request of the kind */
+  windows: number;
+  /** mean µs per window from the interrupt to the end of the backend's work (null: none) */
+  meanUs: number | null;
+  /** of which in JS, µs (null: none) */
+  meanJsUs: number | null;
+}
+
+/** Everything one device served, from the interrupt to its own counters. */
+export interface DeviceMetrics {
+  /** the device model's name, kind and Bao dm_id (platform description) */
+  name: string;
+  kind: string;
+  dmId: number;
+  /** requests that reached TypeScript: the dispatcher's counters of the device model */
+  remio: DmCounters;
+  /** the virtio-mmio transport in TypeScript */
+  transport: TransportCounters;
+  /** what the host answered in C; null when the host has no C paths (the simulated host) */
+  c: CPathMetrics | null;
+  /** the device's own counters (chains, bytes, errors… per kind of device) */
+  device: Record<string, number>;
+  /** service windows per kind of request */
+  service: { read: KindMetrics; write: KindMetrics; notify: KindMetrics };
+  /** the {@link Host.perfCounters} array (PerfOut layout) the windows come from, for the benchmark */
+  perf: number[];
+}
+
+/** The metrics record of served device `d` (see the file comment). */
+export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): DeviceMetrics {
+  const perf = new Float64Array(PERF_OUT_WORDS);
+  host.perfCounters(d.model.backendIntid, perf);
+  const t = d.transport;
+  const state = t.dataPlaneState;
+  let c: CPathMetrics | null = null;
+  if (state !== null) {
+    const st = t.dataPlane;
+    const u64 = (lo: DataPlaneWord): number => st[lo] + st[lo + 1] * 4294967296;
+    c = {
+      on: state === 'on',
+      intStatusReads: st[DataPlaneWord.N_INT_STATUS_READS],
+      intAcks: st[DataPlaneWord.N_INT_ACKS],
+      shadowReads: t.regShadow[RegShadowWord.N_READS],
+      kicks: st[DataPlaneWord.N_KICKS],
+      chains: st[DataPlaneWord.N_CHAINS],
+      reads: st[DataPlaneWord.N_READS],
+      writes: st[DataPlaneWord.N_WRITES],
+      bytesRead: u64(DataPlaneWord.N_BYTES_READ_LO),
+      bytesWritten: u64(DataPlaneWord.N_BYTES_WRITTEN_LO),
+      usedNotifications: st[DataPlaneWord.N_USED_NOTIFICATIONS],
+      handBacks: st[DataPlaneWord.N_HANDBACKS],
+      errors: st[DataPlaneWord.N_ERRORS],
+    };
+  }
+  const device: Record<string, number> = {};
+  for (const [k, v] of Object.entries(d.device.counters)) if (typeof v === 'number') device[k] = v;
+  return {
+    name: d.model.name,
+    kind: d.model.kind,
+    dmId: d.model.dmId,
+    remio: { ...backend.dispatcher.counters(d.model.dmId) },
+    transport: { ...t.counters },
+    c,
+    device,
+    service: { read: kindMetrics(perf, PerfKind.READ), write: kindMetrics(perf, PerfKind.WRITE), notify: kindMetrics(perf, PerfKind.NOTIFY) },
+    perf: Array.from(perf),
+  };
+}
+
+/** The windows of `kind` in a perfCounters array: their number and mean total and JS time, µs. */
+export function kindMetrics(perf: ArrayLike<number>, kind: PerfKind): KindMetrics {
+  const hz = perf[PerfOut.CLOCK_HZ];
+  const at = PerfOut.KINDS + kind * PERF_FIELDS;
+  const n = perf[at + PerfField.COUNT];
+  const mean = (f: PerfField): number | null => (hz > 0 && n > 0 ? (perf[at + f] / n / hz) * 1e6 : null);
+  return { windows: n, meanUs: mean(PerfField.TOTAL), meanJsUs: mean(PerfField.JS) };
+}
+
+/** Every served device's record, in the platform's order. */
+export function allMetrics(host: Host, backend: Backend): DeviceMetrics[] {
+  return [...backend.devices.values()].map((d) => deviceMetrics(host, backend, d));
+}
+
+/**
+ * The records for `npm run bench` (`Ctrl-] p`): one line per device,
+ * `baojs: metrics <name>: <the record as JSON>`, then the heap line
+ * `baojs: metrics heap: used N KiB, high water N KiB of N KiB`, which ends
+ * the block.
+ */
+export function metricsLines(host: Host, backend: Backend): string[] {
+  const lines = allMetrics(host, backend).map((m) => `baojs: metrics ${m.name}: ${JSON.stringify(m)}`);
+  lines.push(heapLine(host, 'metrics'));
+  return lines;
+}
+
+/** The heap figures, `baojs: <tag> heap: used N KiB, high water N KiB of N KiB`. */
+export function heapLine(host: Host, tag: string): string {
+  const heap = host.heapStats();
+  return `baojs: ${tag} heap: used ${Math.round(heap.used / 1024)} KiB, high water ${Math.round(heap.highWater / 1024)} KiB of ${Math.round(heap.total / 1024)} KiB`;
+}
