@@ -25,6 +25,9 @@ struct rm_taken {
 
 static struct rm_taken rm_taken[RM_TRACKED_IDS];
 
+/** A batch record's STATUS word when the loop completed the request before the JS call (src/host.ts RemioReq.STATUS). */
+#define RM_REQ_COMPLETED 1u
+
 /** Lines printed for hypercall errors per DM before the loop goes quiet (counted on). */
 #define RM_ERROR_LINES 8
 
@@ -185,8 +188,12 @@ static void rm_flush(struct rm_dm *d, uint32_t n)
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t *q = d->reqs + i * REMIO_REQ_WORDS;
 		uint32_t rid = q[RQ_REQUEST_ID];
-		/* completed early (QueueNotify), or by the watchdog's clean-up */
-		if (!rm_tracked(d->dm, rid))
+		/*
+		 * completed before the call (a QueueNotify: its id may already name a
+		 * later request of this batch, Bao reuses a free id at once), or by
+		 * the watchdog's clean-up
+		 */
+		if (q[RQ_STATUS] == RM_REQ_COMPLETED || !rm_tracked(d->dm, rid))
 			continue;
 		rm_untrack(d->dm, rid);
 		struct remio_result r = { .addr = (uint64_t)q[RQ_ADDR_HI] << 32 | q[RQ_ADDR_LO], .op = q[RQ_OP], .request_id = rid };
@@ -220,10 +227,12 @@ bool rm_service(uint32_t intid)
 			continue;
 		uint32_t *q = d->reqs + n * REMIO_REQ_WORDS;
 		rm_record(q, &r);
-		if (rm_is_queue_notify(d, &r))
+		if (rm_is_queue_notify(d, &r)) {
 			rm_answer(d, &r, 0); /* returns nothing: the vCPU resumes while JS serves the queue */
-		else
+			q[RQ_STATUS] = RM_REQ_COMPLETED;
+		} else {
 			rm_track(d->dm, &r);
+		}
 		if (++n == d->records) {
 			rm_flush(d, n);
 			n = 0;

@@ -95,7 +95,8 @@ export const enum RemioReq {
    * remioBatch: in record 0 only (also when no request was taken), how the
    * batch ended: the status of the ASK that ended it (1 EMPTY, or an error),
    * or 0 when it stopped at the bound. remioComplete: in each record, the
-   * completion's status. Signed: read it with `| 0`.
+   * completion's status. Signed: read it with `| 0`. remioServe: 1 in a
+   * record the host completed before the call (a QueueNotify), else 0.
    */
   STATUS = 7,
 }

@@ -12,7 +12,8 @@
  * The log of hypercalls and JS calls must equal what remio.h promises,
  * written out here as a model: requests answered in the order Bao gave
  * them (nothing in C once one waits for JS in that batch), a QueueNotify
- * completed before the JS call that gets it, every other request of a
+ * completed before the JS call that gets it (its id, free again, may name
+ * a later request of the same batch, as Bao reuses ids), every other request of a
  * batch completed after the call (a READ with JS's value, or 0 if the call
  * threw or was stopped), exactly once, NOTIFY after a batch that asked for
  * it, the loop stopping at its bound and marking the interrupt pending
@@ -55,7 +56,7 @@ function makeScenario(seed: number): Scenario {
   const reqs: Req[] = [];
   for (let i = 0; i < n; i++) {
     const kind = r(7);
-    const rid = i % 256; // unique while PROCESSING: a request is completed before its id comes back
+    const rid = 0; // the simulated hypervisor gives the id (the lowest free one)
     if (kind === 0) reqs.push({ off: MmioReg.InterruptStatus, op: READ, value: 0, width: 4, rid });
     else if (kind === 1) reqs.push({ off: MmioReg.Status, op: READ, value: 0, width: r(4) === 0 ? 2 : 4, rid });
     else if (kind === 2) reqs.push({ off: MmioReg.InterruptACK, op: WRITE, value: 1 + r(3), width: 4, rid });
@@ -100,7 +101,7 @@ function model(s: Scenario): number[] {
     }
     return null;
   };
-  let batch: Req[] = [];
+  let batch: (Req & { early?: boolean })[] = [];
   const flush = (): void => {
     log.push(4, batch.length, ...batch.map((q) => q.rid));
     const m = calls < s.modes.length ? s.modes[calls] : 0;
@@ -118,7 +119,8 @@ function model(s: Scenario): number[] {
       flags = -1;
     } else flags = m & 0x100 ? 1 : 0;
     for (const q of batch) {
-      if (!tracked.has(q.rid)) continue;
+      // completed before the call, or by the watchdog's clean-up (its id may name a later request now)
+      if (q.early || tracked.get(q.rid) !== q) continue;
       tracked.delete(q.rid);
       complete(q, q.op === READ && flags >= 0 ? 0x1000 + q.rid : 0);
     }
@@ -138,7 +140,10 @@ function model(s: Scenario): number[] {
       log.push(5);
       break;
     }
-    const q = s.reqs[next++];
+    // the id: the lowest one free, as Bao gives them (an id completed early comes back at once)
+    let rid = 0;
+    while (rid < 255 && open.has(rid)) rid++;
+    const q = { ...s.reqs[next++], rid };
     open.add(q.rid);
     if (batch.length === 0) {
       const v = inC(q);
@@ -148,9 +153,11 @@ function model(s: Scenario): number[] {
         continue;
       }
     }
-    batch.push(q);
+    const b: Req & { early?: boolean } = q;
+    batch.push(b);
     if (q.op === WRITE && q.width === 4 && q.off === MmioReg.QueueNotify) {
       seen.early++;
+      b.early = true;
       complete(q, 0);
     }
     else tracked.set(q.rid, q);

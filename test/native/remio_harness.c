@@ -4,11 +4,13 @@
  * test/native/remio.test.ts, against a simulated hypervisor and a
  * simulated JS batch handler. Reads scenarios from stdin until EOF, each
  * (u32 words): the number of requests, then per request: window offset,
- * op, value, width, request id; the batch's records; data-plane flags
+ * op, value, width, (unused); the batch's records; data-plane flags
  * (bit 0: the interrupt registers in C, bit 1: a register shadow holding
  * Status = 0xf); InterruptStatus; the ASK that fails (index, or ~0) and
  * its status; the number of JS calls scripted, then per call: mode (0
  * answer, 1 throw, 2 watchdog stop) | NOTIFY wanted << 8.
+ * Request ids are the lowest free, as Bao gives them: an id completed
+ * early comes back within the same batch.
  * Serves the scenario's DM with one rm_service() and rm_resume(), then
  * writes a log of u32 words: [1 rid op value] a completion accepted,
  * [2 rid] a completion refused (not PROCESSING), [3] NOTIFY, [4 n rid…]
@@ -88,8 +90,12 @@ void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 			return;
 		}
 		struct req *q = &reqs[next_ask++];
-		processing[q->rid & 255] = true;
-		*out = (struct remio_result){ 0, WINDOW + q->off, q->op, q->value, q->width, q->rid, next_ask < nreq };
+		/* the id: the lowest one free, as Bao and the test monitor give them (a completed id comes back at once) */
+		uint32_t rid = 0;
+		while (rid < 255 && processing[rid])
+			rid++;
+		processing[rid] = true;
+		*out = (struct remio_result){ 0, WINDOW + q->off, q->op, q->value, q->width, rid, next_ask < nreq };
 		return;
 	}
 	if (op == 3) { /* NOTIFY */
