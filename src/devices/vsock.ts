@@ -306,6 +306,9 @@ export class VsockDevice implements VirtioDevice, VsockCarrier, VsockEndpoint {
     if (conn) {
       conn.peerBufAlloc = h.getUint32(VsockHdr.buf_alloc, true);
       conn.peerFwdCnt = h.getUint32(VsockHdr.fwd_cnt, true);
+      // every packet carries the peer's credit (5.10.6.3), not only CREDIT_UPDATE: a connection
+      // held back for want of it sends again (its service, its send buffer full, writes nothing to wake it)
+      if (conn.state === 'connected' && conn.tx.length > 0 && !conn.queued) this.wake(conn);
     }
     switch (op) {
       case VsockOp.REQUEST:

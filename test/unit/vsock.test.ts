@@ -153,6 +153,29 @@ test('a service that stopped for want of room resumes when the frontend reads ag
   assert.equal(Uint8Array.from(st.received), data);
 });
 
+test('credit that arrives with the frontend\'s data, not a CREDIT_UPDATE, lets held-back bytes through (no stall)', () => {
+  const { d } = setup();
+  const st = new GuestStream(d, 2200, ECHO_PORT, 4096);
+  st.connect();
+  pump(d, [st], true);
+  // 4 KiB reach the guest (its buf_alloc), echo's 16 KiB send buffer fills with the rest
+  const data = pattern(4096 + 16 * 1024, 21);
+  let sent = 0;
+  for (let i = 0; i < 10 && sent < data.length; i++) {
+    sent += st.write(data.subarray(sent));
+    pump(d, [st], true);
+  }
+  assert.is(sent, data.length);
+  assert.is(st.received.length, 4096);
+  // the guest consumes its 4 KiB and sends one more byte: that packet carries fwd_cnt = 4096,
+  // the only news of the credit; echo, its send buffer full, writes nothing that would wake the connection
+  st.fwdCnt = 4096;
+  assert.is(st.write(Uint8Array.of(7)), 1);
+  pump(d, [st], true);
+  assert.is(st.received.length, 8192, 'another buf_alloc of echoed bytes');
+  assert.equal(Uint8Array.from(st.received), data.subarray(0, 8192));
+});
+
 test('data beyond the device\'s credit resets that connection only', () => {
   const { d, dev, s } = setup();
   const bad = new GuestStream(d, 3000, ECHO_PORT);
