@@ -15,6 +15,7 @@ import { DataPlaneWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOu
 import type { Backend, ServedDevice } from './backend.ts';
 import type { DmCounters } from './dispatcher/dispatcher.ts';
 import type { TransportCounters } from './virtio/mmio.ts';
+import type { QueueStatus } from './virtio/queue.ts';
 
 /** What the host's C paths answered for a device (runtime/remio.c, regshadow.c, dataplane.c). */
 export interface CPathMetrics {
@@ -65,6 +66,8 @@ export interface DeviceMetrics {
   c: CPathMetrics | null;
   /** the device's own counters (chains, bytes, errors… per kind of device) */
   device: Record<string, number>;
+  /** each virtqueue's indices and what is in flight between the host's C virtqueue and the device */
+  queues: QueueStatus[];
   /** service windows per kind of request */
   service: { read: KindMetrics; write: KindMetrics; notify: KindMetrics };
   /** the {@link Host.perfCounters} array (PerfOut layout) the windows come from, for the benchmark */
@@ -107,6 +110,7 @@ export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): De
     transport: { ...t.counters },
     c,
     device,
+    queues: t.queues.map((q) => q.status()),
     service: { read: kindMetrics(perf, PerfKind.READ), write: kindMetrics(perf, PerfKind.WRITE), notify: kindMetrics(perf, PerfKind.NOTIFY) },
     perf: Array.from(perf),
   };

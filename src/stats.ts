@@ -94,7 +94,9 @@ export function statsLinesFrom(records: DeviceMetrics[]): string[] {
     lines.push(`baojs: stats ${m.name} (${m.kind}, dm ${m.dmId}): requests ${r.requests} (reads ${r.reads}, writes ${r.writes}), ` +
       `notifies ${r.notifies}, errors ${r.errors}; device: ${dev}${cPart}; transport: register reads ${t.reads}, register writes ${t.writes}, ` +
       `queue notifications ${t.kicks}, used notifications ${t.usedNotifications}, config notifications ${t.configNotifications}, ` +
-      `bad accesses ${t.badAccesses}, DEVICE_NEEDS_RESET ${t.needsReset}, device resets ${t.resets}`);
+      `bad accesses ${t.badAccesses}, DEVICE_NEEDS_RESET ${t.needsReset}, device resets ${t.resets}` +
+      m.queues.map((q) => `; queue ${q.index}: size ${q.size}${q.enabled ? '' : ' (off)'}, avail ${q.availIdx}, consumed ${q.lastAvail}, ` +
+        `used ${q.usedIdx}${q.hostServed ? `, held ${q.cached}, completions held ${q.usedPending}` : ''}`).join(''));
   }
   return lines;
 }

@@ -26,6 +26,24 @@ import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHA
 import type { GuestMemory } from './memory.ts';
 import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
+/** A queue's state, as {@link SplitQueue.status} reports it. */
+export interface QueueStatus {
+  index: number;
+  /** Queue Size (0: not set) */
+  size: number;
+  enabled: boolean;
+  hostServed: boolean;
+  /** the available ring's idx as the driver published it (u16) */
+  availIdx: number;
+  /** next avail index to consume, next used index to produce (u16) */
+  lastAvail: number;
+  usedIdx: number;
+  /** chains the host gathered that the device has not popped yet */
+  cached: number;
+  /** completions collected for the host, not in the used ring yet */
+  usedPending: number;
+}
+
 /**
  * vring_need_event (virtio 1.2 2.7.10): whether moving the used index from
  * `old` to `now` passed `event`, all u16 and free-running.
@@ -219,6 +237,30 @@ export class SplitQueue {
     this.hv = host.vqAttach(this.hvState, mem.buffer, mem.base, mem.size, this.hvChains, this.hvAddr, this.hvLen, this.hvWritable, this.hvUsed);
     this.host = host;
     return true;
+  }
+
+  /**
+   * The queue's state for the metrics record (src/metrics.ts): Queue Size,
+   * whether it is enabled and served by the host's C virtqueue, the avail
+   * index the driver published, the next avail index to consume and the
+   * next used index (from the host's state words when it serves the
+   * queue), chains gathered by the host and not handed out yet, and
+   * completions not given to the host yet.
+   */
+  status(): QueueStatus {
+    const hs = this.hvState;
+    const availIdx = this.enabled ? this.dv!.getUint16(this.availOff + 2, true) : 0;
+    return {
+      index: this.index,
+      size: this.num,
+      enabled: this.enabled,
+      hostServed: this.hv >= 0,
+      availIdx,
+      lastAvail: hs !== null ? hs[QueueWord.LAST_AVAIL] : this.lastAvailIdx,
+      usedIdx: hs !== null ? hs[QueueWord.USED_IDX] : this.usedIdx,
+      cached: this.batchCount - this.batchNext,
+      usedPending: this.usedCount,
+    };
   }
 
   /** Whether the host's C virtqueue serves this queue ({@link SplitQueue.useHost}). */
