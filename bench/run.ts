@@ -511,15 +511,15 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push(`2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend: median and range of its runs,`);
   lines.push(`   at least ${REFERENCE_RULE.min}, then rounds of ${REFERENCE_RULE.round} until the median repeats within ${REFERENCE_RULE.tolerance * 100} %, at most ${REFERENCE_RULE.max}; ratio = baojs / QEMU's median)`);
-  lines.push('   workload              baojs MB/s   IOPS   QEMU median MB/s (min–max)   IOPS  runs    ratio (range)');
+  lines.push('   workload              baojs MB/s   IOPS   QEMU median MB/s (min–max)     IOPS  runs    ratio (range)');
   const ratios: Record<string, { median: number; min: number; max: number }> = {};
   for (const w of WORKLOADS) {
     const a = baojs[w.name], b = qemu[w.name];
     const r = { median: a.mbps / b.mbps.median, min: a.mbps / b.mbps.max, max: a.mbps / b.mbps.min };
     ratios[w.name] = r;
     const range = `${fmt(b.mbps.min, 1)}–${fmt(b.mbps.max, 1)}`;
-    lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${fmt(b.mbps.median, 1).padStart(12)} (${range})`.padEnd(70) +
-      `${fmt(b.iops.median).padStart(6)}${`${b.mbps.runs}${b.stable ? '' : '*'}`.padStart(6)}${`${fmt(r.median * 100)} %`.padStart(9)} (${fmt(r.min * 100)}–${fmt(r.max * 100)} %)`);
+    lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${`${fmt(b.mbps.median, 1)} (${range})`.padStart(29)}` +
+      `${fmt(b.iops.median).padStart(9)}${`${b.mbps.runs}${b.stable ? '' : '*'}`.padStart(6)}${`${fmt(r.median * 100)} %`.padStart(9)} (${fmt(r.min * 100)}–${fmt(r.max * 100)} %)`);
   }
   if (WORKLOADS.some((w) => !qemu[w.name].stable)) lines.push(`   * the median had not repeated within ${REFERENCE_RULE.tolerance * 100} % after ${REFERENCE_RULE.max} runs`);
   lines.push('');
