@@ -30,7 +30,7 @@
  *
  * Environment: BENCH_ICOUNT overrides the -icount mode (default: shift=0,
  * falling back to shift=auto,sleep=off if the system does not boot);
- * BENCH_QUICK=1 runs an eighth of the requests, at most 9 reference runs
+ * BENCH_QUICK=1 runs an eighth of the requests, at most 13 reference runs
  * per workload and 32 echoed characters.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -79,10 +79,10 @@ const WORKLOADS: Workload[] = [
 ];
 /**
  * Runs of each workload on the reference: at least 5, then rounds of 2
- * until the median repeats within 5 % (see runReference), at most 15
- * (9 with BENCH_QUICK).
+ * until the median repeats within 5 % twice in a row (see runReference), at most 21
+ * (13 with BENCH_QUICK).
  */
-const REFERENCE_RULE: StopRule = { min: 5, round: 2, max: QUICK ? 9 : 15, tolerance: 0.05 };
+const REFERENCE_RULE: StopRule = { min: 5, round: 2, max: QUICK ? 13 : 21, tolerance: 0.05, repeats: 2 };
 /** 4 KiB reads whose service windows give the per-request cost. */
 const PER_REQUEST_READS = scale(1024);
 /** Status register reads of the idle vdb (one per read of its sysfs `status` file) for the cost of a shadow-answered read. */
@@ -516,7 +516,8 @@ async function main(): Promise<void> {
   lines.push(`   one 4 KiB block request end to end through JS: ${fmt(perBlockJs)} (${fmt(perBlockJs / perBlock, 1)}x the data plane's)`);
   lines.push('');
   lines.push(`2. Frontend throughput (guest time; O_DIRECT; QEMU = virtio-blk-device on the same frontend: median and range of its runs,`);
-  lines.push(`   at least ${REFERENCE_RULE.min}, then rounds of ${REFERENCE_RULE.round} until the median repeats within ${REFERENCE_RULE.tolerance * 100} %, at most ${REFERENCE_RULE.max}; ratio = baojs / QEMU's median)`);
+  lines.push(`   at least ${REFERENCE_RULE.min}, then rounds of ${REFERENCE_RULE.round} until the median repeats within ${REFERENCE_RULE.tolerance * 100} % ${REFERENCE_RULE.repeats} rounds in a row, at most ${REFERENCE_RULE.max};`);
+  lines.push('   ratio = baojs / QEMU\'s median, its range against QEMU\'s fastest and slowest run)');
   lines.push('   workload              baojs MB/s   IOPS   QEMU median MB/s (min–max)     IOPS  runs    ratio (range)');
   const ratios: Record<string, { median: number; min: number; max: number }> = {};
   for (const w of WORKLOADS) {

@@ -28,29 +28,37 @@ export function spread(values: readonly number[]): Spread {
   return { median, min: v[0], max: v[v.length - 1], runs: v.length };
 }
 
-/** How many runs: at least `min`, then `round` more at a time, at most `max`; the median must repeat within `tolerance` (0.05 = 5 %). */
+/**
+ * How many runs: at least `min`, then `round` more at a time, at most
+ * `max`; the median must repeat within `tolerance` (0.05 = 5 %) after
+ * `repeats` successive rounds (one bimodal round can hit the median before
+ * it by chance; two rarely do).
+ */
 export interface StopRule {
   min: number;
   round: number;
   max: number;
   tolerance: number;
+  repeats: number;
 }
 
 /**
- * Runs `run` until the median of all runs so far is within
- * `rule.tolerance` of the median before the latest round (after at least
- * `rule.min` runs), or `rule.max` runs are done. Returns every value in run
- * order and whether the median repeated (`stable: false` means the
- * maximum was hit first).
+ * Runs `run` until the median of all runs so far has been within
+ * `rule.tolerance` of the median before the latest round for
+ * `rule.repeats` successive rounds (after at least `rule.min` runs), or
+ * `rule.max` runs are done. Returns every value in run order and whether
+ * the median repeated (`stable: false` means the maximum was hit first).
  */
 export async function runUntilStable(run: () => Promise<number>, rule: StopRule): Promise<{ values: number[]; stable: boolean }> {
   const values: number[] = [];
   while (values.length < rule.min) values.push(await run());
   let before = spread(values).median;
+  let repeated = 0;
   while (values.length < rule.max) {
     for (let i = 0; i < rule.round && values.length < rule.max; i++) values.push(await run());
     const now = spread(values).median;
-    if (Math.abs(now - before) <= rule.tolerance * Math.abs(before)) return { values, stable: true };
+    repeated = Math.abs(now - before) <= rule.tolerance * Math.abs(before) ? repeated + 1 : 0;
+    if (repeated >= rule.repeats) return { values, stable: true };
     before = now;
   }
   return { values, stable: false };

@@ -19,7 +19,7 @@ function sequence(values: number[]): { run: () => Promise<number>; calls: () => 
   return { run: async () => values[i++], calls: () => i };
 }
 
-const rule = { min: 5, round: 2, max: 11, tolerance: 0.05 };
+const rule = { min: 5, round: 2, max: 11, tolerance: 0.05, repeats: 1 };
 
 test('runUntilStable: stops after the first round whose median is within 5 % of the one before', async () => {
   // medians: first 5 -> 100; after 7 -> 100 (within 5 %)
@@ -45,6 +45,19 @@ test('runUntilStable: reports a median that never repeated once the maximum is r
   assert.is(r.stable, false);
   assert.is(r.values.length, 11);
   assert.is(s.calls(), 11);
+});
+
+test('runUntilStable: with repeats 2, one round that hits the median by chance is not enough', async () => {
+  // medians: 5 -> 10; 7 -> 10 (repeat 1); 9 -> 10 (repeat 2): stable at 9
+  const s = sequence([10, 10, 10, 100, 100, 9, 10, 100, 100, 1, 1]);
+  const r = await runUntilStable(s.run, { ...rule, repeats: 2 });
+  assert.is(r.stable, true);
+  assert.is(r.values.length, 9);
+  // medians: 5 -> 30; 7 +[1,100] -> 30 (repeat 1); 9 +[1,1] -> 20 (reset); 11 +[1,1] -> 10 (reset): max hit
+  const t = sequence([10, 20, 30, 40, 50, 1, 100, 1, 1, 1, 1]);
+  const u = await runUntilStable(t.run, { ...rule, repeats: 2 });
+  assert.is(u.stable, false);
+  assert.is(u.values.length, 11);
 });
 
 test.run();
