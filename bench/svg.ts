@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /** A bar chart as a standalone SVG document, no dependencies: the throughput ratio plot of `npm run bench`. */
 
-/** One bar: a label under it and a value (a ratio: 1 = 100 %). */
+/** One bar: a label under it and a value (a ratio: 1 = 100 %), with an optional range drawn as a whisker. */
 export interface Bar {
   label: string;
   value: number;
+  min?: number;
+  max?: number;
 }
 
 /** A group of bars under a common caption (e.g. "sequential read"). */
@@ -16,15 +18,16 @@ export interface BarGroup {
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
- * Grouped bars of ratios in percent, with a dashed line at 100 % and each
- * bar's value written above it. Width grows with the number of bars.
+ * Grouped bars of ratios in percent, with a dashed line at 100 %, each
+ * bar's value written above it and its range (min to max), if given, as a
+ * whisker. Width grows with the number of bars.
  */
 export function ratioChart(title: string, subtitle: string, groups: BarGroup[]): string {
   const barW = 46, gap = 14, groupGap = 40, left = 60, top = 60, plotH = 260, bottom = 70;
   const n = groups.reduce((a, g) => a + g.bars.length, 0);
   const width = left + n * (barW + gap) + groups.length * groupGap + 20;
   const height = top + plotH + bottom;
-  const max = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => b.value))) * 1.1;
+  const max = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => Math.max(b.value, b.max ?? 0)))) * 1.1;
   const y = (v: number): number => top + plotH - (v / max) * plotH;
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`);
@@ -41,7 +44,13 @@ export function ratioChart(title: string, subtitle: string, groups: BarGroup[]):
     for (const b of g.bars) {
       const h = Math.max(0, top + plotH - y(b.value));
       out.push(`<rect x="${x}" y="${y(b.value)}" width="${barW}" height="${h}" fill="${b.value >= 0.8 ? '#2b8a3e' : b.value >= 0.5 ? '#e8a317' : '#c92a2a'}"/>`);
-      out.push(`<text x="${x + barW / 2}" y="${y(b.value) - 4}" text-anchor="middle">${Math.round(b.value * 100)} %</text>`);
+      const labelY = b.max !== undefined ? Math.min(y(b.value), y(b.max)) : y(b.value);
+      if (b.min !== undefined && b.max !== undefined) {
+        const cx = x + barW / 2;
+        out.push(`<line x1="${cx}" x2="${cx}" y1="${y(b.min)}" y2="${y(b.max)}" stroke="#222"/>`);
+        for (const v of [b.min, b.max]) out.push(`<line x1="${cx - 6}" x2="${cx + 6}" y1="${y(v)}" y2="${y(v)}" stroke="#222"/>`);
+      }
+      out.push(`<text x="${x + barW / 2}" y="${labelY - 4}" text-anchor="middle">${Math.round(b.value * 100)} %</text>`);
       out.push(`<text x="${x + barW / 2}" y="${top + plotH + 16}" text-anchor="middle">${esc(b.label)}</text>`);
       x += barW + gap;
     }
