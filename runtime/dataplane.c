@@ -10,8 +10,17 @@
 #include "dataplane.h"
 #include "virtqueue.h"
 
-/** Most buffers of a chain the data plane gathers; longer chains go to JS. */
-#define DP_MAX_SEGS 64
+/**
+ * Most buffers of a chain the data plane gathers; longer chains go to JS.
+ * A chain has at most Queue Size - 1 direct buffers and one indirect table
+ * of QueueNumMax (both at most 256 for blk): 1 MiB requests of 4 KiB pages
+ * (258 buffers) stay in C. The arrays are static, not on the stack: the
+ * data plane runs from the main loop only, never re-entered.
+ */
+#define DP_MAX_SEGS 1024
+
+static struct vq_seg dp_segs[DP_MAX_SEGS];
+static int64_t dp_offs[DP_MAX_SEGS]; /* each data buffer's offset in the region */
 #define VIRTIO_BLK_T_IN 0u
 #define VIRTIO_BLK_T_OUT 1u
 #define BLK_HEADER 16u
@@ -95,7 +104,7 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 	uint64_t cap = d->disk_size & ~(uint64_t)(SECTOR - 1);
 	uint64_t readable_data = c->readable - BLK_HEADER;
 	uint64_t writable_data = c->writable - 1;
-	int64_t offs[DP_MAX_SEGS]; /* each data buffer's offset in the region */
+	int64_t *offs = dp_offs;
 	if (type == VIRTIO_BLK_T_IN) {
 		uint64_t total = writable_data;
 		if (readable_data != 0 || total % SECTOR || sector > cap / SECTOR || total > cap - sector * SECTOR)
@@ -153,8 +162,7 @@ enum dp_result dp_blk_process(struct dp_blk *d, bool *notify)
 	struct vq q = { .st = st + DP_Q_NUM, .shmem = d->shmem, .shmem_size = d->shmem_size,
 			.shmem_base = (uint64_t)st[DP_SHMEM_HI] << 32 | st[DP_SHMEM_LO] };
 	enum dp_result res = vq_layout_ok(&q) ? DP_DONE : DP_HANDBACK;
-	struct vq_seg segs[DP_MAX_SEGS];
-	struct vq_chain c = { .seg = segs };
+	struct vq_chain c = { .seg = dp_segs };
 	*notify = false;
 	while (res == DP_DONE) {
 		enum vq_result r = vq_peek(&q, &c, DP_MAX_SEGS);
