@@ -18,19 +18,16 @@
  * ASan fails the run on any access outside the two buffers.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildHarness } from './build-harness.ts';
 import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS } from '../../src/host.ts';
 import { DescFlag } from '../../src/virtio/spec.ts';
 import { serveFromState } from '../sim/dataplane.ts';
 import { Prng } from '../sim/prng.ts';
 import { writeDesc } from '../sim/vring.ts';
-import { generateAbi } from '../../scripts/gen-abi.ts';
 import { fuzzSeeds, seedOverride, withSeed } from '../sim/fuzz.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = 0x6000_0000;
 const SHMEM = 64 * 1024;
 const DISK = 32 * 1024;
@@ -215,17 +212,6 @@ function serveInTs(st: Uint32Array, shmem: Uint8Array, disk: Uint8Array): Outcom
   return { ...r, lastAvail: st[DataPlaneWord.Q_LAST_AVAIL], usedIdx: st[DataPlaneWord.Q_USED_IDX] };
 }
 
-function buildHarness(): string {
-  const out = join(ROOT, 'build', 'native');
-  mkdirSync(out, { recursive: true });
-  const exe = join(out, 'dataplane_harness');
-  const gen = dirname(generateAbi(join(out, 'gen')));
-  const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'dataplane_harness.c'), join(ROOT, 'runtime', 'dataplane.c')],
-  { encoding: 'utf8' });
-  assert.is(cc.status, 0, cc.stderr);
-  return exe;
-}
 
 /** What comparing a set of queues counted. */
 interface Counts { served: number; handedBack: number; failed: number; chains: number; requests: number; broken: number; decidersWritten: number }
@@ -291,7 +277,7 @@ function compare(exe: string, scenarios: Scenario[], counts: Counts): void {
   assert.is(at, outBuf.length);
 }
 
-const exe = buildHarness();
+const exe = buildHarness('dataplane_harness', ['runtime/dataplane.c']);
 
 const seeds = fuzzSeeds(0xda7a, SCENARIOS);
 

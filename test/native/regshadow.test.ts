@@ -12,29 +12,15 @@
  *   outside its arrays.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildHarness } from './build-harness.ts';
 import { RegShadowWord, REG_SHADOW_WORDS } from '../../src/host.ts';
 import { registerFuzz, type ShadowProbe, type ShadowState } from '../driver/register-fuzz.ts';
 import { Prng } from '../sim/prng.ts';
-import { generateAbi } from '../../scripts/gen-abi.ts';
 import { regShadowRead } from '../sim/regshadow.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 
-function buildHarness(): string {
-  const out = join(ROOT, 'build', 'native');
-  mkdirSync(out, { recursive: true });
-  const exe = join(out, 'regshadow_harness');
-  const gen = dirname(generateAbi(join(out, 'gen')));
-  const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'regshadow_harness.c'), join(ROOT, 'runtime', 'regshadow.c')],
-  { encoding: 'utf8' });
-  assert.is(cc.status, 0, cc.stderr);
-  return exe;
-}
 
 /** Runs the C lookup on `states`; per state, per probe [answered, lo, hi], and the final N_READS word. */
 function runC(exe: string, states: ShadowState[]): { answers: number[][]; nReads: number }[] {
@@ -68,7 +54,7 @@ function runC(exe: string, states: ShadowState[]): { answers: number[][]; nReads
 }
 
 test('on every state of the register fuzz, the C lookup answers exactly what the transport answers without side effects', () => {
-  const exe = buildHarness();
+  const exe = buildHarness('regshadow_harness', ['runtime/regshadow.c']);
   const states: ShadowState[] = [];
   for (const seed of [11, 12]) {
     const r = registerFuzz(seed, 120, (s) => states.push(s));
@@ -97,7 +83,7 @@ test('on every state of the register fuzz, the C lookup answers exactly what the
 });
 
 test('on arbitrary shadows the C lookup answers as the TypeScript one and stays inside its arrays (2000 seeded states)', () => {
-  const exe = buildHarness();
+  const exe = buildHarness('regshadow_harness', ['runtime/regshadow.c']);
   const p = new Prng(0xc0ffee);
   const states: ShadowState[] = [];
   for (let k = 0; k < 2000; k++) {

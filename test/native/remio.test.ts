@@ -20,12 +20,11 @@
  * again.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildHarness } from './build-harness.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
-import { generateAbi } from '../../scripts/gen-abi.ts';
 import { fuzzSeeds, scaled, withSeed } from '../sim/fuzz.ts';
 import { Prng } from '../sim/prng.ts';
 
@@ -173,19 +172,6 @@ function model(s: Scenario): number[] {
   return log;
 }
 
-function buildHarness(): string {
-  const out = join(ROOT, 'build', 'native');
-  mkdirSync(out, { recursive: true });
-  const exe = join(out, 'remio_harness');
-  const gen = dirname(generateAbi(join(out, 'gen')));
-  const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    '-Dprintf=test_printf', `-I${join(ROOT, 'test', 'native', 'stubs')}`, `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe,
-    join(ROOT, 'test', 'native', 'remio_harness.c'), join(ROOT, 'runtime', 'remio.c'), join(ROOT, 'runtime', 'regshadow.c'),
-    join(ROOT, 'runtime', 'dataplane.c')],
-  { encoding: 'utf8' });
-  assert.is(cc.status, 0, cc.stderr);
-  return exe;
-}
 
 function encode(s: Scenario): Buffer {
   const w: number[] = [s.reqs.length];
@@ -195,7 +181,7 @@ function encode(s: Scenario): Buffer {
 }
 
 test('the remio loop answers, batches, completes and notifies as remio.h promises on seeded runs of requests', () => {
-  const exe = buildHarness();
+  const exe = buildHarness('remio_harness', ['runtime/remio.c', 'runtime/regshadow.c', 'runtime/dataplane.c'], ['-Dprintf=test_printf', `-I${join(ROOT, 'test', 'native', 'stubs')}`]);
   const scenarios = fuzzSeeds(0x72656d69, scaled(1500)).map(makeScenario);
   const r = spawnSync(exe, [], { input: Buffer.concat(scenarios.map(encode)), maxBuffer: 1 << 28, timeout: 300_000 });
   assert.is(r.status, 0, `${r.stderr?.toString()}\n(seeds ${scenarios.map((s) => '0x' + s.seed.toString(16)).join(' ')})`);

@@ -19,20 +19,17 @@
  * the C side without consuming it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { buildHarness } from './build-harness.ts';
 import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, QueueWord, QUEUE_WORDS } from '../../src/host.ts';
 import { GuestMemory } from '../../src/virtio/memory.ts';
 import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
 import { DescFlag } from '../../src/virtio/spec.ts';
-import { generateAbi } from '../../scripts/gen-abi.ts';
 import { fuzzSeeds, scaled, withSeed } from '../sim/fuzz.ts';
 import { Prng } from '../sim/prng.ts';
 import { writeDesc } from '../sim/vring.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const BASE = 0x4000_0000;
 const SIZE = 0x10000;
 const DESC = 0x8000;
@@ -195,17 +192,6 @@ function reference(q: Queue): { log: number[]; st: Uint32Array; region: Uint8Arr
   return { log, st: dp.slice(DataPlaneWord.Q_NUM, DataPlaneWord.Q_NUM + QUEUE_WORDS), region, refused };
 }
 
-function buildHarness(): string {
-  const out = join(ROOT, 'build', 'native');
-  mkdirSync(out, { recursive: true });
-  const exe = join(out, 'virtqueue_harness');
-  const gen = dirname(generateAbi(join(out, 'gen')));
-  const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', 'virtqueue_harness.c')],
-  { encoding: 'utf8' });
-  assert.is(cc.status, 0, cc.stderr);
-  return exe;
-}
 
 /** Runs the harness on `queues`; returns per queue its log, state words and region. */
 function runC(exe: string, queues: Queue[]): { log: number[]; st: Uint32Array; region: Uint8Array }[] {
@@ -243,7 +229,7 @@ function runC(exe: string, queues: Queue[]): { log: number[]; st: Uint32Array; r
 }
 
 test('the C virtqueue pops, pushes and decides exactly as SplitQueue on seeded queues, and hands back every chain SplitQueue refuses', () => {
-  const exe = buildHarness();
+  const exe = buildHarness('virtqueue_harness', []);
   const seeds = fuzzSeeds(0x76710000, scaled(4000));
   const queues = seeds.map(makeQueue);
   const c = runC(exe, queues);
