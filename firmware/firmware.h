@@ -123,6 +123,8 @@ struct perf_dm {
 struct remio_result;
 /** Records the IRQ handler's entry time `now` for `intid` (the earliest until its window opens). */
 void perf_irq(uint32_t intid, uint64_t now);
+/** Marks the end of a piece of the backend's work (a call into JS): a window opened later starts no earlier. */
+void perf_work_done(void);
 /** Opens the service window of `intid`, just before the main loop calls into JS. */
 void perf_window_begin(uint32_t intid);
 /** Closes the open window (ending it at its first NOTIFY, if any) once the main loop is done with its interrupt, and adds it to its bucket. */

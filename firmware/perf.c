@@ -37,6 +37,13 @@ struct perf_window {
 };
 
 static uint64_t perf_irq_ticks[IRQ_MAX];
+/** When the backend last finished a piece of work (a window, a call into JS): an interrupt taken while it was busy is charged from then */
+static uint64_t perf_last_end;
+
+void perf_work_done(void)
+{
+	perf_last_end = timer_ticks();
+}
 static struct perf_window win;
 static struct perf_dm perf_dms[PERF_DMS];
 static uint64_t perf_first_served;
@@ -80,6 +87,14 @@ void perf_window_begin(uint32_t intid)
 	win.open = true;
 	win.intid = intid;
 	win.irq = intid < IRQ_MAX && perf_irq_ticks[intid] ? perf_irq_ticks[intid] : now;
+	/*
+	 * Taken while the backend was still busy with other work (an earlier
+	 * window: the frontend's vCPU runs on as soon as its request is
+	 * completed, e.g. a QueueNotify completed before its queue is served;
+	 * the console's input; a timer): that work is not this window's.
+	 */
+	if (win.irq < perf_last_end)
+		win.irq = perf_last_end;
 	if (intid < IRQ_MAX)
 		perf_irq_ticks[intid] = 0;
 }
@@ -139,8 +154,10 @@ void perf_window_end(void)
 {
 	if (!win.open)
 		return;
-	uint64_t end = win.notified ? win.notified : timer_ticks();
+	uint64_t now = timer_ticks();
+	uint64_t end = win.notified ? win.notified : now;
 	win.open = false;
+	perf_last_end = now;
 	if (win.requests && !perf_first_served)
 		perf_first_served = win.completed ? win.completed : end;
 	struct perf_dm *d = perf_dm_slot(win.intid);

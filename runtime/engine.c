@@ -220,6 +220,7 @@ bool runtime_call_int(JSContext *c, JSValueConst fn, int argc, JSValueConst *arg
 	rt_begin_call();
 	JSValue r = JS_Call(c, fn, JS_UNDEFINED, argc, argv);
 	rt_end_call();
+	perf_work_done();
 	if (JS_IsException(r)) {
 		runtime_report_exception(c, "callback");
 		return false;

@@ -158,7 +158,9 @@ export const enum PerfKind {
 /**
  * Fields of a per-kind block of {@link Host.perfCounters}: the number of
  * service windows (from the IRQ handler's entry for the device model's
- * interrupt to the return of the JS call the main loop made for it, or to
+ * interrupt — or, when it came while the backend was still serving an
+ * earlier window, from that window's end — to the return of the JS call
+ * the main loop made for it, or to
  * the start of its first NOTIFY hypercall: after that QEMU runs the
  * frontend's vCPU, and icount time is global) that served exactly one
  * request of the kind, then sums over them, in ticks.
