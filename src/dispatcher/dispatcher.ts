@@ -83,8 +83,6 @@ interface DmState {
   raise: () => void;
   /** service() for this DM (preallocated, for rescheduling) */
   again: () => void;
-  /** true when the host's remio loop serves this DM ({@link Host.remioServe}) */
-  hostLoop: boolean;
   /** answers a batch of request records ({@link Dispatcher.makeHandler}) */
   handle: (reqs: Uint32Array, n: number) => number;
 }
@@ -168,7 +166,6 @@ export class Dispatcher {
         dm.rescheduled = false;
         this.service(dmId);
       },
-      hostLoop: false,
       handle: (): number => 0,
     };
     dm.handle = this.makeHandler(dm);
@@ -178,7 +175,7 @@ export class Dispatcher {
     if (this.useHostLoop && this.host.remioServe) {
       const reqs = new Uint32Array(Math.min(HOST_LOOP_RECORDS, this.maxRequests) * REMIO_REQ_WORDS);
       const handle = dm.handle;
-      dm.hostLoop = this.host.remioServe(dmId, backendIntid, reqs, (n: number): number => {
+      this.host.remioServe(dmId, backendIntid, reqs, (n: number): number => {
         // the batch (see serveFailed for the error path)
         dm.counters.services++;
         dm.inService = true;
