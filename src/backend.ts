@@ -8,7 +8,7 @@
 import { shmemRegionName, validatePlatform, type DeviceModel, type Platform } from './config/platform.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher.ts';
 import type { LogSink } from './dispatcher/log.ts';
-import type { BlockBacking } from './devices/backing.ts';
+import { isAsyncBacking, type AsyncBlockBacking, type BlockBacking } from './devices/backing.ts';
 import { BlkDevice } from './devices/blk.ts';
 import { DEVICE_KINDS } from './devices/registry.ts';
 import { VsockHub } from './devices/vsock-socket.ts';
@@ -49,7 +49,7 @@ export interface BackendOptions {
   /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
-  blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
+  blockBacking?: (model: DeviceModel, host: Host) => BlockBacking | AsyncBlockBacking;
   /**
    * use the host's data plane and register shadow when it has them: interrupt
    * registers and side-effect-free register reads of every device, the request
@@ -96,7 +96,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       // The host answers the interrupt registers and, for a blk device over RAM,
       // serves the request path; the device still answers everything else.
       const backing = device instanceof BlkDevice ? device.backing : null;
-      const ram = backing?.ram ?? null;
+      const ram = backing && !isAsyncBacking(backing) ? backing.ram ?? null : null;
       const dataPlane = host.dataPlane.bind(host);
       try {
         transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), backing?.readOnly ?? false, ram !== null);

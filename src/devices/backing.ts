@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * Block storage behind a virtio-blk device.
+ * Block storage behind a virtio-blk device, in two shapes.
  *
- * The interface is synchronous and byte-addressed: the firmware has no
- * threads, so a physical disk driver (SD/eMMC, NVMe, a passthrough
- * virtio-blk) polls its controller from the main loop through
- * `Host.mmioRead`/`mmioWrite` and fits the same shape. Buffers are in the
- * frontend's shared region: a backing reads into the region's bytes at an
- * offset and writes from views into it, directly (zero copy), and must not
- * keep them after returning.
+ * {@link BlockBacking} is synchronous and byte-addressed: memory the
+ * backend reaches directly (a RAM region). Buffers are in the frontend's
+ * shared region: a backing reads into the region's bytes at an offset and
+ * writes from views into it, directly (zero copy), and must not keep them
+ * after returning.
+ *
+ * {@link AsyncBlockBacking} is a disk whose requests complete later, from
+ * an interrupt, in any order: a range of a physical disk the backend VM
+ * owns (`disk.ts`). It gets the buffers as guest-physical addresses, which
+ * the disk reads and writes by DMA.
  */
 
 /** A store of bytes addressed by offset; offsets and lengths are multiples of 512. */
@@ -42,6 +45,51 @@ export interface BlockBacking {
   discard(offset: number, length: number): boolean;
   /** The range reads back as zeroes afterwards. Returns false on an I/O error. */
   writeZeroes(offset: number, length: number): boolean;
+}
+
+/**
+ * A block store whose requests complete later (a range of a physical disk,
+ * `DiskRangeBacking` in `disk.ts`). Offsets and lengths are multiples of
+ * 512 and inside `capacity` (the device checked them).
+ */
+export interface AsyncBlockBacking {
+  /** tells it apart from a {@link BlockBacking} */
+  readonly async: true;
+  /** size in bytes (a multiple of 512) */
+  readonly capacity: number;
+  /** true if writes must be refused */
+  readonly readOnly: boolean;
+  /** logical block size in bytes reported as blk_size */
+  readonly blockSize: number;
+  /** the device id string for VIRTIO_BLK_T_GET_ID (at most 20 bytes of ASCII) */
+  readonly id: string;
+  /**
+   * true if a completed write may sit in a volatile cache until a flush
+   * completes; false if each write is durable when it completes
+   */
+  readonly volatileCache: boolean;
+  /**
+   * Starts a read (BlkType.IN: the disk's bytes at `offset` into the
+   * buffers) or a write (BlkType.OUT: the buffers to `offset`) of the first
+   * `count` buffers: guest-physical addresses `addrs[i]` of the frontend's
+   * shared region, `lens[i]` bytes each. The arrays may be reused once this
+   * returns. `done(status)` is called exactly once, later (never from inside
+   * `submit`), with a virtio-blk status (BlkStatus: OK, IOERR).
+   */
+  submit(type: number, offset: number, addrs: Float64Array, lens: Uint32Array, count: number, done: (status: number) => void): void;
+  /**
+   * Makes every write completed before the call durable; `done(status)`
+   * once, when the disk has acknowledged its flush (from inside the call
+   * when the disk has no volatile cache: nothing to wait for).
+   */
+  flush(done: (status: number) => void): void;
+  /** Adds a function called after each burst of completions (the device sends its used buffer notification there). */
+  onCompleted(listener: () => void): void;
+}
+
+/** Whether `b` is an {@link AsyncBlockBacking}. */
+export function isAsyncBacking(b: BlockBacking | AsyncBlockBacking): b is AsyncBlockBacking {
+  return (b as AsyncBlockBacking).async === true;
 }
 
 /**

@@ -17,7 +17,22 @@
  * device-writable status byte cannot be answered: the device enters
  * DEVICE_NEEDS_RESET (as QEMU does for "missing headers").
  *
- * FLUSH (VIRTIO_BLK_T_FLUSH, 5.2.6) is answered with what the backing's
+ * Over an {@link AsyncBlockBacking} (a range of a physical disk) requests
+ * run concurrently: each read or write is handed to the backing and
+ * answered when the disk completes it, in the disk's completion order
+ * (2.7.4 allows any), with one used buffer notification per burst of
+ * completions. CONFIG_WCE is offered as well and DISCARD/WRITE_ZEROES are
+ * not. Durability (5.2.6.2, 5.2.5): the cache mode is `writeback` when the
+ * driver negotiated VIRTIO_BLK_F_CONFIG_WCE (initialised at FEATURES_OK to
+ * 1 if it negotiated FLUSH, else 0; the driver may change it at any time),
+ * otherwise writeback exactly when FLUSH was negotiated (Linux reads it the
+ * same way). In writeback mode a write completes when the disk has it (in
+ * its volatile cache, if it has one) and a FLUSH completes when the disk
+ * has acknowledged a flush started after every write completed before the
+ * FLUSH arrived; in writethrough mode a write completes only after such a
+ * flush too (grouped: one disk flush answers every write waiting for one).
+ *
+ * FLUSH (VIRTIO_BLK_T_FLUSH, 5.2.6) over a RAM backing is answered with what the backing's
  * `flush()` returns. Over a RAM backing (`RamBacking`) `flush()` does
  * nothing and returns true: each write is in the RAM region when its
  * request completes, and the queue is served in order, one request at a
@@ -30,8 +45,8 @@ import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/devi
 import { GuestMemoryError } from '../virtio/memory.ts';
 import type { DescriptorChain } from '../virtio/queue.ts';
 import { readFromChain, writeToChain } from '../virtio/sg.ts';
-import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
-import type { BlockBacking } from './backing.ts';
+import { DeviceId, hasFeature, setFeature, type FeatureWords } from '../virtio/spec.ts';
+import { isAsyncBacking, type AsyncBlockBacking, type BlockBacking } from './backing.ts';
 import {
   BLK_ID_BYTES, BLK_SEGMENT_SIZE, BlkParse, BlkRequest, BlkStatus, BlkType, parseBlkRequest, SECTOR_SIZE,
 } from './blk-request.ts';
@@ -64,6 +79,8 @@ export const enum BlkConfig {
   max_write_zeroes_sectors = 48,
   max_write_zeroes_seg = 52,
   write_zeroes_may_unmap = 56,
+  /** u8: cache mode, 1 writeback, 0 writethrough (with VIRTIO_BLK_F_CONFIG_WCE) */
+  writeback = 32,
   /** config bytes the device exposes (through write_zeroes_may_unmap and its padding) */
   SIZE = 60,
 }
@@ -92,6 +109,37 @@ export interface BlkCounters extends DeviceCounters {
   unsupported: number;
   bytesRead: number;
   bytesWritten: number;
+  /** requests started on an asynchronous backing and not answered yet */
+  inFlight: number;
+  /** flushes of the disk a write waited for in writethrough mode */
+  writeThroughFlushes: number;
+}
+
+/** What {@link BlkDevice.execute} returns for a request answered later. */
+const PENDING = -2;
+
+/** A request started on an {@link AsyncBlockBacking}, until its answer. */
+class BlkIo {
+  head = 0;
+  statusAddr = 0;
+  /** bytes written into the chain when it succeeds (data + status) */
+  written = 0;
+  type = 0;
+  /** the device's generation when started: an answer after a reset is dropped */
+  generation = 0;
+  /** writethrough: the write is done and its flush was started */
+  flushing = false;
+  addrs: Float64Array;
+  lens: Uint32Array;
+  next: BlkIo | null = null;
+  /** bound once: the backing's completion */
+  readonly done: (status: number) => void;
+
+  constructor(device: BlkDevice, segments: number) {
+    this.addrs = new Float64Array(segments);
+    this.lens = new Uint32Array(segments);
+    this.done = (status: number) => device.ioDone(this, status);
+  }
 }
 
 /** A virtio-blk device (device ID 2). */
@@ -102,7 +150,7 @@ export class BlkDevice implements VirtioDevice {
   readonly config = new Uint8Array(BlkConfig.SIZE);
   readonly counters: BlkCounters = {
     chains: 0, errors: 0, reads: 0, writes: 0, flushes: 0, getIds: 0, discards: 0, writeZeroes: 0, unsupported: 0,
-    bytesRead: 0, bytesWritten: 0,
+    bytesRead: 0, bytesWritten: 0, inFlight: 0, writeThroughFlushes: 0,
   };
 
   private ctx: DeviceContext | null = null;
@@ -113,13 +161,19 @@ export class BlkDevice implements VirtioDevice {
   private readonly idBytes = new Uint8Array(BLK_ID_BYTES);
   private readonly seg = new Uint8Array(BLK_SEGMENT_SIZE);
   private readonly segView = new DataView(this.seg.buffer);
+  /** the backing when it is asynchronous, else null */
+  private readonly disk: AsyncBlockBacking | null;
+  private freeIos: BlkIo | null = null;
+  private generation = 0;
+  /** a completion was pushed since the last used buffer notification */
+  private completedSinceSignal = false;
 
   /**
    * @param name for logs, e.g. 'vda'
    * @param backing the store
    * @throws RangeError if the backing's capacity is not a positive multiple of 512
    */
-  constructor(readonly name: string, readonly backing: BlockBacking, options: BlkOptions = {}) {
+  constructor(readonly name: string, readonly backing: BlockBacking | AsyncBlockBacking, options: BlkOptions = {}) {
     if (!(backing.capacity > 0) || backing.capacity % SECTOR_SIZE) throw new RangeError(`${name}: capacity ${backing.capacity} is not a positive multiple of 512`);
     this.numMax = options.queueNumMax ?? 256;
     this.maxSegments = options.maxDiscardSegments ?? 16;
@@ -127,8 +181,13 @@ export class BlkDevice implements VirtioDevice {
     this.maxSectors = Math.min(sectors, 0xffffffff);
     const f = this.deviceFeatures;
     for (const bit of [BlkFeature.SIZE_MAX, BlkFeature.SEG_MAX, BlkFeature.BLK_SIZE, BlkFeature.FLUSH]) setFeature(f, bit);
+    this.disk = isAsyncBacking(backing) ? backing : null;
+    if (this.disk) {
+      setFeature(f, BlkFeature.CONFIG_WCE);
+      this.disk.onCompleted(() => this.signalCompletions());
+    }
     if (backing.readOnly) setFeature(f, BlkFeature.RO);
-    else {
+    else if (!this.disk) {
       setFeature(f, BlkFeature.DISCARD);
       setFeature(f, BlkFeature.WRITE_ZEROES);
     }
@@ -140,7 +199,7 @@ export class BlkDevice implements VirtioDevice {
     dv.setUint32(BlkConfig.seg_max, Math.max(1, this.numMax - 2), true);
     dv.setUint32(BlkConfig.blk_size, backing.blockSize, true);
     dv.setUint16(BlkConfig.num_queues, 1, true);
-    if (!backing.readOnly) {
+    if (!backing.readOnly && !this.disk) {
       dv.setUint32(BlkConfig.max_discard_sectors, this.maxSectors, true);
       dv.setUint32(BlkConfig.max_discard_seg, this.maxSegments, true);
       dv.setUint32(BlkConfig.discard_sector_alignment, backing.blockSize / SECTOR_SIZE, true);
@@ -162,9 +221,46 @@ export class BlkDevice implements VirtioDevice {
     this.ctx = ctx;
   }
 
-  /** See {@link VirtioDevice.reset}. */
+  /**
+   * See {@link VirtioDevice.reset}. Requests in flight on an asynchronous
+   * backing are forgotten: their answers are dropped when they come (the
+   * disk may still move their data; the driver that reset the device does
+   * not expect it any more).
+   */
   reset(): void {
     this.ctx = null;
+    this.generation++;
+    this.counters.inFlight = 0;
+  }
+
+  /**
+   * See {@link VirtioDevice.acceptFeatures}: sets the cache mode a
+   * CONFIG_WCE driver starts with (writeback with FLUSH, 5.2.5.2).
+   */
+  acceptFeatures(features: FeatureWords): string | null {
+    this.config[BlkConfig.writeback] = hasFeature(features, BlkFeature.FLUSH) ? 1 : 0;
+    return null;
+  }
+
+  /** The driver may write the cache mode (`writeback`, one byte) when CONFIG_WCE is offered. */
+  configWritable(offset: number, width: number): boolean {
+    return this.disk !== null && offset === BlkConfig.writeback && width === 1;
+  }
+
+  /** The driver wrote the cache mode: any value but 0 is writeback. */
+  configWritten(offset: number): void {
+    if (offset === BlkConfig.writeback && this.config[offset] > 1) this.config[offset] = 1;
+  }
+
+  /**
+   * Whether writes must be durable before they complete: writethrough
+   * (`writeback` 0 with CONFIG_WCE negotiated, or FLUSH not negotiated).
+   */
+  writeThrough(): boolean {
+    const features = this.ctx?.features;
+    if (!features) return false;
+    if (hasFeature(features, BlkFeature.CONFIG_WCE)) return this.config[BlkConfig.writeback] === 0;
+    return !hasFeature(features, BlkFeature.FLUSH);
   }
 
   /** Processes every available request of the request queue. @throws QueueError for a malformed chain */
@@ -177,6 +273,7 @@ export class BlkDevice implements VirtioDevice {
       while (q.pop(chain)) {
         this.counters.chains++;
         const written = this.execute(ctx, chain);
+        if (written === PENDING) continue;
         if (written < 0) return; // device failed
         q.push(chain.head, written);
       }
@@ -209,7 +306,11 @@ export class BlkDevice implements VirtioDevice {
         case BlkType.OUT: status = this.doOut(ctx, chain); break;
         case BlkType.FLUSH:
           this.counters.flushes++;
-          status = this.backing.flush() ? BlkStatus.OK : BlkStatus.IOERR;
+          if (this.disk) {
+            this.disk.flush(this.start(chain, BlkType.FLUSH, 1).done);
+            return PENDING;
+          }
+          status = (this.backing as BlockBacking).flush() ? BlkStatus.OK : BlkStatus.IOERR;
           break;
         case BlkType.GET_ID: status = this.doGetId(ctx, chain); if (status === BlkStatus.OK) data = Math.min(req.writableData, BLK_ID_BYTES); break;
         case BlkType.DISCARD:
@@ -221,6 +322,7 @@ export class BlkDevice implements VirtioDevice {
           status = BlkStatus.UNSUPP;
       }
     }
+    if (status === PENDING) return PENDING;
     if (status !== BlkStatus.OK) this.counters.errors++;
     // an int index: a float one (addresses are doubles) costs QuickJS a property-key conversion
     mem.u8[(req.statusAddr - mem.base) | 0] = status;
@@ -301,6 +403,22 @@ export class BlkDevice implements VirtioDevice {
       }
       left -= n;
     }
+    if (this.disk) {
+      const io = this.start(chain, BlkType.IN, total + 1);
+      let k = 0;
+      left = total;
+      for (let i = first; i < count && left > 0; i++) {
+        const len = lens[i];
+        const n = len < left ? len : left;
+        if (n === 0) continue;
+        io.addrs[k] = addrs[i];
+        io.lens[k++] = n;
+        left -= n;
+      }
+      this.counters.bytesRead += total;
+      this.disk.submit(BlkType.IN, off, io.addrs, io.lens, k, io.done);
+      return PENDING;
+    }
     const u8 = mem.u8;
     left = total;
     for (let i = first; i < count && left > 0; i++) {
@@ -308,7 +426,7 @@ export class BlkDevice implements VirtioDevice {
       const n = len < left ? len : left;
       if (n === 0) continue;
       // checked above: its offset without checking again
-      if (!backing.read(off, u8, addrs[i] - base, n)) return BlkStatus.IOERR;
+      if (!(backing as BlockBacking).read(off, u8, addrs[i] - base, n)) return BlkStatus.IOERR;
       off += n;
       left -= n;
     }
@@ -330,6 +448,8 @@ export class BlkDevice implements VirtioDevice {
     const mem = ctx.mem;
     let off = req.sector * SECTOR_SIZE;
     let skip = 16;
+    const io = this.disk ? this.start(chain, BlkType.OUT, 1) : null;
+    let k = 0;
     for (let i = 0; i < chain.firstWritable; i++) {
       let len = chain.len[i];
       let addr = chain.addr[i];
@@ -340,10 +460,19 @@ export class BlkDevice implements VirtioDevice {
         addr += s;
       }
       if (len === 0) continue;
-      if (!this.backing.write(off, mem.bytes(addr, len))) return BlkStatus.IOERR;
+      if (io) {
+        io.addrs[k] = addr;
+        io.lens[k++] = len;
+        continue;
+      }
+      if (!(this.backing as BlockBacking).write(off, mem.bytes(addr, len))) return BlkStatus.IOERR;
       off += len;
     }
     this.counters.bytesWritten += total;
+    if (io) {
+      this.disk!.submit(BlkType.OUT, req.sector * SECTOR_SIZE, io.addrs, io.lens, k, io.done);
+      return PENDING;
+    }
     return BlkStatus.OK;
   }
 
@@ -402,14 +531,77 @@ export class BlkDevice implements VirtioDevice {
           }
           if (num > this.maxSectors || !this.rangeOk(ctx, sector, num * SECTOR_SIZE, what)) return BlkStatus.IOERR;
         } else {
+          const b = this.backing as BlockBacking; // (not offered over an asynchronous backing)
           const ok = discard
-            ? this.backing.discard(sector * SECTOR_SIZE, num * SECTOR_SIZE)
-            : this.backing.writeZeroes(sector * SECTOR_SIZE, num * SECTOR_SIZE);
+            ? b.discard(sector * SECTOR_SIZE, num * SECTOR_SIZE)
+            : b.writeZeroes(sector * SECTOR_SIZE, num * SECTOR_SIZE);
           if (!ok) return BlkStatus.IOERR;
         }
       }
     }
     return BlkStatus.OK;
+  }
+
+  /**
+   * Takes a {@link BlkIo} for the request in `chain` (its buffers room for
+   * every buffer of the chain), answered with `written` bytes on success.
+   */
+  private start(chain: DescriptorChain, type: number, written: number): BlkIo {
+    let io = this.freeIos;
+    if (io && io.addrs.length >= chain.count) this.freeIos = io.next;
+    else io = new BlkIo(this, Math.max(chain.count, 16));
+    io.next = null;
+    io.head = chain.head;
+    io.statusAddr = this.req.statusAddr;
+    io.written = written;
+    io.type = type;
+    io.generation = this.generation;
+    io.flushing = type === BlkType.FLUSH;
+    this.counters.inFlight++;
+    return io;
+  }
+
+  /**
+   * @internal The backing answered `io`: in writethrough mode a write
+   * first waits for a flush; then the status byte, the used ring, and a
+   * used buffer notification at the end of the burst.
+   */
+  ioDone(io: BlkIo, status: number): void {
+    const ctx = this.ctx;
+    if (io.generation !== this.generation || !ctx) {
+      this.freeIo(io);
+      return;
+    }
+    if (status === BlkStatus.OK && io.type === BlkType.OUT && !io.flushing && this.disk!.volatileCache && this.writeThrough()) {
+      io.flushing = true;
+      this.counters.writeThroughFlushes++;
+      this.disk!.flush(io.done);
+      return;
+    }
+    if (status !== BlkStatus.OK) {
+      this.counters.errors++;
+      ctx.log(`${io.type === BlkType.IN ? 'read' : io.type === BlkType.OUT ? 'write' : 'flush'} at head ${io.head}: the disk answered ${status === BlkStatus.UNSUPP ? 'UNSUPP' : 'IOERR'}`);
+      status = BlkStatus.IOERR;
+    }
+    const mem = ctx.mem;
+    mem.u8[(io.statusAddr - mem.base) | 0] = status;
+    this.counters.inFlight--;
+    ctx.queues[0].push(io.head, status === BlkStatus.OK ? io.written : 1);
+    this.completedSinceSignal = true;
+    this.freeIo(io);
+  }
+
+  /** After a burst of completions: one used buffer notification for them. */
+  private signalCompletions(): void {
+    if (!this.completedSinceSignal) return;
+    this.completedSinceSignal = false;
+    const ctx = this.ctx;
+    if (ctx) ctx.signalUsed(ctx.queues[0]);
+  }
+
+  private freeIo(io: BlkIo): void {
+    io.next = this.freeIos;
+    this.freeIos = io;
   }
 
   /** Whether the first `total` bytes of buffers [from, to) lie inside the region (logs the first that does not). */

@@ -17,7 +17,7 @@ import type { LogSink } from '../dispatcher/log.ts';
 import type { Host } from '../host.ts';
 import type { VirtioDevice } from '../virtio/device.ts';
 import { DeviceId } from '../virtio/spec.ts';
-import { RamBacking, type BlockBacking } from './backing.ts';
+import { RamBacking, type AsyncBlockBacking, type BlockBacking } from './backing.ts';
 import { BlkDevice } from './blk.ts';
 import { ConsoleDevice } from './console.ts';
 import { GpioDevice } from './gpio.ts';
@@ -37,7 +37,7 @@ export interface DeviceEnv {
   /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
-  blockBacking?: (model: DeviceModel, host: Host) => BlockBacking;
+  blockBacking?: (model: DeviceModel, host: Host) => BlockBacking | AsyncBlockBacking;
 }
 
 /** The kind-specific fields of {@link DeviceModel} a kind may use. */
