@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Small programs for the frontend's initramfs (the benchmark's blkbench,
- * the tests' vsockcat and gpioctl): C sources built static for arm64 Linux with the
+ * the tests' vsockcat, gpioctl and recappend): C sources built static for arm64 Linux with the
  * cross compiler the frontend kernel is built with (glibc's static libc
  * from Debian's libc6-dev-arm64-cross), cached in `build/frontend-tools/`
  * by the hash of the source and the flags.
@@ -41,7 +41,10 @@ export const VSOCKCAT = { source: join(ROOT, 'test', 'e2e', 'frontend', 'vsockca
 /** The tests' GPIO character-device client (test/e2e/frontend/gpioctl.c), in every system's frontend. */
 export const GPIOCTL = { source: join(ROOT, 'test', 'e2e', 'frontend', 'gpioctl.c'), path: '/usr/bin/gpioctl' };
 
+/** The storage tests' crash-consistency workload (test/e2e/frontend/recappend.c), in every system's frontend. */
+export const RECAPPEND = { source: join(ROOT, 'test', 'e2e', 'frontend', 'recappend.c'), path: '/usr/bin/recappend' };
+
 /** The programs every system's frontend carries, as initramfs files. @throws Error when one fails to build */
 export function frontendTools(): Array<{ path: string; contents: Buffer }> {
-  return [VSOCKCAT, GPIOCTL].map((t) => ({ path: t.path, contents: buildFrontendTool(t.source) }));
+  return [VSOCKCAT, GPIOCTL, RECAPPEND].map((t) => ({ path: t.path, contents: buildFrontendTool(t.source) }));
 }
