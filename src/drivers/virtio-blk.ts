@@ -5,15 +5,18 @@
  * the backend VM, zero copy (the device DMAs the caller's buffers).
  *
  * Features: VERSION_1, SIZE_MAX, SEG_MAX, BLK_SIZE, RO, FLUSH, CONFIG_WCE,
- * RING_EVENT_IDX when offered (and ACCESS_PLATFORM, which the transport
+ * INDIRECT_DESC and RING_EVENT_IDX when offered (and ACCESS_PLATFORM, which the transport
  * accepts whenever it is offered); never DISCARD or WRITE_ZEROES. With
  * CONFIG_WCE the driver sets `writeback` to 1: whoever submits requests
  * manages durability with explicit FLUSH requests (5.2.5).
  *
  * One request is one chain: the 16-byte header (type, reserved, sector) and
  * the status byte live in a per-request slot of the DMA arena; the data
- * buffers are the caller's guest-physical addresses. Completion order is
- * the device's.
+ * buffers are the caller's guest-physical addresses. With INDIRECT_DESC a
+ * request of any size takes one descriptor of the queue (its chain goes
+ * into the slot's indirect table), so Queue Size requests can be in
+ * flight; without it, each takes header + data + status descriptors.
+ * Completion order is the device's.
  */
 import type { Host } from '../host.ts';
 import { BlkConfig, BlkFeature } from '../devices/blk.ts';
@@ -34,6 +37,12 @@ export interface VirtioBlkOptions {
   dma: string | DmaArena;
   /** largest Queue Size wanted (default 128; the device's QueueNumMax bounds it) */
   queueSize?: number;
+  /**
+   * most data buffers per request (default: what the device and the queue
+   * allow); with INDIRECT_DESC it sizes the indirect tables: 16 · (this + 2)
+   * · Queue Size bytes of the DMA region
+   */
+  maxSegments?: number;
   /** where log lines go (default: dropped) */
   log?: (msg: string) => void;
 }
@@ -56,6 +65,8 @@ export interface VirtioBlkCounters {
 const TWO32 = 4294967296;
 /** Status byte the driver stores before submitting: a device that never writes it is seen. */
 const STATUS_UNWRITTEN = 0xff;
+/** Largest buffer address a descriptor can carry exactly (a JS number: 2^53 - 1). */
+const MAX_ADDRESS = Number.MAX_SAFE_INTEGER;
 /** Descriptor length limit when the device gives no size_max. */
 const MAX_DESC_BYTES = 0xffffffff;
 
@@ -75,7 +86,7 @@ export class VirtioBlkDriver {
   readonly flush: boolean;
   /** the device's cache is writeback (5.2.5: FLUSH negotiated, and writeback = 1 with CONFIG_WCE): only a FLUSH makes writes durable */
   readonly writeback: boolean;
-  /** data buffers per request (seg_max with SEG_MAX, bounded by Queue Size - 2) */
+  /** data buffers per request (seg_max with SEG_MAX, bounded by Queue Size - 2 and the `maxSegments` option) */
   readonly maxSegments: number;
   /** bytes per data buffer (size_max with SIZE_MAX, else 2^32 - 1) */
   readonly maxSegmentBytes: number;
@@ -102,7 +113,7 @@ export class VirtioBlkDriver {
   private refusedTimer = false;
   private plugged = false;
 
-  private constructor(private readonly host: Host, readonly transport: VirtioMmioDriver, queueSize: number) {
+  private constructor(private readonly host: Host, readonly transport: VirtioMmioDriver, queueSize: number, segmentsWanted: number) {
     const t = transport;
     const f = t.features;
     this.readOnly = hasFeature(f, BlkFeature.RO);
@@ -137,7 +148,9 @@ export class VirtioBlkDriver {
     this.queue = t.setupQueue(0, queueSize);
     const num = this.queue.num;
     if (num < 3) throw new Error(`${t.name}: Queue Size ${num} leaves no room for data (header and status take 2 descriptors)`);
-    this.maxSegments = Math.min(segMax, num - 2);
+    this.maxSegments = Math.min(segMax, num - 2, segmentsWanted);
+    if (!(this.maxSegments >= 1)) throw new RangeError(`${t.name}: maxSegments ${segmentsWanted}: at least 1`);
+    this.queue.useIndirect(this.maxSegments + 2);
     const arena = t.arena;
     this.headerAddr = arena.alloc(BLK_HEADER_SIZE * num, 16);
     this.statusAddr = arena.alloc(num, 4);
@@ -153,6 +166,7 @@ export class VirtioBlkDriver {
     this.lens = new Uint32Array(this.maxSegments + 2);
     this.queue.onUsed = (slot, len) => this.completed(slot, len);
     this.queue.onLost = (slot) => this.lost(slot);
+    t.onConfigChange = () => this.configChanged();
     t.driverOk();
   }
 
@@ -170,10 +184,10 @@ export class VirtioBlkDriver {
     t.reset();
     t.negotiate([
       BlkFeature.SIZE_MAX, BlkFeature.SEG_MAX, BlkFeature.BLK_SIZE, BlkFeature.RO, BlkFeature.FLUSH, BlkFeature.CONFIG_WCE,
-      Feature.RING_EVENT_IDX,
+      Feature.RING_EVENT_IDX, Feature.INDIRECT_DESC,
     ]);
     try {
-      return new VirtioBlkDriver(host, t, opts.queueSize ?? 128);
+      return new VirtioBlkDriver(host, t, opts.queueSize ?? 128, opts.maxSegments ?? Infinity);
     } catch (e) {
       t.fail(`set-up failed: ${describeError(e)}`);
       throw e;
@@ -192,7 +206,7 @@ export class VirtioBlkDriver {
 
   /** Whether a request with `segments` data buffers fits in the queue now. */
   hasRoom(segments: number): boolean {
-    return this.numFreeSlots > 0 && this.queue.free >= segments + 2;
+    return this.numFreeSlots > 0 && this.queue.fits(segments + 2);
   }
 
   /**
@@ -222,11 +236,11 @@ export class VirtioBlkDriver {
    *   it (then from a zero-delay timer for requests submitted afterwards)
    * @returns false, changing nothing, when the queue has no room now (retry after a completion; {@link VirtioBlkDriver.hasRoom})
    * @throws RangeError for a request the device must not see: an unknown
-   *   type, OUT on a read-only device, FLUSH not negotiated, a count or
-   *   length outside the limits, a range past the capacity
+   *   type, OUT on a read-only device, FLUSH not negotiated, a count,
+   *   length or address outside the limits, a range past the capacity
    */
   submit(type: number, sector: number, addrs: Float64Array, lens: Uint32Array, count: number, done: (status: number) => void): boolean {
-    this.check(type, sector, lens, count);
+    this.check(type, sector, addrs, lens, count);
     if (this.transport.failed) {
       this.refuse(done);
       return true;
@@ -268,12 +282,14 @@ export class VirtioBlkDriver {
   }
 
   /** Throws for a request the device must not see (see {@link VirtioBlkDriver.submit}). */
-  private check(type: number, sector: number, lens: Uint32Array, count: number): void {
+  private check(type: number, sector: number, addrs: Float64Array, lens: Uint32Array, count: number): void {
     const name = this.transport.name;
     if (!Number.isInteger(count) || count < 0 || count > this.maxSegments) throw new RangeError(`${name}: ${count} data buffers (at most ${this.maxSegments})`);
     if (!Number.isSafeInteger(sector) || sector < 0) throw new RangeError(`${name}: sector ${sector}`);
     let bytes = 0;
     for (let i = 0; i < count; i++) {
+      const a = addrs[i];
+      if (!(a >= 0 && a <= MAX_ADDRESS && a % 1 === 0)) throw new RangeError(`${name}: data buffer ${i} at address ${a}`);
       const len = lens[i];
       if (len === 0 || len > this.maxSegmentBytes) throw new RangeError(`${name}: data buffer ${i} of ${len} bytes (1..${this.maxSegmentBytes})`);
       bytes += len;
@@ -295,6 +311,17 @@ export class VirtioBlkDriver {
       default:
         throw new RangeError(`${name}: request type ${type} is not supported by this driver`);
     }
+  }
+
+  /**
+   * A configuration change notification (not DEVICE_NEEDS_RESET): a new
+   * capacity is logged, not applied (the disks served from this one were
+   * checked against the capacity read at open; the device refuses what lies
+   * past a smaller one with IOERR).
+   */
+  private configChanged(): void {
+    const bytes = this.transport.readConfig64(BlkConfig.capacity) * SECTOR_SIZE;
+    if (bytes !== this.capacity) this.transport.logLine(`capacity changed from ${this.capacity} to ${bytes} bytes: still serving ${this.capacity}`);
   }
 
   /** A chain the device returned: its status byte to the caller. */

@@ -12,7 +12,8 @@
  *   (InterruptStatus, InterruptACK, used buffers, configuration change,
  *   DEVICE_NEEDS_RESET) and giving up on a broken device.
  * - {@link DriverQueue}: one split virtqueue from the driver's side: a
- *   free-descriptor list, direct descriptor chains, avail publication and
+ *   free-descriptor list, direct descriptor chains or one indirect table per
+ *   chain (VIRTIO_F_INDIRECT_DESC), avail publication and
  *   QueueNotify (with VIRTQ_USED_F_NO_NOTIFY or VIRTIO_F_RING_EVENT_IDX
  *   suppression), the used ring walked with every entry checked.
  * - {@link DmaArena}: a bump allocator over one backend region for the
@@ -149,6 +150,10 @@ export class DriverQueue {
   /** bytes of device-writable buffers in the chain whose head is i */
   private readonly writableBytes: Float64Array;
   private readonly tokens: Float64Array;
+  /** indirect tables ({@link DriverQueue.useIndirect}): one of `indirectEntries` descriptors per head */
+  private indirectAddr = 0;
+  private indirectOff = 0;
+  private indirectEntries = 0;
   private freeHead = 0;
   private numFree: number;
   /** avail.idx including chains added since the last kick (u16) */
@@ -163,12 +168,13 @@ export class DriverQueue {
    * @param num Queue Size, a power of 2 in 1..32768
    * @param arena where the rings are allocated
    * @param eventIdx VIRTIO_F_RING_EVENT_IDX negotiated
+   * @param indirectAllowed VIRTIO_F_INDIRECT_DESC negotiated
    * @param notify writes QueueNotify for this queue
    * @param broken called when the device wrote something impossible into the used ring
    * @throws RangeError for a bad size or a full arena
    */
-  constructor(readonly index: number, num: number, arena: DmaArena, private readonly eventIdx: boolean,
-    private readonly notify: () => void, private readonly broken: (reason: string) => void) {
+  constructor(readonly index: number, num: number, private readonly arena: DmaArena, private readonly eventIdx: boolean,
+    private readonly indirectAllowed: boolean, private readonly notify: () => void, private readonly broken: (reason: string) => void) {
     if (!Number.isInteger(num) || num < 1 || num > 32768 || (num & (num - 1)) !== 0) throw new RangeError(`queue ${index}: size ${num} is not a power of 2 in 1..32768`);
     this.num = num;
     this.numFree = num;
@@ -187,9 +193,33 @@ export class DriverQueue {
     this.tokens = new Float64Array(num);
   }
 
-  /** Descriptors free now: a chain of that many fits. */
+  /** Descriptors free now: a direct chain of that many fits. */
   get free(): number {
     return this.numFree;
+  }
+
+  /** Whether a chain of `count` buffers fits now (one descriptor if it goes into an indirect table). */
+  fits(count: number): boolean {
+    return (count > 1 && count <= this.indirectEntries ? 1 : count) <= this.numFree;
+  }
+
+  /**
+   * From now on, chains of 2..`entries` buffers go into an indirect table
+   * (2.7.5.3) and take one descriptor of the queue: one table of `entries`
+   * descriptors per head is allocated from the arena (16 · entries · Queue
+   * Size bytes). Call once, before the first {@link DriverQueue.add}.
+   * @returns false (nothing allocated) without VIRTIO_F_INDIRECT_DESC
+   * @throws RangeError for `entries` outside 2..Queue Size (2.7.5.3.1: no chain longer than the Queue Size), a second call, or a full arena
+   */
+  useIndirect(entries: number): boolean {
+    if (!this.indirectAllowed) return false;
+    if (!Number.isInteger(entries) || entries < 2 || entries > this.num) throw new RangeError(`queue ${this.index}: indirect tables of ${entries} descriptors (2..${this.num})`);
+    if (this.indirectEntries !== 0) throw new RangeError(`queue ${this.index}: indirect tables already set up`);
+    const bytes = Vring.DESC_SIZE * entries * this.num;
+    this.indirectAddr = this.arena.alloc(bytes, Vring.DESC_ALIGN);
+    this.indirectOff = this.arena.mem.offset(this.indirectAddr, bytes);
+    this.indirectEntries = entries;
+    return true;
   }
 
   /**
@@ -205,6 +235,7 @@ export class DriverQueue {
    */
   add(addrs: Float64Array | readonly number[], lens: Uint32Array | readonly number[], writableFrom: number, count: number, token: number): boolean {
     if (!Number.isInteger(count) || count < 1 || count > this.num) throw new RangeError(`queue ${this.index}: a chain of ${count} buffers (Queue Size ${this.num})`);
+    if (count > 1 && count <= this.indirectEntries) return this.addIndirect(addrs, lens, writableFrom, count, token);
     if (count > this.numFree) return false;
     const dv = this.dv;
     const head = this.freeHead;
@@ -226,13 +257,51 @@ export class DriverQueue {
     }
     this.freeHead = this.next[d];
     this.numFree -= count;
-    this.chainCount[head] = count;
+    this.placed(head, count, writable, token);
+    return true;
+  }
+
+  /** {@link DriverQueue.add} of a chain into the indirect table of the head it takes. */
+  private addIndirect(addrs: Float64Array | readonly number[], lens: Uint32Array | readonly number[], writableFrom: number, count: number, token: number): boolean {
+    if (this.numFree === 0) return false;
+    const dv = this.dv;
+    const head = this.freeHead;
+    const table = this.indirectOff + Vring.DESC_SIZE * this.indirectEntries * head;
+    let writable = 0;
+    for (let i = 0; i < count; i++) {
+      const p = table + Vring.DESC_SIZE * i;
+      const a = addrs[i];
+      const len = lens[i] >>> 0;
+      const last = i === count - 1;
+      const w = i >= writableFrom;
+      dv.setUint32(p, a % TWO32, true);
+      dv.setUint32(p + 4, Math.floor(a / TWO32), true);
+      dv.setUint32(p + 8, len, true);
+      dv.setUint16(p + 12, (w ? DescFlag.WRITE : 0) | (last ? 0 : DescFlag.NEXT), true);
+      dv.setUint16(p + 14, last ? 0 : i + 1, true);
+      if (w) writable += len;
+    }
+    const tableAddr = this.indirectAddr + Vring.DESC_SIZE * this.indirectEntries * head;
+    const p = this.descOff + Vring.DESC_SIZE * head;
+    dv.setUint32(p, tableAddr % TWO32, true);
+    dv.setUint32(p + 4, Math.floor(tableAddr / TWO32), true);
+    dv.setUint32(p + 8, Vring.DESC_SIZE * count, true);
+    dv.setUint16(p + 12, DescFlag.INDIRECT, true);
+    dv.setUint16(p + 14, 0, true);
+    this.freeHead = this.next[head];
+    this.numFree--;
+    this.placed(head, 1, writable, token);
+    return true;
+  }
+
+  /** Records a chain placed at `head` and puts it into the available ring (published by {@link DriverQueue.kick}). */
+  private placed(head: number, descriptors: number, writable: number, token: number): void {
+    this.chainCount[head] = descriptors;
     this.writableBytes[head] = writable;
     this.tokens[head] = token;
-    dv.setUint16(this.availOff + Vring.RING + Vring.AVAIL_ENTRY * (this.availIdx & (this.num - 1)), head, true);
+    this.dv.setUint16(this.availOff + Vring.RING + Vring.AVAIL_ENTRY * (this.availIdx & (this.num - 1)), head, true);
     this.availIdx = (this.availIdx + 1) & 0xffff;
     this.inFlight++;
-    return true;
   }
 
   /**
@@ -467,7 +536,7 @@ export class VirtioMmioDriver {
     let num = 1;
     while (num * 2 <= Math.min(max, wanted, 32768)) num *= 2;
     const q = new DriverQueue(index, num, this.arena, hasFeature(this.features, Feature.RING_EVENT_IDX),
-      () => this.wr(MmioReg.QueueNotify, index), (reason) => this.fail(reason));
+      hasFeature(this.features, Feature.INDIRECT_DESC), () => this.wr(MmioReg.QueueNotify, index), (reason) => this.fail(reason));
     this.wr(MmioReg.QueueNum, num);
     this.wr64(MmioReg.QueueDescLow, q.descAddr);
     this.wr64(MmioReg.QueueDriverLow, q.availAddr);

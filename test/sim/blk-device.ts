@@ -44,7 +44,7 @@ export interface SimBlkOptions {
   version?: number;
   /** DeviceID (default 2, block) */
   deviceId?: number;
-  /** feature bits offered (default VERSION_1, SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, RING_EVENT_IDX) */
+  /** feature bits offered (default VERSION_1, SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, RING_EVENT_IDX, INDIRECT_DESC) */
   features?: readonly number[];
   /** offer VIRTIO_BLK_F_RO and fail writes */
   readOnly?: boolean;
@@ -84,7 +84,7 @@ export interface SimBlkOp {
 
 const DEFAULT_FEATURES: readonly number[] = [
   Feature.VERSION_1, BlkFeature.SIZE_MAX, BlkFeature.SEG_MAX, BlkFeature.BLK_SIZE, BlkFeature.FLUSH, BlkFeature.CONFIG_WCE,
-  Feature.RING_EVENT_IDX,
+  Feature.RING_EVENT_IDX, Feature.INDIRECT_DESC,
 ];
 
 /** See the file comment. */
@@ -223,7 +223,7 @@ export class SimBlkDevice implements SimMmioDevice {
         q.ready = value === 1;
         if (q.ready) {
           try {
-            q.enable(this.mem, hasFeature(this.driverFeatures, Feature.RING_EVENT_IDX), false);
+            q.enable(this.mem, hasFeature(this.driverFeatures, Feature.RING_EVENT_IDX), hasFeature(this.driverFeatures, Feature.INDIRECT_DESC));
           } catch (e) {
             this.violations.push((e as Error).message);
             this.setNeedsReset();
@@ -276,6 +276,15 @@ export class SimBlkDevice implements SimMmioDevice {
   injectUsed(id: number, len = 1): void {
     this.queue.push(id, len);
     this.interrupt(InterruptBit.VRING);
+  }
+
+  /** Changes the capacity (a resized disk): ConfigGeneration changes and a configuration change notification is sent. */
+  resize(bytes: number): void {
+    const sectors = bytes / SECTOR_SIZE;
+    this.cdv.setUint32(BlkConfig.capacity, sectors % 4294967296, true);
+    this.cdv.setUint32(BlkConfig.capacity + 4, Math.floor(sectors / 4294967296), true);
+    this.generation++;
+    this.interrupt(InterruptBit.CONFIG);
   }
 
   /** The next `n` config reads each change ConfigGeneration first (a config change racing the driver). */

@@ -9,11 +9,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BlkConfig, BlkFeature } from '../../src/devices/blk.ts';
+import { BlkFeature } from '../../src/devices/blk.ts';
 import { BlkStatus, BlkType } from '../../src/devices/blk-request.ts';
 import { VirtioBlkDriver } from '../../src/drivers/virtio-blk.ts';
 import { DmaArena } from '../../src/drivers/virtio-mmio.ts';
-import { DeviceStatus, Feature, MmioReg } from '../../src/virtio/spec.ts';
+import { DeviceStatus, Feature } from '../../src/virtio/spec.ts';
 import { SimBao } from '../sim/bao.ts';
 import { SimBlkDevice, type SimBlkOptions } from '../sim/blk-device.ts';
 import { fuzzSeeds, withSeed } from '../sim/fuzz.ts';
@@ -26,6 +26,8 @@ const WINDOW = 0x0a000000;
 const INTID = 79;
 /** data buffers: vda's shared region, where a frontend's buffers would be */
 const DATA = 'shmem:vda';
+/** what the simulated device offers without VIRTIO_F_INDIRECT_DESC */
+const DIRECT_ONLY = [Feature.VERSION_1, Feature.RING_EVENT_IDX, BlkFeature.SIZE_MAX, BlkFeature.SEG_MAX, BlkFeature.BLK_SIZE, BlkFeature.FLUSH, BlkFeature.CONFIG_WCE];
 
 interface Rig {
   sim: SimBao;
@@ -43,7 +45,7 @@ interface RigOptions extends Partial<SimBlkOptions> {
 }
 
 function makeDevice(o: RigOptions = {}): { sim: SimBao; dev: SimBlkDevice; logs: string[] } {
-  const sim = new SimBao(testPlatform({ dmaSize: 64 * KiB }));
+  const sim = new SimBao(testPlatform({ dmaSize: 256 * KiB }));
   const dev = new SimBlkDevice(sim, { base: WINDOW, intid: INTID, dma: 'dma0', capacity: 512 * KiB, ...o });
   return { sim, dev, logs: [] };
 }
@@ -217,11 +219,13 @@ test('the last sector works; a range past the capacity or a bad shape is refused
 });
 
 test('many requests in flight, completed in a seeded random order: each reported once with its status, data intact', () => {
-  for (const seed of fuzzSeeds(0xb1c0, 4)) {
+  for (const seed of fuzzSeeds(0xb1c0, 6)) {
     withSeed(seed, () => {
-      console.log(`blk-driver: out-of-order round, seed 0x${seed.toString(16)}`);
+      // indirect tables (one descriptor per request: 16 slots fill first) or direct chains (32 descriptors fill first)
+      const indirect = (seed & 1) === 1;
+      console.log(`blk-driver: out-of-order round, seed 0x${seed.toString(16)}, ${indirect ? 'indirect' : 'direct'} descriptors`);
       const prng = new Prng(seed);
-      const r = rig({ randomOrderSeed: seed, queueSize: 32, capacity: 512 * KiB });
+      const r = rig({ randomOrderSeed: seed, queueSize: indirect ? 16 : 32, capacity: 512 * KiB, features: indirect ? undefined : DIRECT_ONLY });
       const initial = pattern(r.drv.capacity, seed ^ 0x5a5a);
       r.dev.disk.set(initial);
       // request i owns sectors [8 i, 8 i + 8) and data slot i % 32 (8 KiB) while in flight
@@ -288,8 +292,8 @@ test('many requests in flight, completed in a seeded random order: each reported
   }
 });
 
-test('queue-full back-pressure: submit answers false and changes nothing; room returns after a completion', () => {
-  const r = rig({ queueSize: 8 });
+test('queue-full back-pressure (direct chains): submit answers false and changes nothing; room returns after a completion', () => {
+  const r = rig({ queueSize: 8, features: DIRECT_ONLY });
   const st: number[] = [];
   assert.ok(submit(r, BlkType.OUT, 0, 0, [512], st));
   assert.ok(submit(r, BlkType.OUT, 1, 512, [512], st));
@@ -306,6 +310,22 @@ test('queue-full back-pressure: submit answers false and changes nothing; room r
   assert.ok(submit(r, BlkType.OUT, 2, 1024, [512], st));
   settle(r);
   assert.equal(st, [0, 0, 0]);
+  assert.equal(r.dev.violations, []);
+});
+
+test('with indirect tables a request takes one descriptor: Queue Size requests in flight, then back-pressure', () => {
+  const r = rig({ queueSize: 8 });
+  const st: number[] = [];
+  r.bytes(0, 8 * 4096).set(pattern(8 * 4096, 5));
+  for (let i = 0; i < 8; i++) assert.ok(submit(r, BlkType.OUT, 8 * i, 4096 * i, [512, 1024, 2048], st), `request ${i}`);
+  assert.not.ok(r.drv.hasRoom(3));
+  assert.not.ok(submit(r, BlkType.OUT, 64, 0, [512], st));
+  assert.is(r.dev.pendingCount, 8);
+  settle(r);
+  assert.equal(st, new Array(8).fill(BlkStatus.OK));
+  assert.ok(submit(r, BlkType.IN, 56, 65536, [3584], st));
+  settle(r);
+  assert.equal(Array.from(r.bytes(65536, 3584)), Array.from(pattern(8 * 4096, 5).subarray(7 * 4096, 7 * 4096 + 3584)));
   assert.equal(r.dev.violations, []);
 });
 
@@ -359,7 +379,7 @@ test('GET_ID returns the device id string', () => {
 
 test('a used id the driver never gave: the driver gives up, fails every request in flight, nothing thrown out of onInterrupt', () => {
   for (const bogus of ['never a head', 'already completed', 'too many']) {
-    const r = rig({ queueSize: 16 });
+    const r = rig({ queueSize: 16, features: DIRECT_ONLY });
     const st: number[][] = [[], [], []];
     // heads 0, 3 and 6 (three descriptors each)
     assert.ok(submit(r, BlkType.OUT, 0, 0, [512], st[0]));
@@ -455,13 +475,25 @@ test('two drivers share one DMA arena; a region too small is refused naming it',
   assert.throws(() => VirtioBlkDriver.open(small, { name: 'c', base: WINDOW, intid: INTID, dma: 'dma0', queueSize: 256 }), /DMA region dma0/);
 });
 
-test('registers: the driver only uses 32-bit accesses to control registers and 1/4-byte config accesses', () => {
-  const r = rig();
+test('a configuration change that is not a reset: the new capacity is logged, the driver keeps serving', () => {
+  const r = rig({ capacity: 512 * KiB });
+  r.dev.resize(1024 * KiB);
+  r.sim.run();
+  assert.ok(r.logs.some((l) => /capacity changed from 524288 to 1048576 bytes/.test(l)), r.logs.join('\n'));
+  assert.is(r.drv.capacity, 512 * KiB);
+  assert.is(r.drv.failed, false);
   const st: number[] = [];
-  assert.ok(submit(r, BlkType.OUT, 0, 0, [512], st));
+  assert.ok(submit(r, BlkType.IN, 0, 0, [512], st));
   settle(r);
-  assert.equal(r.dev.violations, []);
-  assert.is(r.sim.mmioRead(WINDOW + MmioReg.Config + BlkConfig.writeback, 1), 1);
+  assert.equal(st, [BlkStatus.OK]);
+});
+
+test('a data buffer address that is not a non-negative integer below 2^53 is refused', () => {
+  const r = rig();
+  for (const a of [-512, 0.5, NaN, 2 ** 53]) {
+    assert.throws(() => r.drv.submit(BlkType.IN, 0, new Float64Array([a]), new Uint32Array([512]), 1, () => {}), /data buffer 0 at address/);
+  }
+  assert.is(r.drv.inFlight, 0);
 });
 
 test.run();
