@@ -70,6 +70,20 @@ function hex(v: number): string {
 }
 
 /**
+ * Writes one descriptor (2.7.5: le64 addr, le32 len, le16 flags, le16 next)
+ * at byte offset `p` of `dv`.
+ * @param addr guest-physical address, an integer below 2^53
+ * @param len bytes (u32)
+ */
+function writeDesc(dv: DataView, p: number, addr: number, len: number, flags: number, next: number): void {
+  dv.setUint32(p, addr % TWO32, true);
+  dv.setUint32(p + 4, Math.floor(addr / TWO32), true);
+  dv.setUint32(p + 8, len >>> 0, true);
+  dv.setUint16(p + 12, flags, true);
+  dv.setUint16(p + 14, next, true);
+}
+
+/**
  * A bump allocator over one backend memory region (`host.region(name)`)
  * whose guest-physical addresses a passthrough device uses for DMA. Never
  * frees: rings and per-request buffers are allocated once, at probe.
@@ -242,17 +256,10 @@ export class DriverQueue {
     let d = head;
     let writable = 0;
     for (let i = 0; i < count; i++) {
-      const p = this.descOff + Vring.DESC_SIZE * d;
-      const a = addrs[i];
-      const len = lens[i] >>> 0;
       const last = i === count - 1;
       const w = i >= writableFrom;
-      dv.setUint32(p, a % TWO32, true);
-      dv.setUint32(p + 4, Math.floor(a / TWO32), true);
-      dv.setUint32(p + 8, len, true);
-      dv.setUint16(p + 12, (w ? DescFlag.WRITE : 0) | (last ? 0 : DescFlag.NEXT), true);
-      dv.setUint16(p + 14, last ? 0 : this.next[d], true);
-      if (w) writable += len;
+      writeDesc(dv, this.descOff + Vring.DESC_SIZE * d, addrs[i], lens[i], (w ? DescFlag.WRITE : 0) | (last ? 0 : DescFlag.NEXT), last ? 0 : this.next[d]);
+      if (w) writable += lens[i];
       if (!last) d = this.next[d];
     }
     this.freeHead = this.next[d];
@@ -269,25 +276,13 @@ export class DriverQueue {
     const table = this.indirectOff + Vring.DESC_SIZE * this.indirectEntries * head;
     let writable = 0;
     for (let i = 0; i < count; i++) {
-      const p = table + Vring.DESC_SIZE * i;
-      const a = addrs[i];
-      const len = lens[i] >>> 0;
       const last = i === count - 1;
       const w = i >= writableFrom;
-      dv.setUint32(p, a % TWO32, true);
-      dv.setUint32(p + 4, Math.floor(a / TWO32), true);
-      dv.setUint32(p + 8, len, true);
-      dv.setUint16(p + 12, (w ? DescFlag.WRITE : 0) | (last ? 0 : DescFlag.NEXT), true);
-      dv.setUint16(p + 14, last ? 0 : i + 1, true);
-      if (w) writable += len;
+      writeDesc(dv, table + Vring.DESC_SIZE * i, addrs[i], lens[i], (w ? DescFlag.WRITE : 0) | (last ? 0 : DescFlag.NEXT), last ? 0 : i + 1);
+      if (w) writable += lens[i];
     }
     const tableAddr = this.indirectAddr + Vring.DESC_SIZE * this.indirectEntries * head;
-    const p = this.descOff + Vring.DESC_SIZE * head;
-    dv.setUint32(p, tableAddr % TWO32, true);
-    dv.setUint32(p + 4, Math.floor(tableAddr / TWO32), true);
-    dv.setUint32(p + 8, Vring.DESC_SIZE * count, true);
-    dv.setUint16(p + 12, DescFlag.INDIRECT, true);
-    dv.setUint16(p + 14, 0, true);
+    writeDesc(dv, this.descOff + Vring.DESC_SIZE * head, tableAddr, Vring.DESC_SIZE * count, DescFlag.INDIRECT, 0);
     this.freeHead = this.next[head];
     this.numFree--;
     this.placed(head, 1, writable, token);
