@@ -72,6 +72,8 @@ export const enum BlkConfig {
   size_max = 8,
   seg_max = 12,
   blk_size = 20,
+  /** u8: 1 writeback, 0 writethrough cache (VIRTIO_BLK_F_CONFIG_WCE) */
+  writeback = 32,
   num_queues = 34,
   max_discard_sectors = 36,
   max_discard_seg = 40,

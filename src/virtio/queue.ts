@@ -24,7 +24,7 @@
  */
 import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, type Host } from '../host.ts';
 import type { GuestMemory } from './memory.ts';
-import { DescFlag, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
+import { DescFlag, Vring, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
 /** A queue's state, as {@link SplitQueue.status} reports it. */
 export interface QueueStatus {
@@ -61,7 +61,7 @@ export class QueueError extends Error {
 }
 
 /** Bytes of one descriptor: le64 addr, le32 len, le16 flags, le16 next (2.7.5). */
-const DESC_SIZE = 16;
+const DESC_SIZE = Vring.DESC_SIZE;
 /** 2^32, to join the halves of a descriptor's address. */
 const TWO32 = 4294967296;
 /** Most chains one {@link Host.vqPop} call gathers for a queue the host serves. */

@@ -100,6 +100,29 @@ export const enum DescFlag {
   INDIRECT = 4,
 }
 
+/**
+ * Split virtqueue layout, bytes (virtio 1.2 sections 2.7.5, 2.7.6, 2.7.8):
+ * a descriptor is le64 addr, le32 len, le16 flags, le16 next; the available
+ * and used rings start with le16 flags and le16 idx, then their entries (an
+ * avail entry is a le16 head, a used entry le32 id and le32 len), then the
+ * le16 used_event (avail ring) or avail_event (used ring).
+ */
+export const enum Vring {
+  DESC_SIZE = 16,
+  /** offset of `flags` in either ring */
+  FLAGS = 0,
+  /** offset of `idx` in either ring */
+  IDX = 2,
+  /** offset of the first entry in either ring */
+  RING = 4,
+  AVAIL_ENTRY = 2,
+  USED_ENTRY = 8,
+  /** alignment of the descriptor table, the available ring, the used ring (2.7) */
+  DESC_ALIGN = 16,
+  AVAIL_ALIGN = 2,
+  USED_ALIGN = 4,
+}
+
 /** Available ring flag: driver asks for no used buffer notifications (2.7.6). */
 export const VIRTQ_AVAIL_F_NO_INTERRUPT = 1;
 /** Used ring flag: device asks for no available buffer notifications (2.7.8). */

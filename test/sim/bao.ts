@@ -38,6 +38,12 @@
  * base: `backend.regions` by name, each device's shared region as
  * `shmemRegionName(device)`.
  *
+ * Devices passed through to the backend ({@link SimBao.attachMmio}): a
+ * device model behind `mmioRead`/`mmioWrite` for its window, with a level
+ * interrupt ({@link SimBao.setIrqLevel}) delivered as the firmware delivers
+ * one: masked before the handler runs, until the driver's `irqEnable`;
+ * while the line stays high, every unmask delivers it again.
+ *
  * Time is virtual: `nowNs()` advances only with {@link SimBao.advance};
  * timers fire from {@link SimBao.run}. Pure JS: runs inside QuickJS too.
  *
@@ -87,6 +93,17 @@ export interface SimRequest {
 export interface SimViolation {
   request: SimRequest;
   what: string;
+}
+
+/**
+ * A device window reached with `host.mmioRead`/`mmioWrite` ({@link
+ * SimBao.attachMmio}). `offset` is from the window's base; accesses are
+ * aligned to `width` (1, 2, 4 or 8; the simulation checks). A width-8 read
+ * returns the low half and puts the high half in `hi[0]`.
+ */
+export interface SimMmioDevice {
+  read(offset: number, width: number, hi: Uint32Array): number;
+  write(offset: number, width: number, lo: number, hi: number): void;
 }
 
 /** Options of {@link SimBao}. */
@@ -174,6 +191,11 @@ export class SimBao implements Host {
   private readonly shadowVal = new Uint32Array(2);
   /** the C virtqueue's stand-in ({@link SimBao.vqAttach}) */
   readonly virtqueues = new SimVirtqueues();
+  /** passthrough device windows ({@link SimBao.attachMmio}) */
+  private readonly mmio: { base: number; size: number; device: SimMmioDevice }[] = [];
+  private readonly mmioHi = new Uint32Array(1);
+  /** level interrupts of passthrough devices whose line is high ({@link SimBao.setIrqLevel}) */
+  private readonly levelHigh = new Set<number>();
   private timers: Timer[] = [];
   private timerId = 1;
   private now = 0;
@@ -261,12 +283,56 @@ export class SimBao implements Host {
     return r.base;
   }
 
-  mmioRead(addr: number): number {
-    throw new RangeError(`no passthrough device at 0x${addr.toString(16)} in the simulation`);
+  mmioRead(addr: number, width: number, hi?: Uint32Array): number {
+    const w = this.mmioWindow(addr, width);
+    const h = this.mmioHi;
+    h[0] = 0;
+    const lo = w.device.read(addr - w.base, width, h) >>> 0;
+    if (width === 8 && hi) hi[0] = h[0];
+    return lo;
   }
 
-  mmioWrite(addr: number): void {
-    throw new RangeError(`no passthrough device at 0x${addr.toString(16)} in the simulation`);
+  mmioWrite(addr: number, width: number, lo: number, hi = 0): void {
+    const w = this.mmioWindow(addr, width);
+    w.device.write(addr - w.base, width, lo >>> 0, width === 8 ? hi >>> 0 : 0);
+  }
+
+  /** The window holding an access, checked as the firmware's host.c checks it. @throws RangeError */
+  private mmioWindow(addr: number, width: number): { base: number; size: number; device: SimMmioDevice } {
+    if (width !== 1 && width !== 2 && width !== 4 && width !== 8) throw new RangeError('host.mmio: bad address or width');
+    if (addr % width) throw new RangeError(`host.mmio: address 0x${addr.toString(16)} not aligned to ${width}`);
+    const w = this.mmio.find((m) => addr >= m.base && addr + width <= m.base + m.size);
+    if (!w) throw new RangeError(`host.mmio: 0x${addr.toString(16)} is outside the device regions of the platform description`);
+    return w;
+  }
+
+  /** Puts `device` behind `mmioRead`/`mmioWrite` for `[base, base + size)` (a device passed through to the backend). */
+  attachMmio(base: number, size: number, device: SimMmioDevice): void {
+    this.mmio.push({ base, size, device });
+  }
+
+  /**
+   * Drives the level interrupt `intid` of a passthrough device: while it is
+   * high and enabled, {@link SimBao.run} masks it and calls the IRQ handler
+   * (the firmware masks a level interrupt before JS sees it; the driver
+   * unmasks it with `irqEnable` once it has acknowledged the device).
+   */
+  setIrqLevel(intid: number, high: boolean): void {
+    if (high) this.levelHigh.add(intid);
+    else this.levelHigh.delete(intid);
+  }
+
+  /**
+   * A view of `[addr, addr + len)` in whichever region (backend region or
+   * shared region) holds all of it: what a device passed through to the
+   * backend reaches by DMA.
+   * @throws RangeError if no region holds the range
+   */
+  memoryAt(addr: number, len: number): Uint8Array {
+    for (const r of this.regions.values()) {
+      if (addr >= r.base && addr + len <= r.base + r.buffer.byteLength) return new Uint8Array(r.buffer, addr - r.base, len);
+    }
+    throw new RangeError(`DMA to 0x${addr.toString(16)}+${len}: no memory there`);
   }
 
   remio(dmId: number, addr: number, op: number, valueLo: number, valueHi: number, requestId: number, out: Uint32Array): number {
@@ -512,6 +578,13 @@ export class SimBao implements Host {
           this.pendingIrqs.delete(intid);
           did = true;
           if (this.serveFromShadow(intid)) continue;
+          const handler = this.irqHandler;
+          this.call(() => handler(intid));
+        }
+        for (const intid of [...this.levelHigh].sort((a, b) => a - b)) {
+          if (!this.enabledIrqs.has(intid) || !this.irqHandler) continue;
+          this.enabledIrqs.delete(intid);
+          did = true;
           const handler = this.irqHandler;
           this.call(() => handler(intid));
         }

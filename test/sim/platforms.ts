@@ -25,6 +25,8 @@ export interface TestPlatformOptions {
   vsock?: boolean;
   /** add gpio0 (gpio, dm 6) */
   gpio?: boolean;
+  /** bytes of a backend region `dma0` at 0x5a000000 (DMA memory of a driver of a passthrough device; default none) */
+  dmaSize?: number;
 }
 
 /** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4), with `vsock` vsock0 (dm 5), with `gpio` gpio0 (dm 6). */
@@ -51,6 +53,7 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
       regions: [
         { name: 'disk0', base: 0x52000000, size: options.diskSize ?? 1 * MiB },
         { name: 'disk1', base: 0x56000000, size: 64 * KiB },
+        ...(options.dmaSize ? [{ name: 'dma0', base: 0x5a000000, size: options.dmaSize }] : []),
       ],
     },
     devices: [
