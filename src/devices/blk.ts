@@ -81,8 +81,6 @@ export const enum BlkConfig {
   max_write_zeroes_sectors = 48,
   max_write_zeroes_seg = 52,
   write_zeroes_may_unmap = 56,
-  /** u8: cache mode, 1 writeback, 0 writethrough (with VIRTIO_BLK_F_CONFIG_WCE) */
-  writeback = 32,
   /** config bytes the device exposes (through write_zeroes_may_unmap and its padding) */
   SIZE = 60,
 }
