@@ -150,7 +150,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   private heldBytes = 0;
   private heldGeneration = -1;
   private readonly heldHead: Uint32Array;
-  private readonly heldBytesOf: Uint32Array;
+  private readonly heldBytesOf: Float64Array;
   private readonly heldSegStart: Uint32Array;
   private segCount = 0;
   private segOff: Uint32Array;
@@ -179,7 +179,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.ring = new Uint8Array(this.ringSize);
     this.frameLen = new Uint32Array(this.maxFrames);
     this.heldHead = new Uint32Array(this.numMax);
-    this.heldBytesOf = new Uint32Array(this.numMax);
+    this.heldBytesOf = new Float64Array(this.numMax);
     this.heldSegStart = new Uint32Array(this.numMax + 1);
     this.segOff = new Uint32Array(2 * this.numMax);
     this.segLen = new Uint32Array(2 * this.numMax);
@@ -361,7 +361,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
         const len = this.frameLen[this.frameHead];
         const need = NetHdr.SIZE + len;
         if (this.mrg) {
-          while (this.heldBytes < need) {
+          // at most Queue Size chains held: a driver that posts a head again while it is held gets no more
+          while (this.heldBytes < need && this.heldCount < q.num) {
             const r = this.popReceive(ctx, q);
             if (r < 0) pushed = true; // a bad chain, returned
             else if (r === 0) break;

@@ -209,6 +209,25 @@ test('mergeable: a frame that can never fit (every descriptor held) is dropped, 
   assert.is(dev[1].counters.rxTooBig, 1);
 });
 
+test('mergeable: a driver posting a held head again gets no more than Queue Size chains held', () => {
+  const { d, dev } = rig([{}, { rxBufBytes: 128, queueSize: 8, rxBuffers: 1 }, {}]);
+  const head = 0; // the one buffer posted
+  for (let i = 0; i < 7; i++) d[1].rx.publish(head);
+  d[1].rx.forceKick();
+  d[0].send(ethFrame(M[1], M[0], payload(1500, 1)));
+  assert.is(dev[1].rxHeldChains, 8);
+  assert.is(dev[1].counters.rxTooBig, 1, '8 × 128 bytes never hold 1526');
+  for (let i = 0; i < 8; i++) d[1].rx.publish(head);
+  d[1].rx.forceKick();
+  d[0].send(ethFrame(M[1], M[0], payload(1500, 2)));
+  assert.is(dev[1].rxHeldChains, 8, 'still 8: the device pops no more than Queue Size');
+  assert.is(dev[1].counters.rxTooBig, 2);
+  assert.not.ok(d[1].drv.needsReset());
+  const f = ethFrame(M[2], M[0], payload(100, 3));
+  d[0].send(f);
+  assert.equal(d[2].frames().slice(-1), [f], 'the other ports keep forwarding');
+});
+
 test('without MRG_RXBUF: a frame needs one chain; a chain too small drops the frame and serves the next', () => {
   const { d, dev } = rig([{}, { accept: (b) => b !== NetFeature.MRG_RXBUF, rxBufBytes: 300 }, null]);
   assert.not.ok(d[1].mrg);
