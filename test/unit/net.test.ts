@@ -444,6 +444,45 @@ test('seeded fuzzing: random chains on one port never throw out of the device; t
   }
 });
 
+test('seeded register chaos on one port (resets, queue toggles, kicks, config writes) mid-traffic: the others forward every frame, the port comes back', () => {
+  const OFFS = [MmioReg.Status, MmioReg.QueueSel, MmioReg.QueueNum, MmioReg.QueueReady, MmioReg.QueueNotify, MmioReg.QueueReset,
+    MmioReg.QueueDescLow, MmioReg.QueueDriverLow, MmioReg.QueueDeviceLow, MmioReg.DriverFeatures, MmioReg.DriverFeaturesSel,
+    MmioReg.InterruptACK, MmioReg.Config, MmioReg.Config + 4, MmioReg.Config + 8];
+  for (const seed of fuzzSeeds(0xc4a05, 6)) {
+    withSeed(seed, () => {
+      const r = new Prng(seed);
+      const { s, d } = rig();
+      const w2 = s.model('net2');
+      const want: Uint8Array[] = [];
+      const got: Uint8Array[] = [];
+      for (let i = 0; i < 200; i++) {
+        if (r.chance(0.5)) {
+          const off = r.pick(OFFS);
+          if (r.chance(0.3)) s.sim.load(2, w2.window.base + off, 4);
+          else s.sim.store(2, w2.window.base + off, 4, r.chance(0.5) ? r.below(16) : r.pick([w2.shmem.base, w2.shmem.base + 0x1000, r.u32()]));
+        }
+        const f = ethFrame(r.chance(0.2) ? BROADCAST : M[1], M[0], payload(r.range(46, 1500), seed + i));
+        d[0].send(f);
+        want.push(f);
+        for (const x of d[1].frames()) if (x[11] === 0x01) got.push(x);
+        if (r.chance(0.3)) {
+          d[1].send(ethFrame(M[2], M[1], payload(60, i))); // towards the port in chaos
+          d[0].frames();
+        }
+      }
+      assert.equal(got, want, 'net0 → net1: every frame, in order');
+      assert.not.ok(d[0].drv.needsReset() || d[1].drv.needsReset());
+      assert.not.ok(s.logs.some((l) => /threw|exception/.test(l)), s.logs.filter((l) => /threw|exception/.test(l)).join('\n'));
+      const t2 = s.backend.devices.get('net2')!.transport.counters;
+      assert.ok(t2.resets > 0 && t2.writes > 50, `the chaos reached net2: ${JSON.stringify(t2)}`);
+      const again = new NetDriver(s.sim, w2, { vcpu: 2 });
+      const g = ethFrame(M[2], M[0], payload(300, 1));
+      d[0].send(g);
+      assert.equal(again.frames().filter((x) => x[11] === 0x01), [g], 'net2 re-probed serves again');
+    });
+  }
+});
+
 test('platform checks: a net device needs a unicast MAC unique among net devices, an MTU in range; others have none', () => {
   const refused = (mutate: (p: Platform) => void, re: RegExp) => {
     const p = JSON.parse(JSON.stringify(testPlatform({ net: true }))) as Platform;
