@@ -235,9 +235,12 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     const ctx = this.ctx;
     if (!ctx) return;
     if (index === NetQueue.TRANSMITQ) {
-      this.transmit(ctx);
-      // frames for other ports: each fills its own receive buffers, its errors its own
-      this.sw.flush();
+      try {
+        this.transmit(ctx);
+      } finally {
+        // frames for other ports: each fills its own receive buffers, its errors its own
+        this.sw.flush();
+      }
     } else if (index === NetQueue.RECEIVEQ) {
       this.fillReceive(ctx);
     }
