@@ -124,16 +124,15 @@ export const ETH_HLEN = 14;
 /** Bytes of an IEEE 802.1Q tag, and the ethertype (TPID) that announces it at offset 12. */
 export const VLAN_HLEN = 4;
 export const ETH_P_8021Q = 0x8100;
-/** 2^8 .. 2^40, to make a number of six MAC bytes. */
+/** 2^8, 2^32 and 2^40, to make a number of six MAC bytes. */
 const B1 = 0x100;
-const B2 = 0x10000;
-const B3 = 0x1000000;
 const B4 = 0x100000000;
 const B5 = 0x10000000000;
 
 /** The 48-bit MAC at `frame[off..off+6)` as a number (byte 0 most significant). */
 export function macAt(frame: Uint8Array, off: number): number {
-  return frame[off] * B5 + frame[off + 1] * B4 + frame[off + 2] * B3 + frame[off + 3] * B2 + frame[off + 4] * B1 + frame[off + 5];
+  // two integer halves, one multiplication: cheaper than six in an interpreter
+  return ((frame[off] << 8) | frame[off + 1]) * B4 + (((frame[off + 2] << 24) | (frame[off + 3] << 16) | (frame[off + 4] << 8) | frame[off + 5]) >>> 0);
 }
 
 /**
@@ -310,15 +309,15 @@ export class EthernetSwitch {
       return 0;
     }
     const src = macAt(frame, 6);
-    if (src === 0 || isGroupMac(src)) {
+    if (src === 0 || (frame[6] & 1) !== 0) {
       c.dropBadSource++;
       return 0;
     }
     const now = this.host.nowNs();
     this.learn(src, ingress, now);
-    const dst = macAt(frame, 0);
-    if (!isGroupMac(dst)) {
-      const to = this.find(dst, now);
+    // the I/G bit of the destination: group addresses are flooded
+    if ((frame[0] & 1) === 0) {
+      const to = this.find(macAt(frame, 0), now);
       if (to === ingress) {
         c.dropSameSegment++;
         return 0;
