@@ -12,6 +12,7 @@ import { isAsyncBacking, type AsyncBlockBacking, type BlockBacking } from './dev
 import { BlkDevice } from './devices/blk.ts';
 import { DEVICE_KINDS } from './devices/registry.ts';
 import { VsockHub } from './devices/vsock-socket.ts';
+import { EthernetSwitch, type SwitchOptions } from './net/switch.ts';
 import type { Host } from './host.ts';
 import type { VirtioDevice } from './virtio/device.ts';
 import { GuestMemory } from './virtio/memory.ts';
@@ -36,6 +37,8 @@ export interface Backend {
   devices: Map<string, ServedDevice>;
   /** the backend's vsock services: listen on a port for every frontend, connect to a frontend by guest CID */
   vsock: VsockHub;
+  /** the backend's Ethernet switch: every net device is a port of it */
+  netSwitch: EthernetSwitch;
   /** Services every DM once (requests that arrived before the IRQs were enabled). */
   pollAll(): void;
 }
@@ -63,6 +66,8 @@ export interface BackendOptions {
   hostQueues?: boolean;
   /** refuse drivers that do not accept VIRTIO_F_ACCESS_PLATFORM (default false) */
   requireAccessPlatform?: boolean;
+  /** the Ethernet switch's ageing time, flood limits and table sizes (src/net/switch.ts defaults) */
+  netSwitch?: SwitchOptions;
 }
 
 /**
@@ -77,12 +82,13 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
   const dispatcher = new Dispatcher(host, { ...options.dispatcher, log });
   const devices = new Map<string, ServedDevice>();
   const vsock = new VsockHub();
+  const netSwitch = new EthernetSwitch(host, options.netSwitch);
   for (const model of platform.devices) {
     const name = shmemRegionName(model);
     const buffer = host.region(name);
     if (buffer.byteLength < model.shmem.size) throw new RangeError(`region ${name} is ${buffer.byteLength} bytes, the platform says ${model.shmem.size}`);
     const mem = new GuestMemory(model.shmem.base, buffer, name, model.shmem.size);
-    const device = DEVICE_KINDS[model.kind].create(model, { host, log, vsock, consoleOutput: options.consoleOutput, blockBacking: options.blockBacking });
+    const device = DEVICE_KINDS[model.kind].create(model, { host, log, vsock, netSwitch, consoleOutput: options.consoleOutput, blockBacking: options.blockBacking });
     dispatcher.addDeviceModel({ dmId: model.dmId, name: model.name, backendIntid: model.backendIntid });
     const transport = new VirtioMmioTransport(device, mem, {
       base: model.window.base,
@@ -123,6 +129,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     dispatcher,
     devices,
     vsock,
+    netSwitch,
     pollAll(): void {
       for (const id of dispatcher.dmIds()) dispatcher.service(id);
     },

@@ -85,6 +85,12 @@ export interface DeviceModel {
   queueNumMax?: number;
   /** vsock: the frontend's guest CID (virtio 1.2 section 5.10.4), 3..2^32-2, unique among vsock devices */
   guestCid?: number;
+  /** net: the port's MAC, 'xx:xx:xx:xx:xx:xx', unicast, unique among net devices */
+  mac?: string;
+  /** net: the port's MTU, 68..65535 (default 1500) */
+  mtu?: number;
+  /** net: the port reaches only ports of the switch that are not isolated (default false) */
+  isolated?: boolean;
 }
 
 /**
@@ -141,6 +147,9 @@ const KIND_FIELDS = {
   backing: 'backing store',
   readOnly: 'read-only setting',
   guestCid: 'guest CID',
+  mac: 'MAC address',
+  mtu: 'MTU',
+  isolated: 'port isolation',
 } as const;
 
 /** One register frame of the interrupt controller, with the field of {@link Machine.gic} that places it. */

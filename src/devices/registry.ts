@@ -21,10 +21,13 @@ import { RamBacking, type AsyncBlockBacking, type BlockBacking } from './backing
 import { BlkDevice } from './blk.ts';
 import { ConsoleDevice } from './console.ts';
 import { GpioDevice } from './gpio.ts';
+import { NET_MTU_MAX, NET_MTU_MIN } from './net-spec.ts';
+import { NetDevice } from './net.ts';
 import { RngDevice } from './rng.ts';
 import { Utf8Decoder } from './utf8.ts';
 import { VsockDevice } from './vsock.ts';
 import type { VsockHub } from './vsock-socket.ts';
+import { isGroupMac, parseMac, type EthernetSwitch } from '../net/switch.ts';
 
 /** What a factory gets besides the device's platform entry. */
 export interface DeviceEnv {
@@ -34,6 +37,8 @@ export interface DeviceEnv {
   log: LogSink;
   /** the backend's vsock services (vsock devices join it) */
   vsock: VsockHub;
+  /** the backend's Ethernet switch (net devices are its ports) */
+  netSwitch: EthernetSwitch;
   /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
@@ -41,7 +46,7 @@ export interface DeviceEnv {
 }
 
 /** The kind-specific fields of {@link DeviceModel} a kind may use. */
-export type KindField = 'backing' | 'readOnly' | 'guestCid';
+export type KindField = 'backing' | 'readOnly' | 'guestCid' | 'mac' | 'mtu' | 'isolated';
 
 /** One kind of device model. */
 export interface DeviceKindEntry {
@@ -115,6 +120,22 @@ export const DEVICE_KINDS = {
       }
     },
     create: (model, env) => new VsockDevice(model.name, model.guestCid!, env.vsock, { queueNumMax: model.queueNumMax }),
+  },
+  net: {
+    deviceId: DeviceId.NET,
+    fields: ['mac', 'mtu', 'isolated'],
+    validate(d, at, p, index) {
+      const mac = parseMac(d.mac!);
+      if (mac < 0) throw new ConfigError(`${at}.mac`, `a net device needs a MAC written xx:xx:xx:xx:xx:xx: ${d.mac}`);
+      if (mac === 0 || isGroupMac(mac)) throw new ConfigError(`${at}.mac`, `${d.mac} is not a unicast address (the first byte's lowest bit is the group bit)`);
+      for (let j = 0; j < index; j++) {
+        const o = p.devices[j];
+        if (o.kind === 'net' && parseMac(o.mac!) === mac) throw new ConfigError(`${at}.mac`, `shared with devices[${j}]`);
+      }
+      if (d.mtu !== undefined && (!Number.isInteger(d.mtu) || d.mtu < NET_MTU_MIN || d.mtu > NET_MTU_MAX)) throw new ConfigError(`${at}.mtu`, `must be an integer from ${NET_MTU_MIN} to ${NET_MTU_MAX}: ${d.mtu}`);
+      if (d.isolated !== undefined && typeof d.isolated !== 'boolean') throw new ConfigError(`${at}.isolated`, `must be true or false: ${d.isolated}`);
+    },
+    create: (model, env) => new NetDevice(model.name, env.netSwitch, { mac: model.mac!, mtu: model.mtu, queueNumMax: model.queueNumMax, isolated: model.isolated }),
   },
   gpio: {
     deviceId: DeviceId.GPIO,

@@ -159,6 +159,12 @@ export class SplitQueue {
   wasReset = false;
   /** true once {@link SplitQueue.enable} accepted the layout */
   enabled = false;
+  /**
+   * Bumped by every {@link SplitQueue.enable}: a device that holds popped
+   * chains across calls (virtio-net's mergeable receive buffers) drops them
+   * when it changes (the queue was reset, its chains belong to no ring).
+   */
+  generation = 0;
 
   /** next avail ring index to consume (u16, free-running) */
   lastAvailIdx = 0;
@@ -312,6 +318,7 @@ export class SplitQueue {
     this.usedOff = u;
     this.eventIdx = eventIdx;
     this.indirect = indirect;
+    this.generation++;
     // Pick up where the rings are: a driver starts both indices at 0, but a
     // queue re-enabled after a reset must not see stale entries either.
     this.lastAvailIdx = 0;

@@ -33,6 +33,8 @@ export const enum Feature {
 
 /** Virtio device IDs (virtio 1.2 section 5). */
 export const enum DeviceId {
+  /** virtio-net (5.1) */
+  NET = 1,
   BLOCK = 2,
   CONSOLE = 3,
   ENTROPY = 4,

@@ -27,9 +27,18 @@ export interface TestPlatformOptions {
   gpio?: boolean;
   /** bytes of a backend region `dma0` at 0x5a000000 (DMA memory of a driver of a passthrough device; default none) */
   dmaSize?: number;
+  /** add net0, net1, net2 (net, dm 7, 8, 9; MACs 52:54:00:00:00:01..03; 1 MiB shared regions) */
+  net?: boolean;
+  /** MTU of the net devices (default: the device's own, 1500) */
+  netMtu?: number;
 }
 
-/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4), with `vsock` vsock0 (dm 5), with `gpio` gpio0 (dm 6). */
+/** The MAC of the test platform's net device `i` (net0: 52:54:00:00:00:01). */
+export function testMac(i: number): string {
+  return `52:54:00:00:00:0${i + 1}`;
+}
+
+/** A validated test platform: vda (blk, dm 0), hwrng (rng, dm 1), hvc0 (console, dm 2), vdb (read-only blk, dm 4), with `vsock` vsock0 (dm 5), with `gpio` gpio0 (dm 6), with `net` net0..net2 (dm 7..9). */
 export function testPlatform(options: TestPlatformOptions = {}): Platform {
   const shmem = options.shmemSize ?? 256 * KiB;
   return validatePlatform({
@@ -95,6 +104,12 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
         backendIntid: 149, frontendIntid: 117,
         shmem: { id: 5, base: SHMEM + 6 * MiB, size: shmem },
       }] : []),
+      ...(options.net ? [0, 1, 2].map((i) => ({
+        name: `net${i}`, kind: 'net' as const, bindKey: 6 + i, dmId: 7 + i, mac: testMac(i), mtu: options.netMtu,
+        window: { base: WINDOWS + 0x6000 + 0x1000 * i, size: 0x200 },
+        backendIntid: 150 + i, frontendIntid: 118 + i,
+        shmem: { id: 6 + i, base: SHMEM + (8 + i) * MiB, size: 1 * MiB },
+      })) : []),
     ],
   });
 }

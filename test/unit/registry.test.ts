@@ -15,7 +15,7 @@ import { DEVICE_KINDS } from '../../src/devices/registry.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
 
 test('every kind of the test platform reads back its registry device id through DeviceID', () => {
-  const s = makeSystem({ platform: { vsock: true, gpio: true } });
+  const s = makeSystem({ platform: { vsock: true, gpio: true, net: true } });
   const kinds = new Set(s.platform.devices.map((d) => d.kind));
   assert.equal([...kinds].sort(), Object.keys(DEVICE_KINDS).sort(), 'the test platform has every kind');
   for (const model of s.platform.devices) {
@@ -39,7 +39,7 @@ test('a kind\'s own fields are refused on other kinds', () => {
 });
 
 test('an unknown kind is refused, naming the known kinds', () => {
-  refusedWith((p) => { (p.devices[1] as { kind: string }).kind = 'toaster'; }, /devices\[1\]\.kind: unknown device kind: toaster \(known: blk, console, rng, vsock, gpio\)/);
+  refusedWith((p) => { (p.devices[1] as { kind: string }).kind = 'toaster'; }, /devices\[1\]\.kind: unknown device kind: toaster \(known: blk, console, rng, vsock, net, gpio\)/);
   refusedWith((p) => { (p.devices[1] as { kind: string }).kind = 'toString'; }, /devices\[1\]\.kind: unknown device kind: toString/);
 });
 

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * virtio-net (virtio 1.2 section 5.1): one frontend's network card, a port
+ * of the backend's {@link EthernetSwitch}. Queue 0 is receiveq0 (device →
+ * driver), queue 1 transmitq0 (driver → device); no control queue, one
+ * queue pair.
+ *
+ * Features: VIRTIO_NET_F_MAC (config `mac`, from the platform
+ * description), VIRTIO_NET_F_STATUS (`status` reads VIRTIO_NET_S_LINK_UP),
+ * VIRTIO_NET_F_MTU (config `mtu`, default 1500) and VIRTIO_NET_F_MRG_RXBUF
+ * (a frame may fill several receive chains; the first header's
+ * `num_buffers` says how many). VIRTIO_F_VERSION_1 (from the transport)
+ * makes `struct virtio_net_hdr` 12 bytes with `num_buffers` always.
+ *
+ * Checksum and segmentation offloads (CSUM, GUEST_CSUM, HOST_TSO*,
+ * GUEST_TSO*, UFO) are not offered: the frontend computes its checksums and
+ * segments itself, and frames are opaque bytes to the switch. Offering them
+ * needs, for every frame, that each port it reaches can take it as sent: a
+ * frame with NEEDS_CSUM (partial checksum, csum_start/csum_offset) may go
+ * only to a port that negotiated GUEST_CSUM, and a GSO frame (gso_type,
+ * gso_size, hdr_len) only to one that negotiated the matching GUEST_TSO4/6
+ * or UFO; for any other port (the uplink to a real NIC included) the switch
+ * must complete the checksum or cut the frame into MTU-sized segments
+ * (rewriting IP lengths, ids and TCP sequence numbers) before delivering
+ * it. So the header would travel with the frame through the switch (the
+ * port interface gains the header fields), and the device would offer an
+ * offload only where the switch can honour or translate it.
+ *
+ * Transmit: each chain is a 12-byte header and a frame in device-readable
+ * buffers. It is dropped, counted and logged (rate-limited), and still
+ * returned on the used ring with length 0, when: it has device-writable
+ * buffers, it is shorter than the header, a buffer lies outside the shared
+ * region, the header asks for an offload that was not negotiated
+ * (NEEDS_CSUM, a gso_type), or the frame is shorter than an Ethernet header
+ * or longer than MTU + 14 (+ 4 with an 802.1Q tag). A good frame goes to
+ * the switch. Every transmit chain is returned with length 0: the device
+ * never gets stuck on one.
+ *
+ * Receive: frames the switch delivers wait in a bounded queue of this port
+ * ({@link NetOptions.rxQueueFrames} frames, {@link NetOptions.rxQueueBytes}
+ * bytes; beyond it they are dropped and counted, and only this port loses
+ * them) until the driver posts receive chains. Chains are popped into a
+ * held list until the oldest frame fits: with MRG_RXBUF over as many chains
+ * as it needs (a frame bigger than what is posted waits for more; one that
+ * could never fit, every descriptor being held, is dropped and counted),
+ * without it in one chain (a chain too small for the frame: the frame is
+ * dropped and counted, the chain kept for the next). A chain with
+ * device-readable buffers, shorter than the header, or with a buffer outside
+ * the shared region is returned with length 0 and counted. One used buffer
+ * notification per burst. A device reset, or a reset of the receive queue,
+ * drops the queued frames and the held chains. Before DRIVER_OK frames are
+ * refused (the link is down for the switch).
+ *
+ * The frame path allocates nothing but short-lived typed-array views for
+ * copies: the receive queue is one preallocated byte ring, the held chains
+ * typed arrays, the header a fixed buffer.
+ */
+import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, parseMac, isGroupMac, type EthernetSwitch, type SwitchPort } from '../net/switch.ts';
+import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
+import { GuestMemoryError, type GuestMemory } from '../virtio/memory.ts';
+import type { SplitQueue } from '../virtio/queue.ts';
+import { readFromChain } from '../virtio/sg.ts';
+import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
+import {
+  NET_MTU_DEFAULT, NET_MTU_MAX, NET_MTU_MIN, NetConfig, NetFeature, NetHdr, NetHdrFlag, NetQueue, NetStatus, VIRTIO_NET_HDR_GSO_NONE,
+} from './net-spec.ts';
+
+/** Options of {@link NetDevice}. */
+export interface NetOptions {
+  /** the port's MAC, 'xx:xx:xx:xx:xx:xx', unicast and not all-zero */
+  mac: string;
+  /** MTU, bytes of an IP packet (default 1500; 68..65535) */
+  mtu?: number;
+  /** QueueNumMax of both queues (default 256; Linux fills receiveq to it at probe) */
+  queueNumMax?: number;
+  /** frames the receive queue holds while the driver has no buffers (default 256) */
+  rxQueueFrames?: number;
+  /** bytes the receive queue holds (default 512 KiB; at least one largest frame) */
+  rxQueueBytes?: number;
+  /** an isolated port reaches only non-isolated ports of the switch (default false) */
+  isolated?: boolean;
+}
+
+/** Counters of a virtio-net device. */
+export interface NetCounters extends DeviceCounters {
+  /** frames the driver transmitted that went to the switch, and their bytes (header excluded) */
+  txFrames: number;
+  txBytes: number;
+  /** transmit chains dropped: device-writable buffers, shorter than the header, a buffer outside the shared region */
+  txBadChain: number;
+  /** transmit chains dropped: the header asks for an offload not negotiated */
+  txBadHeader: number;
+  /** transmit chains dropped: frame shorter than 14 bytes or longer than MTU + 14 (+ 4 tagged) */
+  txBadLength: number;
+  /** frames written into receive buffers, and their bytes (header excluded) */
+  rxFrames: number;
+  rxBytes: number;
+  /** frames dropped: the receive queue was full */
+  rxQueueFull: number;
+  /** frames refused: the driver was not running (no DRIVER_OK) */
+  rxNotReady: number;
+  /** frames refused: longer than this port's MTU allows */
+  rxOversize: number;
+  /** frames dropped: the posted chains could never hold them */
+  rxTooBig: number;
+  /** receive chains returned unused: device-readable buffers, shorter than the header, a buffer outside the shared region */
+  rxBadChain: number;
+  /** queued frames dropped by a device or queue reset */
+  rxResetDropped: number;
+}
+
+/** A virtio-net device (device ID 1) for one frontend, a port of the backend's switch. */
+export class NetDevice implements VirtioDevice, SwitchPort {
+  readonly deviceId = DeviceId.NET;
+  readonly deviceFeatures = new Uint32Array(2);
+  readonly numQueues = 2;
+  readonly config = new Uint8Array(NetConfig.SIZE);
+  readonly counters: NetCounters = {
+    chains: 0, errors: 0, txFrames: 0, txBytes: 0, txBadChain: 0, txBadHeader: 0, txBadLength: 0,
+    rxFrames: 0, rxBytes: 0, rxQueueFull: 0, rxNotReady: 0, rxOversize: 0, rxTooBig: 0, rxBadChain: 0, rxResetDropped: 0,
+  };
+  /** the port's MAC as a number (src/net/switch.ts `parseMac`) */
+  readonly mac: number;
+  /** the port's MTU, bytes */
+  readonly mtu: number;
+  /** this port's id in the switch */
+  readonly portId: number;
+
+  private ctx: DeviceContext | null = null;
+  private mrg = false;
+  private readonly numMax: number;
+  /** longest frame a port takes or sends: MTU + Ethernet header + an 802.1Q tag */
+  private readonly maxFrame: number;
+  /** one transmitted frame, copied out of the chain */
+  private readonly scratch: Uint8Array;
+  private readonly hdr = new Uint8Array(NetHdr.SIZE);
+
+  // ---- the receive queue: frames in a byte ring, oldest at ringHead ----
+  private readonly ring: Uint8Array;
+  private readonly ringSize: number;
+  private ringHead = 0;
+  private ringUsed = 0;
+  private readonly frameLen: Uint32Array;
+  private readonly maxFrames: number;
+  private frameHead = 0;
+  private frameCount = 0;
+
+  // ---- receive chains popped and not yet used: heads, bytes, writable buffers as offsets in the region ----
+  private heldCount = 0;
+  private heldBytes = 0;
+  private heldGeneration = -1;
+  private readonly heldHead: Uint32Array;
+  private readonly heldBytesOf: Float64Array;
+  private readonly heldSegStart: Uint32Array;
+  private segCount = 0;
+  private segOff: Uint32Array;
+  private segLen: Uint32Array;
+
+  /**
+   * @param name for logs, e.g. 'net0'
+   * @param sw the backend's switch; the device attaches itself as a port
+   * @throws RangeError for a MAC that is not unicast 'xx:xx:xx:xx:xx:xx' or all-zero, an MTU outside 68..65535, a receive queue smaller than one frame
+   */
+  constructor(readonly name: string, private readonly sw: EthernetSwitch, options: NetOptions) {
+    const mac = parseMac(options.mac);
+    if (mac < 0) throw new RangeError(`${name}: MAC ${options.mac} is not xx:xx:xx:xx:xx:xx`);
+    if (mac === 0 || isGroupMac(mac)) throw new RangeError(`${name}: MAC ${options.mac} is not a unicast address`);
+    const mtu = options.mtu ?? NET_MTU_DEFAULT;
+    if (!Number.isInteger(mtu) || mtu < NET_MTU_MIN || mtu > NET_MTU_MAX) throw new RangeError(`${name}: MTU ${mtu} outside ${NET_MTU_MIN}..${NET_MTU_MAX}`);
+    this.mac = mac;
+    this.mtu = mtu;
+    this.maxFrame = mtu + ETH_HLEN + VLAN_HLEN;
+    this.numMax = options.queueNumMax ?? 256;
+    this.maxFrames = options.rxQueueFrames ?? 256;
+    this.ringSize = options.rxQueueBytes ?? 512 * 1024;
+    if (!Number.isInteger(this.maxFrames) || this.maxFrames < 1) throw new RangeError(`${name}: rxQueueFrames ${this.maxFrames} is not a positive integer`);
+    if (!Number.isInteger(this.ringSize) || this.ringSize < this.maxFrame) throw new RangeError(`${name}: rxQueueBytes ${this.ringSize} holds no frame of ${this.maxFrame} bytes`);
+    this.scratch = new Uint8Array(this.maxFrame);
+    this.ring = new Uint8Array(this.ringSize);
+    this.frameLen = new Uint32Array(this.maxFrames);
+    this.heldHead = new Uint32Array(this.numMax);
+    this.heldBytesOf = new Float64Array(this.numMax);
+    this.heldSegStart = new Uint32Array(this.numMax + 1);
+    this.segOff = new Uint32Array(2 * this.numMax);
+    this.segLen = new Uint32Array(2 * this.numMax);
+
+    setFeature(this.deviceFeatures, NetFeature.MAC);
+    setFeature(this.deviceFeatures, NetFeature.STATUS);
+    setFeature(this.deviceFeatures, NetFeature.MTU);
+    setFeature(this.deviceFeatures, NetFeature.MRG_RXBUF);
+    const cfg = new DataView(this.config.buffer);
+    for (let i = 0; i < 6; i++) this.config[NetConfig.mac + i] = Math.floor(mac / 2 ** (8 * (5 - i))) % 256;
+    cfg.setUint16(NetConfig.status, NetStatus.LINK_UP, true);
+    cfg.setUint16(NetConfig.max_virtqueue_pairs, 1, true);
+    cfg.setUint16(NetConfig.mtu, mtu, true);
+    this.portId = sw.attach(this, { isolated: options.isolated ?? false });
+  }
+
+  /** QueueNumMax of either queue. */
+  queueNumMax(): number {
+    return this.numMax;
+  }
+
+  /** Frames waiting for receive buffers. */
+  get rxQueuedFrames(): number {
+    return this.frameCount;
+  }
+
+  /** Receive chains popped and held for the next frame. */
+  get rxHeldChains(): number {
+    return this.heldCount;
+  }
+
+  /** See {@link VirtioDevice.activate}. */
+  activate(ctx: DeviceContext): void {
+    this.ctx = ctx;
+    this.mrg = hasFeature(ctx.features, NetFeature.MRG_RXBUF);
+    this.heldCount = 0;
+    this.heldBytes = 0;
+    this.segCount = 0;
+  }
+
+  /** See {@link VirtioDevice.reset}: queued frames and held chains are dropped; the switch forgets the port's addresses. */
+  reset(): void {
+    this.ctx = null;
+    this.dropQueued();
+    this.heldCount = 0;
+    this.heldBytes = 0;
+    this.segCount = 0;
+    this.sw.forgetPort(this.portId);
+  }
+
+  /** See {@link VirtioDevice.processQueue}. @throws QueueError for a malformed ring or chain */
+  processQueue(index: number): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    if (index === NetQueue.TRANSMITQ) {
+      try {
+        this.transmit(ctx);
+      } finally {
+        // frames for other ports: each fills its own receive buffers, its errors its own
+        this.sw.flush();
+      }
+    } else if (index === NetQueue.RECEIVEQ) {
+      this.fillReceive(ctx);
+    }
+  }
+
+  /** See {@link SwitchPort.deliver}: queues the frame for the driver. */
+  deliver(frame: Uint8Array, len: number): boolean {
+    if (!this.ctx) {
+      this.counters.rxNotReady++;
+      return false;
+    }
+    if (len > this.maxFrame || (len > this.maxFrame - VLAN_HLEN && !isTagged(frame))) {
+      this.counters.rxOversize++;
+      return false;
+    }
+    if (this.frameCount === this.maxFrames || this.ringUsed + len > this.ringSize) {
+      this.counters.rxQueueFull++;
+      return false;
+    }
+    const size = this.ringSize;
+    let at = this.ringHead + this.ringUsed;
+    if (at >= size) at -= size;
+    const first = size - at;
+    const src = frame.length === len ? frame : frame.subarray(0, len);
+    if (len <= first) this.ring.set(src, at);
+    else {
+      this.ring.set(src.subarray(0, first), at);
+      this.ring.set(src.subarray(first), 0);
+    }
+    let slot = this.frameHead + this.frameCount;
+    if (slot >= this.maxFrames) slot -= this.maxFrames;
+    this.frameLen[slot] = len;
+    this.frameCount++;
+    this.ringUsed += len;
+    return true;
+  }
+
+  /** See {@link SwitchPort.flush}: fills receive buffers with what was delivered; a queue error fails this device only. */
+  flush(): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    try {
+      this.fillReceive(ctx);
+    } catch (e) {
+      ctx.fail(`receiveq: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  // ---- transmit ----
+
+  private transmit(ctx: DeviceContext): void {
+    const q = ctx.queues[NetQueue.TRANSMITQ];
+    const chain = ctx.chain;
+    try {
+      while (q.pop(chain)) {
+        this.counters.chains++;
+        const len = this.readFrame(ctx);
+        q.push(chain.head, 0);
+        if (len > 0) {
+          this.counters.txFrames++;
+          this.counters.txBytes += len;
+          this.sw.forward(this.portId, this.scratch, len);
+        }
+      }
+    } finally {
+      if (this.ctx) ctx.signalUsed(q);
+    }
+  }
+
+  /** Copies the frame of ctx.chain into scratch; returns its length, or 0 after dropping and counting a bad chain. */
+  private readFrame(ctx: DeviceContext): number {
+    const chain = ctx.chain;
+    if (chain.firstWritable !== chain.count) return this.txDrop(ctx, 'txBadChain', 'has device-writable buffers');
+    const len = chain.readableBytes - NetHdr.SIZE;
+    if (len < 0) return this.txDrop(ctx, 'txBadChain', `is ${chain.readableBytes} bytes, shorter than the ${NetHdr.SIZE}-byte header`);
+    if (len < ETH_HLEN || len > this.maxFrame) return this.txDrop(ctx, 'txBadLength', `carries a frame of ${len} bytes, outside ${ETH_HLEN}..${this.maxFrame - VLAN_HLEN} (MTU ${this.mtu})`);
+    try {
+      readFromChain(ctx.mem, chain, 0, this.hdr);
+      readFromChain(ctx.mem, chain, NetHdr.SIZE, this.scratch.subarray(0, len));
+    } catch (e) {
+      if (!(e instanceof GuestMemoryError)) throw e;
+      return this.txDrop(ctx, 'txBadChain', `has a buffer outside the shared region (${e.message})`);
+    }
+    if ((this.hdr[NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0 || this.hdr[NetHdr.gso_type] !== VIRTIO_NET_HDR_GSO_NONE) {
+      return this.txDrop(ctx, 'txBadHeader', `asks for an offload not negotiated (flags 0x${this.hdr[NetHdr.flags].toString(16)}, gso_type ${this.hdr[NetHdr.gso_type]})`);
+    }
+    if (len > this.maxFrame - VLAN_HLEN && !isTagged(this.scratch)) {
+      return this.txDrop(ctx, 'txBadLength', `carries an untagged frame of ${len} bytes, beyond ${this.maxFrame - VLAN_HLEN} (MTU ${this.mtu})`);
+    }
+    return len;
+  }
+
+  private txDrop(ctx: DeviceContext, counter: 'txBadChain' | 'txBadHeader' | 'txBadLength', why: string): number {
+    this.counters[counter]++;
+    this.counters.errors++;
+    ctx.log(`dropped a transmit chain: it ${why}`);
+    return 0;
+  }
+
+  // ---- receive ----
+
+  /**
+   * Moves queued frames into receive chains while the driver has posted
+   * enough, then sends one used buffer notification.
+   * @throws QueueError for a malformed ring (the transport fails the device)
+   */
+  private fillReceive(ctx: DeviceContext): void {
+    const q = ctx.queues[NetQueue.RECEIVEQ];
+    if (!q.enabled) return;
+    if (this.heldGeneration !== q.generation) {
+      // the queue was (re)enabled: chains held from its last life belong to no ring
+      this.heldCount = 0;
+      this.heldBytes = 0;
+      this.segCount = 0;
+      this.heldGeneration = q.generation;
+    }
+    if (this.frameCount === 0) return;
+    let pushed = false;
+    try {
+      while (this.frameCount > 0) {
+        const len = this.frameLen[this.frameHead];
+        const need = NetHdr.SIZE + len;
+        if (this.mrg) {
+          // at most Queue Size chains held: a driver that posts a head again while it is held gets no more
+          while (this.heldBytes < need && this.heldCount < q.num) {
+            const r = this.popReceive(ctx, q);
+            if (r < 0) pushed = true; // a bad chain, returned
+            else if (r === 0) break;
+          }
+          if (this.heldBytes < need) {
+            if (this.heldCount < q.num) break; // the frame waits for more buffers
+            this.rxDropFrame(ctx, 'rxTooBig', `a frame of ${len} bytes does not fit in the ${this.heldBytes} bytes of every posted buffer`);
+            continue;
+          }
+        } else {
+          while (this.heldCount === 0) {
+            const r = this.popReceive(ctx, q);
+            if (r < 0) pushed = true;
+            else if (r === 0) break;
+          }
+          if (this.heldCount === 0) break;
+          if (this.heldBytesOf[0] < need) {
+            this.rxDropFrame(ctx, 'rxTooBig', `a frame of ${len} bytes does not fit in a receive chain of ${this.heldBytesOf[0]} bytes (no VIRTIO_NET_F_MRG_RXBUF)`);
+            continue;
+          }
+        }
+        this.writeFrame(ctx.mem, q, len);
+        pushed = true;
+      }
+    } finally {
+      if (pushed && this.ctx) ctx.signalUsed(q);
+    }
+  }
+
+  /**
+   * Pops one receive chain into the held list. Returns 1 if it was held,
+   * 0 if the driver has none available, -1 if it was bad (returned with
+   * length 0 and counted).
+   */
+  private popReceive(ctx: DeviceContext, q: SplitQueue): number {
+    const chain = ctx.chain;
+    if (!q.pop(chain)) return 0;
+    this.counters.chains++;
+    let why = '';
+    if (chain.firstWritable !== 0) why = 'has device-readable buffers';
+    else if (chain.writableBytes < NetHdr.SIZE) why = `is ${chain.writableBytes} bytes, shorter than the ${NetHdr.SIZE}-byte header`;
+    else {
+      const mem = ctx.mem;
+      let s = this.segCount;
+      for (let i = 0; i < chain.count; i++) {
+        const n = chain.len[i];
+        if (n === 0) continue;
+        const off = mem.check(chain.addr[i], n);
+        if (off < 0) {
+          why = `has a buffer 0x${chain.addr[i].toString(16)}+${n} outside the shared region`;
+          break;
+        }
+        if (s === this.segOff.length) this.growSegments();
+        this.segOff[s] = off;
+        this.segLen[s] = n;
+        s++;
+      }
+      if (why === '') {
+        const k = this.heldCount;
+        this.heldHead[k] = chain.head;
+        this.heldBytesOf[k] = chain.writableBytes;
+        this.heldSegStart[k] = this.segCount;
+        this.heldSegStart[k + 1] = s;
+        this.segCount = s;
+        this.heldCount = k + 1;
+        this.heldBytes += chain.writableBytes;
+        return 1;
+      }
+    }
+    this.counters.rxBadChain++;
+    this.counters.errors++;
+    ctx.log(`returned a receive chain unused: it ${why}`);
+    q.push(chain.head, 0);
+    return -1;
+  }
+
+  private growSegments(): void {
+    const n = this.segOff.length * 2;
+    const o = new Uint32Array(n); o.set(this.segOff); this.segOff = o;
+    const l = new Uint32Array(n); l.set(this.segLen); this.segLen = l;
+  }
+
+  /**
+   * Writes the oldest frame, after its header, into the first held chains
+   * (as many as it needs), pushes them and drops the frame from the queue.
+   */
+  private writeFrame(mem: GuestMemory, q: SplitQueue, len: number): void {
+    const total = NetHdr.SIZE + len;
+    // chains the frame takes: one without MRG_RXBUF, else as many as its bytes need
+    let k = 1;
+    if (this.mrg) for (let bytes = this.heldBytesOf[0]; bytes < total; k++) bytes += this.heldBytesOf[k];
+    const hdr = this.hdr;
+    hdr.fill(0);
+    hdr[NetHdr.num_buffers] = k & 0xff;
+    hdr[NetHdr.num_buffers + 1] = k >>> 8;
+    const u8 = mem.u8;
+    const ring = this.ring;
+    const size = this.ringSize;
+    let from = this.ringHead; // next frame byte in the ring
+    let pos = 0; // bytes of header + frame written
+    for (let c = 0; c < k; c++) {
+      let used = 0;
+      for (let s = this.heldSegStart[c], end = this.heldSegStart[c + 1]; s < end && pos < total; s++) {
+        let off = this.segOff[s];
+        let n = Math.min(this.segLen[s], total - pos);
+        used += n;
+        // the header, byte by byte (12 bytes, possibly split)
+        while (pos < NetHdr.SIZE && n > 0) {
+          u8[off++] = hdr[pos++];
+          n--;
+        }
+        // frame bytes, in at most two pieces of the ring
+        while (n > 0) {
+          const m = Math.min(n, size - from);
+          u8.set(ring.subarray(from, from + m), off);
+          off += m;
+          n -= m;
+          pos += m;
+          from += m;
+          if (from === size) from = 0;
+        }
+      }
+      q.push(this.heldHead[c], used);
+    }
+    this.counters.rxFrames++;
+    this.counters.rxBytes += len;
+    this.shiftHeld(k);
+    this.popFrame();
+  }
+
+  /** Forgets the first `k` held chains (pushed), keeping the others in order. */
+  private shiftHeld(k: number): void {
+    const rest = this.heldCount - k;
+    if (rest > 0) {
+      const segFrom = this.heldSegStart[k];
+      this.heldHead.copyWithin(0, k, this.heldCount);
+      this.heldBytesOf.copyWithin(0, k, this.heldCount);
+      this.segOff.copyWithin(0, segFrom, this.segCount);
+      this.segLen.copyWithin(0, segFrom, this.segCount);
+      for (let i = 0; i <= rest; i++) this.heldSegStart[i] = this.heldSegStart[i + k] - segFrom;
+      this.segCount -= segFrom;
+    } else {
+      this.segCount = 0;
+    }
+    this.heldCount = rest;
+    let b = 0;
+    for (let i = 0; i < rest; i++) b += this.heldBytesOf[i];
+    this.heldBytes = b;
+  }
+
+  /** Drops the oldest queued frame. */
+  private popFrame(): void {
+    const len = this.frameLen[this.frameHead];
+    this.ringHead += len;
+    if (this.ringHead >= this.ringSize) this.ringHead -= this.ringSize;
+    this.ringUsed -= len;
+    if (++this.frameHead === this.maxFrames) this.frameHead = 0;
+    if (--this.frameCount === 0) {
+      this.ringHead = 0;
+      this.frameHead = 0;
+    }
+  }
+
+  private rxDropFrame(ctx: DeviceContext, counter: 'rxTooBig', why: string): void {
+    this.counters[counter]++;
+    this.counters.errors++;
+    ctx.log(`dropped a received frame: ${why}`);
+    this.popFrame();
+  }
+
+  private dropQueued(): void {
+    this.counters.rxResetDropped += this.frameCount;
+    this.frameCount = 0;
+    this.frameHead = 0;
+    this.ringHead = 0;
+    this.ringUsed = 0;
+  }
+}
+
+/** Whether an Ethernet frame carries an 802.1Q tag (TPID 0x8100 at offset 12). */
+function isTagged(frame: Uint8Array): boolean {
+  return frame[12] === ETH_P_8021Q >>> 8 && frame[13] === (ETH_P_8021Q & 0xff);
+}
