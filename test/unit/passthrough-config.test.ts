@@ -5,12 +5,13 @@
 // diskMinimumSize is what the ranges need. Pure JS: runs on Node and in QuickJS.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConfigError, diskMinimumSize, pageSpan, validatePlatform, type DiskRange, type Platform } from '../../src/config/platform.ts';
+import { diskMinimumSize, pageSpan, validatePlatform, type DiskRange, type Platform } from '../../src/config/platform.ts';
 import { platform as shipped, placement } from '../../platforms/qemu-aarch64-virt.ts';
 import { platform as gicv2 } from '../../platforms/qemu-aarch64-virt-gicv2.ts';
 import { platform as zcu102 } from '../../platforms/zcu102.ts';
 import { storageDevices, system } from '../../platforms/system.ts';
 import { DEVICE_KINDS } from '../../src/devices/registry.ts';
+import { assertRefused } from '../sim/config-error.ts';
 import type { Host } from '../../src/host.ts';
 import type { VsockHub } from '../../src/devices/vsock-socket.ts';
 
@@ -25,16 +26,7 @@ function withStorage(): Platform {
 function refused(mutate: (p: Platform) => void, field: string, because?: RegExp): void {
   const p = withStorage();
   mutate(p);
-  let error: unknown;
-  try {
-    validatePlatform(p);
-  } catch (e) {
-    error = e;
-  }
-  if (error === undefined) assert.unreachable(`validatePlatform accepted a platform with a bad ${field}`);
-  assert.instance(error, ConfigError);
-  assert.is((error as ConfigError).field, field, (error as Error).message);
-  if (because) assert.match((error as Error).message, because);
+  assertRefused(p, field, because);
 }
 
 const range = (p: Platform, name: string): DiskRange => p.devices.find((d) => d.name === name)!.backing as DiskRange;
