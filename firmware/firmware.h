@@ -43,6 +43,8 @@ void timer_handle_irq(void);
 void gic_init(void);
 /** Enables INTID `intid` for this CPU; returns false for an INTID the GIC cannot deliver. */
 bool gic_enable(uint32_t intid);
+/** Disables (masks) `intid` at the distributor (GICD_ICENABLER, or GICR_ICENABLER0 for SGIs/PPIs); false if not implemented. */
+bool gic_disable(uint32_t intid);
 /** Acknowledges the highest-priority pending interrupt; 1023 when none. */
 uint32_t gic_ack(void);
 /** Ends (priority drop and deactivation of) `intid`. */

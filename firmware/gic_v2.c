@@ -16,6 +16,7 @@
 #define GICD_CTLR       0x000
 #define GICD_TYPER      0x004
 #define GICD_ISENABLER  0x100
+#define GICD_ICENABLER  0x180
 #define GICD_IPRIORITYR 0x400
 #define GICD_ITARGETSR  0x800
 #define GICC_CTLR       0x000
@@ -64,6 +65,14 @@ bool gic_enable(uint32_t intid)
 		targets[intid] = gic_cpu_mask;
 	}
 	*gicd(GICD_ISENABLER + 4 * (intid / 32)) = 1u << (intid % 32);
+	return true;
+}
+
+bool gic_disable(uint32_t intid)
+{
+	if (intid >= gic_lines)
+		return false;
+	*gicd(GICD_ICENABLER + 4 * (intid / 32)) = 1u << (intid % 32);
 	return true;
 }
 

@@ -17,6 +17,7 @@
 #define GICD_TYPER      0x0004
 #define GICD_IGROUPR    0x0080
 #define GICD_ISENABLER  0x0100
+#define GICD_ICENABLER  0x0180
 #define GICD_IPRIORITYR 0x0400
 #define GICD_IROUTER    0x6000
 #define GICD_CTLR_RWP   (1u << 31)
@@ -116,6 +117,19 @@ bool gic_enable(uint32_t intid)
 	uint64_t mpidr = SYSREG_READ(mpidr_el1);
 	*gicd64(GICD_IROUTER + 8 * intid) = (mpidr & 0xffffff) | ((mpidr >> 32 & 0xff) << 32);
 	*gicd(GICD_ISENABLER + 4 * (intid / 32)) = bit;
+	return true;
+}
+
+bool gic_disable(uint32_t intid)
+{
+	uint32_t bit = 1u << (intid % 32);
+	if (intid < 32) {
+		*gicr(GICR_SGI + GICD_ICENABLER) = bit;
+		return true;
+	}
+	if (intid >= gic_lines)
+		return false;
+	*gicd(GICD_ICENABLER + 4 * (intid / 32)) = bit;
 	return true;
 }
 

@@ -2,13 +2,38 @@
 /*
  * The hand-off between interrupt context and the main loop: the IRQ handler
  * acknowledges each interrupt, does the minimum a level-triggered source
- * needs (drain the UART FIFO, mask the timer), records the INTID as pending
- * and ends it. The main loop takes pending INTIDs and calls into JS. IRQs are
- * unmasked only while the main loop waits, so no JS ever runs in, or is
- * interrupted by, an interrupt handler.
+ * needs (drain the UART FIFO, mask the timer, mask a passthrough device's
+ * interrupt at the GIC), records the INTID as pending and ends it. The main
+ * loop takes pending INTIDs and calls into JS. IRQs are unmasked only while
+ * the main loop waits, so no JS ever runs in, or is interrupted by, an
+ * interrupt handler.
+ *
+ * A device passed through to the backend (a virtio-mmio transport) holds
+ * its interrupt line high until the driver writes InterruptACK, which the
+ * driver does in JS, later, from the main loop: the handler disables the
+ * INTID before its EOI (else it would fire again at once, forever) and the
+ * driver enables it again with host.irqEnable once it has acknowledged
+ * the device (virtio 1.2 section 4.2.2, InterruptStatus / InterruptACK).
  */
 #include "firmware.h"
 #include "platform.h"
+
+#if PLAT_PASSTHROUGH_COUNT > 0
+static const struct { const char *name; uint64_t base, size; uint32_t intid; } irq_passthrough[] = { PLAT_PASSTHROUGH };
+#endif
+
+/** Whether `intid` is the level-triggered SPI of a device passed through to the backend. */
+static bool irq_is_passthrough(uint32_t intid)
+{
+#if PLAT_PASSTHROUGH_COUNT > 0
+	for (unsigned i = 0; i < PLAT_PASSTHROUGH_COUNT; i++)
+		if (irq_passthrough[i].intid == intid)
+			return true;
+#else
+	(void)intid;
+#endif
+	return false;
+}
 
 static uint64_t irq_pending[IRQ_MAX / 64];
 uint64_t irq_count;
@@ -25,6 +50,8 @@ void irq_handle(void)
 			uart_rx_drain();
 		else if (intid == PLAT_TIMER_INTID)
 			timer_handle_irq();
+		else if (irq_is_passthrough(intid))
+			gic_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
 		perf_irq(intid, now);
 		irq_pending[intid / 64] |= 1UL << (intid % 64);
 		gic_eoi(intid);

@@ -10,9 +10,21 @@
  * remio windows sit at 0x0b00_0000 in the frontend (a hole in QEMU virt's
  * map, clear of QEMU's own virtio-mmio transports at 0x0a00_0000); each
  * device's shared region sits at the same address in both VMs.
+ *
+ * The backend owns one QEMU `virtio-blk-device` (`pdisk0`): QEMU virt's
+ * virtio-mmio transports are 32 windows of 0x200 bytes from 0x0a00_0000
+ * with SPI 16 + n (INTID 48 + n), filled from the highest index, so the
+ * first `-device virtio-blk-device` of the command line is transport 31 at
+ * 0x0a00_3e00, INTID 79 (`hw/arm/virt.c`; the runner adds it first).
  */
 import type { Platform } from '../src/config/platform.ts';
-import { system } from './system.ts';
+import { system, type SystemPlacement } from './system.ts';
+
+/** Where this platform puts the system (the GICv2 variant reuses it, without the passthrough disk). */
+export const placement: SystemPlacement = {
+  frontendRam: 0x40000000, backendRam: 0x50000000, backendRegions: 0x52000000, shmem: 0x60000000, windows: 0x0b000000,
+  passthroughDisk: { base: 0x0a003e00, intid: 79 },
+};
 
 export const platform: Platform = {
   name: 'qemu-aarch64-virt',
@@ -25,7 +37,7 @@ export const platform: Platform = {
     uart: { base: 0x09000000, size: 0x1000, intid: 33 },
     timerIntid: 27,
   },
-  ...system({ frontendRam: 0x40000000, backendRam: 0x50000000, backendRegions: 0x52000000, shmem: 0x60000000, windows: 0x0b000000 }),
+  ...system(placement),
 };
 
 export default platform;

@@ -6,7 +6,7 @@
  * A platform places it in its own address map; the layout inside each part
  * is the same everywhere.
  */
-import type { DeviceModel, Platform } from '../src/config/platform.ts';
+import type { DeviceModel, NamedRegion, PassthroughDevice, Platform } from '../src/config/platform.ts';
 
 const MiB = 0x100000;
 
@@ -22,6 +22,12 @@ export interface SystemPlacement {
   shmem: number;
   /** first virtio-mmio window in the frontend (0x200 bytes); one every 4 KiB */
   windows: number;
+  /**
+   * the machine's virtio-blk device passed through to the backend as
+   * `pdisk0` (its virtio-mmio window and SPI), if the platform has one; its
+   * DMA area `dma:pdisk0` (1 MiB) goes at backendRegions + 96 MiB
+   */
+  passthroughDisk?: { base: number; intid: number };
 }
 
 /** The six device models, placed at `at.windows` and `at.shmem`. */
@@ -60,8 +66,40 @@ export function systemDevices(at: SystemPlacement): DeviceModel[] {
   ];
 }
 
+/**
+ * The frontend disks served from the passthrough disk `pdisk0`, device
+ * models 6 and 7 after {@link systemDevices}' six: `vdc` on its first
+ * 64 MiB and `vdd` on the 32 MiB after it, each with an 8 MiB shared
+ * region after gpio0's.
+ */
+export function storageDevices(at: SystemPlacement): DeviceModel[] {
+  const window = (i: number): { base: number; size: number } => ({ base: at.windows + i * 0x1000, size: 0x200 });
+  return [
+    {
+      name: 'vdc', kind: 'blk', bindKey: 6, dmId: 6, backing: { disk: 'pdisk0', offset: 0, size: 64 * MiB }, window: window(6),
+      backendIntid: 150, frontendIntid: 118, shmem: { id: 6, base: at.shmem + 20 * MiB, size: 8 * MiB },
+    },
+    {
+      name: 'vdd', kind: 'blk', bindKey: 7, dmId: 7, backing: { disk: 'pdisk0', offset: 64 * MiB, size: 32 * MiB }, window: window(7),
+      backendIntid: 151, frontendIntid: 119, shmem: { id: 7, base: at.shmem + 28 * MiB, size: 8 * MiB },
+    },
+  ];
+}
+
+/** Options of {@link system}. */
+export interface SystemOptions {
+  /** include {@link storageDevices} when the placement has a passthrough disk (default true) */
+  storage?: boolean;
+}
+
 /** The VMs and devices of the system, placed by `at`. */
-export function system(at: SystemPlacement): Pick<Platform, 'frontend' | 'backend' | 'devices'> {
+export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Platform, 'frontend' | 'backend' | 'devices'> {
+  const pt = at.passthroughDisk;
+  const dmaRegions: NamedRegion[] = pt ? [{ name: 'dma:pdisk0', base: at.backendRegions + 96 * MiB, size: 1 * MiB }] : [];
+  const passthrough: PassthroughDevice[] | undefined = pt
+    ? [{ name: 'pdisk0', kind: 'virtio-blk', base: pt.base, size: 0x200, intid: pt.intid, dma: 'dma:pdisk0' }]
+    : undefined;
+  const storage = pt !== undefined && (opts.storage ?? true);
   return {
     frontend: { name: 'linux', cpus: [0], ram: { base: at.frontendRam, size: 256 * MiB } },
     backend: {
@@ -74,8 +112,10 @@ export function system(at: SystemPlacement): Pick<Platform, 'frontend' | 'backen
         { name: 'disk0', base: at.backendRegions, size: 64 * MiB },
         { name: 'disk1', base: at.backendRegions + 64 * MiB, size: 4 * MiB },
         { name: 'selftest', base: at.backendRegions + 80 * MiB, size: 0x1000 },
+        ...dmaRegions,
       ],
+      ...(passthrough ? { passthrough } : {}),
     },
-    devices: systemDevices(at),
+    devices: [...systemDevices(at), ...(storage ? storageDevices(at) : [])],
   };
 }

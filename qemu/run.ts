@@ -13,7 +13,10 @@
  *
  * Environment: QEMU (the QEMU program), BAO_IMAGE (a Bao image to boot
  * instead of the monitor), BAOJS_PLATFORM (platform for `--bare`),
- * BAOJS_TIMEOUT_S (wall-clock limit, default 600; 120 for `--bare`).
+ * BAOJS_TIMEOUT_S (wall-clock limit, default 600; 120 for `--bare`),
+ * BAOJS_DISK (the image file of the backend's passthrough disk `pdisk0`,
+ * instead of `<cache dir>/disks/qemu-aarch64-virt-pdisk0.img`; it must
+ * exist and hold the description's disk ranges).
  */
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
@@ -71,7 +74,8 @@ async function startSystem(): Promise<number> {
   const timeoutMs = (Number(process.env.BAOJS_TIMEOUT_S) || 600) * 1000;
   const interactive = Boolean(process.stdin.isTTY);
   const echo = new ConsoleEcho();
-  const session: SystemSession = await bootSystem({ timeoutMs: interactive ? 24 * 3600 * 1000 : timeoutMs, onOutput: echo.write });
+  const disks = process.env.BAOJS_DISK ? { pdisk0: process.env.BAOJS_DISK } : {};
+  const session: SystemSession = await bootSystem({ timeoutMs: interactive ? 24 * 3600 * 1000 : timeoutMs, onOutput: echo.write, disks });
   echo.on = false;
   let failed = 0;
   for (const [what, cmd] of DEMO) {

@@ -17,7 +17,8 @@ import type { ConsoleSession } from './frontend/session.ts';
 import { QemuProcess } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
 import { monitorQemuArgs } from './monitor/launch.ts';
-import { startBao } from './bao/run.ts';
+import { BaoBootError, startBao } from './bao/run.ts';
+import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskImage } from './disks.ts';
 import type { Platform } from '../src/config/platform.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -48,6 +49,13 @@ export interface SystemOptions {
   baoImage?: string;
   /** a firmware ELF to use instead of the product image */
   firmwareElf?: string;
+  /**
+   * the image file of each passthrough disk of the platform, by device name
+   * (`pdisk0`); one not given is `<cache dir>/disks/<platform>-<name>.img`,
+   * made sparse when missing (qemu/disks.ts). Tests pass temporary images
+   * (`temporaryDisks`) so as never to touch the user's.
+   */
+  disks?: Record<string, string | undefined>;
   /** called with everything QEMU prints */
   onOutput?: (text: string) => void;
   /** copy of everything QEMU prints */
@@ -64,8 +72,10 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const name = opts.platform ?? 'qemu-aarch64-virt';
   const p = await loadPlatform(name);
+  const disks = prepareDisks(p, opts.disks);
+  for (const d of disks) log(`[system] passthrough disk ${d.name}: ${d.file}`);
   const baoImage = opts.baoImage ?? process.env.BAO_IMAGE;
-  if (baoImage) return bootUnderBao(p, baoImage, opts, log);
+  if (baoImage) return bootUnderBao(p, baoImage, disks, opts, log);
   log('[system] building the baojs firmware');
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
@@ -86,16 +96,30 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     frontend: { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb },
     backend: { file: elf },
     blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+    disks,
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
   log(`[system] ${process.env.QEMU ?? 'qemu-system-aarch64'} ${args.join(' ')}`);
   const session = new QemuProcess({ name: 'system', args, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
-  return waitForShell(session, opts);
+  return waitForShell(session, disks, opts);
 }
 
-/** Resolves once the frontend's shell is ready on `session`. */
-async function waitForShell(session: ConsoleSession, opts: SystemOptions): Promise<SystemSession> {
-  await session.waitFor(/baojs-frontend: ready/, opts.readyTimeoutMs ?? 120_000);
+/**
+ * Resolves once the frontend's shell is ready on `session`.
+ * @throws DiskImageError (one line naming the file) when QEMU ended because
+ *   another run holds a disk image; the wait's own error otherwise
+ */
+async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: SystemOptions): Promise<SystemSession> {
+  try {
+    await session.waitFor(/baojs-frontend: ready|Failed to get "write" lock/, opts.readyTimeoutMs ?? 120_000);
+  } catch (e) {
+    throw lockError(session.output, disks) ?? e;
+  }
+  const locked = lockError(session.output, disks);
+  if (locked) {
+    await session.close(5_000);
+    throw locked;
+  }
   // The shell prints its prompt after the ready line; wait for it so the first command is not typed into init.
   await session.waitFor(/# /, 30_000);
   return session;
@@ -107,7 +131,7 @@ async function waitForShell(session: ConsoleSession, opts: SystemOptions): Promi
  * the session is the same Linux shell on hvc0. Under Bao a VM cannot power
  * the machine off: {@link ConsoleSession.close} ends QEMU by its PID.
  */
-async function bootUnderBao(p: Platform, image: string, opts: SystemOptions, log: (line: string) => void): Promise<SystemSession> {
+async function bootUnderBao(p: Platform, image: string, disks: DiskImage[], opts: SystemOptions, log: (line: string) => void): Promise<SystemSession> {
   log(`[system] booting Bao image ${image}`);
   if (existsSync(image)) {
     const { bin } = await buildFirmware({ platform: p.name, quiet: true });
@@ -115,11 +139,22 @@ async function bootUnderBao(p: Platform, image: string, opts: SystemOptions, log
       log(`[system] warning: ${image} does not contain this tree's ${relative(process.cwd(), bin)}: it runs the firmware it was built with; rebuild Bao to run this one (docs/bao.md)`);
     }
   }
-  const q = await startBao({
-    image, platform: p, icount: opts.icount, qemuArgs: opts.qemuArgs, timeoutMs: opts.timeoutMs,
-    onOutput: opts.onOutput, logFile: opts.logFile,
-  });
-  return waitForShell(q, opts);
+  let q;
+  try {
+    q = await startBao({
+      image, platform: p, icount: opts.icount, qemuArgs: [...diskQemuArgs(p, disks), ...(opts.qemuArgs ?? [])], timeoutMs: opts.timeoutMs,
+      onOutput: opts.onOutput, logFile: opts.logFile,
+    });
+  } catch (e) {
+    throw (e instanceof BaoBootError ? lockError(e.output, disks) : null) ?? e;
+  }
+  return waitForShell(q, disks, opts);
+}
+
+/** A DiskImageError when `output` shows QEMU refusing a locked disk image of `disks`, else null. */
+function lockError(output: string, disks: DiskImage[]): DiskImageError | null {
+  const problem = diskLockProblem(output, disks);
+  return problem ? new DiskImageError(problem, disks[0]?.file ?? '') : null;
 }
 
 /**

@@ -68,8 +68,9 @@ export function monitorLayout(p: Platform): MonitorLayout {
 }
 
 /**
- * MMIO ranges the firmware touches: the UART, the GIC distributor, and the
- * redistributors (GICv3) or the CPU interface (GICv2); frame sizes from
+ * MMIO ranges the firmware touches: the UART, the GIC distributor, the
+ * redistributors (GICv3) or the CPU interface (GICv2), and the windows of
+ * the passthrough devices (`backend.passthrough`); frame sizes from
  * {@link gicFrames}.
  */
 export function deviceRanges(p: Platform): Range[] {
@@ -77,6 +78,7 @@ export function deviceRanges(p: Platform): Range[] {
   return [
     { base: p.machine.uart.base, size: p.machine.uart.size },
     ...gicFrames(p.machine).filter((g) => programmed.includes(g.field)).map((g) => ({ base: g.base, size: g.size })),
+    ...(p.backend.passthrough ?? []).map((d) => ({ base: d.base, size: d.size })),
   ];
 }
 
@@ -85,6 +87,7 @@ export function platformHeader(p: Platform): string {
   const m = p.machine;
   const b = p.backend;
   const f = p.frontend;
+  const passthrough = b.passthrough ?? [];
   const L: string[] = [];
   L.push('/* SPDX-License-Identifier: Apache-2.0 */');
   L.push(`/* Generated from platforms/${p.name}.ts by scripts/gen-platform.ts: do not edit. */`);
@@ -101,7 +104,7 @@ export function platformHeader(p: Platform): string {
   L.push(`#define PLAT_UART_BASE ${u(m.uart.base)}`, `#define PLAT_UART_SIZE ${u(m.uart.size)}`, `#define PLAT_UART_INTID ${m.uart.intid}`);
   L.push(`#define PLAT_UART_${(m.uart.kind ?? 'pl011').toUpperCase()} 1`);
   L.push(`#define PLAT_TIMER_INTID ${m.timerIntid}`, '');
-  L.push('/* MMIO the firmware maps as Device-nGnRE: { base, size } (UART and the GIC frames it programs) */');
+  L.push('/* MMIO the firmware maps as Device-nGnRE: { base, size } (UART, the GIC frames it programs, passthrough devices) */');
   L.push('#define PLAT_DEVICE_RANGES \\');
   for (const r of deviceRanges(p)) L.push(`  { ${u(r.base)}, ${u(r.size)} }, \\`);
   L.push('');
@@ -119,6 +122,12 @@ export function platformHeader(p: Platform): string {
   L.push('/* Device regions the backend may reach with host.mmioRead/mmioWrite: { name, base, size } */');
   L.push('#define BACKEND_MMIO_REGIONS \\');
   L.push(`  { "uart", ${u(m.uart.base)}, ${u(m.uart.size)} }, \\`);
+  for (const d of passthrough) L.push(`  { "${d.name}", ${u(d.base)}, ${u(d.size)} }, \\`);
+  L.push('');
+  L.push('/* Devices passed through to the backend, which drives them: { name, base, size, INTID } */');
+  L.push(`#define PLAT_PASSTHROUGH_COUNT ${passthrough.length}`);
+  L.push('#define PLAT_PASSTHROUGH \\');
+  for (const d of passthrough) L.push(`  { "${d.name}", ${u(d.base)}, ${u(d.size)}, ${d.intid} }, \\`);
   L.push('');
   L.push('/* Device models: { name, virtio device id, dm_id, bind key, window base, window size,');
   L.push(' *   backend INTID, frontend INTID, shmem id, shmem base, shmem size } */');

@@ -3,7 +3,9 @@
  * Checks what a run will need from the user's environment before anything
  * long is built: that the QEMU program starts (`$QEMU`, else
  * `qemu-system-aarch64`) and, when `BAO_IMAGE` is set, that it names a file
- * that can be a Bao image. `npm start`, `npm test`, `npm run bench` and
+ * that can be a Bao image, and when `BAOJS_DISK` is set, that it names an
+ * image the passthrough disk `pdisk0` can use (it exists, holds the
+ * description's disk ranges, no other run holds it). `npm start`, `npm test`, `npm run bench` and
  * `npm run profile` run it first; `qemu/run.ts` calls it too.
  *
  * Usage: `node --import tsx scripts/preflight.ts [--bare]` (`--bare`: the
@@ -13,16 +15,20 @@
 import { pathToFileURL } from 'node:url';
 import { checkQemu } from '../qemu/qemu.ts';
 import { checkBaoImage } from '../qemu/bao/run.ts';
+import { checkDiskImage } from '../qemu/disks.ts';
+import { platform } from '../platforms/qemu-aarch64-virt.ts';
 
 /**
  * Checks the run environment `env`.
  * @throws Error with one line naming the problem: the QEMU program does
- *   not start (`cannot start /nonexistent: ENOENT`), or `BAO_IMAGE` is
- *   missing or not a Bao image.
+ *   not start (`cannot start /nonexistent: ENOENT`), `BAO_IMAGE` is
+ *   missing or not a Bao image, or `BAOJS_DISK` cannot serve as the
+ *   system's passthrough disk (qemu/disks.ts `checkDiskImage`).
  */
 export function preflight(env: NodeJS.ProcessEnv = process.env, opts: { bare?: boolean } = {}): void {
   checkQemu(env.QEMU ?? 'qemu-system-aarch64');
   if (!opts.bare && env.BAO_IMAGE) checkBaoImage(env.BAO_IMAGE);
+  if (!opts.bare && env.BAOJS_DISK) checkDiskImage(platform, 'pdisk0', env.BAOJS_DISK);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -5,7 +5,7 @@
  * virtio-mmio transport, registered on the DM's window; the host's IRQ
  * handler wired to the dispatcher and each DM's backend INTID enabled.
  */
-import { shmemRegionName, validatePlatform, type DeviceModel, type Platform } from './config/platform.ts';
+import { shmemRegionName, validatePlatform, type DeviceModel, type PassthroughDevice, type Platform } from './config/platform.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher.ts';
 import type { LogSink } from './dispatcher/log.ts';
 import { isAsyncBacking, type AsyncBlockBacking, type BlockBacking } from './devices/backing.ts';
@@ -13,6 +13,8 @@ import { BlkDevice } from './devices/blk.ts';
 import { DEVICE_KINDS } from './devices/registry.ts';
 import { VsockHub } from './devices/vsock-socket.ts';
 import { EthernetSwitch, type SwitchOptions } from './net/switch.ts';
+import { SharedDisk, type PhysicalDisk } from './devices/disk.ts';
+import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
 import type { Host } from './host.ts';
 import type { VirtioDevice } from './virtio/device.ts';
 import { GuestMemory } from './virtio/memory.ts';
@@ -39,6 +41,14 @@ export interface Backend {
   vsock: VsockHub;
   /** the backend's Ethernet switch: every net device is a port of it */
   netSwitch: EthernetSwitch;
+  /** the physical disks the backend drives (`backend.passthrough` of kind virtio-blk), by name */
+  disks: Map<string, PassthroughDisk>;
+  /**
+   * Serves interrupt `intid`: a passthrough device's (its driver), else a
+   * device model's (the dispatcher). Returns false (and logs) for one that
+   * belongs to neither.
+   */
+  serviceIrq(intid: number): boolean;
   /** Services every DM once (requests that arrived before the IRQs were enabled). */
   pollAll(): void;
 }
@@ -68,6 +78,21 @@ export interface BackendOptions {
   requireAccessPlatform?: boolean;
   /** the Ethernet switch's ageing time, flood limits and table sizes (src/net/switch.ts defaults) */
   netSwitch?: SwitchOptions;
+  /**
+   * the driver of a passthrough disk (default: {@link VirtioBlkDriver.open}
+   * on the device's window, interrupt and DMA region)
+   */
+  diskDriver?: (device: PassthroughDevice, host: Host, log: LogSink) => PhysicalDisk & { onInterrupt(): void };
+}
+
+/** A physical disk the backend drives. */
+export interface PassthroughDisk {
+  /** its platform entry */
+  device: PassthroughDevice;
+  /** its driver */
+  driver: PhysicalDisk & { onInterrupt(): void };
+  /** the frontend disks' view of it (ranges, queueing, grouped flushes) */
+  shared: SharedDisk;
 }
 
 /**
@@ -83,12 +108,30 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
   const devices = new Map<string, ServedDevice>();
   const vsock = new VsockHub();
   const netSwitch = new EthernetSwitch(host, options.netSwitch);
+  // the physical disks first: the frontend disks on them are ranges of them
+  const disks = new Map<string, PassthroughDisk>();
+  const irqHandlers: (() => void)[] = [];
+  for (const pt of platform.backend.passthrough ?? []) {
+    if (pt.kind !== 'virtio-blk' || !platform.devices.some((d) => typeof d.backing === 'object' && d.backing?.disk === pt.name)) continue;
+    const driver = options.diskDriver
+      ? options.diskDriver(pt, host, log)
+      : VirtioBlkDriver.open(host, { name: pt.name, base: pt.base, intid: pt.intid, dma: pt.dma, log });
+    const shared = new SharedDisk(driver, pt.name);
+    disks.set(pt.name, { device: pt, driver, shared });
+    irqHandlers[pt.intid] = () => {
+      driver.onInterrupt();
+      shared.completed();
+    };
+    log(`${pt.name}: ${driver.capacity} bytes${driver.readOnly ? ', read-only' : ''}, ${driver.flush ? 'volatile write cache (flushed on FLUSH)' : 'no volatile write cache'}`);
+  }
+  const diskMap = new Map<string, SharedDisk>();
+  for (const [name, d] of disks) diskMap.set(name, d.shared);
   for (const model of platform.devices) {
     const name = shmemRegionName(model);
     const buffer = host.region(name);
     if (buffer.byteLength < model.shmem.size) throw new RangeError(`region ${name} is ${buffer.byteLength} bytes, the platform says ${model.shmem.size}`);
     const mem = new GuestMemory(model.shmem.base, buffer, name, model.shmem.size);
-    const device = DEVICE_KINDS[model.kind].create(model, { host, log, vsock, netSwitch, consoleOutput: options.consoleOutput, blockBacking: options.blockBacking });
+    const device = DEVICE_KINDS[model.kind].create(model, { host, log, vsock, netSwitch, disks: diskMap, consoleOutput: options.consoleOutput, blockBacking: options.blockBacking });
     dispatcher.addDeviceModel({ dmId: model.dmId, name: model.name, backendIntid: model.backendIntid });
     const transport = new VirtioMmioTransport(device, mem, {
       base: model.window.base,
@@ -122,14 +165,24 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     devices.set(model.name, { model, device, transport, mem });
   }
   host.onIrq((intid: number) => {
-    dispatcher.serviceIrq(intid);
+    serviceIrq(intid);
   });
   for (const model of platform.devices) host.irqEnable(model.backendIntid);
+  function serviceIrq(intid: number): boolean {
+    const h = irqHandlers[intid];
+    if (h !== undefined) {
+      h();
+      return true;
+    }
+    return dispatcher.serviceIrq(intid);
+  }
   return {
     dispatcher,
     devices,
     vsock,
     netSwitch,
+    disks,
+    serviceIrq,
     pollAll(): void {
       for (const id of dispatcher.dmIds()) dispatcher.service(id);
     },

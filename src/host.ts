@@ -374,13 +374,31 @@ export interface Host {
   consoleRead(buf: Uint8Array): number;
 
   /**
-   * Enables interrupt `intid` (GIC INTID: SGI 0-15, PPI 16-31, SPI 32-1019).
-   * @throws RangeError for an INTID the platform cannot deliver.
+   * Enables interrupt `intid` (GIC INTID: SGI 0-15, PPI 16-31, SPI 32-1019)
+   * and routes it to the backend's CPU (GICv3: GICD_IROUTER; GICv2:
+   * GICD_ITARGETSR). The INTID of a device passed through to the backend
+   * (`backend.passthrough[].intid` of the platform description) is
+   * accepted, and is how its driver unmasks it again: a virtio-mmio
+   * device's interrupt is level-triggered and stays high until the driver
+   * writes InterruptACK (virtio 1.2 section 4.2.2), so the host disables
+   * it at the GIC each time it fires, before ending it ({@link Host.onIrq});
+   * the driver calls `irqEnable(intid)` after it has read InterruptStatus
+   * and written InterruptACK. If the device raised its line again meanwhile,
+   * the interrupt is taken again at once. Calling it for an enabled INTID
+   * is harmless. Source: Arm IHI 0069 (GICv3) 12.9.14 GICD_IROUTER,
+   * 12.9.10 GICD_ICENABLER; firmware/irq.c.
+   * @throws RangeError for an INTID the platform cannot deliver (the
+   *   UART's and the timer's are the host's own)
    */
   irqEnable(intid: number): void;
   /**
    * Sets the function the main loop calls for each interrupt that fired,
-   * after the C handler acknowledged it. One handler; a later call replaces it.
+   * after the C handler acknowledged it. One handler; a later call
+   * replaces it. For a passthrough device's INTID the interrupt is
+   * disabled at the GIC when the handler runs, and stays so until the
+   * handler (or later code) calls {@link Host.irqEnable}: acknowledge the
+   * device first (InterruptACK), then enable, or the device's held line
+   * interrupts the backend again at once.
    */
   onIrq(handler: (intid: number) => void): void;
 
@@ -418,7 +436,8 @@ export interface Host {
 
   /**
    * MMIO load of `width` bytes (1, 2, 4, 8) at guest-physical `addr`, which
-   * must lie inside a device region of the platform description. Returns the
+   * must lie inside a device region of the platform description (the UART,
+   * the register window of each `backend.passthrough` device). Returns the
    * low 32 bits (unsigned); for width 8 the high half goes to `hi[0]` if given.
    * @throws RangeError outside the device regions or for a bad width/alignment.
    */

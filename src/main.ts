@@ -10,6 +10,7 @@ import type { Host } from './host.ts';
 import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
+import { probePassthrough } from './passthrough-probe.ts';
 import { selfTest } from './selftest.ts';
 import { serveEcho } from './services/echo.ts';
 import { serveKv } from './services/kv.ts';
@@ -73,7 +74,7 @@ function serve(host: Host): Backend {
   const dispatcher = backend.dispatcher;
   host.onIrq((intid: number) => {
     if (intid !== consoleIntid) {
-      dispatcher.serviceIrq(intid);
+      backend.serviceIrq(intid);
       return;
     }
     for (let n = host.consoleRead(input); n > 0; n = host.consoleRead(input)) {
@@ -102,6 +103,7 @@ function serve(host: Host): Backend {
 export async function main(host: Host): Promise<void> {
   if (host.underHypervisor) serve(host);
   host.write(readyLine(host, host.nowNs()));
+  if (host.underHypervisor) for (const line of probePassthrough(host, platform.backend.passthrough ?? [])) host.write(`${line}\n`);
   const results = await selfTest(host);
   let failed = 0;
   for (const r of results) {

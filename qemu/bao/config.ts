@@ -21,7 +21,8 @@
  *    `bind_key`, `type` = `REMIO_DEV_FRONTEND` / `REMIO_DEV_BACKEND`,
  *    `shmem` = { `base`, `size`, `shmem_id` });
  *  - `src/core/inc/shmem.h`: `struct shmem` (`size`, `place_phys`, `phys`),
- *    indexed by shmem id;
+ *    indexed by shmem id; `src/core/shmem.c` takes free pages for an entry
+ *    without `place_phys` and uses `phys` as it is for one with it;
  *  - `src/arch/armv8/inc/arch/vm.h`: `.arch.gic` = { `gicd_addr`,
  *    `gicr_addr` (GICv3) or `gicc_addr` (GICv2) }, the guest-physical
  *    addresses of the virtual GIC.
@@ -33,8 +34,20 @@
  * backend's `dm_id` in the remio hypercall is the index of the entry in the
  * backend VM's own `remio_devs`: the generator puts each device's BACKEND
  * entry at index `dmId`.
+ *
+ * Devices passed through to the backend (`backend.passthrough`) become
+ * `devs` entries of the backend VM (`pa` = `va` = the page that holds the
+ * window, `interrupts` = its SPI; `src/core/vm.c` maps the page and assigns
+ * the interrupt to the VM). Such a device DMAs to *physical* addresses
+ * while baojs, its driver, gives it guest-physical ones, and there is no
+ * SMMU to translate: every region it reads or writes is placed at
+ * IPA = PA — its `dma` region (`place_phys` on the backend's
+ * `vm_mem_region`, whatever `regionPlacement` says) and the shared region
+ * of every frontend disk on it (`place_phys` on the `shmem` entry), since
+ * the data of a frontend request goes between the disk and that region
+ * without a copy.
  */
-import { ConfigError, validatePlatform, type Platform, type Range } from '../../src/config/platform.ts';
+import { ConfigError, pageSpan, validatePlatform, type Platform, type Range } from '../../src/config/platform.ts';
 
 /** Where the images come from and how the VMs start. Paths are written into the C source as they are given. */
 export interface BaoConfigOptions {
@@ -111,8 +124,11 @@ export interface BaoVm {
 /** The whole `struct config`. */
 export interface BaoSystem {
   platform: string;
-  /** `shmemlist`, indexed by shmem id */
-  shmem: Array<{ id: number; size: number; device: string }>;
+  /**
+   * `shmemlist`, indexed by shmem id; `phys` when the region must sit at
+   * that physical address (`place_phys`: a passthrough disk DMAs into it)
+   */
+  shmem: Array<{ id: number; size: number; device: string; phys?: number }>;
   /** `vmlist`: the frontend (VM 0), then the backend (VM 1) */
   vms: BaoVm[];
 }
@@ -188,6 +204,20 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
   };
 
   const identity = (opts.regionPlacement ?? 'identity') === 'identity';
+  const passthrough = p.backend.passthrough ?? [];
+  const dmaRegions = new Set(passthrough.map((d) => d.dma));
+  // One `devs` entry per page: two transports may share one (QEMU virt's are 0x200 apart).
+  const pages = new Map<number, BaoDevRegion>();
+  for (const d of passthrough) {
+    const page = pageSpan(d);
+    const dev = pages.get(page.base);
+    if (dev) {
+      dev.interrupts.push(d.intid);
+      dev.what += `, ${d.name}`;
+    } else {
+      pages.set(page.base, { mmio: { pa: page.base, va: page.base, size: page.size }, interrupts: [d.intid], what: `passthrough ${d.kind}: ${d.name}` });
+    }
+  }
   const byDmId = [...p.devices].sort((a, b) => a.dmId - b.dmId);
   const backend: BaoVm = {
     role: 'backend',
@@ -198,11 +228,16 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     cpuNum: p.backend.cpus.length,
     regions: [
       { base: p.backend.ram.base, size: p.backend.ram.size, what: 'RAM (firmware image, stack, heap)' },
-      ...p.backend.regions.map((r) => ({ base: r.base, size: r.size, what: `region '${r.name}'`, ...(identity ? { phys: r.base } : {}) })),
+      ...p.backend.regions.map((r) => {
+        const dma = dmaRegions.has(r.name);
+        const what = dma ? `region '${r.name}', DMA of a passthrough device: IPA = PA` : `region '${r.name}'`;
+        return { base: r.base, size: r.size, what, ...(identity || dma ? { phys: r.base } : {}) };
+      }),
     ],
     devs: [
       { mmio: { pa: m.uart.base, va: m.uart.base, size: m.uart.size }, interrupts: [m.uart.intid], what: `console UART (${m.uart.kind ?? 'pl011'}), passthrough` },
       { interrupts: [m.timerIntid], what: 'generic timer (virtual timer PPI)' },
+      ...pages.values(),
     ],
     remioDevs: byDmId.map((d) => ({
       type: 'REMIO_DEV_BACKEND' as const,
@@ -214,7 +249,9 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     gic,
   };
 
-  const shmem = [...p.devices].sort((a, b) => a.shmem.id - b.shmem.id).map((d) => ({ id: d.shmem.id, size: d.shmem.size, device: d.name }));
+  const onDisk = (d: Platform['devices'][number]): boolean => typeof d.backing === 'object' && d.backing !== null;
+  const shmem = [...p.devices].sort((a, b) => a.shmem.id - b.shmem.id)
+    .map((d) => ({ id: d.shmem.id, size: d.shmem.size, device: d.name, ...(onDisk(d) ? { phys: d.shmem.base } : {}) }));
   return { platform: p.name, shmem, vms: [frontend, backend] };
 }
 
@@ -260,10 +297,14 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
   out(0, 'struct config config = {');
   out(1, 'CONFIG_HEADER');
   out(0, '');
-  out(1, '/* Shared memory, indexed by shmem id; Bao picks the physical pages. */');
+  out(1, '/* Shared memory, indexed by shmem id; Bao picks the physical pages, except where a');
+  out(1, ' * passthrough disk DMAs into the region (IPA = PA: no SMMU translates its addresses). */');
   out(1, `.shmemlist_size = ${sys.shmem.length},`);
   out(1, '.shmemlist = (struct shmem[]) {');
-  for (const s of sys.shmem) out(2, `[${s.id}] = { .size = ${hex(s.size)} }, /* ${s.device} */`);
+  for (const s of sys.shmem) {
+    const place = s.phys !== undefined ? ` .place_phys = true, .phys = ${hex(s.phys)},` : '';
+    out(2, `[${s.id}] = { .size = ${hex(s.size)},${place} }, /* ${s.device} */`);
+  }
   out(1, '},');
   out(0, '');
   out(1, `.vmlist_size = ${sys.vms.length},`);
@@ -342,13 +383,18 @@ const BAO_NOLOAD_SLACK = 32 * MiB;
  * machine RAM, above the first 2 MiB (QEMU keeps its own device tree
  * there), where the image and Bao's working memory after it stay clear of
  * every region the configuration pins to a physical address (the backend's
- * named regions, `place_phys`). Bao finds its own load address at boot
+ * named regions and the shared regions passthrough disks DMA into,
+ * `place_phys`). Bao finds its own load address at boot
  * (`src/arch/armv8/aarch64/boot.S`) and reserves the pinned regions, so
  * they must not overlap it (`src/core/mem.c`).
  * @throws Error when no such place exists.
  */
 export function baoLoadAddress(p: Platform, imageSize: number): number {
-  const pinned: Range[] = baoSystem(p).vms.flatMap((vm) => vm.regions.filter((r) => r.phys !== undefined).map((r) => ({ base: r.phys!, size: r.size })));
+  const sys = baoSystem(p);
+  const pinned: Range[] = [
+    ...sys.vms.flatMap((vm) => vm.regions.filter((r) => r.phys !== undefined).map((r) => ({ base: r.phys!, size: r.size }))),
+    ...sys.shmem.filter((s) => s.phys !== undefined).map((s) => ({ base: s.phys!, size: s.size })),
+  ];
   const need = imageSize + BAO_NOLOAD_SLACK;
   const end = p.machine.ram.base + p.machine.ram.size;
   let at = p.machine.ram.base + QEMU_DTB_ROOM;

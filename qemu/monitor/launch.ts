@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { loadPlatform, monitorLayout } from '../../scripts/gen-platform.ts';
 import { ensureMonitor, PLATFORM } from './build.ts';
+import { diskQemuArgs, type DiskImage } from '../disks.ts';
 
 /** A guest image: an ELF (loaded at its segments' addresses) or a raw binary loaded at `addr`. */
 export interface GuestImage {
@@ -36,6 +37,12 @@ export interface MonitorRun {
   backend: GuestImage;
   /** more files to load (raw, at an address) */
   blobs?: Blob[];
+  /**
+   * images of the platform's passthrough disks (qemu/disks.ts
+   * `prepareDisks`), attached before any other virtio device so that each
+   * lands on the transport the description gives it
+   */
+  disks?: DiskImage[];
   /** more QEMU arguments, appended */
   extra?: string[];
 }
@@ -61,8 +68,11 @@ function guestArgs(g: GuestImage): [string[], number] {
 
 /**
  * The full `qemu-system-aarch64` argument list for a run: machine, monitor
- * (sets CPU 0's PC), guests, blobs and the boot-parameter block
- * (frontend entry, frontend x0, backend entry, backend x0; 8 bytes each).
+ * (sets CPU 0's PC), guests, blobs, the boot-parameter block (frontend
+ * entry, frontend x0, backend entry, backend x0; 8 bytes each), the
+ * passthrough disks, then `extra`.
+ * @throws Error from `diskQemuArgs` when a passthrough device is not on the
+ *   transport its place on the command line gives it
  */
 export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
   const p = await loadPlatform(PLATFORM);
@@ -79,6 +89,7 @@ export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
     ...feArgs, ...beArgs,
     ...(run.blobs ?? []).flatMap((b) => ['-device', `loader,file=${b.file},addr=${hex(b.addr)},force-raw=on`]),
     ...words.flatMap((w, i) => ['-device', `loader,addr=${hex(params + 8 * i)},data=${hex(w)},data-len=8`]),
+    ...(run.disks ? diskQemuArgs(p, run.disks) : []),
     ...(run.extra ?? []),
   ];
   return args;

@@ -123,6 +123,9 @@ void monitor_main(uint32_t cpu)
         }
         remio_init();
         gic_set_spi(PLAT_UART_INTID, BACKEND_CPU, false);
+        for (size_t i = 0; i < passthrough_count; i++) {
+            gic_set_spi(passthrough_devs[i].intid, BACKEND_CPU, false);
+        }
         for (int i = 0; i < VM_COUNT; i++) {
             if (vms[i].cpu != 0) {
                 int64_t r = psci_call(PSCI_CPU_ON_64, vms[i].cpu, (uint64_t)_start, 0);

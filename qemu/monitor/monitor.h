@@ -100,6 +100,19 @@ uint32_t cpu_current(void);
 void monitor_halt(void) __attribute__((noreturn));
 void monitor_system_off(void) __attribute__((noreturn));
 
+/** A device of the machine passed through to the backend (a row of PLAT_PASSTHROUGH). */
+struct passthrough_dev {
+    const char *name; /**< name from the platform description */
+    uint64_t base;    /**< physical (= backend guest-physical) base of its registers */
+    uint64_t size;    /**< size of its register window, bytes */
+    uint32_t intid;   /**< its SPI, the backend's own (forwarded with the LR HW bit) */
+};
+
+/** The passthrough devices of the platform description, and their count. */
+extern const struct passthrough_dev passthrough_devs[];
+extern const size_t passthrough_count;
+bool passthrough_owns_intid(uint32_t intid);
+
 /* stage2.c */
 void stage2_build(struct vm *vm);
 

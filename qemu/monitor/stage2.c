@@ -112,10 +112,30 @@ static const struct stage2_region stage2_backend_regions[] = {BACKEND_REGIONS};
 /** The device models, for the frontend's view of the shared regions. */
 static const struct stage2_device_row stage2_devices[] = {PLAT_DEVICES};
 
+#if PLAT_PASSTHROUGH_COUNT > 0
+const struct passthrough_dev passthrough_devs[] = {PLAT_PASSTHROUGH};
+#else
+const struct passthrough_dev passthrough_devs[1];
+#endif
+const size_t passthrough_count = PLAT_PASSTHROUGH_COUNT;
+
+/** Whether `intid` is the SPI of a device passed through to the backend. */
+bool passthrough_owns_intid(uint32_t intid)
+{
+    for (size_t i = 0; i < passthrough_count; i++) {
+        if (passthrough_devs[i].intid == intid) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /**
  * Builds `vm`'s stage-2 tables: its RAM, the shared regions (both VMs, same
- * address), the backend's named regions and the PL011 passthrough; sets
- * vm->vttbr. Windows, GICD, GICR and the debug UART stay unmapped.
+ * address), the backend's named regions, the PL011 passthrough and, in the
+ * backend, the pages of the passthrough devices (Device-nGnRE, identity, as
+ * Bao maps a `vm_dev_region`); sets vm->vttbr. Windows, GICD, GICR and the
+ * debug UART stay unmapped.
  */
 void stage2_build(struct vm *vm)
 {
@@ -125,6 +145,11 @@ void stage2_build(struct vm *vm)
     if (vm->cpu == BACKEND_CPU) {
         for (size_t i = 0; i < sizeof stage2_backend_regions / sizeof stage2_backend_regions[0]; i++) {
             stage2_map(vm, stage2_backend_regions[i].base, stage2_backend_regions[i].size, S2_NORMAL);
+        }
+        for (size_t i = 0; i < passthrough_count; i++) {
+            uint64_t page = passthrough_devs[i].base & ~0xfffUL;
+            uint64_t end = (passthrough_devs[i].base + passthrough_devs[i].size + 0xfffUL) & ~0xfffUL;
+            stage2_map(vm, page, end - page, S2_DEVICE);
         }
     } else {
         for (size_t i = 0; i < PLAT_DEVICE_COUNT; i++) {

@@ -233,6 +233,13 @@ void trap_handle_irq(struct trap_frame *f)
         } else {
             gic_deactivate(intid);
         }
+    } else if (passthrough_owns_intid(intid)) {
+        /* a passthrough device's SPI: the backend's own, deactivated by its EOI */
+        for (int i = 0; i < VM_COUNT; i++) {
+            if (vms[i].cpu == BACKEND_CPU) {
+                vgic_inject(&vms[i], intid, true);
+            }
+        }
     } else {
         gic_deactivate(intid);
         if (intid == GIC_MAINTENANCE_INTID) {

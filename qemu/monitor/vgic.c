@@ -131,6 +131,12 @@ void vgic_init_vm(struct vm *vm)
         g->irq[PLAT_UART_INTID].owned = true;
         g->irq[PLAT_UART_INTID].hw = true;
     }
+    if (vm->cpu == BACKEND_CPU) {
+        for (size_t i = 0; i < passthrough_count; i++) {
+            g->irq[passthrough_devs[i].intid].owned = true;
+            g->irq[passthrough_devs[i].intid].hw = true;
+        }
+    }
 }
 
 /** Per-CPU set-up of the virtual CPU interface (ICH_HCR_EL2.En, an empty VMCR and LRs). */
@@ -290,11 +296,17 @@ static uint32_t vgic_state_of(struct vgic *g, uint32_t intid)
     return s;
 }
 
-/** Applies a guest enable change to a forwarded SPI on the physical distributor, as Bao does. */
+/**
+ * Applies a guest enable change to a forwarded SPI (the UART's, a
+ * passthrough device's) on the physical distributor, routed to the VM's
+ * CPU, as Bao's vGIC does for an interrupt assigned to a VM.
+ */
 static void vgic_sync_hw_enable(struct vm *vm, uint32_t intid)
 {
     struct vgic_irq *irq = &vm->vgic->irq[intid];
-    if (intid >= 32 && intid == PLAT_UART_INTID && vm->owns_uart) {
+    bool forwarded = (intid == PLAT_UART_INTID && vm->owns_uart) ||
+                     (vm->cpu == BACKEND_CPU && passthrough_owns_intid(intid));
+    if (intid >= 32 && forwarded) {
         gic_set_spi(intid, vm->cpu, irq->enabled);
     }
 }

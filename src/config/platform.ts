@@ -77,8 +77,11 @@ export interface DeviceModel {
   frontendIntid: number;
   /** the device's shared region; frontend virtio DMA lives only here */
   shmem: Shmem;
-  /** blk: name of the backing memory region in the backend */
-  backing?: string;
+  /**
+   * blk: what holds the disk's bytes: the name of a backend memory region
+   * (a RAM disk), or a {@link DiskRange} of a passthrough disk
+   */
+  backing?: string | DiskRange;
   /** blk: refuse writes (VIRTIO_BLK_F_RO) */
   readOnly?: boolean;
   /** largest queue size the device offers (QueueNumMax), a power of 2 up to 32768 */
@@ -91,6 +94,46 @@ export interface DeviceModel {
   mtu?: number;
   /** net: the port reaches only ports of the switch that are not isolated (default false) */
   isolated?: boolean;
+}
+
+/**
+ * A frontend disk's bytes on a disk the backend VM owns: `size` bytes from
+ * byte `offset` of the passthrough device `disk`
+ * ({@link PassthroughDevice}, kind `virtio-blk`). Both are multiples of
+ * 4096; writable ranges (the device's `readOnly` not true) on one disk do
+ * not overlap; read-only ones may overlap anything.
+ */
+export interface DiskRange {
+  /** name of a passthrough device of kind `virtio-blk` (`backend.passthrough[].name`) */
+  disk: string;
+  /** first byte of the range on the disk, bytes (multiple of 4096) */
+  offset: number;
+  /** length of the range, bytes (multiple of 4096, > 0) */
+  size: number;
+}
+
+/** Kinds of device a backend can own (and drive itself). */
+export type PassthroughKind = 'virtio-blk';
+
+/**
+ * A device of the machine passed through to the backend VM, which drives it
+ * (baojs is then the virtio *driver*): its register window (a virtio-mmio
+ * transport, 0x200 bytes) is mapped into the backend only, in the 4 KiB
+ * page that holds it, and its interrupt (an SPI) is the backend's own,
+ * forwarded by the hypervisor. The device reads and writes the backend
+ * region `dma` (rings, request headers) and the shared regions of the
+ * frontend disks it serves by DMA at physical addresses: with no SMMU those
+ * must be placed at IPA = PA (qemu/bao/config.ts, docs/bao.md).
+ */
+export interface PassthroughDevice extends Range {
+  /** name used in logs and by {@link DiskRange.disk}, [a-z0-9_-]+, unique */
+  name: string;
+  /** what the device is: a virtio-blk device behind a virtio-mmio v2 transport */
+  kind: PassthroughKind;
+  /** its interrupt (GIC INTID of an SPI, 32..255), level-triggered */
+  intid: number;
+  /** name of the backend region (`backend.regions`) that holds the driver's rings and request headers */
+  dma: string;
 }
 
 /**
@@ -111,7 +154,12 @@ export interface VmConfig {
   ram: Range;
 }
 
-/** A named memory region the backend can open with `host.region(name)`. */
+/**
+ * A named memory region the backend can open with `host.region(name)`.
+ * `name`: [a-z0-9_-]+, or `dma:` and such a name for the DMA area of a
+ * passthrough device (by convention `dma:<device>`); never `shmem:…`,
+ * which names the devices' shared regions ({@link shmemRegionName}).
+ */
 export interface NamedRegion extends Range {
   name: string;
 }
@@ -127,8 +175,10 @@ export interface Platform {
     stackSize: number;
     /** JS heap region size, bytes (from the end of the image to the region end) */
     heapSize: number;
-    /** extra regions in the backend VM (disk backings, self-test area) */
+    /** extra regions in the backend VM (disk backings, self-test area, DMA areas of passthrough devices) */
     regions: NamedRegion[];
+    /** devices of the machine the backend VM owns and drives (none by default) */
+    passthrough?: PassthroughDevice[];
   };
   /** the frontend VM */
   frontend: VmConfig;
@@ -249,7 +299,7 @@ export function validatePlatform(p: Platform): Platform {
   b.regions.forEach((r, i) => {
     const f = `backend.regions[${i}]`;
     checkRange(f, r);
-    if (!/^[a-z0-9_-]+$/.test(r.name)) throw new ConfigError(`${f}.name`, 'must match [a-z0-9_-]+');
+    if (!/^(dma:)?[a-z0-9_-]+$/.test(r.name)) throw new ConfigError(`${f}.name`, 'must match [a-z0-9_-]+, or dma: and such a name');
     if (names.has(r.name)) throw new ConfigError(`${f}.name`, `duplicate region name ${r.name}`);
     names.add(r.name);
     if (r.base % PAGE || r.size % PAGE) throw new ConfigError(f, 'must be 4 KiB aligned');
@@ -257,6 +307,7 @@ export function validatePlatform(p: Platform): Platform {
     if (overlaps(r, p.frontend.ram) || overlaps(r, b.ram)) throw new ConfigError(f, 'overlaps a VM\'s RAM');
   });
 
+  checkPassthroughDevices(p);
   if (!Array.isArray(p.devices) || p.devices.length > 16) throw new ConfigError('devices', 'at most 16 device models');
   const dmIds = new Set<number>();
   const shmemIds = new Set<number>();
@@ -305,7 +356,89 @@ export function validatePlatform(p: Platform): Platform {
     });
   });
   p.devices.forEach((d, i) => checkWindowClear(p, i));
+  checkPassthroughClear(p);
   return p;
+}
+
+/** The 4 KiB pages that hold `r` (what a stage-2 map of it covers). */
+export function pageSpan(r: Range): Range {
+  const base = Math.floor(r.base / PAGE) * PAGE;
+  return { base, size: Math.ceil((r.base + r.size) / PAGE) * PAGE - base };
+}
+
+/**
+ * Checks each of `backend.passthrough` on its own (before the device
+ * models, whose disk ranges name them): a list, names [a-z0-9_-]+ and
+ * unique, kind `virtio-blk`, a virtio-mmio window (0x200 bytes,
+ * 0x200-aligned), `intid` an SPI below 256, `dma` an existing backend region.
+ * @throws ConfigError on `backend.passthrough[i].<field>`
+ */
+function checkPassthroughDevices(p: Platform): void {
+  const list = p.backend.passthrough;
+  if (list === undefined) return;
+  if (!Array.isArray(list)) throw new ConfigError('backend.passthrough', 'must be a list');
+  list.forEach((d, i) => {
+    const f = `backend.passthrough[${i}]`;
+    if (!d || typeof d !== 'object') throw new ConfigError(f, 'missing');
+    if (typeof d.name !== 'string' || !/^[a-z0-9_-]+$/.test(d.name)) throw new ConfigError(`${f}.name`, 'must match [a-z0-9_-]+');
+    if (list.slice(0, i).some((o) => o.name === d.name)) throw new ConfigError(`${f}.name`, `duplicate passthrough name ${d.name}`);
+    if (d.kind !== 'virtio-blk') throw new ConfigError(`${f}.kind`, `unknown passthrough kind: ${d.kind} (known: virtio-blk)`);
+    checkRange(f, d);
+    if (d.size !== 0x200) throw new ConfigError(`${f}.size`, 'a virtio-mmio window is 0x200 bytes');
+    if (d.base % 0x200) throw new ConfigError(`${f}.base`, 'must be 0x200 aligned');
+    if (!Number.isInteger(d.intid) || d.intid < 32 || d.intid > 255) throw new ConfigError(`${f}.intid`, `must be an SPI, 32..255: ${d.intid}`);
+    if (typeof d.dma !== 'string' || !p.backend.regions.some((r) => r.name === d.dma)) throw new ConfigError(`${f}.dma`, `no backend region named ${d.dma}`);
+  });
+}
+
+/**
+ * Checks that the passthrough devices lie clear of everything else: the
+ * page(s) of each ({@link pageSpan}, what the hypervisor maps into the
+ * backend) clear of machine RAM (VMs, regions, shared memory), the remio
+ * windows, the UART and the GIC frames; no two devices overlap (two may
+ * share a page: both go to the backend); each `intid` used by no device
+ * model, the UART or another passthrough device.
+ * @throws ConfigError on `backend.passthrough[i].<field>`
+ */
+function checkPassthroughClear(p: Platform): void {
+  const list = p.backend.passthrough ?? [];
+  list.forEach((d, i) => {
+    const f = `backend.passthrough[${i}]`;
+    if (d.intid === p.machine.uart.intid) throw new ConfigError(`${f}.intid`, 'shared with machine.uart');
+    p.devices.forEach((o, j) => {
+      if (o.backendIntid === d.intid) throw new ConfigError(`${f}.intid`, `shared with devices[${j}].backendIntid`);
+      if (o.frontendIntid === d.intid) throw new ConfigError(`${f}.intid`, `shared with devices[${j}].frontendIntid`);
+    });
+    const page = pageSpan(d);
+    const refuse = (what: string, r: Range): never => {
+      throw new ConfigError(`${f}.base`, `the page ${span(page)} of ${d.name} overlaps ${what} (${span(r)}); a passthrough device is mapped by the page`);
+    };
+    if (overlaps(page, p.machine.ram)) refuse('machine.ram', p.machine.ram);
+    if (overlaps(page, p.machine.uart)) refuse('machine.uart, the console UART', p.machine.uart);
+    for (const g of gicFrames(p.machine)) if (overlaps(page, g)) refuse(`${g.field}, ${g.what}`, g);
+    p.devices.forEach((o, j) => {
+      if (overlaps(page, o.window)) refuse(`devices[${j}].window, the remio window of ${o.name}`, o.window);
+    });
+    for (let j = 0; j < i; j++) {
+      const o = list[j];
+      if (overlaps(o, d)) throw new ConfigError(`${f}.base`, `overlaps backend.passthrough[${j}]`);
+      if (o.intid === d.intid) throw new ConfigError(`${f}.intid`, `shared with backend.passthrough[${j}]`);
+    }
+  });
+}
+
+/**
+ * Bytes a passthrough disk must hold for platform `p`: the largest end
+ * (`offset + size`) of the {@link DiskRange}s on disk `diskName`, 0 if no
+ * device uses it. The runner checks an image against it.
+ */
+export function diskMinimumSize(p: Platform, diskName: string): number {
+  let min = 0;
+  for (const d of p.devices) {
+    const b = d.backing;
+    if (b !== undefined && typeof b === 'object' && b.disk === diskName) min = Math.max(min, b.offset + b.size);
+  }
+  return min;
 }
 
 const hex = (v: number): string => `0x${v.toString(16)}`;

@@ -11,13 +11,14 @@
  * entry and from the device's `DeviceModel` (window, interrupts, shared
  * region), which are the same for every virtio-mmio device.
  */
-import type { DeviceModel, Platform } from '../config/platform.ts';
+import type { DeviceModel, DiskRange, Platform } from '../config/platform.ts';
 import { ConfigError } from '../config/error.ts';
 import type { LogSink } from '../dispatcher/log.ts';
 import type { Host } from '../host.ts';
 import type { VirtioDevice } from '../virtio/device.ts';
 import { DeviceId } from '../virtio/spec.ts';
 import { RamBacking, type AsyncBlockBacking, type BlockBacking } from './backing.ts';
+import type { SharedDisk } from './disk.ts';
 import { BlkDevice } from './blk.ts';
 import { ConsoleDevice } from './console.ts';
 import { GpioDevice } from './gpio.ts';
@@ -39,9 +40,15 @@ export interface DeviceEnv {
   vsock: VsockHub;
   /** the backend's Ethernet switch (net devices are its ports) */
   netSwitch: EthernetSwitch;
+  /** the physical disks the backend drives, by passthrough device name (frontend disks on ranges of them) */
+  disks?: ReadonlyMap<string, SharedDisk>;
   /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
   consoleOutput?: (name: string, bytes: Uint8Array) => void;
-  /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
+  /**
+   * a block device's backing (default: a RamBacking over
+   * host.region(model.backing) for a region name; a range of the
+   * passthrough disk it names, from `disks`, for a DiskRange)
+   */
   blockBacking?: (model: DeviceModel, host: Host) => BlockBacking | AsyncBlockBacking;
 }
 
@@ -67,18 +74,57 @@ export interface DeviceKindEntry {
   create(model: DeviceModel, env: DeviceEnv): VirtioDevice;
 }
 
+const SECTOR_ALIGN = 4096;
+
+/**
+ * Checks the {@link DiskRange} backing of blk device `d` (`p.devices[index]`,
+ * named `at`): `disk` names a passthrough device of kind virtio-blk, offset
+ * and size are multiples of 4096 with size > 0, and a writable range (the
+ * device not `readOnly`) overlaps no writable range of an earlier device on
+ * the same disk (read-only ranges may overlap anything).
+ * @throws ConfigError on `<at>.backing.<field>`
+ */
+function checkDiskRange(d: DeviceModel, at: string, p: Platform, index: number): void {
+  const r = d.backing as DiskRange;
+  const f = `${at}.backing`;
+  const disk = (p.backend.passthrough ?? []).find((x) => x.name === r.disk);
+  if (!disk) throw new ConfigError(`${f}.disk`, `no passthrough device named ${r.disk}`);
+  if (disk.kind !== 'virtio-blk') throw new ConfigError(`${f}.disk`, `${r.disk} is not a virtio-blk device`);
+  if (!Number.isSafeInteger(r.offset) || r.offset < 0 || r.offset % SECTOR_ALIGN) throw new ConfigError(`${f}.offset`, `must be a non-negative multiple of 4096: ${r.offset}`);
+  if (!Number.isSafeInteger(r.size) || r.size <= 0 || r.size % SECTOR_ALIGN) throw new ConfigError(`${f}.size`, `must be a positive multiple of 4096: ${r.size}`);
+  if (d.readOnly) return;
+  for (let j = 0; j < index; j++) {
+    const o = p.devices[j];
+    const b = o.backing;
+    if (o.kind !== 'blk' || o.readOnly || typeof b !== 'object' || b === null || b.disk !== r.disk) continue;
+    if (r.offset < b.offset + b.size && b.offset < r.offset + r.size) {
+      throw new ConfigError(f, `writable range ${r.offset}..${r.offset + r.size - 1} of ${r.disk} overlaps the writable range of devices[${j}] (${o.name})`);
+    }
+  }
+}
+
 /** Every kind, by the name platform descriptions use. */
 export const DEVICE_KINDS = {
   blk: {
     deviceId: DeviceId.BLOCK,
     fields: ['backing', 'readOnly'],
-    validate(d, at, p) {
+    validate(d, at, p, index) {
+      if (typeof d.backing === 'object' && d.backing !== null) {
+        checkDiskRange(d, at, p, index);
+        return;
+      }
       if (!d.backing || !p.backend.regions.some((r) => r.name === d.backing)) throw new ConfigError(`${at}.backing`, `no backend region named ${d.backing}`);
     },
     create(model, env) {
-      const backing = env.blockBacking
-        ? env.blockBacking(model, env.host)
-        : new RamBacking(env.host.region(model.backing!), model.readOnly ?? false, `baojs-${model.name}`);
+      if (env.blockBacking) return new BlkDevice(model.name, env.blockBacking(model, env.host), { queueNumMax: model.queueNumMax });
+      if (typeof model.backing !== 'string') {
+        const r = model.backing!;
+        const disk = env.disks?.get(r.disk);
+        if (!disk) throw new Error(`${model.name}.backing.disk: the passthrough disk ${r.disk} is not driven by this backend`);
+        const range = disk.range(r.offset, r.size, model.readOnly ?? false, `baojs-${model.name}`, `${model.name}.backing`);
+        return new BlkDevice(model.name, range, { queueNumMax: model.queueNumMax });
+      }
+      const backing = new RamBacking(env.host.region(model.backing), model.readOnly ?? false, `baojs-${model.name}`);
       return new BlkDevice(model.name, backing, { queueNumMax: model.queueNumMax });
     },
   },

@@ -10,24 +10,29 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { temporaryDisks } from '../../qemu/disks.ts';
 import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from '../../qemu/system.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { DEFAULT_GPIO_LINES, GpioDirection } from '../../src/devices/gpio.ts';
 
 let sys: SystemSession;
+/** images of the passthrough disks in a temporary directory: a test never touches the user's */
+const disks = temporaryDisks(platform);
 /** the gpiochip character device of gpio0, e.g. /dev/gpiochip0 */
 let chip = '';
 const gpio0 = platform.devices.find((d) => d.kind === 'gpio')!;
 
 test.before(async () => {
   // every system's frontend carries gpioctl (qemu/frontend/tool.ts)
-  sys = await bootSystem({ timeoutMs: 540_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
+  sys = await bootSystem({ timeoutMs: 540_000, disks: disks.disks, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
 });
 
 test.after(async () => {
-  if (!sys) return;
-  sys.send('poweroff -f\n');
-  await sys.close(10_000);
+  if (sys) {
+    sys.send('poweroff -f\n');
+    await sys.close(10_000);
+  }
+  disks.remove();
 });
 
 test('Linux binds gpio-virtio to gpio0: a gpiochip with its lines, names and directions', async () => {

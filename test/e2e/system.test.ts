@@ -8,6 +8,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { temporaryDisks } from '../../qemu/disks.ts';
 import { bootSystem, type SystemSession } from '../../qemu/system.ts';
 import { CONSOLE_ESCAPE } from '../../qemu/system.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
@@ -16,6 +17,8 @@ import { DescFlag, DeviceStatus, MmioReg } from '../../src/virtio/spec.ts';
 import { BlkStatus, BlkType } from '../../src/devices/blk-request.ts';
 
 let sys: SystemSession;
+/** images of the passthrough disks in a temporary directory: a test never touches the user's */
+const disks = temporaryDisks(platform);
 const md5Of = (s: string): string => {
   const m = /\b([0-9a-f]{32})\b/.exec(s);
   assert.ok(m, `no md5 in ${JSON.stringify(s)}`);
@@ -103,13 +106,26 @@ async function rawBlkRequest(make: (q: RawQueue) => { setup?: string[]; chain: A
 test.before(async () => {
   // BAOJS_SYSTEM_LOG=<file> keeps everything the system printed, for a failure's post-mortem.
   // Wall-clock limits only (the file's budget is 900 s): 32 s quiet, 172 s beside two CPU-bound processes.
-  sys = await bootSystem({ timeoutMs: 840_000, readyTimeoutMs: 300_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
+  sys = await bootSystem({ timeoutMs: 840_000, disks: disks.disks, readyTimeoutMs: 300_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
 });
 
 test.after(async () => {
-  if (!sys) return;
-  sys.send('poweroff -f\n');
-  await sys.close(10_000);
+  if (sys) {
+    sys.send('poweroff -f\n');
+    await sys.close(10_000);
+  }
+  disks.remove();
+});
+
+test('the backend reads its passthrough disk (QEMU virt transport 31) with host.mmioRead; the frontend does not see it', async () => {
+  // printed once at start: MagicValue "virt", Version 2 (-global virtio-mmio.force-legacy=false), DeviceID 2 (block)
+  const pt = platform.backend.passthrough![0];
+  assert.match(sys.output, `baojs: passthrough ${pt.name}: virtio-mmio v2 device 2 at 0x0a003e00 INTID 79`);
+  assert.is(pt.base, 0x0a003e00);
+  // the frontend's virtio devices are baojs's alone: none of them is a transport of QEMU virt
+  const out = await sys.check('for d in /sys/bus/virtio/devices/*; do readlink -f $d; done');
+  assert.is(out.trim().split('\n').length, platform.devices.length);
+  assert.not.match(out, /a00[0-3][0-9a-f]{3}\.virtio_mmio/);
 });
 
 test('Linux finds every baojs device, with VIRTIO_F_ACCESS_PLATFORM and its DMA in the shared regions', async () => {

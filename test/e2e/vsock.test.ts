@@ -7,21 +7,27 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { temporaryDisks } from '../../qemu/disks.ts';
 import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from '../../qemu/system.ts';
 import { ECHO_PORT } from '../../src/services/echo.ts';
 import { KV_PORT } from '../../src/services/kv.ts';
+import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 
 let sys: SystemSession;
+/** images of the passthrough disks in a temporary directory: a test never touches the user's */
+const disks = temporaryDisks(platform);
 
 test.before(async () => {
   // every system's frontend carries vsockcat (qemu/frontend/tool.ts)
-  sys = await bootSystem({ timeoutMs: 540_000, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
+  sys = await bootSystem({ timeoutMs: 540_000, disks: disks.disks, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG });
 });
 
 test.after(async () => {
-  if (!sys) return;
-  sys.send('poweroff -f\n');
-  await sys.close(10_000);
+  if (sys) {
+    sys.send('poweroff -f\n');
+    await sys.close(10_000);
+  }
+  disks.remove();
 });
 
 test('Linux binds its virtio-vsock driver to vsock0 and reads the guest CID', async () => {

@@ -108,6 +108,23 @@ test('BAO_IMAGE naming a missing file, a directory, an ELF, or a file that is no
   }
 });
 
+test('BAOJS_DISK naming a missing image: one line naming the file, before the build, and no file made', () => {
+  // (an image too small for the disk ranges: test/tooling/disks.test.ts, on a description that has ranges)
+  const dir = mkdtempSync(join(tmpdir(), 'baojs-disk-'));
+  try {
+    const missing = join(dir, 'missing.img');
+    for (const script of ['scripts/preflight.ts', 'qemu/run.ts']) {
+      const prefix = script === 'qemu/run.ts' ? '[run]' : '[check]';
+      const r = tool(script, [], { BAOJS_DISK: missing });
+      assert.is(r.status, 1, r.out);
+      assert.equal(lines(r.out), [`${prefix} ${missing}: disk image of pdisk0 does not exist`], r.out);
+      assert.not.ok(existsSync(missing), 'not created');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the checks pass quietly on a good environment: a file holding Bao\'s banner and a QEMU that starts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'baojs-bao-image-'));
   try {

@@ -7,7 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConfigError, type Platform } from '../../src/config/platform.ts';
-import { platform } from '../../platforms/qemu-aarch64-virt.ts';
+import { platform, placement } from '../../platforms/qemu-aarch64-virt.ts';
+import { system } from '../../platforms/system.ts';
 import { BACKEND_IMAGE_NAME, FRONTEND_IMAGE_NAME, baoConfig, baoLoadAddress, baoSystem } from '../../qemu/bao/config.ts';
 
 /** A deep copy of the shipped platform (plain data). */
@@ -81,7 +82,57 @@ test('the backend gets its RAM, its named regions, the UART and the timer', () =
   assert.equal(uart!.interrupts, [platform.machine.uart.intid]);
   assert.ok(be.devs.some((d) => d.interrupts.includes(platform.machine.timerIntid)));
   const pool = baoSystem(platform, { regionPlacement: 'pool' }).vms[1];
-  for (const r of pool.regions) assert.is(r.phys, undefined);
+  const dma = new Set((platform.backend.passthrough ?? []).map((d) => d.dma));
+  for (const r of pool.regions) {
+    const name = platform.backend.regions.find((n) => n.base === r.base)?.name ?? 'RAM';
+    assert.is(r.phys, dma.has(name) ? r.base : undefined, `${name}: from the pool, unless a passthrough device DMAs into it`);
+  }
+});
+
+/** The shipped platform with the frontend disks on the passthrough disk (vdc, vdd). */
+const withStorage = (): Platform => JSON.parse(JSON.stringify({ ...platform, ...system(placement, { storage: true }) })) as Platform;
+
+test('a passthrough device: its page and SPI go to the backend only; its DMA region and the disks\' shared regions sit at IPA = PA', () => {
+  const p = withStorage();
+  const pt = p.backend.passthrough![0];
+  const sys = baoSystem(p, { regionPlacement: 'pool' });
+  const [fe, be] = sys.vms;
+  const page = { pa: pt.base & ~0xfff, va: pt.base & ~0xfff, size: 0x1000 };
+  assert.equal(page, { pa: 0x0a003000, va: 0x0a003000, size: 0x1000 });
+  const dev = be.devs.find((d) => d.mmio?.pa === page.pa);
+  assert.ok(dev, 'the backend has the page');
+  assert.equal(dev!.mmio, page);
+  assert.equal(dev!.interrupts, [pt.intid]);
+  assert.not.ok(fe.devs.some((d) => d.mmio?.pa === page.pa || d.interrupts.includes(pt.intid)), 'the frontend has neither');
+  const dmaRegion = p.backend.regions.find((r) => r.name === pt.dma)!;
+  assert.is(be.regions.find((r) => r.base === dmaRegion.base)!.phys, dmaRegion.base, 'the DMA region is placed even in a pool layout');
+  for (const d of p.devices) {
+    const onDisk = typeof d.backing === 'object';
+    assert.is(sys.shmem[d.shmem.id].phys, onDisk ? d.shmem.base : undefined, `${d.name}: ${onDisk ? 'placed' : 'from the pool'}`);
+  }
+  const c = baoConfig(p);
+  const vdc = p.devices.find((d) => d.name === 'vdc')!;
+  assert.match(c, `[${vdc.shmem.id}] = { .size = 0x${vdc.shmem.size.toString(16)}, .place_phys = true, .phys = 0x${vdc.shmem.base.toString(16)}, }, /* vdc */`);
+  assert.match(c, `[0] = { .size = 0x${p.devices[0].shmem.size.toString(16)}, }, /* vda */`);
+  const backendC = c.slice(c.indexOf('/* VM 1: '));
+  assert.match(backendC, /\{ \/\* passthrough virtio-blk: pdisk0 \*\/\s+\.pa = 0xa003000,\s+\.va = 0xa003000,\s+\.size = 0x1000,\s+\.interrupt_num = 1,\s+\.interrupts = \(irqid_t\[\]\) \{ 79 \},/);
+  assert.not.match(c.slice(0, c.indexOf('/* VM 1: ')), '0xa003000');
+  const MiB = 0x100000;
+  for (const size of [1 * MiB, 300 * MiB]) {
+    const at = baoLoadAddress(p, size);
+    for (const d of [vdc, p.devices.find((x) => x.name === 'vdd')!]) {
+      assert.ok(at + size + 32 * MiB <= d.shmem.base || at >= d.shmem.base + d.shmem.size, `Bao at 0x${at.toString(16)} misses ${d.name}'s shared region`);
+    }
+  }
+});
+
+test('two passthrough transports in one page: one devs entry with both interrupts', () => {
+  const p = withStorage();
+  p.backend.passthrough!.push({ ...p.backend.passthrough![0], name: 'pdisk1', base: 0x0a003c00, intid: 78 });
+  const be = baoSystem(p).vms[1];
+  const devs = be.devs.filter((d) => d.mmio?.pa === 0x0a003000);
+  assert.is(devs.length, 1);
+  assert.equal(devs[0].interrupts, [79, 78]);
 });
 
 test('every device has a FRONTEND and a BACKEND entry with equal bind keys, shared region, windows and interrupts', () => {

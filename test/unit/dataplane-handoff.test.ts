@@ -48,7 +48,7 @@ test('every device is offered to the data plane with its window and region; blk 
     assert.is(r.intid, d.backendIntid);
     assert.is(r.st.length, DATA_PLANE_WORDS);
     assert.ok(r.shmem === sim.region(shmemRegionName(d)), `${d.name}: the shared region's buffer`);
-    if (d.kind === 'blk') assert.ok(r.disk === sim.region(d.backing!), `${d.name}: the backing region's buffer`);
+    if (d.kind === 'blk') assert.ok(r.disk === sim.region(d.backing as string), `${d.name}: the backing region's buffer`);
     else assert.is(r.disk, null, `${d.name}: no disk`);
     assert.is(r.st[DataPlaneWord.WINDOW_LO] + r.st[DataPlaneWord.WINDOW_HI] * 2 ** 32, d.window.base);
     assert.is(r.st[DataPlaneWord.SHMEM_LO] + r.st[DataPlaneWord.SHMEM_HI] * 2 ** 32, d.shmem.base);

@@ -7,8 +7,9 @@
  *  - the backend's RAM, named regions and shared regions: Normal memory,
  *    inner/outer write-back, inner shareable (MAIR attr 1), so unaligned
  *    accesses and exclusives work (QuickJS and picolibc rely on both);
- *  - the UART and the GIC frames of the platform description:
- *    Device-nGnRE (MAIR attr 0), in the 2 MiB blocks that hold them;
+ *  - the UART, the GIC frames and the passthrough devices of the platform
+ *    description: Device-nGnRE (MAIR attr 0), in the 2 MiB blocks that
+ *    hold them (the hypervisor's stage 2 maps only their pages);
  *  - nothing else, so page 0 stays unmapped and a NULL dereference faults.
  * Ranges come from the generated platform.h; nothing is named twice.
  */

@@ -121,6 +121,20 @@ async function testUnmapped(guests: { frontend: string; backend: string }, addr:
     'a frontend load from the backend\'s RAM is refused and reported with registers', tail(r.out));
 }
 
+/**
+ * The page of a device passed through to the backend is mapped in the
+ * backend only (the C test backend reads its MagicValue among its start-up
+ * checks): a frontend load from it is refused like any unmapped address.
+ */
+async function testPassthroughHidden(guests: { frontend: string; backend: string }, addr: number): Promise<void> {
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 5 }, backend: { file: guests.backend } };
+  const r = await runQemu(await icountArgs(run), 30_000);
+  const re = new RegExp(`FATAL: read of 4 bytes at[\\s\\S]{0,4000}?unmapped address ${addr.toString(16)}`);
+  report(!r.timedOut && re.test(r.out), 'a frontend load from the backend\'s passthrough device is refused as unmapped', tail(r.out));
+  report(/backend: \d+ start-up checks, 0 failed/.test(r.out) && !/not ok - backend: the passthrough/.test(r.out),
+    'the backend read the passthrough device\'s MagicValue meanwhile', tail(r.out));
+}
+
 /** The baojs firmware ({@link firmwareElf}) as the backend, driven by the conformance frontend's virtio-mmio mode. */
 async function testFirmware(guests: { frontend: string; backend: string }): Promise<void> {
   const run: MonitorRun = { frontend: { file: guests.frontend, x0: 3 }, backend: { file: await firmwareElf() } };
@@ -180,6 +194,8 @@ async function main(): Promise<void> {
   await testConformance(guests);
   await testLdp(guests, p.devices[0].window.base);
   await testUnmapped(guests, p.frontend.ram.base + p.frontend.ram.size + 0x1000);
+  const pt = p.backend.passthrough?.[0];
+  if (pt) await testPassthroughHidden(guests, pt.base);
   await testFirmware(guests);
   if (process.env.MONITOR_TEST_LINUX === '0') skip(LINUX_CHECKS, 'MONITOR_TEST_LINUX=0');
   else await testLinux();

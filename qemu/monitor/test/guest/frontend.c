@@ -11,7 +11,9 @@
  * 2 = a load from an address nothing maps (the monitor reports the VM's
  * registers and ends the run), 3 = virtio-mmio conformance against the
  * baojs firmware (fe_virtio), 4 = runaway device code in the baojs
- * watchdog test backend (fe_watchdog, test/e2e/targets/watchdog.ts).
+ * watchdog test backend (fe_watchdog, test/e2e/targets/watchdog.ts),
+ * 5 = a load from the first passthrough device of the backend (mapped in
+ * the backend only: the monitor ends the run as for mode 2).
  */
 #include "guest.h"
 
@@ -484,7 +486,7 @@ void guest_main(uint64_t mode)
 {
     fe_freq = sysreg_read(cntfrq_el0);
     guest_printf("# frontend: conformance frontend up, mode %u\n", mode);
-    if (mode == 1 || mode == 2) {
+    if (mode == 1 || mode == 2 || mode == 5) {
         /*
          * One round trip first: the backend answers only once it serves, after its
          * start-up lines, so that none of them lands inside the monitor's FATAL line.
@@ -504,6 +506,15 @@ void guest_main(uint64_t mode)
         for (;;) {
         }
     }
+#if PLAT_PASSTHROUGH_COUNT > 0
+    if (mode == 5) {
+        static const struct { const char *name; uint64_t base, size; uint32_t intid; } pt[] = {PLAT_PASSTHROUGH};
+        uint64_t v = mmio_ld32(pt[0].base);
+        guest_printf("not ok - load from the backend's passthrough device returned 0x%lx\n", v);
+        for (;;) {
+        }
+    }
+#endif
     guest_gic_init();
     if (mode == 3 || mode == 4) {
         if (mode == 3) {

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: Apache-2.0
+// The passthrough disk images of a run (qemu/disks.ts), without booting: an
+// image that is missing, too small for the description's disk ranges or
+// held by another QEMU is refused with one line naming the file, and
+// nothing is written to it; the default image is made sparse in the cache
+// directory; the QEMU arguments put each disk on the transport the
+// description names, or say which field is wrong. The lock case starts a
+// real QEMU (paused, with a time limit, ended by its PID) that holds the image.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskImageError, defaultDiskImage, diskLockProblem, diskQemuArgs, imageLocked, prepareDisks, temporaryDisks } from '../../qemu/disks.ts';
+import { runQemu, qemuProgram } from '../../qemu/qemu.ts';
+import { diskMinimumSize, type Platform } from '../../src/config/platform.ts';
+import { platform as shipped, placement } from '../../platforms/qemu-aarch64-virt.ts';
+import { system } from '../../platforms/system.ts';
+
+const MiB = 0x100000;
+/** The shipped platform with the frontend disks on pdisk0: its ranges need 96 MiB. */
+const p: Platform = { ...shipped, ...system(placement, { storage: true }) };
+const work = mkdtempSync(join(tmpdir(), 'baojs-disks-test-'));
+
+/** Runs `f`, expects a DiskImageError; returns its message after checking it is one line naming `file`. */
+function refusal(f: () => unknown, file: string): string {
+  try {
+    f();
+  } catch (e) {
+    assert.instance(e, DiskImageError);
+    const m = (e as Error).message;
+    assert.not.match(m, '\n', 'one line');
+    assert.ok(m.includes(file), `names ${file}: ${m}`);
+    return m;
+  }
+  return assert.unreachable('accepted') as never;
+}
+
+/** A file with known bytes, and a check that they and its mtime are still the same. */
+function witness(name: string, size: number): { file: string; unchanged(): void } {
+  const file = join(work, name);
+  const bytes = Buffer.alloc(size, 0xa5);
+  writeFileSync(file, bytes);
+  const before = statSync(file);
+  return {
+    file,
+    unchanged() {
+      const after = statSync(file);
+      assert.is(after.size, before.size, 'size unchanged');
+      assert.is(after.mtimeMs, before.mtimeMs, 'not written');
+      assert.ok(readFileSync(file).equals(bytes), 'contents unchanged');
+    },
+  };
+}
+
+test('an image given that does not exist: refused, and not created', () => {
+  const file = join(work, 'missing.img');
+  assert.match(refusal(() => prepareDisks(p, { pdisk0: file }), file), /disk image of pdisk0 does not exist/);
+  assert.not.ok(existsSync(file));
+});
+
+test('an image smaller than the disk ranges need: refused with both sizes, nothing written', () => {
+  const w = witness('small.img', 4096);
+  const m = refusal(() => prepareDisks(p, { pdisk0: w.file }), w.file);
+  assert.match(m, `has 4096 bytes, the disk ranges of qemu-aarch64-virt need ${96 * MiB}`);
+  w.unchanged();
+  truncateSync(w.file, 96 * MiB - 4096);
+  assert.throws(() => prepareDisks(p, { pdisk0: w.file }), /need 100663296/);
+});
+
+test('an image that holds the ranges is used as it is, by absolute path', () => {
+  const file = join(work, 'ok.img');
+  writeFileSync(file, '');
+  truncateSync(file, 96 * MiB);
+  const before = statSync(file).mtimeMs;
+  assert.equal(prepareDisks(p, { pdisk0: file }), [{ name: 'pdisk0', file }]);
+  assert.is(statSync(file).mtimeMs, before);
+});
+
+test('a disk name the platform does not have is refused', () => {
+  assert.throws(() => prepareDisks(p, { pdisk9: '/x' }), /no passthrough disk pdisk9 in qemu-aarch64-virt \(it has: pdisk0\)/);
+});
+
+test('no image given: <cache>/disks/<platform>-<name>.img, made sparse at diskMinimumSize once, then reused', () => {
+  const saved = process.env.BAOJS_CACHE;
+  process.env.BAOJS_CACHE = join(work, 'cache');
+  try {
+    const file = defaultDiskImage('qemu-aarch64-virt', 'pdisk0');
+    assert.is(file, join(work, 'cache', 'disks', 'qemu-aarch64-virt-pdisk0.img'));
+    assert.equal(prepareDisks(p), [{ name: 'pdisk0', file }]);
+    const st = statSync(file);
+    assert.is(st.size, diskMinimumSize(p, 'pdisk0'));
+    assert.ok(st.blocks * 512 < MiB, `sparse: ${st.blocks} blocks`);
+    writeFileSync(file, 'kept', { flag: 'r+' });
+    prepareDisks(p);
+    assert.is(readFileSync(file).subarray(0, 4).toString(), 'kept', 'an existing default image is not made again');
+    // the shipped platform has no range on pdisk0 yet: its default image still gets 1 MiB
+    process.env.BAOJS_CACHE = join(work, 'cache2');
+    prepareDisks(shipped);
+    assert.is(statSync(defaultDiskImage('qemu-aarch64-virt', 'pdisk0')).size, Math.max(diskMinimumSize(shipped, 'pdisk0'), MiB));
+  } finally {
+    if (saved === undefined) delete process.env.BAOJS_CACHE;
+    else process.env.BAOJS_CACHE = saved;
+  }
+});
+
+test('temporaryDisks: sparse images of the right size in their own directory, gone after remove()', () => {
+  const t = temporaryDisks(p);
+  const file = t.disks.pdisk0;
+  assert.ok(file.startsWith(tmpdir()));
+  assert.is(statSync(file).size, 96 * MiB);
+  t.remove();
+  assert.not.ok(existsSync(file));
+});
+
+test('diskQemuArgs: transport 31 first, version 2 transports, writeback cache; a description off QEMU\'s order names the field', () => {
+  const images = [{ name: 'pdisk0', file: '/images/a.img' }];
+  assert.equal(diskQemuArgs(p, images), [
+    '-global', 'virtio-mmio.force-legacy=false',
+    '-drive', 'if=none,id=pdisk0,format=raw,file=/images/a.img,cache=writeback', '-device', 'virtio-blk-device,drive=pdisk0',
+  ]);
+  const two: Platform = JSON.parse(JSON.stringify(p));
+  two.backend.passthrough!.push({ ...two.backend.passthrough![0], name: 'pdisk1', base: 0x0a003c00, intid: 78 });
+  const args = diskQemuArgs(two, [...images, { name: 'pdisk1', file: '/images/b.img' }]);
+  assert.ok(args.join(' ').indexOf('drive=pdisk0') < args.join(' ').indexOf('drive=pdisk1'), 'in description order');
+  // the second device of the command line is transport 30: 0x0a003c00, not 0x0a003a00
+  two.backend.passthrough![1].base = 0x0a003a00;
+  assert.throws(() => diskQemuArgs(two, [...images, { name: 'pdisk1', file: '/b' }]),
+    /^backend\.passthrough\[1\]\.base: 0x0a003a00 is not where QEMU virt puts the virtio device added 2nd \(transport 30, 0x0a003c00\)$/);
+  const wrongIrq: Platform = JSON.parse(JSON.stringify(p));
+  wrongIrq.backend.passthrough![0].intid = 80;
+  assert.throws(() => diskQemuArgs(wrongIrq, images), /^backend\.passthrough\[0\]\.intid: 80 is not the interrupt of QEMU virt's transport 31 \(INTID 79\)$/);
+  assert.equal(diskQemuArgs({ ...p, backend: { ...p.backend, passthrough: undefined } }, []), [], 'no passthrough device: no argument');
+});
+
+test('an image another QEMU holds: refused before QEMU starts, and QEMU\'s own refusal becomes the same one line; nothing written', async () => {
+  const w = witness('locked.img', 96 * MiB);
+  const images = [{ name: 'pdisk0', file: w.file }];
+  const machine = ['-M', 'virt', '-nographic', '-nic', 'none', '-S', '-serial', 'none', '-monitor', 'none'];
+  // the other run: paused, holding the image, ended by its PID at the latest after 60 s
+  const holder = spawn(qemuProgram(), [...machine, ...diskQemuArgs(p, images)], { stdio: 'ignore' });
+  const limit = setTimeout(() => holder.kill('SIGKILL'), 60_000);
+  try {
+    const t0 = Date.now();
+    while (!imageLocked(w.file) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(imageLocked(w.file), 'the other QEMU took its locks');
+    assert.match(refusal(() => prepareDisks(p, { pdisk0: w.file }), w.file), /disk image of pdisk0 is in use by another run \(QEMU could not get its "write" lock\)/);
+    // had the check missed it, QEMU would refuse it itself: that output gives the same line
+    const r = await runQemu({ args: [...machine, ...diskQemuArgs(p, images)], timeoutMs: 30_000 });
+    assert.not.ok(r.timedOut);
+    assert.match(r.output, 'Failed to get "write" lock');
+    const line = diskLockProblem(r.output, images)!;
+    assert.ok(line.includes(w.file) && !line.includes('\n'), line);
+    assert.match(line, /in use by another run/);
+  } finally {
+    clearTimeout(limit);
+    holder.kill('SIGKILL');
+    await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
+  }
+  assert.not.ok(imageLocked(w.file), 'free again once that QEMU is gone');
+  w.unchanged();
+  assert.is(diskLockProblem('qemu-system-aarch64: some other failure', images), null);
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();
