@@ -58,10 +58,14 @@ class ConsoleEcho {
 
 /** The demo: one step per shell command, each checked. */
 const DEMO: Array<[string, string]> = [
-  ['the devices baojs serves', 'ls -l /dev/vda /dev/vdb /dev/hvc0 /dev/hwrng; cat /sys/class/misc/hw_random/rng_current'],
+  ['the devices baojs serves', 'ls -l /dev/vda /dev/vdb /dev/vdc /dev/vdd /dev/hvc0 /dev/hwrng; cat /sys/class/misc/hw_random/rng_current'],
   ['make a filesystem on vda and write files', 'mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && dd if=/dev/urandom of=/mnt/data bs=64k count=64 2>/dev/null && echo "hello from baojs" > /mnt/hello.txt && md5sum /mnt/data /mnt/hello.txt | tee /tmp/sums && sync && umount /mnt'],
   ['check the filesystem', 'echo 3 > /proc/sys/vm/drop_caches && e2fsck -fn /dev/vda 2>&1'],
   ['remount and read back with checksums', 'mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
+  ['vdc lasts: it is a range of pdisk0, the disk the backend owns (an image file in the cache directory, or BAOJS_DISK); count this run on it',
+    'mount -t ext4 /dev/vdc /mnt 2>/dev/null || { mke2fs -q /dev/vdc >/dev/null && mount -t ext4 /dev/vdc /mnt && echo "a new filesystem on vdc"; }; ' +
+    'n=$(( $(cat /mnt/runs 2>/dev/null | wc -l) + 1 )) && echo "run $n" >> /mnt/runs && sync && ' +
+    'echo "this is run $n on this disk: what earlier runs wrote is still there:" && cat /mnt/runs && umount /mnt'],
   ['read the entropy source', 'dd if=/dev/hwrng bs=16 count=2 2>/dev/null | od -An -tx1'],
   ['talk to the key-value store in baojs over AF_VSOCK (CID 2, port 5000)', 'vsockcat lines 5000 "SET greeting hello-from-the-frontend" "GET greeting"'],
   ['drive the GPIO controller in baojs (virtio-gpio, the example device of docs/writing-a-device.md): its lines, set led0, read button0',
