@@ -89,7 +89,7 @@ pt('two passthrough devices with one name -> backend.passthrough[1].name', () =>
 });
 
 pt('an unknown kind -> backend.passthrough[0].kind', () => {
-  refused((p) => { (p.backend.passthrough![0] as { kind: string }).kind = 'virtio-net'; }, 'backend.passthrough[0].kind', /virtio-blk/);
+  refused((p) => { (p.backend.passthrough![0] as { kind: string }).kind = 'virtio-gpu'; }, 'backend.passthrough[0].kind', /known: virtio-blk, virtio-net/);
 });
 
 pt('a window of 0x1000 bytes -> backend.passthrough[0].size', () => {
