@@ -21,7 +21,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootSystem, type SystemSession } from '../../qemu/system.ts';
@@ -42,7 +42,9 @@ function freshImage(): void {
   closeSync(fd);
   const vdc = range('vdc');
   // mke2fs writes inside the range only: a filesystem of the range's size at its offset
-  const r = spawnSync('mkfs.ext4', ['-F', '-q', '-E', `offset=${vdc.offset}`, image, `${vdc.size / 1024}k`], { encoding: 'utf8' });
+  // (in /sbin, which a user's PATH may not hold)
+  const mkfs = ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].find((f) => existsSync(f)) ?? 'mkfs.ext4';
+  const r = spawnSync(mkfs, ['-F', '-q', '-E', `offset=${vdc.offset}`, image, `${vdc.size / 1024}k`], { encoding: 'utf8' });
   assert.is(r.status, 0, `mkfs.ext4: ${r.stderr ?? r.error}`);
 }
 
