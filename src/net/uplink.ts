@@ -44,4 +44,17 @@ export class UplinkPort implements SwitchPort {
   flush(): void {
     this.driver.flush();
   }
+
+  /**
+   * One line of counters for a person (console `Ctrl-] s`): the card's
+   * frames and drops (driver counters) and the port's from the switch's side.
+   */
+  statsLine(): string {
+    const c = this.driver.counters;
+    const s = this.netSwitch.counters(this.id);
+    const state = this.driver.failed ? 'failed' : this.driver.linkUp ? 'link up' : 'link down';
+    return `${this.name}: uplink ${state}; wire rx ${c.rxFrames} frames ${c.rxBytes} bytes, tx ${c.txFrames} frames ${c.txBytes} bytes; ` +
+      `dropped rx runt ${c.rxRunt} bad header ${c.rxBadHeader}, tx no buffer ${c.txNoBuffer} bad length ${c.txBadLength} down ${c.txDown}; ` +
+      `switch port ${this.id}: in ${s.rxFrames} (floods ${s.floods}, flood limit ${s.dropFloodLimit}), out ${s.txFrames}, egress drops ${s.dropEgress}`;
+  }
 }

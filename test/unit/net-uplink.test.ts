@@ -133,6 +133,9 @@ test('frames byte for byte: frontend → wire (flooded, then unicast once learne
   const sw = r.s.backend.netSwitch.counters(r.s.backend.uplinks.get('uplink0')!.id);
   assert.is(sw.rxFrames, 30);
   assert.is(sw.txFrames, 31);
+  assert.is(r.s.backend.uplinks.get('uplink0')!.statsLine(),
+    `uplink0: uplink link up; wire rx 30 frames ${c.rxBytes} bytes, tx 31 frames ${c.txBytes} bytes; dropped rx runt 0 bad header 0, tx no buffer 0 bad length 0 down 0; ` +
+    'switch port 0: in 30 (floods 0, flood limit 0), out 31, egress drops 0');
   assert.equal(r.nic.violations, []);
 });
 
