@@ -10,23 +10,11 @@ import { SimBao } from '../sim/bao.ts';
 import { BlkDriver } from '../driver/blk.ts';
 import { ConsoleDriver } from '../driver/console.ts';
 import { RngDriver } from '../driver/rng.ts';
-import { SimBlkDevice } from '../sim/blk-device.ts';
-import { SimNetDevice } from '../sim/net-device.ts';
-import { diskMinimumSize } from '../../src/config/platform.ts';
-
-/** The simulated Bao of the shipped platform, with a simulated device behind each passthrough window (pdisk0, uplink0). */
-function shippedSim(p: Platform): SimBao {
-  const sim = new SimBao(p);
-  for (const d of p.backend.passthrough ?? []) {
-    if (d.kind === 'virtio-blk') new SimBlkDevice(sim, { base: d.base, intid: d.intid, dma: d.dma, capacity: diskMinimumSize(p, d.name), autoComplete: true });
-    else new SimNetDevice(sim, { base: d.base, intid: d.intid, dma: d.dma });
-  }
-  return sim;
-}
+import { attachPassthroughDevices } from '../sim/passthrough-devices.ts';
 
 test('qemu-aarch64-virt: blk, console, rng and the read-only blk all serve', () => {
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
-  const sim = shippedSim(p);
+  const sim = attachPassthroughDevices(new SimBao(p), p);
   const out: string[] = [];
   const backend = createBackend(sim, p, { log: (l) => out.push(l) });
   backend.pollAll();
@@ -53,7 +41,7 @@ test('a bad description is refused before anything is built', () => {
 
 test('interrupt wiring: each passthrough device\'s and each DM\'s backend INTID is enabled and routed', () => {
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
-  const sim = shippedSim(p);
+  const sim = attachPassthroughDevices(new SimBao(p), p);
   const enabled: number[] = [];
   const orig = sim.irqEnable.bind(sim);
   sim.irqEnable = (i: number) => { enabled.push(i); orig(i); };
