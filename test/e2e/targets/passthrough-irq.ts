@@ -16,13 +16,33 @@ import * as native from 'host';
 import { platform } from '@platform';
 import type { Host } from '../../../src/host.ts';
 import { createBackend } from '../../../src/backend.ts';
+import { diskMinimumSize } from '../../../src/config/platform.ts';
+import { BlkStatus } from '../../../src/devices/blk-request.ts';
+import type { PhysicalDisk } from '../../../src/devices/disk.ts';
 import { DeviceStatus, MmioReg } from '../../../src/virtio/spec.ts';
 
 /** how long the interrupt stays unacknowledged, ms of guest time */
 const HOLD_MS = 300;
 
 const host: Host = native;
-const backend = createBackend(host, platform);
+/**
+ * This entry owns pdisk0's registers, so the backend must not drive it: the
+ * frontend disks on ranges of it (vdc, vdd) get a stand-in that answers
+ * every request IOERR (the frontend boots with I/O errors on them).
+ */
+const standIn: PhysicalDisk & { onInterrupt(): void } = {
+  capacity: diskMinimumSize(platform, 'pdisk0'), readOnly: false, flush: false, maxSegments: 1, maxSegmentBytes: 1 << 20,
+  submit(_type, _sector, _addrs, _lens, _count, done) {
+    host.setTimeout(() => {
+      done(BlkStatus.IOERR);
+      // what the disk's interrupt handler does after its driver's completions
+      backend.disks.get('pdisk0')?.shared.completed();
+    }, 0);
+    return true;
+  },
+  onInterrupt() {},
+};
+const backend = createBackend(host, platform, { diskDriver: () => standIn });
 const pt = platform.backend.passthrough![0];
 const reg = (r: MmioReg): number => host.mmioRead(pt.base + r, 4);
 const set = (r: MmioReg, v: number): void => host.mmioWrite(pt.base + r, 4, v);
