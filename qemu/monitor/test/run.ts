@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { buildFirmware } from '../../../scripts/build.ts';
 import { ensureTestGuests } from '../build.ts';
 import { monitorQemuArgs, type MonitorRun } from '../launch.ts';
+import { prepareDisks, temporaryDisks, type DiskImage } from '../../disks.ts';
 import { loadPlatform, monitorLayout } from '../../../scripts/gen-platform.ts';
 import { PLATFORM } from '../build.ts';
 
@@ -40,6 +41,16 @@ interface QemuResult {
 async function runQemu(args: string[], timeoutMs: number): Promise<QemuResult> {
   const r = await runQemuProcess({ args, timeoutMs });
   return { out: r.output, timedOut: r.timedOut };
+}
+
+/** Temporary images of the platform's passthrough disks, made on first use, removed at exit. */
+let scratchDisks: { disks: Record<string, string>; remove(): void } | null = null;
+
+/** The passthrough devices for a run with the baojs firmware, which drives them at start (qemu/disks.ts). */
+async function passthroughDisks(): Promise<DiskImage[]> {
+  const p = await loadPlatform(PLATFORM);
+  scratchDisks ??= temporaryDisks(p);
+  return prepareDisks(p, scratchDisks.disks);
 }
 
 /** Guest time as a count of instructions (1 ns each), never waiting for the host: for the runs whose checks measure guest time. */
@@ -137,7 +148,7 @@ async function testPassthroughHidden(guests: { frontend: string; backend: string
 
 /** The baojs firmware ({@link firmwareElf}) as the backend, driven by the conformance frontend's virtio-mmio mode. */
 async function testFirmware(guests: { frontend: string; backend: string }): Promise<void> {
-  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 3 }, backend: { file: await firmwareElf() } };
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 3 }, backend: { file: await firmwareElf() }, disks: await passthroughDisks() };
   const r = await runQemu(await icountArgs(run), 90_000);
   countGuestTap(r.out, 'baojs');
   const summary = /frontend: (\d+) passed, (\d+) failed/.exec(r.out);
@@ -179,6 +190,7 @@ async function testLinux(): Promise<void> {
     frontend: { file: a.image, addr: ram + O.kernel, x0: ram + O.dtb },
     backend: { file: elf },
     blobs: [{ file: a.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+    disks: await passthroughDisks(),
   }), 120_000);
   const [gic, vda, init, off] = LINUX_CHECKS;
   report(/GICv3: CPU0: found redistributor 0/.test(r.out), gic, tail(r.out));
@@ -200,11 +212,13 @@ async function main(): Promise<void> {
   if (process.env.MONITOR_TEST_LINUX === '0') skip(LINUX_CHECKS, 'MONITOR_TEST_LINUX=0');
   else await testLinux();
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  scratchDisks?.remove();
   process.exit(failed ? 1 : 0);
 }
 
 main().catch((e: Error) => {
   console.error(e.stack ?? e.message);
   console.log(`${passed} passed, ${failed + 1} failed, ${skipped} skipped`);
+  scratchDisks?.remove();
   process.exit(1);
 });
