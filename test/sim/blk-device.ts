@@ -21,6 +21,7 @@
  * keep Status non-zero for a while after a reset, or change
  * ConfigGeneration under a config read.
  */
+import { diskMinimumSize, type Platform } from '../../src/config/platform.ts';
 import { BlkConfig, BlkFeature } from '../../src/devices/blk.ts';
 import { BLK_HEADER_SIZE, BLK_ID_BYTES, BlkStatus, BlkType, SECTOR_SIZE } from '../../src/devices/blk-request.ts';
 import { GuestMemory } from '../../src/virtio/memory.ts';
@@ -412,4 +413,21 @@ export class SimBlkDevice implements SimMmioDevice {
         return fail(BlkStatus.UNSUPP);
     }
   }
+}
+
+/**
+ * Attaches a {@link SimBlkDevice} (completing at each QueueNotify) behind
+ * every virtio-blk passthrough device of `p` (`backend.passthrough`), sized
+ * for the disk ranges on it: what a backend built from `p` drives.
+ * Returns them by name.
+ */
+export function attachPassthroughDisks(sim: SimBao, p: Platform): Map<string, SimBlkDevice> {
+  const out = new Map<string, SimBlkDevice>();
+  for (const pt of p.backend.passthrough ?? []) {
+    if (pt.kind !== 'virtio-blk') continue;
+    const dev = new SimBlkDevice(sim, { base: pt.base, intid: pt.intid, dma: pt.dma, capacity: Math.max(diskMinimumSize(p, pt.name), 1 << 20), autoComplete: true });
+    sim.attachMmio(pt.base, pt.size, dev);
+    out.set(pt.name, dev);
+  }
+  return out;
 }
