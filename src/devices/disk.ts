@@ -121,6 +121,8 @@ export class SharedDisk {
   private readonly segments: number;
   private readonly segmentBytes: number;
   private readonly listeners: (() => void)[] = [];
+  /** inside the disk's interrupt: between {@link SharedDisk.interruptBegins} and {@link SharedDisk.completed} */
+  private inInterrupt = false;
 
   /**
    * @param disk the driver
@@ -210,11 +212,22 @@ export class SharedDisk {
   }
 
   /**
+   * The disk's interrupt is being served: completions that follow belong to
+   * one burst, ended by {@link SharedDisk.completed}. A completion outside
+   * a burst (a driver that gave up on its device answers from a timer) ends
+   * its own burst at once.
+   */
+  interruptBegins(): void {
+    this.inInterrupt = true;
+  }
+
+  /**
    * Submits what waits for room in the disk's queue, then tells the
    * listeners a burst of completions ended. Whoever runs the disk's
    * interrupt calls this after the driver's `onInterrupt`.
    */
   completed(): void {
+    this.inInterrupt = false;
     this.pump();
     for (let i = 0; i < this.listeners.length; i++) this.listeners[i]();
   }
@@ -235,6 +248,7 @@ export class SharedDisk {
     this.freeRequest(req);
     if (owner) owner(status);
     else this.partDone(io, status);
+    if (!this.inInterrupt) this.completed();
   }
 
   private start(req: DiskRequest, io: DiskIo, type: number, sector: number): void {
