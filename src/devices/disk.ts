@@ -53,6 +53,10 @@ export interface PhysicalDisk {
    * inside `submit`) with a virtio-blk status (0 OK, 1 IOERR, 2 UNSUPP).
    */
   submit(type: number, sector: number, addrs: Float64Array, lens: Uint32Array, count: number, done: (status: number) => void): boolean;
+  /** Optional: requests submitted until {@link PhysicalDisk.unplug} share one notification of the device. */
+  plug?(): void;
+  /** Optional: notifies the device of what was submitted since {@link PhysicalDisk.plug}. */
+  unplug?(): void;
 }
 
 /** Counters of a {@link SharedDisk}. */
@@ -153,6 +157,16 @@ export class SharedDisk {
       throw new RangeError(`${field}: bytes ${offset}..${offset + size} are past the end of ${this.name} (${cap} bytes)`);
     }
     return new DiskRangeBacking(this, offset, size, readOnly || this.disk.readOnly, id);
+  }
+
+  /** Requests submitted until {@link SharedDisk.unplug} reach the disk with one notification (when its driver can). */
+  plug(): void {
+    this.disk.plug?.();
+  }
+
+  /** See {@link SharedDisk.plug}. */
+  unplug(): void {
+    this.disk.unplug?.();
   }
 
   /** Adds a function called after each burst of completions (see {@link SharedDisk.completed}). */
@@ -385,6 +399,16 @@ export class DiskRangeBacking implements AsyncBlockBacking {
   /** See {@link AsyncBlockBacking.flush}. */
   flush(done: (status: number) => void): void {
     this.disk.flush(done);
+  }
+
+  /** See {@link AsyncBlockBacking.plug}. */
+  plug(): void {
+    this.disk.plug();
+  }
+
+  /** See {@link AsyncBlockBacking.unplug}. */
+  unplug(): void {
+    this.disk.unplug();
   }
 
   /** See {@link AsyncBlockBacking.onCompleted}. */
