@@ -20,10 +20,11 @@
 import type { Platform } from '../src/config/platform.ts';
 import { system, type SystemPlacement } from './system.ts';
 
-/** Where this platform puts the system (the GICv2 variant reuses it, without the passthrough disk). */
+/** Where this platform puts the system (the GICv2 variant reuses it, without the passthrough devices). */
 export const placement: SystemPlacement = {
   frontendRam: 0x40000000, backendRam: 0x50000000, backendRegions: 0x52000000, shmem: 0x60000000, windows: 0x0b000000,
   passthroughDisk: { base: 0x0a003e00, intid: 79 },
+  passthroughNic: { base: 0x0a003c00, intid: 78 },
 };
 
 export const platform: Platform = {

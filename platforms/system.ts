@@ -28,6 +28,13 @@ export interface SystemPlacement {
    * DMA area `dma:pdisk0` (1 MiB) goes at backendRegions + 96 MiB
    */
   passthroughDisk?: { base: number; intid: number };
+  /**
+   * the machine's network card passed through to the backend as `uplink0`
+   * (its virtio-mmio window and SPI), the switch's uplink, if the platform
+   * has one; its DMA area `dma:uplink0` (2 MiB: rings and 256 receive and
+   * 256 transmit buffers of 2 KiB) goes at backendRegions + 98 MiB
+   */
+  passthroughNic?: { base: number; intid: number };
 }
 
 /** The six device models, placed at `at.windows` and `at.shmem`. */
@@ -95,10 +102,17 @@ export interface SystemOptions {
 /** The VMs and devices of the system, placed by `at`. */
 export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Platform, 'frontend' | 'backend' | 'devices'> {
   const pt = at.passthroughDisk;
-  const dmaRegions: NamedRegion[] = pt ? [{ name: 'dma:pdisk0', base: at.backendRegions + 96 * MiB, size: 1 * MiB }] : [];
-  const passthrough: PassthroughDevice[] | undefined = pt
-    ? [{ name: 'pdisk0', kind: 'virtio-blk', base: pt.base, size: 0x200, intid: pt.intid, dma: 'dma:pdisk0' }]
-    : undefined;
+  const nic = at.passthroughNic;
+  const dmaRegions: NamedRegion[] = [
+    ...(pt ? [{ name: 'dma:pdisk0', base: at.backendRegions + 96 * MiB, size: 1 * MiB }] : []),
+    ...(nic ? [{ name: 'dma:uplink0', base: at.backendRegions + 98 * MiB, size: 2 * MiB }] : []),
+  ];
+  // in the order QEMU virt fills its transports (qemu/disks.ts): the disk, then the card
+  const passthroughList: PassthroughDevice[] = [
+    ...(pt ? [{ name: 'pdisk0', kind: 'virtio-blk' as const, base: pt.base, size: 0x200, intid: pt.intid, dma: 'dma:pdisk0' }] : []),
+    ...(nic ? [{ name: 'uplink0', kind: 'virtio-net' as const, base: nic.base, size: 0x200, intid: nic.intid, dma: 'dma:uplink0' }] : []),
+  ];
+  const passthrough = passthroughList.length > 0 ? passthroughList : undefined;
   const storage = pt !== undefined && (opts.storage ?? true);
   return {
     frontend: { name: 'linux', cpus: [0], ram: { base: at.frontendRam, size: 256 * MiB } },

@@ -12,7 +12,9 @@
  * gives them to `-device virtio-*-device` in command-line order from the
  * highest: the first device is transport 31 (0x0a00_3e00, INTID 79), the
  * second 30, … (QEMU `hw/arm/virt.c` create_virtio_devices). The
- * arguments here come before any other virtio device of the command line.
+ * arguments here come before any other virtio device of the command line,
+ * and attach every passthrough device in the order of
+ * `backend.passthrough`, network cards (qemu/uplink.ts) included.
  *
  * Images are opened `cache=writeback`: QEMU completes a write once it is in
  * the host's page cache, and a FLUSH from the driver becomes an fdatasync.
@@ -25,8 +27,9 @@
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { diskMinimumSize, type Platform } from '../src/config/platform.ts';
+import { diskMinimumSize, type PassthroughDevice, type Platform } from '../src/config/platform.ts';
 import { cacheDir, displayPath } from '../scripts/paths.mjs';
+import { uplinkQemuArgs, type UplinkOptions } from './uplink.ts';
 
 /** A passthrough device and the image file behind it. */
 export interface DiskImage {
@@ -142,7 +145,7 @@ export function checkDiskImage(p: Platform, name: string, file: string): string 
  *   `disks` that is no passthrough device of `p`
  */
 export function prepareDisks(p: Platform, disks: Record<string, string | undefined> = {}): DiskImage[] {
-  const list = p.backend.passthrough ?? [];
+  const list = blkDevices(p);
   for (const name of Object.keys(disks)) {
     if (disks[name] !== undefined && !list.some((d) => d.name === name)) {
       throw new Error(`no passthrough disk ${name} in ${p.name} (it has: ${list.map((d) => d.name).join(', ') || 'none'})`);
@@ -181,18 +184,25 @@ function createSparse(file: string, size: number): void {
 export function temporaryDisks(p: Platform): { disks: Record<string, string>; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'baojs-disks-'));
   const disks: Record<string, string> = {};
-  for (const d of p.backend.passthrough ?? []) {
+  for (const d of blkDevices(p)) {
     disks[d.name] = join(dir, `${d.name}.img`);
     createSparse(disks[d.name], Math.max(diskMinimumSize(p, d.name), MIN_DEFAULT_IMAGE));
   }
   return { disks, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** The passthrough devices of `p` that are disks (kind virtio-blk), in order. */
+function blkDevices(p: Platform): PassthroughDevice[] {
+  return (p.backend.passthrough ?? []).filter((d) => d.kind === 'virtio-blk');
+}
+
 /**
- * QEMU arguments that attach `images` (from {@link prepareDisks}) as the
- * platform's passthrough devices: per device `-drive if=none,id=<name>,
- * format=raw,file=<image>,cache=writeback -device virtio-blk-device,
- * drive=<name>`, in the order of `backend.passthrough`, after
+ * QEMU arguments that attach `images` (from {@link prepareDisks}) and the
+ * network cards as the platform's passthrough devices: per disk `-drive
+ * if=none,id=<name>,format=raw,file=<image>,cache=writeback -device
+ * virtio-blk-device,drive=<name>`, per network card the user network of
+ * qemu/uplink.ts with the forwards `uplinks[name]` (none by default), in
+ * the order of `backend.passthrough`, after
  * `-global virtio-mmio.force-legacy=false` (QEMU's transports are legacy,
  * version 1, unless told otherwise; the driver needs version 2). They must
  * come before any other virtio device of the command line.
@@ -201,7 +211,7 @@ export function temporaryDisks(p: Platform): { disks: Record<string, string>; re
  *   or `backend.passthrough[i].intid` when its INTID is not that
  *   transport's
  */
-export function diskQemuArgs(p: Platform, images: DiskImage[]): string[] {
+export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<string, UplinkOptions | undefined> = {}): string[] {
   const list = p.backend.passthrough ?? [];
   if (list.length === 0) return [];
   const args = ['-global', 'virtio-mmio.force-legacy=false'];
@@ -213,6 +223,10 @@ export function diskQemuArgs(p: Platform, images: DiskImage[]): string[] {
     }
     if (d.intid !== 48 + transport) {
       throw new Error(`backend.passthrough[${i}].intid: ${d.intid} is not the interrupt of QEMU virt's transport ${transport} (INTID ${48 + transport})`);
+    }
+    if (d.kind === 'virtio-net') {
+      args.push(...uplinkQemuArgs(d.name, uplinks[d.name]));
+      return;
     }
     const image = images.find((m) => m.name === d.name);
     if (!image) throw new Error(`no disk image for passthrough device ${d.name}`);

@@ -20,6 +20,7 @@ import { monitorQemuArgs } from './monitor/launch.ts';
 import { BaoBootError, startBao } from './bao/run.ts';
 import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskImage } from './disks.ts';
 import type { Platform } from '../src/config/platform.ts';
+import type { UplinkOptions } from './uplink.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -56,6 +57,12 @@ export interface SystemOptions {
    * (`temporaryDisks`) so as never to touch the user's.
    */
   disks?: Record<string, string | undefined>;
+  /**
+   * forwards of each passthrough network card's user network, by device
+   * name (`uplink0`): `hostfwd` from the host's 127.0.0.1, `guestfwd` to
+   * it (qemu/uplink.ts; restrict=on always, none by default)
+   */
+  uplinks?: Record<string, UplinkOptions | undefined>;
   /** per passthrough disk, a QEMU blkdebug rules file that makes chosen requests fail (tests) */
   diskFaults?: Record<string, string>;
   /** called with everything QEMU prints */
@@ -99,6 +106,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     backend: { file: elf },
     blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
     disks,
+    uplinks: opts.uplinks,
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
   log(`[system] ${process.env.QEMU ?? 'qemu-system-aarch64'} ${args.join(' ')}`);
@@ -144,7 +152,7 @@ async function bootUnderBao(p: Platform, image: string, disks: DiskImage[], opts
   let q;
   try {
     q = await startBao({
-      image, platform: p, icount: opts.icount, qemuArgs: [...diskQemuArgs(p, disks), ...(opts.qemuArgs ?? [])], timeoutMs: opts.timeoutMs,
+      image, platform: p, icount: opts.icount, qemuArgs: [...diskQemuArgs(p, disks, opts.uplinks), ...(opts.qemuArgs ?? [])], timeoutMs: opts.timeoutMs,
       onOutput: opts.onOutput, logFile: opts.logFile,
     });
   } catch (e) {

@@ -7,7 +7,7 @@
  */
 import { shmemRegionName, validatePlatform, type DeviceModel, type PassthroughDevice, type Platform } from './config/platform.ts';
 import { Dispatcher, type DispatcherOptions } from './dispatcher/dispatcher.ts';
-import type { LogSink } from './dispatcher/log.ts';
+import { describeError, type LogSink } from './dispatcher/log.ts';
 import { isAsyncBacking, type AsyncBlockBacking, type BlockBacking } from './devices/backing.ts';
 import { BlkDevice } from './devices/blk.ts';
 import { DEVICE_KINDS } from './devices/registry.ts';
@@ -15,6 +15,8 @@ import { VsockHub } from './devices/vsock-socket.ts';
 import { EthernetSwitch, type SwitchOptions } from './net/switch.ts';
 import { SharedDisk, type PhysicalDisk } from './devices/disk.ts';
 import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
+import { VirtioNetDriver } from './drivers/virtio-net.ts';
+import { UplinkPort } from './net/uplink.ts';
 import type { Host } from './host.ts';
 import type { VirtioDevice } from './virtio/device.ts';
 import { GuestMemory } from './virtio/memory.ts';
@@ -43,6 +45,8 @@ export interface Backend {
   netSwitch: EthernetSwitch;
   /** the physical disks the backend drives (`backend.passthrough` of kind virtio-blk), by name */
   disks: Map<string, PassthroughDisk>;
+  /** the network cards the backend drives (`backend.passthrough` of kind virtio-net), each a port of the switch, by name */
+  uplinks: Map<string, UplinkPort>;
   /**
    * Serves interrupt `intid`: a passthrough device's (its driver), else a
    * device model's (the dispatcher). Returns false (and logs) for one that
@@ -83,6 +87,11 @@ export interface BackendOptions {
    * on the device's window, interrupt and DMA region)
    */
   diskDriver?: (device: PassthroughDevice, host: Host, log: LogSink) => PhysicalDisk & { onInterrupt(): void };
+  /**
+   * the driver of a passthrough network card (default: {@link
+   * VirtioNetDriver.open} on the device's window, interrupt and DMA region)
+   */
+  netDriver?: (device: PassthroughDevice, host: Host, log: LogSink) => VirtioNetDriver;
 }
 
 /** A physical disk the backend drives. */
@@ -124,6 +133,25 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       shared.completed();
     };
     log(`${pt.name}: ${driver.capacity} bytes${driver.readOnly ? ', read-only' : ''}, ${driver.flush ? 'volatile write cache (flushed on FLUSH)' : 'no volatile write cache'}`);
+  }
+  // the network cards: each one's driver is an uplink port of the switch
+  const uplinks = new Map<string, UplinkPort>();
+  for (const pt of platform.backend.passthrough ?? []) {
+    if (pt.kind !== 'virtio-net') continue;
+    let driver: VirtioNetDriver;
+    try {
+      driver = options.netDriver
+        ? options.netDriver(pt, host, log)
+        : VirtioNetDriver.open(host, { name: pt.name, base: pt.base, intid: pt.intid, dma: pt.dma, log });
+    } catch (e) {
+      // the frontends' network still works without its uplink
+      log(`${pt.name}: no uplink: ${describeError(e)}`);
+      continue;
+    }
+    const port = new UplinkPort(driver, netSwitch);
+    uplinks.set(pt.name, port);
+    irqHandlers[pt.intid] = () => driver.onInterrupt();
+    log(`${pt.name}: MAC ${driver.mac || 'not given'}, MTU ${driver.mtu}, link ${driver.linkUp ? 'up' : 'down'}, ${driver.rxBuffers} receive and ${driver.txBuffers} transmit buffers of ${driver.bufferBytes} bytes, switch port ${port.id}`);
   }
   const diskMap = new Map<string, SharedDisk>();
   for (const [name, d] of disks) diskMap.set(name, d.shared);
@@ -183,6 +211,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     vsock,
     netSwitch,
     disks,
+    uplinks,
     serviceIrq,
     pollAll(): void {
       for (const id of dispatcher.dmIds()) dispatcher.service(id);

@@ -16,6 +16,7 @@ import { serveEcho } from './services/echo.ts';
 import { serveKv } from './services/kv.ts';
 import { BAOJS_VERSION } from './version.ts';
 import { statsLinesFrom } from './stats.ts';
+import type { UplinkPort } from './net/uplink.ts';
 import { allMetrics, heapLine, metricsLines } from './metrics.ts';
 
 /** Formats the ready line; `bootNs` is guest time since the firmware's first instruction. */
@@ -30,10 +31,11 @@ export const CONSOLE_ESCAPE = 0x1d;
 
 /**
  * The counters for a person (`Ctrl-] s`): the devices' metrics records
- * (src/metrics.ts) as {@link statsLinesFrom} prints them, then the heap.
+ * (src/metrics.ts) as {@link statsLinesFrom} prints them, one line per
+ * uplink ({@link UplinkPort.statsLine}), then the heap.
  */
 export function statsLines(host: Host, backend: Backend): string[] {
-  return [...statsLinesFrom(allMetrics(host, backend)), heapLine(host, 'stats')];
+  return [...statsLinesFrom(allMetrics(host, backend)), ...[...backend.uplinks.values()].map((u) => u.statsLine()), heapLine(host, 'stats')];
 }
 
 /**

@@ -14,6 +14,7 @@ import { DeviceId, MMIO_MAGIC, MmioReg } from './virtio/spec.ts';
 /** What a passthrough device's kind expects in DeviceID (virtio 1.2 section 5). */
 const EXPECTED_DEVICE_ID: Record<PassthroughDevice['kind'], number> = {
   'virtio-blk': DeviceId.BLOCK,
+  'virtio-net': DeviceId.NET,
 };
 
 const hex8 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;

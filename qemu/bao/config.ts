@@ -213,9 +213,9 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     const dev = pages.get(page.base);
     if (dev) {
       dev.interrupts.push(d.intid);
-      dev.what += `, ${d.name}`;
+      dev.what += `, ${d.kind} ${d.name}`;
     } else {
-      pages.set(page.base, { mmio: { pa: page.base, va: page.base, size: page.size }, interrupts: [d.intid], what: `passthrough ${d.kind}: ${d.name}` });
+      pages.set(page.base, { mmio: { pa: page.base, va: page.base, size: page.size }, interrupts: [d.intid], what: `passthrough ${d.kind} ${d.name}` });
     }
   }
   const byDmId = [...p.devices].sort((a, b) => a.dmId - b.dmId);

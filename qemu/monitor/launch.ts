@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadPlatform, monitorLayout } from '../../scripts/gen-platform.ts';
 import { ensureMonitor, PLATFORM } from './build.ts';
 import { diskQemuArgs, type DiskImage } from '../disks.ts';
+import type { UplinkOptions } from '../uplink.ts';
 
 /** A guest image: an ELF (loaded at its segments' addresses) or a raw binary loaded at `addr`. */
 export interface GuestImage {
@@ -43,6 +44,8 @@ export interface MonitorRun {
    * lands on the transport the description gives it
    */
   disks?: DiskImage[];
+  /** forwards of the passthrough network cards' user networks, by device name (qemu/uplink.ts) */
+  uplinks?: Record<string, UplinkOptions | undefined>;
   /** more QEMU arguments, appended */
   extra?: string[];
 }
@@ -89,7 +92,7 @@ export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
     ...feArgs, ...beArgs,
     ...(run.blobs ?? []).flatMap((b) => ['-device', `loader,file=${b.file},addr=${hex(b.addr)},force-raw=on`]),
     ...words.flatMap((w, i) => ['-device', `loader,addr=${hex(params + 8 * i)},data=${hex(w)},data-len=8`]),
-    ...(run.disks ? diskQemuArgs(p, run.disks) : []),
+    ...(run.disks ? diskQemuArgs(p, run.disks, run.uplinks) : []),
     ...(run.extra ?? []),
   ];
   return args;

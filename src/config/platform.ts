@@ -112,8 +112,16 @@ export interface DiskRange {
   size: number;
 }
 
-/** Kinds of device a backend can own (and drive itself). */
-export type PassthroughKind = 'virtio-blk';
+/**
+ * Kinds of device a backend can own (and drive itself): a virtio-blk
+ * device (a physical disk, ranges of which are frontend disks) or a
+ * virtio-net device (the switch's uplink), each behind a virtio-mmio
+ * version 2 transport.
+ */
+export type PassthroughKind = 'virtio-blk' | 'virtio-net';
+
+/** Every {@link PassthroughKind}, for checks and messages. */
+export const PASSTHROUGH_KINDS: readonly PassthroughKind[] = ['virtio-blk', 'virtio-net'];
 
 /**
  * A device of the machine passed through to the backend VM, which drives it
@@ -128,11 +136,11 @@ export type PassthroughKind = 'virtio-blk';
 export interface PassthroughDevice extends Range {
   /** name used in logs and by {@link DiskRange.disk}, [a-z0-9_-]+, unique */
   name: string;
-  /** what the device is: a virtio-blk device behind a virtio-mmio v2 transport */
+  /** what the device is: a virtio-blk or virtio-net device behind a virtio-mmio v2 transport */
   kind: PassthroughKind;
   /** its interrupt (GIC INTID of an SPI, 32..255), level-triggered */
   intid: number;
-  /** name of the backend region (`backend.regions`) that holds the driver's rings and request headers */
+  /** name of the backend region (`backend.regions`) that holds the driver's rings, request headers and (virtio-net) frame buffers */
   dma: string;
 }
 
@@ -369,7 +377,7 @@ export function pageSpan(r: Range): Range {
 /**
  * Checks each of `backend.passthrough` on its own (before the device
  * models, whose disk ranges name them): a list, names [a-z0-9_-]+ and
- * unique, kind `virtio-blk`, a virtio-mmio window (0x200 bytes,
+ * unique, a known kind ({@link PASSTHROUGH_KINDS}), a virtio-mmio window (0x200 bytes,
  * 0x200-aligned), `intid` an SPI below 256, `dma` an existing backend region.
  * @throws ConfigError on `backend.passthrough[i].<field>`
  */
@@ -382,7 +390,7 @@ function checkPassthroughDevices(p: Platform): void {
     if (!d || typeof d !== 'object') throw new ConfigError(f, 'missing');
     if (typeof d.name !== 'string' || !/^[a-z0-9_-]+$/.test(d.name)) throw new ConfigError(`${f}.name`, 'must match [a-z0-9_-]+');
     if (list.slice(0, i).some((o) => o.name === d.name)) throw new ConfigError(`${f}.name`, `duplicate passthrough name ${d.name}`);
-    if (d.kind !== 'virtio-blk') throw new ConfigError(`${f}.kind`, `unknown passthrough kind: ${d.kind} (known: virtio-blk)`);
+    if (!PASSTHROUGH_KINDS.includes(d.kind)) throw new ConfigError(`${f}.kind`, `unknown passthrough kind: ${d.kind} (known: ${PASSTHROUGH_KINDS.join(', ')})`);
     checkRange(f, d);
     if (d.size !== 0x200) throw new ConfigError(`${f}.size`, 'a virtio-mmio window is 0x200 bytes');
     if (d.base % 0x200) throw new ConfigError(`${f}.base`, 'must be 0x200 aligned');

@@ -27,12 +27,15 @@ export interface SystemOptions {
   platform?: TestPlatformOptions;
   sim?: SimOptions;
   backend?: BackendOptions;
+  /** called with the simulated Bao before the backend starts (attach passthrough devices here) */
+  beforeBackend?: (sim: SimBao) => void;
 }
 
 /** Builds a simulated Bao with a backend serving the test platform. */
 export function makeSystem(options: SystemOptions = {}): System {
   const platform = testPlatform(options.platform);
   const sim = new SimBao(platform, options.sim);
+  options.beforeBackend?.(sim);
   const logs: string[] = [];
   const consoleOut = new Map<string, number[]>();
   const backend = createBackend(sim, platform, {

@@ -21,15 +21,12 @@
  * keep Status non-zero for a while after a reset, or change
  * ConfigGeneration under a config read.
  */
-import { diskMinimumSize, type Platform } from '../../src/config/platform.ts';
 import { BlkConfig, BlkFeature } from '../../src/devices/blk.ts';
 import { BLK_HEADER_SIZE, BLK_ID_BYTES, BlkStatus, BlkType, SECTOR_SIZE } from '../../src/devices/blk-request.ts';
-import { GuestMemory } from '../../src/virtio/memory.ts';
-import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
-import {
-  DeviceId, DeviceStatus, Feature, hasFeature, InterruptBit, MMIO_MAGIC, MmioReg, setFeature,
-} from '../../src/virtio/spec.ts';
-import type { SimBao, SimMmioDevice } from './bao.ts';
+import { DescriptorChain, SplitQueue } from '../../src/virtio/queue.ts';
+import { DeviceId, Feature, hasFeature, InterruptBit } from '../../src/virtio/spec.ts';
+import type { SimBao } from './bao.ts';
+import { SimMmioDevice } from './mmio-device.ts';
 import { Prng } from './prng.ts';
 
 /** Options of {@link SimBlkDevice}. */
@@ -89,51 +86,38 @@ const DEFAULT_FEATURES: readonly number[] = [
 ];
 
 /** See the file comment. */
-export class SimBlkDevice implements SimMmioDevice {
+export class SimBlkDevice extends SimMmioDevice {
   /** the disk's bytes */
   readonly disk: Uint8Array;
   /** sectors whose requests fail with IOERR */
   readonly ioerrSectors = new Set<number>();
   /** requests executed, in completion order */
   readonly ops: SimBlkOp[] = [];
-  /** what the driver did that a device refuses (a malformed chain, a bad access) */
-  readonly violations: string[] = [];
   /** QueueNotify writes */
   notifies = 0;
   /** Status reads */
   statusReads = 0;
   /** the config `writeback` byte */
   writeback = 0;
-  /** DriverFeatures as written */
-  readonly driverFeatures = new Uint32Array(2);
-  readonly offered = new Uint32Array(2);
 
   private readonly queue: SplitQueue;
   private readonly chain = new DescriptorChain(16);
-  private readonly mem: GuestMemory;
   private readonly pending: Pending[] = [];
   private readonly prng: Prng | null;
   private readonly config = new Uint8Array(64);
   private readonly cdv = new DataView(this.config.buffer);
-  private status = 0;
-  private isr = 0;
-  private deviceFeaturesSel = 0;
-  private queueSel = 0;
-  private driverFeaturesSel = 0;
-  private generation = 0;
   /** config reads that bump ConfigGeneration first ({@link SimBlkDevice.tearConfigReads}) */
   private tears = 0;
   private staleStatusReads = 0;
   private staleStatus = 0;
   private dirty = 0;
 
-  constructor(private readonly sim: SimBao, readonly opts: SimBlkOptions) {
+  constructor(sim: SimBao, readonly opts: SimBlkOptions) {
+    const queue = new SplitQueue(0, opts.queueNumMax ?? 128);
+    super(sim, opts, [queue], [...(opts.features ?? DEFAULT_FEATURES), ...(opts.readOnly ? [BlkFeature.RO] : [])]);
+    this.queue = queue;
     this.disk = new Uint8Array(opts.capacity);
-    this.queue = new SplitQueue(0, opts.queueNumMax ?? 128);
-    this.mem = new GuestMemory(sim.regionBase(opts.dma), sim.region(opts.dma), opts.dma);
     this.prng = opts.randomOrderSeed === undefined ? null : new Prng(opts.randomOrderSeed);
-    for (const bit of opts.features ?? DEFAULT_FEATURES) setFeature(this.offered, bit);
-    if (opts.readOnly) setFeature(this.offered, BlkFeature.RO);
     const dv = this.cdv;
     const sectors = opts.capacity / SECTOR_SIZE;
     dv.setUint32(BlkConfig.capacity, sectors % 4294967296, true);
@@ -141,7 +125,6 @@ export class SimBlkDevice implements SimMmioDevice {
     dv.setUint32(BlkConfig.size_max, opts.sizeMax ?? 65536, true);
     dv.setUint32(BlkConfig.seg_max, opts.segMax ?? 32, true);
     dv.setUint32(BlkConfig.blk_size, opts.blkSize ?? 512, true);
-    sim.attachMmio(opts.base, 0x200, this);
   }
 
   /** Requests taken from the avail ring and not completed. */
@@ -149,101 +132,63 @@ export class SimBlkDevice implements SimMmioDevice {
     return this.pending.length;
   }
 
-  /** The Status register as the driver last set it (DEVICE_NEEDS_RESET included). */
-  get deviceStatus(): number {
+  // ---- the register file's device-specific part ----------------------------------
+
+  protected get deviceId(): number {
+    return this.opts.deviceId ?? DeviceId.BLOCK;
+  }
+
+  protected get version(): number {
+    return this.opts.version ?? 2;
+  }
+
+  protected refusesFeatures(): boolean {
+    return this.opts.refuseFeaturesOk ?? false;
+  }
+
+  protected readConfig(o: number, width: number): number {
+    if (this.tears > 0) {
+      this.tears--;
+      this.generation++;
+    }
+    if (o + width > this.config.length) return 0;
+    if (o === BlkConfig.writeback) return this.writeback;
+    return width === 1 ? this.config[o] : width === 2 ? this.cdv.getUint16(o, true) : this.cdv.getUint32(o, true);
+  }
+
+  protected writeConfig(o: number, width: number, value: number): void {
+    if (o === BlkConfig.writeback && width === 1) this.writeback = value & 0xff;
+    else super.writeConfig(o, width, value);
+  }
+
+  protected notify(queue: number): void {
+    this.notifies++;
+    if (queue === 0) this.takeRequests();
+    else this.violations.push(`QueueNotify of queue ${queue}`);
+  }
+
+  protected readStatus(): number {
+    this.statusReads++;
+    if (this.staleStatusReads > 0) {
+      this.staleStatusReads--;
+      return this.staleStatus;
+    }
     return this.status;
   }
 
-  // ---- SimMmioDevice ----------------------------------------------------------
-
-  read(off: number, width: number): number {
-    if (off >= MmioReg.Config) {
-      const o = off - MmioReg.Config;
-      if (this.tears > 0) {
-        this.tears--;
-        this.generation++;
-      }
-      if (o + width > this.config.length) return 0;
-      if (o === BlkConfig.writeback) return this.writeback;
-      return width === 1 ? this.config[o] : width === 2 ? this.cdv.getUint16(o, true) : this.cdv.getUint32(o, true);
+  protected writeStatus(value: number): void {
+    this.staleStatusReads = 0;
+    if (value === 0) {
+      this.staleStatusReads = this.opts.resetLatency ?? 0;
+      this.staleStatus = this.status;
     }
-    if (width !== 4) {
-      this.violations.push(`${width}-byte read of control register 0x${off.toString(16)}`);
-      return 0;
-    }
-    switch (off) {
-      case MmioReg.MagicValue: return MMIO_MAGIC;
-      case MmioReg.Version: return this.opts.version ?? 2;
-      case MmioReg.DeviceID: return this.opts.deviceId ?? DeviceId.BLOCK;
-      case MmioReg.VendorID: return 0x554d4551;
-      case MmioReg.DeviceFeatures: return this.deviceFeaturesSel < 2 ? this.offered[this.deviceFeaturesSel] : 0;
-      case MmioReg.QueueNumMax: return this.queueSel === 0 ? this.queue.numMax : 0;
-      case MmioReg.QueueReady: return this.queueSel === 0 && this.queue.ready ? 1 : 0;
-      case MmioReg.InterruptStatus: return this.isr;
-      case MmioReg.Status:
-        this.statusReads++;
-        if (this.staleStatusReads > 0) {
-          this.staleStatusReads--;
-          return this.staleStatus;
-        }
-        return this.status;
-      case MmioReg.ConfigGeneration: return this.generation;
-      default:
-        this.violations.push(`read of register 0x${off.toString(16)}`);
-        return 0;
-    }
+    super.writeStatus(value);
   }
 
-  write(off: number, width: number, value: number): void {
-    if (off >= MmioReg.Config) {
-      if (off - MmioReg.Config === BlkConfig.writeback && width === 1) this.writeback = value & 0xff;
-      else this.violations.push(`config write at ${off - MmioReg.Config}`);
-      return;
-    }
-    if (width !== 4) {
-      this.violations.push(`${width}-byte write of control register 0x${off.toString(16)}`);
-      return;
-    }
-    const q = this.queue;
-    switch (off) {
-      case MmioReg.DeviceFeaturesSel: this.deviceFeaturesSel = value; return;
-      case MmioReg.DriverFeaturesSel: this.driverFeaturesSel = value; return;
-      case MmioReg.DriverFeatures:
-        if (this.driverFeaturesSel < 2) this.driverFeatures[this.driverFeaturesSel] = value;
-        return;
-      case MmioReg.QueueSel: this.queueSel = value; return;
-      case MmioReg.QueueNum: if (this.queueSel === 0) q.num = value; return;
-      case MmioReg.QueueDescLow: q.descAddr = this.lo(q.descAddr, value); return;
-      case MmioReg.QueueDescHigh: q.descAddr = this.hi(q.descAddr, value); return;
-      case MmioReg.QueueDriverLow: q.driverAddr = this.lo(q.driverAddr, value); return;
-      case MmioReg.QueueDriverHigh: q.driverAddr = this.hi(q.driverAddr, value); return;
-      case MmioReg.QueueDeviceLow: q.deviceAddr = this.lo(q.deviceAddr, value); return;
-      case MmioReg.QueueDeviceHigh: q.deviceAddr = this.hi(q.deviceAddr, value); return;
-      case MmioReg.QueueReady:
-        if (this.queueSel !== 0) return;
-        q.ready = value === 1;
-        if (q.ready) {
-          try {
-            q.enable(this.mem, hasFeature(this.driverFeatures, Feature.RING_EVENT_IDX), hasFeature(this.driverFeatures, Feature.INDIRECT_DESC));
-          } catch (e) {
-            this.violations.push((e as Error).message);
-            this.setNeedsReset();
-          }
-        }
-        return;
-      case MmioReg.QueueNotify:
-        this.notifies++;
-        if (value === 0) this.takeRequests();
-        else this.violations.push(`QueueNotify of queue ${value}`);
-        return;
-      case MmioReg.InterruptACK:
-        this.isr &= ~value;
-        if (this.isr === 0) this.sim.setIrqLevel(this.opts.intid, false);
-        return;
-      case MmioReg.Status: this.writeStatus(value); return;
-      default:
-        this.violations.push(`write of register 0x${off.toString(16)}`);
-    }
+  protected reset(): void {
+    super.reset();
+    this.pending.length = 0;
+    this.writeback = 0;
   }
 
   // ---- what the tests make the device do ------------------------------------------
@@ -265,12 +210,6 @@ export class SimBlkDevice implements SimMmioDevice {
     }
     if (n > 0 && this.queue.needsNotification()) this.interrupt(InterruptBit.VRING);
     return n;
-  }
-
-  /** Sets DEVICE_NEEDS_RESET and sends a configuration change notification (2.1.2). */
-  setNeedsReset(): void {
-    this.status |= DeviceStatus.DEVICE_NEEDS_RESET;
-    this.interrupt(InterruptBit.CONFIG);
   }
 
   /** Writes a used entry naming descriptor `id` (whatever the driver gave) and interrupts. */
@@ -295,44 +234,6 @@ export class SimBlkDevice implements SimMmioDevice {
 
   // ---- internals -----------------------------------------------------------------
 
-  private lo(addr: number, v: number): number {
-    return Math.floor(addr / 4294967296) * 4294967296 + v;
-  }
-
-  private hi(addr: number, v: number): number {
-    return v * 4294967296 + (addr % 4294967296);
-  }
-
-  private interrupt(bit: number): void {
-    this.isr |= bit;
-    this.sim.setIrqLevel(this.opts.intid, true);
-  }
-
-  private writeStatus(value: number): void {
-    this.staleStatusReads = 0;
-    if (value === 0) {
-      this.staleStatusReads = this.opts.resetLatency ?? 0;
-      this.staleStatus = this.status;
-      this.status = 0;
-      this.isr = 0;
-      this.sim.setIrqLevel(this.opts.intid, false);
-      this.pending.length = 0;
-      this.queue.reset();
-      this.driverFeatures.fill(0);
-      this.writeback = 0;
-      return;
-    }
-    if ((value & DeviceStatus.FEATURES_OK) !== 0 && (this.status & DeviceStatus.FEATURES_OK) === 0) {
-      const f = this.driverFeatures;
-      const extra = (f[0] & ~this.offered[0]) | (f[1] & ~this.offered[1]);
-      if (this.opts.refuseFeaturesOk || extra !== 0 || !hasFeature(f, Feature.VERSION_1)) {
-        if (extra !== 0) this.violations.push('DriverFeatures has bits the device did not offer');
-        value &= ~DeviceStatus.FEATURES_OK;
-      }
-    }
-    this.status = value | (this.status & DeviceStatus.DEVICE_NEEDS_RESET);
-  }
-
   private memory(addr: number, len: number): Uint8Array {
     return this.sim.memoryAt(addr, len);
   }
@@ -340,20 +241,14 @@ export class SimBlkDevice implements SimMmioDevice {
   /** Pops every available chain (QueueNotify); with autoComplete completes them. */
   private takeRequests(): void {
     const q = this.queue;
-    if (!q.enabled || (this.status & DeviceStatus.DRIVER_OK) === 0 || (this.status & DeviceStatus.DEVICE_NEEDS_RESET) !== 0) {
+    if (!q.enabled || !this.live()) {
       this.violations.push('QueueNotify while the device is not live');
       return;
     }
     const c = this.chain;
     for (;;) {
-      let got: boolean;
-      try {
-        got = q.pop(c);
-      } catch (e) {
-        this.violations.push(e instanceof QueueError ? e.message : String(e));
-        this.setNeedsReset();
-        return;
-      }
+      const got = this.pop(q, c);
+      if (got === null) return;
       if (!got) break;
       if (c.count < 2 || c.writable[0] || c.len[0] !== BLK_HEADER_SIZE || !c.writable[c.count - 1] || c.len[c.count - 1] !== 1) {
         this.violations.push(`chain ${c.head}: not header(16) + data + status(1)`);
@@ -415,19 +310,3 @@ export class SimBlkDevice implements SimMmioDevice {
   }
 }
 
-/**
- * Attaches a {@link SimBlkDevice} (completing at each QueueNotify) behind
- * every virtio-blk passthrough device of `p` (`backend.passthrough`), sized
- * for the disk ranges on it: what a backend built from `p` drives.
- * Returns them by name.
- */
-export function attachPassthroughDisks(sim: SimBao, p: Platform): Map<string, SimBlkDevice> {
-  const out = new Map<string, SimBlkDevice>();
-  for (const pt of p.backend.passthrough ?? []) {
-    if (pt.kind !== 'virtio-blk') continue;
-    const dev = new SimBlkDevice(sim, { base: pt.base, intid: pt.intid, dma: pt.dma, capacity: Math.max(diskMinimumSize(p, pt.name), 1 << 20), autoComplete: true });
-    sim.attachMmio(pt.base, pt.size, dev);
-    out.set(pt.name, dev);
-  }
-  return out;
-}

@@ -29,9 +29,19 @@ export interface TestPlatformOptions {
   dmaSize?: number;
   /** add net0, net1, net2 (net, dm 7, 8, 9; MACs 52:54:00:00:00:01..03; 1 MiB shared regions) */
   net?: boolean;
+  /**
+   * add a virtio-net card passed through to the backend, `uplink0`
+   * (window {@link UPLINK_BASE}, INTID {@link UPLINK_INTID}, DMA region
+   * `dma:uplink0` of 2 MiB at 0x5b000000): the switch's uplink
+   */
+  uplink?: boolean;
   /** MTU of the net devices (default: the device's own, 1500) */
   netMtu?: number;
 }
+
+/** The window and INTID of the test platform's passthrough network card `uplink0` (QEMU virt's transport 30). */
+export const UPLINK_BASE = 0x0a003c00;
+export const UPLINK_INTID = 78;
 
 /** The MAC of the test platform's net device `i` (net0: 52:54:00:00:00:01). */
 export function testMac(i: number): string {
@@ -63,7 +73,9 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
         { name: 'disk0', base: 0x52000000, size: options.diskSize ?? 1 * MiB },
         { name: 'disk1', base: 0x56000000, size: 64 * KiB },
         ...(options.dmaSize ? [{ name: 'dma0', base: 0x5a000000, size: options.dmaSize }] : []),
+        ...(options.uplink ? [{ name: 'dma:uplink0', base: 0x5b000000, size: 2 * MiB }] : []),
       ],
+      ...(options.uplink ? { passthrough: [{ name: 'uplink0', kind: 'virtio-net' as const, base: UPLINK_BASE, size: 0x200, intid: UPLINK_INTID, dma: 'dma:uplink0' }] } : {}),
     },
     devices: [
       {

@@ -114,24 +114,47 @@ test('temporaryDisks: sparse images of the right size in their own directory, go
   assert.not.ok(existsSync(file));
 });
 
-test('diskQemuArgs: transport 31 first, version 2 transports, writeback cache; a description off QEMU\'s order names the field', () => {
+test('diskQemuArgs: transport 31 first, version 2 transports, writeback cache; the uplink second; a description off QEMU\'s order names the field', () => {
   const images = [{ name: 'pdisk0', file: '/images/a.img' }];
   assert.equal(diskQemuArgs(p, images), [
     '-global', 'virtio-mmio.force-legacy=false',
     '-drive', 'if=none,id=pdisk0,format=raw,file=/images/a.img,cache=writeback', '-device', 'virtio-blk-device,drive=pdisk0',
+    '-netdev', 'user,id=uplink0,restrict=on,net=10.0.2.0/24', '-device', 'virtio-net-device,netdev=uplink0,mac=52:54:00:0a:00:01',
   ]);
-  const two: Platform = JSON.parse(JSON.stringify(p));
-  two.backend.passthrough!.push({ ...two.backend.passthrough![0], name: 'pdisk1', base: 0x0a003c00, intid: 78 });
-  const args = diskQemuArgs(two, [...images, { name: 'pdisk1', file: '/images/b.img' }]);
-  assert.ok(args.join(' ').indexOf('drive=pdisk0') < args.join(' ').indexOf('drive=pdisk1'), 'in description order');
-  // the second device of the command line is transport 30: 0x0a003c00, not 0x0a003a00
-  two.backend.passthrough![1].base = 0x0a003a00;
-  assert.throws(() => diskQemuArgs(two, [...images, { name: 'pdisk1', file: '/b' }]),
-    /^backend\.passthrough\[1\]\.base: 0x0a003a00 is not where QEMU virt puts the virtio device added 2nd \(transport 30, 0x0a003c00\)$/);
+  const three: Platform = JSON.parse(JSON.stringify(p));
+  three.backend.passthrough!.push({ ...three.backend.passthrough![0], name: 'pdisk1', base: 0x0a003a00, intid: 77 });
+  const args = diskQemuArgs(three, [...images, { name: 'pdisk1', file: '/images/b.img' }]);
+  const line = args.join(' ');
+  assert.ok(line.indexOf('drive=pdisk0') < line.indexOf('netdev=uplink0') && line.indexOf('netdev=uplink0') < line.indexOf('drive=pdisk1'), 'in description order');
+  // the third device of the command line is transport 29: 0x0a003a00, not 0x0a003800
+  three.backend.passthrough![2].base = 0x0a003800;
+  assert.throws(() => diskQemuArgs(three, [...images, { name: 'pdisk1', file: '/b' }]),
+    /^backend\.passthrough\[2\]\.base: 0x0a003800 is not where QEMU virt puts the virtio device added 3rd \(transport 29, 0x0a003a00\)$/);
+  // the card first: it would be transport 31, where the description has the disk
+  const swapped: Platform = JSON.parse(JSON.stringify(p));
+  swapped.backend.passthrough!.reverse();
+  assert.throws(() => diskQemuArgs(swapped, images), /^backend\.passthrough\[0\]\.base: 0x0a003c00 is not where QEMU virt puts the virtio device added 1st \(transport 31, 0x0a003e00\)$/);
   const wrongIrq: Platform = JSON.parse(JSON.stringify(p));
   wrongIrq.backend.passthrough![0].intid = 80;
   assert.throws(() => diskQemuArgs(wrongIrq, images), /^backend\.passthrough\[0\]\.intid: 80 is not the interrupt of QEMU virt's transport 31 \(INTID 79\)$/);
   assert.equal(diskQemuArgs({ ...p, backend: { ...p.backend, passthrough: undefined } }, []), [], 'no passthrough device: no argument');
+});
+
+test('the uplink\'s user network: restrict=on always, forwards only from and to the host\'s 127.0.0.1, ports checked', () => {
+  const args = diskQemuArgs(p, [{ name: 'pdisk0', file: '/images/a.img' }], {
+    uplink0: { hostfwd: [{ hostPort: 40022, guestPort: 22 }], guestfwd: [{ guestPort: 8080, hostPort: 40080 }], mac: '52:54:00:aa:bb:cc' },
+  });
+  assert.equal(args.slice(-4), [
+    '-netdev', 'user,id=uplink0,restrict=on,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:40022-10.0.2.15:22,guestfwd=tcp:10.0.2.100:8080-tcp:127.0.0.1:40080',
+    '-device', 'virtio-net-device,netdev=uplink0,mac=52:54:00:aa:bb:cc',
+  ]);
+  const t = temporaryDisks(p);
+  assert.equal(Object.keys(t.disks), ['pdisk0'], 'no disk image for the network card');
+  t.remove();
+  assert.throws(() => prepareDisks(p, { uplink0: '/x' }), /no passthrough disk uplink0 in qemu-aarch64-virt \(it has: pdisk0\)/);
+  assert.throws(() => diskQemuArgs(p, [{ name: 'pdisk0', file: '/a' }], { uplink0: { hostfwd: [{ hostPort: 0, guestPort: 22 }] } }), /uplink0 hostfwd hostPort: 0 is not a TCP port/);
+  assert.throws(() => diskQemuArgs(p, [{ name: 'pdisk0', file: '/a' }], { uplink0: { guestfwd: [{ hostPort: 80, guestPort: 70000 }] } }), /uplink0 guestfwd guestPort: 70000/);
+  assert.throws(() => diskQemuArgs(p, [{ name: 'pdisk0', file: '/a' }], { uplink0: { mac: 'nope' } }), /MAC nope/);
 });
 
 test('an image another QEMU holds: refused before QEMU starts, and QEMU\'s own refusal becomes the same one line; nothing written', async () => {

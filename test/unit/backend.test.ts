@@ -7,16 +7,17 @@ import { type DiskRange, type Platform } from '../../src/config/platform.ts';
 import { ConfigError } from '../../src/config/platform.ts';
 import { createBackend } from '../../src/backend.ts';
 import { SimBao } from '../sim/bao.ts';
-import { attachPassthroughDisks, type SimBlkDevice } from '../sim/blk-device.ts';
+import type { SimBlkDevice } from '../sim/blk-device.ts';
 import { BlkDriver } from '../driver/blk.ts';
 import { ConsoleDriver } from '../driver/console.ts';
 import { RngDriver } from '../driver/rng.ts';
+import { passthroughDevices } from '../sim/passthrough-devices.ts';
 
 /** A simulated system of the shipped platform, with its passthrough disk pdisk0 behind the simulated host's MMIO. */
 function shipped(): { p: Platform; sim: SimBao; pdisk0: SimBlkDevice } {
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
   const sim = new SimBao(p);
-  const pdisk0 = attachPassthroughDisks(sim, p).get('pdisk0')!;
+  const pdisk0 = passthroughDevices(sim, p).get('pdisk0') as SimBlkDevice;
   return { p, sim, pdisk0 };
 }
 
@@ -59,14 +60,14 @@ test('a bad description is refused before anything is built', () => {
   assert.throws(() => createBackend(new SimBao(JSON.parse(JSON.stringify(platform)) as Platform), p), (e: unknown) => e instanceof ConfigError);
 });
 
-test('interrupt wiring: each DM\'s backend INTID is enabled and routed', () => {
+test('interrupt wiring: each passthrough device\'s and each DM\'s backend INTID is enabled and routed', () => {
   const { p, sim } = shipped();
   const enabled: number[] = [];
   const orig = sim.irqEnable.bind(sim);
   sim.irqEnable = (i: number) => { enabled.push(i); orig(i); };
   createBackend(sim, p, { log: () => {} });
-  // the passthrough disk's first (its driver unmasks it at DRIVER_OK), then the device models'
-  assert.equal(enabled, [p.backend.passthrough![0].intid, ...p.devices.map((d) => d.backendIntid)]);
+  // the passthrough devices' first (each driver enables its own at DRIVER_OK), then each DM's
+  assert.equal(enabled, [...(p.backend.passthrough ?? []).map((d) => d.intid), ...p.devices.map((d) => d.backendIntid)]);
 });
 
 test.run();

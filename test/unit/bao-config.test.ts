@@ -102,7 +102,7 @@ test('a passthrough device: its page and SPI go to the backend only; its DMA reg
   const dev = be.devs.find((d) => d.mmio?.pa === page.pa);
   assert.ok(dev, 'the backend has the page');
   assert.equal(dev!.mmio, page);
-  assert.equal(dev!.interrupts, [pt.intid]);
+  assert.equal(dev!.interrupts, [pt.intid, 78], 'pdisk0 and uplink0 (INTID 78) share the page');
   assert.not.ok(fe.devs.some((d) => d.mmio?.pa === page.pa || d.interrupts.includes(pt.intid)), 'the frontend has neither');
   const dmaRegion = p.backend.regions.find((r) => r.name === pt.dma)!;
   assert.is(be.regions.find((r) => r.base === dmaRegion.base)!.phys, dmaRegion.base, 'the DMA region is placed even in a pool layout');
@@ -115,7 +115,7 @@ test('a passthrough device: its page and SPI go to the backend only; its DMA reg
   assert.match(c, `[${vdc.shmem.id}] = { .size = 0x${vdc.shmem.size.toString(16)}, .place_phys = true, .phys = 0x${vdc.shmem.base.toString(16)}, }, /* vdc */`);
   assert.match(c, `[0] = { .size = 0x${p.devices[0].shmem.size.toString(16)}, }, /* vda */`);
   const backendC = c.slice(c.indexOf('/* VM 1: '));
-  assert.match(backendC, /\{ \/\* passthrough virtio-blk: pdisk0 \*\/\s+\.pa = 0xa003000,\s+\.va = 0xa003000,\s+\.size = 0x1000,\s+\.interrupt_num = 1,\s+\.interrupts = \(irqid_t\[\]\) \{ 79 \},/);
+  assert.match(backendC, /\{ \/\* passthrough virtio-blk pdisk0, virtio-net uplink0 \*\/\s+\.pa = 0xa003000,\s+\.va = 0xa003000,\s+\.size = 0x1000,\s+\.interrupt_num = 2,\s+\.interrupts = \(irqid_t\[\]\) \{ 79, 78 \},/);
   assert.not.match(c.slice(0, c.indexOf('/* VM 1: ')), '0xa003000');
   const MiB = 0x100000;
   for (const size of [1 * MiB, 300 * MiB]) {
@@ -126,9 +126,9 @@ test('a passthrough device: its page and SPI go to the backend only; its DMA reg
   }
 });
 
-test('two passthrough transports in one page: one devs entry with both interrupts', () => {
+test('two passthrough transports in one page (pdisk0, uplink0): one devs entry with both interrupts', () => {
   const p = withStorage();
-  p.backend.passthrough!.push({ ...p.backend.passthrough![0], name: 'pdisk1', base: 0x0a003c00, intid: 78 });
+  assert.equal(p.backend.passthrough!.map((d) => d.base), [0x0a003e00, 0x0a003c00]);
   const be = baoSystem(p).vms[1];
   const devs = be.devs.filter((d) => d.mmio?.pa === 0x0a003000);
   assert.is(devs.length, 1);

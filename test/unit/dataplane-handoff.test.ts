@@ -16,9 +16,9 @@ import { shmemRegionName } from '../../src/config/platform.ts';
 import { createBackend, type BackendOptions } from '../../src/backend.ts';
 import { DataPlaneCtrl, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, RemioOp, RemioReq, REMIO_REQ_WORDS } from '../../src/host.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
-import { attachPassthroughDisks } from '../sim/blk-device.ts';
 import { SimBao } from '../sim/bao.ts';
 import { serveFromState } from '../sim/dataplane.ts';
+import { attachPassthroughDevices } from '../sim/passthrough-devices.ts';
 import { BlkDriver } from '../driver/blk.ts';
 import { ConsoleDriver } from '../driver/console.ts';
 
@@ -26,8 +26,7 @@ interface Registration { dmId: number; intid: number; st: Uint32Array; shmem: Ar
 
 function setup(options: BackendOptions = {}) {
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
-  const sim = new SimBao(p);
-  attachPassthroughDisks(sim, p);
+  const sim = attachPassthroughDevices(new SimBao(p), p);
   const regs: Registration[] = [];
   const host = sim as SimBao & { dataPlane?: (dmId: number, intid: number, st: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer | null) => boolean };
   host.dataPlane = (dmId, intid, st, shmem, disk) => {
@@ -42,7 +41,7 @@ function setup(options: BackendOptions = {}) {
   return { p, sim, regs, logs, dev, reg, backend };
 }
 
-test('every device is offered to the data plane with its window and region; RAM blk devices with their disk, the others (disk ranges included) without', () => {
+test('every device is offered to the data plane with its window and region; blk devices on RAM with their disk, the others without', () => {
   const { sim, regs, dev, reg } = setup();
   assert.equal(regs.map((r) => r.dmId).sort(), platform.devices.map((d) => d.dmId).sort());
   for (const d of platform.devices) {
@@ -51,7 +50,7 @@ test('every device is offered to the data plane with its window and region; RAM 
     assert.is(r.st.length, DATA_PLANE_WORDS);
     assert.ok(r.shmem === sim.region(shmemRegionName(d)), `${d.name}: the shared region's buffer`);
     if (d.kind === 'blk' && typeof d.backing === 'string') assert.ok(r.disk === sim.region(d.backing), `${d.name}: the backing region's buffer`);
-    else assert.is(r.disk, null, `${d.name}: no disk (a range of a passthrough disk is served in TypeScript)`);
+    else assert.is(r.disk, null, `${d.name}: no disk in RAM (a range of a passthrough disk is served in JS)`);
     assert.is(r.st[DataPlaneWord.WINDOW_LO] + r.st[DataPlaneWord.WINDOW_HI] * 2 ** 32, d.window.base);
     assert.is(r.st[DataPlaneWord.SHMEM_LO] + r.st[DataPlaneWord.SHMEM_HI] * 2 ** 32, d.shmem.base);
     // before a driver: the interrupt registers only
@@ -233,8 +232,7 @@ test('without a data plane (option off, or a host that refuses) JS serves everyt
   const blk = new BlkDriver(sim, dev('vda'));
   assert.is(blk.write(3, new Uint8Array(512).fill(1)).status, 0);
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
-  const sim2 = new SimBao(p);
-  attachPassthroughDisks(sim2, p);
+  const sim2 = attachPassthroughDevices(new SimBao(p), p);
   const logs: string[] = [];
   (sim2 as SimBao & { dataPlane?: () => boolean }).dataPlane = () => {
     throw new RangeError('host.dataPlane: more than 16 data planes');

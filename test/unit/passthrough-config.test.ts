@@ -38,14 +38,20 @@ const range = (p: Platform, name: string): DiskRange => p.devices.find((d) => d.
 
 const layout = suite('shipped layout');
 
-layout('qemu-aarch64-virt: pdisk0 is QEMU virt transport 31 (0x0a003e00, INTID 79) with a 1 MiB DMA region', () => {
+layout('qemu-aarch64-virt: pdisk0 is QEMU virt transport 31 (0x0a003e00, INTID 79) with a 1 MiB DMA region, uplink0 transport 30 (0x0a003c00, INTID 78) with 2 MiB', () => {
   validatePlatform(shipped);
   const pt = shipped.backend.passthrough!;
-  assert.equal(pt, [{ name: 'pdisk0', kind: 'virtio-blk', base: 0x0a000000 + 31 * 0x200, size: 0x200, intid: 48 + 31, dma: 'dma:pdisk0' }]);
-  const dma = shipped.backend.regions.find((r) => r.name === 'dma:pdisk0')!;
-  assert.is(dma.size, MiB);
-  for (const r of shipped.backend.regions) if (r !== dma) assert.ok(r.base + r.size <= dma.base || dma.base + dma.size <= r.base, `clear of ${r.name}`);
+  assert.equal(pt, [
+    { name: 'pdisk0', kind: 'virtio-blk', base: 0x0a000000 + 31 * 0x200, size: 0x200, intid: 48 + 31, dma: 'dma:pdisk0' },
+    { name: 'uplink0', kind: 'virtio-net', base: 0x0a000000 + 30 * 0x200, size: 0x200, intid: 48 + 30, dma: 'dma:uplink0' },
+  ]);
+  for (const [name, size] of [['dma:pdisk0', MiB], ['dma:uplink0', 2 * MiB]] as const) {
+    const dma = shipped.backend.regions.find((r) => r.name === name)!;
+    assert.is(dma.size, size);
+    for (const r of shipped.backend.regions) if (r !== dma) assert.ok(r.base + r.size <= dma.base || dma.base + dma.size <= r.base, `${name} clear of ${r.name}`);
+  }
   assert.equal(pageSpan(pt[0]), { base: 0x0a003000, size: 0x1000 });
+  assert.equal(pageSpan(pt[1]), { base: 0x0a003000, size: 0x1000 }, 'two transports in one page');
 });
 
 layout('the GICv2 variant and zcu102 have no passthrough device and no DMA region', () => {
@@ -84,12 +90,12 @@ layout.run();
 
 const pt = suite('broken passthrough devices');
 
-pt('two passthrough devices with one name -> backend.passthrough[1].name', () => {
-  refused((p) => { p.backend.passthrough!.push({ ...p.backend.passthrough![0], base: 0x0a003c00, intid: 78 }); }, 'backend.passthrough[1].name', /duplicate/);
+pt('two passthrough devices with one name -> backend.passthrough[2].name', () => {
+  refused((p) => { p.backend.passthrough!.push({ ...p.backend.passthrough![0], base: 0x0a003a00, intid: 77 }); }, 'backend.passthrough[2].name', /duplicate/);
 });
 
 pt('an unknown kind -> backend.passthrough[0].kind', () => {
-  refused((p) => { (p.backend.passthrough![0] as { kind: string }).kind = 'virtio-net'; }, 'backend.passthrough[0].kind', /virtio-blk/);
+  refused((p) => { (p.backend.passthrough![0] as { kind: string }).kind = 'virtio-gpu'; }, 'backend.passthrough[0].kind', /known: virtio-blk, virtio-net/);
 });
 
 pt('a window of 0x1000 bytes -> backend.passthrough[0].size', () => {
@@ -136,13 +142,14 @@ pt('a region named shmem:… (the shared regions\' names) -> backend.regions[3].
   refused((p) => { p.backend.regions[3].name = 'shmem:vda'; }, 'backend.regions[3].name');
 });
 
-pt('two devices sharing an INTID -> backend.passthrough[1].intid', () => {
-  refused((p) => { p.backend.passthrough!.push({ ...p.backend.passthrough![0], name: 'pdisk1', base: 0x0a003c00 }); }, 'backend.passthrough[1].intid', /passthrough\[0\]/);
+pt('two devices sharing an INTID -> backend.passthrough[2].intid', () => {
+  refused((p) => { p.backend.passthrough!.push({ ...p.backend.passthrough![0], name: 'pdisk1', base: 0x0a003a00 }); }, 'backend.passthrough[2].intid', /passthrough\[0\]/);
 });
 
-pt('two transports in one page validate (both go to the backend)', () => {
+pt('three transports in one page validate (all go to the backend)', () => {
   const p = withStorage();
-  p.backend.passthrough!.push({ ...p.backend.passthrough![0], name: 'pdisk1', base: 0x0a003c00, intid: 78 });
+  p.backend.passthrough!.push({ ...p.backend.passthrough![0], name: 'pdisk1', base: 0x0a003a00, intid: 77, dma: 'dma:pdisk1' });
+  p.backend.regions.push({ name: 'dma:pdisk1', base: p.backend.regions.find((r) => r.name === 'dma:uplink0')!.base + 2 * MiB, size: MiB });
   validatePlatform(p);
 });
 

@@ -43,6 +43,12 @@ test('a legacy transport, an empty transport, another device: each named', () =>
   assert.match(probePassthrough(hostWith({ 0: 0x74726976, 4: 2, 8: 1 }).host, [pdisk0])[0], /device 1 .*: not a virtio-blk device \(DeviceID 2\)/);
 });
 
+test('a network card (kind virtio-net) expects DeviceID 1', () => {
+  const uplink0: PassthroughDevice = { ...pdisk0, name: 'uplink0', kind: 'virtio-net', dma: 'dma:uplink0' };
+  assert.equal(probePassthrough(hostWith({ 0: 0x74726976, 4: 2, 8: 1 }).host, [uplink0]), ['baojs: passthrough uplink0: virtio-mmio v2 device 1 at 0x0a003e00 INTID 79']);
+  assert.match(probePassthrough(hostWith({ 0: 0x74726976, 4: 2, 8: 2 }).host, [uplink0])[0], /device 2 .*: not a virtio-net device \(DeviceID 1\)/);
+});
+
 test('no passthrough device: no line, no access', () => {
   const { host, reads } = hostWith({});
   assert.equal(probePassthrough(host, []), []);
