@@ -115,12 +115,14 @@ enum perf_field {
 	PERF_HYPERCALLS,    /**< number of remio hypercalls */
 	PERF_FIELDS
 };
-#define PERF_DMS 8
+/** INTIDs with counters: every device model's, the passthrough devices', the UART's, the timer's */
+#define PERF_DMS 32
 struct perf_dm {
 	bool used;
 	uint32_t intid;
 	uint64_t k[PERF_KINDS][PERF_FIELDS];
 	uint64_t batched_windows, batched_requests;
+	uint64_t windows, window_ticks; /**< every window of the INTID, and their ticks (IRQ to end or first NOTIFY) */
 };
 struct remio_result;
 /** Records the IRQ handler's entry time `now` for `intid` (the earliest until its window opens). */

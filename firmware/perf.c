@@ -163,6 +163,8 @@ void perf_window_end(void)
 	struct perf_dm *d = perf_dm_slot(win.intid);
 	if (!d)
 		return;
+	d->windows++;
+	d->window_ticks += end - win.irq;
 	if (win.requests != 1 || !win.completed) {
 		d->batched_windows++;
 		d->batched_requests += win.requests;

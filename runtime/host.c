@@ -701,7 +701,7 @@ static JSValue host_heap_stats(JSContext *ctx, JSValueConst this_val, int argc, 
 }
 
 /** Words host.perfCounters writes (src/host.ts PerfOut). */
-#define PERF_OUT_WORDS (4 + PERF_KINDS * PERF_FIELDS + 2)
+#define PERF_OUT_WORDS (4 + PERF_KINDS * PERF_FIELDS + 4)
 
 static JSValue host_perf_counters(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -726,6 +726,8 @@ static JSValue host_perf_counters(JSContext *ctx, JSValueConst this_val, int arg
 			w[n++] = d ? (double)d->k[k][f] : 0;
 	w[n++] = d ? (double)d->batched_windows : 0;
 	w[n++] = d ? (double)d->batched_requests : 0;
+	w[n++] = d ? (double)d->windows : 0;
+	w[n++] = d ? (double)d->window_ticks : 0;
 	memcpy(p, w, sizeof w);
 	return JS_NewUint32(ctx, PERF_OUT_WORDS);
 }

@@ -128,6 +128,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     const shared = new SharedDisk(driver, pt.name);
     disks.set(pt.name, { device: pt, driver, shared });
     irqHandlers[pt.intid] = () => {
+      shared.interruptBegins();
       driver.onInterrupt();
       shared.completed();
     };

@@ -143,6 +143,14 @@ export const enum PerfOut {
   /** service windows that served several requests (or none), then the requests they served */
   BATCHED_WINDOWS = 4 + 3 * 7,
   BATCHED_REQUESTS = 4 + 3 * 7 + 1,
+  /**
+   * every service window of the INTID (one request, several or none: a
+   * passthrough device's completion interrupt serves no remio request),
+   * then the ticks they took in all (IRQ handler's entry to the end of
+   * the main loop's work for it, or its first NOTIFY)
+   */
+  WINDOWS = 4 + 3 * 7 + 2,
+  WINDOW_TICKS = 4 + 3 * 7 + 3,
 }
 
 /** Request kinds of {@link Host.perfCounters}. */
@@ -184,7 +192,7 @@ export const enum PerfField {
 /** Fields per kind in {@link Host.perfCounters}. */
 export const PERF_FIELDS = 7;
 /** Elements {@link Host.perfCounters} writes. */
-export const PERF_OUT_WORDS = 4 + 3 * 7 + 2;
+export const PERF_OUT_WORDS = 4 + 3 * 7 + 4;
 
 /**
  * Words of the state array shared with a host's virtio-blk data plane

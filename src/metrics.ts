@@ -136,8 +136,45 @@ export function allMetrics(host: Host, backend: Backend): DeviceMetrics[] {
  * `baojs: metrics heap: used N KiB, high water N KiB of N KiB`, which ends
  * the block.
  */
+/** The metrics record of a physical disk the backend drives (`backend.passthrough`). */
+export interface DiskMetrics {
+  /** the passthrough device's name and kind (platform description) */
+  name: string;
+  kind: string;
+  /** its interrupt */
+  intid: number;
+  /** size, bytes */
+  capacity: number;
+  /** the driver's counters (requests, completions, errors, kicks, interrupts…) */
+  driver: Record<string, number>;
+  /** the frontend disks' side: requests completed after splitting, failed, queued for room, flushes, flushes joined */
+  shared: Record<string, number>;
+  /** requests waiting for room in the disk's queue now */
+  waiting: number;
+  /** the {@link Host.perfCounters} array of its interrupt: WINDOWS and WINDOW_TICKS are the completions' cost */
+  perf: number[];
+}
+
+/** The metrics record of each physical disk of `backend`. */
+export function diskMetrics(host: Host, backend: Backend): DiskMetrics[] {
+  const out: DiskMetrics[] = [];
+  for (const d of backend.disks.values()) {
+    const perf = new Float64Array(PERF_OUT_WORDS);
+    host.perfCounters(d.device.intid, perf);
+    const driver: Record<string, number> = {};
+    const counters = (d.driver as { counters?: Record<string, unknown> }).counters ?? {};
+    for (const [k, v] of Object.entries(counters)) if (typeof v === 'number') driver[k] = v;
+    out.push({
+      name: d.device.name, kind: d.device.kind, intid: d.device.intid, capacity: d.driver.capacity,
+      driver, shared: { ...d.shared.counters }, waiting: d.shared.waiting, perf: Array.from(perf),
+    });
+  }
+  return out;
+}
+
 export function metricsLines(host: Host, backend: Backend): string[] {
   const lines = allMetrics(host, backend).map((m) => `baojs: metrics ${m.name}: ${JSON.stringify(m)}`);
+  for (const m of diskMetrics(host, backend)) lines.push(`baojs: metrics ${m.name}: ${JSON.stringify(m)}`);
   lines.push(heapLine(host, 'metrics'));
   return lines;
 }

@@ -4,7 +4,8 @@
  *
  * Each file runs in its own process (`node --import tsx <file>`, its suites
  * run by uvu as usual), several at a time, each with a time budget after
- * which it is killed by its PID. uvu's summary (`Total:`, `Passed:`,
+ * which it is killed with every process it started (SIGKILL to its process
+ * group, by the group's id). uvu's summary (`Total:`, `Passed:`,
  * `Skipped:`) gives the counts; failed = Total - Passed, as uvu counts.
  *
  * Usage: node --import tsx test/run-unit.ts [--verbose] [--dir=test/unit] [substring…]
@@ -37,6 +38,19 @@ interface FileOutcome {
   problem: string;
 }
 
+/** Process groups of the test files running now (each file's own group: see runFile). */
+const running = new Set<number>();
+// the runner stopped from outside (Ctrl-C, a CI timeout): the files' groups
+// are not in the runner's, so end them here
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    for (const pgid of running) {
+      try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    process.exit(130);
+  });
+}
+
 /** Runs one file under Node + tsx and reads uvu's summary. Never rejects. */
 function runFile(file: string): Promise<FileOutcome> {
   const started = Date.now();
@@ -45,7 +59,11 @@ function runFile(file: string): Promise<FileOutcome> {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      // its own process group: a file killed for its time budget takes the
+      // QEMUs it started with it (their own deadlines live in its process)
+      detached: true,
     });
+    if (child.pid !== undefined) running.add(child.pid);
     let output = '';
     let timedOut = false;
     child.stdout.setEncoding('utf8').on('data', (d: string) => { output += d; });
@@ -53,10 +71,11 @@ function runFile(file: string): Promise<FileOutcome> {
     const timer = setTimeout(() => {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
       timedOut = true;
-      try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
     }, TIMEOUT_MS);
     const done = (status: number | null, signal: string | null, startError?: Error) => {
       clearTimeout(timer);
+      if (child.pid !== undefined) running.delete(child.pid);
       const text = stripAnsi(output);
       const num = (label: string) => {
         const m = new RegExp(`^\\s*${label}:\\s+(\\d+)\\s*$`, 'm').exec(text);

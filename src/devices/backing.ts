@@ -83,6 +83,10 @@ export interface AsyncBlockBacking {
    * when the disk has no volatile cache: nothing to wait for).
    */
   flush(done: (status: number) => void): void;
+  /** Requests submitted until {@link AsyncBlockBacking.unplug} may reach the disk with one notification of it. */
+  plug(): void;
+  /** See {@link AsyncBlockBacking.plug}. */
+  unplug(): void;
   /** Adds a function called after each burst of completions (the device sends its used buffer notification there). */
   onCompleted(listener: () => void): void;
 }

@@ -269,6 +269,9 @@ export class BlkDevice implements VirtioDevice {
     if (!ctx || index !== 0) return;
     const q = ctx.queues[0];
     const chain = ctx.chain;
+    const disk = this.disk;
+    // every request of this kick reaches the disk with one notification
+    if (disk) disk.plug();
     try {
       while (q.pop(chain)) {
         this.counters.chains++;
@@ -278,6 +281,7 @@ export class BlkDevice implements VirtioDevice {
         q.push(chain.head, written);
       }
     } finally {
+      if (disk) disk.unplug();
       if (this.ctx) ctx.signalUsed(q);
     }
   }

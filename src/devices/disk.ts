@@ -53,6 +53,10 @@ export interface PhysicalDisk {
    * inside `submit`) with a virtio-blk status (0 OK, 1 IOERR, 2 UNSUPP).
    */
   submit(type: number, sector: number, addrs: Float64Array, lens: Uint32Array, count: number, done: (status: number) => void): boolean;
+  /** Optional: requests submitted until {@link PhysicalDisk.unplug} share one notification of the device. */
+  plug?(): void;
+  /** Optional: notifies the device of what was submitted since {@link PhysicalDisk.plug}. */
+  unplug?(): void;
 }
 
 /** Counters of a {@link SharedDisk}. */
@@ -121,6 +125,8 @@ export class SharedDisk {
   private readonly segments: number;
   private readonly segmentBytes: number;
   private readonly listeners: (() => void)[] = [];
+  /** inside the disk's interrupt: between {@link SharedDisk.interruptBegins} and {@link SharedDisk.completed} */
+  private inInterrupt = false;
 
   /**
    * @param disk the driver
@@ -151,6 +157,16 @@ export class SharedDisk {
       throw new RangeError(`${field}: bytes ${offset}..${offset + size} are past the end of ${this.name} (${cap} bytes)`);
     }
     return new DiskRangeBacking(this, offset, size, readOnly || this.disk.readOnly, id);
+  }
+
+  /** Requests submitted until {@link SharedDisk.unplug} reach the disk with one notification (when its driver can). */
+  plug(): void {
+    this.disk.plug?.();
+  }
+
+  /** See {@link SharedDisk.plug}. */
+  unplug(): void {
+    this.disk.unplug?.();
   }
 
   /** Adds a function called after each burst of completions (see {@link SharedDisk.completed}). */
@@ -210,11 +226,22 @@ export class SharedDisk {
   }
 
   /**
+   * The disk's interrupt is being served: completions that follow belong to
+   * one burst, ended by {@link SharedDisk.completed}. A completion outside
+   * a burst (a driver that gave up on its device answers from a timer) ends
+   * its own burst at once.
+   */
+  interruptBegins(): void {
+    this.inInterrupt = true;
+  }
+
+  /**
    * Submits what waits for room in the disk's queue, then tells the
    * listeners a burst of completions ended. Whoever runs the disk's
    * interrupt calls this after the driver's `onInterrupt`.
    */
   completed(): void {
+    this.inInterrupt = false;
     this.pump();
     for (let i = 0; i < this.listeners.length; i++) this.listeners[i]();
   }
@@ -235,6 +262,7 @@ export class SharedDisk {
     this.freeRequest(req);
     if (owner) owner(status);
     else this.partDone(io, status);
+    if (!this.inInterrupt) this.completed();
   }
 
   private start(req: DiskRequest, io: DiskIo, type: number, sector: number): void {
@@ -371,6 +399,16 @@ export class DiskRangeBacking implements AsyncBlockBacking {
   /** See {@link AsyncBlockBacking.flush}. */
   flush(done: (status: number) => void): void {
     this.disk.flush(done);
+  }
+
+  /** See {@link AsyncBlockBacking.plug}. */
+  plug(): void {
+    this.disk.plug();
+  }
+
+  /** See {@link AsyncBlockBacking.unplug}. */
+  unplug(): void {
+    this.disk.unplug();
   }
 
   /** See {@link AsyncBlockBacking.onCompleted}. */

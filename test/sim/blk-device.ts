@@ -309,3 +309,4 @@ export class SimBlkDevice extends SimMmioDevice {
     }
   }
 }
+

@@ -11,12 +11,20 @@ import type { SimBao } from './bao.ts';
 import { SimBlkDevice } from './blk-device.ts';
 import { SimNetDevice } from './net-device.ts';
 
-/** Attaches a simulated device to `sim` for each of `p.backend.passthrough`; returns `sim`. */
-export function attachPassthroughDevices(sim: SimBao, p: Platform): SimBao {
+/** Attaches a simulated device to `sim` for each of `p.backend.passthrough`; returns them by name. */
+export function passthroughDevices(sim: SimBao, p: Platform): Map<string, SimBlkDevice | SimNetDevice> {
+  const out = new Map<string, SimBlkDevice | SimNetDevice>();
   for (const d of p.backend.passthrough ?? []) {
     const at = { base: d.base, intid: d.intid, dma: d.dma };
-    if (d.kind === 'virtio-blk') new SimBlkDevice(sim, { ...at, capacity: Math.max(diskMinimumSize(p, d.name), 512), autoComplete: true });
-    else new SimNetDevice(sim, at);
+    out.set(d.name, d.kind === 'virtio-blk'
+      ? new SimBlkDevice(sim, { ...at, capacity: Math.max(diskMinimumSize(p, d.name), 512), autoComplete: true })
+      : new SimNetDevice(sim, at));
   }
+  return out;
+}
+
+/** {@link passthroughDevices}, returning `sim`. */
+export function attachPassthroughDevices(sim: SimBao, p: Platform): SimBao {
+  passthroughDevices(sim, p);
   return sim;
 }

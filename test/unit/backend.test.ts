@@ -3,18 +3,26 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
-import type { Platform } from '../../src/config/platform.ts';
+import { type DiskRange, type Platform } from '../../src/config/platform.ts';
 import { ConfigError } from '../../src/config/platform.ts';
 import { createBackend } from '../../src/backend.ts';
 import { SimBao } from '../sim/bao.ts';
+import type { SimBlkDevice } from '../sim/blk-device.ts';
 import { BlkDriver } from '../driver/blk.ts';
 import { ConsoleDriver } from '../driver/console.ts';
 import { RngDriver } from '../driver/rng.ts';
-import { attachPassthroughDevices } from '../sim/passthrough-devices.ts';
+import { passthroughDevices } from '../sim/passthrough-devices.ts';
 
-test('qemu-aarch64-virt: blk, console, rng and the read-only blk all serve', () => {
+/** A simulated system of the shipped platform, with its passthrough disk pdisk0 behind the simulated host's MMIO. */
+function shipped(): { p: Platform; sim: SimBao; pdisk0: SimBlkDevice } {
   const p = JSON.parse(JSON.stringify(platform)) as Platform;
-  const sim = attachPassthroughDevices(new SimBao(p), p);
+  const sim = new SimBao(p);
+  const pdisk0 = passthroughDevices(sim, p).get('pdisk0') as SimBlkDevice;
+  return { p, sim, pdisk0 };
+}
+
+test('qemu-aarch64-virt: blk, console, rng and the read-only blk all serve; vdc and vdd are their ranges of pdisk0', () => {
+  const { p, sim, pdisk0 } = shipped();
   const out: string[] = [];
   const backend = createBackend(sim, p, { log: (l) => out.push(l) });
   backend.pollAll();
@@ -29,6 +37,19 @@ test('qemu-aarch64-virt: blk, console, rng and the read-only blk all serve', () 
   assert.is(new RngDriver(sim, dev('hwrng')).read(32).length, 32);
   new ConsoleDriver(sim, dev('hvc0')).write(Uint8Array.of(0x6f, 0x6b, 0x0a));
   assert.ok(sim.output.includes('ok\n'), 'console output decoded to host.write');
+  // the frontend disks on the passthrough disk: bytes land at each range's offset
+  const vdc = new BlkDriver(sim, dev('vdc'));
+  const vdd = new BlkDriver(sim, dev('vdd'));
+  assert.is(vdc.capacity, (64 << 20) / 512);
+  assert.is(vdd.capacity, (32 << 20) / 512);
+  assert.is(vdc.write(8, data).status, 0);
+  const other = data.map((x) => x ^ 0xff);
+  assert.is(vdd.write(8, other).status, 0);
+  assert.equal(Array.from(vdc.read(8, 8).data), Array.from(data));
+  assert.equal(Array.from(vdd.read(8, 8).data), Array.from(other));
+  const at = (name: string): number => (dev(name).backing as DiskRange).offset + 8 * 512;
+  assert.equal(Array.from(pdisk0.disk.subarray(at('vdc'), at('vdc') + 4096)), Array.from(data));
+  assert.equal(Array.from(pdisk0.disk.subarray(at('vdd'), at('vdd') + 4096)), Array.from(other));
   assert.equal(sim.violations, []);
   assert.equal(out.filter((l) => /threw|exception/.test(l)), []);
 });
@@ -40,8 +61,7 @@ test('a bad description is refused before anything is built', () => {
 });
 
 test('interrupt wiring: each passthrough device\'s and each DM\'s backend INTID is enabled and routed', () => {
-  const p = JSON.parse(JSON.stringify(platform)) as Platform;
-  const sim = attachPassthroughDevices(new SimBao(p), p);
+  const { p, sim } = shipped();
   const enabled: number[] = [];
   const orig = sim.irqEnable.bind(sim);
   sim.irqEnable = (i: number) => { enabled.push(i); orig(i); };

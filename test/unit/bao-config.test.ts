@@ -226,7 +226,7 @@ test('a broken description is refused, naming the field', () => {
   refused((p) => { p.devices[0].backendIntid = 300; }, 'devices[0].backendIntid');
   // Valid for the firmware, but not expressible for Bao: its lists are indexed by dm_id and shmem id.
   refused((p) => { p.devices[p.devices.length - 1].dmId = 9; }, `devices[${platform.devices.length - 1}].dmId`);
-  refused((p) => { p.devices[0].shmem.id = p.devices.length + 1; }, 'devices[0].shmem.id');
+  refused((p) => { p.devices[0].shmem.id = p.devices.length + 3; }, 'devices[0].shmem.id');
   refused((p) => { p.machine.uart.base += 0x800; }, 'machine.uart.base');
   // Bao's remio lookup counts the byte past a window as part of it: windows must not touch.
   refused((p) => { p.devices[1].window.base = p.devices[0].window.base + p.devices[0].window.size; }, 'devices[1].window.base');

@@ -134,9 +134,10 @@ function pattern(n: number, seed: number): Uint8Array {
   return b;
 }
 
-/** Completes everything in flight (random order) until the device has nothing left. */
+/** Completes everything in flight (random order), in bursts as the disk's interrupt would, until the device has nothing left. */
 function drain(r: Rig, rng: Prng): void {
   for (let guard = 0; guard < 10000 && r.disk.inFlight.length > 0; guard++) {
+    r.shared.interruptBegins();
     r.disk.completeRandom(rng, 1 + rng.below(3));
     r.shared.completed();
   }
@@ -240,6 +241,31 @@ test('two frontend disks on two ranges of one disk never see each other\'s data'
   assert.equal(Array.from(r.disk.current.subarray(VDB_BASE, VDB_BASE + VDB_SIZE)), Array.from(db));
   assert.ok(r.disk.current.subarray(0, VDA_BASE).every((x) => x === 0), 'bytes before the first range untouched');
   assert.ok(r.disk.current.subarray(VDB_BASE + VDB_SIZE).every((x) => x === 0), 'bytes after the last range untouched');
+});
+
+test('one used buffer notification per burst of completions; a completion outside an interrupt (a driver answering from a timer) is notified at once', () => {
+  const rng = new Prng(21);
+  const r = rig({ queueDepth: 16 });
+  const d = new BlkDriver(r.s.sim, r.s.model('vda'));
+  const pending = new Map<number, Pending>();
+  for (let i = 0; i < 6; i++) { const p = add(d, BLK_T.OUT, i * 8, pattern(4096, i)); pending.set(p.head, p); }
+  d.q.kick();
+  const t = r.s.backend.devices.get('vda')!.transport;
+  const before = t.counters.usedNotifications;
+  r.shared.interruptBegins();
+  r.disk.completeRandom(rng, 6);
+  assert.is(t.counters.usedNotifications, before, 'nothing notified inside the burst');
+  r.shared.completed();
+  assert.is(t.counters.usedNotifications, before + 1, 'one notification for the burst');
+  assert.is(reap(d, pending).length, 6);
+  // outside a burst
+  const p = add(d, BLK_T.IN, 0, undefined, 4096);
+  pending.set(p.head, p);
+  d.q.kick();
+  r.disk.complete(0);
+  const got = reap(d, pending);
+  assert.is(got.length, 1, 'answered without an interrupt burst');
+  assert.is(got[0].status, BLK_S.OK);
 });
 
 test('a range past the end of the disk is refused with the field named', () => {
