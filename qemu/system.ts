@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The whole system on QEMU: the remio test monitor at EL2, the Linux
- * frontend VM on CPU 0 and the baojs backend VM on CPU 1, with the
- * guest-physical layout of the platform description (the same the Bao VM
- * configuration gives them). Linux's console is /dev/hvc0, served by baojs
- * and bridged to the UART, so QEMU's stdin/stdout is the Linux shell.
+ * frontend VM on CPU 0, the baojs backend VM on CPU 1 and every other
+ * frontend of the platform (`linux2` on CPU 2: the same kernel and
+ * initramfs, its own device tree at its own RAM), with the guest-physical
+ * layout of the platform description (the same the Bao VM configuration
+ * gives them). Each Linux's console is its /dev/hvc0, served by baojs;
+ * frontend 1's is bridged to the UART at start, so QEMU's stdin/stdout is
+ * its shell (`Ctrl-] 2` bridges frontend 2's, `Ctrl-] 1` back). Each
+ * frontend with a NIC brings eth0 up at {@link frontendAddress}.
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,10 +20,10 @@ import { buildFrontendDtb } from './frontend/dts.ts';
 import type { ConsoleSession } from './frontend/session.ts';
 import { QemuProcess } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
-import { monitorQemuArgs } from './monitor/launch.ts';
+import { monitorQemuArgs, type Blob, type GuestImage } from './monitor/launch.ts';
 import { BaoBootError, startBao } from './bao/run.ts';
 import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskImage } from './disks.ts';
-import type { Platform } from '../src/config/platform.ts';
+import { devicesOfFrontend, frontendsOf, type Platform } from '../src/config/platform.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -33,8 +37,12 @@ export interface SystemOptions {
   readyTimeoutMs?: number;
   /** run QEMU with `-icount` (e.g. 'shift=auto,sleep=off') for instruction-count time */
   icount?: string;
-  /** extra kernel command line */
+  /** extra kernel command line of frontend 1 */
   bootargs?: string;
+  /** extra kernel command line of the other frontends (frontend 2 first) */
+  otherBootargs?: string[];
+  /** boot only frontend 1 (the other frontends' CPUs stay off; default false) */
+  firstFrontendOnly?: boolean;
   /** mirror the frontend's kernel log on the monitor's debug UART (`linux:` lines) from the first instruction */
   earlycon?: boolean;
   /** files to add to the frontend's initramfs (beside the tools every system has: vsockcat, gpioctl) */
@@ -80,22 +88,32 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
   const fe = await ensureFrontend([...frontendTools(), ...(opts.initramfsExtra ?? [])]);
-  const ram = p.frontend.ram.base;
   const O = FRONTEND_LOAD_OFFSETS;
   const outDir = join(ROOT, 'build', 'system');
   mkdirSync(outDir, { recursive: true });
   const earlycon = `earlycon=pl011,mmio32,0x${monitorLayout(p).debugUart.base.toString(16)} keep_bootcon`;
-  const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', opts.bootargs ?? '']
-    .join(' ').trim();
-  const dtb = buildFrontendDtb(p, {
-    conduit: 'smc',
-    bootargs,
-    initrd: { base: ram + O.initrd, size: statSync(fe.initramfs).size },
-  }, join(outDir, `frontend-${process.pid}.dtb`));
+  const blobs: Blob[] = [];
+  // each frontend: the kernel, its initramfs and its own device tree at its own RAM
+  const images = frontendsOf(p).map((vm, i): GuestImage | undefined => {
+    if (i > 0 && opts.firstFrontendOnly) return undefined;
+    const ram = vm.ram.base;
+    const net = devicesOfFrontend(p, i).some((d) => d.kind === 'net') ? `baojs.ip=${frontendAddress(i)}/24` : '';
+    const extra = i === 0 ? opts.bootargs : opts.otherBootargs?.[i - 1];
+    const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', `baojs.hostname=${vm.name}`, net, extra ?? ''].join(' ').replace(/ +/g, ' ').trim();
+    const dtb = buildFrontendDtb(p, {
+      frontend: i,
+      conduit: 'smc',
+      bootargs,
+      initrd: { base: ram + O.initrd, size: statSync(fe.initramfs).size },
+    }, join(outDir, `frontend${i + 1}-${process.pid}.dtb`));
+    blobs.push({ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb });
+    return { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb };
+  });
   const args = await monitorQemuArgs({
-    frontend: { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb },
+    frontend: images[0]!,
+    otherFrontends: images.slice(1),
     backend: { file: elf },
-    blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+    blobs,
     disks,
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
@@ -165,6 +183,15 @@ function lockError(output: string, disks: DiskImage[]): DiskImageError | null {
  */
 export function embedsImage(image: string, bin: string): boolean {
   return readFileSync(image).includes(readFileSync(bin));
+}
+
+/**
+ * The IPv4 address the runner gives frontend number `index + 1`'s eth0
+ * (`baojs.ip=` on its kernel command line, /24): 10.0.0.1 for frontend 1,
+ * 10.0.0.2 for frontend 2, …
+ */
+export function frontendAddress(index: number): string {
+  return `10.0.0.${index + 1}`;
 }
 
 /** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */

@@ -27,6 +27,10 @@ import { ensureTestGuests } from '../build.ts';
 import { monitorQemuArgs, type MonitorRun } from '../launch.ts';
 import { loadPlatform, monitorLayout } from '../../../scripts/gen-platform.ts';
 import { PLATFORM } from '../build.ts';
+import { prepareDisks, temporaryDisks, type DiskImage } from '../../disks.ts';
+
+/** Temporary images of the platform's passthrough disks for the runs of the baojs firmware, which drives them (set in main). */
+let firmwareDisks: DiskImage[] = [];
 
 /** Result of one QEMU run. */
 interface QemuResult {
@@ -137,7 +141,7 @@ async function testPassthroughHidden(guests: { frontend: string; backend: string
 
 /** The baojs firmware ({@link firmwareElf}) as the backend, driven by the conformance frontend's virtio-mmio mode. */
 async function testFirmware(guests: { frontend: string; backend: string }): Promise<void> {
-  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 3 }, backend: { file: await firmwareElf() } };
+  const run: MonitorRun = { frontend: { file: guests.frontend, x0: 3 }, backend: { file: await firmwareElf() }, disks: firmwareDisks };
   const r = await runQemu(await icountArgs(run), 90_000);
   countGuestTap(r.out, 'baojs');
   const summary = /frontend: (\d+) passed, (\d+) failed/.exec(r.out);
@@ -179,6 +183,7 @@ async function testLinux(): Promise<void> {
     frontend: { file: a.image, addr: ram + O.kernel, x0: ram + O.dtb },
     backend: { file: elf },
     blobs: [{ file: a.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+    disks: firmwareDisks,
   }), 120_000);
   const [gic, vda, init, off] = LINUX_CHECKS;
   report(/GICv3: CPU0: found redistributor 0/.test(r.out), gic, tail(r.out));
@@ -194,6 +199,9 @@ async function main(): Promise<void> {
   await testConformance(guests);
   await testLdp(guests, p.devices[0].window.base);
   await testUnmapped(guests, p.frontend.ram.base + p.frontend.ram.size + 0x1000);
+  const tmp = temporaryDisks(p);
+  process.on('exit', () => tmp.remove());
+  firmwareDisks = prepareDisks(p, tmp.disks);
   const pt = p.backend.passthrough?.[0];
   if (pt) await testPassthroughHidden(guests, pt.base);
   await testFirmware(guests);
