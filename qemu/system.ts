@@ -8,7 +8,7 @@
  * gives them). Each Linux's console is its /dev/hvc0, served by baojs;
  * frontend 1's is bridged to the UART at start, so QEMU's stdin/stdout is
  * its shell (`Ctrl-] 2` bridges frontend 2's, `Ctrl-] 1` back). Each
- * frontend with a NIC brings eth0 up at {@link frontendAddress}.
+ * frontend with a NIC brings eth0 up at `frontendAddress` (10.0.0.n/24).
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -16,14 +16,15 @@ import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
 import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
 import { frontendTools } from './frontend/tool.ts';
-import { buildFrontendDtb } from './frontend/dts.ts';
+import { buildFrontendDtb, frontendIdentityArgs } from './frontend/dts.ts';
+export { frontendAddress } from './frontend/dts.ts';
 import type { ConsoleSession } from './frontend/session.ts';
 import { QemuProcess } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
 import { monitorQemuArgs, type Blob, type GuestImage } from './monitor/launch.ts';
 import { BaoBootError, startBao } from './bao/run.ts';
 import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskImage } from './disks.ts';
-import { devicesOfFrontend, frontendsOf, type Platform } from '../src/config/platform.ts';
+import { frontendsOf, type Platform } from '../src/config/platform.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -97,9 +98,8 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const images = frontendsOf(p).map((vm, i): GuestImage | undefined => {
     if (i > 0 && opts.firstFrontendOnly) return undefined;
     const ram = vm.ram.base;
-    const net = devicesOfFrontend(p, i).some((d) => d.kind === 'net') ? `baojs.ip=${frontendAddress(i)}/24` : '';
     const extra = i === 0 ? opts.bootargs : opts.otherBootargs?.[i - 1];
-    const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', `baojs.hostname=${vm.name}`, net, extra ?? ''].join(' ').replace(/ +/g, ' ').trim();
+    const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', frontendIdentityArgs(p, i), extra ?? ''].join(' ').replace(/ +/g, ' ').trim();
     const dtb = buildFrontendDtb(p, {
       frontend: i,
       conduit: 'smc',
@@ -183,15 +183,6 @@ function lockError(output: string, disks: DiskImage[]): DiskImageError | null {
  */
 export function embedsImage(image: string, bin: string): boolean {
   return readFileSync(image).includes(readFileSync(bin));
-}
-
-/**
- * The IPv4 address the runner gives frontend number `index + 1`'s eth0
- * (`baojs.ip=` on its kernel command line, /24): 10.0.0.1 for frontend 1,
- * 10.0.0.2 for frontend 2, …
- */
-export function frontendAddress(index: number): string {
-  return `10.0.0.${index + 1}`;
 }
 
 /** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */

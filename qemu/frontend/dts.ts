@@ -71,6 +71,26 @@ const GIC_PPI = 1;
 const IRQ_EDGE_RISING = 1;
 const IRQ_LEVEL_HIGH = 4;
 
+/**
+ * The IPv4 address the runners give frontend number `index + 1`'s eth0
+ * (/24 on 10.0.0.0): 10.0.0.1 for frontend 1, 10.0.0.2 for frontend 2, …
+ */
+export function frontendAddress(index: number): string {
+  return `10.0.0.${index + 1}`;
+}
+
+/**
+ * The kernel command line that tells the initramfs's init (qemu/frontend/init)
+ * which frontend it is: `baojs.hostname=<VM name>`, and
+ * `baojs.ip=<frontendAddress>/24` when the frontend has a net device.
+ */
+export function frontendIdentityArgs(p: Platform, index: number): string {
+  const vm = frontendsOf(p)[index];
+  if (!vm) throw new Error(`frontend ${index}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
+  const net = devicesOfFrontend(p, index).some((d) => d.kind === 'net');
+  return `baojs.hostname=${vm.name}${net ? ` baojs.ip=${frontendAddress(index)}/24` : ''}`;
+}
+
 /** The device tree source (dts) of a frontend of platform `p` (`opts.frontend`, default the first). */
 export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string {
   const m = p.machine;
