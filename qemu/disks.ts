@@ -34,6 +34,11 @@ export interface DiskImage {
   name: string;
   /** absolute path of the raw image */
   file: string;
+  /**
+   * a QEMU blkdebug rules file to put between the device and the image
+   * (tests: requests that fail, QEMU `docs/devel/blkdebug.rst`), or none
+   */
+  blkdebug?: string;
 }
 
 /** Why a disk image cannot be used: one line naming the file. */
@@ -212,7 +217,8 @@ export function diskQemuArgs(p: Platform, images: DiskImage[]): string[] {
     const image = images.find((m) => m.name === d.name);
     if (!image) throw new Error(`no disk image for passthrough device ${d.name}`);
     if (/,/.test(image.file)) throw new DiskImageError(`${displayPath(image.file)}: QEMU cannot take a file name with a comma`, image.file);
-    args.push('-drive', `if=none,id=${d.name},format=raw,file=${image.file},cache=writeback`, '-device', `virtio-blk-device,drive=${d.name}`);
+    const file = image.blkdebug ? `blkdebug:${image.blkdebug}:${image.file}` : image.file;
+    args.push('-drive', `if=none,id=${d.name},format=raw,file=${file},cache=writeback`, '-device', `virtio-blk-device,drive=${d.name}`);
   });
   return args;
 }

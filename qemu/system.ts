@@ -65,6 +65,8 @@ export interface SystemOptions {
    * (`temporaryDisks`) so as never to touch the user's.
    */
   disks?: Record<string, string | undefined>;
+  /** per passthrough disk, a QEMU blkdebug rules file that makes chosen requests fail (tests) */
+  diskFaults?: Record<string, string>;
   /** called with everything QEMU prints */
   onOutput?: (text: string) => void;
   /** copy of everything QEMU prints */
@@ -81,7 +83,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const name = opts.platform ?? 'qemu-aarch64-virt';
   const p = await loadPlatform(name);
-  const disks = prepareDisks(p, opts.disks);
+  const disks = prepareDisks(p, opts.disks).map((d) => (opts.diskFaults?.[d.name] ? { ...d, blkdebug: opts.diskFaults[d.name] } : d));
   for (const d of disks) log(`[system] passthrough disk ${d.name}: ${d.file}`);
   const baoImage = opts.baoImage ?? process.env.BAO_IMAGE;
   if (baoImage) return bootUnderBao(p, baoImage, disks, opts, log);

@@ -8,6 +8,8 @@
  * - Persistence: mkfs, write, sync, power off; boot again: fsck clean and
  *   the files intact.
  * - The two ranges (vdc, vdd) never see each other's data.
+ * - A physical disk that fails requests (QEMU blkdebug rules): IOERR for
+ *   the frontend requests that needed them, a log line, no hang.
  * - Crash consistency: the frontend appends numbered, checksummed records
  *   with an fsync each (`recappend`), printing each number once fsync
  *   returned; QEMU is killed with SIGKILL at a random moment; the next boot
@@ -19,7 +21,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { closeSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootSystem, type SystemSession } from '../../qemu/system.ts';
@@ -40,7 +42,9 @@ function freshImage(): void {
   closeSync(fd);
   const vdc = range('vdc');
   // mke2fs writes inside the range only: a filesystem of the range's size at its offset
-  const r = spawnSync('mkfs.ext4', ['-F', '-q', '-E', `offset=${vdc.offset}`, image, `${vdc.size / 1024}k`], { encoding: 'utf8' });
+  // (in /sbin, which a user's PATH may not hold)
+  const mkfs = ['/usr/sbin/mkfs.ext4', '/sbin/mkfs.ext4'].find((f) => existsSync(f)) ?? 'mkfs.ext4';
+  const r = spawnSync(mkfs, ['-F', '-q', '-E', `offset=${vdc.offset}`, image, `${vdc.size / 1024}k`], { encoding: 'utf8' });
   assert.is(r.status, 0, `mkfs.ext4: ${r.stderr ?? r.error}`);
 }
 
@@ -89,6 +93,31 @@ test('persistence: files written and synced are there after a power off and a ne
   readSync(fd, head, 0, 4096, range('vdd').offset);
   closeSync(fd);
   assert.ok(head.some((x) => x !== 0), 'vdd\'s first block is at its range offset on the physical disk');
+});
+
+test('a physical disk that fails a request: IOERR for the frontend request that needed it, a log line, the rest keeps working', async () => {
+  freshImage();
+  const vdd = range('vdd');
+  // QEMU's blkdebug fails reads of vdd's sector 8 and writes of its sector 16 (sectors of the physical disk)
+  const rules = join(dir, 'faults.conf');
+  const at = (s: number): number => vdd.offset / 512 + s;
+  writeFileSync(rules, `[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "${at(8)}"\nonce = "off"\n\n[inject-error]\nevent = "write_aio"\nerrno = "5"\nsector = "${at(16)}"\nonce = "off"\n`);
+  const sys = await bootSystem({ timeoutMs: 600_000, disks: { pdisk0: image }, diskFaults: { pdisk0: rules }, log: () => {} });
+  try {
+    const bad = await sys.run('dd if=/dev/vdd of=/dev/null bs=4k count=1 skip=1 iflag=direct 2>&1', 60_000);
+    assert.is.not(bad.status, 0, `a read of the failing sector failed in the frontend: ${bad.output}`);
+    assert.match(bad.output, /I\/O error/i);
+    assert.match(sys.output, /vdd: read at head \d+: the disk answered IOERR/);
+    const badWrite = await sys.run('dd if=/dev/zero of=/dev/vdd bs=4k count=1 seek=2 oflag=direct 2>&1', 60_000);
+    assert.is.not(badWrite.status, 0, `a write of the failing sector failed: ${badWrite.output}`);
+    assert.match(sys.output, /vdd: write at head \d+: the disk answered IOERR/);
+    // the sectors around it, the other range and the other devices are served
+    await sys.check('dd if=/dev/vdd of=/dev/null bs=4k count=1 skip=3 iflag=direct 2>&1 && dd if=/dev/urandom of=/tmp/x bs=4k count=4 2>/dev/null && dd if=/tmp/x of=/dev/vdd bs=4k seek=8 oflag=direct 2>/dev/null && dd if=/dev/vdd bs=4k skip=8 count=4 iflag=direct 2>/dev/null | cmp - /tmp/x', 60_000);
+    await sys.check('mount -t ext4 /dev/vdc /mnt && echo ok > /mnt/f && sync && cat /mnt/f && umount /mnt', 120_000);
+  } finally {
+    sys.send('poweroff -f\n');
+    await sys.close(30_000);
+  }
 });
 
 test(`crash consistency: ${RUNS} runs killed with SIGKILL at a random moment, seed ${SEED}`, async () => {
