@@ -78,7 +78,7 @@ export interface SystemOptions {
 /** A running system: the Linux shell on hvc0, and QEMU's output (monitor, baojs, Linux). */
 export interface SystemSession extends ConsoleSession {}
 
-/** Builds what is missing and boots the system; resolves once the Linux shell is ready. */
+/** Builds what is missing and boots the system; resolves once every frontend's Linux shell is ready, with frontend 1's console bridged. */
 export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const name = opts.platform ?? 'qemu-aarch64-virt';
@@ -121,15 +121,17 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   });
   log(`[system] ${process.env.QEMU ?? 'qemu-system-aarch64'} ${args.join(' ')}`);
   const session = new QemuProcess({ name: 'system', args, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
-  return waitForShell(session, disks, opts);
+  return waitForShell(session, disks, opts, opts.firstFrontendOnly ? 0 : (p.otherFrontends ?? []).length);
 }
 
 /**
- * Resolves once the frontend's shell is ready on `session`.
+ * Resolves once the frontend's shell is ready on `session`, and then, one
+ * after the other through their consoles (`Ctrl-] n`), the shells of the
+ * `others` other frontends; frontend 1's console is bridged again at the end.
  * @throws DiskImageError (one line naming the file) when QEMU ended because
  *   another run holds a disk image; the wait's own error otherwise
  */
-async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: SystemOptions): Promise<SystemSession> {
+async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: SystemOptions, others: number): Promise<SystemSession> {
   try {
     await session.waitFor(/baojs-frontend: ready|Failed to get "write" lock/, opts.readyTimeoutMs ?? 120_000);
   } catch (e) {
@@ -142,6 +144,15 @@ async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: S
   }
   // The shell prints its prompt after the ready line; wait for it so the first command is not typed into init.
   await session.waitFor(/# /, 30_000);
+  // the other frontends' shells too, each through its console, then frontend 1's console again
+  if (others > 0) {
+    for (let n = 2; n <= others + 1; n++) {
+      await session.switchConsole(n);
+      await session.waitFor(/baojs-frontend: ready/, opts.readyTimeoutMs ?? 120_000);
+      await session.waitFor(/# /, 30_000);
+    }
+    await session.switchConsole(1);
+  }
   return session;
 }
 
@@ -168,7 +179,7 @@ async function bootUnderBao(p: Platform, image: string, disks: DiskImage[], opts
   } catch (e) {
     throw (e instanceof BaoBootError ? lockError(e.output, disks) : null) ?? e;
   }
-  return waitForShell(q, disks, opts);
+  return waitForShell(q, disks, opts, (p.otherFrontends ?? []).length);
 }
 
 /** A DiskImageError when `output` shows QEMU refusing a locked disk image of `disks`, else null. */
