@@ -84,7 +84,7 @@ async function startSystem(): Promise<number> {
   echo.on = false;
   let failed = 0;
   for (const [what, cmd] of DEMO) {
-    process.stdout.write(`\n[demo] ${what}\nfrontend# ${cmd}\n`);
+    process.stdout.write(`\n[demo] ${what}\nlinux# ${cmd}\n`);
     const r = await session.run(cmd, 240_000);
     process.stdout.write(r.output);
     if (r.status !== 0) {

@@ -75,13 +75,14 @@ async function makePayload(mib: number): Promise<string> {
 /**
  * Starts, in frontend 2, a listener on a new port that keeps what it
  * receives in its tmpfs and, once the connection ends, writes its md5 and
- * byte count to /tmp/rx.<port>. The listener's stdin stays open (busybox nc ends a
+ * byte count to /tmp/rx.<port>. The listener's stdin is a FIFO it holds
+ * open for writing itself, so it never reads an end (busybox nc ends a
  * connection when its stdin ends). Returns the port.
  */
 async function listen(): Promise<number> {
   const p = ++port;
   await sys.onFrontend(2, () => sys.check(
-    `rm -f /tmp/rx.${p}; { (sleep 100000 | nc -l -p ${p} > /tmp/rxdata; { md5sum < /tmp/rxdata; wc -c < /tmp/rxdata; } > /tmp/rx.${p}.tmp; rm -f /tmp/rxdata; mv /tmp/rx.${p}.tmp /tmp/rx.${p}) </dev/null >/dev/null 2>&1 & }`));
+    `rm -f /tmp/rx.${p} /tmp/in.${p}; mkfifo /tmp/in.${p}; { (nc -l -p ${p} 0<>/tmp/in.${p} > /tmp/rxdata; { md5sum < /tmp/rxdata; wc -c < /tmp/rxdata; } > /tmp/rx.${p}.tmp; rm -f /tmp/rxdata /tmp/in.${p}; mv /tmp/rx.${p}.tmp /tmp/rx.${p}) </dev/null >/dev/null 2>&1 & }`));
   return p;
 }
 
