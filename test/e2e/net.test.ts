@@ -10,13 +10,17 @@
  * - a 64 MiB TCP transfer frontend 1 → frontend 2 with matching md5sums;
  * - frontend 2 floods broadcast frames (test/e2e/frontend/ethflood.c) while
  *   a transfer completes with the right checksum, and frontend 1 receives
- *   no more of the flood than the switch's flood bucket lets through;
+ *   no more of the flood than was sent and than the switch's flood bucket
+ *   lets through (under TCG the flooder reaches a few hundred frames a
+ *   second, below the bucket's 1,000: what the bucket drops is tested in
+ *   test/unit/switch.test.ts);
  * - `ip link set eth0 down` / `up` in frontend 1 in the middle of a
  *   transfer: the transfer completes with the right checksum;
  * - virtio_net unbound from net0 and bound again in the middle of a
- *   transfer (the device is reset and probed again): the interrupted
- *   transfer either completes with the right checksum or fails, never
- *   delivers other bytes; the new eth0 carries a full transfer after;
+ *   transfer (the device is reset and probed again; eth0 is a new
+ *   interface, given its address again): the transfer completes with the
+ *   right checksum (TCP retransmits what the reset lost), and the new eth0
+ *   carries a full transfer after;
  * - the disks of the two frontends (frontend 1's vdc, frontend 2's vdd,
  *   ranges of one physical disk) never see each other's data.
  *
@@ -62,7 +66,7 @@ test.after(async () => {
 });
 
 const md5Of = (out: string): string => {
-  const m = /\b([0-9a-f]{32})\b/.exec(out);
+  const m = /^([0-9a-f]{32}) /m.exec(out);
   if (!m) throw new Error(`no md5 in: ${out}`);
   return m[1];
 };
@@ -90,8 +94,10 @@ async function listen(): Promise<number> {
 async function received(p: number, timeoutMs = 600_000): Promise<{ md5: string; bytes: number }> {
   return sys.onFrontend(2, async () => {
     const out = await sys.check(`i=0; while [ ! -f /tmp/rx.${p} ] && [ $i -lt ${timeoutMs / 1000} ]; do sleep 1; i=$((i+1)); done; cat /tmp/rx.${p}`, timeoutMs + 30_000);
-    const lines = out.trim().split('\n');
-    return { md5: md5Of(lines[0] ?? ''), bytes: Number(lines[1]) };
+    // the kernel may print on the same console (e.g. "random: crng init done"): take the two lines of the file
+    const m = /^([0-9a-f]{32}) +-\r?\n(\d+)$/m.exec(out);
+    if (!m) throw new Error(`listener on port ${p}: no md5 and byte count in:\n${out}`);
+    return { md5: m[1], bytes: Number(m[2]) };
   });
 }
 
@@ -145,36 +151,37 @@ test('frontend 2 floods broadcasts: a transfer still completes with the right md
   const [nSent, tSent, nRecv] = [Number(s![1]), Number(s![2]), Number(r![1])];
   console.log(`# flood: frontend 2 sent ${nSent} broadcast frames in ${tSent} s, frontend 1 received ${nRecv}`);
   assert.ok(nRecv > 0, 'flooded frames within the bucket are forwarded');
+  assert.ok(nRecv <= nSent, `frontend 1 received ${nRecv} flooded frames, ${nSent} were sent`);
   // the bucket refills at FLOOD_RATE per second of the backend's guest time: allow it 2 s more than the flood lasted
   assert.ok(nRecv <= FLOOD_BURST + FLOOD_RATE * (tSent + 2), `frontend 1 received ${nRecv} flooded frames in ${tSent} s: more than the bucket allows`);
-  assert.ok(nSent > nRecv, `the flooder sent more than the bucket let through (${nSent} sent, ${nRecv} received)`);
 });
 
 test('ip link set eth0 down, then up, in frontend 1 in the middle of a transfer: it completes with the right md5', async () => {
   const want = await makePayload(32);
   const p = await listen();
-  await sys.check(`{ (nc ${IP2} ${p} < /tmp/tx; echo $? > /tmp/tx.rc) </dev/null >/dev/null 2>&1 & }`);
-  await sys.check('sleep 1; ip link set eth0 down; sleep 2; ip link set eth0 up; ip route | grep -q "10.0.0.0/24 dev eth0"', 60_000);
+  await sys.check(`rm -f /tmp/tx.rc; { (nc ${IP2} ${p} < /tmp/tx; echo $? > /tmp/tx.rc) </dev/null >/dev/null 2>&1 & }`);
+  // the transfer is still going when the link goes down (test ! -f /tmp/tx.rc)
+  await sys.check('sleep 1; test ! -f /tmp/tx.rc && ip link set eth0 down; sleep 2; ip link set eth0 up; ip route | grep -q "10.0.0.0/24 dev eth0"', 60_000);
   const got = await received(p);
   assert.is(got.md5, want);
   assert.is((await sys.check('while [ ! -f /tmp/tx.rc ]; do sleep 1; done; cat /tmp/tx.rc', 120_000)).trim(), '0');
   assert.match(await sys.check(`ping -c 2 -W 10 ${IP2}`, 60_000), / 0% packet loss/);
 });
 
-test('virtio_net unbound from net0 and bound again mid-transfer: the device is reset and probed again, no wrong bytes arrive, the new eth0 carries a full transfer', async () => {
+test('virtio_net unbound from net0 and bound again mid-transfer: the device is reset and probed again, the transfer arrives whole, the new eth0 carries a full transfer', async () => {
   const want = await makePayload(32);
   const dev = (await sys.check('basename $(readlink -f /sys/class/net/eth0/device)')).trim();
   assert.match(dev, /^virtio\d+$/);
   const p = await listen();
   await sys.check(`rm -f /tmp/tx.rc; { (nc ${IP2} ${p} < /tmp/tx; echo $? > /tmp/tx.rc) </dev/null >/dev/null 2>&1 & }`);
-  await sys.check(`sleep 1; echo ${dev} > /sys/bus/virtio/drivers/virtio_net/unbind; sleep 1; test ! -e /sys/class/net/eth0; echo ${dev} > /sys/bus/virtio/drivers/virtio_net/bind`, 60_000);
-  await sys.check(`ip addr add ${IP1}/24 dev eth0 && ip link set eth0 up && cat /sys/class/net/eth0/address`, 60_000);
-  // the interrupted connection: TCP either delivers every byte or none of the rest; never other bytes
+  // the transfer is still going when the driver lets go of the device (test ! -f /tmp/tx.rc)
+  await sys.check(`sleep 1; test ! -f /tmp/tx.rc && echo ${dev} > /sys/bus/virtio/drivers/virtio_net/unbind; sleep 1; test ! -e /sys/class/net/eth0; echo ${dev} > /sys/bus/virtio/drivers/virtio_net/bind`, 60_000);
+  assert.match(await sys.check(`ip addr add ${IP1}/24 dev eth0 && ip link set eth0 up && cat /sys/class/net/eth0/address`, 60_000), /52:54:00:12:34:01/);
+  // the interrupted connection: TCP retransmits what the reset device lost, through the new eth0
   const got = await received(p);
-  const rc = (await sys.check('while [ ! -f /tmp/tx.rc ]; do sleep 1; done; cat /tmp/tx.rc', 600_000)).trim();
-  if (got.bytes === 32 << 20) assert.is(got.md5, want, 'the interrupted transfer completed: same md5');
-  else assert.ok(got.bytes < 32 << 20, `the interrupted transfer delivered ${got.bytes} bytes`);
-  console.log(`# transfer across the unbind/bind: ${got.bytes} of ${32 << 20} bytes, sender exit ${rc}`);
+  assert.is(got.bytes, 32 << 20);
+  assert.is(got.md5, want, 'the transfer across the unbind and bind arrived whole');
+  assert.is((await sys.check('while [ ! -f /tmp/tx.rc ]; do sleep 1; done; cat /tmp/tx.rc', 600_000)).trim(), '0');
   // the device again: a whole transfer and pings
   assert.match(await sys.check(`ping -c 3 -W 10 ${IP2}`, 60_000), / 0% packet loss/);
   const again = await listen();
