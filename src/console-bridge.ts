@@ -15,6 +15,8 @@ export const CONSOLE_TAIL_BYTES = 16 * 1024;
 
 /** One frontend's console as the bridge sees it. */
 export interface BridgedConsole {
+  /** the frontend's number, 1-based (its index in the platform's frontends + 1): `Ctrl-] <number>` selects it */
+  number: number;
   /** the frontend VM's name (platform description), e.g. 'linux2' */
   frontend: string;
   /** the console device model's name, e.g. 'con2' */
@@ -32,8 +34,9 @@ export interface ConsoleBridgeOptions {
 }
 
 /**
- * Routes the UART to one of `consoles` (frontend 1 first: the order of
- * the platform's frontends). The first is bridged at start.
+ * Routes the UART to one of `consoles` (in the order of the platform's
+ * frontends; a frontend without a console has none). The first is bridged
+ * at start.
  */
 export class ConsoleBridge {
   private current = 0;
@@ -47,9 +50,9 @@ export class ConsoleBridge {
     consoles.forEach((c, i) => this.index.set(c.name, i));
   }
 
-  /** 1-based number of the frontend whose console is bridged (0 when there is no console). */
+  /** Number of the frontend whose console is bridged (0 when there is no console). */
   get bridged(): number {
-    return this.consoles.length ? this.current + 1 : 0;
+    return this.consoles[this.current]?.number ?? 0;
   }
 
   /** UART input: to the bridged console. Returns the bytes it took. */
@@ -78,15 +81,15 @@ export class ConsoleBridge {
   }
 
   /**
-   * Bridges frontend number `n` (1-based): writes a notice line, then what
+   * Bridges the console of frontend number `n`: writes a notice line, then what
    * its console printed while it was not bridged. Returns false (and writes
    * a line saying why) when there is no such console.
    */
   select(n: number): boolean {
-    const i = n - 1;
+    const i = this.consoles.findIndex((c) => c.number === n);
     const c = this.consoles[i];
     if (!c) {
-      this.opts.writeLine(`baojs: no console for frontend ${n} (frontends with a console: 1..${this.consoles.length})`);
+      this.opts.writeLine(`baojs: no console for frontend ${n} (frontends with a console: ${this.consoles.map((o) => o.number).join(', ') || 'none'})`);
       return false;
     }
     this.current = i;
@@ -99,6 +102,6 @@ export class ConsoleBridge {
 
   /** How to switch, for a person: `Ctrl-] 1 linux (hvc0), Ctrl-] 2 linux2 (con2)`. */
   hint(): string {
-    return `switch with ${this.consoles.map((c, i) => `Ctrl-] ${i + 1} ${c.frontend} (${c.name})`).join(', ')}`;
+    return `switch with ${this.consoles.map((c) => `Ctrl-] ${c.number} ${c.frontend} (${c.name})`).join(', ')}`;
   }
 }

@@ -65,7 +65,7 @@ function serve(host: Host): Backend {
   frontendsOf(platform).forEach((vm, i) => {
     for (const d of backend.devices.values()) {
       if (d.device instanceof ConsoleDevice && frontendIndexOf(platform, d.model) === i) {
-        consoles.push({ frontend: vm.name, name: d.model.name, device: d.device });
+        consoles.push({ number: i + 1, frontend: vm.name, name: d.model.name, device: d.device });
         break;
       }
     }
@@ -87,7 +87,7 @@ function serve(host: Host): Backend {
       let n = 0;
       for (const d of backend.devices.values()) if (d.transport.setDataPlaneEnabled(dataPlaneOn)) n++;
       host.write(`baojs: data plane ${dataPlaneOn ? 'on' : 'off'} (${n} devices)\n`);
-    } else host.write(`baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] p  metrics records as JSON (for npm run bench);  Ctrl-] 1..${consoles.length}  bridge that frontend\'s console (${bridge!.hint()});  Ctrl-] Ctrl-]  send Ctrl-]\n`);
+    } else host.write(`baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] p  metrics records as JSON (for npm run bench);  Ctrl-] <n>  bridge frontend n\'s console (${bridge!.hint()});  Ctrl-] Ctrl-]  send Ctrl-]\n`);
   };
   // read once: every interrupt passes here
   const consoleIntid = host.consoleIntid;

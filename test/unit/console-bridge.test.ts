@@ -15,7 +15,7 @@ function setup(count = 2) {
   const inputs: string[][] = [];
   const consoles = Array.from({ length: count }, (_, i) => {
     inputs.push([]);
-    return { frontend: i ? `linux${i + 1}` : 'linux', name: i ? `con${i + 1}` : 'hvc0', device: { input: (d: Uint8Array | string) => { inputs[i].push(typeof d === 'string' ? d : dec(d)); return d.length; } } };
+    return { number: i + 1, frontend: i ? `linux${i + 1}` : 'linux', name: i ? `con${i + 1}` : 'hvc0', device: { input: (d: Uint8Array | string) => { inputs[i].push(typeof d === 'string' ? d : dec(d)); return d.length; } } };
   });
   const bridge = new ConsoleBridge(consoles, { write: (b) => uart.push(dec(b)), writeLine: (l) => lines.push(l) });
   return { bridge, uart, lines, inputs };
@@ -70,11 +70,27 @@ test('a console away from the UART keeps only its last CONSOLE_TAIL_BYTES, in or
 test('a frontend with no console is refused with a line; the bridged one stays', () => {
   const { bridge, lines } = setup();
   assert.not.ok(bridge.select(3));
-  assert.match(lines[0], /no console for frontend 3/);
+  assert.match(lines[0], /no console for frontend 3 \(frontends with a console: 1, 2\)/);
   assert.is(bridge.bridged, 1);
   const none = new ConsoleBridge([], { write: () => {}, writeLine: () => {} });
   assert.is(none.bridged, 0);
   assert.is(none.input(enc('x')), 0);
+});
+
+test('frontends are selected by their number, also when one between has no console', () => {
+  const uart: string[] = [];
+  const lines: string[] = [];
+  const got: string[] = [];
+  const bridge = new ConsoleBridge([
+    { number: 1, frontend: 'a', name: 'hvc0', device: { input: () => 0 } },
+    { number: 3, frontend: 'c', name: 'con3', device: { input: (d: Uint8Array | string) => { got.push(typeof d === 'string' ? d : dec(d)); return d.length; } } },
+  ], { write: (b) => uart.push(dec(b)), writeLine: (l) => lines.push(l) });
+  assert.not.ok(bridge.select(2));
+  assert.ok(bridge.select(3));
+  assert.is(bridge.bridged, 3);
+  bridge.input(enc('x'));
+  assert.equal(got, ['x']);
+  assert.match(lines[1], /Ctrl-\] 1 a \(hvc0\), Ctrl-\] 3 c \(con3\)/);
 });
 
 test.run();
