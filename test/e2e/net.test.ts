@@ -65,6 +65,9 @@ test.after(async () => {
   disks.remove();
 });
 
+/** `out` without the lines the kernel printed on the console meanwhile (`[  219.074156] random: …`). */
+const withoutKernelLines = (out: string): string => out.replace(/^\[ *\d+\.\d+\] .*\n?/gm, '');
+
 const md5Of = (out: string): string => {
   const m = /^([0-9a-f]{32}) /m.exec(out);
   if (!m) throw new Error(`no md5 in: ${out}`);
@@ -94,8 +97,8 @@ async function listen(): Promise<number> {
 async function received(p: number, timeoutMs = 600_000): Promise<{ md5: string; bytes: number }> {
   return sys.onFrontend(2, async () => {
     const out = await sys.check(`i=0; while [ ! -f /tmp/rx.${p} ] && [ $i -lt ${timeoutMs / 1000} ]; do sleep 1; i=$((i+1)); done; cat /tmp/rx.${p}`, timeoutMs + 30_000);
-    // the kernel may print on the same console (e.g. "random: crng init done"): take the two lines of the file
-    const m = /^([0-9a-f]{32}) +-\r?\n(\d+)$/m.exec(out);
+    // the kernel may print on the same console, even between the file's two lines (e.g. "random: crng init done")
+    const m = /^([0-9a-f]{32}) +-\n(\d+)$/m.exec(withoutKernelLines(out));
     if (!m) throw new Error(`listener on port ${p}: no md5 and byte count in:\n${out}`);
     return { md5: m[1], bytes: Number(m[2]) };
   });
