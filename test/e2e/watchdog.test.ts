@@ -19,6 +19,8 @@ import { buildFirmware } from '../../scripts/build.ts';
 import { runQemu } from '../../qemu/qemu.ts';
 import { ensureTestGuests, PLATFORM } from '../../qemu/monitor/build.ts';
 import { monitorQemuArgs } from '../../qemu/monitor/launch.ts';
+import { prepareDisks, temporaryDisks } from '../../qemu/disks.ts';
+import { loadPlatform } from '../../scripts/gen-platform.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -27,10 +29,18 @@ test('runaway device code is stopped by the watchdog; the frontend continues, th
     platform: PLATFORM, entry: 'test/e2e/targets/watchdog.ts', outDir: join(ROOT, 'build', 'test', 'watchdog'), quiet: true,
   });
   const guests = await ensureTestGuests();
+  // the firmware drives the platform's passthrough disk: give it one (a temporary image)
+  const tmp = temporaryDisks(await loadPlatform(PLATFORM));
   const args = await monitorQemuArgs({
     frontend: { file: guests.frontend, x0: 4 }, backend: { file: elf }, extra: ['-icount', 'shift=0'],
+    disks: prepareDisks(await loadPlatform(PLATFORM), tmp.disks),
   });
-  const r = await runQemu({ args, timeoutMs: 180_000 });
+  let r;
+  try {
+    r = await runQemu({ args, timeoutMs: 180_000 });
+  } finally {
+    tmp.remove();
+  }
   const out = r.output;
   assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${out.slice(-4000)}`);
   assert.match(out, /watchdog test backend ready, budget 100 ms/);
