@@ -104,7 +104,7 @@ static enum perf_kind perf_classify(uint64_t addr, uint64_t op)
 {
 	static const struct {
 		const char *name;
-		uint64_t id, dm, key, win, win_size, backend_intid, frontend_intid, shmem_id, shmem_base, shmem_size;
+		uint64_t id, dm, key, win, win_size, backend_intid, frontend_intid, shmem_id, shmem_base, shmem_size, frontend;
 	} devs[] = { PLAT_DEVICES };
 	if (op == REMIO_OP_READ)
 		return PERF_READ;

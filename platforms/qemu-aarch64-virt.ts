@@ -6,8 +6,9 @@
  * timer PPI 27 (QEMU `hw/arm/virt.c` memory map; Bao
  * `src/platform/qemu-aarch64-virt/`).
  *
- * System: the Linux frontend on CPU 0, the baojs backend on CPU 1; the
- * remio windows sit at 0x0b00_0000 in the frontend (a hole in QEMU virt's
+ * System: the Linux frontend on CPU 0, the baojs backend on CPU 1, a
+ * second Linux frontend (`linux2`, RAM at 0x7000_0000) on CPU 2, CPU 3
+ * spare; the remio windows sit at 0x0b00_0000 in the frontend (a hole in QEMU virt's
  * map, clear of QEMU's own virtio-mmio transports at 0x0a00_0000); each
  * device's shared region sits at the same address in both VMs.
  *
@@ -23,6 +24,7 @@ import { system, type SystemPlacement } from './system.ts';
 /** Where this platform puts the system (the GICv2 variant reuses it, without the passthrough devices). */
 export const placement: SystemPlacement = {
   frontendRam: 0x40000000, backendRam: 0x50000000, backendRegions: 0x52000000, shmem: 0x60000000, windows: 0x0b000000,
+  frontend2Ram: 0x70000000,
   passthroughDisk: { base: 0x0a003e00, intid: 79 },
   passthroughNic: { base: 0x0a003c00, intid: 78 },
 };

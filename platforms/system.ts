@@ -3,8 +3,10 @@
  * The system every shipped platform runs: a Linux frontend on CPU 0 and the
  * baojs backend on CPU 1, serving six devices (a disk, a console, an
  * entropy source, a read-only disk, a socket device and a GPIO controller).
- * A platform places it in its own address map; the layout inside each part
- * is the same everywhere.
+ * A platform that places a second frontend (`linux2` on CPU 2) adds its
+ * console, a NIC in each frontend on the backend's switch and, with the
+ * passthrough disk, gives it vdd. A platform places the system in its own
+ * address map; the layout inside each part is the same everywhere.
  */
 import type { DeviceModel, NamedRegion, PassthroughDevice, Platform } from '../src/config/platform.ts';
 
@@ -14,6 +16,11 @@ const MiB = 0x100000;
 export interface SystemPlacement {
   /** frontend RAM base (256 MiB) */
   frontendRam: number;
+  /**
+   * RAM base (256 MiB) of the second frontend `linux2` on CPU 2, if the
+   * platform has one: it gets {@link frontend2Devices} and vdd
+   */
+  frontend2Ram?: number;
   /** backend RAM base (16 MiB: image, stack, JS heap) */
   backendRam: number;
   /** backend regions base: disk0 (64 MiB), disk1 (4 MiB), selftest (4 KiB) */
@@ -73,11 +80,15 @@ export function systemDevices(at: SystemPlacement): DeviceModel[] {
   ];
 }
 
+/** Name of the second frontend VM. */
+export const FRONTEND2 = 'linux2';
+
 /**
  * The frontend disks served from the passthrough disk `pdisk0`, device
  * models 6 and 7 after {@link systemDevices}' six: `vdc` on its first
  * 64 MiB and `vdd` on the 32 MiB after it, each with an 8 MiB shared
- * region after gpio0's.
+ * region after gpio0's. With a second frontend, vdd is its disk (its
+ * only virtio-blk device: /dev/vda there).
  */
 export function storageDevices(at: SystemPlacement): DeviceModel[] {
   const window = (i: number): { base: number; size: number } => ({ base: at.windows + i * 0x1000, size: 0x200 });
@@ -89,6 +100,34 @@ export function storageDevices(at: SystemPlacement): DeviceModel[] {
     {
       name: 'vdd', kind: 'blk', bindKey: 7, dmId: 7, backing: { disk: 'pdisk0', offset: 64 * MiB, size: 32 * MiB }, window: window(7),
       backendIntid: 151, frontendIntid: 119, shmem: { id: 7, base: at.shmem + 28 * MiB, size: 8 * MiB },
+      ...(at.frontend2Ram !== undefined ? { frontend: FRONTEND2 } : {}),
+    },
+  ];
+}
+
+/**
+ * The devices of a second frontend and the network, device models 8..10:
+ * `con2` (frontend 2's console, /dev/hvc0 there), `net0` (frontend 1's NIC,
+ * MAC 52:54:00:12:34:01) and `net1` (frontend 2's, 52:54:00:12:34:02),
+ * both ports of the backend's switch; shared regions after vdd's (4, 16 and
+ * 16 MiB: Linux's virtio-net fills its receive queue at probe and bounces
+ * every frame through the restricted pool).
+ */
+export function frontend2Devices(at: SystemPlacement): DeviceModel[] {
+  const window = (i: number): { base: number; size: number } => ({ base: at.windows + i * 0x1000, size: 0x200 });
+  return [
+    {
+      name: 'con2', kind: 'console', bindKey: 8, dmId: 8, window: window(8), frontend: FRONTEND2,
+      backendIntid: 152, frontendIntid: 120, shmem: { id: 8, base: at.shmem + 36 * MiB, size: 4 * MiB },
+      queueNumMax: 64,
+    },
+    {
+      name: 'net0', kind: 'net', bindKey: 9, dmId: 9, window: window(9), mac: '52:54:00:12:34:01',
+      backendIntid: 153, frontendIntid: 121, shmem: { id: 9, base: at.shmem + 40 * MiB, size: 16 * MiB },
+    },
+    {
+      name: 'net1', kind: 'net', bindKey: 10, dmId: 10, window: window(10), mac: '52:54:00:12:34:02', frontend: FRONTEND2,
+      backendIntid: 154, frontendIntid: 122, shmem: { id: 10, base: at.shmem + 56 * MiB, size: 16 * MiB },
     },
   ];
 }
@@ -100,7 +139,7 @@ export interface SystemOptions {
 }
 
 /** The VMs and devices of the system, placed by `at`. */
-export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Platform, 'frontend' | 'backend' | 'devices'> {
+export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Platform, 'frontend' | 'otherFrontends' | 'backend' | 'devices'> {
   const pt = at.passthroughDisk;
   const nic = at.passthroughNic;
   const dmaRegions: NamedRegion[] = [
@@ -116,6 +155,7 @@ export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Plat
   const storage = pt !== undefined && (opts.storage ?? true);
   return {
     frontend: { name: 'linux', cpus: [0], ram: { base: at.frontendRam, size: 256 * MiB } },
+    ...(at.frontend2Ram !== undefined ? { otherFrontends: [{ name: FRONTEND2, cpus: [2], ram: { base: at.frontend2Ram, size: 256 * MiB } }] } : {}),
     backend: {
       name: 'baojs',
       cpus: [1],
@@ -130,6 +170,10 @@ export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Plat
       ],
       ...(passthrough ? { passthrough } : {}),
     },
-    devices: [...systemDevices(at), ...(storage ? storageDevices(at) : [])],
+    devices: [
+      ...systemDevices(at),
+      ...(storage ? storageDevices(at) : []),
+      ...(at.frontend2Ram !== undefined ? frontend2Devices(at) : []),
+    ],
   };
 }

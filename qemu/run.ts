@@ -58,7 +58,7 @@ class ConsoleEcho {
 
 /** The demo: one step per shell command, each checked. */
 const DEMO: Array<[string, string]> = [
-  ['the devices baojs serves', 'ls -l /dev/vda /dev/vdb /dev/vdc /dev/vdd /dev/hvc0 /dev/hwrng; cat /sys/class/misc/hw_random/rng_current'],
+  ['the devices baojs serves', 'ls -l /dev/vda /dev/vdb /dev/vdc /dev/hvc0 /dev/hwrng; cat /sys/class/misc/hw_random/rng_current; ip -4 addr show eth0'],
   ['make a filesystem on vda and write files', 'mke2fs -q /dev/vda && mount -t ext2 /dev/vda /mnt && dd if=/dev/urandom of=/mnt/data bs=64k count=64 2>/dev/null && echo "hello from baojs" > /mnt/hello.txt && md5sum /mnt/data /mnt/hello.txt | tee /tmp/sums && sync && umount /mnt'],
   ['check the filesystem', 'echo 3 > /proc/sys/vm/drop_caches && e2fsck -fn /dev/vda 2>&1'],
   ['remount and read back with checksums', 'mount -t ext2 /dev/vda /mnt && md5sum -c /tmp/sums && cat /mnt/hello.txt && umount /mnt'],
@@ -66,6 +66,7 @@ const DEMO: Array<[string, string]> = [
     'mount -t ext4 /dev/vdc /mnt 2>/dev/null || { mke2fs -q /dev/vdc >/dev/null && mount -t ext4 /dev/vdc /mnt && echo "a new filesystem on vdc"; }; ' +
     'n=$(( $(cat /mnt/runs 2>/dev/null | wc -l) + 1 )) && echo "run $n" >> /mnt/runs && sync && ' +
     'echo "this is run $n on this disk: what earlier runs wrote is still there:" && cat /mnt/runs && umount /mnt'],
+  ['reach frontend 2 (linux2, on CPU 2) over the network: both NICs are ports of the Ethernet switch in baojs', 'ping -c 3 10.0.0.2'],
   ['read the entropy source', 'dd if=/dev/hwrng bs=16 count=2 2>/dev/null | od -An -tx1'],
   ['talk to the key-value store in baojs over AF_VSOCK (CID 2, port 5000)', 'vsockcat lines 5000 "SET greeting hello-from-the-frontend" "GET greeting"'],
   ['drive the GPIO controller in baojs (virtio-gpio, the example device of docs/writing-a-device.md): its lines, set led0, read button0',
@@ -83,7 +84,7 @@ async function startSystem(): Promise<number> {
   echo.on = false;
   let failed = 0;
   for (const [what, cmd] of DEMO) {
-    process.stdout.write(`\n[demo] ${what}\nfrontend# ${cmd}\n`);
+    process.stdout.write(`\n[demo] ${what}\nlinux# ${cmd}\n`);
     const r = await session.run(cmd, 240_000);
     process.stdout.write(r.output);
     if (r.status !== 0) {
@@ -98,7 +99,7 @@ async function startSystem(): Promise<number> {
   echo.on = true;
   process.stdout.write(`\n[demo] ${failed ? `${failed} step(s) failed` : 'all steps passed'}\n`);
   if (interactive) {
-    process.stdout.write('[demo] You are at the Linux shell on /dev/hvc0, served by baojs. Ctrl-] s prints the backend\'s counters; `poweroff -f` ends the run.\n');
+    process.stdout.write('[demo] You are at the Linux shell of frontend 1 on /dev/hvc0, served by baojs. Ctrl-] 2 switches to frontend 2\'s console (linux2, 10.0.0.2; its disk vdd is its /dev/vda), Ctrl-] 1 back; Ctrl-] s prints the backend\'s counters; `poweroff -f` in frontend 1 ends the run.\n');
     session.send('\n');
     process.stdin.setRawMode(true);
     process.stdin.on('data', (d) => session.send(d.toString('binary')));
@@ -106,6 +107,7 @@ async function startSystem(): Promise<number> {
     process.stdin.setRawMode(false);
     return failed ? 1 : 0;
   }
+  process.stdout.write('[demo] On a terminal you would be left at frontend 1\'s shell; Ctrl-] 2 switches to frontend 2\'s console, Ctrl-] 1 back.\n');
   session.send('poweroff -f\n');
   await session.close(15_000);
   return failed ? 1 : 0;

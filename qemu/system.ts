@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * The whole system on QEMU: the remio test monitor at EL2, the Linux
- * frontend VM on CPU 0 and the baojs backend VM on CPU 1, with the
- * guest-physical layout of the platform description (the same the Bao VM
- * configuration gives them). Linux's console is /dev/hvc0, served by baojs
- * and bridged to the UART, so QEMU's stdin/stdout is the Linux shell.
+ * frontend VM on CPU 0, the baojs backend VM on CPU 1 and every other
+ * frontend of the platform (`linux2` on CPU 2: the same kernel and
+ * initramfs, its own device tree at its own RAM), with the guest-physical
+ * layout of the platform description (the same the Bao VM configuration
+ * gives them). Each Linux's console is its /dev/hvc0, served by baojs;
+ * frontend 1's is bridged to the UART at start, so QEMU's stdin/stdout is
+ * its shell (`Ctrl-] 2` bridges frontend 2's, `Ctrl-] 1` back). Each
+ * frontend with a NIC brings eth0 up at `frontendAddress` (10.0.0.n/24).
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,14 +16,15 @@ import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
 import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
 import { frontendTools } from './frontend/tool.ts';
-import { buildFrontendDtb } from './frontend/dts.ts';
+import { buildFrontendDtb, frontendIdentityArgs } from './frontend/dts.ts';
+export { frontendAddress } from './frontend/dts.ts';
 import type { ConsoleSession } from './frontend/session.ts';
 import { QemuProcess } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
-import { monitorQemuArgs } from './monitor/launch.ts';
+import { monitorQemuArgs, type Blob, type GuestImage } from './monitor/launch.ts';
 import { BaoBootError, startBao } from './bao/run.ts';
 import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskImage } from './disks.ts';
-import type { Platform } from '../src/config/platform.ts';
+import { frontendsOf, type Platform } from '../src/config/platform.ts';
 import type { UplinkOptions } from './uplink.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -34,8 +39,12 @@ export interface SystemOptions {
   readyTimeoutMs?: number;
   /** run QEMU with `-icount` (e.g. 'shift=auto,sleep=off') for instruction-count time */
   icount?: string;
-  /** extra kernel command line */
+  /** extra kernel command line of frontend 1 */
   bootargs?: string;
+  /** extra kernel command line of the other frontends (frontend 2 first) */
+  otherBootargs?: string[];
+  /** boot only frontend 1 (the other frontends' CPUs stay off; default false) */
+  firstFrontendOnly?: boolean;
   /** mirror the frontend's kernel log on the monitor's debug UART (`linux:` lines) from the first instruction */
   earlycon?: boolean;
   /** files to add to the frontend's initramfs (beside the tools every system has: vsockcat, gpioctl) */
@@ -76,7 +85,7 @@ export interface SystemOptions {
 /** A running system: the Linux shell on hvc0, and QEMU's output (monitor, baojs, Linux). */
 export interface SystemSession extends ConsoleSession {}
 
-/** Builds what is missing and boots the system; resolves once the Linux shell is ready. */
+/** Builds what is missing and boots the system; resolves once every frontend's Linux shell is ready, with frontend 1's console bridged. */
 export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const name = opts.platform ?? 'qemu-aarch64-virt';
@@ -89,37 +98,48 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
   const fe = await ensureFrontend([...frontendTools(), ...(opts.initramfsExtra ?? [])]);
-  const ram = p.frontend.ram.base;
   const O = FRONTEND_LOAD_OFFSETS;
   const outDir = join(ROOT, 'build', 'system');
   mkdirSync(outDir, { recursive: true });
   const earlycon = `earlycon=pl011,mmio32,0x${monitorLayout(p).debugUart.base.toString(16)} keep_bootcon`;
-  const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', opts.bootargs ?? '']
-    .join(' ').trim();
-  const dtb = buildFrontendDtb(p, {
-    conduit: 'smc',
-    bootargs,
-    initrd: { base: ram + O.initrd, size: statSync(fe.initramfs).size },
-  }, join(outDir, `frontend-${process.pid}.dtb`));
+  const blobs: Blob[] = [];
+  // each frontend: the kernel, its initramfs and its own device tree at its own RAM
+  const images = frontendsOf(p).map((vm, i): GuestImage | undefined => {
+    if (i > 0 && opts.firstFrontendOnly) return undefined;
+    const ram = vm.ram.base;
+    const extra = i === 0 ? opts.bootargs : opts.otherBootargs?.[i - 1];
+    const bootargs = [opts.earlycon ? earlycon : '', 'console=hvc0', frontendIdentityArgs(p, i), extra ?? ''].join(' ').replace(/ +/g, ' ').trim();
+    const dtb = buildFrontendDtb(p, {
+      frontend: i,
+      conduit: 'smc',
+      bootargs,
+      initrd: { base: ram + O.initrd, size: statSync(fe.initramfs).size },
+    }, join(outDir, `frontend${i + 1}-${process.pid}.dtb`));
+    blobs.push({ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb });
+    return { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb };
+  });
   const args = await monitorQemuArgs({
-    frontend: { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb },
+    frontend: images[0]!,
+    otherFrontends: images.slice(1),
     backend: { file: elf },
-    blobs: [{ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
+    blobs,
     disks,
     uplinks: opts.uplinks,
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
   log(`[system] ${process.env.QEMU ?? 'qemu-system-aarch64'} ${args.join(' ')}`);
   const session = new QemuProcess({ name: 'system', args, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
-  return waitForShell(session, disks, opts);
+  return waitForShell(session, disks, opts, opts.firstFrontendOnly ? 0 : (p.otherFrontends ?? []).length);
 }
 
 /**
- * Resolves once the frontend's shell is ready on `session`.
+ * Resolves once the frontend's shell is ready on `session`, and then, one
+ * after the other through their consoles (`Ctrl-] n`), the shells of the
+ * `others` other frontends; frontend 1's console is bridged again at the end.
  * @throws DiskImageError (one line naming the file) when QEMU ended because
  *   another run holds a disk image; the wait's own error otherwise
  */
-async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: SystemOptions): Promise<SystemSession> {
+async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: SystemOptions, others: number): Promise<SystemSession> {
   try {
     await session.waitFor(/baojs-frontend: ready|Failed to get "write" lock/, opts.readyTimeoutMs ?? 120_000);
   } catch (e) {
@@ -132,6 +152,15 @@ async function waitForShell(session: ConsoleSession, disks: DiskImage[], opts: S
   }
   // The shell prints its prompt after the ready line; wait for it so the first command is not typed into init.
   await session.waitFor(/# /, 30_000);
+  // the other frontends' shells too, each through its console, then frontend 1's console again
+  if (others > 0) {
+    for (let n = 2; n <= others + 1; n++) {
+      await session.switchConsole(n);
+      await session.waitFor(/baojs-frontend: ready/, opts.readyTimeoutMs ?? 120_000);
+      await session.waitFor(/# /, 30_000);
+    }
+    await session.switchConsole(1);
+  }
   return session;
 }
 
@@ -158,7 +187,7 @@ async function bootUnderBao(p: Platform, image: string, disks: DiskImage[], opts
   } catch (e) {
     throw (e instanceof BaoBootError ? lockError(e.output, disks) : null) ?? e;
   }
-  return waitForShell(q, disks, opts);
+  return waitForShell(q, disks, opts, (p.otherFrontends ?? []).length);
 }
 
 /** A DiskImageError when `output` shows QEMU refusing a locked disk image of `disks`, else null. */

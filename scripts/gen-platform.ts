@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
+import { devicesOfFrontend, frontendIndexOf, frontendsOf, gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
 import { displayPath } from './paths.mjs';
 import { generateAbi, writeIfChanged } from './gen-abi.ts';
 import { DEVICE_KINDS } from '../src/devices/registry.ts';
@@ -59,7 +59,7 @@ export function monitorLayout(p: Platform): MonitorLayout {
   const ram = { base: p.machine.ram.base + p.machine.ram.size - MONITOR_RAM_SIZE, size: MONITOR_RAM_SIZE };
   const debugUart = { base: MONITOR_DEBUG_UART_BASE, size: 0x1000 };
   const hits = (a: Range, b: Range): boolean => a.base < b.base + b.size && b.base < a.base + a.size;
-  const used: Range[] = [p.frontend.ram, p.backend.ram, ...p.backend.regions, ...p.devices.map((d) => d.shmem)];
+  const used: Range[] = [...frontendsOf(p).map((vm) => vm.ram), p.backend.ram, ...p.backend.regions, ...p.devices.map((d) => d.shmem)];
   if (used.some((r) => hits(r, ram))) throw new Error('monitor RAM (top of machine.ram) overlaps a VM or region');
   if ([...used, ...p.devices.map((d) => d.window), p.machine.uart].some((r) => hits(r, debugUart))) {
     throw new Error('monitor debug UART overlaps a frontend range');
@@ -113,6 +113,12 @@ export function platformHeader(p: Platform): string {
     L.push(`#define ${pre}_CPU ${vm.cpus[0]}`);
   }
   L.push(`#define BACKEND_STACK_SIZE ${u(b.stackSize)}`, `#define BACKEND_HEAP_SIZE ${u(b.heapSize)}`, '');
+  const frontends = frontendsOf(p);
+  L.push('/* Frontend VMs, the first (FRONTEND_*) first: { name, CPU, RAM base, RAM size } */');
+  L.push(`#define PLAT_FRONTEND_COUNT ${frontends.length}`);
+  L.push('#define PLAT_FRONTENDS \\');
+  for (const vm of frontends) L.push(`  { "${vm.name}", ${vm.cpus[0]}, ${u(vm.ram.base)}, ${u(vm.ram.size)} }, \\`);
+  L.push('');
   L.push('/* Named regions of the backend: { name, base, size } */');
   L.push(`#define BACKEND_REGION_COUNT ${b.regions.length + p.devices.length}`);
   L.push('#define BACKEND_REGIONS \\');
@@ -130,13 +136,19 @@ export function platformHeader(p: Platform): string {
   for (const d of passthrough) L.push(`  { "${d.name}", ${u(d.base)}, ${u(d.size)}, ${d.intid} }, \\`);
   L.push('');
   L.push('/* Device models: { name, virtio device id, dm_id, bind key, window base, window size,');
-  L.push(' *   backend INTID, frontend INTID, shmem id, shmem base, shmem size } */');
+  L.push(' *   backend INTID, frontend INTID, shmem id, shmem base, shmem size, frontend index (PLAT_FRONTENDS) } */');
+  const row = (d: Platform['devices'][number]): string =>
+    `  { "${d.name}", ${DEVICE_KINDS[d.kind].deviceId}, ${d.dmId}, ${d.bindKey}, ${u(d.window.base)}, ${u(d.window.size)}, ` +
+    `${d.backendIntid}, ${d.frontendIntid}, ${d.shmem.id}, ${u(d.shmem.base)}, ${u(d.shmem.size)}, ${frontendIndexOf(p, d)} }, \\`;
   L.push(`#define PLAT_DEVICE_COUNT ${p.devices.length}`);
   L.push('#define PLAT_DEVICES \\');
-  for (const d of p.devices) {
-    L.push(`  { "${d.name}", ${DEVICE_KINDS[d.kind].deviceId}, ${d.dmId}, ${d.bindKey}, ${u(d.window.base)}, ${u(d.window.size)}, ` +
-      `${d.backendIntid}, ${d.frontendIntid}, ${d.shmem.id}, ${u(d.shmem.base)}, ${u(d.shmem.size)} }, \\`);
-  }
+  for (const d of p.devices) L.push(row(d));
+  L.push('');
+  const first = devicesOfFrontend(p, 0);
+  L.push('/* The device models of the first frontend only (rows as PLAT_DEVICES) */');
+  L.push(`#define PLAT_FRONTEND0_DEVICE_COUNT ${first.length}`);
+  L.push('#define PLAT_FRONTEND0_DEVICES \\');
+  for (const d of first) L.push(row(d));
   L.push('');
   for (const d of p.devices) {
     const n = cName(d.name);
@@ -147,6 +159,7 @@ export function platformHeader(p: Platform): string {
   const mon = monitorLayout(p);
   L.push('', '/* remio test monitor (qemu/monitor only; not part of a Bao system) */');
   L.push(`#define FRONTEND_NAME "${f.name}"`, `#define BACKEND_NAME "${b.name}"`);
+  L.push('/* VMs: the frontends and the backend */', `#define VM_COUNT ${frontends.length + 1}`);
   L.push(`#define MONITOR_RAM_BASE ${u(mon.ram.base)}`, `#define MONITOR_RAM_SIZE ${u(mon.ram.size)}`);
   L.push(`#define MONITOR_BOOT_PARAMS ${u(mon.bootParams)}`);
   L.push(`#define MONITOR_DEBUG_UART_BASE ${u(mon.debugUart.base)}`, `#define MONITOR_DEBUG_UART_SIZE ${u(mon.debugUart.size)}`);

@@ -10,6 +10,9 @@ import type { Host } from './host.ts';
 import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
+import { Utf8Decoder } from './devices/utf8.ts';
+import { ConsoleBridge, type BridgedConsole } from './console-bridge.ts';
+import { frontendIndexOf, frontendsOf } from './config/platform.ts';
 import { probePassthrough } from './passthrough-probe.ts';
 import { selfTest } from './selftest.ts';
 import { serveEcho } from './services/echo.ts';
@@ -45,31 +48,48 @@ export function statsLines(host: Host, backend: Backend): string[] {
  * device, and handles requests that arrived before the IRQs were enabled.
  * On the console, Ctrl-] s prints the counters, Ctrl-] d turns the host's
  * data plane off (every request through JS) and on again, Ctrl-] p prints
- * the metrics records the benchmark reads, Ctrl-] Ctrl-] sends a literal
- * Ctrl-], Ctrl-] h lists the commands.
+ * the metrics records the benchmark reads, Ctrl-] 1..9 bridges the UART to
+ * that frontend's console (src/console-bridge.ts; frontend 1's at start),
+ * Ctrl-] Ctrl-] sends a literal Ctrl-], Ctrl-] h lists the commands.
  */
 function serve(host: Host): Backend {
-  const backend = createBackend(host, platform);
+  const decoder = new Utf8Decoder();
+  const write = host.writeBytes
+    ? (bytes: Uint8Array): void => host.writeBytes!(bytes)
+    : (bytes: Uint8Array): void => { const text = decoder.decode(bytes); if (text) host.write(text); };
+  let bridge: ConsoleBridge | undefined;
+  const backend = createBackend(host, platform, { consoleOutput: (name, bytes) => (bridge ? bridge.output(name, bytes) : write(bytes)) });
   // the example vsock services every frontend with a vsock device reaches at CID 2
   serveEcho(backend.vsock);
   serveKv(backend.vsock);
-  const consoles = [...backend.devices.values()].map((d) => d.device).filter((d) => d instanceof ConsoleDevice);
+  // each frontend's first console, in the order of the platform's frontends
+  const consoles: BridgedConsole[] = [];
+  frontendsOf(platform).forEach((vm, i) => {
+    for (const d of backend.devices.values()) {
+      if (d.device instanceof ConsoleDevice && frontendIndexOf(platform, d.model) === i) {
+        consoles.push({ number: i + 1, frontend: vm.name, name: d.model.name, device: d.device });
+        break;
+      }
+    }
+  });
+  bridge = new ConsoleBridge(consoles, { write, writeLine: (line) => host.write(`${line}\n`) });
   const input = new Uint8Array(256);
   let escaped = false;
   let dataPlaneOn = true;
   const forward = (bytes: Uint8Array): void => {
-    if (bytes.length) for (const c of consoles) c.input(bytes);
+    bridge!.input(bytes);
   };
   const command = (byte: number): void => {
     if (byte === CONSOLE_ESCAPE) forward(new Uint8Array([byte]));
     else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
     else if (byte === 0x70 /* p */) host.write(metricsLines(host, backend).join('\n') + '\n');
+    else if (byte >= 0x31 /* 1 */ && byte <= 0x39 /* 9 */) bridge!.select(byte - 0x30);
     else if (byte === 0x64 /* d */) {
       dataPlaneOn = !dataPlaneOn;
       let n = 0;
       for (const d of backend.devices.values()) if (d.transport.setDataPlaneEnabled(dataPlaneOn)) n++;
       host.write(`baojs: data plane ${dataPlaneOn ? 'on' : 'off'} (${n} devices)\n`);
-    } else host.write('baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] p  metrics records as JSON (for npm run bench);  Ctrl-] Ctrl-]  send Ctrl-]\n');
+    } else host.write(`baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] p  metrics records as JSON (for npm run bench);  Ctrl-] <n>  bridge frontend n\'s console (${bridge!.hint()});  Ctrl-] Ctrl-]  send Ctrl-]\n`);
   };
   // read once: every interrupt passes here
   const consoleIntid = host.consoleIntid;

@@ -47,7 +47,7 @@
  * the data of a frontend request goes between the disk and that region
  * without a copy.
  */
-import { ConfigError, pageSpan, validatePlatform, type Platform, type Range } from '../../src/config/platform.ts';
+import { ConfigError, devicesOfFrontend, frontendsOf, pageSpan, validatePlatform, type Platform, type Range } from '../../src/config/platform.ts';
 
 /** Where the images come from and how the VMs start. Paths are written into the C source as they are given. */
 export interface BaoConfigOptions {
@@ -59,6 +59,12 @@ export interface BaoConfigOptions {
   frontendImageBase?: number;
   /** the frontend's first instruction (default: the image base, where the boot wrapper starts) */
   frontendEntry?: number;
+  /**
+   * boot images of the other frontends (`otherFrontends`, in order), each
+   * loaded at the start of that frontend's RAM and entered there (default
+   * 'frontend2.bin', 'frontend3.bin', …)
+   */
+  otherFrontendImages?: string[];
   /**
    * Physical placement of the backend's named regions (disk backings,
    * self-test area): 'identity' (default) maps each at the same physical
@@ -129,7 +135,7 @@ export interface BaoSystem {
    * that physical address (`place_phys`: a passthrough disk DMAs into it)
    */
   shmem: Array<{ id: number; size: number; device: string; phys?: number }>;
-  /** `vmlist`: the frontend (VM 0), then the backend (VM 1) */
+  /** `vmlist`: the first frontend (VM 0), the backend (VM 1), then the other frontends (VM 2, …) */
   vms: BaoVm[];
 }
 
@@ -182,16 +188,18 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
   if (fImageBase < p.frontend.ram.base || fImageBase >= p.frontend.ram.base + p.frontend.ram.size) {
     throw new ConfigError('frontend.ram', `the frontend image base 0x${fImageBase.toString(16)} is outside the frontend's RAM`);
   }
-  const frontend: BaoVm = {
+  const frontends: BaoVm[] = frontendsOf(p).map((vm, index) => ({
     role: 'frontend',
-    name: p.frontend.name,
-    image: { symbol: FRONTEND_IMAGE_NAME, path: opts.frontendImage ?? 'frontend.bin', base: fImageBase },
-    entry: opts.frontendEntry ?? fImageBase,
-    cpuAffinity: affinity(p.frontend.cpus),
-    cpuNum: p.frontend.cpus.length,
-    regions: [{ base: p.frontend.ram.base, size: p.frontend.ram.size, what: 'RAM' }],
+    name: vm.name,
+    image: index === 0
+      ? { symbol: FRONTEND_IMAGE_NAME, path: opts.frontendImage ?? 'frontend.bin', base: fImageBase }
+      : { symbol: `frontend${index + 1}_image`, path: opts.otherFrontendImages?.[index - 1] ?? `frontend${index + 1}.bin`, base: vm.ram.base },
+    entry: index === 0 ? opts.frontendEntry ?? fImageBase : vm.ram.base,
+    cpuAffinity: affinity(vm.cpus),
+    cpuNum: vm.cpus.length,
+    regions: [{ base: vm.ram.base, size: vm.ram.size, what: 'RAM' }],
     devs: [{ interrupts: [m.timerIntid], what: 'generic timer (virtual timer PPI)' }],
-    remioDevs: p.devices.map((d) => ({
+    remioDevs: devicesOfFrontend(p, index).map((d) => ({
       type: 'REMIO_DEV_FRONTEND' as const,
       bindKey: d.bindKey,
       va: d.window.base,
@@ -201,7 +209,7 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
       device: d.name,
     })),
     gic,
-  };
+  }));
 
   const identity = (opts.regionPlacement ?? 'identity') === 'identity';
   const passthrough = p.backend.passthrough ?? [];
@@ -252,7 +260,7 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
   const onDisk = (d: Platform['devices'][number]): boolean => typeof d.backing === 'object' && d.backing !== null;
   const shmem = [...p.devices].sort((a, b) => a.shmem.id - b.shmem.id)
     .map((d) => ({ id: d.shmem.id, size: d.shmem.size, device: d.name, ...(onDisk(d) ? { phys: d.shmem.base } : {}) }));
-  return { platform: p.name, shmem, vms: [frontend, backend] };
+  return { platform: p.name, shmem, vms: [frontends[0], backend, ...frontends.slice(1)] };
 }
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
@@ -266,7 +274,7 @@ const cString = (s: string): string => `"${s.replace(/["\\]/g, '\\$&')}"`;
  */
 export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
   const sys = baoSystem(p, opts);
-  const [fe, be] = sys.vms;
+  const [fe, be, ...others] = sys.vms;
   const L: string[] = [];
   const out = (indent: number, s: string): void => { L.push(`${'    '.repeat(indent)}${s}`); };
 
@@ -278,12 +286,13 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
   out(0, ' *');
   out(0, ' * Build Bao with it (from Bao\'s source tree):');
   out(0, ` *   make PLATFORM=<bao platform> CONFIG=${p.name} CONFIG_REPO=<the directory holding ${p.name}/config.c> CROSS_COMPILE=aarch64-none-elf-`);
-  out(0, ' * Bao embeds the two guest images below (absolute paths, or relative to');
+  out(0, ' * Bao embeds the guest images below (absolute paths, or relative to');
   out(0, ' * the directory make runs in); rebuild Bao whenever one changes.');
   out(0, ` *   ${fe.image.symbol}: the ${fe.name} frontend boot image, loaded at ${hex(fe.image.base)}, entry ${hex(fe.entry)}`);
   out(0, ` *   ${be.image.symbol}: the baojs firmware (baojs.bin), loaded at ${hex(be.image.base)}, entry ${hex(be.entry)}`);
+  for (const o of others) out(0, ` *   ${o.image.symbol}: the ${o.name} frontend boot image, loaded at ${hex(o.image.base)}, entry ${hex(o.entry)}`);
   out(0, ' *');
-  out(0, ' * VM 0 is the frontend, VM 1 the baojs backend. Each remio device has a');
+  out(0, ` * VM 0 is the frontend${others.length ? ` ${fe.name}` : ''}, VM 1 the baojs backend${others.map((o, i) => `, VM ${i + 2} the frontend ${o.name}`).join('')}. Each remio device has a`);
   out(0, ' * FRONTEND entry (its virtio-mmio window and the interrupt NOTIFY raises)');
   out(0, ' * and a BACKEND entry (the interrupt raised per request) with the same');
   out(0, ' * bind key and shared region; the backend\'s entry at index i answers to');

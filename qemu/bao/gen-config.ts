@@ -30,6 +30,8 @@ export interface BaoConfigFiles {
   configName: string;
   frontendImage: string;
   backendImage: string;
+  /** the other frontends' images (frontend 2 first) */
+  otherFrontendImages: string[];
 }
 
 /**
@@ -40,14 +42,15 @@ export interface BaoConfigFiles {
 export function writeBaoConfig(p: Platform, outdir = join(baoBuildDir(p.name), '..'), opts: BaoConfigOptions = {}): BaoConfigFiles {
   const frontendImage = resolve(opts.frontendImage ?? defaultFrontendImage(p.name));
   const backendImage = resolve(opts.backendImage ?? defaultBackendImage(p.name));
-  const o = { ...opts, frontendImage, backendImage };
+  const otherFrontendImages = (p.otherFrontends ?? []).map((_, i) => resolve(opts.otherFrontendImages?.[i] ?? defaultFrontendImage(p.name, i + 1)));
+  const o = { ...opts, frontendImage, backendImage, otherFrontendImages };
   const text = baoConfig(p, o);
   const sys = baoSystem(p, o);
   const dir = join(resolve(outdir), p.name);
   mkdirSync(dir, { recursive: true });
   const config = join(dir, 'config.c');
   writeFileSync(config, text);
-  const [fe, be] = sys.vms;
+  const [fe, be, ...others] = sys.vms;
   writeFileSync(join(dir, 'README.md'), [
     `# Bao configuration of baojs on ${p.name}`,
     '',
@@ -62,11 +65,12 @@ export function writeBaoConfig(p: Platform, outdir = join(baoBuildDir(p.name), '
     '',
     `- \`${fe.image.symbol}\`: ${frontendImage} (VM 0, ${fe.name}, at 0x${fe.image.base.toString(16)})`,
     `- \`${be.image.symbol}\`: ${backendImage} (VM 1, baojs, at 0x${be.image.base.toString(16)})`,
+    ...others.map((vm, i) => `- \`${vm.image.symbol}\`: ${otherFrontendImages[i]} (VM ${i + 2}, ${vm.name}, at 0x${vm.image.base.toString(16)})`),
     '',
     'See docs/bao.md in the baojs repository.',
     '',
   ].join('\n'));
-  return { config, configRepo: resolve(outdir), configName: p.name, frontendImage, backendImage };
+  return { config, configRepo: resolve(outdir), configName: p.name, frontendImage, backendImage, otherFrontendImages };
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -79,9 +83,11 @@ async function main(argv: string[]): Promise<void> {
     const { buildFirmware } = await import('../../scripts/build.ts');
     await buildFirmware({ platform: name });
     console.log(`frontend image: ${await buildFrontendImage(p, { out: opts.frontendImage ? resolve(opts.frontendImage) : undefined })}`);
+    for (let i = 1; i <= (p.otherFrontends ?? []).length; i++) console.log(`frontend ${i + 1} image: ${await buildFrontendImage(p, { frontend: i })}`);
   }
   const files = writeBaoConfig(p, outdir ?? join(baoBuildDir(name), '..'), opts);
-  console.log(`${files.config}\n  Bao: make CONFIG=${files.configName} CONFIG_REPO=${files.configRepo} ...\n  frontend image: ${files.frontendImage}\n  baojs image: ${files.backendImage}`);
+  console.log(`${files.config}\n  Bao: make CONFIG=${files.configName} CONFIG_REPO=${files.configRepo} ...\n  frontend image: ${files.frontendImage}\n  baojs image: ${files.backendImage}` +
+    files.otherFrontendImages.map((f, i) => `\n  frontend ${i + 2} image: ${f}`).join(''));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The two guest images a Bao configuration of baojs embeds:
+ * The guest images a Bao configuration of baojs embeds:
  *  - the baojs firmware, `build/<platform>/baojs.bin` (raw, loaded at the
  *    start of the backend's RAM), from `scripts/build.ts`;
  *  - the Linux frontend's boot image, `build/bao/<platform>/frontend.bin`,
@@ -9,7 +9,9 @@
  *    `vm_install_image`, `vcpu_arch_reset`), so the kernel, its device tree
  *    and its initramfs travel in one blob with a small boot stub in front
  *    (the same job as the `lloader` wrapper of Bao's demos, which appends a
- *    device tree to a Linux Image).
+ *    device tree to a Linux Image); each other frontend's the same way
+ *    (`frontend2.bin`, …: the same kernel and initramfs, its own device
+ *    tree, at its own RAM).
  *
  * Layout of frontend.bin, offsets from the frontend's RAM base (where Bao
  * puts it and where the VM starts):
@@ -23,9 +25,9 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Platform } from '../../src/config/platform.ts';
+import { frontendsOf, type Platform } from '../../src/config/platform.ts';
 import { ensureFrontend, type FrontendArtifacts } from '../frontend/build.ts';
-import { compileDtb, frontendDts } from '../frontend/dts.ts';
+import { compileDtb, frontendDts, frontendIdentityArgs } from '../frontend/dts.ts';
 import { linuxBootStub } from '../frontend/standalone.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,9 +43,13 @@ export function defaultBackendImage(name: string): string {
   return join(root, 'build', name, 'baojs.bin');
 }
 
-/** The default path of the frontend boot image for platform `name` (`build/bao/<name>/frontend.bin`). */
-export function defaultFrontendImage(name: string): string {
-  return join(baoBuildDir(name), 'frontend.bin');
+/**
+ * The default path of the boot image of frontend number `index + 1` for
+ * platform `name`: `build/bao/<name>/frontend.bin` for the first,
+ * `frontend2.bin`, … for the others.
+ */
+export function defaultFrontendImage(name: string, index = 0): string {
+  return join(baoBuildDir(name), `frontend${index ? index + 1 : ''}.bin`);
 }
 
 /** Offsets inside frontend.bin (from the frontend's RAM base). */
@@ -55,8 +61,10 @@ export interface FrontendImageOptions {
   artifacts?: FrontendArtifacts;
   /** extra kernel command line, after `console=hvc0` */
   append?: string;
-  /** output file (default `defaultFrontendImage(p.name)`) */
+  /** output file (default `defaultFrontendImage(p.name, frontend)`) */
   out?: string;
+  /** which frontend: index in `frontendsOf(p)` (default 0) */
+  frontend?: number;
 }
 
 /**
@@ -67,18 +75,22 @@ export interface FrontendImageOptions {
  */
 export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions = {}): Promise<string> {
   const a = opts.artifacts ?? await ensureFrontend();
-  const out = opts.out ?? defaultFrontendImage(p.name);
-  const base = p.frontend.ram.base;
+  const index = opts.frontend ?? 0;
+  const vm = frontendsOf(p)[index];
+  if (!vm) throw new Error(`frontend ${index}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
+  const out = opts.out ?? defaultFrontendImage(p.name, index);
+  const base = vm.ram.base;
   const kernel = readFileSync(a.image);
   // arm64 Image header: image_size (u64 at offset 16) covers the BSS too.
   const imageSize = Math.max(kernel.length, Number(kernel.readBigUInt64LE(16)));
   const initrdOffset = Math.ceil((FRONTEND_BLOB.kernel + imageSize) / (2 * MiB)) * 2 * MiB;
   const initrdSize = statSync(a.initramfs).size;
   const total = initrdOffset + initrdSize;
-  if (total > p.frontend.ram.size / 2) throw new Error(`frontend image (${total} bytes) takes more than half of the frontend's RAM`);
+  if (total > vm.ram.size / 2) throw new Error(`frontend image (${total} bytes) takes more than half of the frontend's RAM`);
 
-  const bootargs = ['console=hvc0', 'panic=-1', opts.append ?? ''].join(' ').trim();
-  const dtbPath = compileDtb(frontendDts(p, { conduit: 'smc', bootargs, initrd: { base: base + initrdOffset, size: initrdSize } }), join(dirname(out), 'frontend.dtb'));
+  const bootargs = ['console=hvc0', 'panic=-1', frontendIdentityArgs(p, index), opts.append ?? ''].join(' ').trim();
+  const dtbPath = compileDtb(frontendDts(p, { frontend: index, conduit: 'smc', bootargs, initrd: { base: base + initrdOffset, size: initrdSize } }),
+    join(dirname(out), `frontend${index ? index + 1 : ''}.dtb`));
   const dtb = readFileSync(dtbPath);
   if (FRONTEND_BLOB.dtb + dtb.length > FRONTEND_BLOB.kernel) throw new Error('frontend device tree too large for its slot');
 

@@ -364,7 +364,7 @@ export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<stri
   const busybox = await ensureArm64Program(BUSYBOX);
   const e2fsck = await ensureArm64Program(E2FSCK);
   const init = readFileSync(INIT_SCRIPT);
-  const profile = 'export PS1=\'frontend:\\w# \'\n';
+  const profile = 'export PS1=\'\\h:\\w# \'\n';
   const parts: Array<string | Uint8Array> = [INITRAMFS_RECIPE, busybox.version, readFileSync(busybox.path), e2fsck.version, init, profile];
   for (const f of extra) parts.push(f.path, String(f.mode ?? 0o755), f.contents);
   const hash = sha256(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(`${p}\0`) : Buffer.from(p))))).slice(0, 16);

@@ -3,7 +3,8 @@
  * The Linux frontend's device tree, generated from the platform description
  * and compiled with `dtc`.
  *
- * For each device model of the platform: a `virtio,mmio` node at the remio
+ * One tree per frontend VM, with that VM's RAM and, for each device model
+ * that serves it: a `virtio,mmio` node at the remio
  * window, interrupting on the device's frontend INTID, with `memory-region`
  * naming a `restricted-dma-pool` that covers the device's whole shared
  * region. Linux then keeps all of that device's DMA (rings and bounce
@@ -18,13 +19,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Platform, Range } from '../../src/config/platform.ts';
+import { devicesOfFrontend, frontendsOf, type Platform, type Range } from '../../src/config/platform.ts';
 
 /** QEMU virt's own virtio-mmio transports: 32 windows of 0x200 bytes from 0x0a00_0000, SPI 16 + n, edge-triggered. */
 export const QEMU_VIRTIO_MMIO = { base: 0x0a000000, stride: 0x200, count: 32, firstSpi: 16 } as const;
 
 /** Options of the frontend device tree. */
 export interface FrontendDtsOptions {
+  /** which frontend VM: index in `frontendsOf(p)` (default 0, `p.frontend`); its RAM and only its device models go in */
+  frontend?: number;
   /** PSCI conduit: 'smc' under an EL2 monitor or Bao (default), 'hvc' on plain QEMU at EL1 */
   conduit?: 'smc' | 'hvc';
   /** kernel command line (`/chosen/bootargs`) */
@@ -68,11 +71,34 @@ const GIC_PPI = 1;
 const IRQ_EDGE_RISING = 1;
 const IRQ_LEVEL_HIGH = 4;
 
-/** The device tree source (dts) of the frontend of platform `p`. */
+/**
+ * The IPv4 address the runners give frontend number `index + 1`'s eth0
+ * (/24 on 10.0.0.0): 10.0.0.1 for frontend 1, 10.0.0.2 for frontend 2, …
+ */
+export function frontendAddress(index: number): string {
+  return `10.0.0.${index + 1}`;
+}
+
+/**
+ * The kernel command line that tells the initramfs's init (qemu/frontend/init)
+ * which frontend it is: `baojs.hostname=<VM name>`, and
+ * `baojs.ip=<frontendAddress>/24` when the frontend has a net device.
+ */
+export function frontendIdentityArgs(p: Platform, index: number): string {
+  const vm = frontendsOf(p)[index];
+  if (!vm) throw new Error(`frontend ${index}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
+  const net = devicesOfFrontend(p, index).some((d) => d.kind === 'net');
+  return `baojs.hostname=${vm.name}${net ? ` baojs.ip=${frontendAddress(index)}/24` : ''}`;
+}
+
+/** The device tree source (dts) of a frontend of platform `p` (`opts.frontend`, default the first). */
 export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string {
   const m = p.machine;
   const conduit = opts.conduit ?? 'smc';
-  const ncpu = opts.cpus ?? p.frontend.cpus.length;
+  const vm = frontendsOf(p)[opts.frontend ?? 0];
+  if (!vm) throw new Error(`frontend ${opts.frontend}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
+  const devices = devicesOfFrontend(p, opts.frontend ?? 0);
+  const ncpu = opts.cpus ?? vm.cpus.length;
   const withDevices = opts.devices ?? true;
   const trigger = (opts.irqTrigger ?? 'level') === 'level' ? IRQ_LEVEL_HIGH : IRQ_EDGE_RISING;
   const gic = m.gic;
@@ -86,7 +112,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   out(0, '/dts-v1/;');
   out(0, '');
   out(0, '/ {');
-  out(1, `model = "baojs frontend (${p.name})";`);
+  out(1, `model = "baojs frontend ${vm.name} (${p.name})";`);
   out(1, 'compatible = "linux,dummy-virt";');
   out(1, 'interrupt-parent = <&gic>;');
   out(1, '#address-cells = <2>;');
@@ -131,8 +157,8 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
 
   // Memory: the frontend's RAM, then each shared region, so that it is in
   // the linear map (a restricted pool must be).
-  const memory: Range[] = [p.frontend.ram];
-  if (withDevices) for (const d of p.devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
+  const memory: Range[] = [vm.ram];
+  if (withDevices) for (const d of devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
   memory.push(...(opts.extraMemory ?? []));
   for (const r of memory) {
     out(1, `memory@${unit(r.base)} {`);
@@ -143,7 +169,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   out(0, '');
 
   const pools: Array<{ label: string; name: string; range: Range }> = [];
-  if (withDevices) for (const d of p.devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
+  if (withDevices) for (const d of devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
   const qemuPool = opts.qemuVirtio?.pool;
   if (qemuPool) pools.push({ label: 'dma_qemu', name: poolNodeName('qemu-virtio', qemuPool.base), range: qemuPool });
   if (pools.length) {
@@ -206,7 +232,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   }
 
   if (withDevices) {
-    for (const d of p.devices) {
+    for (const d of devices) {
       out(1, `// ${d.name}: ${d.kind}, bind key ${d.bindKey}, shared region ${d.shmem.id}`);
       out(1, `virtio_mmio@${unit(d.window.base)} {`);
       out(2, 'compatible = "virtio,mmio";');

@@ -167,6 +167,33 @@ export class ConsoleSession {
     return r.output;
   }
 
+  /**
+   * Bridges frontend number `frontend`'s console (1-based) to the UART with
+   * baojs's console escape (`Ctrl-] <n>`, src/console-bridge.ts) and waits
+   * for baojs's notice; what that console printed while not bridged
+   * follows the notice. Later {@link run}s talk to that frontend's shell.
+   * @throws when the notice does not come within `timeoutMs`
+   */
+  async switchConsole(frontend: number, timeoutMs = 15000): Promise<void> {
+    if (!Number.isInteger(frontend) || frontend < 1 || frontend > 9) throw new RangeError(`frontend ${frontend}: 1..9`);
+    this.cursor = Math.max(this.cursor, this.output.length);
+    this.send(`\x1d${frontend}`);
+    await this.waitFor(new RegExp(`baojs: console bridged to frontend ${frontend} `), timeoutMs);
+  }
+
+  /**
+   * Runs `body` with frontend number `frontend`'s console bridged, then
+   * bridges frontend 1's again (also when `body` throws).
+   */
+  async onFrontend<T>(frontend: number, body: () => Promise<T>): Promise<T> {
+    await this.switchConsole(frontend);
+    try {
+      return await body();
+    } finally {
+      if (!this.done) await this.switchConsole(1);
+    }
+  }
+
   /** Kills the process by its PID (SIGKILL) if it is still running. */
   kill(): void {
     const pid = this.child.pid;

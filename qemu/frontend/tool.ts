@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * Small programs for the frontend's initramfs (the benchmark's blkbench,
- * the tests' vsockcat, gpioctl and recappend): C sources built static for arm64 Linux with the
+ * the tests' vsockcat, gpioctl, recappend and ethflood): C sources built static for arm64 Linux with the
  * cross compiler the frontend kernel is built with (glibc's static libc
  * from Debian's libc6-dev-arm64-cross), cached in `build/frontend-tools/`
  * by the hash of the source and the flags.
@@ -43,6 +43,9 @@ export const GPIOCTL = { source: join(ROOT, 'test', 'e2e', 'frontend', 'gpioctl.
 
 /** The storage tests' crash-consistency workload (test/e2e/frontend/recappend.c), in every system's frontend. */
 export const RECAPPEND = { source: join(ROOT, 'test', 'e2e', 'frontend', 'recappend.c'), path: '/usr/bin/recappend' };
+
+/** The network tests' broadcast flooder and counter (test/e2e/frontend/ethflood.c), added by the tests that use it. */
+export const ETHFLOOD = { source: join(ROOT, 'test', 'e2e', 'frontend', 'ethflood.c'), path: '/usr/bin/ethflood' };
 
 /** The programs every system's frontend carries, as initramfs files. @throws Error when one fails to build */
 export function frontendTools(): Array<{ path: string; contents: Buffer }> {

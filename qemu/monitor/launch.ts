@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * How to boot a system on the remio test monitor: the QEMU command line that
- * loads the monitor, the two guests and the monitor's boot-parameter block
+ * loads the monitor, the guests and the monitor's boot-parameter block
  * (each VM's entry address and x0), all with QEMU's generic loader.
  */
 import { readFileSync } from 'node:fs';
@@ -36,6 +36,11 @@ export interface MonitorRun {
   frontend: GuestImage;
   /** the backend VM's image (runs on the backend's CPU at EL1) */
   backend: GuestImage;
+  /**
+   * images of the platform's other frontends (`otherFrontends`, in order);
+   * one not given is not started (its CPU stays off and its devices idle)
+   */
+  otherFrontends?: Array<GuestImage | undefined>;
   /** more files to load (raw, at an address) */
   blobs?: Blob[];
   /**
@@ -72,7 +77,8 @@ function guestArgs(g: GuestImage): [string[], number] {
 /**
  * The full `qemu-system-aarch64` argument list for a run: machine, monitor
  * (sets CPU 0's PC), guests, blobs, the boot-parameter block (frontend
- * entry, frontend x0, backend entry, backend x0; 8 bytes each), the
+ * entry, frontend x0, backend entry, backend x0, then entry and x0 of each
+ * other frontend, 0 for one not started; 8 bytes each), the
  * passthrough disks, then `extra`.
  * @throws Error from `diskQemuArgs` when a passthrough device is not on the
  *   transport its place on the command line gives it
@@ -83,13 +89,19 @@ export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
   const monitor = await ensureMonitor();
   const [feArgs, feEntry] = guestArgs(run.frontend);
   const [beArgs, beEntry] = guestArgs(run.backend);
-  const words = [feEntry, run.frontend.x0 ?? 0, beEntry, run.backend.x0 ?? 0];
+  const others = (p.otherFrontends ?? []).map((vm, i) => {
+    const g = run.otherFrontends?.[i];
+    return g ? guestArgs(g) : undefined;
+  });
+  if ((run.otherFrontends?.length ?? 0) > others.length) throw new Error(`${run.otherFrontends!.length} other frontend images for ${others.length} other frontends in ${p.name}`);
+  const words = [feEntry, run.frontend.x0 ?? 0, beEntry, run.backend.x0 ?? 0,
+    ...others.flatMap((o, i) => (o ? [o[1], run.otherFrontends![i]!.x0 ?? 0] : [0, 0]))];
   const args = [
     '-M', 'virt,secure=off,virtualization=on,gic-version=3',
     '-cpu', p.machine.qemuCpu, '-smp', String(p.machine.cpus), '-m', `${(p.machine.ram.size / 2 ** 30) | 0}G`,
     '-nographic', '-nic', 'none',
     '-device', `loader,file=${monitor},cpu-num=0`,
-    ...feArgs, ...beArgs,
+    ...feArgs, ...beArgs, ...others.flatMap((o) => o?.[0] ?? []),
     ...(run.blobs ?? []).flatMap((b) => ['-device', `loader,file=${b.file},addr=${hex(b.addr)},force-raw=on`]),
     ...words.flatMap((w, i) => ['-device', `loader,addr=${hex(params + 8 * i)},data=${hex(w)},data-len=8`]),
     ...(run.disks ? diskQemuArgs(p, run.disks, run.uplinks) : []),

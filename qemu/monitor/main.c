@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Boot: CPU 0 sets up the physical GIC, the VMs' stage-2 tables, virtual GICs
- * and remio devices, then starts every CPU that hosts a VM with PSCI CPU_ON
+ * and remio devices, then starts every CPU that hosts a VM with an image with PSCI CPU_ON
  * (QEMU's firmware emulation over SMC). Each CPU then enters its VM at EL1
  * with Bao's trap configuration (HCR_EL2: VM, SWIO, FMO/IMO/AMO, TSC).
  */
@@ -23,7 +23,7 @@
 #define PSCI_CPU_ON_64 0xc4000003UL
 #define PSCI_SYSTEM_OFF 0x84000008UL
 
-/** The VMs of the platform: the frontend and the backend. */
+/** The VMs of the platform: the first frontend, the backend, the other frontends. */
 struct vm vms[VM_COUNT];
 
 extern char _start[];
@@ -39,7 +39,7 @@ struct vm *vm_current(void)
 {
     uint32_t cpu = cpu_current();
     for (int i = 0; i < VM_COUNT; i++) {
-        if (vms[i].cpu == cpu && vms[i].name) {
+        if (vms[i].cpu == cpu && vms[i].name && vms[i].entry) {
             return &vms[i];
         }
     }
@@ -61,21 +61,42 @@ void monitor_system_off(void)
     monitor_halt();
 }
 
-/** Fills in the two VMs from platform.h and the runner's boot parameters. */
+/** The frontend VMs of the platform description. */
+static const struct frontend_row frontend_rows[PLAT_FRONTEND_COUNT] = {PLAT_FRONTENDS};
+/** The device models of the platform description. */
+const struct device_row device_rows[PLAT_DEVICE_COUNT] = {PLAT_DEVICES};
+
+/** The VM of frontend `index` (PLAT_FRONTENDS order): vms[0], then vms[index + 1] after the backend. */
+struct vm *vm_of_frontend(uint32_t index)
+{
+    return &vms[index == 0 ? 0 : index + 1];
+}
+
+/**
+ * Fills in the VMs from platform.h and the runner's boot parameters: the
+ * first frontend (vms[0]), the backend (vms[1]), the other frontends. A
+ * frontend after the first with entry 0 is not started (its CPU stays off).
+ */
 static void vm_configure(void)
 {
     const volatile struct boot_params *bp = (const volatile struct boot_params *)MONITOR_BOOT_PARAMS;
-    vms[0] = (struct vm){
-        .name = FRONTEND_NAME, .id = 0, .cpu = FRONTEND_CPU,
-        .ram_base = FRONTEND_RAM_BASE, .ram_size = FRONTEND_RAM_SIZE,
-        .entry = bp->frontend_entry ? bp->frontend_entry : FRONTEND_RAM_BASE,
-        .x0 = bp->frontend_x0, .debug_uart = true,
-    };
+    for (uint32_t i = 0; i < PLAT_FRONTEND_COUNT; i++) {
+        const struct frontend_row *r = &frontend_rows[i];
+        struct vm *vm = vm_of_frontend(i);
+        uint32_t id = (uint32_t)(vm - vms);
+        uint64_t entry = bp->vm[id].entry;
+        *vm = (struct vm){
+            .name = r->name, .id = id, .frontend = (int32_t)i, .cpu = r->cpu,
+            .ram_base = r->ram_base, .ram_size = r->ram_size,
+            .entry = entry ? entry : (i == 0 ? r->ram_base : 0),
+            .x0 = bp->vm[id].x0, .debug_uart = true,
+        };
+    }
     vms[1] = (struct vm){
-        .name = BACKEND_NAME, .id = 1, .cpu = BACKEND_CPU,
+        .name = BACKEND_NAME, .id = 1, .frontend = -1, .cpu = BACKEND_CPU,
         .ram_base = BACKEND_RAM_BASE, .ram_size = BACKEND_RAM_SIZE,
-        .entry = bp->backend_entry ? bp->backend_entry : BACKEND_RAM_BASE,
-        .x0 = bp->backend_x0, .owns_uart = true,
+        .entry = bp->vm[1].entry ? bp->vm[1].entry : BACKEND_RAM_BASE,
+        .x0 = bp->vm[1].x0, .owns_uart = true,
     };
 }
 
@@ -127,7 +148,7 @@ void monitor_main(uint32_t cpu)
             gic_set_spi(passthrough_devs[i].intid, BACKEND_CPU, false);
         }
         for (int i = 0; i < VM_COUNT; i++) {
-            if (vms[i].cpu != 0) {
+            if (vms[i].cpu != 0 && vms[i].entry) {
                 int64_t r = psci_call(PSCI_CPU_ON_64, vms[i].cpu, (uint64_t)_start, 0);
                 if (r != 0) {
                     console_printf("monitor: PSCI CPU_ON cpu %u failed: %ld\n", vms[i].cpu, r);

@@ -19,8 +19,7 @@
 #define MONITOR_STACK_SIZE 0x4000UL
 /** Number of INTIDs the virtual distributor models (SGIs, PPIs and SPIs below 256). */
 #define VGIC_IRQ_COUNT 256
-/** Number of VMs the platform describes: the frontend and the backend. */
-#define VM_COUNT 2
+/* VM_COUNT (platform.h): the frontends and the backend. */
 /** Most remio device entries one VM may hold (Bao's Linux driver limit). */
 #define REMIO_VM_DEVS 16
 
@@ -62,6 +61,7 @@ struct remio_vm_dev {
 struct vm {
     const char *name;                 /**< name from the platform description */
     uint32_t id;                      /**< VM index, also its VMID */
+    int32_t frontend;                 /**< index in PLAT_FRONTENDS, or -1 for the backend */
     uint32_t cpu;                     /**< physical CPU running its only vCPU */
     uint64_t ram_base;                /**< guest-physical (= physical) RAM base */
     uint64_t ram_size;                /**< RAM size, bytes */
@@ -76,13 +76,41 @@ struct vm {
     struct vgic *vgic;                /**< its virtual GIC state */
 };
 
-/** The boot-parameter block the runner fills with QEMU's generic loader. */
-struct boot_params {
-    uint64_t frontend_entry; /**< 0: FRONTEND_RAM_BASE */
-    uint64_t frontend_x0;    /**< x0 for the frontend (dtb address for Linux) */
-    uint64_t backend_entry;  /**< 0: BACKEND_RAM_BASE */
-    uint64_t backend_x0;     /**< x0 for the backend */
+/** Entry point and x0 of one VM in the boot-parameter block. */
+struct boot_vm {
+    uint64_t entry; /**< first instruction; 0: the VM's RAM base (the first frontend, the backend) or not started (other frontends) */
+    uint64_t x0;    /**< x0 at entry (dtb address for Linux) */
 };
+
+/**
+ * The boot-parameter block the runner fills with QEMU's generic loader, in
+ * the order of `vms`: the first frontend, the backend, then the other
+ * frontends (PLAT_FRONTENDS from index 1).
+ */
+struct boot_params {
+    struct boot_vm vm[VM_COUNT]; /**< per VM */
+};
+
+/** A frontend VM row from platform.h (field order of PLAT_FRONTENDS). */
+struct frontend_row {
+    const char *name;  /**< VM name */
+    uint32_t cpu;      /**< its physical CPU */
+    uint64_t ram_base; /**< RAM base (guest-physical = physical) */
+    uint64_t ram_size; /**< RAM size, bytes */
+};
+
+/** A device model row from platform.h (field order of PLAT_DEVICES). */
+struct device_row {
+    const char *name;                                    /**< device name */
+    uint32_t virtio_id, dm_id, bind_key;                 /**< virtio id, dm_id, bind key */
+    uint64_t window_base, window_size;                   /**< frontend window */
+    uint32_t backend_intid, frontend_intid, shmem_id;    /**< interrupts, shmem id */
+    uint64_t shmem_base, shmem_size;                     /**< shared region */
+    uint32_t frontend;                                   /**< index of its frontend in PLAT_FRONTENDS */
+};
+
+/** The device models of the platform description (PLAT_DEVICES). */
+extern const struct device_row device_rows[PLAT_DEVICE_COUNT];
 
 /* console.c */
 void console_init(void);
@@ -96,6 +124,7 @@ void spin_unlock(spinlock_t *l);
 /* main.c */
 extern struct vm vms[VM_COUNT];
 struct vm *vm_current(void);
+struct vm *vm_of_frontend(uint32_t index);
 uint32_t cpu_current(void);
 void monitor_halt(void) __attribute__((noreturn));
 void monitor_system_off(void) __attribute__((noreturn));

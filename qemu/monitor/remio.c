@@ -75,16 +75,6 @@ struct remio_msg {
     uint32_t id;           /**< request id */
 };
 
-/** A device model row from platform.h (field order of PLAT_DEVICES). */
-struct remio_device_row {
-    const char *name;                                    /**< device name */
-    uint32_t virtio_id, dm_id, bind_key;                 /**< virtio id, dm_id, bind key */
-    uint64_t window_base, window_size;                   /**< frontend window */
-    uint32_t backend_intid, frontend_intid, shmem_id;    /**< interrupts, shmem id */
-    uint64_t shmem_base, shmem_size;                     /**< shared region */
-};
-
-static const struct remio_device_row remio_rows[] = {PLAT_DEVICES};
 /** All devices, in platform order. */
 static struct remio_device remio_devices[PLAT_DEVICE_COUNT];
 /** The request pool. */
@@ -96,19 +86,13 @@ static struct remio_msg remio_mailbox[PLAT_CPUS];
 /** Guards devices, queues and the pool. */
 static spinlock_t remio_lock;
 
-/** Builds the device table and each VM's remio list (the backend's indexed by dm_id). */
+/** Builds the device table and each VM's remio list (the backend's indexed by dm_id; each frontend's holds its own devices). */
 void remio_init(void)
 {
-    struct vm *fe = NULL, *be = NULL;
-    for (int i = 0; i < VM_COUNT; i++) {
-        if (vms[i].cpu == BACKEND_CPU) {
-            be = &vms[i];
-        } else {
-            fe = &vms[i];
-        }
-    }
+    struct vm *be = &vms[1];
     for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
-        const struct remio_device_row *r = &remio_rows[d];
+        const struct device_row *r = &device_rows[d];
+        struct vm *fe = vm_of_frontend(r->frontend);
         struct remio_device *dev = &remio_devices[d];
         dev->bind_key = r->bind_key;
         dev->name = r->name;

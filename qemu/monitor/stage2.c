@@ -98,19 +98,8 @@ struct stage2_region {
     uint64_t size;    /**< size, bytes */
 };
 
-/** A device model row from platform.h (field order of PLAT_DEVICES). */
-struct stage2_device_row {
-    const char *name;                                    /**< device name */
-    uint32_t virtio_id, dm_id, bind_key;                 /**< virtio id, dm_id, bind key */
-    uint64_t window_base, window_size;                   /**< frontend window */
-    uint32_t backend_intid, frontend_intid, shmem_id;    /**< interrupts, shmem id */
-    uint64_t shmem_base, shmem_size;                     /**< shared region */
-};
-
 /** The backend's named regions (including each device's shared region). */
 static const struct stage2_region stage2_backend_regions[] = {BACKEND_REGIONS};
-/** The device models, for the frontend's view of the shared regions. */
-static const struct stage2_device_row stage2_devices[] = {PLAT_DEVICES};
 
 #if PLAT_PASSTHROUGH_COUNT > 0
 const struct passthrough_dev passthrough_devs[] = {PLAT_PASSTHROUGH};
@@ -131,8 +120,9 @@ bool passthrough_owns_intid(uint32_t intid)
 }
 
 /**
- * Builds `vm`'s stage-2 tables: its RAM, the shared regions (both VMs, same
- * address), the backend's named regions, the PL011 passthrough and, in the
+ * Builds `vm`'s stage-2 tables: its RAM, the shared regions (the backend and
+ * the frontend of each device, same address; a frontend sees only its own
+ * devices' regions), the backend's named regions, the PL011 passthrough and, in the
  * backend, the pages of the passthrough devices (Device-nGnRE, identity, as
  * Bao maps a `vm_dev_region`); sets vm->vttbr. Windows, GICD, GICR and the
  * debug UART stay unmapped.
@@ -153,7 +143,9 @@ void stage2_build(struct vm *vm)
         }
     } else {
         for (size_t i = 0; i < PLAT_DEVICE_COUNT; i++) {
-            stage2_map(vm, stage2_devices[i].shmem_base, stage2_devices[i].shmem_size, S2_NORMAL);
+            if ((int32_t)device_rows[i].frontend == vm->frontend) {
+                stage2_map(vm, device_rows[i].shmem_base, device_rows[i].shmem_size, S2_NORMAL);
+            }
         }
     }
     if (vm->owns_uart) {

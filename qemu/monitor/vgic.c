@@ -101,18 +101,6 @@ static void vgic_lr_write(uint32_t n, uint64_t v)
     }
 }
 
-/** A device model row from platform.h (field order of PLAT_DEVICES). */
-struct vgic_device_row {
-    const char *name;                                    /**< device name */
-    uint32_t virtio_id, dm_id, bind_key;                 /**< virtio id, dm_id, bind key */
-    uint64_t window_base, window_size;                   /**< frontend window */
-    uint32_t backend_intid, frontend_intid, shmem_id;    /**< interrupts, shmem id */
-    uint64_t shmem_base, shmem_size;                     /**< shared region */
-};
-
-/** The device models, for each VM's own SPIs. */
-static const struct vgic_device_row vgic_devices[] = {PLAT_DEVICES};
-
 /** Sets up `vm`'s virtual GIC: which INTIDs it owns and which are forwarded hardware interrupts. */
 void vgic_init_vm(struct vm *vm)
 {
@@ -124,8 +112,11 @@ void vgic_init_vm(struct vm *vm)
     g->irq[PLAT_TIMER_INTID].hw = true;
     g->waker = GICR_WAKER_PROCESSOR_SLEEP;
     for (size_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
-        uint32_t intid = vm->cpu == BACKEND_CPU ? vgic_devices[d].backend_intid : vgic_devices[d].frontend_intid;
-        g->irq[intid].owned = true;
+        if (vm->frontend < 0) {
+            g->irq[device_rows[d].backend_intid].owned = true;
+        } else if ((int32_t)device_rows[d].frontend == vm->frontend) {
+            g->irq[device_rows[d].frontend_intid].owned = true;
+        }
     }
     if (vm->owns_uart) {
         g->irq[PLAT_UART_INTID].owned = true;

@@ -94,6 +94,13 @@ export interface DeviceModel {
   mtu?: number;
   /** net: the port reaches only ports of the switch that are not isolated (default false) */
   isolated?: boolean;
+  /**
+   * name of the frontend VM whose address space holds the window and that
+   * the device serves (`frontend.name` or one of `otherFrontends[].name`);
+   * default: the first frontend, `frontend`. Bao: the VM whose config lists
+   * the device as REMIO_DEV_FRONTEND.
+   */
+  frontend?: string;
 }
 
 /**
@@ -153,6 +160,28 @@ export function shmemRegionName(device: Pick<DeviceModel, 'name'>): string {
   return `shmem:${device.name}`;
 }
 
+/** Every frontend VM of `p`, the first (`p.frontend`) first; the index is the frontend's number less one. */
+export function frontendsOf(p: Pick<Platform, 'frontend' | 'otherFrontends'>): VmConfig[] {
+  return [p.frontend, ...(p.otherFrontends ?? [])];
+}
+
+/**
+ * Index in {@link frontendsOf} of the frontend device `d` serves (0 for a
+ * device that names none).
+ * @throws ConfigError on `devices[?].frontend` when it names no frontend VM
+ */
+export function frontendIndexOf(p: Pick<Platform, 'frontend' | 'otherFrontends'>, d: Pick<DeviceModel, 'name' | 'frontend'>): number {
+  if (d.frontend === undefined) return 0;
+  const i = frontendsOf(p).findIndex((vm) => vm.name === d.frontend);
+  if (i < 0) throw new ConfigError(`devices[${d.name}].frontend`, `no frontend VM named ${d.frontend} (frontends: ${frontendsOf(p).map((vm) => vm.name).join(', ')})`);
+  return i;
+}
+
+/** The device models of `p` that frontend number `index` (0-based, {@link frontendsOf}) reaches, in platform order. */
+export function devicesOfFrontend(p: Platform, index: number): DeviceModel[] {
+  return p.devices.filter((d) => frontendIndexOf(p, d) === index);
+}
+
 /** A VM of the system. */
 export interface VmConfig {
   name: string;
@@ -188,8 +217,13 @@ export interface Platform {
     /** devices of the machine the backend VM owns and drives (none by default) */
     passthrough?: PassthroughDevice[];
   };
-  /** the frontend VM */
+  /** the first frontend VM: every device model that names no other serves it */
   frontend: VmConfig;
+  /**
+   * further frontend VMs (default none), each with its own CPUs and RAM; a
+   * device model names the one it serves in {@link DeviceModel.frontend}
+   */
+  otherFrontends?: VmConfig[];
   /** the device models the backend serves */
   devices: DeviceModel[];
 }
@@ -286,8 +320,11 @@ export function validatePlatform(p: Platform): Platform {
     if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
   }
 
-  for (const [vmField, vm] of [['backend', p.backend], ['frontend', p.frontend]] as const) {
+  if (p.otherFrontends !== undefined && !Array.isArray(p.otherFrontends)) throw new ConfigError('otherFrontends', 'must be a list');
+  const vms: Array<[string, VmConfig]> = [['backend', p.backend], ['frontend', p.frontend], ...(p.otherFrontends ?? []).map((vm, i) => [`otherFrontends[${i}]`, vm] as [string, VmConfig])];
+  vms.forEach(([vmField, vm], k) => {
     if (!vm) throw new ConfigError(vmField, 'missing');
+    if (typeof vm.name !== 'string' || !/^[a-z0-9_-]+$/.test(vm.name)) throw new ConfigError(`${vmField}.name`, 'must match [a-z0-9_-]+');
     checkRange(`${vmField}.ram`, vm.ram);
     if (vm.ram.base % PAGE || vm.ram.size % PAGE) throw new ConfigError(`${vmField}.ram`, 'must be 4 KiB aligned');
     if (!inside(vm.ram, m.ram)) throw new ConfigError(`${vmField}.ram`, 'outside machine.ram');
@@ -295,9 +332,16 @@ export function validatePlatform(p: Platform): Platform {
     vm.cpus.forEach((c, i) => {
       if (!Number.isInteger(c) || c < 0 || c >= m.cpus) throw new ConfigError(`${vmField}.cpus[${i}]`, `no such CPU: ${c}`);
     });
-  }
-  if (p.backend.cpus.some((c) => p.frontend.cpus.includes(c))) throw new ConfigError('backend.cpus', 'shared with the frontend (Bao partitions CPUs statically)');
-  if (overlaps(p.backend.ram, p.frontend.ram)) throw new ConfigError('backend.ram', 'overlaps frontend.ram');
+    for (const [oField, o] of vms.slice(0, k)) {
+      if (o.name === vm.name) throw new ConfigError(`${vmField}.name`, `shared with ${oField}`);
+      if (o.cpus.some((c) => vm.cpus.includes(c))) {
+        throw new ConfigError(k === 1 ? 'backend.cpus' : `${vmField}.cpus`, `shared with ${k === 1 ? 'the frontend' : oField} (Bao partitions CPUs statically)`);
+      }
+      if (overlaps(o.ram, vm.ram)) throw new ConfigError(k === 1 ? 'backend.ram' : `${vmField}.ram`, `overlaps ${k === 1 ? 'frontend' : oField}.ram`);
+    }
+  });
+  const frontends = frontendsOf(p);
+  const inFrontendRam = (r: Range): boolean => frontends.some((vm) => overlaps(r, vm.ram));
   const b = p.backend;
   if (!Number.isInteger(b.stackSize) || b.stackSize < 16 * 1024 || b.stackSize % 16) throw new ConfigError('backend.stackSize', 'must be a multiple of 16, at least 16 KiB');
   if (!Number.isInteger(b.heapSize) || b.heapSize < 512 * 1024) throw new ConfigError('backend.heapSize', 'must be at least 512 KiB');
@@ -312,7 +356,7 @@ export function validatePlatform(p: Platform): Platform {
     names.add(r.name);
     if (r.base % PAGE || r.size % PAGE) throw new ConfigError(f, 'must be 4 KiB aligned');
     if (!inside(r, m.ram)) throw new ConfigError(f, 'outside machine.ram');
-    if (overlaps(r, p.frontend.ram) || overlaps(r, b.ram)) throw new ConfigError(f, 'overlaps a VM\'s RAM');
+    if (inFrontendRam(r) || overlaps(r, b.ram)) throw new ConfigError(f, 'overlaps a VM\'s RAM');
   });
 
   checkPassthroughDevices(p);
@@ -339,7 +383,7 @@ export function validatePlatform(p: Platform): Platform {
     checkRange(`${f}.shmem`, d.shmem);
     if (d.shmem.base % PAGE || d.shmem.size % PAGE) throw new ConfigError(`${f}.shmem`, 'must be 4 KiB aligned');
     if (!inside(d.shmem, m.ram)) throw new ConfigError(`${f}.shmem`, 'outside machine.ram');
-    if (overlaps(d.shmem, p.frontend.ram) || overlaps(d.shmem, b.ram)) throw new ConfigError(`${f}.shmem`, 'overlaps a VM\'s RAM');
+    if (inFrontendRam(d.shmem) || overlaps(d.shmem, b.ram)) throw new ConfigError(`${f}.shmem`, 'overlaps a VM\'s RAM');
     if (shmemIds.has(d.shmem.id)) throw new ConfigError(`${f}.shmem.id`, `duplicate shmem id ${d.shmem.id}`);
     shmemIds.add(d.shmem.id);
     if (d.queueNumMax !== undefined && (!Number.isInteger(d.queueNumMax) || d.queueNumMax < 1 || d.queueNumMax > 32768 || (d.queueNumMax & (d.queueNumMax - 1)))) {
@@ -348,6 +392,9 @@ export function validatePlatform(p: Platform): Platform {
     const kind: DeviceKindEntry = DEVICE_KINDS[d.kind];
     for (const key of Object.keys(KIND_FIELDS) as (keyof typeof KIND_FIELDS)[]) {
       if (d[key] !== undefined && !kind.fields.includes(key)) throw new ConfigError(`${f}.${key}`, `a ${d.kind} device has no ${KIND_FIELDS[key]}`);
+    }
+    if (d.frontend !== undefined && !frontends.some((vm) => vm.name === d.frontend)) {
+      throw new ConfigError(`${f}.frontend`, `no frontend VM named ${d.frontend} (frontends: ${frontends.map((vm) => vm.name).join(', ')})`);
     }
     kind.validate?.(d, f, p, i);
     for (let j = 0; j < i; j++) {
@@ -473,6 +520,9 @@ function checkWindowClear(p: Platform, i: number): void {
     if (overlaps(w, o.shmem)) refuse(`devices[${j}].shmem, the shared region of ${o.name}`, o.shmem);
   });
   if (overlaps(w, p.frontend.ram)) refuse('frontend.ram', p.frontend.ram);
+  (p.otherFrontends ?? []).forEach((vm, j) => {
+    if (overlaps(w, vm.ram)) refuse(`otherFrontends[${j}].ram, the RAM of ${vm.name}`, vm.ram);
+  });
   if (overlaps(w, p.backend.ram)) refuse('backend.ram, the RAM of the backend VM', p.backend.ram);
   p.backend.regions.forEach((r, j) => {
     if (overlaps(w, r)) refuse(`backend.regions[${j}], the backend's region ${r.name}`, r);

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFrontend } from '../../qemu/frontend/build.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
+import { devicesOfFrontend, frontendsOf } from '../../src/config/platform.ts';
 import { buildFrontendDtb, poolNodeName } from '../../qemu/frontend/dts.ts';
 import { bootStandalone, type StandaloneFrontend } from '../../qemu/frontend/standalone.ts';
 
@@ -80,22 +81,29 @@ async function main(): Promise<void> {
   for (let i = 0; i < roData.length; i++) roData[i] = (i * 7 + (i >> 9)) & 0xff;
   writeFileSync(roDisk, roData);
 
-  await test(`device tree of ${platform.name} for the monitor: a virtio,mmio node per device, pools = shared regions`, async () => {
-    const dtb = buildFrontendDtb(platform, { bootargs: 'console=hvc0', initrd: { base: 0x44000000, size: 0x100000 } }, join(work, 'platform.dtb'));
-    const r = spawnSync('dtc', ['-q', '-I', 'dtb', '-O', 'dts', dtb], { encoding: 'utf8' });
-    assert(r.status === 0, `dtc -I dtb: ${r.stderr}`);
-    const dts = r.stdout;
-    assert(/method = "smc"/.test(dts), 'PSCI conduit is not smc');
-    assert(!/pl011/.test(dts), 'the UART belongs to the backend under the monitor');
-    assert(/linux,initrd-start = <0x00 0x44000000>/.test(dts), 'initrd start');
-    for (const d of platform.devices) {
-      const node = new RegExp(`virtio_mmio@${d.window.base.toString(16)} \\{([^}]*)\\}`).exec(dts);
-      assert(node, `no virtio,mmio node for ${d.name}`);
-      assert(node[1].includes(`interrupts = <0x00 0x${(d.frontendIntid - 32).toString(16).padStart(2, '0')} 0x04>`), `${d.name} interrupt: ${node[1]}`);
-      assert(/memory-region = <0x[0-9a-f]+>/.test(node[1]), `${d.name}: no memory-region`);
-      const pool = new RegExp(`${poolNodeName(d.name, d.shmem.base)} \\{([^}]*)\\}`).exec(dts);
-      assert(pool && pool[1].includes('restricted-dma-pool'), `${d.name}: no restricted pool`);
-      assert(new RegExp(`memory@${d.shmem.base.toString(16)} `).test(dts), `${d.name}: shared region not listed as memory`);
+  await test(`device trees of ${platform.name} for the monitor, one per frontend: a virtio,mmio node per device of that frontend only, pools = shared regions`, async () => {
+    for (const [index, vm] of frontendsOf(platform).entries()) {
+      const dtb = buildFrontendDtb(platform, { frontend: index, bootargs: 'console=hvc0', initrd: { base: vm.ram.base + 0x4000000, size: 0x100000 } }, join(work, `platform${index + 1}.dtb`));
+      const r = spawnSync('dtc', ['-q', '-I', 'dtb', '-O', 'dts', dtb], { encoding: 'utf8' });
+      assert(r.status === 0, `dtc -I dtb: ${r.stderr}`);
+      const dts = r.stdout;
+      assert(/method = "smc"/.test(dts), 'PSCI conduit is not smc');
+      assert(!/pl011/.test(dts), 'the UART belongs to the backend under the monitor');
+      assert(new RegExp(`linux,initrd-start = <0x00 0x${(vm.ram.base + 0x4000000).toString(16)}>`).test(dts), 'initrd start');
+      assert(new RegExp(`memory@${vm.ram.base.toString(16)} `).test(dts), `${vm.name}: its RAM`);
+      const mine = devicesOfFrontend(platform, index);
+      for (const d of platform.devices.filter((x) => !mine.includes(x))) {
+        assert(!dts.includes(`virtio_mmio@${d.window.base.toString(16)} `) && !dts.includes(`memory@${d.shmem.base.toString(16)} `), `${vm.name}: ${d.name} is another frontend's`);
+      }
+      for (const d of mine) {
+        const node = new RegExp(`virtio_mmio@${d.window.base.toString(16)} \\{([^}]*)\\}`).exec(dts);
+        assert(node, `no virtio,mmio node for ${d.name}`);
+        assert(node[1].includes(`interrupts = <0x00 0x${(d.frontendIntid - 32).toString(16).padStart(2, '0')} 0x04>`), `${d.name} interrupt: ${node[1]}`);
+        assert(/memory-region = <0x[0-9a-f]+>/.test(node[1]), `${d.name}: no memory-region`);
+        const pool = new RegExp(`${poolNodeName(d.name, d.shmem.base)} \\{([^}]*)\\}`).exec(dts);
+        assert(pool && pool[1].includes('restricted-dma-pool'), `${d.name}: no restricted pool`);
+        assert(new RegExp(`memory@${d.shmem.base.toString(16)} `).test(dts), `${d.name}: shared region not listed as memory`);
+      }
     }
   });
 

@@ -7,7 +7,8 @@
  *
  * - Persistence: mkfs, write, sync, power off; boot again: fsck clean and
  *   the files intact.
- * - The two ranges (vdc, vdd) never see each other's data.
+ * - The two ranges (vdc in frontend 1, vdd in frontend 2, where it is
+ *   /dev/vda) never see each other's data.
  * - A physical disk that fails requests (QEMU blkdebug rules): IOERR for
  *   the frontend requests that needed them, a log line, no hang.
  * - Crash consistency: the frontend appends numbered, checksummed records
@@ -48,9 +49,11 @@ function freshImage(): void {
   assert.is(r.status, 0, `mkfs.ext4: ${r.stderr ?? r.error}`);
 }
 
-async function boot(label: string): Promise<SystemSession> {
+/** Boots the system on the test image; `firstFrontendOnly` leaves frontend 2 (vdd's) off. */
+async function boot(label: string, firstFrontendOnly = false): Promise<SystemSession> {
   return bootSystem({
     timeoutMs: 600_000,
+    firstFrontendOnly,
     disks: { pdisk0: image },
     log: (line) => { if (!line.startsWith('[system] qemu')) console.log(`${label} ${line}`); },
   });
@@ -63,8 +66,8 @@ test('persistence: files written and synced are there after a power off and a ne
   let sys = await boot('[storage 1/2]');
   try {
     await sys.check('mount -t ext4 /dev/vdc /mnt && mkdir /mnt/d && dd if=/dev/urandom of=/mnt/d/a bs=64k count=64 2>/dev/null && echo kept > /mnt/d/b && md5sum /mnt/d/a /mnt/d/b > /mnt/sums && sync && umount /mnt', 240_000);
-    // vdd: a pattern on the raw device, at both ends of the range
-    await sys.check('dd if=/dev/urandom of=/tmp/p bs=4k count=256 2>/dev/null && dd if=/tmp/p of=/dev/vdd bs=4k 2>/dev/null && dd if=/tmp/p of=/dev/vdd bs=4k seek=$(( $(cat /sys/block/vdd/size) / 8 - 256 )) 2>/dev/null && sync && md5sum /tmp/p | cut -d" " -f1 > /dev/hvc0', 120_000);
+    // vdd (frontend 2's /dev/vda): a pattern on the raw device, at both ends of the range
+    await sys.onFrontend(2, () => sys.check('dd if=/dev/urandom of=/tmp/p bs=4k count=256 2>/dev/null && dd if=/tmp/p of=/dev/vda bs=4k 2>/dev/null && dd if=/tmp/p of=/dev/vda bs=4k seek=$(( $(cat /sys/block/vda/size) / 8 - 256 )) 2>/dev/null && sync', 120_000));
     sys.send('poweroff -f\n');
     await sys.close(60_000);
   } finally {
@@ -79,7 +82,7 @@ test('persistence: files written and synced are there after a power off and a ne
     assert.match(sums, /d\/a: OK/);
     assert.match(sums, /kept/);
     // vdd's pattern is on vdd, and nowhere near vdc's filesystem (fsck above was clean)
-    const both = await sys.check('dd if=/dev/vdd bs=4k count=256 2>/dev/null | md5sum; dd if=/dev/vdd bs=4k skip=$(( $(cat /sys/block/vdd/size) / 8 - 256 )) 2>/dev/null | md5sum', 120_000);
+    const both = await sys.onFrontend(2, () => sys.check('dd if=/dev/vda bs=4k count=256 2>/dev/null | md5sum; dd if=/dev/vda bs=4k skip=$(( $(cat /sys/block/vda/size) / 8 - 256 )) 2>/dev/null | md5sum', 120_000));
     const [a, b] = both.trim().split('\n').map((l) => l.split(' ')[0]);
     assert.is(a, b, 'vdd holds the same pattern at both ends of its range');
     assert.not.equal(a, 'd41d8cd98f00b204e9800998ecf8427e');
@@ -104,15 +107,19 @@ test('a physical disk that fails a request: IOERR for the frontend request that 
   writeFileSync(rules, `[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "${at(8)}"\nonce = "off"\n\n[inject-error]\nevent = "write_aio"\nerrno = "5"\nsector = "${at(16)}"\nonce = "off"\n`);
   const sys = await bootSystem({ timeoutMs: 600_000, disks: { pdisk0: image }, diskFaults: { pdisk0: rules }, log: () => {} });
   try {
-    const bad = await sys.run('dd if=/dev/vdd of=/dev/null bs=4k count=1 skip=1 iflag=direct 2>&1', 60_000);
-    assert.is.not(bad.status, 0, `a read of the failing sector failed in the frontend: ${bad.output}`);
-    assert.match(bad.output, /I\/O error/i);
-    assert.match(sys.output, /vdd: read at head \d+: the disk answered IOERR/);
-    const badWrite = await sys.run('dd if=/dev/zero of=/dev/vdd bs=4k count=1 seek=2 oflag=direct 2>&1', 60_000);
-    assert.is.not(badWrite.status, 0, `a write of the failing sector failed: ${badWrite.output}`);
-    assert.match(sys.output, /vdd: write at head \d+: the disk answered IOERR/);
-    // the sectors around it, the other range and the other devices are served
-    await sys.check('dd if=/dev/vdd of=/dev/null bs=4k count=1 skip=3 iflag=direct 2>&1 && dd if=/dev/urandom of=/tmp/x bs=4k count=4 2>/dev/null && dd if=/tmp/x of=/dev/vdd bs=4k seek=8 oflag=direct 2>/dev/null && dd if=/dev/vdd bs=4k skip=8 count=4 iflag=direct 2>/dev/null | cmp - /tmp/x', 60_000);
+    // vdd is frontend 2's /dev/vda
+    await sys.onFrontend(2, async () => {
+      const bad = await sys.run('dd if=/dev/vda of=/dev/null bs=4k count=1 skip=1 iflag=direct 2>&1', 60_000);
+      assert.is.not(bad.status, 0, `a read of the failing sector failed in the frontend: ${bad.output}`);
+      assert.match(bad.output, /I\/O error/i);
+      assert.match(sys.output, /vdd: read at head \d+: the disk answered IOERR/);
+      const badWrite = await sys.run('dd if=/dev/zero of=/dev/vda bs=4k count=1 seek=2 oflag=direct 2>&1', 60_000);
+      assert.is.not(badWrite.status, 0, `a write of the failing sector failed: ${badWrite.output}`);
+      assert.match(sys.output, /vdd: write at head \d+: the disk answered IOERR/);
+      // the sectors around it are served
+      await sys.check('dd if=/dev/vda of=/dev/null bs=4k count=1 skip=3 iflag=direct 2>&1 && dd if=/dev/urandom of=/tmp/x bs=4k count=4 2>/dev/null && dd if=/tmp/x of=/dev/vda bs=4k seek=8 oflag=direct 2>/dev/null && dd if=/dev/vda bs=4k skip=8 count=4 iflag=direct 2>/dev/null | cmp - /tmp/x', 60_000);
+    });
+    // the other range (frontend 1's vdc) and the other devices are served
     await sys.check('mount -t ext4 /dev/vdc /mnt && echo ok > /mnt/f && sync && cat /mnt/f && umount /mnt', 120_000);
   } finally {
     sys.send('poweroff -f\n');
@@ -128,7 +135,7 @@ test(`crash consistency: ${RUNS} runs killed with SIGKILL at a random moment, se
   const promised: { file: string; synced: number }[] = [];
   let lost = 0;
   for (let run = 0; run <= RUNS; run++) {
-    const sys = await boot(`[crash ${run}/${RUNS}]`);
+    const sys = await boot(`[crash ${run}/${RUNS}]`, true);
     try {
       if (run > 0) {
         // the journal is replayed by the mount; then every earlier run's records

@@ -49,10 +49,15 @@ function remioEntries(vmBlock: string): Array<Record<string, number | string>> {
   return entries;
 }
 
-test('the shipped platform gives both VMs, frontend first, with their images', () => {
+test('the shipped platform gives every VM, frontend 1 first, the backend second, with their images', () => {
   const sys = baoSystem(platform);
-  assert.is(sys.vms.length, 2);
-  const [fe, be] = sys.vms;
+  assert.is(sys.vms.length, 3);
+  const [fe, be, fe2] = sys.vms;
+  const linux2 = platform.otherFrontends![0];
+  assert.equal([fe2.role, fe2.name, fe2.image.symbol, fe2.image.path, fe2.image.base, fe2.entry], ['frontend', linux2.name, 'frontend2_image', 'frontend2.bin', linux2.ram.base, linux2.ram.base]);
+  assert.is(fe2.cpuAffinity, 1 << linux2.cpus[0]);
+  assert.equal(fe2.regions.map((r) => [r.base, r.size]), [[linux2.ram.base, linux2.ram.size]]);
+  assert.is((fe.cpuAffinity | be.cpuAffinity) & fe2.cpuAffinity, 0, 'no CPU in two VMs');
   assert.is(fe.role, 'frontend');
   assert.is(fe.name, platform.frontend.name);
   assert.is(be.role, 'backend');
@@ -135,14 +140,17 @@ test('two passthrough transports in one page (pdisk0, uplink0): one devs entry w
   assert.equal(devs[0].interrupts, [79, 78]);
 });
 
-test('every device has a FRONTEND and a BACKEND entry with equal bind keys, shared region, windows and interrupts', () => {
-  const [fe, be] = baoSystem(platform).vms;
-  assert.is(fe.remioDevs.length, platform.devices.length);
+test('every device has a FRONTEND entry in its own frontend\'s VM only and a BACKEND entry, with equal bind keys, shared region, windows and interrupts', () => {
+  const [fe, be, fe2] = baoSystem(platform).vms;
+  assert.is(fe.remioDevs.length + fe2.remioDevs.length, platform.devices.length);
+  assert.equal(fe2.remioDevs.map((r) => r.device), ['vdd', 'con2', 'net1']);
   assert.is(be.remioDevs.length, platform.devices.length);
-  assert.ok(fe.remioDevs.every((r) => r.type === 'REMIO_DEV_FRONTEND'));
+  assert.ok([...fe.remioDevs, ...fe2.remioDevs].every((r) => r.type === 'REMIO_DEV_FRONTEND'));
   assert.ok(be.remioDevs.every((r) => r.type === 'REMIO_DEV_BACKEND'));
   for (const d of platform.devices) {
-    const f = fe.remioDevs.find((r) => r.bindKey === d.bindKey);
+    const [own, other] = d.frontend === 'linux2' ? [fe2, fe] : [fe, fe2];
+    assert.not.ok(other.remioDevs.some((r) => r.bindKey === d.bindKey), `${d.name}: no entry in the other frontend`);
+    const f = own.remioDevs.find((r) => r.bindKey === d.bindKey);
     const b = be.remioDevs[d.dmId];
     assert.ok(f, `${d.name}: frontend entry`);
     assert.is(b.bindKey, d.bindKey, `${d.name}: the backend entry at index dmId has the bind key`);
@@ -168,10 +176,13 @@ test('the C source names both images and VMs and carries every remio entry', () 
   assert.match(c, `VM_IMAGE(${BACKEND_IMAGE_NAME}, "/images/baojs.bin")`);
   assert.match(c, 'struct config config = {');
   assert.match(c, `.shmemlist_size = ${platform.devices.length},`);
-  assert.match(c, '.vmlist_size = 2,');
+  assert.match(c, '.vmlist_size = 3,');
+  assert.match(c, 'VM_IMAGE(frontend2_image, "frontend2.bin")');
   const vm0 = c.indexOf('/* VM 0: ');
   const vm1 = c.indexOf('/* VM 1: ');
-  assert.ok(vm0 > 0 && vm1 > vm0);
+  const vm2 = c.indexOf('/* VM 2: ');
+  assert.ok(vm0 > 0 && vm1 > vm0 && vm2 > vm1);
+  assert.match(c.slice(vm2), `.image = VM_IMAGE_BUILTIN(frontend2_image, 0x${platform.otherFrontends![0].ram.base.toString(16)}),`);
   assert.match(c.slice(vm0, vm1), platform.frontend.name);
   assert.match(c.slice(vm1), platform.backend.name);
   assert.match(c.slice(vm0), `.image = VM_IMAGE_BUILTIN(${FRONTEND_IMAGE_NAME}, 0x${platform.frontend.ram.base.toString(16)}),`);
@@ -179,10 +190,11 @@ test('the C source names both images and VMs and carries every remio entry', () 
 
   const front = remioEntries(block(c, vm0 - 3));
   const back = remioEntries(block(c, vm1 - 3));
-  assert.is(front.length, platform.devices.length);
+  const front2 = remioEntries(block(c, vm2 - 3));
+  assert.is(front.length + front2.length, platform.devices.length);
   assert.is(back.length, platform.devices.length);
   for (const d of platform.devices) {
-    const f = front.find((e) => e.bind_key === d.bindKey)!;
+    const f = (d.frontend === 'linux2' ? front2 : front).find((e) => e.bind_key === d.bindKey)!;
     const b = back[d.dmId];
     assert.ok(f, `${d.name}: FRONTEND entry in the C source`);
     assert.equal(f, {

@@ -3,7 +3,7 @@
 // with a ConfigError that names the exact field. Pure JS: runs on Node and in QuickJS.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { gicFrames, validatePlatform } from '../../src/config/platform.ts';
+import { devicesOfFrontend, frontendIndexOf, frontendsOf, gicFrames, validatePlatform } from '../../src/config/platform.ts';
 import type { Platform } from '../../src/config/platform.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { platform as gicv2 } from '../../platforms/qemu-aarch64-virt-gicv2.ts';
@@ -164,3 +164,44 @@ windows('every shipped platform validates, windows clear of the GIC frames and t
 });
 
 windows.run();
+
+const frontends = suite('several frontends');
+
+frontends('the shipped system: linux on CPU 0, linux2 on CPU 2 with its own RAM; vdd, con2 and net1 are its devices, the rest frontend 1\'s', () => {
+  assert.equal(frontendsOf(platform).map((vm) => [vm.name, vm.cpus]), [['linux', [0]], ['linux2', [2]]]);
+  assert.equal(devicesOfFrontend(platform, 1).map((d) => d.name), ['vdd', 'con2', 'net1']);
+  assert.equal(devicesOfFrontend(platform, 0).map((d) => d.name), ['vda', 'hvc0', 'hwrng', 'vdb', 'vsock0', 'gpio0', 'vdc', 'net0']);
+  assert.equal(platform.devices.map((d) => d.dmId), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'existing dm ids kept, new ones after');
+  assert.equal(platform.devices.filter((d) => d.kind === 'net').map((d) => [d.name, d.mac]), [['net0', '52:54:00:12:34:01'], ['net1', '52:54:00:12:34:02']]);
+  for (const p of [gicv2, zcu102]) validatePlatform(p);
+  assert.is(zcu102.otherFrontends, undefined, 'zcu102 keeps its one frontend');
+});
+
+frontends('a device model names an existing frontend; VMs have distinct names, CPUs and RAM', () => {
+  refused((p) => { p.devices[0].frontend = 'nosuch'; }, 'devices[0].frontend', /no frontend VM named nosuch/);
+  refused((p) => { p.otherFrontends![0].name = p.frontend.name; }, 'otherFrontends[0].name', /shared with frontend/);
+  refused((p) => { p.otherFrontends![0].name = 'Linux 2'; }, 'otherFrontends[0].name');
+  refused((p) => { p.otherFrontends![0].cpus = [0]; }, 'otherFrontends[0].cpus', /shared with frontend/);
+  refused((p) => { p.otherFrontends![0].cpus = [...p.backend.cpus]; }, 'otherFrontends[0].cpus', /shared with backend/);
+  refused((p) => { p.otherFrontends![0].cpus = [9]; }, 'otherFrontends[0].cpus[0]');
+  refused((p) => { p.otherFrontends![0].ram.base = p.frontend.ram.base; }, 'otherFrontends[0].ram', /overlaps frontend\.ram/);
+  refused((p) => { p.otherFrontends![0].ram.base = p.machine.ram.base + p.machine.ram.size; }, 'otherFrontends[0].ram', /outside machine\.ram/);
+  refused((p) => { p.otherFrontends = {} as never; }, 'otherFrontends', /list/);
+});
+
+frontends('nothing of the system lies over another frontend\'s RAM', () => {
+  const ram = (p: Platform): number => p.otherFrontends![0].ram.base;
+  refused((p) => { p.devices[0].window.base = ram(p) + 0x1000; }, 'devices[0].window', /otherFrontends\[0\]\.ram/);
+  refused((p) => { p.devices[0].shmem.base = ram(p); }, 'devices[0].shmem', /a VM's RAM/);
+  refused((p) => { p.backend.regions[0].base = ram(p); }, 'backend.regions[0]', /a VM's RAM/);
+});
+
+frontends('frontendIndexOf: 0 for a device that names none or the first frontend, 1 for linux2; refuses an unknown name', () => {
+  const p = copy();
+  assert.is(frontendIndexOf(p, { name: 'x' }), 0);
+  assert.is(frontendIndexOf(p, { name: 'x', frontend: 'linux' }), 0);
+  assert.is(frontendIndexOf(p, { name: 'x', frontend: 'linux2' }), 1);
+  assert.throws(() => frontendIndexOf(p, { name: 'x', frontend: 'linux3' }), /devices\[x\]\.frontend/);
+});
+
+frontends.run();

@@ -67,7 +67,9 @@ layout('vdc and vdd follow the six devices unchanged, on 64 MiB and 32 MiB of pd
   validatePlatform(p);
   assert.equal(p.devices.slice(0, 6), shipped.devices.slice(0, 6));
   const [vdc, vdd] = storageDevices(placement);
-  assert.equal(p.devices.slice(6), [vdc, vdd]);
+  assert.equal(p.devices.slice(6, 8), [vdc, vdd]);
+  assert.is(vdc.frontend, undefined, 'vdc is frontend 1\'s');
+  assert.is(vdd.frontend, 'linux2', 'vdd is frontend 2\'s');
   assert.equal([vdc.dmId, vdc.bindKey, vdc.backendIntid, vdc.frontendIntid, vdc.window.base], [6, 6, 150, 118, 0x0b006000]);
   assert.equal([vdd.dmId, vdd.bindKey, vdd.backendIntid, vdd.frontendIntid, vdd.window.base], [7, 7, 151, 119, 0x0b007000]);
   const gpio = p.devices[5].shmem;

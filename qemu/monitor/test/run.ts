@@ -206,6 +206,7 @@ async function main(): Promise<void> {
   await testConformance(guests);
   await testLdp(guests, p.devices[0].window.base);
   await testUnmapped(guests, p.frontend.ram.base + p.frontend.ram.size + 0x1000);
+  process.on('exit', () => scratchDisks?.remove());
   const pt = p.backend.passthrough?.[0];
   if (pt) await testPassthroughHidden(guests, pt.base);
   await testFirmware(guests);

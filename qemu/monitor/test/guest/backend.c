@@ -19,7 +19,7 @@ struct tb_device {
     volatile bool irq;       /**< interrupt seen, not yet serviced */
 };
 
-static struct tb_device tb_devs[PLAT_DEVICE_COUNT];
+static struct tb_device tb_devs[GUEST_DEVICE_COUNT];
 /** Backend ABI checks run and failed. */
 static uint64_t tb_checks, tb_fails;
 
@@ -91,7 +91,7 @@ static void tb_edge(uint64_t dm, uint64_t id)
     tb_expect(s == -1, "completion with a wrong id returns -1", s, -1);
     s = tb_remio(&r, dm, 0, REMIO_OP_READ, 1, 200);
     tb_expect(s == -1, "completion with an id beyond the pool returns -1", s, -1);
-    uint64_t other = (dm + 1) % PLAT_DEVICE_COUNT;
+    uint64_t other = (dm + 1) % GUEST_DEVICE_COUNT;
     s = tb_remio(&r, guest_devices[other].dm_id, 0, REMIO_OP_READ, 1, id);
     tb_expect(s == -1, "completion of the request on another device returns -1", s, -1);
     s = tb_remio(&r, dm, 0, REMIO_OP_ASK, 0, 0);
@@ -186,7 +186,7 @@ static void tb_service(uint32_t d)
 /** Marks the device whose backend INTID fired. */
 void guest_irq_handler_hook(uint32_t intid)
 {
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         if (guest_devices[d].backend_intid == intid) {
             tb_devs[d].irq = true;
         }
@@ -202,7 +202,7 @@ void guest_irq_handler_hook(uint32_t intid)
 static void tb_static_checks(void)
 {
     struct smccc_regs r;
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         uint64_t dm = guest_devices[d].dm_id;
         int64_t s = tb_remio(&r, dm, 0, REMIO_OP_ASK, 0, 0);
         if (s == 0) {
@@ -252,7 +252,7 @@ void guest_main(uint64_t x0)
     (void)x0;
     guest_printf("# backend: C test backend up at EL%u\n", (sysreg_read(CurrentEL) >> 2) & 3);
     guest_gic_init();
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         guest_gic_enable(guest_devices[d].backend_intid, 0x80);
     }
     tb_static_checks();
@@ -260,14 +260,14 @@ void guest_main(uint64_t x0)
     for (;;) {
         __asm__ volatile("msr daifset, #2");
         bool any = false;
-        for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
             any |= tb_devs[d].irq;
         }
         if (!any) {
             __asm__ volatile("wfi");
         }
         __asm__ volatile("msr daifclr, #2");
-        for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+        for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
             if (tb_devs[d].irq) {
                 tb_devs[d].irq = false;
                 tb_service(d);

@@ -115,7 +115,7 @@ static void fe_many(void)
     uint32_t bad = 0;
     uint64_t t0 = sysreg_read(cntvct_el0);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t d = i % PLAT_DEVICE_COUNT;
+        uint32_t d = i % GUEST_DEVICE_COUNT;
         uint64_t a = fe_win(d) + TR_SCRATCH + 0x40 + (i % 8) * 8;
         uint64_t v = 0x0123456789abcdefUL * (i + 1);
         mmio_st64(a, v);
@@ -125,9 +125,9 @@ static void fe_many(void)
     }
     uint64_t t1 = sysreg_read(cntvct_el0);
     guest_check(bad == 0, "400 interleaved write+read pairs over all devices", bad, 0);
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
-        /* the last i of the loop above that went to device d (i % PLAT_DEVICE_COUNT == d) */
-        uint32_t last = d + PLAT_DEVICE_COUNT * ((n - 1 - d) / PLAT_DEVICE_COUNT);
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
+        /* the last i of the loop above that went to device d (i % GUEST_DEVICE_COUNT == d) */
+        uint32_t last = d + GUEST_DEVICE_COUNT * ((n - 1 - d) / GUEST_DEVICE_COUNT);
         uint64_t a = fe_win(d) + TR_SCRATCH + 0x40 + 8UL * (last % 8);
         uint64_t want = 0x0123456789abcdefUL * (last + 1);
         guest_check(mmio_ld64(a) == want, "devices keep separate state", mmio_ld64(a), want);
@@ -147,12 +147,12 @@ static void fe_ops(void)
     v = 0xabcdef;
     __asm__ volatile("ldr %x0, [%1]" : "+r"(v) : "r"(w + TR_OPFLIP_R) : "memory");
     guest_check(v == 0xabcdef, "READ request completed as WRITE leaves the destination register", v, 0xabcdef);
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         uint64_t got = mmio_ld64(fe_win(d) + TR_EDGE);
         guest_check(got == TR_EDGE_VALUE, "completion edge cases (wrong id, other device, double completion)", got,
                     TR_EDGE_VALUE);
     }
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         uint64_t got = mmio_ld64(fe_win(d) + TR_ASKCHECKS);
         guest_check(got > 0, "an ASK with addr/value != 0 returns +1 and leaves the request queued", got, 1);
     }
@@ -161,28 +161,28 @@ static void fe_ops(void)
 /** NOTIFY raises the frontend's interrupt for the right device; several devices at once. */
 static void fe_notify(void)
 {
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         guest_gic_enable(guest_devices[d].frontend_intid, 0x80);
     }
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         uint32_t intid = guest_devices[d].frontend_intid;
         uint32_t before = guest_irq_count[intid];
         mmio_st32(fe_win(d) + TR_NOTIFY, 1);
         guest_check(fe_wait_irq(intid, before, 100), "NOTIFY raises the device's frontend interrupt",
                     guest_irq_count[intid] - before, 1);
     }
-    uint32_t before[PLAT_DEVICE_COUNT];
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    uint32_t before[GUEST_DEVICE_COUNT];
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         before[d] = guest_irq_count[guest_devices[d].frontend_intid];
     }
     __asm__ volatile("msr daifset, #2");
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         mmio_st32(fe_win(d) + TR_NOTIFY, 3);
     }
     /* The backend NOTIFYs after completing the write; one more round trip makes sure all were sent. */
-    (void)mmio_ld32(fe_win(PLAT_DEVICE_COUNT - 1) + TR_MAGIC);
+    (void)mmio_ld32(fe_win(GUEST_DEVICE_COUNT - 1) + TR_MAGIC);
     __asm__ volatile("msr daifclr, #2");
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         uint32_t intid = guest_devices[d].frontend_intid;
         bool ok = fe_wait_irq(intid, before[d], 100);
         uint32_t got = guest_irq_count[intid] - before[d];
@@ -369,7 +369,7 @@ static void fe_virtio_rng(uint32_t d)
 /** Index of the first device with virtio id `id`. */
 static uint32_t fe_device_by_id(uint32_t id)
 {
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         if (guest_devices[d].virtio_id == id) {
             return d;
         }
@@ -463,18 +463,18 @@ static void fe_watchdog(void)
 /** virtio-mmio conformance against the baojs firmware (mode 3). */
 static void fe_virtio(void)
 {
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         fe_virtio_header(d);
     }
     uint32_t bad = 0;
     uint64_t t0 = sysreg_read(cntvct_el0);
     for (uint32_t i = 0; i < 200; i++) {
-        bad += mmio_ld32(fe_win(i % PLAT_DEVICE_COUNT) + VIRTIO_MMIO_MAGIC_VALUE) != TR_MAGIC_VALUE;
+        bad += mmio_ld32(fe_win(i % GUEST_DEVICE_COUNT) + VIRTIO_MMIO_MAGIC_VALUE) != TR_MAGIC_VALUE;
     }
     uint64_t t1 = sysreg_read(cntvct_el0);
     guest_check(bad == 0, "virtio: 200 MagicValue reads in a row over all devices", bad, 0);
     guest_printf("# remio round trip with the baojs firmware: %u ns\n", (uint64_t)((t1 - t0) * 1000000000UL / fe_freq / 200));
-    for (uint32_t d = 0; d < PLAT_DEVICE_COUNT; d++) {
+    for (uint32_t d = 0; d < GUEST_DEVICE_COUNT; d++) {
         if (guest_devices[d].virtio_id == VIRTIO_ID_ENTROPY) {
             fe_virtio_rng(d);
         }

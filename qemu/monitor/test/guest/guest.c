@@ -11,7 +11,7 @@
 #define GICR_WAKER 0x0014
 #define GICR_SGI 0x10000
 
-const struct guest_device guest_devices[PLAT_DEVICE_COUNT] = {PLAT_DEVICES};
+const struct guest_device guest_devices[GUEST_DEVICE_COUNT] = {PLAT_FRONTEND0_DEVICES};
 volatile uint32_t guest_irq_count[256];
 /** Checks passed and failed so far. */
 static int guest_pass_count, guest_fail_count;

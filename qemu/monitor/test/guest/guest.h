@@ -35,9 +35,12 @@ struct guest_device {
     uint64_t window_base, window_size;                   /**< frontend window */
     uint32_t backend_intid, frontend_intid, shmem_id;    /**< interrupts, shmem id */
     uint64_t shmem_base, shmem_size;                     /**< shared region */
+    uint32_t frontend;                                   /**< index of its frontend (0 here) */
 };
 
-extern const struct guest_device guest_devices[PLAT_DEVICE_COUNT];
+/** The devices the conformance guests use: those of the first frontend, the VM the conformance frontend runs in. */
+#define GUEST_DEVICE_COUNT PLAT_FRONTEND0_DEVICE_COUNT
+extern const struct guest_device guest_devices[GUEST_DEVICE_COUNT];
 /** Interrupts taken, per INTID (updated by the IRQ handler). */
 extern volatile uint32_t guest_irq_count[256];
 

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The console bridge: one UART, several frontends each with its own
+ * virtio console. Exactly one frontend's console is bridged to the UART at
+ * a time: the UART's input goes to that console only, and that console's
+ * output goes to the UART. What the other consoles print meanwhile is kept,
+ * the last {@link CONSOLE_TAIL_BYTES} bytes of each, and written to the
+ * UART when the user switches to it (`Ctrl-] <n>` in src/main.ts), so that
+ * a prompt or a boot message printed while away is not lost.
+ */
+import type { ConsoleDevice } from './devices/console.ts';
+
+/** Bytes of output kept for each console that is not bridged. */
+export const CONSOLE_TAIL_BYTES = 16 * 1024;
+
+/** One frontend's console as the bridge sees it. */
+export interface BridgedConsole {
+  /** the frontend's number, 1-based (its index in the platform's frontends + 1): `Ctrl-] <number>` selects it */
+  number: number;
+  /** the frontend VM's name (platform description), e.g. 'linux2' */
+  frontend: string;
+  /** the console device model's name, e.g. 'con2' */
+  name: string;
+  /** the device, which takes input bytes */
+  device: Pick<ConsoleDevice, 'input'>;
+}
+
+/** Options of {@link ConsoleBridge}. */
+export interface ConsoleBridgeOptions {
+  /** writes bytes to the UART (the host's console) */
+  write: (bytes: Uint8Array) => void;
+  /** writes one line for a person (the switch notice) */
+  writeLine: (line: string) => void;
+}
+
+/**
+ * Routes the UART to one of `consoles` (in the order of the platform's
+ * frontends; a frontend without a console has none). The first is bridged
+ * at start.
+ */
+export class ConsoleBridge {
+  private current = 0;
+  private readonly tails: Uint8Array[];
+  private readonly tailLength: number[];
+  private readonly index = new Map<string, number>();
+
+  constructor(readonly consoles: BridgedConsole[], private readonly opts: ConsoleBridgeOptions) {
+    this.tails = consoles.map(() => new Uint8Array(CONSOLE_TAIL_BYTES));
+    this.tailLength = consoles.map(() => 0);
+    consoles.forEach((c, i) => this.index.set(c.name, i));
+  }
+
+  /** Number of the frontend whose console is bridged (0 when there is no console). */
+  get bridged(): number {
+    return this.consoles[this.current]?.number ?? 0;
+  }
+
+  /** UART input: to the bridged console. Returns the bytes it took. */
+  input(bytes: Uint8Array): number {
+    const c = this.consoles[this.current];
+    return c && bytes.length ? c.device.input(bytes) : 0;
+  }
+
+  /** Output of console device `name`: to the UART if bridged, else kept in that console's tail. */
+  output(name: string, bytes: Uint8Array): void {
+    const i = this.index.get(name);
+    if (i === undefined || i === this.current) {
+      this.opts.write(bytes);
+      return;
+    }
+    const tail = this.tails[i];
+    if (bytes.length >= tail.length) {
+      tail.set(bytes.subarray(bytes.length - tail.length));
+      this.tailLength[i] = tail.length;
+      return;
+    }
+    const keep = Math.min(this.tailLength[i], tail.length - bytes.length);
+    tail.copyWithin(0, this.tailLength[i] - keep, this.tailLength[i]);
+    tail.set(bytes, keep);
+    this.tailLength[i] = keep + bytes.length;
+  }
+
+  /**
+   * Bridges the console of frontend number `n`: writes a notice line, then what
+   * its console printed while it was not bridged. Returns false (and writes
+   * a line saying why) when there is no such console.
+   */
+  select(n: number): boolean {
+    const i = this.consoles.findIndex((c) => c.number === n);
+    const c = this.consoles[i];
+    if (!c) {
+      this.opts.writeLine(`baojs: no console for frontend ${n} (frontends with a console: ${this.consoles.map((o) => o.number).join(', ') || 'none'})`);
+      return false;
+    }
+    this.current = i;
+    this.opts.writeLine(`baojs: console bridged to frontend ${n} ${c.frontend} (${c.name}); ${this.hint()}`);
+    const held = this.tailLength[i];
+    this.tailLength[i] = 0;
+    if (held) this.opts.write(this.tails[i].slice(0, held));
+    return true;
+  }
+
+  /** How to switch, for a person: `Ctrl-] 1 linux (hvc0), Ctrl-] 2 linux2 (con2)`. */
+  hint(): string {
+    return `switch with ${this.consoles.map((c) => `Ctrl-] ${c.number} ${c.frontend} (${c.name})`).join(', ')}`;
+  }
+}
