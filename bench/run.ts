@@ -235,6 +235,27 @@ async function stats(s: ConsoleSession): Promise<Stats> {
   return { perf, heapUsedKiB: Number(m[1]), heapHighKiB: Number(m[2]), heapTotalKiB: Number(m[3]) };
 }
 
+/** A throughput ratio against the reference's median, and its range against the reference's slowest and fastest run. */
+interface Ratio {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Appends one table row per workload (baojs, the reference's median and range, the ratio) to `lines`; returns the ratios by workload. */
+function ratioRows(workloads: Workload[], ours: Record<string, Throughput>, ref: Record<string, ReferenceThroughput>, lines: string[]): Record<string, Ratio> {
+  const ratios: Record<string, Ratio> = {};
+  for (const w of workloads) {
+    const a = ours[w.name], b = ref[w.name];
+    const r = { median: a.mbps / b.mbps.median, min: a.mbps / b.mbps.max, max: a.mbps / b.mbps.min };
+    ratios[w.name] = r;
+    const range = `${fmt(b.mbps.min, 1)}–${fmt(b.mbps.max, 1)}`;
+    lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${`${fmt(b.mbps.median, 1)} (${range})`.padStart(29)}` +
+      `${fmt(b.iops.median).padStart(9)}${`${b.mbps.runs}${b.stable ? '' : '*'}`.padStart(6)}${`${fmt(r.median * 100)} %`.padStart(9)} (${fmt(r.min * 100)}–${fmt(r.max * 100)} %)`);
+  }
+  return ratios;
+}
+
 /** Backend cost of requests to a passthrough-disk range: vdc's windows and pdisk0's completion interrupts. */
 interface PassthroughCost {
   requests: number;
@@ -594,15 +615,7 @@ async function main(): Promise<void> {
   lines.push(`   at least ${REFERENCE_RULE.min}, then rounds of ${REFERENCE_RULE.round} until the median repeats within ${REFERENCE_RULE.tolerance * 100} % ${REFERENCE_RULE.repeats} rounds in a row, at most ${REFERENCE_RULE.max};`);
   lines.push('   ratio = baojs / QEMU\'s median, its range against QEMU\'s fastest and slowest run)');
   lines.push('   workload              baojs MB/s   IOPS   QEMU median MB/s (min–max)     IOPS  runs    ratio (range)');
-  const ratios: Record<string, { median: number; min: number; max: number }> = {};
-  for (const w of WORKLOADS) {
-    const a = baojs[w.name], b = qemu[w.name];
-    const r = { median: a.mbps / b.mbps.median, min: a.mbps / b.mbps.max, max: a.mbps / b.mbps.min };
-    ratios[w.name] = r;
-    const range = `${fmt(b.mbps.min, 1)}–${fmt(b.mbps.max, 1)}`;
-    lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${`${fmt(b.mbps.median, 1)} (${range})`.padStart(29)}` +
-      `${fmt(b.iops.median).padStart(9)}${`${b.mbps.runs}${b.stable ? '' : '*'}`.padStart(6)}${`${fmt(r.median * 100)} %`.padStart(9)} (${fmt(r.min * 100)}–${fmt(r.max * 100)} %)`);
-  }
+  const ratios = ratioRows(WORKLOADS, baojs, qemu, lines);
   if (WORKLOADS.some((w) => !qemu[w.name].stable)) lines.push(`   * the median had not repeated within ${REFERENCE_RULE.tolerance * 100} % after ${REFERENCE_RULE.max} runs`);
   lines.push('');
   lines.push(`   vsock echo (one AF_VSOCK connection to the example echo service, ${fmt(vsock.bytes)} bytes each way): ${fmt(vsock.mbps, 2)} MB/s each way;`);
@@ -618,15 +631,7 @@ async function main(): Promise<void> {
   lines.push(`   backend instructions per 4 KiB read (${fmt(storageCost.requests)} sequential reads): ${fmt(storageCost.perRequest)} — ${fmt(storageCost.frontendSide)} serving vdc's registers and kicks, ` +
     `${fmt(storageCost.diskSide)} in the disk's completion interrupts (${fmt(storageCost.interruptsPerRequest, 2)} per request)`);
   lines.push('   workload              baojs MB/s   IOPS   QEMU median MB/s (min–max)     IOPS  runs    ratio (range)');
-  const storageRatios: Record<string, { median: number; min: number; max: number }> = {};
-  for (const w of STORAGE_WORKLOADS) {
-    const a = storage[w.name], b = qemuStorage[w.name];
-    const r = { median: a.mbps / b.mbps.median, min: a.mbps / b.mbps.max, max: a.mbps / b.mbps.min };
-    storageRatios[w.name] = r;
-    const range = `${fmt(b.mbps.min, 1)}–${fmt(b.mbps.max, 1)}`;
-    lines.push(`   ${w.name.padEnd(20)}${fmt(a.mbps, 1).padStart(11)}${fmt(a.iops).padStart(8)}${`${fmt(b.mbps.median, 1)} (${range})`.padStart(29)}` +
-      `${fmt(b.iops.median).padStart(9)}${`${b.mbps.runs}${b.stable ? '' : '*'}`.padStart(6)}${`${fmt(r.median * 100)} %`.padStart(9)} (${fmt(r.min * 100)}–${fmt(r.max * 100)} %)`);
-  }
+  const storageRatios = ratioRows(STORAGE_WORKLOADS, storage, qemuStorage, lines);
   lines.push('   (targets: seqread/seqwrite-64k at 70 % or more of QEMU\'s own, randread-4k at 50 % or more; crash consistency: npm test, README)');
   lines.push('');
   lines.push('4. Boot (guest time)');

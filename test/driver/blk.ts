@@ -22,6 +22,22 @@ export interface BlkResult {
   data: Uint8Array;
 }
 
+/** A request put on the queue by {@link BlkDriver.add}, not answered yet. */
+export interface PendingBlkRequest {
+  /** its head descriptor: the used element's id */
+  head: number;
+  type: number;
+  sector: number;
+  /** address of its status byte */
+  status: number;
+  /** its device-writable data buffers */
+  data: Buf[];
+  /** every buffer of it in the DMA pool */
+  allocs: number[];
+  /** the device-readable data it carries */
+  payload?: Uint8Array;
+}
+
 /** Options of {@link BlkDriver}. */
 export interface BlkDriverOptions extends ProbeOptions {
   vcpu?: number;
@@ -49,11 +65,12 @@ export class BlkDriver {
   }
 
   /**
-   * Submits one request and waits for it (the simulated backend answers
-   * during the kick). `out` is device-readable data after the header;
-   * `inLen` bytes of device-writable data come before the status byte.
+   * Puts one request on queue 0 without kicking or waiting: the header,
+   * `out` (device-readable data after the header) and `inLen` bytes of
+   * device-writable data before the status byte, split into buffers of at
+   * most `segmentBytes` (default the option's) aligned to `align` bytes.
    */
-  request(type: number, sector: number, out?: Uint8Array, inLen = 0): BlkResult {
+  add(type: number, sector: number, out?: Uint8Array, inLen = 0, segmentBytes = this.opts.segmentBytes ?? Infinity, align = 16): PendingBlkRequest {
     const m = this.drv.mem;
     const pool = this.drv.pool;
     const hdr = pool.alloc(16, 16);
@@ -63,44 +80,61 @@ export class BlkDriver {
     const allocs = [hdr];
     const outBufs: Buf[] = [{ addr: hdr, len: 16 }];
     const inBufs: Buf[] = [];
-    const seg = this.opts.segmentBytes ?? Infinity;
+    const seg = segmentBytes;
     if (out && out.length) {
       for (let o = 0; o < out.length; o += seg) {
         const n = Math.min(seg, out.length - o);
-        const a = pool.alloc(n, 16);
+        const a = pool.alloc(n, align);
         m.write(a, out.subarray(o, o + n));
         allocs.push(a);
         outBufs.push({ addr: a, len: n });
       }
     }
-    const dataAddrs: Buf[] = [];
+    const data: Buf[] = [];
     for (let o = 0; o < inLen; o += seg) {
       const n = Math.min(seg, inLen - o);
-      const a = pool.alloc(n, 16);
+      const a = pool.alloc(n, align);
       m.fill(a, n, 0xee);
       allocs.push(a);
       inBufs.push({ addr: a, len: n });
-      dataAddrs.push({ addr: a, len: n });
+      data.push({ addr: a, len: n });
     }
     const st = pool.alloc(1, 1);
     m.w8(st, 0xff);
     allocs.push(st);
     inBufs.push({ addr: st, len: 1 });
     const head = this.q.add(outBufs, inBufs, this.opts.indirect ?? false);
+    return { head, type, sector, status: st, data, allocs, payload: out };
+  }
+
+  /** The device-writable data of `p` (after its answer), and its buffers freed. */
+  finish(p: PendingBlkRequest): { status: number; data: Uint8Array } {
+    const m = this.drv.mem;
+    const data = new Uint8Array(p.data.reduce((n, b) => n + b.len, 0));
+    let o = 0;
+    for (const b of p.data) {
+      data.set(m.read(b.addr, b.len), o);
+      o += b.len;
+    }
+    const status = m.r8(p.status);
+    for (const a of p.allocs) this.drv.pool.release(a);
+    return { status, data };
+  }
+
+  /**
+   * Submits one request and waits for it (the simulated backend answers
+   * during the kick). `out` is device-readable data after the header;
+   * `inLen` bytes of device-writable data come before the status byte.
+   */
+  request(type: number, sector: number, out?: Uint8Array, inLen = 0): BlkResult {
+    const p = this.add(type, sector, out, inLen);
     this.q.kick();
     this.drv.handleInterrupt();
     const used = this.q.getUsed();
     if (!used) throw new Error('request not completed');
-    if (used.id !== head) throw new Error(`used id ${used.id}, expected ${head}`);
-    const data = new Uint8Array(inLen);
-    let o = 0;
-    for (const b of dataAddrs) {
-      data.set(m.read(b.addr, b.len), o);
-      o += b.len;
-    }
-    const status = m.r8(st);
-    for (const a of allocs) pool.release(a);
-    return { status, usedLen: used.len, data };
+    if (used.id !== p.head) throw new Error(`used id ${used.id}, expected ${p.head}`);
+    const r = this.finish(p);
+    return { status: r.status, usedLen: used.len, data: r.data };
   }
 
   /** Reads `count` sectors from `sector`. */

@@ -87,8 +87,11 @@ const DEFAULT_FEATURES: readonly number[] = [
 
 /** See the file comment. */
 export class SimBlkDevice extends SimMmioDevice {
-  /** the disk's bytes */
-  readonly disk: Uint8Array;
+  /** the disk's bytes, made on first use (a backend of the shipped platform opens a 96 MiB disk it may never read) */
+  get disk(): Uint8Array {
+    return (this.bytes ??= new Uint8Array(this.opts.capacity));
+  }
+  private bytes: Uint8Array | null = null;
   /** sectors whose requests fail with IOERR */
   readonly ioerrSectors = new Set<number>();
   /** requests executed, in completion order */
@@ -116,7 +119,6 @@ export class SimBlkDevice extends SimMmioDevice {
     const queue = new SplitQueue(0, opts.queueNumMax ?? 128);
     super(sim, opts, [queue], [...(opts.features ?? DEFAULT_FEATURES), ...(opts.readOnly ? [BlkFeature.RO] : [])]);
     this.queue = queue;
-    this.disk = new Uint8Array(opts.capacity);
     this.prng = opts.randomOrderSeed === undefined ? null : new Prng(opts.randomOrderSeed);
     const dv = this.cdv;
     const sectors = opts.capacity / SECTOR_SIZE;
@@ -280,7 +282,7 @@ export class SimBlkDevice extends SimMmioDevice {
       case BlkType.OUT: {
         const write = r.type === BlkType.OUT;
         if (r.data.some((d) => d.writable === write)) return fail(BlkStatus.IOERR);
-        if (bytes % SECTOR_SIZE || r.sector * SECTOR_SIZE + bytes > this.disk.length) return fail(BlkStatus.IOERR);
+        if (bytes % SECTOR_SIZE || r.sector * SECTOR_SIZE + bytes > this.opts.capacity) return fail(BlkStatus.IOERR);
         if (write && this.opts.readOnly) return fail(BlkStatus.IOERR);
         for (let s = r.sector; s < r.sector + bytes / SECTOR_SIZE; s++) if (this.ioerrSectors.has(s)) return fail(BlkStatus.IOERR);
         let at = r.sector * SECTOR_SIZE;

@@ -12,9 +12,8 @@ import type { DeviceModel } from '../../src/config/platform.ts';
 import { RamBacking } from '../../src/devices/backing.ts';
 import { SharedDisk } from '../../src/devices/disk.ts';
 import type { Host } from '../../src/host.ts';
-import { BLK_S, BLK_T, BlkDriver } from '../driver/blk.ts';
+import { BLK_S, BLK_T, BlkDriver, type PendingBlkRequest } from '../driver/blk.ts';
 import { makeSystem, type System } from '../driver/system.ts';
-import type { Buf } from '../driver/virtio.ts';
 import { FakeDisk, type FakeDiskOptions } from '../sim/fake-disk.ts';
 import { Prng } from '../sim/prng.ts';
 
@@ -61,52 +60,11 @@ function rig(opts: Partial<FakeDiskOptions> = {}): Rig {
   return { s, disk: disk!, shared: shared! };
 }
 
-/** A request in flight from the driver model. */
-interface Pending {
-  head: number;
-  type: number;
-  sector: number;
-  status: number;
-  data: Buf[];
-  allocs: number[];
-  payload?: Uint8Array;
-}
+type Pending = PendingBlkRequest;
 
-/** Puts one request on the queue without waiting for it (kick separately). */
+/** Puts one request on the queue without waiting for it (kick separately); 512-byte aligned buffers. */
 function add(d: BlkDriver, type: number, sector: number, out?: Uint8Array, inLen = 0, seg = 4096): Pending {
-  const m = d.drv.mem;
-  const pool = d.drv.pool;
-  const hdr = pool.alloc(16, 16);
-  m.w32(hdr, type);
-  m.w32(hdr + 4, 0);
-  m.w64(hdr + 8, sector);
-  const allocs = [hdr];
-  const outBufs: Buf[] = [{ addr: hdr, len: 16 }];
-  const inBufs: Buf[] = [];
-  if (out) {
-    for (let o = 0; o < out.length; o += seg) {
-      const n = Math.min(seg, out.length - o);
-      const a = pool.alloc(n, 512);
-      m.write(a, out.subarray(o, o + n));
-      allocs.push(a);
-      outBufs.push({ addr: a, len: n });
-    }
-  }
-  const data: Buf[] = [];
-  for (let o = 0; o < inLen; o += seg) {
-    const n = Math.min(seg, inLen - o);
-    const a = pool.alloc(n, 512);
-    m.fill(a, n, 0xee);
-    allocs.push(a);
-    inBufs.push({ addr: a, len: n });
-    data.push({ addr: a, len: n });
-  }
-  const st = pool.alloc(1, 1);
-  m.w8(st, 0xff);
-  allocs.push(st);
-  inBufs.push({ addr: st, len: 1 });
-  const head = d.q.add(outBufs, inBufs, false);
-  return { head, type, sector, status: st, data, allocs, payload: out };
+  return d.add(type, sector, out, inLen, seg, 512);
 }
 
 /** Takes every used element: [head, status, data bytes], frees the buffers. */
@@ -117,13 +75,8 @@ function reap(d: BlkDriver, pending: Map<number, Pending>): { p: Pending; status
     const p = pending.get(u.id);
     if (!p) throw new Error(`used id ${u.id} was not in flight`);
     pending.delete(u.id);
-    const m = d.drv.mem;
-    const parts = p.data.map((b) => m.read(b.addr, b.len));
-    const data = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-    let o = 0;
-    for (const b of parts) { data.set(b, o); o += b.length; }
-    out.push({ p, status: m.r8(p.status), len: u.len, data });
-    for (const a of p.allocs) d.drv.pool.release(a);
+    const r = d.finish(p);
+    out.push({ p, status: r.status, len: u.len, data: r.data });
   }
   return out;
 }
