@@ -65,11 +65,15 @@ test.after(async () => {
   disks.remove();
 });
 
-/** `out` without the lines the kernel printed on the console meanwhile (`[  219.074156] random: …`). */
-const withoutKernelLines = (out: string): string => out.replace(/^\[ *\d+\.\d+\] .*\n?/gm, '');
+/**
+ * `out` without what the kernel printed on the console meanwhile
+ * (`[  219.074156] random: …` up to its line end), also where it cut into
+ * a line of the command's output.
+ */
+const withoutKernelLines = (out: string): string => out.replace(/\[ *\d+\.\d+\] [^\n]*\n?/g, '');
 
 const md5Of = (out: string): string => {
-  const m = /^([0-9a-f]{32}) /m.exec(out);
+  const m = /^([0-9a-f]{32}) /m.exec(withoutKernelLines(out));
   if (!m) throw new Error(`no md5 in: ${out}`);
   return m[1];
 };
@@ -98,7 +102,7 @@ async function received(p: number, timeoutMs = 600_000): Promise<{ md5: string; 
   return sys.onFrontend(2, async () => {
     const out = await sys.check(`i=0; while [ ! -f /tmp/rx.${p} ] && [ $i -lt ${timeoutMs / 1000} ]; do sleep 1; i=$((i+1)); done; cat /tmp/rx.${p}`, timeoutMs + 30_000);
     // the kernel may print on the same console, even between the file's two lines (e.g. "random: crng init done")
-    const m = /^([0-9a-f]{32}) +-\n(\d+)$/m.exec(withoutKernelLines(out));
+    const m = /([0-9a-f]{32}) +-\n+(\d+)\s*$/.exec(withoutKernelLines(out));
     if (!m) throw new Error(`listener on port ${p}: no md5 and byte count in:\n${out}`);
     return { md5: m[1], bytes: Number(m[2]) };
   });
