@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { diskMinimumSize, type PassthroughDevice, type Platform } from '../src/config/platform.ts';
 import { cacheDir, displayPath } from '../scripts/paths.mjs';
+import { QEMU_VIRTIO_MMIO } from './frontend/dts.ts';
 import { uplinkQemuArgs, type UplinkOptions } from './uplink.ts';
 
 /** A passthrough device and the image file behind it. */
@@ -52,12 +53,6 @@ export class DiskImageError extends Error {
   }
 }
 
-/** Base of QEMU virt's virtio-mmio transports, bytes. */
-const VIRT_MMIO_BASE = 0x0a000000;
-/** Size of one QEMU virt virtio-mmio transport, bytes. */
-const VIRT_MMIO_SIZE = 0x200;
-/** QEMU virt's virtio-mmio transports (the first device of the command line gets the last one). */
-const VIRT_MMIO_COUNT = 32;
 /** Smallest image made for a disk no range of the description uses yet. */
 const MIN_DEFAULT_IMAGE = 1024 * 1024;
 
@@ -216,13 +211,16 @@ export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<s
   if (list.length === 0) return [];
   const args = ['-global', 'virtio-mmio.force-legacy=false'];
   list.forEach((d, i) => {
-    const transport = VIRT_MMIO_COUNT - 1 - i;
-    const base = VIRT_MMIO_BASE + transport * VIRT_MMIO_SIZE;
+    // QEMU virt's transports (qemu/frontend/dts.ts): the first device of the command line gets the last one
+    const q = QEMU_VIRTIO_MMIO;
+    const transport = q.count - 1 - i;
+    const base = q.base + transport * q.stride;
+    const intid = 32 + q.firstSpi + transport;
     if (d.base !== base) {
       throw new Error(`backend.passthrough[${i}].base: ${hex8(d.base)} is not where QEMU virt puts the virtio device added ${i + 1}${['st', 'nd', 'rd'][i] ?? 'th'} (transport ${transport}, ${hex8(base)})`);
     }
-    if (d.intid !== 48 + transport) {
-      throw new Error(`backend.passthrough[${i}].intid: ${d.intid} is not the interrupt of QEMU virt's transport ${transport} (INTID ${48 + transport})`);
+    if (d.intid !== intid) {
+      throw new Error(`backend.passthrough[${i}].intid: ${d.intid} is not the interrupt of QEMU virt's transport ${transport} (INTID ${intid})`);
     }
     if (d.kind === 'virtio-net') {
       args.push(...uplinkQemuArgs(d.name, uplinks[d.name]));
