@@ -386,8 +386,11 @@ void runtime_poll(void)
 			bool dm = intid != PLAT_UART_INTID;
 			if (dm)
 				perf_window_begin((uint32_t)intid);
-			/* the remio loop (remio.c) serves a DM and calls JS with what needs it */
-			if (!dm || !rm_service((uint32_t)intid)) {
+			/*
+			 * the remio loop (remio.c) serves a DM and calls JS with what needs it;
+			 * a disk plane (diskplane.c) serves its disk's interrupt unless JS must see it
+			 */
+			if (!dm || (!rm_service((uint32_t)intid) && !pt_irq((uint32_t)intid))) {
 				perf_js(true);
 				runtime_call(ctx, host_irq_handler, 1, &arg);
 				perf_js(false);

@@ -197,6 +197,50 @@ static JSValue host_region_base(JSContext *ctx, JSValueConst this_val, int argc,
 	return JS_NewFloat64(ctx, (double)r->base);
 }
 
+/**
+ * Device register accesses are ordered against the memory the device
+ * reads and writes by DMA, as Linux's writel/readl order them: a write
+ * after every earlier store to memory (DMB OSHST, Arm ARM B2.3.12: the
+ * rings and buffers a QueueNotify publishes), a read before every later
+ * load from memory (DMB OSHLD: the used ring an InterruptStatus read
+ * announces). Elsewhere, a compiler barrier.
+ */
+static inline void host_mmio_wmb(void)
+{
+#if defined(__aarch64__)
+	__asm__ volatile("dmb oshst" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+static inline void host_mmio_rmb(void)
+{
+#if defined(__aarch64__)
+	__asm__ volatile("dmb oshld" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+uint32_t pt_mmio_read32(uint64_t addr)
+{
+	uint32_t v = *(volatile uint32_t *)addr;
+	host_mmio_rmb();
+	return v;
+}
+
+void pt_mmio_write32(uint64_t addr, uint32_t value)
+{
+	host_mmio_wmb();
+	*(volatile uint32_t *)addr = value;
+}
+
+void pt_irq_unmask(uint32_t intid)
+{
+	gic_enable(intid);
+}
+
 /** Checks an MMIO access against the platform's device regions; throws RangeError otherwise. */
 static bool host_mmio_check(JSContext *ctx, JSValueConst addr_v, JSValueConst width_v, uint64_t *addr, uint32_t *width)
 {
@@ -232,6 +276,7 @@ static JSValue host_mmio_read(JSContext *ctx, JSValueConst this_val, int argc, J
 	case 4: v = *(volatile uint32_t *)addr; break;
 	default: v = *(volatile uint64_t *)addr; break;
 	}
+	host_mmio_rmb();
 	if (width == 8 && argc > 2 && !JS_IsUndefined(argv[2])) {
 		size_t len;
 		uint8_t *p = host_typed_array_bytes(ctx, argv[2], &len);
@@ -251,6 +296,7 @@ static JSValue host_mmio_write(JSContext *ctx, JSValueConst this_val, int argc, 
 		return JS_EXCEPTION;
 	if (JS_ToUint32(ctx, &lo, argv[2]) || (argc > 3 && JS_ToUint32(ctx, &hi, argv[3])))
 		return JS_EXCEPTION;
+	host_mmio_wmb();
 	switch (width) {
 	case 1: *(volatile uint8_t *)addr = (uint8_t)lo; break;
 	case 2: *(volatile uint16_t *)addr = (uint16_t)lo; break;
@@ -452,6 +498,86 @@ static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, 
 					.config_size = config_len > 0xffffffffu ? 0xffffffffu : (uint32_t)config_len };
 	h->shadow[0] = JS_DupValue(ctx, argv[1]);
 	h->shadow[1] = JS_DupValue(ctx, argv[2]);
+	return JS_TRUE;
+}
+
+/** JS values a disk plane keeps alive. */
+static JSValue host_pt_refs[PT_DISKS][9];
+
+/** The elements of typed array argv[i] (elements of `elem` bytes, aligned) and their number, or NULL (exception set). */
+static void *host_pt_array(JSContext *ctx, JSValueConst v, size_t elem, uint64_t want, const char *what)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, v, &len);
+	if (!p)
+		return NULL;
+	if (((uintptr_t)p & (elem - 1)) || len / elem < want) {
+		JS_ThrowRangeError(ctx, "host.diskPlane: %s needs an aligned array of %llu %u-byte elements", what,
+				   (unsigned long long)want, (unsigned)elem);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * host.diskPlane(state, queue, dma, next, chainCount, writable, tokens, reqs,
+ * events): registers a disk plane (diskplane.h, src/host.ts); returns its
+ * handle. Throws RangeError for short or misaligned arrays, a DMA buffer
+ * that is not a region, a bad queue layout, an interrupt that is not a
+ * passthrough device's or taken, or a full table.
+ */
+static JSValue host_disk_plane(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	struct pt_disk p = { 0 };
+	if (!(p.st = host_pt_array(ctx, argv[0], 4, PT_STATE_WORDS, "state")) ||
+	    !(p.q.st = host_pt_array(ctx, argv[1], 4, DRIVER_QUEUE_WORDS, "queue")))
+		return JS_EXCEPTION;
+	uint64_t num = p.q.st[DQ_NUM];
+	if (num < 1 || num > 32768)
+		return JS_ThrowRangeError(ctx, "host.diskPlane: Queue Size %llu", (unsigned long long)num);
+	if (!(p.q.dma = host_region_bytes(ctx, argv[2], "dma", &p.q.dma_size)) ||
+	    !(p.q.next = host_pt_array(ctx, argv[3], 2, num, "next")) ||
+	    !(p.q.chain_count = host_pt_array(ctx, argv[4], 2, num, "chainCount")) ||
+	    !(p.q.writable = host_pt_array(ctx, argv[5], 8, num, "writable")) ||
+	    !(p.q.tokens = host_pt_array(ctx, argv[6], 8, num, "tokens")) ||
+	    !(p.reqs = host_pt_array(ctx, argv[7], 4, num * PT_REQ_RECORD_WORDS, "reqs")) ||
+	    !(p.events = host_pt_array(ctx, argv[8], 4, num * PT_EVENT_RECORD_WORDS, "events")))
+		return JS_EXCEPTION;
+	p.mmio = (uint64_t)p.st[PT_MMIO_HI] << 32 | p.st[PT_MMIO_LO];
+	p.intid = p.st[PT_INTID];
+	bool window_ok = false;
+	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
+		if (p.mmio >= host_mmio[i].base && p.mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
+			window_ok = true;
+	if (!window_ok || p.intid == PLAT_TIMER_INTID || p.intid == PLAT_UART_INTID || p.intid > gic_max_intid())
+		return JS_ThrowRangeError(ctx, "host.diskPlane: window 0x%llx or INTID %u is not a passthrough device's",
+					  (unsigned long long)p.mmio, (unsigned)p.intid);
+	struct pt_disk *d = pt_disk_add(&p);
+	if (!d)
+		return JS_ThrowRangeError(ctx, "host.diskPlane: bad queue layout or slots, INTID %u taken, or more than %d disks",
+					  (unsigned)p.intid, PT_DISKS);
+	uint32_t h = pt_disk_handle(d);
+	for (int i = 0; i < 9; i++)
+		host_pt_refs[h][i] = JS_DupValue(ctx, argv[i]);
+	return JS_NewUint32(ctx, h);
+}
+
+/*
+ * host.diskRange(dmId, disk): links DM dmId's data plane (registered with a
+ * null disk) to disk plane `disk`. Returns true. Throws RangeError for an
+ * unknown DM or disk, a DM with a RAM disk, or a second link.
+ */
+static JSValue host_disk_range(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm, h;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &h, argv[1]))
+		return JS_EXCEPTION;
+	struct rm_dm *d = rm_dm_find(dm);
+	struct pt_disk *p = pt_disk_get(h);
+	if (!d || !d->blk.st || d->blk.disk || d->pt || !p)
+		return JS_ThrowRangeError(ctx, "host.diskRange: DM %u (a data plane without a disk, not linked yet) or disk %u unknown",
+					  (unsigned)dm, (unsigned)h);
+	d->pt = p;
 	return JS_TRUE;
 }
 
@@ -762,6 +888,8 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
 	JS_CFUNC_DEF("remioServe", 4, host_remio_serve),
 	JS_CFUNC_DEF("vqAttach", 9, host_vq_attach),
+	JS_CFUNC_DEF("diskPlane", 9, host_disk_plane),
+	JS_CFUNC_DEF("diskRange", 2, host_disk_range),
 	JS_CFUNC_DEF("vqPop", 2, host_vq_pop),
 	JS_CFUNC_DEF("vqPush", 2, host_vq_push),
 	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),

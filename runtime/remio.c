@@ -118,7 +118,7 @@ static inline void rm_answer(struct rm_dm *d, const struct remio_result *r, uint
 		rm_error(d, &d->completion_errors, "completion", c.status);
 }
 
-static void rm_notify(struct rm_dm *d)
+void rm_notify_dm(struct rm_dm *d)
 {
 	struct remio_result nr;
 	rm_hypercall(d->dm, 0, REMIO_OP_NOTIFY, 0, 0, &nr);
@@ -156,15 +156,16 @@ static bool rm_serve_in_c(struct rm_dm *d, const struct remio_result *r)
 		rm_answer(d, r, 0);
 		return true;
 	}
-	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r->value == 0 && (st[DP_CTRL] & DP_CTRL_QUEUE) && d->blk.disk) {
-		bool notify;
-		enum dp_result res = dp_blk_process(&d->blk, &notify);
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r->value == 0 && (st[DP_CTRL] & DP_CTRL_QUEUE) && (d->blk.disk || d->pt)) {
+		bool notify = false;
+		/* a RAM disk: served whole here; a range of a physical disk: placed on it, answered from its interrupt */
+		enum dp_result res = d->pt ? (enum dp_result)pt_blk_process(d) : dp_blk_process(&d->blk, &notify);
 		if (res == DP_DONE) {
 			st[DP_N_KICKS]++;
 			rm_answer(d, r, 0);
 		}
 		if (notify)
-			rm_notify(d);
+			rm_notify_dm(d);
 		/* handed back: the chain stays in the queue, JS gets the QueueNotify itself */
 		return res == DP_DONE;
 	}
@@ -201,7 +202,7 @@ static void rm_flush(struct rm_dm *d, uint32_t n)
 		rm_answer(d, &r, v);
 	}
 	if (flags > 0 && (flags & RM_CALL_NOTIFY))
-		rm_notify(d);
+		rm_notify_dm(d);
 }
 
 bool rm_service(uint32_t intid)

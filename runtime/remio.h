@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include "abi.h"
 #include "dataplane.h"
+#include "diskplane.h"
 #include "regshadow.h"
 
 struct remio_result;
@@ -57,6 +58,7 @@ struct rm_dm {
 	/** the block data plane and interrupt registers (st == NULL: none registered) */
 	struct dp_blk blk;
 	uint64_t window;  /**< guest-physical base of the virtio-mmio window (with blk.st) */
+	struct pt_disk *pt; /**< the physical disk queue 0 is placed on (diskplane.h; with blk.st, blk.disk NULL) */
 	struct rs_shadow shadow; /**< the transport's register shadow (w == NULL: none) */
 	bool resume;      /**< stopped at RM_BOUND: serve again after the other interrupts */
 	uint32_t ask_errors, completion_errors; /**< non-zero statuses other than an ending EMPTY */
@@ -85,6 +87,8 @@ struct rm_dm *rm_dm_add(uint32_t dm, uint32_t intid);
  * then calls host.onIrq's handler.
  */
 bool rm_service(uint32_t intid);
+/** Sends DM `d` a used buffer notification (remio NOTIFY), counting a failure. */
+void rm_notify_dm(struct rm_dm *d);
 /** Marks pending again the interrupts of DMs that stopped at RM_BOUND (end of a main-loop pass). */
 void rm_resume(void);
 

@@ -63,6 +63,11 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/host.ts', ts: 'DataPlaneQueueFlag', prefix: 'DP_QF_', suffix: 'u' },
   { file: 'src/host.ts', ts: 'RegShadowWord', prefix: 'RS_', cEnum: 'rs_word' },
   { file: 'src/host.ts', ts: 'RegShadowCtrl', prefix: 'RS_CTRL_', suffix: 'u' },
+  { file: 'src/host.ts', ts: 'DriverQueueWord', prefix: 'DQ_', cEnum: 'dq_word' },
+  { file: 'src/host.ts', ts: 'DiskPlaneWord', prefix: 'PT_', cEnum: 'pt_word' },
+  { file: 'src/host.ts', ts: 'DiskBroken', prefix: 'PT_BROKEN_' },
+  { file: 'src/host.ts', ts: 'DiskReqWord', prefix: 'PT_REQ_', cEnum: 'pt_req_word' },
+  { file: 'src/host.ts', ts: 'DiskEventWord', prefix: 'PT_EV_', cEnum: 'pt_event_word' },
 ];
 
 /** Plain numeric constants shared with C: C name, value, source, and how C writes it. */
@@ -74,6 +79,11 @@ export const ABI_VALUES: { c: string; value: number; source: string; hex?: boole
   { c: 'VQ_CHAIN_WORDS', value: host.QUEUE_CHAIN_WORDS, source: 'src/host.ts QUEUE_CHAIN_WORDS' },
   { c: 'RS_CONTROL_REGS', value: host.REG_SHADOW_CONTROL_REGS, source: 'src/host.ts REG_SHADOW_CONTROL_REGS' },
   { c: 'RS_WORDS', value: host.REG_SHADOW_WORDS, source: 'src/host.ts REG_SHADOW_WORDS' },
+  { c: 'DRIVER_QUEUE_WORDS', value: host.DRIVER_QUEUE_WORDS, source: 'src/host.ts DRIVER_QUEUE_WORDS' },
+  { c: 'PT_STATE_WORDS', value: host.DISK_PLANE_WORDS, source: 'src/host.ts DISK_PLANE_WORDS' },
+  { c: 'PT_REQ_RECORD_WORDS', value: host.DISK_REQ_WORDS, source: 'src/host.ts DISK_REQ_WORDS' },
+  { c: 'PT_EVENT_RECORD_WORDS', value: host.DISK_EVENT_WORDS, source: 'src/host.ts DISK_EVENT_WORDS' },
+  { c: 'PT_EVENT_HOST', value: host.DISK_EVENT_HOST, source: 'src/host.ts DISK_EVENT_HOST', hex: true, suffix: 'UL' },
 ];
 
 /** `QueueNotify` → `QUEUE_NOTIFY`, `DeviceID` → `DEVICE_ID`, `SHMLenLow` → `SHM_LEN_LOW`, `N_KICKS` unchanged. */

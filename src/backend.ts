@@ -13,11 +13,11 @@ import { BlkDevice } from './devices/blk.ts';
 import { DEVICE_KINDS } from './devices/registry.ts';
 import { VsockHub } from './devices/vsock-socket.ts';
 import { EthernetSwitch, type SwitchOptions } from './net/switch.ts';
-import { SharedDisk, type PhysicalDisk } from './devices/disk.ts';
+import { DiskRangeBacking, SharedDisk, type PhysicalDisk } from './devices/disk.ts';
 import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
 import { VirtioNetDriver } from './drivers/virtio-net.ts';
 import { UplinkPort } from './net/uplink.ts';
-import type { Host } from './host.ts';
+import { DataPlaneQueueFlag, DataPlaneWord, type Host } from './host.ts';
 import type { VirtioDevice } from './virtio/device.ts';
 import { GuestMemory } from './virtio/memory.ts';
 import { VirtioMmioTransport } from './virtio/mmio.ts';
@@ -94,6 +94,12 @@ export interface BackendOptions {
   netDriver?: (device: PassthroughDevice, host: Host, log: LogSink) => VirtioNetDriver;
 }
 
+/** A physical disk's disk plane and the frontend disks on it that it serves (by DM id). */
+interface DiskPlaneLink {
+  handle: number;
+  frontends: Map<number, { device: BlkDevice; transport: VirtioMmioTransport }>;
+}
+
 /** A physical disk the backend drives. */
 export interface PassthroughDisk {
   /** its platform entry */
@@ -155,6 +161,27 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
   }
   const diskMap = new Map<string, SharedDisk>();
   for (const [name, d] of disks) diskMap.set(name, d.shared);
+  /** the disk planes ({@link Host.diskPlane}) of the physical disks that have one, and the frontend disks linked to each */
+  const planes = new Map<SharedDisk, DiskPlaneLink>();
+  for (const d of disks.values()) {
+    const driver = d.driver;
+    if (!(driver instanceof VirtioBlkDriver) || driver.plane === null) continue;
+    const link: DiskPlaneLink = { handle: driver.planeHandle, frontends: new Map() };
+    planes.set(d.shared, link);
+    driver.onHostAnswer = (a) => {
+      const fe = link.frontends.get(a.dm);
+      if (!fe) return;
+      const st = fe.transport.dataPlane;
+      if (st[DataPlaneWord.GENERATION] !== a.generation) {
+        st[DataPlaneWord.N_DISK_STALE]++; // reset since: nobody waits for it
+        return;
+      }
+      fe.device.hostPlacedDone(a.feHead, a.statusOff, a.written, a.type, a.status);
+    };
+  }
+  function diskPlaneOf(backing: DiskRangeBacking): DiskPlaneLink | null {
+    return planes.get(backing.disk) ?? null;
+  }
   for (const model of platform.devices) {
     const name = shmemRegionName(model);
     const buffer = host.region(name);
@@ -171,13 +198,28 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
     dispatcher.register(model.dmId, model.window.base, model.window.size, transport);
     if (options.hostQueues !== false) transport.useHostQueues(host);
     if (host.dataPlane && options.dataPlane !== false) {
-      // The host answers the interrupt registers and, for a blk device over RAM,
-      // serves the request path; the device still answers everything else.
+      // The host answers the interrupt registers and, for a blk device over RAM
+      // or on a range of a physical disk with a disk plane, serves the request
+      // path; the device still answers everything else.
       const backing = device instanceof BlkDevice ? device.backing : null;
       const ram = backing && !isAsyncBacking(backing) ? backing.ram ?? null : null;
+      const plane = device instanceof BlkDevice && backing instanceof DiskRangeBacking ? diskPlaneOf(backing) : null;
       const dataPlane = host.dataPlane.bind(host);
       try {
-        transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), backing?.readOnly ?? false, ram !== null);
+        if (plane && device instanceof BlkDevice && backing instanceof DiskRangeBacking && host.diskRange) {
+          const diskRange = host.diskRange.bind(host);
+          transport.useDataPlane((st) => {
+            st[DataPlaneWord.RANGE_BASE_LO] = backing.base % 4294967296;
+            st[DataPlaneWord.RANGE_BASE_HI] = Math.floor(backing.base / 4294967296);
+            st[DataPlaneWord.RANGE_SIZE_LO] = backing.capacity % 4294967296;
+            st[DataPlaneWord.RANGE_SIZE_HI] = Math.floor(backing.capacity / 4294967296);
+            return dataPlane(model.dmId, model.backendIntid, st, buffer, null) && diskRange(model.dmId, plane.handle);
+          }, backing.readOnly, true,
+          () => (backing.volatileCache && device.writeThrough() ? DataPlaneQueueFlag.WRITETHROUGH : 0));
+          plane.frontends.set(model.dmId, { device, transport });
+        } else {
+          transport.useDataPlane((st) => dataPlane(model.dmId, model.backendIntid, st, buffer, ram), backing?.readOnly ?? false, ram !== null);
+        }
       } catch (e) {
         log(`${model.name}: no data plane (${e instanceof Error ? e.message : String(e)}); JS serves every request`);
       }

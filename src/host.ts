@@ -227,10 +227,24 @@ export const enum DataPlaneWord {
   N_INT_STATUS_READS, N_INT_ACKS, N_KICKS, N_CHAINS, N_READS, N_WRITES,
   N_BYTES_READ_LO, N_BYTES_READ_HI, N_BYTES_WRITTEN_LO, N_BYTES_WRITTEN_HI,
   N_USED_NOTIFICATIONS, N_HANDBACKS, N_ERRORS,
+  /** the device's reset generation: JS adds 1 at each device reset; the host stamps each request it places on a physical disk with it */
+  GENERATION,
+  /** a frontend disk on a physical disk ({@link Host.diskPlane}): byte offset of its range on the physical disk, low/high halves */
+  RANGE_BASE_LO, RANGE_BASE_HI,
+  /** bytes of the range, low/high halves */
+  RANGE_SIZE_LO, RANGE_SIZE_HI,
+  /** requests the host placed on the physical disk and has not answered or handed to JS yet */
+  N_IN_FLIGHT,
+  /** requests the host placed on the physical disk */
+  N_DISK_REQUESTS,
+  /** answers of such requests the host handed to JS (a status other than OK, the queue taken back meanwhile) */
+  N_DISK_HANDED,
+  /** answers of such requests dropped because the device was reset while they were in flight */
+  N_DISK_STALE,
 }
 
 /** Words of the data plane's state array. */
-export const DATA_PLANE_WORDS = 30;
+export const DATA_PLANE_WORDS = 39;
 
 /**
  * Words of one virtqueue's state shared with the host's C virtqueue
@@ -295,7 +309,127 @@ export const enum DataPlaneQueueFlag {
   EVENT_IDX = 1,
   INDIRECT = 2,
   READ_ONLY = 4,
+  /** writes must be durable before they are answered (virtio-blk writethrough, 5.2.5): the host hands writes back */
+  WRITETHROUGH = 8,
 }
+
+/**
+ * Words of a driver-side virtqueue's state (`DriverQueue` in
+ * src/drivers/virtio-mmio.ts; C: `enum dq_word` in the generated `abi.h`,
+ * runtime/drvqueue.h). The TypeScript queue keeps its state here, so that a
+ * host's C copy of the same algorithm ({@link Host.diskPlane}) can add and
+ * reap chains between two calls into JS. Offsets are bytes in the DMA
+ * region; indices are u16.
+ */
+export const enum DriverQueueWord {
+  /** Queue Size */
+  NUM = 0,
+  /** descriptor table, available ring, used ring: byte offsets in the DMA region */
+  DESC, AVAIL, USED,
+  /** the indirect tables (one of INDIRECT_ENTRIES descriptors per head): byte offset; 0 entries: none */
+  INDIRECT, INDIRECT_ENTRIES,
+  /** guest-physical address of the DMA region's first byte, low/high halves */
+  DMA_LO, DMA_HI,
+  /** 1 if VIRTIO_F_RING_EVENT_IDX was negotiated */
+  EVENT_IDX,
+  /** first free descriptor; free descriptors */
+  FREE_HEAD, NUM_FREE,
+  /** avail.idx including chains added since the last kick; avail.idx as published by the last kick */
+  AVAIL_IDX, PUBLISHED_IDX,
+  /** next used ring index to read */
+  LAST_USED,
+  /** chains added and not yet returned */
+  IN_FLIGHT,
+  /** QueueNotify writes made */
+  KICKS,
+}
+
+/** Words of a driver-side virtqueue's state ({@link DriverQueueWord}). */
+export const DRIVER_QUEUE_WORDS = 16;
+
+/**
+ * Words of the state a host's disk plane shares with a virtio-blk driver
+ * ({@link Host.diskPlane}; C: `enum pt_word` in the generated `abi.h`,
+ * runtime/diskplane.h).
+ */
+export const enum DiskPlaneWord {
+  /** 1: the host may place frontend requests on the disk and reap its completions (JS clears it when it gives up on the device) */
+  CTRL = 0,
+  /** guest-physical base of the disk's virtio-mmio window, low/high halves */
+  MMIO_LO, MMIO_HI,
+  /** the disk's interrupt */
+  INTID,
+  /** the host's header slots (16 bytes per head) and status bytes (1 per head): byte offsets in the DMA region */
+  HEADERS, STATUSES,
+  /** most data buffers per request; most bytes per data buffer (a multiple of 512) */
+  MAX_SEGMENTS, SEGMENT_BYTES,
+  /** 1 while JS holds requests waiting for room in the disk's queue: the host places none ahead of them and calls JS when room frees */
+  BACKLOG,
+  /** InterruptStatus bits the host read and acknowledged for JS (JS clears them) */
+  ISR,
+  /** event records waiting for JS ({@link DiskEventWord}) */
+  EVENTS,
+  /** non-zero: the host found the used ring broken (a {@link DiskBroken} reason) and stopped reaping */
+  BROKEN,
+  /** the used index and in-flight count when it was found broken (for the log) */
+  BROKEN_IDX, BROKEN_ARG,
+  /** counters: interrupts the host took, chains it reaped, answers it completed itself, calls into JS it needed */
+  N_INTERRUPTS, N_REAPED, N_ANSWERED, N_JS_CALLS,
+}
+
+/** Words of a disk plane's state ({@link DiskPlaneWord}). */
+export const DISK_PLANE_WORDS = 18;
+
+/** Why a host's disk plane stopped reaping ({@link DiskPlaneWord.BROKEN}). */
+export const enum DiskBroken {
+  /** used.idx moved past the chains in flight (BROKEN_IDX: used.idx, BROKEN_ARG: chains in flight) */
+  USED_IDX = 1,
+  /** a used entry names a descriptor that heads no chain in flight (BROKEN_IDX: the entry, BROKEN_ARG: the id) */
+  USED_ID = 2,
+}
+
+/**
+ * Words of the record a host's disk plane keeps per head for a request it
+ * placed on the disk (`reqs` of {@link Host.diskPlane}); the chain's token
+ * is -(head + 1).
+ */
+export const enum DiskReqWord {
+  /** the frontend's DM id + 1 (0: no request of the host's under this head) */
+  DM = 0,
+  /** the frontend chain's head */
+  FE_HEAD,
+  /** bytes written into the frontend chain on success (data + status) */
+  WRITTEN,
+  /** byte offset of the frontend's status byte in its shared region */
+  STATUS_OFF,
+  /** the frontend device's GENERATION when placed */
+  GENERATION,
+  /** BlkType (IN or OUT) */
+  TYPE,
+}
+
+/** Words per record of {@link DiskReqWord}. */
+export const DISK_REQ_WORDS = 6;
+
+/**
+ * Words of an event record a host's disk plane leaves for JS (`events` of
+ * {@link Host.diskPlane}), in used-ring order: a chain JS placed (TOKEN its
+ * token, LEN the used length) or, with TOKEN 0xffffffff, a request the
+ * host placed whose answer JS must give (the {@link DiskReqWord} fields and
+ * the disk's STATUS byte).
+ */
+export const enum DiskEventWord {
+  TOKEN = 0,
+  LEN,
+  DM, FE_HEAD, WRITTEN, STATUS_OFF, GENERATION, TYPE,
+  STATUS,
+}
+
+/** Words per record of {@link DiskEventWord}. */
+export const DISK_EVENT_WORDS = 9;
+
+/** {@link DiskEventWord.TOKEN} of a request the host placed. */
+export const DISK_EVENT_HOST = 0xffffffff;
 
 /**
  * Words of a transport's register shadow ({@link Host.regShadow}; C:
@@ -597,6 +731,51 @@ export interface Host {
    * @throws RangeError for a short shadow, a DM without a data plane (firmware), or a DM registered twice
    */
   regShadow?(dmId: number, shadow: Uint32Array, config: Uint8Array): boolean;
+
+  /**
+   * Optional: the hot path of a physical virtio-blk disk driven by baojs
+   * (`VirtioBlkDriver`), in the host: a *disk plane*. The driver's queue 0
+   * keeps its state in `queue` ({@link DRIVER_QUEUE_WORDS} words, {@link
+   * DriverQueueWord}) and `next`, `chainCount`, `writable`, `tokens` (one
+   * element per descriptor), over rings in `dma` (the DMA region, a {@link
+   * Host.region} buffer); `state` ({@link DISK_PLANE_WORDS} words, {@link
+   * DiskPlaneWord}) says where the host's header and status slots are and
+   * what the disk takes; `reqs` ({@link DISK_REQ_WORDS} words per
+   * descriptor) and `events` ({@link DISK_EVENT_WORDS} words per descriptor)
+   * as described there. All stay shared and alive.
+   *
+   * While CTRL is 1 the host, with the same algorithm as `DriverQueue`:
+   *  - places well-formed IN/OUT requests of frontend disks linked with
+   *    {@link Host.diskRange} straight on the disk (the frontend's buffers
+   *    as data buffers, zero copy) when they need no split and the queue
+   *    has room, and notifies the disk once per QueueNotify; anything else
+   *    stays in the frontend's queue for JS, untouched;
+   *  - on the disk's interrupt reads and acknowledges InterruptStatus
+   *    (into ISR), reaps the used ring, answers its own requests that
+   *    succeeded while their frontend queue is the host's (status byte,
+   *    used ring, one used buffer notification per frontend per interrupt),
+   *    and leaves everything else as event records. It calls the {@link
+   *    Host.onIrq} handler only when there is something for JS (events,
+   *    ISR bits other than the used buffer bit, a broken ring, a backlog
+   *    that now has room); otherwise it unmasks the interrupt itself.
+   * Returns the disk's handle. Hosts without one leave it out: the driver
+   * then does all of it in TypeScript.
+   * Source: runtime/diskplane.h, runtime/drvqueue.h; virtio 1.2 2.7, 4.2.2, 5.2.6.
+   * @throws RangeError for short or misaligned arrays, a buffer that is not
+   *   a region, an interrupt that is not a passthrough device's, or a disk
+   *   registered twice
+   */
+  diskPlane?(state: Uint32Array, queue: Uint32Array, dma: ArrayBuffer, next: Uint16Array, chainCount: Uint16Array,
+    writable: Float64Array, tokens: Float64Array, reqs: Uint32Array, events: Uint32Array): number;
+  /**
+   * Optional: links the data plane of DM `dmId` (a virtio-blk device
+   * registered with {@link Host.dataPlane} and a null disk) to the disk
+   * plane `disk` ({@link Host.diskPlane}): its queue 0 is then served by
+   * placing requests on that disk, in the range that the state words
+   * RANGE_BASE and RANGE_SIZE give ({@link DataPlaneWord}).
+   * @throws RangeError for an unknown DM or disk, or a DM linked already
+   */
+  diskRange?(dmId: number, disk: number): boolean;
 
   /**
    * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`

@@ -590,9 +590,42 @@ export class BlkDevice implements VirtioDevice {
     const mem = ctx.mem;
     mem.u8[(io.statusAddr - mem.base) | 0] = status;
     this.counters.inFlight--;
+    // (a host data plane may hold the queue between requests: take it back; signalUsed hands it over again)
+    if (ctx.takeQueues) ctx.takeQueues();
     ctx.queues[0].push(io.head, status === BlkStatus.OK ? io.written : 1);
     this.completedSinceSignal = true;
     this.freeIo(io);
+  }
+
+  /**
+   * The answer of a request that a host's disk plane placed on the
+   * physical disk for this device ({@link Host.diskPlane}) and handed to
+   * JS (a status other than OK, the queue JS's when it came, or the disk
+   * given up): answered as a request of the asynchronous path is —
+   * writethrough flush, IOERR logged, status byte, used ring, one used
+   * buffer notification at the end of the burst. The caller checked that
+   * the device was not reset since the request was placed.
+   * @param head the frontend chain's head
+   * @param statusOff byte offset of its status byte in the shared region
+   * @param written bytes written into the chain on success
+   * @param type BlkType.IN or OUT
+   * @param status the disk's answer (0 OK, 1 IOERR, 2 UNSUPP)
+   */
+  hostPlacedDone(head: number, statusOff: number, written: number, type: number, status: number): void {
+    const ctx = this.ctx;
+    if (!ctx || statusOff >= ctx.mem.size) return;
+    let io = this.freeIos;
+    if (io) this.freeIos = io.next;
+    else io = new BlkIo(this, 16);
+    io.next = null;
+    io.head = head;
+    io.statusAddr = ctx.mem.base + statusOff;
+    io.written = written;
+    io.type = type;
+    io.generation = this.generation;
+    io.flushing = false;
+    this.counters.inFlight++;
+    this.ioDone(io, status);
   }
 
   /** After a burst of completions: one used buffer notification for them. */

@@ -57,6 +57,14 @@ export interface PhysicalDisk {
   plug?(): void;
   /** Optional: notifies the device of what was submitted since {@link PhysicalDisk.plug}. */
   unplug?(): void;
+  /**
+   * Optional: told true when requests start waiting for room in the disk's
+   * queue and false when none waits any more. A driver with a host fast
+   * path ({@link Host.diskPlane}) holds it back meanwhile, so that it
+   * places nothing ahead of them and hands the completions that free room
+   * to JS.
+   */
+  setBacklog?(waiting: boolean): void;
 }
 
 /** Counters of a {@link SharedDisk}. */
@@ -276,10 +284,18 @@ export class SharedDisk {
 
   private submitOrWait(req: DiskRequest): void {
     if (this.waitHead === null && this.disk.submit(req.type, req.sector, req.addrs, req.lens, req.count, req.done)) return;
+    this.wait(req);
+  }
+
+  /** Queues `req` behind the requests waiting for room. */
+  private wait(req: DiskRequest): void {
     this.counters.queued++;
     req.next = null;
     if (this.waitTail) this.waitTail.next = req;
-    else this.waitHead = req;
+    else {
+      this.waitHead = req;
+      this.disk.setBacklog?.(true);
+    }
     this.waitTail = req;
   }
 
@@ -289,8 +305,12 @@ export class SharedDisk {
       if (!this.disk.submit(req.type, req.sector, req.addrs, req.lens, req.count, req.done)) break;
       req = req.next;
     }
+    const had = this.waitHead !== null;
     this.waitHead = req;
-    if (req === null) this.waitTail = null;
+    if (req === null) {
+      this.waitTail = null;
+      if (had) this.disk.setBacklog?.(false);
+    }
     if (!this.flushInFlight && this.flushWaiters.length > 0) this.startFlush();
   }
 
@@ -324,11 +344,7 @@ export class SharedDisk {
     req.owner = this.flushDone;
     if (this.waitHead === null && this.disk.submit(BlkType.FLUSH, 0, req.addrs, req.lens, 0, req.done)) return;
     // behind the queued requests: they were accepted before this flush
-    this.counters.queued++;
-    req.next = null;
-    if (this.waitTail) this.waitTail.next = req;
-    else this.waitHead = req;
-    this.waitTail = req;
+    this.wait(req);
   }
 
   private onFlushDone(status: number): void {

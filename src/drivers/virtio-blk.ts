@@ -18,7 +18,9 @@
  * flight; without it, each takes header + data + status descriptors.
  * Completion order is the device's.
  */
-import type { Host } from '../host.ts';
+import {
+  DiskBroken, DiskEventWord, DiskPlaneWord, DiskReqWord, DISK_EVENT_HOST, DISK_EVENT_WORDS, DISK_PLANE_WORDS, DISK_REQ_WORDS, type Host,
+} from '../host.ts';
 import { BlkConfig, BlkFeature } from '../devices/blk.ts';
 import { BLK_HEADER_SIZE, BLK_ID_BYTES, BlkStatus, BlkType, SECTOR_SIZE } from '../devices/blk-request.ts';
 import { describeError } from '../dispatcher/log.ts';
@@ -45,6 +47,25 @@ export interface VirtioBlkOptions {
   maxSegments?: number;
   /** where log lines go (default: dropped) */
   log?: (msg: string) => void;
+  /** false: no disk plane even if the host has one ({@link Host.diskPlane}) */
+  diskPlane?: boolean;
+}
+
+/**
+ * A frontend request that a host's disk plane placed on the disk
+ * ({@link Host.diskPlane}) and whose answer JS must give: its status was
+ * not OK, or its frontend queue was JS's when it completed, or the driver
+ * gave up on the device. Fields as {@link DiskReqWord}; `status` the
+ * disk's status byte (IOERR for a lost request).
+ */
+export interface HostPlacedAnswer {
+  dm: number;
+  feHead: number;
+  written: number;
+  statusOff: number;
+  generation: number;
+  type: number;
+  status: number;
 }
 
 /** Counters of a {@link VirtioBlkDriver}, plain numbers. */
@@ -112,8 +133,26 @@ export class VirtioBlkDriver {
   private readonly refused: ((status: number) => void)[] = [];
   private refusedTimer = false;
   private plugged = false;
+  /**
+   * the host's disk plane ({@link Host.diskPlane}): its state words; null
+   * without one
+   */
+  readonly plane: Uint32Array | null = null;
+  /** the disk plane's handle ({@link Host.diskRange}), or -1 */
+  readonly planeHandle: number = -1;
+  /** the records of the requests the plane placed (per head) and the events it leaves */
+  private readonly planeReqs: Uint32Array | null = null;
+  private readonly planeEvents: Uint32Array | null = null;
+  private readonly planeStatusOff: number = 0;
+  /**
+   * Where answers of requests the host's disk plane placed go when JS must
+   * give them ({@link HostPlacedAnswer}); set by whoever links frontend
+   * disks to the plane.
+   */
+  onHostAnswer: ((a: HostPlacedAnswer) => void) | null = null;
+  private readonly hostAnswer: HostPlacedAnswer = { dm: 0, feHead: 0, written: 0, statusOff: 0, generation: 0, type: 0, status: 0 };
 
-  private constructor(private readonly host: Host, readonly transport: VirtioMmioDriver, queueSize: number, segmentsWanted: number) {
+  private constructor(private readonly host: Host, readonly transport: VirtioMmioDriver, queueSize: number, segmentsWanted: number, usePlane: boolean) {
     const t = transport;
     const f = t.features;
     this.readOnly = hasFeature(f, BlkFeature.RO);
@@ -167,6 +206,37 @@ export class VirtioBlkDriver {
     this.queue.onUsed = (slot, len) => this.completed(slot, len);
     this.queue.onLost = (slot) => this.lost(slot);
     t.onConfigChange = () => this.configChanged();
+    if (host.diskPlane && usePlane) {
+      // the host's slots: a header and a status byte per head of the queue
+      const headers = arena.alloc(BLK_HEADER_SIZE * num, 16);
+      const statuses = arena.alloc(num, 4);
+      const st = new Uint32Array(DISK_PLANE_WORDS);
+      st[DiskPlaneWord.MMIO_LO] = t.base % TWO32;
+      st[DiskPlaneWord.MMIO_HI] = Math.floor(t.base / TWO32);
+      st[DiskPlaneWord.INTID] = t.intid;
+      st[DiskPlaneWord.HEADERS] = arena.mem.offset(headers, BLK_HEADER_SIZE * num);
+      st[DiskPlaneWord.STATUSES] = arena.mem.offset(statuses, num);
+      st[DiskPlaneWord.MAX_SEGMENTS] = this.maxSegments;
+      st[DiskPlaneWord.SEGMENT_BYTES] = Math.min(0xfffffe00, Math.max(SECTOR_SIZE, sizeMax - (sizeMax % SECTOR_SIZE)));
+      const reqs = new Uint32Array(DISK_REQ_WORDS * num);
+      const events = new Uint32Array(DISK_EVENT_WORDS * num);
+      const q = this.queue;
+      try {
+        const handle = host.diskPlane(st, q.st, arena.mem.buffer, q.next, q.chainCount, q.writableBytes, q.tokens, reqs, events);
+        st[DiskPlaneWord.CTRL] = 1;
+        this.plane = st;
+        this.planeHandle = handle;
+        this.planeReqs = reqs;
+        this.planeEvents = events;
+        this.planeStatusOff = st[DiskPlaneWord.STATUSES];
+        // giving up on the device ends the plane first: its requests in flight come back as lost
+        t.onGiveUp = () => {
+          st[DiskPlaneWord.CTRL] = 0;
+        };
+      } catch (e) {
+        t.logLine(`no disk plane: ${describeError(e)}; every request goes through TypeScript`);
+      }
+    }
     t.driverOk();
   }
 
@@ -187,7 +257,7 @@ export class VirtioBlkDriver {
       Feature.RING_EVENT_IDX, Feature.INDIRECT_DESC,
     ]);
     try {
-      return new VirtioBlkDriver(host, t, opts.queueSize ?? 128, opts.maxSegments ?? Infinity);
+      return new VirtioBlkDriver(host, t, opts.queueSize ?? 128, opts.maxSegments ?? Infinity, opts.diskPlane !== false);
     } catch (e) {
       t.fail(`set-up failed: ${describeError(e)}`);
       throw e;
@@ -278,7 +348,51 @@ export class VirtioBlkDriver {
    */
   onInterrupt(): void {
     this.counters.interrupts++;
-    this.transport.onInterrupt();
+    const st = this.plane;
+    if (st === null) {
+      this.transport.onInterrupt();
+      return;
+    }
+    // what the host's disk plane reaped first, in used-ring order
+    const ev = this.planeEvents!;
+    const n = st[DiskPlaneWord.EVENTS];
+    for (let i = 0; i < n; i++) {
+      const e = DISK_EVENT_WORDS * i;
+      if (ev[e + DiskEventWord.TOKEN] !== DISK_EVENT_HOST) {
+        this.completed(ev[e + DiskEventWord.TOKEN], ev[e + DiskEventWord.LEN]);
+        continue;
+      }
+      const a = this.hostAnswer;
+      a.dm = ev[e + DiskEventWord.DM];
+      a.feHead = ev[e + DiskEventWord.FE_HEAD];
+      a.written = ev[e + DiskEventWord.WRITTEN];
+      a.statusOff = ev[e + DiskEventWord.STATUS_OFF];
+      a.generation = ev[e + DiskEventWord.GENERATION];
+      a.type = ev[e + DiskEventWord.TYPE];
+      a.status = this.checkedStatus(ev[e + DiskEventWord.STATUS]);
+      this.deliverHostAnswer(a);
+    }
+    st[DiskPlaneWord.EVENTS] = 0;
+    const isr = st[DiskPlaneWord.ISR];
+    st[DiskPlaneWord.ISR] = 0;
+    const broken = st[DiskPlaneWord.BROKEN];
+    if (broken !== 0) {
+      st[DiskPlaneWord.CTRL] = 0;
+      const idx = st[DiskPlaneWord.BROKEN_IDX];
+      const arg = st[DiskPlaneWord.BROKEN_ARG];
+      this.transport.fail(broken === DiskBroken.USED_IDX
+        ? `queue 0: used.idx ${idx} is past the ${arg} chains in flight`
+        : `queue 0: used entry ${idx} names descriptor ${arg}, not the head of a chain in flight`);
+    }
+    this.transport.onInterrupt(isr);
+  }
+
+  /**
+   * Holds the host's disk plane back while requests wait for room in the
+   * queue (see {@link PhysicalDisk.setBacklog}).
+   */
+  setBacklog(waiting: boolean): void {
+    if (this.plane) this.plane[DiskPlaneWord.BACKLOG] = waiting ? 1 : 0;
   }
 
   /** Throws for a request the device must not see (see {@link VirtioBlkDriver.submit}). */
@@ -326,17 +440,58 @@ export class VirtioBlkDriver {
 
   /** A chain the device returned: its status byte to the caller. */
   private completed(slot: number, _len: number): void {
-    let status = this.u8[this.statusOff + slot];
+    if (slot < 0) {
+      this.hostPlaced(-slot - 1, this.u8[this.planeStatusOff - slot - 1]);
+      return;
+    }
+    this.finish(slot, this.checkedStatus(this.u8[this.statusOff + slot]));
+  }
+
+  /** A status byte the device wrote, as the caller sees it: OK, IOERR or UNSUPP (anything else IOERR, logged). */
+  private checkedStatus(status: number): number {
     if (status !== BlkStatus.OK && status !== BlkStatus.IOERR && status !== BlkStatus.UNSUPP) {
       this.transport.logLine(`request completed with status byte ${status}${status === STATUS_UNWRITTEN ? ' (never written)' : ''}: answered IOERR`);
-      status = BlkStatus.IOERR;
+      return BlkStatus.IOERR;
     }
-    this.finish(slot, status);
+    return status;
   }
 
   /** A chain in flight when the driver gave up on the device. */
   private lost(slot: number): void {
+    if (slot < 0) {
+      this.hostPlaced(-slot - 1, BlkStatus.IOERR);
+      return;
+    }
     this.finish(slot, BlkStatus.IOERR);
+  }
+
+  /** A request the host's disk plane placed at `head` came back to JS (reaped here, or lost): its answer. */
+  private hostPlaced(head: number, status: number): void {
+    const r = this.planeReqs;
+    if (!r) return;
+    const w = DISK_REQ_WORDS * head;
+    if (r[w + DiskReqWord.DM] === 0) return;
+    const a = this.hostAnswer;
+    a.dm = r[w + DiskReqWord.DM] - 1;
+    a.feHead = r[w + DiskReqWord.FE_HEAD];
+    a.written = r[w + DiskReqWord.WRITTEN];
+    a.statusOff = r[w + DiskReqWord.STATUS_OFF];
+    a.generation = r[w + DiskReqWord.GENERATION];
+    a.type = r[w + DiskReqWord.TYPE];
+    a.status = this.checkedStatus(status);
+    r[w + DiskReqWord.DM] = 0;
+    this.deliverHostAnswer(a);
+  }
+
+  /** Hands a host-placed request's answer to {@link VirtioBlkDriver.onHostAnswer}. */
+  private deliverHostAnswer(a: HostPlacedAnswer): void {
+    const to = this.onHostAnswer;
+    if (!to) return;
+    try {
+      to(a);
+    } catch (e) {
+      this.transport.logLine(`a request's completion threw: ${describeError(e)}`);
+    }
   }
 
   private finish(slot: number, status: number): void {

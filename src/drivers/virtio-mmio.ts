@@ -48,7 +48,7 @@
  * could see avail.idx before the entry on hardware.
  */
 import { describeError, RateLimitedLog } from '../dispatcher/log.ts';
-import type { Host } from '../host.ts';
+import { DriverQueueWord, DRIVER_QUEUE_WORDS, type Host } from '../host.ts';
 import { GuestMemory } from '../virtio/memory.ts';
 import {
   DescFlag, DeviceStatus, Feature, hasFeature, InterruptBit, MMIO_MAGIC, MMIO_VERSION, MmioReg, setFeature,
@@ -134,8 +134,11 @@ export type LostHandler = (token: number) => void;
 /**
  * One split virtqueue, driver side (virtio 1.2 section 2.7). The rings
  * live in a {@link DmaArena}; the driver's own bookkeeping (free list,
- * chain lengths, tokens) lives in private arrays, never in memory the
- * device can write.
+ * chain lengths, tokens) lives in its own arrays, never in memory the
+ * device can write. The indices and counts live in {@link DriverQueue.st}
+ * ({@link DriverQueueWord}) so that a host's disk plane (runtime/drvqueue.h,
+ * {@link Host.diskPlane}), which runs the same algorithm in C, can add and
+ * reap chains between two calls into JS: this class is its reference.
  */
 export class DriverQueue {
   /** Queue Size chosen (a power of 2 ≤ QueueNumMax) */
@@ -144,10 +147,8 @@ export class DriverQueue {
   readonly descAddr: number;
   readonly availAddr: number;
   readonly usedAddr: number;
-  /** chains added and not yet returned (or lost) */
-  inFlight = 0;
-  /** QueueNotify writes made */
-  kicks = 0;
+  /** the queue's indices and counts ({@link DriverQueueWord}), shared with a host's disk plane */
+  readonly st = new Uint32Array(DRIVER_QUEUE_WORDS);
   /** handler of the chains the device returns ({@link VirtioMmioDriver.onInterrupt}) */
   onUsed: UsedHandler | null = null;
   /** handler of the chains in flight when the driver gives up ({@link VirtioMmioDriver.fail}) */
@@ -158,24 +159,17 @@ export class DriverQueue {
   private readonly availOff: number;
   private readonly usedOff: number;
   /** free-list and chain links (the `next` the driver wrote, kept where the device cannot change it) */
-  private readonly next: Uint16Array;
+  readonly next: Uint16Array;
   /** descriptors in the chain whose head is i; 0: i is not the head of a chain in flight */
-  private readonly chainCount: Uint16Array;
+  readonly chainCount: Uint16Array;
   /** bytes of device-writable buffers in the chain whose head is i */
-  private readonly writableBytes: Float64Array;
-  private readonly tokens: Float64Array;
+  readonly writableBytes: Float64Array;
+  /** the token of the chain whose head is i */
+  readonly tokens: Float64Array;
   /** indirect tables ({@link DriverQueue.useIndirect}): one of `indirectEntries` descriptors per head */
   private indirectAddr = 0;
   private indirectOff = 0;
   private indirectEntries = 0;
-  private freeHead = 0;
-  private numFree: number;
-  /** avail.idx including chains added since the last kick (u16) */
-  private availIdx = 0;
-  /** avail.idx as published by the last kick (u16) */
-  private publishedIdx = 0;
-  /** next used ring index to read (u16) */
-  private lastUsed = 0;
 
   /**
    * @param index queue index (QueueSel)
@@ -191,7 +185,6 @@ export class DriverQueue {
     private readonly indirectAllowed: boolean, private readonly notify: () => void, private readonly broken: (reason: string) => void) {
     if (!Number.isInteger(num) || num < 1 || num > 32768 || (num & (num - 1)) !== 0) throw new RangeError(`queue ${index}: size ${num} is not a power of 2 in 1..32768`);
     this.num = num;
-    this.numFree = num;
     this.descAddr = arena.alloc(Vring.DESC_SIZE * num, Math.max(Vring.DESC_ALIGN, RING_PAGE));
     this.availAddr = arena.alloc(Vring.RING + Vring.AVAIL_ENTRY * num + 2, Vring.AVAIL_ALIGN);
     this.usedAddr = arena.alloc(Vring.RING + Vring.USED_ENTRY * num + 2, Math.max(Vring.USED_ALIGN, RING_PAGE));
@@ -205,16 +198,40 @@ export class DriverQueue {
     this.chainCount = new Uint16Array(num);
     this.writableBytes = new Float64Array(num);
     this.tokens = new Float64Array(num);
+    const st = this.st;
+    st[DriverQueueWord.NUM] = num;
+    st[DriverQueueWord.DESC] = this.descOff;
+    st[DriverQueueWord.AVAIL] = this.availOff;
+    st[DriverQueueWord.USED] = this.usedOff;
+    st[DriverQueueWord.DMA_LO] = mem.base % TWO32;
+    st[DriverQueueWord.DMA_HI] = Math.floor(mem.base / TWO32);
+    st[DriverQueueWord.EVENT_IDX] = eventIdx ? 1 : 0;
+    st[DriverQueueWord.NUM_FREE] = num;
+  }
+
+  /** Chains added and not yet returned (or lost). */
+  get inFlight(): number {
+    return this.st[DriverQueueWord.IN_FLIGHT];
+  }
+
+  /** QueueNotify writes made. */
+  get kicks(): number {
+    return this.st[DriverQueueWord.KICKS];
+  }
+
+  /** Whether chains of 2..{@link DriverQueue.indirectSize} buffers go into indirect tables (0: none). */
+  get indirectSize(): number {
+    return this.indirectEntries;
   }
 
   /** Descriptors free now: a direct chain of that many fits. */
   get free(): number {
-    return this.numFree;
+    return this.st[DriverQueueWord.NUM_FREE];
   }
 
   /** Whether a chain of `count` buffers fits now (one descriptor if it goes into an indirect table). */
   fits(count: number): boolean {
-    return (count > 1 && count <= this.indirectEntries ? 1 : count) <= this.numFree;
+    return (count > 1 && count <= this.indirectEntries ? 1 : count) <= this.st[DriverQueueWord.NUM_FREE];
   }
 
   /**
@@ -233,6 +250,8 @@ export class DriverQueue {
     this.indirectAddr = this.arena.alloc(bytes, Vring.DESC_ALIGN);
     this.indirectOff = this.arena.mem.offset(this.indirectAddr, bytes);
     this.indirectEntries = entries;
+    this.st[DriverQueueWord.INDIRECT] = this.indirectOff;
+    this.st[DriverQueueWord.INDIRECT_ENTRIES] = entries;
     return true;
   }
 
@@ -250,9 +269,10 @@ export class DriverQueue {
   add(addrs: Float64Array | readonly number[], lens: Uint32Array | readonly number[], writableFrom: number, count: number, token: number): boolean {
     if (!Number.isInteger(count) || count < 1 || count > this.num) throw new RangeError(`queue ${this.index}: a chain of ${count} buffers (Queue Size ${this.num})`);
     if (count > 1 && count <= this.indirectEntries) return this.addIndirect(addrs, lens, writableFrom, count, token);
-    if (count > this.numFree) return false;
+    const st = this.st;
+    if (count > st[DriverQueueWord.NUM_FREE]) return false;
     const dv = this.dv;
-    const head = this.freeHead;
+    const head = st[DriverQueueWord.FREE_HEAD];
     let d = head;
     let writable = 0;
     for (let i = 0; i < count; i++) {
@@ -262,17 +282,18 @@ export class DriverQueue {
       if (w) writable += lens[i];
       if (!last) d = this.next[d];
     }
-    this.freeHead = this.next[d];
-    this.numFree -= count;
+    st[DriverQueueWord.FREE_HEAD] = this.next[d];
+    st[DriverQueueWord.NUM_FREE] -= count;
     this.placed(head, count, writable, token);
     return true;
   }
 
   /** {@link DriverQueue.add} of a chain into the indirect table of the head it takes. */
   private addIndirect(addrs: Float64Array | readonly number[], lens: Uint32Array | readonly number[], writableFrom: number, count: number, token: number): boolean {
-    if (this.numFree === 0) return false;
+    const st = this.st;
+    if (st[DriverQueueWord.NUM_FREE] === 0) return false;
     const dv = this.dv;
-    const head = this.freeHead;
+    const head = st[DriverQueueWord.FREE_HEAD];
     const table = this.indirectOff + Vring.DESC_SIZE * this.indirectEntries * head;
     let writable = 0;
     for (let i = 0; i < count; i++) {
@@ -283,8 +304,8 @@ export class DriverQueue {
     }
     const tableAddr = this.indirectAddr + Vring.DESC_SIZE * this.indirectEntries * head;
     writeDesc(dv, this.descOff + Vring.DESC_SIZE * head, tableAddr, Vring.DESC_SIZE * count, DescFlag.INDIRECT, 0);
-    this.freeHead = this.next[head];
-    this.numFree--;
+    st[DriverQueueWord.FREE_HEAD] = this.next[head];
+    st[DriverQueueWord.NUM_FREE]--;
     this.placed(head, 1, writable, token);
     return true;
   }
@@ -294,9 +315,11 @@ export class DriverQueue {
     this.chainCount[head] = descriptors;
     this.writableBytes[head] = writable;
     this.tokens[head] = token;
-    this.dv.setUint16(this.availOff + Vring.RING + Vring.AVAIL_ENTRY * (this.availIdx & (this.num - 1)), head, true);
-    this.availIdx = (this.availIdx + 1) & 0xffff;
-    this.inFlight++;
+    const st = this.st;
+    const idx = st[DriverQueueWord.AVAIL_IDX];
+    this.dv.setUint16(this.availOff + Vring.RING + Vring.AVAIL_ENTRY * (idx & (this.num - 1)), head, true);
+    st[DriverQueueWord.AVAIL_IDX] = (idx + 1) & 0xffff;
+    st[DriverQueueWord.IN_FLIGHT]++;
   }
 
   /**
@@ -307,17 +330,18 @@ export class DriverQueue {
    * @returns true if QueueNotify was written
    */
   kick(): boolean {
-    const old = this.publishedIdx;
-    const now = this.availIdx;
+    const st = this.st;
+    const old = st[DriverQueueWord.PUBLISHED_IDX];
+    const now = st[DriverQueueWord.AVAIL_IDX];
     if (old === now) return false;
     const dv = this.dv;
     dv.setUint16(this.availOff + Vring.IDX, now, true);
-    this.publishedIdx = now;
+    st[DriverQueueWord.PUBLISHED_IDX] = now;
     const needed = this.eventIdx
       ? vringNeedEvent(dv.getUint16(this.usedOff + Vring.RING + Vring.USED_ENTRY * this.num, true), now, old)
       : (dv.getUint16(this.usedOff + Vring.FLAGS, true) & VIRTQ_USED_F_NO_NOTIFY) === 0;
     if (!needed) return false;
-    this.kicks++;
+    st[DriverQueueWord.KICKS]++;
     this.notify();
     return true;
   }
@@ -333,35 +357,40 @@ export class DriverQueue {
    */
   reap(cb: UsedHandler): number {
     const dv = this.dv;
+    const st = this.st;
     const mask = this.num - 1;
     let n = 0;
     for (;;) {
       const idx = dv.getUint16(this.usedOff + Vring.IDX, true);
-      if (idx === this.lastUsed) {
+      let last = st[DriverQueueWord.LAST_USED];
+      if (idx === last) {
         if (!this.eventIdx) return n;
         dv.setUint16(this.availOff + Vring.RING + Vring.AVAIL_ENTRY * this.num, idx, true);
         if (dv.getUint16(this.usedOff + Vring.IDX, true) === idx) return n;
         continue;
       }
-      const ahead = (idx - this.lastUsed) & 0xffff;
-      if (ahead > this.inFlight) {
-        this.broken(`queue ${this.index}: used.idx ${idx} is ${ahead} entries past ${this.lastUsed} with ${this.inFlight} chains in flight`);
+      const ahead = (idx - last) & 0xffff;
+      if (ahead > st[DriverQueueWord.IN_FLIGHT]) {
+        this.broken(`queue ${this.index}: used.idx ${idx} is ${ahead} entries past ${last} with ${st[DriverQueueWord.IN_FLIGHT]} chains in flight`);
         return n;
       }
-      while (this.lastUsed !== idx) {
-        const p = this.usedOff + Vring.RING + Vring.USED_ENTRY * (this.lastUsed & mask);
+      while (last !== idx) {
+        const p = this.usedOff + Vring.RING + Vring.USED_ENTRY * (last & mask);
         const id = dv.getUint32(p, true);
         let len = dv.getUint32(p + 4, true);
         if (id >= this.num || this.chainCount[id] === 0) {
-          this.broken(`queue ${this.index}: used entry ${this.lastUsed} names descriptor ${id}, not the head of a chain in flight`);
+          this.broken(`queue ${this.index}: used entry ${last} names descriptor ${id}, not the head of a chain in flight`);
           return n;
         }
-        this.lastUsed = (this.lastUsed + 1) & 0xffff;
+        last = (last + 1) & 0xffff;
+        st[DriverQueueWord.LAST_USED] = last;
         if (len > this.writableBytes[id]) len = this.writableBytes[id];
         const token = this.tokens[id];
         this.release(id);
         n++;
         cb(token, len);
+        // (a callback may reap too: go on from where the state says)
+        last = st[DriverQueueWord.LAST_USED];
       }
     }
   }
@@ -385,15 +414,17 @@ export class DriverQueue {
 
   /** Returns the chain whose head is `head` to the free list. */
   private release(head: number): void {
+    const st = this.st;
     const count = this.chainCount[head];
     let tail = head;
     for (let i = 1; i < count; i++) tail = this.next[tail];
-    this.next[tail] = this.freeHead;
-    this.freeHead = head;
-    this.numFree += count;
+    this.next[tail] = st[DriverQueueWord.FREE_HEAD];
+    st[DriverQueueWord.FREE_HEAD] = head;
+    st[DriverQueueWord.NUM_FREE] += count;
     this.chainCount[head] = 0;
-    this.inFlight--;
+    st[DriverQueueWord.IN_FLIGHT]--;
   }
+
 }
 
 /** Options of {@link VirtioMmioDriver}. */
@@ -436,6 +467,8 @@ export class VirtioMmioDriver {
   failure = '';
   /** called on a configuration change notification that is not DEVICE_NEEDS_RESET */
   onConfigChange: (() => void) | null = null;
+  /** called once when the driver gives up on the device ({@link VirtioMmioDriver.fail}), before the chains in flight are released */
+  onGiveUp: (() => void) | null = null;
 
   private readonly log: RateLimitedLog;
 
@@ -587,14 +620,18 @@ export class VirtioMmioDriver {
    * {@link VirtioMmioDriver.fail}; otherwise `onConfigChange`), then
    * unmasks the interrupt with `irqEnable`. Never throws: an MMIO error or a
    * handler's exception makes the driver give up on the device.
+   * @param hostIsr InterruptStatus bits a host's disk plane read and
+   *   acknowledged before this call ({@link Host.diskPlane}), handled with
+   *   what the register says now
    * @returns the InterruptStatus bits handled
    */
-  onInterrupt(): number {
+  onInterrupt(hostIsr = 0): number {
     this.interrupts++;
-    let isr = 0;
+    let isr = hostIsr;
     try {
-      isr = this.rd(MmioReg.InterruptStatus);
-      if (isr !== 0) this.wr(MmioReg.InterruptACK, isr);
+      const read = this.rd(MmioReg.InterruptStatus);
+      if (read !== 0) this.wr(MmioReg.InterruptACK, read);
+      isr |= read;
       if (!this.failed && (isr & InterruptBit.VRING) !== 0) {
         for (const q of this.queues) if (q && q.onUsed && !this.failed) q.reap(q.onUsed);
       }
@@ -623,6 +660,13 @@ export class VirtioMmioDriver {
   fail(reason: string): void {
     if (this.failed) return;
     this.failure = reason;
+    if (this.onGiveUp) {
+      try {
+        this.onGiveUp();
+      } catch (e) {
+        this.log.log(`a give-up handler threw: ${describeError(e)}`);
+      }
+    }
     this.log.log(`giving up on the device: ${reason}; failing ${this.queues.reduce((n, q) => n + (q ? q.inFlight : 0), 0)} requests in flight`);
     this.giveUp();
     for (const q of this.queues) {

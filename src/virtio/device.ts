@@ -26,6 +26,13 @@ export interface DeviceContext {
    * (event idx / NO_INTERRUPT, virtio 1.2 section 2.7.7); call after a batch of pushes.
    */
   signalUsed(queue: SplitQueue): void;
+  /**
+   * Optional: the device is about to push to its queues outside a request
+   * (an asynchronous completion): takes them back from a host data plane
+   * that holds them ({@link Host.dataPlane}); the next {@link
+   * DeviceContext.signalUsed} hands them over again.
+   */
+  takeQueues?(): void;
   /** Bumps ConfigGeneration and sends a configuration change notification (4.2.2). */
   configChanged(): void;
   /** Puts the device in DEVICE_NEEDS_RESET (2.1.2) with `reason` in the log; the device stops. */

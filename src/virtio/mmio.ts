@@ -130,6 +130,10 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   private dataPlaneReadOnly = false;
   /** queue 0 is handed to the data plane (its SplitQueue is not to be used) */
   private armed = false;
+  /** queue 0 was taken back by {@link VirtioMmioTransport.takeQueues}: hand it over at the next signalUsed */
+  private rearm = false;
+  /** more queue flags for the data plane ({@link VirtioMmioTransport.useDataPlane}) */
+  private dataPlaneFlags: (() => number) | null = null;
   /**
    * The register shadow a host answers reads from ({@link
    * VirtioMmioTransport.useRegShadow}; {@link RegShadowWord} layout), kept
@@ -273,6 +277,17 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       this.counters.usedNotifications++;
       this.opts.interrupt();
     }
+    if (this.rearm) {
+      this.rearm = false;
+      if (this.dataPlaneQueue) this.arm();
+    }
+  }
+
+  /** See {@link DeviceContext.takeQueues}. */
+  takeQueues(): void {
+    if (!this.armed) return;
+    this.disarm();
+    this.rearm = true;
   }
 
   /** See {@link DeviceContext.configChanged}. */
@@ -297,6 +312,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     this.pendingQueues = 0;
     for (const q of this.queues) q.disable();
     try {
+      this.dataPlane[DataPlaneWord.GENERATION]++;
       this.device.reset();
     } catch (e) {
       this.logger.log(`reset after failure threw: ${describeError(e)}`);
@@ -330,9 +346,10 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
    * plane understands (virtio-blk over a RAM backing).
    * @param readOnly the disk refuses writes (the host hands write requests back)
    * @param queue false: the host answers the interrupt registers only (a device whose queues it does not know)
+   * @param flags more {@link DataPlaneQueueFlag} bits, asked each time the queue is handed over (WRITETHROUGH)
    * @returns whether the host took it
    */
-  useDataPlane(register: (state: Uint32Array) => boolean, readOnly: boolean, queue = true): boolean {
+  useDataPlane(register: (state: Uint32Array) => boolean, readOnly: boolean, queue = true, flags?: () => number): boolean {
     const st = this.dataPlane;
     st[DataPlaneWord.WINDOW_LO] = this.base >>> 0;
     st[DataPlaneWord.WINDOW_HI] = Math.floor(this.base / 4294967296);
@@ -347,6 +364,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     this.dataPlaneQueueAllowed = queue;
     this.dataPlaneQueue = queue;
     this.dataPlaneReadOnly = readOnly;
+    this.dataPlaneFlags = flags ?? null;
     this.arm();
     return true;
   }
@@ -442,6 +460,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     const st = this.dataPlane;
     this.queues[0].exportState(st);
     if (this.dataPlaneReadOnly) st[DataPlaneWord.Q_FLAGS] |= DataPlaneQueueFlag.READ_ONLY;
+    if (this.dataPlaneFlags) st[DataPlaneWord.Q_FLAGS] |= this.dataPlaneFlags();
     st[DataPlaneWord.CTRL] |= DataPlaneCtrl.QUEUE;
     this.armed = true;
   }
@@ -693,6 +712,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     for (const q of this.queues) q.reset();
     this.logger.refill();
     try {
+      this.dataPlane[DataPlaneWord.GENERATION]++;
       this.device.reset();
     } catch (e) {
       this.fail(`reset threw: ${describeError(e)}`);
