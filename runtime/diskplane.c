@@ -50,6 +50,11 @@ struct pt_disk *pt_disk_add(const struct pt_disk *init)
 	return NULL;
 }
 
+void pt_disk_remove(struct pt_disk *p)
+{
+	p->used = false;
+}
+
 struct pt_disk *pt_disk_get(uint32_t h)
 {
 	return h < PT_DISKS && pt_disks[h].used ? &pt_disks[h] : NULL;

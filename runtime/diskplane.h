@@ -62,6 +62,9 @@ struct pt_disk {
  */
 struct pt_disk *pt_disk_add(const struct pt_disk *init);
 
+/** Forgets disk `p` (its slot is free again); the frontends linked to it must be unlinked first. */
+void pt_disk_remove(struct pt_disk *p);
+
 /** The disk with handle `h` (its index), or NULL. */
 struct pt_disk *pt_disk_get(uint32_t h);
 

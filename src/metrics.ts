@@ -11,7 +11,8 @@
  * {@link Host.perfCounters}); nothing on a request's path writes to it.
  * A new counter is one field here and one line in {@link deviceMetrics}.
  */
-import { DataPlaneWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { DataPlaneWord, DiskPlaneWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
 import type { Backend, ServedDevice } from './backend.ts';
 import type { DmCounters } from './dispatcher/dispatcher.ts';
 import type { TransportCounters } from './virtio/mmio.ts';
@@ -40,6 +41,12 @@ export interface CPathMetrics {
   handBacks: number;
   /** hypercalls of the C paths that Bao answered with an error */
   errors: number;
+  /**
+   * a frontend disk on a physical disk with a disk plane ({@link Host.diskPlane}):
+   * requests placed on the physical disk in C, in flight now, answers handed to
+   * TypeScript, answers dropped after a device reset
+   */
+  disk: { requests: number; inFlight: number; handed: number; stale: number } | null;
 }
 
 /** The service windows of one kind of request ({@link Host.perfCounters}), guest time. */
@@ -98,6 +105,10 @@ export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): De
       usedNotifications: st[DataPlaneWord.N_USED_NOTIFICATIONS],
       handBacks: st[DataPlaneWord.N_HANDBACKS],
       errors: st[DataPlaneWord.N_ERRORS],
+      disk: st[DataPlaneWord.RANGE_SIZE_LO] === 0 && st[DataPlaneWord.RANGE_SIZE_HI] === 0 ? null : {
+        requests: st[DataPlaneWord.N_DISK_REQUESTS], inFlight: st[DataPlaneWord.N_IN_FLIGHT],
+        handed: st[DataPlaneWord.N_DISK_HANDED], stale: st[DataPlaneWord.N_DISK_STALE],
+      },
     };
   }
   const device: Record<string, number> = {};
@@ -151,6 +162,11 @@ export interface DiskMetrics {
   shared: Record<string, number>;
   /** requests waiting for room in the disk's queue now */
   waiting: number;
+  /**
+   * its disk plane ({@link Host.diskPlane}), null without one: interrupts it
+   * took, chains it reaped, answers it gave in C, calls into JS it needed
+   */
+  plane: { interrupts: number; reaped: number; answered: number; jsCalls: number } | null;
   /** the {@link Host.perfCounters} array of its interrupt: WINDOWS and WINDOW_TICKS are the completions' cost */
   perf: number[];
 }
@@ -166,10 +182,20 @@ export function diskMetrics(host: Host, backend: Backend): DiskMetrics[] {
     for (const [k, v] of Object.entries(counters)) if (typeof v === 'number') driver[k] = v;
     out.push({
       name: d.device.name, kind: d.device.kind, intid: d.device.intid, capacity: d.driver.capacity,
-      driver, shared: { ...d.shared.counters }, waiting: d.shared.waiting, perf: Array.from(perf),
+      driver, shared: { ...d.shared.counters }, waiting: d.shared.waiting, plane: planeMetrics(d.driver), perf: Array.from(perf),
     });
   }
   return out;
+}
+
+/** The counters of a driver's disk plane, or null. */
+function planeMetrics(driver: unknown): DiskMetrics['plane'] {
+  const st = driver instanceof VirtioBlkDriver ? driver.plane : null;
+  if (!st) return null;
+  return {
+    interrupts: st[DiskPlaneWord.N_INTERRUPTS], reaped: st[DiskPlaneWord.N_REAPED],
+    answered: st[DiskPlaneWord.N_ANSWERED], jsCalls: st[DiskPlaneWord.N_JS_CALLS],
+  };
 }
 
 export function metricsLines(host: Host, backend: Backend): string[] {
