@@ -11,8 +11,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BlkFeature } from '../../src/devices/blk.ts';
 import { BlkStatus, BlkType } from '../../src/devices/blk-request.ts';
-import { VirtioBlkDriver } from '../../src/drivers/virtio-blk.ts';
-import { DmaArena } from '../../src/drivers/virtio-mmio.ts';
+import { VirtioBlkDriver, type HostPlacedAnswer } from '../../src/drivers/virtio-blk.ts';
+import { SharedDisk } from '../../src/devices/disk.ts';
+import { DiskBroken, DiskPlaneWord, DiskReqWord, DISK_EVENT_HOST, DISK_EVENT_WORDS, DISK_REQ_WORDS, DriverQueueWord, type Host } from '../../src/host.ts';
+import { DmaArena, type DriverQueue } from '../../src/drivers/virtio-mmio.ts';
 import { DeviceStatus, Feature } from '../../src/virtio/spec.ts';
 import { SimBao } from '../sim/bao.ts';
 import { SimBlkDevice, type SimBlkOptions } from '../sim/blk-device.ts';
@@ -494,6 +496,122 @@ test('a data buffer address that is not a non-negative integer below 2^53 is ref
     assert.throws(() => r.drv.submit(BlkType.IN, 0, new Float64Array([a]), new Uint32Array([512]), 1, () => {}), /data buffer 0 at address/);
   }
   assert.is(r.drv.inFlight, 0);
+});
+
+/** A rig whose host offers a disk plane: the arrays the driver shares are captured, the C side is played by the test. */
+function planeRig(): Rig & { queue: DriverQueue; plane: { st: Uint32Array; reqs: Uint32Array; events: Uint32Array; tokens: Float64Array }; answers: HostPlacedAnswer[]; placeHost(h: number, feHead: number, off: number, sector: number): void } {
+  const { sim, dev, logs } = makeDevice();
+  let plane: { st: Uint32Array; reqs: Uint32Array; events: Uint32Array; tokens: Float64Array } | null = null;
+  (sim as unknown as { diskPlane: Host['diskPlane'] }).diskPlane = (st, _q, _dma, _next, _cc, _wb, tokens, reqs, events) => {
+    plane = { st, reqs, events, tokens };
+    return 0;
+  };
+  const drv = open(sim, logs);
+  sim.onIrq((intid) => {
+    if (intid === INTID) drv.onInterrupt();
+  });
+  assert.ok(plane, 'the driver offered its queue to the host');
+  const p = plane as unknown as { st: Uint32Array; reqs: Uint32Array; events: Uint32Array; tokens: Float64Array };
+  assert.is(p.st[DiskPlaneWord.CTRL], 1);
+  assert.is(drv.planeHandle, 0);
+  const answers: HostPlacedAnswer[] = [];
+  drv.onHostAnswer = (a) => answers.push({ ...a });
+  const base = sim.regionBase(DATA);
+  const dmaBase = sim.regionBase('dma0');
+  const queue = (drv as unknown as { queue: DriverQueue }).queue;
+  return {
+    sim, dev, drv, logs, queue, plane: p, answers, addr: (off) => base + off, bytes: (off, len) => sim.memoryAt(base + off, len),
+    // what runtime/diskplane.c does for a 4 KiB read of the frontend's head `feHead` into data offset `off`
+    placeHost(h, feHead, off, sector) {
+      assert.is(queue.st[DriverQueueWord.FREE_HEAD], h, 'the head the plane takes is the free head');
+      const hdr = dmaBase + p.st[DiskPlaneWord.HEADERS] + 16 * h;
+      const view = new DataView(sim.region('dma0'));
+      view.setUint32(hdr - dmaBase, BlkType.IN, true);
+      view.setUint32(hdr - dmaBase + 8, sector, true);
+      const status = dmaBase + p.st[DiskPlaneWord.STATUSES] + h;
+      queue.add([hdr, base + off, status], [16, 4096, 1], 1, 3, -h - 1);
+      const w = DISK_REQ_WORDS * h;
+      p.reqs.set([3 + 1, feHead, 4097, 0x100 + feHead, 7, BlkType.IN], w);
+      queue.kick();
+    },
+  };
+}
+
+test('disk plane: a request the host placed and TypeScript reaps reaches onHostAnswer with its frontend fields; the data moved', () => {
+  const r = planeRig();
+  r.placeHost(0, 5, 0, 8);
+  settle(r);
+  assert.is(r.answers.length, 1);
+  assert.equal(r.answers[0], { dm: 3, feHead: 5, written: 4097, statusOff: 0x105, generation: 7, type: BlkType.IN, status: BlkStatus.OK });
+  assert.ok(Buffer.from(r.bytes(0, 4096)).equals(Buffer.from(r.dev.disk.subarray(8 * 512, 8 * 512 + 4096))), 'the device read into the frontend buffer');
+  assert.is(r.plane.reqs[DiskReqWord.DM], 0, 'the record is freed');
+  assert.is(r.drv.inFlight, 0);
+});
+
+test('disk plane: events left by the host are delivered in order, TypeScript chains to their requests, the host\'s to onHostAnswer (a bad status byte answered IOERR, logged)', () => {
+  const r = planeRig();
+  // a chain TypeScript placed that the host reaped: slot 0 of the driver (its own request)
+  const statuses: number[] = [];
+  assert.ok(submit(r, BlkType.IN, 0, 0, [512], statuses));
+  r.dev.complete();
+  // the host reaps the used ring with DriverQueue's algorithm and leaves what is JS's as events
+  const ev = r.plane.events;
+  let n = 0;
+  r.queue.reap((token, len) => {
+    ev.set([token, len], DISK_EVENT_WORDS * n++);
+  });
+  assert.is(n, 1);
+  ev.set([DISK_EVENT_HOST, 1, 3, 9, 1, 0x200, 4, BlkType.OUT, 0x77], DISK_EVENT_WORDS);
+  r.plane.st[DiskPlaneWord.EVENTS] = 2;
+  r.plane.st[DiskPlaneWord.ISR] = 1;
+  r.drv.onInterrupt();
+  assert.equal(statuses, [BlkStatus.OK]);
+  assert.equal(r.answers, [{ dm: 3, feHead: 9, written: 1, statusOff: 0x200, generation: 4, type: BlkType.OUT, status: BlkStatus.IOERR }]);
+  assert.ok(r.logs.some((l) => /status byte 119/.test(l)), r.logs.join('\n'));
+  assert.is(r.plane.st[DiskPlaneWord.EVENTS], 0);
+  assert.is(r.plane.st[DiskPlaneWord.ISR], 0);
+});
+
+test('disk plane: giving up on the device turns the plane off and answers its requests in flight IOERR; a broken ring the host found makes the driver give up', () => {
+  const r = planeRig();
+  r.placeHost(0, 2, 0, 0);
+  r.drv.transport.fail('test');
+  assert.is(r.plane.st[DiskPlaneWord.CTRL], 0);
+  assert.equal(r.answers.map((a) => [a.feHead, a.status]), [[2, BlkStatus.IOERR]]);
+  const r2 = planeRig();
+  r2.plane.st[DiskPlaneWord.BROKEN] = DiskBroken.USED_ID;
+  r2.plane.st[DiskPlaneWord.BROKEN_IDX] = 3;
+  r2.plane.st[DiskPlaneWord.BROKEN_ARG] = 99;
+  r2.drv.onInterrupt();
+  assert.ok(r2.drv.failed);
+  assert.ok(r2.logs.some((l) => /used entry 3 names descriptor 99/.test(l)), r2.logs.join('\n'));
+});
+
+test('disk plane: SharedDisk holds the plane back while requests wait for room', () => {
+  const r = planeRig();
+  const statuses: number[] = [];
+  r.drv.setBacklog(true);
+  assert.is(r.plane.st[DiskPlaneWord.BACKLOG], 1);
+  r.drv.setBacklog(false);
+  assert.is(r.plane.st[DiskPlaneWord.BACKLOG], 0);
+  // the SharedDisk side: a full queue makes a backlog, completions end it
+  const shared = new SharedDisk(r.drv, 'pdisk');
+  const n = r.drv.inFlight;
+  const lens = new Uint32Array([512]);
+  const addrs = new Float64Array([r.addr(0)]);
+  let i = 0;
+  while (r.plane.st[DiskPlaneWord.BACKLOG] === 0 && i < 1000) {
+    shared.io(BlkType.IN, 0, addrs, lens, 1, (s) => statuses.push(s));
+    i++;
+  }
+  assert.ok(i < 1000 && r.drv.inFlight > n, 'the queue filled up and requests waited');
+  for (let k = 0; k < 100 && r.drv.inFlight > n; k++) {
+    shared.interruptBegins();
+    settle(r);
+    shared.completed();
+  }
+  assert.is(r.plane.st[DiskPlaneWord.BACKLOG], 0);
+  assert.is(statuses.length, i);
 });
 
 test.run();
