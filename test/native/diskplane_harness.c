@@ -35,18 +35,8 @@
 bool host_under_hypervisor = true;
 static uint32_t notifies, isr_pending, kicks;
 
-static void put(uint32_t v)
-{
-	write_all(&v, 4);
-}
-
-static uint32_t get(void)
-{
-	uint32_t v;
-	if (!read_all(&v, 4))
-		exit(2);
-	return v;
-}
+#define put put_u32
+#define get get_u32
 
 static void *get_bytes(uint64_t n)
 {

@@ -19,18 +19,8 @@
 #include "harness_io.h"
 #include "drvqueue.h"
 
-static void put(uint32_t v)
-{
-	write_all(&v, 4);
-}
-
-static uint32_t get(void)
-{
-	uint32_t v;
-	if (!read_all(&v, 4))
-		exit(2);
-	return v;
-}
+#define put put_u32
+#define get get_u32
 
 int main(void)
 {

@@ -21,10 +21,11 @@ export interface ServeOutcome {
 }
 
 /**
- * Serves every available chain of queue 0, in place in `shmem` and `disk`,
- * from the indices in `st`, and writes the indices back into `st`.
+ * Queue 0 as a SplitQueue over the layout, features and indices in a data
+ * plane's state words `st`, its rings in `shmem` (the shared region at
+ * the words' SHMEM address).
  */
-export function serveFromState(st: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer): ServeOutcome {
+export function queueFromState(st: Uint32Array, shmem: ArrayBuffer): { mem: GuestMemory; q: SplitQueue; flags: number } {
   const base = st[DataPlaneWord.SHMEM_LO] + st[DataPlaneWord.SHMEM_HI] * 2 ** 32;
   const flags = st[DataPlaneWord.Q_FLAGS];
   const mem = new GuestMemory(base, shmem, 'shmem');
@@ -35,6 +36,15 @@ export function serveFromState(st: Uint32Array, shmem: ArrayBuffer, disk: ArrayB
   q.deviceAddr = base + st[DataPlaneWord.Q_USED];
   q.enable(mem, (flags & DataPlaneQueueFlag.EVENT_IDX) !== 0, (flags & DataPlaneQueueFlag.INDIRECT) !== 0);
   q.importState(st);
+  return { mem, q, flags };
+}
+
+/**
+ * Serves every available chain of queue 0, in place in `shmem` and `disk`,
+ * from the indices in `st`, and writes the indices back into `st`.
+ */
+export function serveFromState(st: Uint32Array, shmem: ArrayBuffer, disk: ArrayBuffer): ServeOutcome {
+  const { mem, q, flags } = queueFromState(st, shmem);
   const out: ServeOutcome = { failed: false, notified: false };
   const dev = new BlkDevice('vdx', new RamBacking(disk, (flags & DataPlaneQueueFlag.READ_ONLY) !== 0), { queueNumMax: q.numMax });
   dev.activate({

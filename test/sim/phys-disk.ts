@@ -11,8 +11,9 @@ import { DataPlaneQueueFlag, DataPlaneWord } from '../../src/host.ts';
 import { BlkDevice } from '../../src/devices/blk.ts';
 import { BlkStatus, BlkType } from '../../src/devices/blk-request.ts';
 import { SharedDisk, type PhysicalDisk } from '../../src/devices/disk.ts';
-import { GuestMemory } from '../../src/virtio/memory.ts';
-import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
+import type { GuestMemory } from '../../src/virtio/memory.ts';
+import { DescriptorChain, QueueError } from '../../src/virtio/queue.ts';
+import { queueFromState } from './dataplane.ts';
 import type { HostPlacedAnswer } from '../../src/drivers/virtio-blk.ts';
 
 interface Pending { type: number; sector: number; bufs: [number, number][]; done: (status: number) => void }
@@ -75,16 +76,7 @@ export interface AsyncOutcome { failed: boolean; lastAvail: number; usedIdx: num
  */
 export function serveAsyncFromState(st: Uint32Array, shmem: ArrayBuffer, phys: Uint8Array, rangeBase: number, rangeSize: number,
   segments: number, segmentBytes: number, bad: readonly number[], answers: readonly HostPlacedAnswer[]): AsyncOutcome {
-  const base = st[DataPlaneWord.SHMEM_LO] + st[DataPlaneWord.SHMEM_HI] * 2 ** 32;
-  const flags = st[DataPlaneWord.Q_FLAGS];
-  const mem = new GuestMemory(base, shmem, 'shmem');
-  const q = new SplitQueue(0, st[DataPlaneWord.Q_NUM_MAX]);
-  q.num = st[DataPlaneWord.Q_NUM];
-  q.descAddr = base + st[DataPlaneWord.Q_DESC];
-  q.driverAddr = base + st[DataPlaneWord.Q_AVAIL];
-  q.deviceAddr = base + st[DataPlaneWord.Q_USED];
-  q.enable(mem, (flags & DataPlaneQueueFlag.EVENT_IDX) !== 0, (flags & DataPlaneQueueFlag.INDIRECT) !== 0);
-  q.importState(st);
+  const { mem, q, flags } = queueFromState(st, shmem);
   const disk = new SimPhysDisk(phys, mem, segments, segmentBytes, bad);
   const shared = new SharedDisk(disk, 'pdisk');
   const dev = new BlkDevice('vdx', shared.range(rangeBase, rangeSize, (flags & DataPlaneQueueFlag.READ_ONLY) !== 0, 'vdx'), { queueNumMax: q.numMax });
