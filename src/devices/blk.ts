@@ -234,6 +234,17 @@ export class BlkDevice implements VirtioDevice {
   }
 
   /**
+   * See {@link VirtioDevice.queueReset}: requests in flight on an
+   * asynchronous backing are forgotten as at a device reset (the request
+   * queue is the only queue).
+   */
+  queueReset(index: number): void {
+    if (index !== 0) return;
+    this.generation++;
+    this.counters.inFlight = 0;
+  }
+
+  /**
    * See {@link VirtioDevice.acceptFeatures}: sets the cache mode a
    * CONFIG_WCE driver starts with (writeback with FLUSH, 5.2.5.2).
    */

@@ -82,6 +82,12 @@ export interface VirtioDevice {
   /** Queue `index` may have new available buffers (a QueueNotify, or a rescan). */
   processQueue(index: number): void;
   /** Device reset (Status written 0, or after a failure): forget everything of the last driver. */
+  /**
+   * Optional: the driver reset queue `index` alone (VIRTIO_F_RING_RESET,
+   * virtio 1.2 2.6.1): chains of it the device still holds must never be
+   * returned, to this queue or to the one set up in its place.
+   */
+  queueReset?(index: number): void;
   reset(): void;
   /** counters since start (never reset by a device reset) */
   readonly counters: DeviceCounters;

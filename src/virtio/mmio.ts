@@ -594,6 +594,13 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
         q.reset();
         q.wasReset = true;
         this.pendingQueues &= ~(1 << q.index);
+        // answers of requests still in flight (a host's disk plane, an asynchronous backing) must not reach the new ring
+        if (q.index === 0) this.dataPlane[DataPlaneWord.GENERATION]++;
+        try {
+          this.device.queueReset?.(q.index);
+        } catch (e) {
+          this.fail(`queue ${q.index} reset threw: ${describeError(e)}`);
+        }
       }
       return;
     }

@@ -352,6 +352,33 @@ test('a device reset with requests in flight: their answers are dropped, the dev
   assert.is(d2.drv.mem.r16(d2.q.usedAddr + 2), 1, 'the new queue saw exactly one used element');
 });
 
+test('a queue reset (VIRTIO_F_RING_RESET) with requests in flight: their answers never reach the queue set up in its place', () => {
+  const rng = new Prng(11);
+  const r = rig();
+  const d = new BlkDriver(r.s.sim, r.s.model('vda'));
+  assert.ok(d.drv.has(40), 'RING_RESET negotiated');
+  for (let i = 0; i < 4; i++) add(d, BLK_T.IN, i * 8, undefined, 4096);
+  d.q.kick();
+  assert.ok(r.disk.inFlight.length > 0, 'requests in flight on the disk');
+  d.drv.writel(0x030, 0); // QueueSel
+  d.drv.writel(0x0c0, 1); // QueueReset
+  assert.is(d.drv.readl(0x0c0), 1, 'the reset is done');
+  const q2 = d.drv.setupQueue(0);
+  drain(r, rng);
+  assert.is(d.drv.mem.r16(q2.usedAddr + 2), 0, 'no answer of the old queue in the new one');
+  const data = pattern(4096, 5);
+  const before = d.q;
+  (d as unknown as { q: typeof before }).q = q2;
+  const p = add(d, BLK_T.OUT, 100, data);
+  q2.kick();
+  drain(r, rng);
+  const got = reap(d, new Map([[p.head, p]]));
+  assert.is(got.length, 1);
+  assert.is(got[0].status, BLK_S.OK);
+  assert.is(d.drv.mem.r16(q2.usedAddr + 2), 1, 'the new queue saw exactly its own answer');
+  assert.is(r.s.sim.violations.length, 0);
+});
+
 test('seeded fuzz of frontend requests: status and bytes match a model of the range', () => {
   for (let seed = 1; seed <= 30; seed++) {
     const rng = new Prng(seed * 7919);
