@@ -172,6 +172,7 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
       const fe = link.frontends.get(a.dm);
       if (!fe) return;
       const st = fe.transport.dataPlane;
+      if (!a.reapedByHost && st[DataPlaneWord.N_IN_FLIGHT] > 0) st[DataPlaneWord.N_IN_FLIGHT]--;
       if (st[DataPlaneWord.GENERATION] !== a.generation) {
         st[DataPlaneWord.N_DISK_STALE]++; // reset since: nobody waits for it
         return;

@@ -59,6 +59,8 @@ export interface VirtioBlkOptions {
  * disk's status byte (IOERR for a lost request).
  */
 export interface HostPlacedAnswer {
+  /** true when the host reaped it (and took it off its in-flight count); false when TypeScript reaped it or the driver gave up */
+  reapedByHost: boolean;
   dm: number;
   feHead: number;
   written: number;
@@ -150,7 +152,7 @@ export class VirtioBlkDriver {
    * disks to the plane.
    */
   onHostAnswer: ((a: HostPlacedAnswer) => void) | null = null;
-  private readonly hostAnswer: HostPlacedAnswer = { dm: 0, feHead: 0, written: 0, statusOff: 0, generation: 0, type: 0, status: 0 };
+  private readonly hostAnswer: HostPlacedAnswer = { reapedByHost: false, dm: 0, feHead: 0, written: 0, statusOff: 0, generation: 0, type: 0, status: 0 };
 
   private constructor(private readonly host: Host, readonly transport: VirtioMmioDriver, queueSize: number, segmentsWanted: number, usePlane: boolean) {
     const t = transport;
@@ -363,6 +365,7 @@ export class VirtioBlkDriver {
         continue;
       }
       const a = this.hostAnswer;
+      a.reapedByHost = true;
       a.dm = ev[e + DiskEventWord.DM];
       a.feHead = ev[e + DiskEventWord.FE_HEAD];
       a.written = ev[e + DiskEventWord.WRITTEN];
@@ -472,6 +475,7 @@ export class VirtioBlkDriver {
     const w = DISK_REQ_WORDS * head;
     if (r[w + DiskReqWord.DM] === 0) return;
     const a = this.hostAnswer;
+    a.reapedByHost = false;
     a.dm = r[w + DiskReqWord.DM] - 1;
     a.feHead = r[w + DiskReqWord.FE_HEAD];
     a.written = r[w + DiskReqWord.WRITTEN];

@@ -144,7 +144,7 @@ test('the disk plane and the TypeScript device leave the same bytes in the regio
         for (let k = 0; k < DISK_EVENT_WORDS; k++) e.push(word());
         assert.is(e[DiskEventWord.TOKEN], DISK_EVENT_HOST, 'only requests the plane placed are on its queue');
         answers.push({
-          dm: e[DiskEventWord.DM], feHead: e[DiskEventWord.FE_HEAD], written: e[DiskEventWord.WRITTEN], statusOff: e[DiskEventWord.STATUS_OFF],
+          reapedByHost: true, dm: e[DiskEventWord.DM], feHead: e[DiskEventWord.FE_HEAD], written: e[DiskEventWord.WRITTEN], statusOff: e[DiskEventWord.STATUS_OFF],
           generation: e[DiskEventWord.GENERATION], type: e[DiskEventWord.TYPE], status: e[DiskEventWord.STATUS],
         });
         if (e[DiskEventWord.STATUS] !== 0) counts.ioerrs++;

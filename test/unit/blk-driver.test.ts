@@ -543,7 +543,7 @@ test('disk plane: a request the host placed and TypeScript reaps reaches onHostA
   r.placeHost(0, 5, 0, 8);
   settle(r);
   assert.is(r.answers.length, 1);
-  assert.equal(r.answers[0], { dm: 3, feHead: 5, written: 4097, statusOff: 0x105, generation: 7, type: BlkType.IN, status: BlkStatus.OK });
+  assert.equal(r.answers[0], { reapedByHost: false, dm: 3, feHead: 5, written: 4097, statusOff: 0x105, generation: 7, type: BlkType.IN, status: BlkStatus.OK });
   assert.equal(Array.from(r.bytes(0, 4096)), Array.from(r.dev.disk.subarray(8 * 512, 8 * 512 + 4096)), 'the device read into the frontend buffer');
   assert.is(r.plane.reqs[DiskReqWord.DM], 0, 'the record is freed');
   assert.is(r.drv.inFlight, 0);
@@ -567,7 +567,7 @@ test('disk plane: events left by the host are delivered in order, TypeScript cha
   r.plane.st[DiskPlaneWord.ISR] = 1;
   r.drv.onInterrupt();
   assert.equal(statuses, [BlkStatus.OK]);
-  assert.equal(r.answers, [{ dm: 3, feHead: 9, written: 1, statusOff: 0x200, generation: 4, type: BlkType.OUT, status: BlkStatus.IOERR }]);
+  assert.equal(r.answers, [{ reapedByHost: true, dm: 3, feHead: 9, written: 1, statusOff: 0x200, generation: 4, type: BlkType.OUT, status: BlkStatus.IOERR }]);
   assert.ok(r.logs.some((l) => /status byte 119/.test(l)), r.logs.join('\n'));
   assert.is(r.plane.st[DiskPlaneWord.EVENTS], 0);
   assert.is(r.plane.st[DiskPlaneWord.ISR], 0);
