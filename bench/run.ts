@@ -433,6 +433,15 @@ function symbolSize(elf: string, name: string): number {
 
 // ---- main -----------------------------------------------------------------------
 
+/**
+ * A new temporary directory for disk images: under BENCH_TMP, else
+ * /dev/shm on Linux (the images' own I/O stays off the host's disk, which
+ * would add its noise to both sides), else the system's temporary directory.
+ */
+function benchTempDir(prefix: string): string {
+  return mkdtempSync(join(process.env.BENCH_TMP ?? (process.platform === 'linux' ? '/dev/shm' : tmpdir()), prefix));
+}
+
 function gitCommit(): string {
   const r = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'runtime', 'firmware'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
@@ -463,7 +472,7 @@ async function main(): Promise<void> {
 
   // the passthrough disk's image: a temporary file (never the demo's), the
   // same file QEMU's own device gets in the reference below
-  const diskDir = mkdtempSync(join(process.env.BENCH_TMP ?? (process.platform === 'linux' ? '/dev/shm' : tmpdir()), 'baojs-bench-disk-'));
+  const diskDir = benchTempDir('baojs-bench-disk-');
   const diskImage = join(diskDir, 'pdisk0.img');
   closeSync(openSync(diskImage, 'w'));
   truncateSync(diskImage, diskMinimumSize(p, 'pdisk0'));
@@ -540,7 +549,7 @@ async function main(): Promise<void> {
   await sys.close(2000);
 
   // -- the reference: QEMU's virtio-blk-device on the same frontend --------------
-  const work = mkdtempSync(join(process.env.BENCH_TMP ?? (process.platform === 'linux' ? '/dev/shm' : tmpdir()), 'baojs-bench-'));
+  const work = benchTempDir('baojs-bench-');
   let qemu: Record<string, ReferenceThroughput>;
   try {
     const disk = join(work, 'disk.img');
