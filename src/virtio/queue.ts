@@ -24,7 +24,7 @@
  */
 import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, type Host } from '../host.ts';
 import type { GuestMemory } from './memory.ts';
-import { DescFlag, Vring, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
+import { DescFlag, Vring, vringNeedEvent, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
 /** A queue's state, as {@link SplitQueue.status} reports it. */
 export interface QueueStatus {
@@ -42,14 +42,6 @@ export interface QueueStatus {
   cached: number;
   /** completions collected for the host, not in the used ring yet */
   usedPending: number;
-}
-
-/**
- * vring_need_event (virtio 1.2 2.7.10): whether moving the used index from
- * `old` to `now` passed `event`, all u16 and free-running.
- */
-function vringNeedEvent(event: number, now: number, old: number): boolean {
-  return ((now - event - 1) & 0xffff) < ((now - old) & 0xffff);
 }
 
 /** A structural error of a virtqueue or descriptor chain: the device needs a reset. */
