@@ -65,6 +65,14 @@ bool irq_any_pending(void);
 /** Counts of interrupts taken since boot. */
 extern uint64_t irq_count;
 
+/**
+ * IRQ context, for a passthrough device's interrupt: if a disk plane
+ * (runtime/diskplane.h) serves the device, reads and acknowledges its
+ * InterruptStatus (the line drops) and keeps the bits for the main loop;
+ * returns false otherwise (the handler masks the line instead).
+ */
+bool pt_irq_ack(uint32_t intid);
+
 /* ---- psci.c: PSCI 1.x over SMC (Arm DEN0022) ---- */
 void psci_system_off(void) __attribute__((noreturn));
 void psci_system_reset(void) __attribute__((noreturn));

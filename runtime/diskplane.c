@@ -236,9 +236,14 @@ bool pt_irq(uint32_t intid)
 		return false;
 	uint32_t *pst = p->st;
 	pst[PT_N_INTERRUPTS]++;
-	uint32_t isr = pt_mmio_read32(p->mmio + VIRTIO_MMIO_INTERRUPT_STATUS);
-	if (isr)
-		pt_mmio_write32(p->mmio + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+	/* acknowledged in IRQ context already (pt_irq_ack), or read now */
+	uint32_t isr = p->acked;
+	p->acked = 0;
+	if (!isr) {
+		isr = pt_mmio_read32(p->mmio + VIRTIO_MMIO_INTERRUPT_STATUS);
+		if (isr)
+			pt_mmio_write32(p->mmio + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+	}
 	pst[PT_ISR] |= isr;
 	bool js = (isr & ~1u) != 0 || pst[PT_EVENTS] != 0 || pst[PT_BROKEN] != 0;
 	struct rm_dm *touched[RM_DMS];
@@ -328,6 +333,28 @@ bool pt_irq(uint32_t intid)
 		pst[PT_N_JS_CALLS]++;
 		return false;
 	}
-	pt_irq_unmask(intid);
+	if (p->masked) {
+		p->masked = false;
+		pt_irq_unmask(intid);
+	}
 	return true;
+}
+
+bool pt_irq_ack(uint32_t intid)
+{
+	for (int i = 0; i < PT_DISKS; i++) {
+		struct pt_disk *p = &pt_disks[i];
+		if (!p->used || p->intid != intid)
+			continue;
+		if (!(p->st[PT_CTRL] & 1)) {
+			p->masked = true;
+			return false;
+		}
+		uint32_t isr = pt_mmio_read32(p->mmio + VIRTIO_MMIO_INTERRUPT_STATUS);
+		if (isr)
+			pt_mmio_write32(p->mmio + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+		p->acked |= isr;
+		return true;
+	}
+	return false;
 }

@@ -53,6 +53,8 @@ struct pt_disk {
 	uint32_t *events;  /**< PT_EVENT_RECORD_WORDS words per record, Queue Size records */
 	uint64_t mmio;     /**< guest-physical base of the disk's virtio-mmio window */
 	uint32_t intid;
+	volatile uint32_t acked; /**< InterruptStatus bits pt_irq_ack() acknowledged in IRQ context, for pt_irq() */
+	volatile bool masked;    /**< the IRQ handler masked the line (the plane was off): unmask when done */
 };
 
 /**
@@ -87,6 +89,8 @@ int pt_blk_process(struct rm_dm *d);
  * INTID that is no disk's, or a disk whose plane JS turned off.
  */
 bool pt_irq(uint32_t intid);
+
+/* pt_irq_ack(): firmware.h (called from the IRQ handler) */
 
 /* Provided by the firmware (runtime/host.c) or a test harness. */
 /** 32-bit read of a device register at guest-physical `addr` (Device memory). */
