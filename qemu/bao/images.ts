@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { frontendsOf, type Platform } from '../../src/config/platform.ts';
 import { ensureFrontend, type FrontendArtifacts } from '../frontend/build.ts';
+import { buildFrontendTool, ETHFLOOD, frontendTools } from '../frontend/tool.ts';
 import { compileDtb, frontendDts, frontendIdentityArgs } from '../frontend/dts.ts';
 import { linuxBootStub } from '../frontend/standalone.ts';
 
@@ -57,7 +58,11 @@ export const FRONTEND_BLOB = { stub: 0, dtb: 0x10000, kernel: 0x200000 } as cons
 
 /** Options of `buildFrontendImage`. */
 export interface FrontendImageOptions {
-  /** kernel and initramfs (default: `ensureFrontend()`, built or taken from the cache) */
+  /**
+   * kernel and initramfs (default: built or taken from the cache with the
+   * tools a system's frontend has under the monitor, and the network tests'
+   * flooder, so that the system tests run unchanged under Bao)
+   */
   artifacts?: FrontendArtifacts;
   /** extra kernel command line, after `console=hvc0` */
   append?: string;
@@ -74,7 +79,7 @@ export interface FrontendImageOptions {
  * @throws when the pieces do not fit the frontend's RAM.
  */
 export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions = {}): Promise<string> {
-  const a = opts.artifacts ?? await ensureFrontend();
+  const a = opts.artifacts ?? await ensureFrontend([...frontendTools(), { path: ETHFLOOD.path, contents: buildFrontendTool(ETHFLOOD.source) }]);
   const index = opts.frontend ?? 0;
   const vm = frontendsOf(p)[index];
   if (!vm) throw new Error(`frontend ${index}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
