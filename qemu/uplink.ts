@@ -33,12 +33,26 @@ export interface UplinkForward {
   guestPort: number;
 }
 
+/**
+ * A guestfwd served by a command on the host, started for each connection
+ * with the connection as its stdin and stdout (QEMU's `cmd:` form). The
+ * `tcp:` form of {@link UplinkForward} connects to the host's port once,
+ * when QEMU starts; a command that connects to a server on 127.0.0.1 each
+ * time (a relay) gives every connection from behind the uplink its own.
+ */
+export interface UplinkCommandForward {
+  /** TCP port of 10.0.2.100 behind the uplink */
+  guestPort: number;
+  /** the host command (run by QEMU through /bin/sh) */
+  command: string;
+}
+
 /** The forwards of a run (tests pick free host ports). */
 export interface UplinkOptions {
   /** 127.0.0.1:hostPort on the host → 10.0.2.15:guestPort behind the uplink */
   hostfwd?: UplinkForward[];
-  /** 10.0.2.100:guestPort behind the uplink → 127.0.0.1:hostPort on the host */
-  guestfwd?: UplinkForward[];
+  /** 10.0.2.100:guestPort behind the uplink → 127.0.0.1:hostPort on the host, or a host command per connection */
+  guestfwd?: (UplinkForward | UplinkCommandForward)[];
   /** the card's MAC (default {@link UPLINK_MAC}) */
   mac?: string;
 }
@@ -52,6 +66,7 @@ function port(v: number, what: string): number {
 /**
  * The QEMU arguments of passthrough network card `name`: `-netdev
  * user,id=<name>,restrict=on,net=10.0.2.0/24[,hostfwd=…][,guestfwd=…]
+ * (a command's commas doubled, as QEMU's option syntax wants)
  * -device virtio-net-device,netdev=<name>,mac=<mac>`. Place them where the
  * device's transport needs them (qemu/disks.ts `diskQemuArgs`).
  * @throws RangeError for a port outside 1..65535 or a MAC that is not
@@ -65,7 +80,10 @@ export function uplinkQemuArgs(name: string, opts: UplinkOptions = {}): string[]
     netdev.push(`hostfwd=tcp:127.0.0.1:${port(f.hostPort, `${name} hostfwd hostPort`)}-${UPLINK_GUEST_ADDR}:${port(f.guestPort, `${name} hostfwd guestPort`)}`);
   }
   for (const f of opts.guestfwd ?? []) {
-    netdev.push(`guestfwd=tcp:${UPLINK_SERVICE_ADDR}:${port(f.guestPort, `${name} guestfwd guestPort`)}-tcp:127.0.0.1:${port(f.hostPort, `${name} guestfwd hostPort`)}`);
+    const at = `guestfwd=tcp:${UPLINK_SERVICE_ADDR}:${port(f.guestPort, `${name} guestfwd guestPort`)}`;
+    // QEMU's option syntax: a comma inside a value is written twice
+    if ('command' in f) netdev.push(`${at}-cmd:${f.command.replaceAll(',', ',,')}`);
+    else netdev.push(`${at}-tcp:127.0.0.1:${port(f.hostPort, `${name} guestfwd hostPort`)}`);
   }
   return ['-netdev', netdev.join(','), '-device', `virtio-net-device,netdev=${name},mac=${mac}`];
 }

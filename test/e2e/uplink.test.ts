@@ -9,13 +9,20 @@
  * 10.0.2.15 behind the uplink (an ARP request, broadcast), which reaches
  * the switch through the driver's receive path: the uplink's counters
  * (console `Ctrl-] s`) show frames received from the wire and flooded.
- * A guestfwd to a server on the host's 127.0.0.1 is on the command line
- * too (QEMU connects its end at start, so the run also proves the argument
- * is taken).
+ * Then both ways with checksums: frontend 1 takes 10.0.2.15 on its eth0;
+ * a host program connects to the hostfwd port on 127.0.0.1 and receives a
+ * file from busybox `nc -l` in the frontend; the frontend fetches a file
+ * from a server on the host's 127.0.0.1 through a guestfwd (a relay
+ * command QEMU starts per connection, which connects to that server).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Prng } from '../sim/prng.ts';
 import { temporaryDisks } from '../../qemu/disks.ts';
 import { bootSystem, type SystemSession } from '../../qemu/system.ts';
 import { UPLINK_MAC } from '../../qemu/uplink.ts';
@@ -27,13 +34,25 @@ const disks = temporaryDisks(platform);
 let hostService: Server;
 let hostfwdPort = 0;
 
-/** A TCP server on 127.0.0.1 with a port of the system's choosing. */
+/** What the host-side server sends each connection: 2 MiB of seeded bytes. */
+const DOWNLOAD = new Uint8Array(2 * 1024 * 1024);
+new Prng(0x0b1d).fill(DOWNLOAD);
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+/** Where the relay script lives (a temporary directory). */
+const work = mkdtempSync(join(tmpdir(), 'baojs-uplink-'));
+/** The guestfwd's relay: stdin/stdout (the connection from behind the uplink) to a TCP server on 127.0.0.1. */
+const RELAY = join(work, 'relay.mjs');
+writeFileSync(RELAY, "import { connect } from 'node:net';\n" +
+  "const s = connect(Number(process.argv[2]), '127.0.0.1');\n" +
+  "process.stdin.pipe(s); s.pipe(process.stdout);\n" +
+  "s.on('error', () => process.exit(1)); s.on('close', () => process.exit(0));\n");
+
+/** A TCP server on 127.0.0.1 with a port of the system's choosing; it sends DOWNLOAD to each connection. */
 function listen(): Promise<Server> {
   return new Promise((resolve, reject) => {
     const s = createServer((c) => {
-      // QEMU's guestfwd end connects at start and may reset: not this test's concern
       c.on('error', () => {});
-      c.end('hello from the host\n');
+      c.end(DOWNLOAD);
     });
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => resolve(s));
@@ -50,7 +69,10 @@ test.before(async () => {
   await new Promise((r) => probe.close(r));
   sys = await bootSystem({
     timeoutMs: 540_000, readyTimeoutMs: 300_000, disks: disks.disks, log: () => {}, logFile: process.env.BAOJS_SYSTEM_LOG,
-    uplinks: { uplink0: { hostfwd: [{ hostPort: hostfwdPort, guestPort: 8080 }], guestfwd: [{ guestPort: 8080, hostPort: portOf(hostService) }] } },
+    uplinks: { uplink0: {
+      hostfwd: [{ hostPort: hostfwdPort, guestPort: 8080 }],
+      guestfwd: [{ guestPort: 8081, command: `${process.execPath} ${RELAY} ${portOf(hostService)}` }],
+    } },
   });
 });
 
@@ -61,6 +83,7 @@ test.after(async () => {
   }
   disks.remove();
   await new Promise((r) => hostService.close(r));
+  rmSync(work, { recursive: true, force: true });
 });
 
 test('uplink0 is probed (DeviceID 1 at 0x0a003c00, INTID 78) and driven: the MAC QEMU was given, 256 receive and transmit buffers', () => {
@@ -90,6 +113,36 @@ test('a host connection to the hostfwd port sends frames from the wire through t
   assert.ok(after.rx > before.rx, `frames from the wire: ${before.rx} → ${after.rx}`);
   assert.ok(after.switchIn > before.switchIn, `the switch took them: ${before.switchIn} → ${after.switchIn}`);
   assert.ok(after.floods > before.floods, 'a broadcast (or an unknown destination) is flooded');
+});
+
+test('through the uplink both ways, with checksums: a host program gets a file from a frontend\'s service (hostfwd), the frontend gets one from a host server on 127.0.0.1 (guestfwd)', async () => {
+  await sys.check('ip addr add 10.0.2.15/24 dev eth0');
+  // the frontend fetches from the host: its nc's stdin a FIFO it holds open itself (busybox nc ends a connection when its stdin ends)
+  const got = await sys.check('rm -f /tmp/dl.in; mkfifo /tmp/dl.in; nc 10.0.2.100 8081 0<>/tmp/dl.in > /tmp/dl; md5sum /tmp/dl; wc -c < /tmp/dl', 300_000);
+  const clean = got.replace(/\[ *\d+\.\d+\] [^\n]*\n?/g, '');
+  const m = /([0-9a-f]{32}) +\/tmp\/dl\s+(\d+)/.exec(clean);
+  assert.ok(m, `md5 and size of the download in:\n${got}`);
+  assert.is(Number(m![2]), DOWNLOAD.length, 'bytes from the host server');
+  assert.is(m![1], md5(DOWNLOAD), 'md5 of the file from the host server');
+  // the host fetches from the frontend's service: nc -l ends the connection when the file (its stdin) ends
+  const up = await sys.check('dd if=/dev/urandom of=/tmp/up bs=64k count=24 2>/dev/null; md5sum /tmp/up; { nc -l -p 8080 < /tmp/up > /dev/null 2>&1 & }', 60_000);
+  const upMd5 = /([0-9a-f]{32}) +\/tmp\/up/.exec(up.replace(/\[ *\d+\.\d+\] [^\n]*\n?/g, ''));
+  assert.ok(upMd5, up);
+  // QEMU accepts on 127.0.0.1 before it reaches the frontend: until nc listens there, a connection ends with no byte
+  let received: Buffer = Buffer.alloc(0);
+  for (let attempt = 0; attempt < 30 && received.length === 0; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 1000));
+    received = await new Promise<Buffer>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      const c = createConnection({ host: '127.0.0.1', port: hostfwdPort });
+      const timer = setTimeout(() => { c.destroy(); reject(new Error(`hostfwd: ${parts.reduce((n, p) => n + p.length, 0)} bytes after 300 s`)); }, 300_000);
+      c.on('data', (d: Buffer) => parts.push(d));
+      c.on('error', () => {});
+      c.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(parts)); });
+    });
+  }
+  assert.is(received.length, 24 * 64 * 1024, 'bytes from the frontend\'s service');
+  assert.is(md5(received), upMd5![1], 'md5 of the file from the frontend\'s service');
 });
 
 /** The uplink's counters from the console's `Ctrl-] s`. */

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskImageError, defaultDiskImage, diskLockProblem, diskQemuArgs, imageLocked, prepareDisks, temporaryDisks } from '../../qemu/disks.ts';
 import { runQemu, qemuProgram } from '../../qemu/qemu.ts';
+import { uplinkQemuArgs } from '../../qemu/uplink.ts';
 import { diskMinimumSize, type Platform } from '../../src/config/platform.ts';
 import { platform as shipped, placement } from '../../platforms/qemu-aarch64-virt.ts';
 import { system } from '../../platforms/system.ts';
@@ -187,5 +188,17 @@ test('an image another QEMU holds: refused before QEMU starts, and QEMU\'s own r
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test('uplink arguments: restrict=on, forwards on 127.0.0.1 only, a guestfwd command with its commas doubled; bad ports and MACs refused', () => {
+  const args = uplinkQemuArgs('uplink0', {
+    hostfwd: [{ hostPort: 40000, guestPort: 8080 }],
+    guestfwd: [{ guestPort: 8081, hostPort: 40001 }, { guestPort: 8082, command: 'relay a,b' }],
+  });
+  assert.equal(args, ['-netdev', 'user,id=uplink0,restrict=on,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:40000-10.0.2.15:8080,' +
+    'guestfwd=tcp:10.0.2.100:8081-tcp:127.0.0.1:40001,guestfwd=tcp:10.0.2.100:8082-cmd:relay a,,b',
+  '-device', 'virtio-net-device,netdev=uplink0,mac=52:54:00:0a:00:01']);
+  assert.throws(() => uplinkQemuArgs('u', { hostfwd: [{ hostPort: 0, guestPort: 1 }] }), /hostPort: 0 is not a TCP port/);
+  assert.throws(() => uplinkQemuArgs('u', { mac: '52:54:00' }), /not xx:xx/);
+});
 
 test.run();
