@@ -54,7 +54,9 @@ export interface SystemOptions {
   /**
    * boot this user-built Bao image instead of the remio test monitor
    * (default `$BAO_IMAGE`); it embeds the frontend and firmware images
-   * its configuration names (qemu/bao/gen-config.ts, docs/bao.md)
+   * its configuration names (qemu/bao/gen-config.ts, docs/bao.md); ''
+   * boots the monitor even when BAO_IMAGE is set (a test firmware of its
+   * own cannot be inside a Bao image built beforehand)
    */
   baoImage?: string;
   /** a firmware ELF to use instead of the product image */

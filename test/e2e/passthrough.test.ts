@@ -30,6 +30,8 @@ const monitorSocket = join(dir, 'qemu-monitor.sock');
 test.before(async () => {
   const fw = await buildFirmware({ entry: 'test/e2e/targets/passthrough-irq.ts', outDir: join(ROOT, 'build', 'test', 'passthrough-irq'), quiet: true });
   sys = await bootSystem({
+    // a test firmware (its own entry point) runs under the test monitor only: a Bao image embeds the firmware it was built with
+    baoImage: '',
     // this target serves the consoles without src/main.ts's console bridge: frontend 1 only
     timeoutMs: 540_000, readyTimeoutMs: 300_000, disks: disks.disks, firmwareElf: fw.elf, log: () => {}, firstFrontendOnly: true,
     logFile: process.env.BAOJS_SYSTEM_LOG, qemuArgs: ['-monitor', `unix:${monitorSocket},server,nowait`],
