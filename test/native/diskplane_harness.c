@@ -46,15 +46,6 @@ static void *get_bytes(uint64_t n)
 	return p;
 }
 
-int test_printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 uint64_t timer_ticks(void) { return 0; }
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1)
 {

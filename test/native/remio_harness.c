@@ -45,16 +45,6 @@ static void put(uint32_t v)
 	write_all(&v, 4);
 }
 
-/* remio.c's log lines go to stderr: stdout is the binary log */
-int test_printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	return n;
-}
-
 uint64_t timer_ticks(void)
 {
 	return 0;
