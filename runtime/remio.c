@@ -224,8 +224,11 @@ bool rm_service(uint32_t intid)
 			break;
 		}
 		/* in order: nothing is answered in C while an earlier request waits for JS */
-		if (n == 0 && rm_serve_in_c(d, &r))
+		if (n == 0 && rm_serve_in_c(d, &r)) {
+			if (!r.more)
+				break; /* see below */
 			continue;
+		}
 		uint32_t *q = d->reqs + n * REMIO_REQ_WORDS;
 		rm_record(q, &r);
 		if (rm_is_queue_notify(d, &r)) {
@@ -238,6 +241,14 @@ bool rm_service(uint32_t intid)
 			rm_flush(d, n);
 			n = 0;
 		}
+		/*
+		 * Nothing else was pending when Bao handed this one over: a later
+		 * request raises the DM's interrupt again (Bao src/core/remio.c
+		 * injects the backend interrupt for every request it queues, after
+		 * queueing it), so the empty ASK that would end the loop is saved.
+		 */
+		if (!r.more)
+			break;
 	}
 	if (n)
 		rm_flush(d, n);

@@ -4,7 +4,9 @@
  *
  * For each device model (DM) it serves, the main loop calls rm_service() on
  * the DM's backend interrupt. It takes the DM's requests with remio ASK
- * (Bao `src/core/remio.c`, remio-abi.md) until Bao answers EMPTY, and:
+ * (Bao `src/core/remio.c`, remio-abi.md) until Bao answers EMPTY or says,
+ * with a request, that no other was pending (more-pending 0: Bao raises
+ * the interrupt again for each request it queues later), and:
  *  - answers in C what needs no JS: InterruptStatus reads and InterruptACK
  *    writes (virtio 1.2 4.2.2) from the shared InterruptStatus word,
  *    register reads without side effects from the transport's register

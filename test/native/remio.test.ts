@@ -144,11 +144,14 @@ function model(s: Scenario): number[] {
     while (rid < 255 && open.has(rid)) rid++;
     const q = { ...s.reqs[next++], rid };
     open.add(q.rid);
+    // Bao's more-pending: whether another request waits after this one (the loop stops when none does)
+    const more = next < s.reqs.length;
     if (batch.length === 0) {
       const v = inC(q);
       if (v !== null) {
         seen.inC++;
         complete(q, v);
+        if (!more) break;
         continue;
       }
     }
@@ -161,6 +164,7 @@ function model(s: Scenario): number[] {
     }
     else tracked.set(q.rid, q);
     if (batch.length === s.records) flush();
+    if (!more) break;
   }
   if (batch.length) flush();
   log.push(7);
