@@ -217,6 +217,8 @@ async function toggleDataPlane(s: ConsoleSession, to: 'on' | 'off'): Promise<voi
 interface Stats {
   /** the perfCounters array of each device's metrics record, by name */
   perf: Record<string, number[]>;
+  /** each device's own counters (the metrics record's `device`), by name */
+  device: Record<string, Record<string, number>>;
   heapUsedKiB: number;
   heapHighKiB: number;
   heapTotalKiB: number;
@@ -226,13 +228,15 @@ async function stats(s: ConsoleSession): Promise<Stats> {
   s.send(`${CONSOLE_ESCAPE}p`);
   const m = await s.waitFor(/baojs: metrics vda: [\s\S]*?baojs: metrics heap: used (\d+) KiB, high water (\d+) KiB of (\d+) KiB/, 30_000);
   const perf: Record<string, number[]> = {};
+  const device: Record<string, Record<string, number>> = {};
   // one metrics record per device (src/metrics.ts), as JSON
   for (const p of m[0].matchAll(/baojs: metrics (\w+): (\{.*\})$/gm)) {
     const record = JSON.parse(p[2]) as DeviceMetrics;
     if (record.perf.length !== PERF_OUT_WORDS) throw new Error(`metrics of ${p[1]} hold ${record.perf.length} perf numbers, expected ${PERF_OUT_WORDS}`);
     perf[p[1]] = record.perf;
+    if (record.device) device[p[1]] = record.device;
   }
-  return { perf, heapUsedKiB: Number(m[1]), heapHighKiB: Number(m[2]), heapTotalKiB: Number(m[3]) };
+  return { perf, device, heapUsedKiB: Number(m[1]), heapHighKiB: Number(m[2]), heapTotalKiB: Number(m[3]) };
 }
 
 /** A throughput ratio against the reference's median, and its range against the reference's slowest and fastest run. */
@@ -353,6 +357,58 @@ async function vsockEcho(s: ConsoleSession, before: Stats): Promise<VsockEcho> {
   }
   const bytes = Number(m[1]), ns = Number(m[4]);
   return { bytes, ns, mbps: (bytes / ns) * 1e3, backendNsPer4KiB: (ticks * (1e9 / a[PerfOut.CLOCK_HZ])) / (bytes / 4096) };
+}
+
+// ---- frames between two frontends ------------------------------------------------
+
+/** Bytes frontend 1 sends frontend 2 over TCP for the network row. */
+const NET_BYTES = scale(16 * MiB);
+
+/** A TCP transfer frontend 1 → frontend 2 through the switch (net0 → net1), and what it cost the backend. */
+interface NetForward {
+  bytes: number;
+  /** frontend 1's guest seconds for it */
+  seconds: number;
+  /** MB/s (10^6 bytes per guest second) */
+  mbps: number;
+  /** frames the two ports took from their frontends (data one way, ACKs the other) */
+  frames: number;
+  /** of them, from frontend 1 (the data) */
+  dataFrames: number;
+  /** guest ns (instructions under shift=0) in net0's and net1's service windows, per frame and per data frame */
+  nsPerFrame: number;
+  nsPerDataFrame: number;
+}
+
+/**
+ * Sends NET_BYTES from frontend 1 to busybox nc in frontend 2 (10.0.0.2)
+ * and reads net0's and net1's counters around it: every window of their
+ * remio interrupts (their registers and both queues: the whole forwarding
+ * path, the switch included, runs in them) over the frames they took from
+ * their frontends. TCP's frames are full-size data one way and small ACKs
+ * the other, so the figure per data frame is an upper bound of a 1,514-byte
+ * frame's cost.
+ */
+async function netForward(s: ConsoleSession): Promise<NetForward> {
+  // frontend 2's nc: its stdin a FIFO it holds open itself (busybox nc ends a connection when its stdin ends)
+  await s.onFrontend(2, () => s.check('rm -f /tmp/bn.in; mkfifo /tmp/bn.in; { (nc -l -p 5201 0<>/tmp/bn.in > /dev/null) </dev/null >/dev/null 2>&1 & }'));
+  const before = await stats(s);
+  const out = await s.check(`a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/zero bs=64k count=${NET_BYTES / 65536} 2>/dev/null | nc 10.0.0.2 5201; ` +
+    'b=$(cut -d" " -f1 /proc/uptime); echo "netbench $a $b"', 1_800_000);
+  const m = /netbench ([\d.]+) ([\d.]+)/.exec(out);
+  if (!m) throw new Error(`network transfer: ${out}`);
+  const after = await stats(s);
+  const windowNs = (name: string): number => {
+    const a = after.perf[name], b = before.perf[name];
+    if (!a || !b) throw new Error(`no metrics record for ${name}`);
+    return ((a[PerfOut.WINDOW_TICKS] - b[PerfOut.WINDOW_TICKS]) / a[PerfOut.CLOCK_HZ]) * 1e9;
+  };
+  const tx = (name: string): number => (after.device[name]?.txFrames ?? 0) - (before.device[name]?.txFrames ?? 0);
+  const dataFrames = tx('net0');
+  const frames = dataFrames + tx('net1');
+  const ns = windowNs('net0') + windowNs('net1');
+  const seconds = Number(m[2]) - Number(m[1]);
+  return { bytes: NET_BYTES, seconds, mbps: NET_BYTES / seconds / 1e6, frames, dataFrames, nsPerFrame: ns / frames, nsPerDataFrame: ns / dataFrames };
 }
 
 // ---- an echoed console character ------------------------------------------------
@@ -545,6 +601,8 @@ async function main(): Promise<void> {
   const vsock = await vsockEcho(sys, s2);
   console.log(`[bench] console: ${ECHO_CHARS} characters typed on the backend's console, echoed by the frontend`);
   const echo = await consoleEcho(sys);
+  console.log(`[bench] network: ${NET_BYTES} bytes frontend 1 → frontend 2 over TCP (busybox nc)`);
+  const net = await netForward(sys);
   sys.kill();
   await sys.close(2000);
 
@@ -636,6 +694,8 @@ async function main(): Promise<void> {
   lines.push(`   vsock echo (one AF_VSOCK connection to the example echo service, ${fmt(vsock.bytes)} bytes each way): ${fmt(vsock.mbps, 2)} MB/s each way;`);
   lines.push(`   backend ${fmt(vsock.backendNsPer4KiB)} instructions per 4 KiB echoed (4 KiB in and 4 KiB out; the TypeScript device, no C fast path)`);
   lines.push('');
+  lines.push(`   TCP frontend 1 → frontend 2 through the switch (${fmt(net.bytes)} bytes, busybox nc; the TypeScript path, no C fast path): ${fmt(net.mbps, 2)} MB/s (guest time);`);
+  lines.push(`   backend ${fmt(net.nsPerFrame)} instructions per frame taken from a frontend (${fmt(net.frames)} frames), ${fmt(net.nsPerDataFrame)} per 1,514-byte data frame with its share of the ACKs`);
   lines.push(`   echoed console character (${echo.chars} typed on the backend's console, each echoed by the frontend's tty): ${fmt(echo.backendNsPerChar)} backend instructions per character`);
   lines.push(`   in hvc0's service windows (${fmt(echo.windowsPerChar, 1)} per character: register reads ${fmt(echo.byKind.read.nsPerChar)}, writes ${fmt(echo.byKind.write.nsPerChar)}, QueueNotify ${fmt(echo.byKind.notify.nsPerChar)}` +
     `${echo.batchedWindows ? `; ${echo.batchedWindows} batched windows not counted` : ''});`);
@@ -671,7 +731,7 @@ async function main(): Promise<void> {
     perRequestWithoutDataPlane: { ...costsJs, blockRequestEndToEnd: perBlockJs, statusRead: statusJs },
     throughput: WORKLOADS.map((w) => ({ ...w, baojs: baojs[w.name], qemu: qemu[w.name], ratio: ratios[w.name].median, ratioRange: { min: ratios[w.name].min, max: ratios[w.name].max } })),
     referenceRule: REFERENCE_RULE,
-    vsock, consoleEcho: echo,
+    vsock, consoleEcho: echo, network: net,
     storage: { perRequest: storageCost, throughput: STORAGE_WORKLOADS.map((w) => ({ ...w, baojs: storageRuns[w.name], qemu: qemuStorage[w.name], ratio: storageRatios[w.name].median })) },
     boot, footprint, wallSeconds: (Date.now() - started) / 1000,
   };
