@@ -60,19 +60,11 @@ static inline void dp_copy(uint8_t *d, const uint8_t *s, uint64_t n)
 /** Offset of [gpa, gpa + len) in the shared region, or -1 if it is not wholly inside. */
 static inline int64_t dp_check(const struct dp_blk *d, uint64_t gpa, uint64_t len)
 {
-	uint64_t base = (uint64_t)d->st[DP_SHMEM_HI] << 32 | d->st[DP_SHMEM_LO];
+	uint64_t base = dp_u64(d->st, DP_SHMEM_LO);
 	uint64_t off = gpa - base; /* wraps to a huge value below the base */
 	if (gpa < base || off > d->shmem_size || len > d->shmem_size - off)
 		return -1;
 	return (int64_t)off;
-}
-
-/** Adds `v` to the 64-bit counter in words lo, lo + 1 of the state. */
-static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
-{
-	uint64_t b = ((uint64_t)st[lo + 1] << 32 | st[lo]) + v;
-	st[lo] = (uint32_t)b;
-	st[lo + 1] = (uint32_t)(b >> 32);
 }
 
 /**
@@ -159,8 +151,7 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 enum dp_result dp_blk_process(struct dp_blk *d, bool *notify)
 {
 	uint32_t *st = d->st;
-	struct vq q = { .st = st + DP_Q_NUM, .shmem = d->shmem, .shmem_size = d->shmem_size,
-			.shmem_base = (uint64_t)st[DP_SHMEM_HI] << 32 | st[DP_SHMEM_LO] };
+	struct vq q = dp_queue(st, d->shmem, d->shmem_size);
 	enum dp_result res = vq_layout_ok(&q) ? DP_DONE : DP_HANDBACK;
 	struct vq_chain c = { .seg = dp_segs };
 	*notify = false;

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "abi.h"
+#include "virtqueue.h"
 
 /* enum dp_word, DP_WORDS, DP_CTRL_* and DP_QF_* bits, VIRTIO_MMIO_* offsets: abi.h (scripts/gen-abi.ts). */
 
@@ -41,6 +42,30 @@ struct dp_blk {
 	uint8_t *disk;       /**< the backing store */
 	uint64_t disk_size;  /**< bytes (capacity: rounded down to 512) */
 };
+
+/** The 64-bit value in state words lo (low half) and lo + 1 (high half). */
+static inline uint64_t dp_u64(const uint32_t *st, enum dp_word lo)
+{
+	return (uint64_t)st[lo + 1] << 32 | st[lo];
+}
+
+/** Adds `v` to the 64-bit counter in state words lo, lo + 1. */
+static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
+{
+	uint64_t b = dp_u64(st, lo) + v;
+	st[lo] = (uint32_t)b;
+	st[lo + 1] = (uint32_t)(b >> 32);
+}
+
+/**
+ * Queue 0 of a data plane's state words `st` as the C virtqueue sees it:
+ * its words from Q_NUM on, its rings in `shmem` (`shmem_size` bytes, at
+ * the guest-physical address in SHMEM_LO/HI).
+ */
+static inline struct vq dp_queue(uint32_t *st, uint8_t *shmem, uint64_t shmem_size)
+{
+	return (struct vq){ .st = st + DP_Q_NUM, .shmem = shmem, .shmem_size = shmem_size, .shmem_base = dp_u64(st, DP_SHMEM_LO) };
+}
 
 /** Result of dp_blk_process(). */
 enum dp_result {

@@ -28,6 +28,15 @@ static struct vq_seg pt_chain_segs[PT_MAX_CHAIN];
 static uint64_t pt_addrs[PT_MAX_SEGS + 2];
 static uint32_t pt_lens[PT_MAX_SEGS + 2];
 
+/** The disk whose interrupt is `intid`, or NULL. */
+static struct pt_disk *pt_disk_of(uint32_t intid)
+{
+	for (int i = 0; i < PT_DISKS; i++)
+		if (pt_disks[i].used && pt_disks[i].intid == intid)
+			return &pt_disks[i];
+	return NULL;
+}
+
 struct pt_disk *pt_disk_add(const struct pt_disk *init)
 {
 	struct dq q = init->q;
@@ -37,9 +46,8 @@ struct pt_disk *pt_disk_add(const struct pt_disk *init)
 	uint64_t hdr = init->st[PT_HEADERS], sts = init->st[PT_STATUSES];
 	if (hdr % 8 || hdr > q.dma_size || (uint64_t)PT_HEADER * n > q.dma_size - hdr || sts > q.dma_size || n > q.dma_size - sts)
 		return NULL;
-	for (int i = 0; i < PT_DISKS; i++)
-		if (pt_disks[i].used && pt_disks[i].intid == init->intid)
-			return NULL;
+	if (pt_disk_of(init->intid))
+		return NULL;
 	for (int i = 0; i < PT_DISKS; i++) {
 		if (!pt_disks[i].used) {
 			pt_disks[i] = *init;
@@ -68,14 +76,7 @@ uint32_t pt_disk_handle(const struct pt_disk *p)
 /** The frontend's queue 0 as the C virtqueue sees it (the data plane's words). */
 static inline struct vq pt_frontend_queue(struct rm_dm *d)
 {
-	uint32_t *st = d->blk.st;
-	return (struct vq){ .st = st + DP_Q_NUM, .shmem = d->blk.shmem, .shmem_size = d->blk.shmem_size,
-			    .shmem_base = (uint64_t)st[DP_SHMEM_HI] << 32 | st[DP_SHMEM_LO] };
-}
-
-static inline uint64_t pt_u64(const uint32_t *st, unsigned lo)
-{
-	return (uint64_t)st[lo + 1] << 32 | st[lo];
+	return dp_queue(d->blk.st, d->blk.shmem, d->blk.shmem_size);
 }
 
 /**
@@ -103,7 +104,7 @@ static bool pt_place(struct rm_dm *d, struct pt_disk *p, const struct vq *fq, co
 		return false;
 	uint32_t type = vq_ld32(d->blk.shmem + hdr);
 	uint64_t sector = vq_ld64(d->blk.shmem + hdr + 8);
-	uint64_t cap = pt_u64(st, DP_RANGE_SIZE_LO), base = pt_u64(st, DP_RANGE_BASE_LO);
+	uint64_t cap = dp_u64(st, DP_RANGE_SIZE_LO), base = dp_u64(st, DP_RANGE_BASE_LO);
 	uint64_t readable_data = c->readable - PT_HEADER, writable_data = c->writable - 1;
 	uint64_t seg_bytes = pst[PT_SEGMENT_BYTES], max_segs = pst[PT_MAX_SEGMENTS];
 	if (max_segs > PT_MAX_SEGS)
@@ -177,14 +178,10 @@ static bool pt_place(struct rm_dm *d, struct pt_disk *p, const struct vq *fq, co
 	st[DP_N_IN_FLIGHT]++;
 	if (type == PT_T_IN) {
 		st[DP_N_READS]++;
-		uint64_t b = pt_u64(st, DP_N_BYTES_READ_LO) + total;
-		st[DP_N_BYTES_READ_LO] = (uint32_t)b;
-		st[DP_N_BYTES_READ_HI] = (uint32_t)(b >> 32);
+		dp_count64(st, DP_N_BYTES_READ_LO, total);
 	} else {
 		st[DP_N_WRITES]++;
-		uint64_t b = pt_u64(st, DP_N_BYTES_WRITTEN_LO) + total;
-		st[DP_N_BYTES_WRITTEN_LO] = (uint32_t)b;
-		st[DP_N_BYTES_WRITTEN_HI] = (uint32_t)(b >> 32);
+		dp_count64(st, DP_N_BYTES_WRITTEN_LO, total);
 	}
 	return true;
 }
@@ -228,10 +225,7 @@ static inline uint32_t *pt_event(struct pt_disk *p)
 
 bool pt_irq(uint32_t intid)
 {
-	struct pt_disk *p = NULL;
-	for (int i = 0; i < PT_DISKS && !p; i++)
-		if (pt_disks[i].used && pt_disks[i].intid == intid)
-			p = &pt_disks[i];
+	struct pt_disk *p = pt_disk_of(intid);
 	if (!p || !(p->st[PT_CTRL] & 1))
 		return false;
 	uint32_t *pst = p->st;
@@ -342,19 +336,16 @@ bool pt_irq(uint32_t intid)
 
 bool pt_irq_ack(uint32_t intid)
 {
-	for (int i = 0; i < PT_DISKS; i++) {
-		struct pt_disk *p = &pt_disks[i];
-		if (!p->used || p->intid != intid)
-			continue;
-		if (!(p->st[PT_CTRL] & 1)) {
-			p->masked = true;
-			return false;
-		}
-		uint32_t isr = pt_mmio_read32(p->mmio + VIRTIO_MMIO_INTERRUPT_STATUS);
-		if (isr)
-			pt_mmio_write32(p->mmio + VIRTIO_MMIO_INTERRUPT_ACK, isr);
-		p->acked |= isr;
-		return true;
+	struct pt_disk *p = pt_disk_of(intid);
+	if (!p)
+		return false;
+	if (!(p->st[PT_CTRL] & 1)) {
+		p->masked = true;
+		return false;
 	}
-	return false;
+	uint32_t isr = pt_mmio_read32(p->mmio + VIRTIO_MMIO_INTERRUPT_STATUS);
+	if (isr)
+		pt_mmio_write32(p->mmio + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+	p->acked |= isr;
+	return true;
 }

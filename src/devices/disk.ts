@@ -67,6 +67,21 @@ export interface PhysicalDisk {
   setBacklog?(waiting: boolean): void;
 }
 
+/**
+ * The largest pieces {@link SharedDisk} gives a disk that takes
+ * `maxSegments` data buffers of `maxSegmentBytes` bytes per request: at
+ * most 1,024 buffers, each of whole 512-byte sectors (so that a split never
+ * cuts a sector in two). A host's disk plane ({@link Host.diskPlane}) gets
+ * the same limits, so that it places exactly the requests SharedDisk would
+ * submit unsplit.
+ */
+export function diskSplitLimits(maxSegments: number, maxSegmentBytes: number): { segments: number; segmentBytes: number } {
+  return {
+    segments: Math.max(1, Math.min(maxSegments, 1024)),
+    segmentBytes: Math.max(SECTOR_SIZE, maxSegmentBytes - (maxSegmentBytes % SECTOR_SIZE)),
+  };
+}
+
 /** Counters of a {@link SharedDisk}. */
 export interface SharedDiskCounters {
   /** requests the physical disk completed (after splitting) */
@@ -141,9 +156,9 @@ export class SharedDisk {
    * @param name for messages, e.g. 'pdisk0'
    */
   constructor(readonly disk: PhysicalDisk, readonly name: string) {
-    this.segments = Math.max(1, Math.min(disk.maxSegments, 1024));
-    // whole sectors, so that a split never cuts a sector in two
-    this.segmentBytes = Math.max(SECTOR_SIZE, disk.maxSegmentBytes - (disk.maxSegmentBytes % SECTOR_SIZE));
+    const limits = diskSplitLimits(disk.maxSegments, disk.maxSegmentBytes);
+    this.segments = limits.segments;
+    this.segmentBytes = limits.segmentBytes;
   }
 
   /** Size of the physical disk, bytes. */

@@ -22,6 +22,7 @@ import {
   DiskBroken, DiskEventWord, DiskPlaneWord, DiskReqWord, DISK_EVENT_HOST, DISK_EVENT_WORDS, DISK_PLANE_WORDS, DISK_REQ_WORDS, type Host,
 } from '../host.ts';
 import { BlkConfig, BlkFeature } from '../devices/blk.ts';
+import { diskSplitLimits } from '../devices/disk.ts';
 import { BLK_HEADER_SIZE, BLK_ID_BYTES, BlkStatus, BlkType, SECTOR_SIZE } from '../devices/blk-request.ts';
 import { describeError } from '../dispatcher/log.ts';
 import { DeviceId, Feature, hasFeature } from '../virtio/spec.ts';
@@ -218,8 +219,9 @@ export class VirtioBlkDriver {
       st[DiskPlaneWord.INTID] = t.intid;
       st[DiskPlaneWord.HEADERS] = arena.mem.offset(headers, BLK_HEADER_SIZE * num);
       st[DiskPlaneWord.STATUSES] = arena.mem.offset(statuses, num);
-      st[DiskPlaneWord.MAX_SEGMENTS] = this.maxSegments;
-      st[DiskPlaneWord.SEGMENT_BYTES] = Math.min(0xfffffe00, Math.max(SECTOR_SIZE, sizeMax - (sizeMax % SECTOR_SIZE)));
+      const limits = diskSplitLimits(this.maxSegments, sizeMax);
+      st[DiskPlaneWord.MAX_SEGMENTS] = limits.segments;
+      st[DiskPlaneWord.SEGMENT_BYTES] = limits.segmentBytes;
       const reqs = new Uint32Array(DISK_REQ_WORDS * num);
       const events = new Uint32Array(DISK_EVENT_WORDS * num);
       const q = this.queue;
