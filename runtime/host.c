@@ -581,6 +581,84 @@ static JSValue host_disk_range(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_TRUE;
 }
 
+/** JS values the network plane keeps alive: the switch's fdb and seen arrays, each port's state and queue words. */
+static JSValue host_np_switch_refs[2];
+static JSValue host_np_port_refs[NP_PORTS][3];
+
+/*
+ * host.netSwitch(fdb, seen, ageMs): the switch's MAC table copy for the
+ * network plane (netplane.h, src/host.ts). Returns true. Throws RangeError
+ * for a table that is not a power of 2 of entries (at most 65536), a
+ * misaligned array, or a second call.
+ */
+static JSValue host_net_switch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t fdb_len, seen_len;
+	uint32_t age_ms;
+	uint8_t *fdb = host_typed_array_bytes(ctx, argv[0], &fdb_len);
+	if (!fdb)
+		return JS_EXCEPTION;
+	uint8_t *seen = host_typed_array_bytes(ctx, argv[1], &seen_len);
+	if (!seen || JS_ToUint32(ctx, &age_ms, argv[2]))
+		return JS_EXCEPTION;
+	size_t entries = fdb_len / (NP_FDB_ENTRY_WORDS * 4);
+	if (((uintptr_t)fdb & 3) || ((uintptr_t)seen & 3) || entries == 0 || entries > 65536 || (entries & (entries - 1)) ||
+	    fdb_len != entries * NP_FDB_ENTRY_WORDS * 4)
+		return JS_ThrowRangeError(ctx, "host.netSwitch: fdb needs a power of 2 (at most 65536) of %d-word entries", NP_FDB_ENTRY_WORDS);
+	if (rm_net_switch.fdb)
+		return JS_ThrowRangeError(ctx, "host.netSwitch: registered already");
+	rm_net_switch.fdb = (uint32_t *)fdb;
+	rm_net_switch.fdb_mask = (uint32_t)entries - 1;
+	rm_net_switch.seen = (uint32_t *)seen;
+	rm_net_switch.seen_slots = (uint32_t)(seen_len / 4);
+	rm_net_switch.age_ms = age_ms;
+	host_np_switch_refs[0] = JS_DupValue(ctx, argv[0]);
+	host_np_switch_refs[1] = JS_DupValue(ctx, argv[1]);
+	return JS_TRUE;
+}
+
+/*
+ * host.netPort(dmId, state, rxq, txq): DM dmId's virtio-net device is port
+ * state[NP_PORT] of the network plane, its receiveq and transmitq state
+ * words `rxq` and `txq` (the arrays of host.vqAttach). Returns true. Throws
+ * RangeError for short or misaligned arrays, a DM without a data plane, a
+ * port out of range or taken, or no host.netSwitch yet.
+ */
+static JSValue host_net_port(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm;
+	if (JS_ToUint32(ctx, &dm, argv[0]))
+		return JS_EXCEPTION;
+	uint32_t *w[3];
+	const uint32_t want[3] = { NP_STATE_WORDS, QUEUE_WORDS, QUEUE_WORDS };
+	for (int i = 0; i < 3; i++) {
+		size_t len;
+		uint8_t *p = host_typed_array_bytes(ctx, argv[1 + i], &len);
+		if (!p)
+			return JS_EXCEPTION;
+		if (((uintptr_t)p & 3) || len < want[i] * 4)
+			return JS_ThrowRangeError(ctx, "host.netPort: argument %d needs a 4-byte aligned array of %u words", 2 + i, (unsigned)want[i]);
+		w[i] = (uint32_t *)p;
+	}
+	struct rm_dm *d = rm_dm_find(dm);
+	uint32_t port = w[0][NP_PORT];
+	if (!rm_net_switch.fdb || !d || !d->blk.st || d->net || port >= NP_PORTS || rm_net_switch.ports[port].st)
+		return JS_ThrowRangeError(ctx, "host.netPort: DM %u (with a data plane, no port yet) or port %u (below %d, free) refused, or no host.netSwitch",
+					  (unsigned)dm, (unsigned)port, NP_PORTS);
+	uint64_t base = dp_u64(d->blk.st, DP_SHMEM_LO);
+	struct np_port *np = &rm_net_switch.ports[port];
+	*np = (struct np_port){
+		.st = w[0], .irq = d->blk.st, .dm = dm,
+		.rx = { .st = w[1], .shmem = d->blk.shmem, .shmem_size = d->blk.shmem_size, .shmem_base = base },
+		.tx = { .st = w[2], .shmem = d->blk.shmem, .shmem_size = d->blk.shmem_size, .shmem_base = base },
+	};
+	d->net = np;
+	d->net_port = port;
+	for (int i = 0; i < 3; i++)
+		host_np_port_refs[port][i] = JS_DupValue(ctx, argv[1 + i]);
+	return JS_TRUE;
+}
+
 /*
  * host.remioBatch(dmId, reqs, maxRequests): ASK until +1, another non-zero
  * status or the bound; each request into a record (a WRITE's value masked to
@@ -890,6 +968,8 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("vqAttach", 9, host_vq_attach),
 	JS_CFUNC_DEF("diskPlane", 9, host_disk_plane),
 	JS_CFUNC_DEF("diskRange", 2, host_disk_range),
+	JS_CFUNC_DEF("netSwitch", 3, host_net_switch),
+	JS_CFUNC_DEF("netPort", 4, host_net_port),
 	JS_CFUNC_DEF("vqPop", 2, host_vq_pop),
 	JS_CFUNC_DEF("vqPush", 2, host_vq_push),
 	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),

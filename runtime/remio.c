@@ -9,6 +9,7 @@
 extern bool host_under_hypervisor;
 
 static struct rm_dm rm_dms[RM_DMS];
+struct np_switch rm_net_switch;
 /** Some DM stopped at its bound (see rm_resume). */
 static bool rm_any_resume;
 
@@ -127,8 +128,36 @@ void rm_notify_dm(struct rm_dm *d)
 }
 
 /**
+ * A QueueNotify of virtio-net DM `d` (receiveq 0, transmitq 1): answered
+ * when the network plane serves it whole (netplane.h), each frontend it
+ * gave used buffers to notified as its driver wants. Returns false (the
+ * chain that stopped it untouched) for JS.
+ */
+static bool rm_net_notify(struct rm_dm *d, const struct remio_result *r)
+{
+	uint32_t q = (uint32_t)r->value;
+	if (q == 0 && np_rx_kick(&rm_net_switch, d->net_port)) {
+		rm_answer(d, r, 0);
+		return true;
+	}
+	if (q != 1)
+		return false;
+	uint32_t notify = 0;
+	enum np_result res = np_tx_process(&rm_net_switch, d->net_port, (uint32_t)(timer_now_ns() / 1000000u), &notify);
+	if (res == NP_DONE)
+		rm_answer(d, r, 0);
+	for (uint32_t i = 0; notify; i++, notify >>= 1) {
+		struct rm_dm *o = (notify & 1) ? rm_dm_find(rm_net_switch.ports[i].dm) : NULL;
+		if (o)
+			rm_notify_dm(o);
+	}
+	return res == NP_DONE;
+}
+
+/**
  * Answers `r` in C if no JS is needed: the interrupt registers, a read the
- * register shadow holds, a QueueNotify the block data plane serves whole.
+ * register shadow holds, a QueueNotify the block data plane serves whole
+ * or the network plane forwards whole.
  * Returns false (nothing done) otherwise.
  */
 static bool rm_serve_in_c(struct rm_dm *d, const struct remio_result *r)
@@ -156,6 +185,8 @@ static bool rm_serve_in_c(struct rm_dm *d, const struct remio_result *r)
 		rm_answer(d, r, 0);
 		return true;
 	}
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && d->net)
+		return rm_net_notify(d, r);
 	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r->value == 0 && (st[DP_CTRL] & DP_CTRL_QUEUE) && (d->blk.disk || d->pt)) {
 		bool notify = false;
 		/* a RAM disk: served whole here; a range of a physical disk: placed on it, answered from its interrupt */

@@ -11,7 +11,9 @@
  *    writes (virtio 1.2 4.2.2) from the shared InterruptStatus word,
  *    register reads without side effects from the transport's register
  *    shadow (regshadow.h), QueueNotify of a blk queue the block data plane
- *    serves (dataplane.h);
+ *    serves (dataplane.h) or places on a physical disk (diskplane.h),
+ *    QueueNotify of a virtio-net port whose frames the network plane
+ *    forwards (netplane.h);
  *  - collects every other request, in order, into the DM's batch (records
  *    of REMIO_REQ_WORDS words, enum remio_req of abi.h: RQ_ADDR_LO ...) and hands the batch
  *    to JS in one call (rm_call_js(), implemented by the `host` binding),
@@ -39,6 +41,7 @@
 #include "abi.h"
 #include "dataplane.h"
 #include "diskplane.h"
+#include "netplane.h"
 #include "regshadow.h"
 
 struct remio_result;
@@ -62,6 +65,8 @@ struct rm_dm {
 	uint64_t window;  /**< guest-physical base of the virtio-mmio window (with blk.st) */
 	struct pt_disk *pt; /**< the physical disk queue 0 is placed on (diskplane.h; with blk.st, blk.disk NULL) */
 	struct rs_shadow shadow; /**< the transport's register shadow (w == NULL: none) */
+	struct np_port *net; /**< the DM's port of the network plane (netplane.h; with blk.st), or NULL */
+	uint32_t net_port;   /**< its index in rm_net_switch.ports */
 	bool resume;      /**< stopped at RM_BOUND: serve again after the other interrupts */
 	uint32_t ask_errors, completion_errors; /**< non-zero statuses other than an ending EMPTY */
 	void *binding;    /**< the `host` binding's own record of this DM (its JS values) */
@@ -73,6 +78,9 @@ struct rm_dm {
  * RM_CALL_* bits (abi.h, from `RemioServeResult` in src/host.ts), or -1 if the call threw or was stopped by the watchdog.
  */
 int rm_call_js(struct rm_dm *d, uint32_t count);
+
+/** The network plane's view of the switch (netplane.h), filled by the `host` binding (host.netSwitch, host.netPort). */
+extern struct np_switch rm_net_switch;
 
 /** The DM with dm_id `dm`, or NULL. */
 struct rm_dm *rm_dm_find(uint32_t dm);

@@ -68,6 +68,9 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/host.ts', ts: 'DiskBroken', prefix: 'PT_BROKEN_' },
   { file: 'src/host.ts', ts: 'DiskReqWord', prefix: 'PT_REQ_', cEnum: 'pt_req_word' },
   { file: 'src/host.ts', ts: 'DiskEventWord', prefix: 'PT_EV_', cEnum: 'pt_event_word' },
+  { file: 'src/host.ts', ts: 'NetPortWord', prefix: 'NP_', cEnum: 'np_word' },
+  { file: 'src/host.ts', ts: 'NetPortCtrl', prefix: 'NP_CTRL_', suffix: 'u' },
+  { file: 'src/host.ts', ts: 'NetFdbWord', prefix: 'NP_FDB_', cEnum: 'np_fdb_word' },
 ];
 
 /** Plain numeric constants shared with C: C name, value, source, and how C writes it. */
@@ -84,6 +87,9 @@ export const ABI_VALUES: { c: string; value: number; source: string; hex?: boole
   { c: 'PT_REQ_RECORD_WORDS', value: host.DISK_REQ_WORDS, source: 'src/host.ts DISK_REQ_WORDS' },
   { c: 'PT_EVENT_RECORD_WORDS', value: host.DISK_EVENT_WORDS, source: 'src/host.ts DISK_EVENT_WORDS' },
   { c: 'PT_EVENT_HOST', value: host.DISK_EVENT_HOST, source: 'src/host.ts DISK_EVENT_HOST', hex: true, suffix: 'UL' },
+  { c: 'NP_STATE_WORDS', value: host.NET_PORT_WORDS, source: 'src/host.ts NET_PORT_WORDS' },
+  { c: 'NP_FDB_ENTRY_WORDS', value: host.NET_FDB_WORDS, source: 'src/host.ts NET_FDB_WORDS' },
+  { c: 'NP_FDB_VALID', value: host.NET_FDB_VALID, source: 'src/host.ts NET_FDB_VALID', hex: true, suffix: 'UL' },
 ];
 
 /** `QueueNotify` → `QUEUE_NOTIFY`, `DeviceID` → `DEVICE_ID`, `SHMLenLow` → `SHM_LEN_LOW`, `N_KICKS` unchanged. */

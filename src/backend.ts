@@ -13,6 +13,7 @@ import { BlkDevice } from './devices/blk.ts';
 import { DEVICE_KINDS } from './devices/registry.ts';
 import { VsockHub } from './devices/vsock-socket.ts';
 import { EthernetSwitch, type SwitchOptions } from './net/switch.ts';
+import { NetDevice } from './devices/net.ts';
 import { DiskRangeBacking, SharedDisk, type PhysicalDisk } from './devices/disk.ts';
 import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
 import { VirtioNetDriver } from './drivers/virtio-net.ts';
@@ -223,6 +224,14 @@ export function createBackend(host: Host, platform: Platform, options: BackendOp
         }
       } catch (e) {
         log(`${model.name}: no data plane (${e instanceof Error ? e.message : String(e)}); JS serves every request`);
+      }
+    }
+    if (device instanceof NetDevice && transport.dataPlaneState === 'on' && options.dataPlane !== false) {
+      // The host forwards frames between two ports whose queues it serves, as long as the device lets it.
+      try {
+        if (netSwitch.useHostTable(host) || netSwitch.hostTable) device.useHostPlane(host, model.dmId, transport.queues);
+      } catch (e) {
+        log(`${model.name}: no network plane (${e instanceof Error ? e.message : String(e)}); JS forwards every frame`);
       }
     }
     if (host.regShadow && options.dataPlane !== false) {

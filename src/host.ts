@@ -432,6 +432,70 @@ export const DISK_EVENT_WORDS = 9;
 export const DISK_EVENT_HOST = 0xffffffff;
 
 /**
+ * Words of one virtio-net port's state shared with a host's network plane
+ * ({@link Host.netPort}; C: `enum np_word` in the generated `abi.h`,
+ * runtime/netplane.h). JS writes CTRL, PORT and MAX_FRAME; the host writes
+ * the counters.
+ */
+export const enum NetPortWord {
+  /** {@link NetPortCtrl} bits, written by JS whenever what they say changes */
+  CTRL = 0,
+  /** the port's id in the switch */
+  PORT,
+  /** longest frame the port sends or takes, bytes: MTU + 14 + 4 (an 802.1Q tag; an untagged frame is at most 4 bytes shorter) */
+  MAX_FRAME,
+  /** frames the host took from the port's transmitq and forwarded, and their bytes (low/high halves; header excluded) */
+  N_TX_FRAMES, N_TX_BYTES_LO, N_TX_BYTES_HI,
+  /** frames the host wrote into the port's receiveq, and their bytes (low/high halves; header excluded) */
+  N_RX_FRAMES, N_RX_BYTES_LO, N_RX_BYTES_HI,
+  /** QueueNotify writes of transmitq and of receiveq the host answered without JS */
+  N_TX_KICKS, N_RX_KICKS,
+  /** transmitq QueueNotify writes the host handed to JS, stopped at a chain it does not forward */
+  N_HANDBACKS,
+  /** used buffer notifications the host sent the port's frontend */
+  N_USED_NOTIFICATIONS,
+}
+
+/** Words of a network port's state ({@link NetPortWord}). */
+export const NET_PORT_WORDS = 13;
+
+/** Bits of {@link NetPortWord.CTRL}. */
+export const enum NetPortCtrl {
+  /** the host may serve QueueNotify of transmitq (the device is live, transmitq enabled and served by the host's C virtqueue) */
+  TX = 1,
+  /** the host may fill receiveq (the device is live, receiveq enabled and host-served, and JS holds no frame, chain or popped batch for it) */
+  RX = 2,
+  /** the port is isolated ({@link EthernetSwitch.mayForward}: two isolated ports never talk) */
+  ISOLATED = 4,
+  /** VIRTIO_NET_F_MRG_RXBUF negotiated (informational: the host fills one receive chain per frame either way, num_buffers 1) */
+  MRG_RXBUF = 8,
+}
+
+/**
+ * Words of one entry of a host's copy of the switch's MAC table
+ * ({@link Host.netSwitch}): an open-addressing hash table with linear probing that
+ * JS writes and the host only reads (entry `i` at word `i * NET_FDB_WORDS`;
+ * C: `enum np_fdb_word`). An entry with MAC_HI's {@link NET_FDB_VALID} bit
+ * clear is empty and ends a probe.
+ */
+export const enum NetFdbWord {
+  /** the MAC's last four bytes, byte 2 most significant */
+  MAC_LO = 0,
+  /** the MAC's first two bytes (byte 0 in bits 15..8), and NET_FDB_VALID */
+  MAC_HI,
+  /** the port it was learned on */
+  PORT,
+  /** its slot in the switch's table: the index of its last-seen time in the `seen` array */
+  SLOT,
+}
+
+/** Words per entry of {@link NetFdbWord}. */
+export const NET_FDB_WORDS = 4;
+
+/** {@link NetFdbWord.MAC_HI} bit of an entry in use. */
+export const NET_FDB_VALID = 0x10000;
+
+/**
  * Words of a transport's register shadow ({@link Host.regShadow}; C:
  * `enum rs_word` in the generated `abi.h`, scripts/gen-abi.ts). The transport writes
  * every word but N_READS after each change of a register it lets the host
@@ -776,6 +840,41 @@ export interface Host {
    * @throws RangeError for an unknown DM or disk, or a DM linked already
    */
   diskRange?(dmId: number, disk: number): boolean;
+
+  /**
+   * Optional: the host's copy of the switch's MAC table for its network
+   * plane ({@link Host.netPort}). `fdb` holds `fdb.length / NET_FDB_WORDS`
+   * entries (a power of 2; {@link NetFdbWord}), which JS keeps equal to
+   * the switch's table; `seen` the last time each table slot's address was
+   * seen as a source, in ms of {@link Host.nowNs} modulo 2^32, written by
+   * JS when it learns and by the host when it forwards a frame from that
+   * address; an entry older than `ageMs` counts as unknown. Both stay
+   * shared and alive. Returns true.
+   * Source: runtime/netplane.h; IEEE 802.1D 7.9 (the filtering database).
+   * @throws RangeError for a table that is not a power of 2 of entries, or a second call
+   */
+  netSwitch?(fdb: Uint32Array, seen: Uint32Array, ageMs: number): boolean;
+  /**
+   * Optional: a *network plane* for the virtio-net device of DM `dmId`
+   * (registered with {@link Host.dataPlane}, null disk): switch port `state`
+   * ({@link NET_PORT_WORDS} words, {@link NetPortWord}), its receiveq and
+   * transmitq state words (`rxq`, `txq`: the {@link QueueWord} arrays of
+   * the queues' {@link Host.vqAttach}). While CTRL.TX allows, the host
+   * answers a QueueNotify of transmitq itself for every chain it can
+   * forward whole: a well-formed frame (the checks of `NetDevice`) from a
+   * source learned on this port to a unicast destination learned on
+   * another port whose CTRL.RX is set, policy allowing, which fits the
+   * destination's next receive chain; it copies the frame there (header
+   * with num_buffers 1), returns both chains and sends each frontend one
+   * used buffer notification where its driver wants one. It stops before
+   * the first chain it does not forward and hands the QueueNotify to JS,
+   * which serves that chain and the rest as without the host. While
+   * CTRL.RX is set it also answers a QueueNotify of receiveq (nothing
+   * waits for the buffers). Hosts without one leave it out.
+   * Source: runtime/netplane.h; virtio 1.2 5.1.6.
+   * @throws RangeError for short arrays, a DM without a data plane, a port registered twice, or no {@link Host.netSwitch}
+   */
+  netPort?(dmId: number, state: Uint32Array, rxq: Uint32Array, txq: Uint32Array): boolean;
 
   /**
    * Bao IPC shared-memory notification (hypercall 0x1): raises event `event`

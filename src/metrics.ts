@@ -11,7 +11,8 @@
  * {@link Host.perfCounters}); nothing on a request's path writes to it.
  * A new counter is one field here and one line in {@link deviceMetrics}.
  */
-import { DataPlaneWord, DiskPlaneWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { DataPlaneWord, DiskPlaneWord, NetPortWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { NetDevice } from './devices/net.ts';
 import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
 import type { Backend, ServedDevice } from './backend.ts';
 import type { DmCounters } from './dispatcher/dispatcher.ts';
@@ -47,6 +48,13 @@ export interface CPathMetrics {
    * TypeScript, answers dropped after a device reset
    */
   disk: { requests: number; inFlight: number; handed: number; stale: number } | null;
+  /**
+   * a virtio-net port of the host's network plane ({@link Host.netPort}):
+   * frames it took from this port's transmitq and gave its receiveq,
+   * QueueNotify writes of each queue it answered, transmit QueueNotify
+   * writes it handed to TypeScript, used buffer notifications it sent
+   */
+  net: { txFrames: number; rxFrames: number; txKicks: number; rxKicks: number; handBacks: number; usedNotifications: number } | null;
 }
 
 /** The service windows of one kind of request ({@link Host.perfCounters}), guest time. */
@@ -109,7 +117,16 @@ export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): De
         requests: st[DataPlaneWord.N_DISK_REQUESTS], inFlight: st[DataPlaneWord.N_IN_FLIGHT],
         handed: st[DataPlaneWord.N_DISK_HANDED], stale: st[DataPlaneWord.N_DISK_STALE],
       },
+      net: null,
     };
+    const np = d.device instanceof NetDevice ? d.device.planeState : null;
+    if (np !== null) {
+      c.net = {
+        txFrames: np[NetPortWord.N_TX_FRAMES], rxFrames: np[NetPortWord.N_RX_FRAMES],
+        txKicks: np[NetPortWord.N_TX_KICKS], rxKicks: np[NetPortWord.N_RX_KICKS],
+        handBacks: np[NetPortWord.N_HANDBACKS], usedNotifications: np[NetPortWord.N_USED_NOTIFICATIONS],
+      };
+    }
   }
   const device: Record<string, number> = {};
   for (const [k, v] of Object.entries(d.device.counters)) if (typeof v === 'number') device[k] = v;

@@ -76,9 +76,9 @@ export function statsLinesFrom(records: DeviceMetrics[]): string[] {
   const lines = records.map((m) => serviceLine({
     name: m.name,
     tsAccesses: m.remio.requests,
-    cAccesses: m.c ? m.c.intStatusReads + m.c.intAcks + m.c.shadowReads + m.c.kicks : 0,
+    cAccesses: m.c ? m.c.intStatusReads + m.c.intAcks + m.c.shadowReads + m.c.kicks + (m.c.net ? m.c.net.txKicks + m.c.net.rxKicks : 0) : 0,
     tsChains: m.device.chains ?? 0,
-    cChains: m.c ? m.c.chains : 0,
+    cChains: m.c ? m.c.chains + (m.c.net ? m.c.net.txFrames + m.c.net.rxFrames : 0) : 0,
     dataPlane: m.c === null ? null : m.c.on ? 'on' : 'off',
     meanUs: { read: m.service.read.meanUs, write: m.service.write.meanUs, notify: m.service.notify.meanUs },
   }));

@@ -54,7 +54,17 @@
  * The frame path allocates nothing but short-lived typed-array views for
  * copies: the receive queue is one preallocated byte ring, the held chains
  * typed arrays, the header a fixed buffer.
+ *
+ * A host's network plane ({@link NetDevice.useHostPlane}, runtime/netplane.h)
+ * may forward frames between two ports without calling this class: only
+ * frames this class would forward unchanged to a port whose receive side
+ * it does not hold (CTRL.RX: no frame queued, no chain held or batched),
+ * into the next receive chain, one chain per frame. This class keeps the
+ * port's control word current at the end of every call that changes what
+ * it says, and folds the host's counters into its own and the switch's
+ * when they are read.
  */
+import { NET_PORT_WORDS, NetPortCtrl, NetPortWord, type Host } from '../host.ts';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, parseMac, isGroupMac, type EthernetSwitch, type SwitchPort } from '../net/switch.ts';
 import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
 import { GuestMemoryError, type GuestMemory } from '../virtio/memory.ts';
@@ -115,7 +125,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   readonly deviceFeatures = new Uint32Array(2);
   readonly numQueues = 2;
   readonly config = new Uint8Array(NetConfig.SIZE);
-  readonly counters: NetCounters = {
+  private readonly own: NetCounters = {
     chains: 0, errors: 0, txFrames: 0, txBytes: 0, txBadChain: 0, txBadHeader: 0, txBadLength: 0,
     rxFrames: 0, rxBytes: 0, rxQueueFull: 0, rxNotReady: 0, rxOversize: 0, rxTooBig: 0, rxBadChain: 0, rxResetDropped: 0,
   };
@@ -155,6 +165,12 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   private segCount = 0;
   private segOff: Uint32Array;
   private segLen: Uint32Array;
+
+  // ---- the host's network plane ----
+  /** the port's state words ({@link NetPortWord}), null: no plane */
+  private plane: Uint32Array | null = null;
+  /** the plane's counters already folded: tx frames, tx bytes, rx frames, rx bytes */
+  private readonly planeFolded = new Float64Array(4);
 
   /**
    * @param name for logs, e.g. 'net0'
@@ -196,6 +212,91 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.portId = sw.attach(this, { isolated: options.isolated ?? false });
   }
 
+  /** Counters of the port, the frames a host plane forwarded included. */
+  get counters(): NetCounters {
+    this.syncCounters();
+    return this.own;
+  }
+
+  /**
+   * Lets the host's network plane forward frames of this port ({@link
+   * Host.netPort}): `dmId` is the device model whose data plane the host
+   * serves, `queues` the transport's queues (both served by the host's C
+   * virtqueue, {@link SplitQueue.useHost}); the switch must have given the
+   * host its table first ({@link EthernetSwitch.useHostTable}).
+   * @returns whether the host took the port
+   */
+  useHostPlane(host: Host, dmId: number, queues: readonly SplitQueue[]): boolean {
+    if (!host.netPort || this.plane !== null) return false;
+    const rx = queues[NetQueue.RECEIVEQ].hostState;
+    const tx = queues[NetQueue.TRANSMITQ].hostState;
+    if (rx === null || tx === null) return false;
+    const st = new Uint32Array(NET_PORT_WORDS);
+    st[NetPortWord.PORT] = this.portId;
+    st[NetPortWord.MAX_FRAME] = this.maxFrame;
+    if (!host.netPort(dmId, st, rx, tx)) return false;
+    this.plane = st;
+    // no chain waits in the queue's batch once this class stops popping: the host may take the next
+    queues[NetQueue.RECEIVEQ].hostBatch = 1;
+    this.updatePlane();
+    return true;
+  }
+
+  /** The host plane's state words, or null (for metrics). */
+  get planeState(): Uint32Array | null {
+    return this.plane;
+  }
+
+  /** See {@link SwitchPort.syncCounters}: adds what the host forwarded since the last call. */
+  syncCounters(): void {
+    const st = this.plane;
+    if (st === null) return;
+    const f = this.planeFolded;
+    const txFrames = st[NetPortWord.N_TX_FRAMES] - f[0];
+    const txBytes = st[NetPortWord.N_TX_BYTES_LO] + st[NetPortWord.N_TX_BYTES_HI] * 4294967296 - f[1];
+    const rxFrames = st[NetPortWord.N_RX_FRAMES] - f[2];
+    const rxBytes = st[NetPortWord.N_RX_BYTES_LO] + st[NetPortWord.N_RX_BYTES_HI] * 4294967296 - f[3];
+    if (txFrames === 0 && rxFrames === 0) return;
+    const dTx = txFrames >>> 0; // the frame counters are u32 and wrap
+    const dRx = rxFrames >>> 0;
+    f[0] = st[NetPortWord.N_TX_FRAMES];
+    f[1] += txBytes;
+    f[2] = st[NetPortWord.N_RX_FRAMES];
+    f[3] += rxBytes;
+    const c = this.own;
+    c.chains += dTx + dRx;
+    c.txFrames += dTx;
+    c.txBytes += txBytes;
+    c.rxFrames += dRx;
+    c.rxBytes += rxBytes;
+    this.sw.hostForwarded(this.portId, dTx, txBytes, dRx, rxBytes);
+  }
+
+  /** Rewrites the plane's control word from this device's state (see the file's comment). */
+  private updatePlane(): void {
+    if (this.plane !== null) this.plane[NetPortWord.CTRL] = this.planeControl;
+  }
+
+  /**
+   * The {@link NetPortCtrl} bits this device's state allows a host plane
+   * now: TX while it is live with transmitq enabled, served by the host's
+   * C virtqueue and idle; RX while it is live with receiveq so, and no
+   * frame waits here and no receive chain is held; ISOLATED and MRG_RXBUF
+   * as configured and negotiated.
+   */
+  get planeControl(): number {
+    let bits = this.sw.isIsolated(this.portId) ? NetPortCtrl.ISOLATED : 0;
+    const ctx = this.ctx;
+    if (ctx !== null) {
+      if (this.mrg) bits |= NetPortCtrl.MRG_RXBUF;
+      const tx = ctx.queues[NetQueue.TRANSMITQ];
+      const rx = ctx.queues[NetQueue.RECEIVEQ];
+      if (tx.enabled && tx.hostServed && tx.hostIdle) bits |= NetPortCtrl.TX;
+      if (rx.enabled && rx.hostServed && rx.hostIdle && this.frameCount === 0 && this.heldCount === 0) bits |= NetPortCtrl.RX;
+    }
+    return bits;
+  }
+
   /** QueueNumMax of either queue. */
   queueNumMax(): number {
     return this.numMax;
@@ -218,11 +319,13 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.heldCount = 0;
     this.heldBytes = 0;
     this.segCount = 0;
+    this.updatePlane();
   }
 
   /** See {@link VirtioDevice.reset}: queued frames and held chains are dropped; the switch forgets the port's addresses. */
   reset(): void {
     this.ctx = null;
+    this.updatePlane();
     this.dropQueued();
     this.heldCount = 0;
     this.heldBytes = 0;
@@ -230,34 +333,48 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.sw.forgetPort(this.portId);
   }
 
+  /** See {@link VirtioDevice.queueReset}: receive chains held from the reset receiveq are forgotten, never returned. */
+  queueReset(index: number): void {
+    if (index === NetQueue.RECEIVEQ) {
+      this.heldCount = 0;
+      this.heldBytes = 0;
+      this.segCount = 0;
+    }
+    this.updatePlane();
+  }
+
   /** See {@link VirtioDevice.processQueue}. @throws QueueError for a malformed ring or chain */
   processQueue(index: number): void {
     const ctx = this.ctx;
     if (!ctx) return;
-    if (index === NetQueue.TRANSMITQ) {
-      try {
-        this.transmit(ctx);
-      } finally {
-        // frames for other ports: each fills its own receive buffers, its errors its own
-        this.sw.flush();
+    try {
+      if (index === NetQueue.TRANSMITQ) {
+        try {
+          this.transmit(ctx);
+        } finally {
+          // frames for other ports: each fills its own receive buffers, its errors its own
+          this.sw.flush();
+        }
+      } else if (index === NetQueue.RECEIVEQ) {
+        this.fillReceive(ctx);
       }
-    } else if (index === NetQueue.RECEIVEQ) {
-      this.fillReceive(ctx);
+    } finally {
+      this.updatePlane();
     }
   }
 
   /** See {@link SwitchPort.deliver}: queues the frame for the driver. */
   deliver(frame: Uint8Array, len: number): boolean {
     if (!this.ctx) {
-      this.counters.rxNotReady++;
+      this.own.rxNotReady++;
       return false;
     }
     if (len > this.maxFrame || (len > this.maxFrame - VLAN_HLEN && !isTagged(frame))) {
-      this.counters.rxOversize++;
+      this.own.rxOversize++;
       return false;
     }
     if (this.frameCount === this.maxFrames || this.ringUsed + len > this.ringSize) {
-      this.counters.rxQueueFull++;
+      this.own.rxQueueFull++;
       return false;
     }
     const size = this.ringSize;
@@ -275,6 +392,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.frameLen[slot] = len;
     this.frameCount++;
     this.ringUsed += len;
+    // a frame waits here: the host must not fill receiveq ahead of it
+    if (this.plane !== null) this.plane[NetPortWord.CTRL] &= ~NetPortCtrl.RX;
     return true;
   }
 
@@ -286,6 +405,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
       this.fillReceive(ctx);
     } catch (e) {
       ctx.fail(`receiveq: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.updatePlane();
     }
   }
 
@@ -296,12 +417,12 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     const chain = ctx.chain;
     try {
       while (q.pop(chain)) {
-        this.counters.chains++;
+        this.own.chains++;
         const len = this.readFrame(ctx);
         q.push(chain.head, 0);
         if (len > 0) {
-          this.counters.txFrames++;
-          this.counters.txBytes += len;
+          this.own.txFrames++;
+          this.own.txBytes += len;
           this.sw.forward(this.portId, this.scratch, len);
         }
       }
@@ -334,8 +455,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   }
 
   private txDrop(ctx: DeviceContext, counter: 'txBadChain' | 'txBadHeader' | 'txBadLength', why: string): number {
-    this.counters[counter]++;
-    this.counters.errors++;
+    this.own[counter]++;
+    this.own.errors++;
     ctx.log(`dropped a transmit chain: it ${why}`);
     return 0;
   }
@@ -403,7 +524,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   private popReceive(ctx: DeviceContext, q: SplitQueue): number {
     const chain = ctx.chain;
     if (!q.pop(chain)) return 0;
-    this.counters.chains++;
+    this.own.chains++;
     let why = '';
     if (chain.firstWritable !== 0) why = 'has device-readable buffers';
     else if (chain.writableBytes < NetHdr.SIZE) why = `is ${chain.writableBytes} bytes, shorter than the ${NetHdr.SIZE}-byte header`;
@@ -435,8 +556,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
         return 1;
       }
     }
-    this.counters.rxBadChain++;
-    this.counters.errors++;
+    this.own.rxBadChain++;
+    this.own.errors++;
     ctx.log(`returned a receive chain unused: it ${why}`);
     q.push(chain.head, 0);
     return -1;
@@ -490,8 +611,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
       }
       q.push(this.heldHead[c], used);
     }
-    this.counters.rxFrames++;
-    this.counters.rxBytes += len;
+    this.own.rxFrames++;
+    this.own.rxBytes += len;
     this.shiftHeld(k);
     this.popFrame();
   }
@@ -530,14 +651,14 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   }
 
   private rxDropFrame(ctx: DeviceContext, counter: 'rxTooBig', why: string): void {
-    this.counters[counter]++;
-    this.counters.errors++;
+    this.own[counter]++;
+    this.own.errors++;
     ctx.log(`dropped a received frame: ${why}`);
     this.popFrame();
   }
 
   private dropQueued(): void {
-    this.counters.rxResetDropped += this.frameCount;
+    this.own.rxResetDropped += this.frameCount;
     this.frameCount = 0;
     this.frameHead = 0;
     this.ringHead = 0;

@@ -47,7 +47,7 @@
  * allocates only when an address is learned), counters are plain number
  * fields.
  */
-import type { Host } from '../host.ts';
+import { NET_FDB_VALID, NET_FDB_WORDS, NetFdbWord, type Host } from '../host.ts';
 
 /** One port of the switch: what the switch needs from a network device. */
 export interface SwitchPort {
@@ -66,6 +66,12 @@ export interface SwitchPort {
    * sends one notification for all of it.
    */
   flush?(): void;
+  /**
+   * Optional: brings the port's counters, and its switch counters, up to
+   * date with frames a host plane forwarded for it ({@link
+   * EthernetSwitch.useHostTable}); called before they are read.
+   */
+  syncCounters?(): void;
 }
 
 /** How a port is attached. */
@@ -180,11 +186,15 @@ export class EthernetSwitch {
   private readonly slotOf = new Map<number, number>();
   private readonly slotMac: Float64Array;
   private readonly slotPort: Int32Array;
-  private readonly slotSeenNs: Float64Array;
+  /** when each slot's address was last seen as a source: ms of {@link Host.nowNs} modulo 2^32 (shared with a host plane) */
+  private readonly slotSeenMs: Uint32Array;
+  /** the host's copy of the table ({@link EthernetSwitch.useHostTable}), entries of {@link NetFdbWord}; null: none */
+  private fdb: Uint32Array | null = null;
+  private fdbMask = 0;
   private readonly freeSlots: Int32Array;
   private freeCount: number;
 
-  private readonly ageNs: number;
+  private readonly ageMs: number;
   private readonly floodRate: number;
   private readonly floodBurst: number;
   private readonly maxMacsPerPort: number;
@@ -201,7 +211,7 @@ export class EthernetSwitch {
       if (!(x > 0) || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new RangeError(`switch: ${what} must be a positive ${integer ? 'integer' : 'number'}: ${x}`);
       return x;
     };
-    this.ageNs = num(options.ageingMs, 300_000, 'ageingMs', false) * 1e6;
+    this.ageMs = num(options.ageingMs, 300_000, 'ageingMs', false);
     this.floodRate = num(options.floodRate, 1000, 'floodRate', false);
     this.floodBurst = num(options.floodBurst, 64, 'floodBurst', false);
     const maxMacs = num(options.maxMacs, 1024, 'maxMacs', true);
@@ -215,7 +225,7 @@ export class EthernetSwitch {
     this.macsOfPort = new Int32Array(this.maxPorts);
     this.slotMac = new Float64Array(maxMacs);
     this.slotPort = new Int32Array(maxMacs);
-    this.slotSeenNs = new Float64Array(maxMacs);
+    this.slotSeenMs = new Uint32Array(maxMacs);
     this.freeSlots = new Int32Array(maxMacs);
     for (let i = 0; i < maxMacs; i++) this.freeSlots[i] = maxMacs - 1 - i;
     this.freeCount = maxMacs;
@@ -254,6 +264,7 @@ export class EthernetSwitch {
   /** The live counters of port `id` (read them; the switch updates them). @throws RangeError for an unknown id */
   counters(id: number): PortCounters {
     if (!(id >= 0 && id < this.ports.length)) throw new RangeError(`switch: no port ${id}`);
+    this.ports[id].syncCounters?.();
     return this.portCounters[id];
   }
 
@@ -268,14 +279,14 @@ export class EthernetSwitch {
    * @param mac a MAC number ({@link parseMac}, {@link macAt})
    */
   lookup(mac: number): number {
-    return this.find(mac, this.host.nowNs());
+    return this.find(mac, msOf(this.host.nowNs()));
   }
 
-  /** {@link EthernetSwitch.lookup} at time `now` (ns). */
-  private find(mac: number, now: number): number {
+  /** {@link EthernetSwitch.lookup} at time `nowMs` (ms modulo 2^32). */
+  private find(mac: number, nowMs: number): number {
     const slot = this.slotOf.get(mac);
     if (slot === undefined) return -1;
-    if (now - this.slotSeenNs[slot] > this.ageNs) {
+    if (((nowMs - this.slotSeenMs[slot]) >>> 0) > this.ageMs) {
       this.forget(mac, slot);
       return -1;
     }
@@ -314,10 +325,11 @@ export class EthernetSwitch {
       return 0;
     }
     const now = this.host.nowNs();
-    this.learn(src, ingress, now);
+    const nowMs = msOf(now);
+    this.learn(src, ingress, nowMs);
     // the I/G bit of the destination: group addresses are flooded
     if ((frame[0] & 1) === 0) {
-      const to = this.find(macAt(frame, 0), now);
+      const to = this.find(macAt(frame, 0), nowMs);
       if (to === ingress) {
         c.dropSameSegment++;
         return 0;
@@ -377,15 +389,113 @@ export class EthernetSwitch {
 
   /** Removes every aged entry; returns how many. */
   sweep(): number {
-    const now = this.host.nowNs();
+    const nowMs = msOf(this.host.nowNs());
     let n = 0;
     for (const [mac, slot] of this.slotOf) {
-      if (now - this.slotSeenNs[slot] > this.ageNs) {
+      if (((nowMs - this.slotSeenMs[slot]) >>> 0) > this.ageMs) {
         this.forget(mac, slot);
         n++;
       }
     }
     return n;
+  }
+
+  /**
+   * Lets a host's network plane forward frames between ports ({@link
+   * Host.netSwitch}, {@link Host.netPort}): from now on the switch keeps a
+   * copy of its MAC table where the host reads it (an open-addressing
+   * table of twice the table's slots, rounded up to a power of 2; {@link
+   * NetFdbWord}), and shares the last-seen times, which the host refreshes
+   * for the sources of the frames it forwards. Learning, moves, ageing,
+   * flooding and every drop stay here: the host forwards only between
+   * addresses this table holds, and hands every other frame to the port's
+   * device, which brings it here. Call before any frame is forwarded.
+   * @returns whether the host took the table
+   */
+  useHostTable(host: Host): boolean {
+    if (!host.netSwitch || this.fdb !== null) return false;
+    let entries = 1;
+    while (entries < 2 * this.slotMac.length) entries *= 2;
+    const fdb = new Uint32Array(entries * NET_FDB_WORDS);
+    if (!host.netSwitch(fdb, this.slotSeenMs, Math.floor(this.ageMs))) return false;
+    this.fdb = fdb;
+    this.fdbMask = entries - 1;
+    for (const [mac, slot] of this.slotOf) this.fdbInsert(mac, this.slotPort[slot], slot);
+    return true;
+  }
+
+  /**
+   * Counts frames a host plane forwarded for port `id` ({@link
+   * SwitchPort.syncCounters}): `fromFrames`/`fromBytes` it took from the
+   * port, `toFrames`/`toBytes` it gave the port.
+   */
+  hostForwarded(id: number, fromFrames: number, fromBytes: number, toFrames: number, toBytes: number): void {
+    const c = this.portCounters[id];
+    c.rxFrames += fromFrames;
+    c.rxBytes += fromBytes;
+    c.txFrames += toFrames;
+    c.txBytes += toBytes;
+  }
+
+  /** Whether a host has the table ({@link EthernetSwitch.useHostTable}). */
+  get hostTable(): boolean {
+    return this.fdb !== null;
+  }
+
+  /** Whether port `id` is isolated ({@link PortOptions.isolated}). */
+  isIsolated(id: number): boolean {
+    return this.isolated[id] === 1;
+  }
+
+  /** Word index of `mac`'s entry in the host's table (it must be there). */
+  private fdbFind(mac: number): number {
+    const fdb = this.fdb!;
+    const hi = Math.floor(mac / B4);
+    const lo = mac % B4;
+    const want = (hi | NET_FDB_VALID) >>> 0;
+    for (let i = fdbHash(hi, lo, this.fdbMask); ; i = (i + 1) & this.fdbMask) {
+      const w = i * NET_FDB_WORDS;
+      if (fdb[w + NetFdbWord.MAC_HI] === want && fdb[w + NetFdbWord.MAC_LO] === lo) return w;
+      if ((fdb[w + NetFdbWord.MAC_HI] & NET_FDB_VALID) === 0) throw new Error(`switch: ${formatMac(mac)} missing from the host's table`);
+    }
+  }
+
+  /** Adds `mac` (not there yet) to the host's table: the first empty entry of its probe. */
+  private fdbInsert(mac: number, port: number, slot: number): void {
+    const fdb = this.fdb!;
+    const hi = Math.floor(mac / B4);
+    const lo = mac % B4;
+    let i = fdbHash(hi, lo, this.fdbMask);
+    while ((fdb[i * NET_FDB_WORDS + NetFdbWord.MAC_HI] & NET_FDB_VALID) !== 0) i = (i + 1) & this.fdbMask;
+    const w = i * NET_FDB_WORDS;
+    // the entry's fields before its valid bit (the host reads between two calls into JS only, but keep the order anyway)
+    fdb[w + NetFdbWord.MAC_LO] = lo;
+    fdb[w + NetFdbWord.PORT] = port;
+    fdb[w + NetFdbWord.SLOT] = slot;
+    fdb[w + NetFdbWord.MAC_HI] = hi | NET_FDB_VALID;
+  }
+
+  /**
+   * Removes `mac` from the host's table by backward-shift deletion: each
+   * later entry of the probe run that may move into the hole does, so
+   * that no probe ever meets a hole before its key (no tombstones).
+   */
+  private fdbDelete(mac: number): void {
+    const fdb = this.fdb!;
+    const mask = this.fdbMask;
+    let hole = this.fdbFind(mac) / NET_FDB_WORDS;
+    for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
+      const w = j * NET_FDB_WORDS;
+      const hiWord = fdb[w + NetFdbWord.MAC_HI];
+      if ((hiWord & NET_FDB_VALID) === 0) break;
+      const home = fdbHash(hiWord & 0xffff, fdb[w + NetFdbWord.MAC_LO], mask);
+      // entry j may fill the hole if its home is not in (hole, j] (cyclically)
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        fdb.copyWithin(hole * NET_FDB_WORDS, w, w + NET_FDB_WORDS);
+        hole = j;
+      }
+    }
+    fdb.fill(0, hole * NET_FDB_WORDS, hole * NET_FDB_WORDS + NET_FDB_WORDS);
   }
 
   private give(to: number, frame: Uint8Array, len: number): number {
@@ -403,10 +513,10 @@ export class EthernetSwitch {
     return 1;
   }
 
-  private learn(mac: number, port: number, now: number): void {
+  private learn(mac: number, port: number, nowMs: number): void {
     const slot = this.slotOf.get(mac);
     if (slot !== undefined) {
-      this.slotSeenNs[slot] = now;
+      this.slotSeenMs[slot] = nowMs;
       const was = this.slotPort[slot];
       if (was !== port) {
         // the station moved (or another port claims its address): the newest frame wins
@@ -415,6 +525,7 @@ export class EthernetSwitch {
         this.slotPort[slot] = port;
         this.macsOfPort[port]++;
         this.portCounters[port].learned++;
+        if (this.fdb !== null) this.fdb[this.fdbFind(mac) + NetFdbWord.PORT] = port;
       }
       return;
     }
@@ -423,8 +534,9 @@ export class EthernetSwitch {
     const s = this.freeSlots[--this.freeCount];
     this.slotMac[s] = mac;
     this.slotPort[s] = port;
-    this.slotSeenNs[s] = now;
+    this.slotSeenMs[s] = nowMs;
     this.slotOf.set(mac, s);
+    if (this.fdb !== null) this.fdbInsert(mac, port, s);
     this.macsOfPort[port]++;
     this.portCounters[port].learned++;
   }
@@ -432,11 +544,13 @@ export class EthernetSwitch {
   /** Removes port `port`'s least recently seen entry. */
   private evictOldest(port: number): void {
     let oldest = -1;
-    let oldestNs = Infinity;
+    let oldestAge = -1;
+    const nowMs = msOf(this.host.nowNs());
     for (const slot of this.slotOf.values()) {
-      if (this.slotPort[slot] === port && this.slotSeenNs[slot] < oldestNs) {
+      const age = (nowMs - this.slotSeenMs[slot]) >>> 0;
+      if (this.slotPort[slot] === port && age > oldestAge) {
         oldest = slot;
-        oldestNs = this.slotSeenNs[slot];
+        oldestAge = age;
       }
     }
     if (oldest >= 0) this.forget(this.slotMac[oldest], oldest);
@@ -444,7 +558,22 @@ export class EthernetSwitch {
 
   private forget(mac: number, slot: number): void {
     this.slotOf.delete(mac);
+    if (this.fdb !== null) this.fdbDelete(mac);
     this.macsOfPort[this.slotPort[slot]]--;
     this.freeSlots[this.freeCount++] = slot;
   }
+}
+
+/** ms of a {@link Host.nowNs} time, modulo 2^32 (the switch's clock for ageing, shared with a host plane). */
+function msOf(ns: number): number {
+  return Math.floor(ns / 1e6) >>> 0;
+}
+
+/**
+ * The home entry of a MAC in the host's table of `mask + 1` entries: its
+ * first two bytes `hi`, last four `lo`. runtime/netplane.c `np_hash` is
+ * the same arithmetic in C.
+ */
+export function fdbHash(hi: number, lo: number, mask: number): number {
+  return (Math.imul((lo ^ Math.imul(hi, 0x85ebca6b)) >>> 0, 0x9e3779b1) >>> 16) & mask;
 }

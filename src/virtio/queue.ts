@@ -266,6 +266,32 @@ export class SplitQueue {
     return this.hv >= 0;
   }
 
+  /**
+   * The state words the host's C virtqueue serves this queue from
+   * ({@link QueueWord} layout; null unless {@link SplitQueue.useHost}):
+   * what a host plane that takes chains of this queue itself shares
+   * ({@link Host.netPort}).
+   */
+  get hostState(): Uint32Array | null {
+    return this.hvState;
+  }
+
+  /**
+   * Whether the host's C virtqueue may take chains of this queue for
+   * another owner: no chain it gathered waits in this class's batch and no
+   * completion waits to be given to it.
+   */
+  get hostIdle(): boolean {
+    return this.batchNext === this.batchCount && this.usedCount === 0;
+  }
+
+  /**
+   * Most chains one {@link Host.vqPop} gathers ahead of {@link
+   * SplitQueue.pop} (default 16). 1 for a queue a host plane also takes
+   * chains from, so that none waits here once the device stops popping.
+   */
+  hostBatch = HOST_BATCH;
+
   /** Stops using the rings (state kept for the registers); indices back to 0. */
   disable(): void {
     // completions collected for the host reach the used ring: a request served is never lost
@@ -390,7 +416,7 @@ export class SplitQueue {
     if (this.hv < 0) return this.walk(chain);
     let i = this.batchNext;
     if (i === this.batchCount) {
-      const n = this.host!.vqPop!(this.hv, HOST_BATCH);
+      const n = this.host!.vqPop!(this.hv, this.hostBatch);
       if (n < 0) return this.walkForHost(chain);
       this.batchCount = n;
       i = 0;

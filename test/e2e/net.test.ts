@@ -32,7 +32,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { temporaryDisks } from '../../qemu/disks.ts';
-import { bootSystem, frontendAddress, type SystemSession } from '../../qemu/system.ts';
+import { bootSystem, CONSOLE_ESCAPE, frontendAddress, type SystemSession } from '../../qemu/system.ts';
+import type { DeviceMetrics } from '../../src/metrics.ts';
 import { ETHFLOOD, buildFrontendTool } from '../../qemu/frontend/tool.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 
@@ -127,8 +128,17 @@ test('both frontends have eth0 up with their MAC and address; ping both ways', a
   });
 });
 
-test('a 64 MiB TCP transfer frontend 1 → frontend 2 arrives whole, with the same md5', async () => {
+/** The metrics record of `name` (`Ctrl-] p`, src/metrics.ts). */
+async function metricsOf(name: string): Promise<DeviceMetrics> {
+  sys.send(`${CONSOLE_ESCAPE}p`);
+  const m = await sys.waitFor(new RegExp(`baojs: metrics ${name}: (\\{.*\\})\\r?\\n`), 30_000);
+  await sys.waitFor(/baojs: metrics heap: /, 30_000);
+  return JSON.parse(m[1]) as DeviceMetrics;
+}
+
+test('a 64 MiB TCP transfer frontend 1 → frontend 2 arrives whole, with the same md5, most of it forwarded by the network plane in C', async () => {
   const want = await makePayload(64);
+  const before = await metricsOf('net0');
   const p = await listen();
   const t0 = await uptime();
   await sys.check(`nc ${IP2} ${p} < /tmp/tx`, 600_000);
@@ -136,6 +146,13 @@ test('a 64 MiB TCP transfer frontend 1 → frontend 2 arrives whole, with the sa
   const got = await received(p);
   assert.is(got.bytes, 64 << 20);
   assert.is(got.md5, want);
+  // frontend 1's data frames: the device counts them all, the plane those it forwarded itself
+  const after = await metricsOf('net0');
+  const frames = after.device.txFrames - before.device.txFrames;
+  const inC = (after.c?.net?.txFrames ?? 0) - (before.c?.net?.txFrames ?? 0);
+  console.log(`# net0: ${frames} frames transmitted, ${inC} of them forwarded by the network plane`);
+  assert.ok(frames > (64 << 20) / 9000, `frames transmitted: ${frames}`);
+  assert.ok(inC > frames / 2, `forwarded in C: ${inC} of ${frames}`);
   console.log(`# 64 MiB frontend 1 → frontend 2 over TCP: ${(t1 - t0).toFixed(2)} s of frontend 1's guest time, ${(64 / (t1 - t0)).toFixed(1)} MiB/s (TCG, no -icount)`);
 });
 

@@ -50,6 +50,11 @@ uint64_t timer_ticks(void)
 	return 0;
 }
 
+uint64_t timer_now_ns(void)
+{
+	return 0;
+}
+
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1)
 {
 	(void)op, (void)status, (void)r, (void)t0, (void)t1;
