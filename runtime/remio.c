@@ -185,7 +185,8 @@ static bool rm_serve_in_c(struct rm_dm *d, const struct remio_result *r)
 		rm_answer(d, r, 0);
 		return true;
 	}
-	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && d->net)
+	/* the network plane follows the data plane's switch (Ctrl-] d turns both off) */
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && d->net && (st[DP_CTRL] & DP_CTRL_IRQ_REGS))
 		return rm_net_notify(d, r);
 	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r->value == 0 && (st[DP_CTRL] & DP_CTRL_QUEUE) && (d->blk.disk || d->pt)) {
 		bool notify = false;
