@@ -21,14 +21,16 @@
  * (keep QEMU's log and print where the workload's part of it starts),
  * PROFILE_LINES=<function> (break that function down by source line with
  * addr2line, each line also named by the nearest `CASE(OP_…)` label above
- * it: for QuickJS's JS_CallInternal, instructions by bytecode opcode).
+ * it: for QuickJS's JS_CallInternal, instructions by bytecode opcode),
+ * PROFILE_DATAPLANE_OFF=1 (turn the C paths off first, `Ctrl-] d`: every
+ * request through the TypeScript device).
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildFirmware, CROSS } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
-import { bootSystem } from '../qemu/system.ts';
+import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
 import { BLKBENCH_PATH, ensureBlkbench } from './blkbench.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -105,6 +107,10 @@ async function main(): Promise<void> {
   let to = 0;
   try {
     await sys.check('sync', 600_000);
+    if (process.env.PROFILE_DATAPLANE_OFF === '1') {
+      sys.send(`${CONSOLE_ESCAPE}d`);
+      await sys.waitFor(/baojs: data plane off/, 60_000);
+    }
     from = statSync(logPath).size;
     console.log(`[profile] ${command}`);
     await sys.check(command, 3_600_000);
