@@ -72,6 +72,13 @@ extern uint64_t irq_count;
  * returns false otherwise (the handler masks the line instead).
  */
 bool pt_irq_ack(uint32_t intid);
+/**
+ * IRQ context, for a passthrough device's interrupt: if JS registered the
+ * device with host.passthroughIsr (runtime/host.c), reads its virtio-mmio
+ * InterruptStatus, writes the bits to InterruptACK (the level line drops)
+ * and ORs them into JS's word; returns false otherwise.
+ */
+bool pt_virtio_ack(uint32_t intid);
 
 /* ---- psci.c: PSCI 1.x over SMC (Arm DEN0022) ---- */
 void psci_system_off(void) __attribute__((noreturn));

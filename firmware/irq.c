@@ -50,7 +50,7 @@ void irq_handle(void)
 			uart_rx_drain();
 		else if (intid == PLAT_TIMER_INTID)
 			timer_handle_irq();
-		else if (irq_is_passthrough(intid) && !pt_irq_ack(intid))
+		else if (irq_is_passthrough(intid) && !pt_irq_ack(intid) && !pt_virtio_ack(intid))
 			gic_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
 		perf_irq(intid, now);
 		irq_pending[intid / 64] |= 1UL << (intid % 64);

@@ -581,6 +581,63 @@ static JSValue host_disk_range(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_TRUE;
 }
 
+/** Passthrough virtio-mmio devices acknowledged in IRQ context (host.passthroughIsr). */
+static struct {
+	uint32_t intid;
+	uint64_t mmio;
+	volatile uint32_t *isr;
+	JSValue ref;
+} host_pt_isr[8];
+static unsigned host_pt_isr_used;
+
+bool pt_virtio_ack(uint32_t intid)
+{
+	for (unsigned i = 0; i < host_pt_isr_used; i++) {
+		if (host_pt_isr[i].intid != intid)
+			continue;
+		uint32_t isr = pt_mmio_read32(host_pt_isr[i].mmio + VIRTIO_MMIO_INTERRUPT_STATUS);
+		if (isr)
+			pt_mmio_write32(host_pt_isr[i].mmio + VIRTIO_MMIO_INTERRUPT_ACK, isr);
+		*host_pt_isr[i].isr |= isr;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * host.passthroughIsr(intid, mmio, isr): from now on the IRQ handler
+ * acknowledges the virtio-mmio device at guest-physical `mmio` on its
+ * passthrough interrupt `intid` itself (reads InterruptStatus, writes the
+ * bits to InterruptACK) and ORs the bits into isr[0]; the line is never
+ * masked. Returns true. Throws RangeError for a window or INTID that is not
+ * a passthrough device's, a short array, one registered twice, or a full table.
+ */
+static JSValue host_passthrough_isr(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t intid;
+	int64_t mmio;
+	if (JS_ToUint32(ctx, &intid, argv[0]) || JS_ToInt64(ctx, &mmio, argv[1]))
+		return JS_EXCEPTION;
+	size_t len;
+	uint8_t *w = host_typed_array_bytes(ctx, argv[2], &len);
+	if (!w)
+		return JS_EXCEPTION;
+	bool window_ok = false;
+	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
+		if (mmio >= 0 && (uint64_t)mmio >= host_mmio[i].base && (uint64_t)mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
+			window_ok = true;
+	bool taken = false;
+	for (unsigned i = 0; i < host_pt_isr_used; i++)
+		taken = taken || host_pt_isr[i].intid == intid;
+	if (!window_ok || intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid() || ((uintptr_t)w & 3) || len < 4 ||
+	    taken || host_pt_isr_used == sizeof host_pt_isr / sizeof host_pt_isr[0])
+		return JS_ThrowRangeError(ctx, "host.passthroughIsr: window 0x%llx or INTID %u refused (not a passthrough device's, taken, or the table is full)",
+					  (unsigned long long)mmio, (unsigned)intid);
+	host_pt_isr[host_pt_isr_used++] = (typeof(host_pt_isr[0])){ .intid = intid, .mmio = (uint64_t)mmio, .isr = (volatile uint32_t *)w,
+								 .ref = JS_DupValue(ctx, argv[2]) };
+	return JS_TRUE;
+}
+
 /** JS values the network plane keeps alive: the switch's fdb and seen arrays, each port's state and queue words. */
 static JSValue host_np_switch_refs[2];
 static JSValue host_np_port_refs[NP_PORTS][3];
@@ -970,6 +1027,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("diskRange", 2, host_disk_range),
 	JS_CFUNC_DEF("netSwitch", 3, host_net_switch),
 	JS_CFUNC_DEF("netPort", 4, host_net_port),
+	JS_CFUNC_DEF("passthroughIsr", 3, host_passthrough_isr),
 	JS_CFUNC_DEF("vqPop", 2, host_vq_pop),
 	JS_CFUNC_DEF("vqPush", 2, host_vq_push),
 	JS_CFUNC_DEF("dataPlane", 5, host_data_plane),

@@ -607,6 +607,19 @@ export interface Host {
    * interrupts the backend again at once.
    */
   onIrq(handler: (intid: number) => void): void;
+  /**
+   * Optional: the host acknowledges the virtio-mmio device at guest-physical
+   * `mmio` (a passthrough device's window) in its interrupt handler itself:
+   * on each interrupt `intid` it reads InterruptStatus, writes the bits to
+   * InterruptACK (virtio 1.2 4.2.2: the level line drops) and ORs them into
+   * `isr[0]` before the {@link Host.onIrq} handler runs, and it never masks
+   * the line at the GIC, so the driver needs no {@link Host.irqEnable}
+   * (two GIC distributor accesses, each trapped by the hypervisor, saved per
+   * interrupt). The driver takes and clears `isr[0]`. Returns true.
+   * Source: firmware/irq.c, runtime/host.c.
+   * @throws RangeError for a window or INTID that is not a passthrough device's, or one registered twice
+   */
+  passthroughIsr?(intid: number, mmio: number, isr: Uint32Array): boolean;
 
   /**
    * An ArrayBuffer over the memory region `name` of the platform description

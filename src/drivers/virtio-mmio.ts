@@ -463,6 +463,8 @@ export class VirtioMmioDriver {
   readonly queues: DriverQueue[] = [];
   /** interrupts handled */
   interrupts = 0;
+  /** InterruptStatus bits the host acknowledged in its interrupt handler ({@link Host.passthroughIsr}), or null: the driver acknowledges and unmasks */
+  private hostIsr: Uint32Array | null = null;
   /** why the driver gave up on the device ('' while it has not) */
   failure = '';
   /** called on a configuration change notification that is not DEVICE_NEEDS_RESET */
@@ -586,6 +588,15 @@ export class VirtioMmioDriver {
       this.giveUp();
       throw new Error(`${this.name}: Status ${hex(st)} after DRIVER_OK`);
     }
+    // the host acknowledges the device in its interrupt handler where it can: the line is never masked
+    if (this.hostIsr === null && this.host.passthroughIsr) {
+      const isr = new Uint32Array(1);
+      try {
+        if (this.host.passthroughIsr(this.intid, this.base, isr)) this.hostIsr = isr;
+      } catch (e) {
+        this.log.log(`passthroughIsr(${this.intid}) refused: ${describeError(e)}; the interrupt is masked and unmasked per interrupt`);
+      }
+    }
     this.host.irqEnable(this.intid);
   }
 
@@ -618,7 +629,8 @@ export class VirtioMmioDriver {
    * InterruptACK, walks every queue's used ring on a used buffer
    * notification, reads Status on a configuration change (DEVICE_NEEDS_RESET:
    * {@link VirtioMmioDriver.fail}; otherwise `onConfigChange`), then
-   * unmasks the interrupt with `irqEnable`. Never throws: an MMIO error or a
+   * unmasks the interrupt with `irqEnable` (not needed where the host
+   * acknowledges the device itself, {@link Host.passthroughIsr}). Never throws: an MMIO error or a
    * handler's exception makes the driver give up on the device.
    * @param hostIsr InterruptStatus bits a host's disk plane read and
    *   acknowledged before this call ({@link Host.diskPlane}), handled with
@@ -628,6 +640,11 @@ export class VirtioMmioDriver {
   onInterrupt(hostIsr = 0): number {
     this.interrupts++;
     let isr = hostIsr;
+    const acked = this.hostIsr;
+    if (acked !== null) {
+      isr |= acked[0];
+      acked[0] = 0;
+    }
     try {
       const read = this.rd(MmioReg.InterruptStatus);
       if (read !== 0) this.wr(MmioReg.InterruptACK, read);
@@ -643,10 +660,12 @@ export class VirtioMmioDriver {
     } catch (e) {
       this.fail(`interrupt handling threw: ${describeError(e)}`);
     }
-    try {
-      this.host.irqEnable(this.intid);
-    } catch (e) {
-      this.log.log(`irqEnable(${this.intid}) threw: ${describeError(e)}`);
+    if (acked === null) {
+      try {
+        this.host.irqEnable(this.intid);
+      } catch (e) {
+        this.log.log(`irqEnable(${this.intid}) threw: ${describeError(e)}`);
+      }
     }
     return isr;
   }

@@ -55,6 +55,7 @@ export class UplinkPort implements SwitchPort {
     const state = this.driver.failed ? 'failed' : this.driver.linkUp ? 'link up' : 'link down';
     return `${this.name}: uplink ${state}; wire rx ${c.rxFrames} frames ${c.rxBytes} bytes, tx ${c.txFrames} frames ${c.txBytes} bytes; ` +
       `dropped rx runt ${c.rxRunt} bad header ${c.rxBadHeader}, tx no buffer ${c.txNoBuffer} bad length ${c.txBadLength} down ${c.txDown}; ` +
+      `interrupts ${c.interrupts}, kicks ${c.kicks}; ` +
       `switch port ${this.id}: in ${s.rxFrames} (floods ${s.floods}, flood limit ${s.dropFloodLimit}), out ${s.txFrames}, egress drops ${s.dropEgress}`;
   }
 }

@@ -128,6 +128,8 @@ export interface SimOptions {
   regShadow?: boolean;
   /** offer the C virtqueue's stand-in ({@link SimBao.vqAttach}; default true; false: SplitQueue walks the rings itself) */
   hostQueues?: boolean;
+  /** offer {@link SimBao.passthroughIsr}: acknowledge registered passthrough devices before the IRQ handler, never mask them (default false) */
+  passthroughIsr?: boolean;
 }
 
 interface Timer {
@@ -196,6 +198,11 @@ export class SimBao implements Host {
   private readonly mmioHi = new Uint32Array(1);
   /** level interrupts of passthrough devices whose line is high ({@link SimBao.setIrqLevel}) */
   private readonly levelHigh = new Set<number>();
+  /** passthrough devices the host acknowledges before the IRQ handler ({@link SimBao.passthroughIsr}) */
+  private readonly hostAcked = new Map<number, { mmio: number; isr: Uint32Array }>();
+  /** deliveries of passthrough interrupts, and of those the host acknowledged itself */
+  passthroughIrqs = 0;
+  hostAckedIrqs = 0;
   private timers: Timer[] = [];
   private timerId = 1;
   private now = 0;
@@ -208,6 +215,7 @@ export class SimBao implements Host {
     this.garbage = options.garbageUpperBits ?? true;
     this.callJs = options.callJs ?? ((fn) => { fn(); return true; });
     if (options.regShadow === false) (this as { regShadow?: unknown }).regShadow = undefined;
+    if (options.passthroughIsr !== true) (this as { passthroughIsr?: unknown }).passthroughIsr = undefined;
     if (options.hostQueues === false) {
       const self = this as { vqAttach?: unknown; vqPop?: unknown; vqPush?: unknown };
       self.vqAttach = self.vqPop = self.vqPush = undefined;
@@ -257,6 +265,15 @@ export class SimBao implements Host {
 
   onIrq(handler: (intid: number) => void): void {
     this.irqHandler = handler;
+  }
+
+  /** See {@link Host.passthroughIsr} (only with {@link SimOptions.passthroughIsr}): as runtime/host.c, on each delivery of `intid`. */
+  passthroughIsr(intid: number, mmio: number, isr: Uint32Array): boolean {
+    this.mmioWindow(mmio, 4);
+    if (this.hostAcked.has(intid)) throw new RangeError(`host.passthroughIsr: INTID ${intid} registered already`);
+    this.hostAcked.set(intid, { mmio, isr });
+    this.enabledIrqs.add(intid);
+    return true;
   }
 
   onWatchdog(handler: () => void): void {
@@ -583,8 +600,18 @@ export class SimBao implements Host {
         }
         for (const intid of [...this.levelHigh].sort((a, b) => a - b)) {
           if (!this.enabledIrqs.has(intid) || !this.irqHandler) continue;
-          this.enabledIrqs.delete(intid);
           did = true;
+          this.passthroughIrqs++;
+          const acked = this.hostAcked.get(intid);
+          if (acked) {
+            // InterruptStatus read and written to InterruptACK (virtio 1.2 4.2.2): the line drops, it stays enabled
+            const v = this.mmioRead(acked.mmio + 0x60, 4);
+            if (v !== 0) this.mmioWrite(acked.mmio + 0x64, 4, v);
+            acked.isr[0] |= v;
+            this.hostAckedIrqs++;
+          } else {
+            this.enabledIrqs.delete(intid);
+          }
           const handler = this.irqHandler;
           this.call(() => handler(intid));
         }
