@@ -9,11 +9,17 @@
  * interrupt handler.
  *
  * A device passed through to the backend (a virtio-mmio transport) holds
- * its interrupt line high until the driver writes InterruptACK, which the
- * driver does in JS, later, from the main loop: the handler disables the
- * INTID before its EOI (else it would fire again at once, forever) and the
- * driver enables it again with host.irqEnable once it has acknowledged
- * the device (virtio 1.2 section 4.2.2, InterruptStatus / InterruptACK).
+ * its interrupt line high until the driver writes InterruptACK (virtio 1.2
+ * section 4.2.2, InterruptStatus / InterruptACK). Where the driver
+ * registered the device (a disk plane's disk, pt_irq_ack; any other
+ * virtio-mmio device with host.passthroughIsr, pt_virtio_ack), the handler
+ * does that itself and keeps the bits for the main loop: the line drops and
+ * stays enabled. Otherwise the handler disables the INTID before its EOI
+ * (else it would fire again at once, forever) and the driver enables it
+ * again with host.irqEnable once it has acknowledged the device. Under Bao
+ * the first way is the one that works: with the INTID disabled and enabled
+ * again per interrupt, a passthrough card's interrupts stopped after the
+ * first (the GIC distributor writes are trapped and emulated by Bao's vGIC).
  */
 #include "firmware.h"
 #include "platform.h"
