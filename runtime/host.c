@@ -609,8 +609,9 @@ bool pt_virtio_ack(uint32_t intid)
  * acknowledges the virtio-mmio device at guest-physical `mmio` on its
  * passthrough interrupt `intid` itself (reads InterruptStatus, writes the
  * bits to InterruptACK) and ORs the bits into isr[0]; the line is never
- * masked. Returns true. Throws RangeError for a window or INTID that is not
- * a passthrough device's, a short array, one registered twice, or a full table.
+ * masked. Registering the same device again replaces its word. Returns
+ * true. Throws RangeError for a window or INTID that is not a passthrough
+ * device's or is another registered device's, a short array, or a full table.
  */
 static JSValue host_passthrough_isr(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -626,15 +627,24 @@ static JSValue host_passthrough_isr(JSContext *ctx, JSValueConst this_val, int a
 	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
 		if (mmio >= 0 && (uint64_t)mmio >= host_mmio[i].base && (uint64_t)mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
 			window_ok = true;
+	unsigned slot = host_pt_isr_used;
 	bool taken = false;
-	for (unsigned i = 0; i < host_pt_isr_used; i++)
-		taken = taken || host_pt_isr[i].intid == intid;
+	for (unsigned i = 0; i < host_pt_isr_used; i++) {
+		if (host_pt_isr[i].intid == intid && host_pt_isr[i].mmio == (uint64_t)mmio)
+			slot = i; /* the same device again (a new driver for it): its new word replaces the old */
+		else if (host_pt_isr[i].intid == intid || host_pt_isr[i].mmio == (uint64_t)mmio)
+			taken = true;
+	}
 	if (!window_ok || intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid() || ((uintptr_t)w & 3) || len < 4 ||
-	    taken || host_pt_isr_used == sizeof host_pt_isr / sizeof host_pt_isr[0])
-		return JS_ThrowRangeError(ctx, "host.passthroughIsr: window 0x%llx or INTID %u refused (not a passthrough device's, taken, or the table is full)",
+	    taken || slot == sizeof host_pt_isr / sizeof host_pt_isr[0])
+		return JS_ThrowRangeError(ctx, "host.passthroughIsr: window 0x%llx or INTID %u refused (not a passthrough device's, another device's, or the table is full)",
 					  (unsigned long long)mmio, (unsigned)intid);
-	host_pt_isr[host_pt_isr_used++] = (typeof(host_pt_isr[0])){ .intid = intid, .mmio = (uint64_t)mmio, .isr = (volatile uint32_t *)w,
-								 .ref = JS_DupValue(ctx, argv[2]) };
+	if (slot < host_pt_isr_used)
+		JS_FreeValue(ctx, host_pt_isr[slot].ref);
+	else
+		host_pt_isr_used++;
+	host_pt_isr[slot] = (typeof(host_pt_isr[0])){ .intid = intid, .mmio = (uint64_t)mmio, .isr = (volatile uint32_t *)w,
+						       .ref = JS_DupValue(ctx, argv[2]) };
 	return JS_TRUE;
 }
 

@@ -617,7 +617,8 @@ export interface Host {
    * (two GIC distributor accesses, each trapped by the hypervisor, saved per
    * interrupt). The driver takes and clears `isr[0]`. Returns true.
    * Source: firmware/irq.c, runtime/host.c.
-   * @throws RangeError for a window or INTID that is not a passthrough device's, or one registered twice
+   * Registering the same device again (a new driver for it) replaces `isr`.
+   * @throws RangeError for a window or INTID that is not a passthrough device's or is another registered device's
    */
   passthroughIsr?(intid: number, mmio: number, isr: Uint32Array): boolean;
 

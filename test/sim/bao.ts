@@ -270,7 +270,8 @@ export class SimBao implements Host {
   /** See {@link Host.passthroughIsr} (only with {@link SimOptions.passthroughIsr}): as runtime/host.c, on each delivery of `intid`. */
   passthroughIsr(intid: number, mmio: number, isr: Uint32Array): boolean {
     this.mmioWindow(mmio, 4);
-    if (this.hostAcked.has(intid)) throw new RangeError(`host.passthroughIsr: INTID ${intid} registered already`);
+    const was = this.hostAcked.get(intid);
+    if (was && was.mmio !== mmio) throw new RangeError(`host.passthroughIsr: INTID ${intid} is another device's`);
     this.hostAcked.set(intid, { mmio, isr });
     this.enabledIrqs.add(intid);
     return true;
