@@ -69,7 +69,7 @@ import { BLKBENCH_PATH, ensureBlkbench, parseBlkbench, type BlkbenchResult } fro
 import { ensureNetbench, NETBENCH_PATH } from './netbench.ts';
 import {
   bootNetReference, freePort, netUnit, runNetWorkload, systemPeers, uplinkAddress, uplinkTransfers, warmUp,
-  type NetFigure, type NetWorkload,
+  type NetFigure, type NetPeers, type NetWorkload,
 } from './net.ts';
 import { ratioChart, type Bar } from './svg.ts';
 import { runUntilStable, spread, type Spread, type StopRule } from './spread.ts';
@@ -471,7 +471,7 @@ interface NetReferenceRuns {
 }
 
 /** Runs every network workload on the reference pair until its median repeats (REFERENCE_RULE). */
-async function netOnReference(peers: Parameters<typeof runNetWorkload>[0]): Promise<Record<string, NetReferenceRuns>> {
+async function netOnReference(peers: NetPeers): Promise<Record<string, NetReferenceRuns>> {
   await warmUp(peers);
   const out: Record<string, NetReferenceRuns> = {};
   for (const w of NET_WORKLOADS) {
