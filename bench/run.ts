@@ -25,19 +25,32 @@
  *    completion interrupts), and 64 KiB sequential / 4 KiB random
  *    throughput against QEMU's own virtio-blk-device over the same image
  *    file attached straight to the frontend.
- * 4. Boot: guest time from reset to the firmware's ready line and to the
+ * 4. Network (bench/net.ts, netbench in both frontends): frontend 1 →
+ *    frontend 2 through baojs's switch (net0 → net1) and on the reference,
+ *    two standalone frontends each on QEMU's own virtio-net-device
+ *    (restricted pool, VIRTIO_F_ACCESS_PLATFORM) joined by a `-netdev
+ *    socket` on 127.0.0.1: TCP throughput (MB/s of the sender's guest
+ *    time) and the rate of UDP datagrams in 64-byte and 1,514-byte frames
+ *    (frames received per second of the receiver's guest time), each as a
+ *    ratio against the reference's median (REFERENCE_RULE); the backend's
+ *    instructions per forwarded frame (net0's and net1's service windows);
+ *    TCP between a host program on 127.0.0.1 and frontend 1 through the
+ *    uplink's hostfwd, both ways (MB/s of frontend 1's guest time and of
+ *    host time).
+ * 5. Boot: guest time from reset to the firmware's ready line and to the
  *    first request served; the frontend kernel's uptime at its prompt.
- * 5. Footprint: image sections, bytecode, QuickJS heap after start and its
+ * 6. Footprint: image sections, bytecode, QuickJS heap after start and its
  *    high-water mark after the throughput runs, the backend VM's RAM.
  *
  * Prints a table, writes `bench/results/bench-<time>.json` with every
  * figure (and the commit and QEMU version) and `bench/results/ratio-<time>.svg`
- * (throughput ratio by request size). No figure is asserted anywhere.
+ * (throughput ratio by request size) and `bench/results/ratio-net-<time>.svg`
+ * (the network ratios). No figure is asserted anywhere.
  *
  * Environment: BENCH_ICOUNT overrides the -icount mode (default: shift=0,
  * falling back to shift=auto,sleep=off if the system does not boot);
- * BENCH_QUICK=1 runs an eighth of the requests, at most 13 reference runs
- * per workload and 32 echoed characters.
+ * BENCH_QUICK=1 runs an eighth of the requests, bytes and frames, at most
+ * 13 reference runs per workload and 32 echoed characters.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync, closeSync, openSync } from 'node:fs';
@@ -53,7 +66,12 @@ import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
 import { PerfField, PerfKind, PerfOut, PERF_FIELDS, PERF_OUT_WORDS } from '../src/host.ts';
 import type { DeviceMetrics } from '../src/metrics.ts';
 import { BLKBENCH_PATH, ensureBlkbench, parseBlkbench, type BlkbenchResult } from './blkbench.ts';
-import { ratioChart } from './svg.ts';
+import { ensureNetbench, NETBENCH_PATH } from './netbench.ts';
+import {
+  bootNetReference, freePort, netUnit, runNetWorkload, systemPeers, uplinkAddress, uplinkTransfers, warmUp,
+  type NetFigure, type NetPeers, type NetWorkload,
+} from './net.ts';
+import { ratioChart, type Bar } from './svg.ts';
 import { runUntilStable, spread, type Spread, type StopRule } from './spread.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -363,52 +381,113 @@ async function vsockEcho(s: ConsoleSession, before: Stats): Promise<VsockEcho> {
 
 /** Bytes frontend 1 sends frontend 2 over TCP for the network row. */
 const NET_BYTES = scale(16 * MiB);
+/**
+ * The network workloads between frontend 1 (sender) and frontend 2
+ * (receiver), on baojs's switch and on the reference: a TCP transfer, and
+ * UDP datagrams of 64-byte (the smallest Ethernet frame without its FCS)
+ * and 1,514-byte frames (the largest at MTU 1500), sent as fast as the
+ * sender's socket takes them.
+ */
+const NET_WORKLOADS: NetWorkload[] = [
+  { name: 'tcp', kind: 'tcp', bytes: NET_BYTES },
+  { name: 'udp-64', kind: 'udp', frame: 64, count: scale(16384) },
+  { name: 'udp-1514', kind: 'udp', frame: 1514, count: scale(8192) },
+];
+/** Bytes each way between a host program and frontend 1 through the uplink. */
+const UPLINK_BYTES = scale(16 * MiB);
+/** Frontend 1's TCP port behind the uplink that the hostfwd leads to. */
+const UPLINK_GUEST_PORT = 8080;
 
-/** A TCP transfer frontend 1 → frontend 2 through the switch (net0 → net1), and what it cost the backend. */
-interface NetForward {
-  bytes: number;
-  /** frontend 1's guest seconds for it */
-  seconds: number;
-  /** MB/s (10^6 bytes per guest second) */
-  mbps: number;
-  /** frames the two ports took from their frontends (data one way, ACKs the other) */
-  frames: number;
-  /** of them, from frontend 1 (the data) */
-  dataFrames: number;
-  /** guest ns (instructions under shift=0) in net0's and net1's service windows, per frame and per data frame */
+/** What a network workload cost the backend: net0's and net1's service windows around it. */
+interface NetBackendCost {
+  /** frames net0 took from frontend 1 and net1 from frontend 2 (`txFrames` of each) */
+  framesFrom1: number;
+  framesFrom2: number;
+  /** frames written into frontend 2's and frontend 1's receive buffers (`rxFrames` of net1 and net0) */
+  framesTo2: number;
+  framesTo1: number;
+  /** guest ns (instructions under shift=0) in net0's and net1's service windows, in all */
+  windowNs: number;
+  /** of it, per frame taken from a frontend (both ways) */
   nsPerFrame: number;
-  nsPerDataFrame: number;
+  /** of it, per frame frontend 1 sent that reached frontend 2 (UDP: every frame; TCP: a data frame with its share of the ACKs) */
+  nsPerForwardedFrame: number;
 }
 
 /**
- * Sends NET_BYTES from frontend 1 to busybox nc in frontend 2 (10.0.0.2)
- * and reads net0's and net1's counters around it: every window of their
- * remio interrupts (their registers and both queues: the whole forwarding
- * path, the switch included, runs in them) over the frames they took from
- * their frontends. TCP's frames are full-size data one way and small ACKs
- * the other, so the figure per data frame is an upper bound of a 1,514-byte
- * frame's cost.
+ * net0's and net1's counters between two metrics snapshots: every window
+ * of their remio interrupts (their registers and both queues; the whole
+ * forwarding path, the switch included, runs in them) over the frames
+ * they moved (the devices' `txFrames` and `rxFrames`; when those did not
+ * move, over `received`, the frames frontend 2 counted, or NaN).
  */
-async function netForward(s: ConsoleSession): Promise<NetForward> {
-  // frontend 2's nc: its stdin a FIFO it holds open itself (busybox nc ends a connection when its stdin ends)
-  await s.onFrontend(2, () => s.check('rm -f /tmp/bn.in; mkfifo /tmp/bn.in; { (nc -l -p 5201 0<>/tmp/bn.in > /dev/null) </dev/null >/dev/null 2>&1 & }'));
-  const before = await stats(s);
-  const out = await s.check(`a=$(cut -d" " -f1 /proc/uptime); dd if=/dev/zero bs=64k count=${NET_BYTES / 65536} 2>/dev/null | nc 10.0.0.2 5201; ` +
-    'b=$(cut -d" " -f1 /proc/uptime); echo "netbench $a $b"', 1_800_000);
-  const m = /netbench ([\d.]+) ([\d.]+)/.exec(out);
-  if (!m) throw new Error(`network transfer: ${out}`);
-  const after = await stats(s);
+function netBackendCost(before: Stats, after: Stats, received?: number): NetBackendCost {
   const windowNs = (name: string): number => {
     const a = after.perf[name], b = before.perf[name];
     if (!a || !b) throw new Error(`no metrics record for ${name}`);
     return ((a[PerfOut.WINDOW_TICKS] - b[PerfOut.WINDOW_TICKS]) / a[PerfOut.CLOCK_HZ]) * 1e9;
   };
-  const tx = (name: string): number => (after.device[name]?.txFrames ?? 0) - (before.device[name]?.txFrames ?? 0);
-  const dataFrames = tx('net0');
-  const frames = dataFrames + tx('net1');
+  const counter = (name: string, c: string): number => (after.device[name]?.[c] ?? 0) - (before.device[name]?.[c] ?? 0);
+  const framesFrom1 = counter('net0', 'txFrames'), framesFrom2 = counter('net1', 'txFrames');
+  const framesTo2 = counter('net1', 'rxFrames'), framesTo1 = counter('net0', 'rxFrames');
   const ns = windowNs('net0') + windowNs('net1');
-  const seconds = Number(m[2]) - Number(m[1]);
-  return { bytes: NET_BYTES, seconds, mbps: NET_BYTES / seconds / 1e6, frames, dataFrames, nsPerFrame: ns / frames, nsPerDataFrame: ns / dataFrames };
+  // frames served where the devices' counters do not see them: the receiver's own count, or no figure
+  const forwarded = framesTo2 || received || NaN;
+  return {
+    framesFrom1, framesFrom2, framesTo2, framesTo1, windowNs: ns,
+    nsPerFrame: ns / (framesFrom1 + framesFrom2 || NaN), nsPerForwardedFrame: ns / forwarded,
+  };
+}
+
+/** One network workload on baojs: its figure and what it cost the backend. */
+interface NetRun {
+  figure: NetFigure;
+  backend: NetBackendCost;
+}
+
+/** Runs every network workload once on the system, with net0's and net1's counters around each. */
+async function netOnSystem(s: ConsoleSession): Promise<Record<string, NetRun>> {
+  const peers = systemPeers(s);
+  await warmUp(peers);
+  const out: Record<string, NetRun> = {};
+  for (const w of NET_WORKLOADS) {
+    const t0 = Date.now();
+    const before = await stats(s);
+    const figure = await runNetWorkload(peers, w);
+    const backend = netBackendCost(before, await stats(s), figure.udp?.received);
+    out[w.name] = { figure, backend };
+    console.log(`[bench] baojs net ${w.name}: ${fmt(figure.value, w.kind === 'tcp' ? 2 : 0)} ${netUnit(w)}${figure.udp ? ` (${figure.udp.received} of ${figure.udp.sent} frames arrived)` : ''}, ` +
+      `backend ${fmt(backend.nsPerForwardedFrame)} instructions per forwarded frame (${Date.now() - t0} ms wall)`);
+  }
+  return out;
+}
+
+/** The reference's figures of one network workload over its runs. */
+interface NetReferenceRuns {
+  /** MB/s or frames/s (see NetFigure): median, min, max, runs */
+  value: Spread;
+  stable: boolean;
+  runs: NetFigure[];
+}
+
+/** Runs every network workload on the reference pair until its median repeats (REFERENCE_RULE). */
+async function netOnReference(peers: NetPeers): Promise<Record<string, NetReferenceRuns>> {
+  await warmUp(peers);
+  const out: Record<string, NetReferenceRuns> = {};
+  for (const w of NET_WORKLOADS) {
+    const t0 = Date.now();
+    const runs: NetFigure[] = [];
+    const { stable } = await runUntilStable(async () => {
+      const f = await runNetWorkload(peers, w);
+      runs.push(f);
+      return f.value;
+    }, REFERENCE_RULE);
+    const value = spread(runs.map((f) => f.value));
+    out[w.name] = { value, stable, runs };
+    console.log(`[bench] qemu net ${w.name}: median ${fmt(value.median, w.kind === 'tcp' ? 2 : 0)} ${netUnit(w)} (${fmt(value.min, w.kind === 'tcp' ? 2 : 0)}–${fmt(value.max, w.kind === 'tcp' ? 2 : 0)}), ` +
+      `${value.runs} runs${stable ? '' : ', the median did not repeat'} (${Date.now() - t0} ms wall)`);
+  }
+  return out;
 }
 
 // ---- an echoed console character ------------------------------------------------
@@ -517,9 +596,11 @@ async function main(): Promise<void> {
   const p = await loadPlatform(PLATFORM);
   const vda = p.devices.find((d) => d.name === 'vda');
   if (!vda) throw new Error(`${PLATFORM} has no vda`);
-  console.log('[bench] building the firmware, the frontend and blkbench');
+  const net0 = p.devices.find((d) => d.name === 'net0'), net1 = p.devices.find((d) => d.name === 'net1');
+  if (!net0?.mac || !net1?.mac) throw new Error(`${PLATFORM} has no net0 and net1 with MACs`);
+  console.log('[bench] building the firmware, the frontend, blkbench and netbench');
   const fw = await buildFirmware({ platform: PLATFORM, quiet: true });
-  const extra = [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }];
+  const extra = [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }, { path: NETBENCH_PATH, contents: ensureNetbench() }];
   const artifacts = await ensureFrontend(extra);
   const resultsDir = join(ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -533,6 +614,9 @@ async function main(): Promise<void> {
   closeSync(openSync(diskImage, 'w'));
   truncateSync(diskImage, diskMinimumSize(p, 'pdisk0'));
 
+  // the uplink's hostfwd: a free port on the host's 127.0.0.1 to frontend 1's UPLINK_GUEST_PORT behind the uplink
+  const uplinkHostPort = await freePort();
+
   // -- baojs: the system on the remio test monitor --------------------------------
   const modes = process.env.BENCH_ICOUNT ? [process.env.BENCH_ICOUNT] : ['shift=0', 'shift=auto,sleep=off'];
   let sys: ConsoleSession | undefined;
@@ -543,6 +627,7 @@ async function main(): Promise<void> {
       sys = await bootSystem({
         timeoutMs: 1_200_000, readyTimeoutMs: 180_000, icount: mode, initramfsExtra: extra,
         firmwareElf: fw.elf, log: () => {}, logFile: join(logDir, 'system.log'), disks: { pdisk0: diskImage },
+        uplinks: { uplink0: { hostfwd: [{ hostPort: uplinkHostPort, guestPort: UPLINK_GUEST_PORT }] } },
       });
       icount = mode;
       break;
@@ -601,8 +686,12 @@ async function main(): Promise<void> {
   const vsock = await vsockEcho(sys, s2);
   console.log(`[bench] console: ${ECHO_CHARS} characters typed on the backend's console, echoed by the frontend`);
   const echo = await consoleEcho(sys);
-  console.log(`[bench] network: ${NET_BYTES} bytes frontend 1 → frontend 2 over TCP (busybox nc)`);
-  const net = await netForward(sys);
+  console.log(`[bench] network: frontend 1 → frontend 2 through the switch (netbench: ${NET_WORKLOADS.map((w) => w.name).join(', ')})`);
+  const net = await netOnSystem(sys);
+  console.log(`[bench] uplink: ${UPLINK_BYTES} bytes each way between the host's 127.0.0.1 and frontend 1 (hostfwd)`);
+  await uplinkAddress(sys);
+  const uplink = await uplinkTransfers(sys, uplinkHostPort, UPLINK_GUEST_PORT, UPLINK_BYTES);
+  for (const u of uplink) console.log(`[bench] uplink ${u.direction}: ${fmt(u.guestMbps, 2)} MB/s guest time, ${fmt(u.hostMbps, 2)} MB/s host time`);
   sys.kill();
   await sys.close(2000);
 
@@ -642,6 +731,24 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(diskDir, { recursive: true, force: true });
+  }
+
+  // -- the network reference: two frontends on QEMU's virtio-net-device, joined by a socket
+  console.log(`[bench] booting the network reference: two frontends, each on QEMU's virtio-net-device, a -netdev socket between them on 127.0.0.1, -icount ${icount}`);
+  const netRef = await bootNetReference({
+    platform: p, artifacts, pools: [net0.shmem, net1.shmem], macs: [net0.mac, net1.mac], icount,
+    logFiles: [join(logDir, 'reference-net1.log'), join(logDir, 'reference-net2.log')],
+  });
+  let qemuNet: Record<string, NetReferenceRuns>;
+  try {
+    qemuNet = await netOnReference(netRef);
+  } finally {
+    await netRef.shutdown();
+  }
+  const netRatios: Record<string, Ratio> = {};
+  for (const w of NET_WORKLOADS) {
+    const a = net[w.name].figure.value, b = qemuNet[w.name].value;
+    netRatios[w.name] = { median: a / b.median, min: a / b.max, max: a / b.min };
   }
 
   // -- footprint -----------------------------------------------------------------
@@ -694,8 +801,6 @@ async function main(): Promise<void> {
   lines.push(`   vsock echo (one AF_VSOCK connection to the example echo service, ${fmt(vsock.bytes)} bytes each way): ${fmt(vsock.mbps, 2)} MB/s each way;`);
   lines.push(`   backend ${fmt(vsock.backendNsPer4KiB)} instructions per 4 KiB echoed (4 KiB in and 4 KiB out; the TypeScript device, no C fast path)`);
   lines.push('');
-  lines.push(`   TCP frontend 1 → frontend 2 through the switch (${fmt(net.bytes)} bytes, busybox nc; the TypeScript path, no C fast path): ${fmt(net.mbps, 2)} MB/s (guest time);`);
-  lines.push(`   backend ${fmt(net.nsPerFrame)} instructions per frame taken from a frontend (${fmt(net.frames)} frames), ${fmt(net.nsPerDataFrame)} per 1,514-byte data frame with its share of the ACKs`);
   lines.push(`   echoed console character (${echo.chars} typed on the backend's console, each echoed by the frontend's tty): ${fmt(echo.backendNsPerChar)} backend instructions per character`);
   lines.push(`   in hvc0's service windows (${fmt(echo.windowsPerChar, 1)} per character: register reads ${fmt(echo.byKind.read.nsPerChar)}, writes ${fmt(echo.byKind.write.nsPerChar)}, QueueNotify ${fmt(echo.byKind.notify.nsPerChar)}` +
     `${echo.batchedWindows ? `; ${echo.batchedWindows} batched windows not counted` : ''});`);
@@ -710,14 +815,34 @@ async function main(): Promise<void> {
   lines.push(`   baojs runs (min–max MB/s): ${STORAGE_WORKLOADS.map((w) => `${w.name} ${storageRuns[w.name].mbps.runs} (${fmt(storageRuns[w.name].mbps.min, 1)}–${fmt(storageRuns[w.name].mbps.max, 1)})`).join(', ')}`);
   lines.push('   (targets: seqread/seqwrite-64k at 70 % or more of QEMU\'s own, randread-4k at 50 % or more; crash consistency: npm test, README)');
   lines.push('');
-  lines.push('4. Boot (guest time)');
+  lines.push('4. Network: frontend 1 → frontend 2 (netbench), through baojs\'s switch (net0 → net1) and on the reference: two frontends, each on QEMU\'s');
+  lines.push('   own virtio-net-device (restricted pool, no offloads), joined by a -netdev socket on 127.0.0.1, each in its own QEMU with its own guest clock;');
+  lines.push('   TCP: MB/s of the sender\'s guest time; UDP: frames received per second of the receiver\'s guest time (first to last), sent as fast as the socket takes them;');
+  lines.push('   QEMU: median and range of its runs (rule as above); backend: instructions in net0\'s and net1\'s service windows per frame that reached frontend 2');
+  lines.push('   workload       baojs          QEMU median (min–max)                 runs    ratio (range)    baojs lost  backend per frame');
+  for (const w of NET_WORKLOADS) {
+    const a = net[w.name], b = qemuNet[w.name], r = netRatios[w.name];
+    const d = w.kind === 'tcp' ? 2 : 0;
+    const lost = a.figure.udp ? `${fmt(a.figure.udp.lost)} of ${fmt(a.figure.udp.sent)}` : '';
+    lines.push(`   ${w.name.padEnd(10)}${`${fmt(a.figure.value, d)} ${netUnit(w)}`.padStart(16)}${`${fmt(b.value.median, d)} (${fmt(b.value.min, d)}–${fmt(b.value.max, d)}) ${netUnit(w)}`.padStart(40)}` +
+      `${`${b.value.runs}${b.stable ? '' : '*'}`.padStart(6)}${`${fmt(r.median * 100)} %`.padStart(9)} (${fmt(r.min * 100)}–${fmt(r.max * 100)} %)${lost.padStart(16)}${fmt(a.backend.nsPerForwardedFrame).padStart(12)}`);
+  }
+  const tcpCost = net.tcp.backend;
+  lines.push(`   TCP (${fmt(NET_BYTES)} bytes): ${fmt(tcpCost.framesFrom1)} data frames and ${fmt(tcpCost.framesFrom2)} ACKs, ${fmt(tcpCost.nsPerFrame)} backend instructions per frame taken from a frontend`);
+  lines.push(`   backend instructions per forwarded frame: ${fmt(net['udp-1514'].backend.nsPerForwardedFrame)} for 1,514 bytes, ${fmt(net['udp-64'].backend.nsPerForwardedFrame)} for 64 bytes (UDP, one way)`);
+  lines.push(`   uplink (frontend 1 at 10.0.2.15 behind the uplink0 card, a host program on 127.0.0.1 through QEMU's user network hostfwd, TCP, ${fmt(UPLINK_BYTES)} bytes each way):`);
+  for (const u of uplink) {
+    lines.push(`     ${u.direction.padEnd(18)} ${fmt(u.guestMbps, 2)} MB/s of frontend 1's guest time, ${fmt(u.hostMbps, 2)} MB/s of host time`);
+  }
+  lines.push('');
+  lines.push('5. Boot (guest time)');
   lines.push(`   reset to the backend's first instruction   ${ms(boot.firstInstructionNs)}`);
   lines.push(`   reset to "baojs ready"                      ${ms(boot.resetToReadyNs)}`);
   lines.push(`   reset to the first request served           ${ms(boot.resetToFirstServedNs)} (when Linux first touches a device)`);
   lines.push(`   frontend uptime at its prompt (on baojs)    ${ms(boot.frontendPromptUptimeNs)}`);
   lines.push(`   frontend uptime at its prompt (QEMU's virtio) ${ms(boot.standaloneFrontendPromptUptimeNs)}`);
   lines.push('');
-  lines.push('5. Footprint');
+  lines.push('6. Footprint');
   lines.push(`   image ${fmt(imageBytes / 1024, 1)} KiB (${Object.entries(secs).map(([k, v]) => `${k} ${fmt(v / 1024, 1)} KiB`).join(', ')})`);
   lines.push(`   bytecode ${fmt(footprint.bytecodeBytes / 1024, 1)} KiB; QuickJS heap after start ${footprint.heapAfterStartKiB} KiB, high water after the runs ${footprint.heapHighWaterKiB} KiB of ${footprint.heapTotalKiB} KiB`);
   lines.push(`   backend VM RAM needed ${fmt(footprint.ramNeededKiB)} KiB (image + bss + stack + heap high water; configured ${fmt(footprint.ramConfiguredKiB)} KiB)`);
@@ -731,7 +856,12 @@ async function main(): Promise<void> {
     perRequestWithoutDataPlane: { ...costsJs, blockRequestEndToEnd: perBlockJs, statusRead: statusJs },
     throughput: WORKLOADS.map((w) => ({ ...w, baojs: baojs[w.name], qemu: qemu[w.name], ratio: ratios[w.name].median, ratioRange: { min: ratios[w.name].min, max: ratios[w.name].max } })),
     referenceRule: REFERENCE_RULE,
-    vsock, consoleEcho: echo, network: net,
+    vsock, consoleEcho: echo,
+    network: {
+      workloads: NET_WORKLOADS.map((w) => ({ ...w, unit: netUnit(w), baojs: net[w.name], qemu: qemuNet[w.name], ratio: netRatios[w.name].median, ratioRange: { min: netRatios[w.name].min, max: netRatios[w.name].max } })),
+      backendNsPerForwardedFrame: { 'frame-1514': net['udp-1514'].backend.nsPerForwardedFrame, 'frame-64': net['udp-64'].backend.nsPerForwardedFrame, tcpPerFrame: net.tcp.backend.nsPerFrame },
+      uplink,
+    },
     storage: { perRequest: storageCost, throughput: STORAGE_WORKLOADS.map((w) => ({ ...w, baojs: storageRuns[w.name], qemu: qemuStorage[w.name], ratio: storageRatios[w.name].median })) },
     boot, footprint, wallSeconds: (Date.now() - started) / 1000,
   };
@@ -743,7 +873,13 @@ async function main(): Promise<void> {
     { caption: 'sequential write', bars: ['4k', '64k', '1m'].map((s) => ({ label: s.toUpperCase().replace('K', ' KiB').replace('M', ' MiB'), ...ratios[`seqwrite-${s}`], value: ratios[`seqwrite-${s}`].median })) },
     { caption: 'random 4 KiB read', bars: [1, 16].map((q) => ({ label: `QD ${q}`, ...ratios[`randread-4k-qd${q}`], value: ratios[`randread-4k-qd${q}`].median })) },
   ]));
-  console.log(`[bench] wrote ${json} and ${svg} (${Math.round((Date.now() - started) / 1000)} s)`);
+  const netSvg = join(resultsDir, `ratio-net-${stamp}.svg`);
+  const netBar = (name: string, label: string): Bar => ({ label, ...netRatios[name], value: netRatios[name].median });
+  writeFileSync(netSvg, ratioChart('baojs virtio-net (switch) / QEMU virtio-net-device (socket)', `frontend 1 → frontend 2 over QEMU's median (whiskers: its range); guest time, -icount ${icount}, commit ${gitCommit().slice(0, 12)}`, [
+    { caption: 'TCP throughput', bars: [netBar('tcp', 'MB/s')] },
+    { caption: 'UDP frame rate', bars: [netBar('udp-64', '64 B'), netBar('udp-1514', '1,514 B')] },
+  ]));
+  console.log(`[bench] wrote ${json}, ${svg} and ${netSvg} (${Math.round((Date.now() - started) / 1000)} s)`);
 }
 
 main().catch((e: unknown) => {

@@ -25,7 +25,8 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 export function ratioChart(title: string, subtitle: string, groups: BarGroup[]): string {
   const barW = 46, gap = 14, groupGap = 40, left = 60, top = 60, plotH = 260, bottom = 70;
   const n = groups.reduce((a, g) => a + g.bars.length, 0);
-  const width = left + n * (barW + gap) + groups.length * groupGap + 20;
+  // wide enough for the title (15 px bold) and the subtitle (12 px): about 0.6 of the font size per character
+  const width = Math.max(left + n * (barW + gap) + groups.length * groupGap + 20, left + 20 + Math.ceil(Math.max(title.length * 9, subtitle.length * 6.5)));
   const height = top + plotH + bottom;
   const max = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => Math.max(b.value, b.max ?? 0)))) * 1.1;
   const y = (v: number): number => top + plotH - (v / max) * plotH;

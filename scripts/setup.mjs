@@ -29,7 +29,7 @@ export const DEBIAN_PACKAGES = [
   ['dpkg-dev', 'apt-get source (QuickJS sources)'],
   ['libc6-dev', 'C headers for the host builds: qjsc, the engine tests, the native tests (gcc only recommends it)'],
   ['e2fsprogs', 'mkfs.ext4: the storage tests make an ext4 filesystem (with its journal) in a disk image on the host'],
-  ['libc6-dev-arm64-cross', 'C library and Linux headers for aarch64 Linux programs: bench/frontend/blkbench.c, built by npm run bench and npm run profile (the cross compiler only recommends it)'],
+  ['libc6-dev-arm64-cross', 'C library and Linux headers for aarch64 Linux programs: bench/frontend/blkbench.c and netbench.c, built by npm run bench and npm run profile (the cross compiler only recommends it)'],
 ];
 
 function missingPackages(names) {
