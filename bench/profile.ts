@@ -15,8 +15,8 @@
  * developer's tool, not part of the test suite; no figure is asserted.
  *
  * Environment: PROFILE_WORKLOAD (a blkbench command line, e.g. `seq read
- * /dev/vda 4096 256`) or PROFILE_COMMAND (any shell command of the
- * frontend), PROFILE_REQUESTS (what to divide by; default the count at the
+ * /dev/vda 4096 256`) or PROFILE_COMMAND (any shell command of frontend
+ * 1; blkbench and netbench are there), PROFILE_REQUESTS (what to divide by; default the count at the
  * end of the workload), PROFILE_TOP (rows, default 40), PROFILE_KEEP_LOG=1
  * (keep QEMU's log and print where the workload's part of it starts),
  * PROFILE_LINES=<function> (break that function down by source line with
@@ -32,6 +32,7 @@ import { buildFirmware, CROSS } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
 import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
 import { BLKBENCH_PATH, ensureBlkbench } from './blkbench.ts';
+import { NETBENCH_PATH, ensureNetbench } from './netbench.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const PLATFORM = 'qemu-aarch64-virt';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   console.log(`[profile] booting the system with QEMU's execution log of the backend (0x${base.toString(16)}+0x${size.toString(16)})`);
   const sys = await bootSystem({
     timeoutMs: 3_600_000, readyTimeoutMs: 1_800_000, icount: 'shift=0', firmwareElf: fw.elf, log: () => {},
-    initramfsExtra: [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }],
+    initramfsExtra: [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }, { path: NETBENCH_PATH, contents: ensureNetbench() }],
     qemuArgs: ['-d', 'exec,nochain,in_asm', '-dfilter', `0x${base.toString(16)}+0x${size.toString(16)}`, '-D', logPath],
   });
   let from = 0;
