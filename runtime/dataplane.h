@@ -49,8 +49,8 @@ static inline uint64_t dp_u64(const uint32_t *st, enum dp_word lo)
 	return (uint64_t)st[lo + 1] << 32 | st[lo];
 }
 
-/** Adds `v` to the 64-bit counter in state words lo, lo + 1. */
-static inline void dp_count64(uint32_t *st, enum dp_word lo, uint64_t v)
+/** Adds `v` to the 64-bit counter in state words lo, lo + 1 (of any state array: data plane, disk plane, network port). */
+static inline void dp_count64(uint32_t *st, unsigned lo, uint64_t v)
 {
 	uint64_t b = dp_u64(st, lo) + v;
 	st[lo] = (uint32_t)b;

@@ -501,6 +501,22 @@ static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_TRUE;
 }
 
+/**
+ * Whether the 0x100 bytes of virtio-mmio registers at guest-physical `mmio`
+ * lie in a passthrough device window of the platform and `intid` can be a
+ * passthrough device's interrupt (not the timer's or the UART's, within the
+ * GIC's lines).
+ */
+static bool host_pt_device_ok(uint64_t mmio, uint32_t intid)
+{
+	if (intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid())
+		return false;
+	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
+		if (mmio >= host_mmio[i].base && mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
+			return true;
+	return false;
+}
+
 /** JS values a disk plane keeps alive. */
 static JSValue host_pt_refs[PT_DISKS][9];
 
@@ -545,11 +561,7 @@ static JSValue host_disk_plane(JSContext *ctx, JSValueConst this_val, int argc, 
 		return JS_EXCEPTION;
 	p.mmio = (uint64_t)p.st[PT_MMIO_HI] << 32 | p.st[PT_MMIO_LO];
 	p.intid = p.st[PT_INTID];
-	bool window_ok = false;
-	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
-		if (p.mmio >= host_mmio[i].base && p.mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
-			window_ok = true;
-	if (!window_ok || p.intid == PLAT_TIMER_INTID || p.intid == PLAT_UART_INTID || p.intid > gic_max_intid())
+	if (!host_pt_device_ok(p.mmio, p.intid))
 		return JS_ThrowRangeError(ctx, "host.diskPlane: window 0x%llx or INTID %u is not a passthrough device's",
 					  (unsigned long long)p.mmio, (unsigned)p.intid);
 	struct pt_disk *d = pt_disk_add(&p);
@@ -623,10 +635,6 @@ static JSValue host_passthrough_isr(JSContext *ctx, JSValueConst this_val, int a
 	uint8_t *w = host_typed_array_bytes(ctx, argv[2], &len);
 	if (!w)
 		return JS_EXCEPTION;
-	bool window_ok = false;
-	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
-		if (mmio >= 0 && (uint64_t)mmio >= host_mmio[i].base && (uint64_t)mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
-			window_ok = true;
 	unsigned slot = host_pt_isr_used;
 	bool taken = false;
 	for (unsigned i = 0; i < host_pt_isr_used; i++) {
@@ -635,7 +643,7 @@ static JSValue host_passthrough_isr(JSContext *ctx, JSValueConst this_val, int a
 		else if (host_pt_isr[i].intid == intid || host_pt_isr[i].mmio == (uint64_t)mmio)
 			taken = true;
 	}
-	if (!window_ok || intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid() || ((uintptr_t)w & 3) || len < 4 ||
+	if (mmio < 0 || !host_pt_device_ok((uint64_t)mmio, intid) || ((uintptr_t)w & 3) || len < 4 ||
 	    taken || slot == sizeof host_pt_isr / sizeof host_pt_isr[0])
 		return JS_ThrowRangeError(ctx, "host.passthroughIsr: window 0x%llx or INTID %u refused (not a passthrough device's, another device's, or the table is full)",
 					  (unsigned long long)mmio, (unsigned)intid);

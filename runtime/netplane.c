@@ -7,6 +7,7 @@
  * count, log, learn, flood or queue, this file hands the chain back.
  */
 #include <string.h>
+#include "dataplane.h"
 #include "netplane.h"
 
 /** Bytes of struct virtio_net_hdr with VIRTIO_F_VERSION_1 (5.1.6). */
@@ -67,19 +68,6 @@ static inline int64_t np_lookup(const struct np_switch *sw, const uint8_t *mac, 
 	return e[NP_FDB_PORT];
 }
 
-/** Offset of [gpa, gpa + len) in queue q's region, or -1. */
-static inline int64_t np_check(const struct vq *q, uint64_t gpa, uint64_t len)
-{
-	return vq_check(q, gpa, len);
-}
-
-/** Adds `v` to the 64-bit counter in state words lo, lo + 1. */
-static inline void np_count64(uint32_t *st, enum np_word lo, uint64_t v)
-{
-	uint64_t b = ((uint64_t)st[lo + 1] << 32 | st[lo]) + v;
-	st[lo] = (uint32_t)b;
-	st[lo + 1] = (uint32_t)(b >> 32);
-}
 
 /**
  * Copies the frame of transmit chain `t` (after its header) into the
@@ -150,7 +138,7 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 		return -1;
 	/* every buffer inside the region (JS drops the whole chain for one outside it) */
 	for (uint32_t i = 0; i < t->count; i++)
-		if (t->seg[i].len && (np_tx_offs[i] = np_check(txq, t->seg[i].addr, t->seg[i].len)) < 0)
+		if (t->seg[i].len && (np_tx_offs[i] = vq_check(txq, t->seg[i].addr, t->seg[i].len)) < 0)
 			return -1;
 	/* the header and the frame's first 14 (+ 2 of a tag) bytes, which may straddle buffers */
 	uint8_t head[NP_HDR + NP_ETH_HLEN + 2] = { 0 };
@@ -196,7 +184,7 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 	if (vq_peek(rxq, r, NP_MAX_SEGS) != VQ_CHAIN || r->first_writable != 0 || r->writable < NP_HDR + len)
 		return -1;
 	for (uint32_t i = 0; i < r->count; i++)
-		if (r->seg[i].len && (np_rx_offs[i] = np_check(rxq, r->seg[i].addr, r->seg[i].len)) < 0)
+		if (r->seg[i].len && (np_rx_offs[i] = vq_check(rxq, r->seg[i].addr, r->seg[i].len)) < 0)
 			return -1;
 	np_copy(txq, t, rxq, r, (uint32_t)len);
 	sw->seen[src_slot] = now_ms; /* EthernetSwitch.learn of a known address: refreshed */
@@ -231,9 +219,9 @@ enum np_result np_tx_process(struct np_switch *sw, uint32_t port, uint32_t now_m
 		vq_consume(&p->tx);
 		vq_push(&p->tx, t.head, 0);
 		st[NP_N_TX_FRAMES]++;
-		np_count64(st, NP_N_TX_BYTES_LO, len);
+		dp_count64(st, NP_N_TX_BYTES_LO, len);
 		o->st[NP_N_RX_FRAMES]++;
-		np_count64(o->st, NP_N_RX_BYTES_LO, len);
+		dp_count64(o->st, NP_N_RX_BYTES_LO, len);
 		touched |= UINT32_C(1) << out;
 	}
 	if (res == NP_DONE)

@@ -63,6 +63,7 @@ import {
 import { Prng } from './prng.ts';
 import { SimVirtqueues } from './virtqueue.ts';
 import { regShadowRead } from './regshadow.ts';
+import { MmioReg } from '../../src/virtio/spec.ts';
 
 /** Request states in the simulated remio (Bao: FREE / PENDING / PROCESSING). */
 export type SimRequestState = 'PENDING' | 'PROCESSING' | 'DONE';
@@ -606,8 +607,8 @@ export class SimBao implements Host {
           const acked = this.hostAcked.get(intid);
           if (acked) {
             // InterruptStatus read and written to InterruptACK (virtio 1.2 4.2.2): the line drops, it stays enabled
-            const v = this.mmioRead(acked.mmio + 0x60, 4);
-            if (v !== 0) this.mmioWrite(acked.mmio + 0x64, 4, v);
+            const v = this.mmioRead(acked.mmio + MmioReg.InterruptStatus, 4);
+            if (v !== 0) this.mmioWrite(acked.mmio + MmioReg.InterruptACK, 4, v);
             acked.isr[0] |= v;
             this.hostAckedIrqs++;
           } else {
