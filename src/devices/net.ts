@@ -209,7 +209,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     cfg.setUint16(NetConfig.status, NetStatus.LINK_UP, true);
     cfg.setUint16(NetConfig.max_virtqueue_pairs, 1, true);
     cfg.setUint16(NetConfig.mtu, mtu, true);
-    this.portId = sw.attach(this, { isolated: options.isolated ?? false });
+    this.portId = sw.attach(this, { isolated: options.isolated ?? false, mac });
   }
 
   /** Counters of the port, the frames a host plane forwarded included. */

@@ -7,14 +7,21 @@
  *
  * Forwarding (per frame, {@link EthernetSwitch.forward}):
  * - the source MAC is learned for the ingress port (a MAC seen on another
- *   port moves); a frame whose source is multicast or all-zero is dropped
+ *   port moves); a frame whose source is multicast or all-zero, or another
+ *   port's own address ({@link PortOptions.mac}), is dropped
  *   (`dropBadSource`), a frame shorter than an Ethernet header too
  *   (`dropRunt`);
  * - a unicast destination learned on a port, and younger than the ageing
  *   time, goes to that port only; learned on the ingress port itself, the
  *   frame is dropped (`dropSameSegment`: the destination has it already);
- * - broadcast, multicast and unknown unicast are flooded to every port but
- *   the ingress port;
+ * - a unicast destination not learned (or aged) that is a port's own
+ *   address goes to that port only, as a static entry of 802.1Q's filtering
+ *   database: while a frontend's device is reset and its address forgotten,
+ *   frames for it are that port's to refuse (`dropEgress`), never flooded to
+ *   the other frontends or out of the uplink (where a router or QEMU's user
+ *   network would answer them: a TCP RST forged for a frontend);
+ * - broadcast, multicast and other unknown unicast are flooded to every
+ *   port but the ingress port;
  * - never back to the ingress port.
  *
  * Fairness against a frontend that floods: each ingress port has a token
@@ -78,6 +85,13 @@ export interface SwitchPort {
 export interface PortOptions {
   /** an isolated port reaches only non-isolated ports (default false) */
   isolated?: boolean;
+  /**
+   * the port's own unicast address, a MAC number ({@link parseMac}): a
+   * frontend card's configured MAC. Frames to it go to this port only,
+   * learned or not; frames from it on any other port are dropped
+   * (`dropBadSource`). Default: none (the uplink, whose stations are learned).
+   */
+  mac?: number;
 }
 
 /**
@@ -179,6 +193,8 @@ export class EthernetSwitch {
   private readonly dirty: Int32Array;
   private dirtyCount = 0;
   private readonly dirtyMark: Uint8Array;
+  /** each port's own address ({@link PortOptions.mac}) → the port's id: static entries, never learned, aged or moved */
+  private readonly ownerOf = new Map<number, number>();
   /** entries per port */
   private readonly macsOfPort: Int32Array;
 
@@ -234,11 +250,18 @@ export class EthernetSwitch {
   /**
    * Adds a port. Returns its id, which the port's device gives to
    * {@link EthernetSwitch.forward} with every frame it sends.
-   * @throws RangeError when {@link SwitchOptions.maxPorts} ports are attached
+   * @throws RangeError when {@link SwitchOptions.maxPorts} ports are attached, or `options.mac` is not a unicast MAC or is another port's
    */
   attach(port: SwitchPort, options: PortOptions = {}): number {
     const id = this.ports.length;
     if (id >= this.maxPorts) throw new RangeError(`switch: ${this.maxPorts} ports attached, no room for ${port.name}`);
+    const mac = options.mac;
+    if (mac !== undefined) {
+      if (!Number.isInteger(mac) || mac <= 0 || mac >= 2 ** 48 || isGroupMac(mac)) throw new RangeError(`switch: ${port.name}: ${mac} is not a unicast MAC`);
+      const owner = this.ownerOf.get(mac);
+      if (owner !== undefined) throw new RangeError(`switch: ${port.name}: MAC ${formatMac(mac)} is ${this.ports[owner].name}'s already`);
+      this.ownerOf.set(mac, id);
+    }
     this.ports.push(port);
     this.portCounters.push({
       rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, floods: 0, dropFloodLimit: 0, dropRunt: 0,
@@ -324,12 +347,19 @@ export class EthernetSwitch {
       c.dropBadSource++;
       return 0;
     }
+    const srcOwner = this.ownerOf.get(src);
+    if (srcOwner !== undefined && srcOwner !== ingress) {
+      c.dropBadSource++;
+      return 0;
+    }
     const now = this.host.nowNs();
     const nowMs = msOf(now);
     this.learn(src, ingress, nowMs);
     // the I/G bit of the destination: group addresses are flooded
     if ((frame[0] & 1) === 0) {
-      const to = this.find(macAt(frame, 0), nowMs);
+      const dst = macAt(frame, 0);
+      let to = this.find(dst, nowMs);
+      if (to < 0) to = this.ownerOf.get(dst) ?? -1;
       if (to === ingress) {
         c.dropSameSegment++;
         return 0;

@@ -86,27 +86,43 @@ async function makePayload(mib: number): Promise<string> {
 
 /**
  * Starts, in frontend 2, a listener on a new port that keeps what it
- * receives in its tmpfs and, once the connection ends, writes its md5 and
- * byte count to /tmp/rx.<port>. The listener's stdin is a FIFO it holds
- * open for writing itself, so it never reads an end (busybox nc ends a
- * connection when its stdin ends). Returns the port.
+ * receives in its tmpfs and, once the connection ends, writes its md5, byte
+ * count and nc's exit status to /tmp/rx.<port>. The listener's stdin is a
+ * FIFO it holds open for writing itself, so it never reads an end (busybox
+ * nc ends a connection when its stdin ends). Returns the port.
  */
 async function listen(): Promise<number> {
   const p = ++port;
   await sys.onFrontend(2, () => sys.check(
-    `rm -f /tmp/rx.${p} /tmp/in.${p}; mkfifo /tmp/in.${p}; { (nc -l -p ${p} 0<>/tmp/in.${p} > /tmp/rxdata; { md5sum < /tmp/rxdata; wc -c < /tmp/rxdata; } > /tmp/rx.${p}.tmp; rm -f /tmp/rxdata /tmp/in.${p}; mv /tmp/rx.${p}.tmp /tmp/rx.${p}) </dev/null >/dev/null 2>&1 & }`));
+    `rm -f /tmp/rx.${p} /tmp/in.${p}; mkfifo /tmp/in.${p}; { (nc -l -p ${p} 0<>/tmp/in.${p} > /tmp/rxdata; rc=$?; { md5sum < /tmp/rxdata; wc -c < /tmp/rxdata; echo "nc exit $rc"; } > /tmp/rx.${p}.tmp; rm -f /tmp/rxdata /tmp/in.${p}; mv /tmp/rx.${p}.tmp /tmp/rx.${p}) </dev/null >/dev/null 2>&1 & }`));
   return p;
 }
 
-/** Waits (polling frontend 2) until the listener on `p` finished; returns its md5 and byte count. */
-async function received(p: number, timeoutMs = 600_000): Promise<{ md5: string; bytes: number }> {
+/** What a listener ({@link listen}) received: md5 and byte count of the data, nc's exit status. */
+interface Received { md5: string; bytes: number; rc: number }
+
+/** Waits (polling frontend 2) until the listener on `p` finished; returns what it received. */
+async function received(p: number, timeoutMs = 600_000): Promise<Received> {
   return sys.onFrontend(2, async () => {
     const out = await sys.check(`i=0; while [ ! -f /tmp/rx.${p} ] && [ $i -lt ${timeoutMs / 1000} ]; do sleep 1; i=$((i+1)); done; cat /tmp/rx.${p}`, timeoutMs + 30_000);
-    // the kernel may print on the same console, even between the file's two lines (e.g. "random: crng init done")
-    const m = /([0-9a-f]{32}) +-\n+(\d+)\s*$/.exec(withoutKernelLines(out));
-    if (!m) throw new Error(`listener on port ${p}: no md5 and byte count in:\n${out}`);
-    return { md5: m[1], bytes: Number(m[2]) };
+    // the kernel may print on the same console, even between the file's lines (e.g. "random: crng init done")
+    const m = /([0-9a-f]{32}) +-\n+(\d+)\s*\n+nc exit (\d+)\s*$/.exec(withoutKernelLines(out));
+    if (!m) throw new Error(`listener on port ${p}: no md5, byte count and exit status in:\n${out}`);
+    return { md5: m[1], bytes: Number(m[2]), rc: Number(m[3]) };
   });
+}
+
+/**
+ * What both frontends say about a transfer that ended short: the sender's
+ * exit status (/tmp/tx.rc), each kernel's last messages, TCP counters and
+ * free memory, and both ports' metrics. For assertion messages.
+ */
+async function transferReport(got: Received): Promise<string> {
+  const state = 'dmesg | tail -n 15; grep -A1 "^Tcp:" /proc/net/snmp; grep -A1 "^TcpExt:" /proc/net/netstat; grep MemAvailable /proc/meminfo';
+  const f1 = await sys.check(`cat /tmp/tx.rc 2>/dev/null || echo "sender still running"; ${state}`, 60_000);
+  const f2 = await sys.onFrontend(2, () => sys.check(state, 60_000));
+  const m = [await metricsOf('net0'), await metricsOf('net1')].map((x) => JSON.stringify(x.device));
+  return `received ${got.bytes} bytes, listener's nc exit ${got.rc}\n--- frontend 1 (sender exit status first):\n${f1}\n--- frontend 2:\n${f2}\n--- net0: ${m[0]}\n--- net1: ${m[1]}`;
 }
 
 /** Guest seconds since frontend 1 booted. */
@@ -203,7 +219,7 @@ test('virtio_net unbound from net0 and bound again mid-transfer: the device is r
   assert.match(await sys.check(`ip addr add ${IP1}/24 dev eth0 && ip link set eth0 up && cat /sys/class/net/eth0/address`, 60_000), /52:54:00:12:34:01/);
   // the interrupted connection: TCP retransmits what the reset device lost, through the new eth0
   const got = await received(p);
-  assert.is(got.bytes, 32 << 20);
+  if (got.bytes !== 32 << 20 || got.rc !== 0) assert.unreachable(`the transfer across the unbind and bind ended short: ${await transferReport(got)}`);
   assert.is(got.md5, want, 'the transfer across the unbind and bind arrived whole');
   assert.is((await sys.check('while [ ! -f /tmp/tx.rc ]; do sleep 1; done; cat /tmp/tx.rc', 600_000)).trim(), '0');
   // the device again: a whole transfer and pings

@@ -22,6 +22,8 @@ import type { SwitchOptions } from '../../src/net/switch.ts';
 import { DeviceId, Feature, MmioReg } from '../../src/virtio/spec.ts';
 
 const M = [testMac(0), testMac(1), testMac(2)];
+/** A second station behind net1 (e.g. a macvlan in frontend 2): an address the switch only learns. */
+const X = '02:00:00:00:0b:01';
 
 interface Rig {
   s: System;
@@ -91,14 +93,14 @@ test('two frontends exchange frames byte for byte both ways through the switch (
 
 test('learning: the first frame to an unknown MAC floods, after the answer a third port sees nothing', () => {
   const { s, d } = rig();
-  d[0].send(ethFrame(M[1], M[0], payload(50, 1)));
+  d[0].send(ethFrame(X, M[0], payload(50, 1)));
   assert.is(d[1].frames().length, 1);
   assert.is(d[2].frames().length, 1, 'unknown unicast flooded');
-  d[1].send(ethFrame(M[0], M[1], payload(50, 2)));
+  d[1].send(ethFrame(M[0], X, payload(50, 2)));
   assert.is(d[0].frames().length, 1);
   for (let i = 0; i < 20; i++) {
-    d[0].send(ethFrame(M[1], M[0], payload(60, i)));
-    d[1].send(ethFrame(M[0], M[1], payload(60, i)));
+    d[0].send(ethFrame(X, M[0], payload(60, i)));
+    d[1].send(ethFrame(M[0], X, payload(60, i)));
   }
   assert.is(d[1].frames().length, 20);
   assert.is(d[0].frames().length, 20);
@@ -111,20 +113,53 @@ test('learning: the first frame to an unknown MAC floods, after the answer a thi
 
 test('ageing: after 300 s of silence (sim clock) unicast floods again; a refreshed entry is kept', () => {
   const { s, d } = rig();
-  d[0].send(ethFrame(M[1], M[0], payload(50, 1)));
-  d[1].send(ethFrame(M[0], M[1], payload(50, 2)));
+  const Y = '02:00:00:00:0a:01'; // a second station behind net0
+  d[0].send(ethFrame(X, Y, payload(50, 1)));
+  d[1].send(ethFrame(Y, X, payload(50, 2)));
   d[2].frames();
   s.sim.advance(200_000);
-  d[1].send(ethFrame(M[0], M[1], payload(50, 3))); // refreshes M[1]
-  s.sim.advance(150_000); // M[0]: 350 s, M[1]: 150 s
-  d[0].send(ethFrame(M[1], M[0], payload(50, 4)));
-  assert.is(d[2].frames().length, 0, 'M[1] still learned');
-  d[1].send(ethFrame(M[0], M[1], payload(50, 5)));
-  assert.is(d[2].frames().length, 0, 'M[0] relearned by its last frame');
+  d[1].send(ethFrame(Y, X, payload(50, 3))); // refreshes X
+  s.sim.advance(150_000); // Y: 350 s, X: 150 s
+  d[0].send(ethFrame(X, Y, payload(50, 4)));
+  assert.is(d[2].frames().length, 0, 'X still learned');
+  d[1].send(ethFrame(Y, X, payload(50, 5)));
+  assert.is(d[2].frames().length, 0, 'Y relearned by its last frame');
   s.sim.advance(301_000);
-  d[1].send(ethFrame(M[0], M[1], payload(50, 6)));
+  d[1].send(ethFrame(Y, X, payload(50, 6)));
   assert.is(d[2].frames().length, 1, 'aged out: flooded');
   assert.is(d[0].frames().length, 4);
+  // a port's own address never ages: after 301 s more, still net0's only
+  s.sim.advance(301_000);
+  d[1].send(ethFrame(M[0], X, payload(50, 7)));
+  assert.is(d[2].frames().length, 0, 'M[0] is net0\'s own address: not flooded');
+  assert.is(d[0].frames().length, 1);
+});
+
+test('a frontend\'s own MAC is a static entry: frames to it reach its port only, also while its device is reset (refused there, never flooded); from another port it is dropped', () => {
+  const { s, d, dev } = rig();
+  const sw = s.backend.netSwitch;
+  // never learned: net1 has not sent yet, still only net1 gets it
+  const f = ethFrame(M[1], M[0], payload(80, 1));
+  d[0].send(f);
+  assert.equal(d[1].frames(), [f]);
+  assert.is(d[2].frames().length, 0);
+  assert.is(sw.counters(0).floods, 0);
+  // net1's device is reset: its learned entries are forgotten, its frames refused at its port
+  d[1].drv.reset();
+  for (let i = 0; i < 3; i++) d[0].send(ethFrame(M[1], M[0], payload(60, 2 + i)));
+  assert.is(dev[1].counters.rxNotReady, 3, 'refused by net1 while down');
+  assert.is(sw.counters(1).dropEgress, 3);
+  assert.is(d[2].frames().length, 0, 'net2 saw none of net1\'s frames while net1 was down');
+  // net2 sending from net0's address: dropped, net0's entry stays net0's
+  const before = sw.counters(2).dropBadSource;
+  d[2].send(ethFrame(BROADCAST, M[0], payload(60, 9)));
+  d[2].send(ethFrame(M[1], M[0], payload(60, 10)));
+  assert.is(sw.counters(2).dropBadSource, before + 2);
+  assert.is(d[0].frames().length, 0, 'the spoofed broadcast went nowhere');
+  assert.is(sw.lookup(parseInt(M[0].split(':').join(''), 16)), 0);
+  // the switch refuses a second port with an address taken
+  assert.throws(() => sw.attach({ name: 'dup', deliver: () => true }, { mac: parseInt(M[2].split(':').join(''), 16) }), /net2's already/);
+  assert.throws(() => sw.attach({ name: 'group', deliver: () => true }, { mac: 0x010000000001 }), /not a unicast MAC/);
 });
 
 test('broadcast reaches every other frontend, never its sender', () => {
@@ -368,6 +403,7 @@ test('reset in the middle of traffic: queued frames and held chains dropped, the
   const g = ethFrame(M[1], M[0], payload(700, 12));
   d0.send(g);
   assert.equal(again.frames(), [g]);
+  assert.is(d[2].frames().length, 0, 'every frame was for a frontend\'s own address: net2 saw none, also while net1 was down');
   assert.not.ok(again.drv.needsReset() || d0.drv.needsReset() || d[2].drv.needsReset());
 });
 
