@@ -92,7 +92,7 @@ broken('two backend regions with the same name -> backend.regions[1].name', () =
 });
 
 broken('GICv3 without a redistributor -> machine.gic.gicr', () => {
-  refused((p) => { delete p.machine.gic.gicr; }, 'machine.gic.gicr');
+  refused((p) => { delete p.machine.gic!.gicr; }, 'machine.gic.gicr');
 });
 
 broken.run();
@@ -126,7 +126,7 @@ windows('a window on a backend disk region -> devices[2].window', () => {
 });
 
 windows('a window on the GIC distributor -> devices[0].window, naming machine.gic.gicd', () => {
-  refused((p) => { p.devices[0].window.base = p.machine.gic.gicd; }, 'devices[0].window', /machine\.gic\.gicd, the GIC distributor/);
+  refused((p) => { p.devices[0].window.base = p.machine.gic!.gicd; }, 'devices[0].window', /machine\.gic\.gicd, the GIC distributor/);
 });
 
 windows('a window on the last redistributor frame (GICR of the last CPU) -> devices[1].window', () => {
