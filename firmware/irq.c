@@ -42,7 +42,7 @@ void irq_handle(void)
 {
 	uint64_t now = timer_ticks();
 	for (;;) {
-		uint32_t intid = gic_ack();
+		uint32_t intid = irqc_ack();
 		if (intid >= 1020)
 			break;
 		irq_count++;
@@ -51,10 +51,10 @@ void irq_handle(void)
 		else if (intid == PLAT_TIMER_INTID)
 			timer_handle_irq();
 		else if (irq_is_passthrough(intid) && !pt_irq_ack(intid))
-			gic_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
+			irqc_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
 		perf_irq(intid, now);
 		irq_pending[intid / 64] |= 1UL << (intid % 64);
-		gic_eoi(intid);
+		irqc_eoi(intid);
 	}
 }
 
