@@ -38,7 +38,7 @@ async function boot(entry?: string, name = 'product', platform = 'qemu-aarch64-v
 /** Boots the image `elf` alone on `platform`'s machine (see {@link boot}). */
 async function run(elf: string, platform = 'qemu-aarch64-virt', opts: { icount?: boolean } = {}): Promise<QemuResult> {
   const { machine } = await loadPlatform(platform);
-  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), timeoutMs: 120_000 });
+  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), arch: machine.arch, timeoutMs: 120_000 });
   assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${r.output}`);
   return r;
 }
@@ -155,5 +155,35 @@ for (const [platform, what] of [
     assert.is(r.firmwareExit, 0);
   });
 }
+
+// riscv64: the same sources and the same bundle, on qemu-system-riscv64 -M virt with QEMU's OpenSBI in M-mode.
+test('the qemu-riscv64-virt build boots in S-mode below OpenSBI, prints the ready line, passes its self-test and powers off (SBI system reset)', async () => {
+  const r = await boot(undefined, 'qemu-riscv64-virt', 'qemu-riscv64-virt', { icount: true });
+  assert.match(r.output, /^OpenSBI v\d/m, 'OpenSBI ran below the firmware');
+  const m = /^baojs (\S+) ready: quickjs (\S+), riscv64, heap (\d+) KiB free, boot (\d+(?:\.\d+)?) ms$/m.exec(r.output);
+  assert.ok(m, `no ready line in:\n${r.output}`);
+  assert.is(m[2], '2025-04-26');
+  assert.ok(Number(m[3]) > 1024, 'more than 1 MiB of heap free after start-up');
+  assert.ok(Number(m[4]) > 0 && Number(m[4]) < 5000, `boot time ${m[4]} ms is plausible`);
+  for (const check of ['clock', 'region', 'timer']) {
+    assert.match(r.output, new RegExp(`^baojs: self-test ${check}: ok`, 'm'));
+  }
+  assert.match(r.output, /^baojs: no hypervisor below: no device to serve; self-test passed$/m);
+  assert.is(r.firmwareExit, 0);
+  assert.is(r.qemuStatus, 0, 'QEMU ended by SBI system reset');
+});
+
+test('riscv64: a JS workload computes what Node computes; a runaway recursion and an endless loop are stopped', async () => {
+  const r = await boot('test/e2e/targets/compute.ts', 'compute-riscv64', 'qemu-riscv64-virt', { icount: true });
+  const line = /^RESULT (.*)$/m.exec(r.output);
+  assert.ok(line, `no RESULT line in:\n${r.output}`);
+  assert.equal(JSON.parse(line[1]), await workload((ms) => new Promise((res) => setTimeout(res, ms))));
+  assert.is(r.firmwareExit, 0);
+  const l = await boot('test/e2e/targets/limits.ts', 'limits-riscv64', 'qemu-riscv64-virt');
+  assert.match(l.output, /^baojs: uncaught exception in callback: InternalError: stack overflow$/m);
+  assert.match(l.output, /^baojs: watchdog: a call into JS \(callback\) ran longer than \d+ ms and was stopped$/m);
+  assert.match(l.output, /^alive after the stack overflow and the endless loop$/m);
+  assert.is(l.firmwareExit, 0);
+});
 
 test.run();
