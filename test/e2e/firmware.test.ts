@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildFirmware } from '../../scripts/build.ts';
-import { bareFirmwareArgs, runQemu, type QemuResult } from '../../qemu/qemu.ts';
+import { bareFirmwareArgs, QemuProcess, runQemu, type QemuResult } from '../../qemu/qemu.ts';
 import { loadPlatform } from '../../scripts/gen-platform.ts';
 import { embedsImage } from '../../qemu/system.ts';
 import { generate, sha256, workload } from './targets/workload.ts';
@@ -185,5 +185,25 @@ test('riscv64: a JS workload computes what Node computes; a runaway recursion an
   assert.match(l.output, /^alive after the stack overflow and the endless loop$/m);
   assert.is(l.firmwareExit, 0);
 });
+
+for (const platform of ['qemu-aarch64-virt', 'qemu-riscv64-virt']) {
+  test(`${platform}: typed lines reach JS through the UART's receive interrupt`, async () => {
+    const { elf } = await buildFirmware({ platform, entry: 'test/e2e/targets/echo.ts', outDir: join(ROOT, 'build', 'test', `echo-${platform}`), quiet: true });
+    const { machine } = await loadPlatform(platform);
+    const q = new QemuProcess({ args: bareFirmwareArgs(elf, machine), arch: machine.arch, timeoutMs: 60_000 });
+    try {
+      await q.waitFor(/^ECHO READY\r?$/m, 30_000);
+      q.send('hello from the host\r');
+      await q.waitFor(/^ECHO hello from the host\r?$/m, 10_000);
+      q.send('quit\r');
+    } catch (e) {
+      q.kill();
+      throw e;
+    }
+    const r = await q.result;
+    assert.match(r.output, /^ECHO quit$/m);
+    assert.is(r.firmwareExit, 0, r.output);
+  });
+}
 
 test.run();
