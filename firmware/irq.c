@@ -3,7 +3,8 @@
  * The hand-off between interrupt context and the main loop: the IRQ handler
  * acknowledges each interrupt, does the minimum a level-triggered source
  * needs (drain the UART FIFO, mask the timer, mask a passthrough device's
- * interrupt at the GIC), records the INTID as pending and ends it. The main
+ * interrupt at the controller: GIC, PLIC), records the INTID as pending and
+ * ends it (irqc_ack and irqc_eoi: one claim and one completion on a PLIC). The main
  * loop takes pending INTIDs and calls into JS. IRQs are unmasked only while
  * the main loop waits, so no JS ever runs in, or is interrupted by, an
  * interrupt handler.
