@@ -43,6 +43,6 @@ int64_t hypercall_ipc_notify(uint64_t ipc_id, uint64_t event)
 	register uint64_t a1 __asm__("a1") = event;
 	register uint64_t a6 __asm__("a6") = HC_IPC;
 	register uint64_t a7 __asm__("a7") = SBI_EXT_BAO;
-	__asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "a2", "a3", "a4", "a5", "memory");
+	__asm__ volatile("ecall" : "+r"(a0), "+r"(a1), "+r"(a6), "+r"(a7) :: "a2", "a3", "a4", "a5", "memory");
 	return a0 ? (int64_t)a0 : (int64_t)a1;
 }
