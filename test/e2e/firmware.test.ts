@@ -188,6 +188,18 @@ test('riscv64: a JS workload computes what Node computes; a runaway recursion an
   assert.is(l.firmwareExit, 0);
 });
 
+test('riscv64: an unexpected trap is reported with its cause and a register dump, then the firmware powers off with status 1', async () => {
+  const r = await boot('test/e2e/targets/fault.ts', 'fault-riscv64', 'qemu-riscv64-virt');
+  assert.match(r.output, /^FAULT NEXT$/m);
+  assert.match(r.output, /^baojs: unexpected exception: scause 0x0000000000000005 \(load access fault\), stval 0x0000000010000018$/m);
+  assert.match(r.output, /^ {2}sepc 0x[0-9a-f]{16} {2}sstatus 0x[0-9a-f]{16}$/m);
+  assert.match(r.output, /^ {2}ra {3}0x[0-9a-f]{16} {2}sp {3}0x[0-9a-f]{16}$/m);
+  assert.match(r.output, /^ {2}t6 {3}0x[0-9a-f]{16}$/m);
+  assert.not.match(r.output, /^no fault$/m);
+  assert.is(r.firmwareExit, 1);
+  assert.is(r.qemuStatus, 0, 'QEMU ended by SBI system reset');
+});
+
 for (const platform of ['qemu-aarch64-virt', 'qemu-riscv64-virt']) {
   test(`${platform}: typed lines reach JS through the UART's receive interrupt`, async () => {
     const { elf } = await buildFirmware({ platform, entry: 'test/e2e/targets/echo.ts', outDir: join(ROOT, 'build', 'test', `echo-${platform}`), quiet: true });
