@@ -1,30 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The platform's entropy source for host.entropy: Armv8.5-RNG's RNDR when
- * the CPU has it (ID_AA64ISAR0_EL1.RNDR, Arm ARM), else generic
- * timer jitter mixed by SplitMix64 (weak: not for keys).
+ * The platform's entropy source for host.entropy: the CPU's random number
+ * instruction when it has one the firmware uses (arch.h arch_rng_present,
+ * arch_rng_read: aarch64 Armv8.5-RNG's RNDR), else timer jitter mixed by
+ * SplitMix64 (weak: not for keys).
  */
 #include "firmware.h"
 #include "arch.h"
 
-/** True when the CPU implements RNDR (ID_AA64ISAR0_EL1.RNDR, Armv8.5-RNG). */
 bool entropy_is_hardware(void)
 {
-	return ((SYSREG_READ(id_aa64isar0_el1) >> 60) & 0xf) != 0;
+	return arch_rng_present();
 }
 
-/** One 64-bit word of entropy: RNDR when present, else counter jitter mixed by SplitMix64 (weak). */
 uint64_t entropy_word(void)
 {
 	static uint64_t state;
 	if (entropy_is_hardware()) {
 		uint64_t v;
-		int ok;
-		for (int tries = 0; tries < 16; tries++) {
-			__asm__ volatile("mrs %0, s3_3_c2_c4_0; cset %w1, ne" : "=r"(v), "=r"(ok) :: "cc");
-			if (ok)
+		for (int tries = 0; tries < 16; tries++)
+			if (arch_rng_read(&v))
 				return v;
-		}
 	}
 	/* Weak: the low bits of the counter sampled around a data-dependent delay. */
 	for (int i = 0; i < 4; i++) {

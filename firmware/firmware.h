@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The firmware core's interfaces: console, interrupts, timer, PSCI, hypercalls, heap. */
+/*
+ * The firmware core's interfaces: console, interrupts, timer, power-off,
+ * hypercalls, heap. The files under firmware/ are shared by every
+ * instruction set; what differs (entry, traps, timer, interrupt
+ * controller, hypercall instruction, power-off) lives under
+ * firmware/arch/<arch>/ behind the functions declared here.
+ */
 #ifndef BAOJS_FIRMWARE_H
 #define BAOJS_FIRMWARE_H
 
@@ -13,7 +19,7 @@
 /** Prints "baojs: panic: <msg>" and powers off with status 1. Never returns. */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
-/* ---- uart_<kind>.c: the console UART driver the platform names (PL011, Cadence) ---- */
+/* ---- uart_<kind>.c: the console UART driver the platform names (PL011, Cadence, ns16550) ---- */
 void uart_init(void);
 void uart_putc(char c);
 /** Moves received bytes from the RX FIFO to the console input ring (IRQ context). */
@@ -27,34 +33,38 @@ void console_rx_push(uint8_t c);
 /** Pops up to `max` input bytes into `buf`; returns the count. */
 size_t console_read(uint8_t *buf, size_t max);
 
-/* ---- timer.c: generic timer (CNTVCT_EL0, CNTFRQ_EL0, CNTV_CVAL_EL0) ---- */
+/* ---- arch/<arch>/timer.c: aarch64 generic timer (CNTVCT_EL0, CNTV_CVAL_EL0), riscv64 `time` CSR and SBI TIME ---- */
 /** Counter ticks at the firmware's first instruction (set by boot_main). */
 extern uint64_t timer_boot_ticks;
 uint64_t timer_ticks(void);
 uint64_t timer_freq(void);
 /** Nanoseconds since the firmware's first instruction. */
 uint64_t timer_now_ns(void);
-/** Arms the virtual timer to fire at `ns` (timer_now_ns scale); UINT64_MAX disarms. */
+/** Arms the timer interrupt to fire at `ns` (timer_now_ns scale); UINT64_MAX disarms. */
 void timer_set_deadline_ns(uint64_t ns);
-/** Called on the virtual timer interrupt: masks it until re-armed. */
+/** Called on the timer interrupt: masks it until re-armed. */
 void timer_handle_irq(void);
 
-/* ---- gic.c: interrupt controller (narrow: a GICv2 driver provides the same) ---- */
-void gic_init(void);
-/** Enables INTID `intid` for this CPU; returns false for an INTID the GIC cannot deliver. */
-bool gic_enable(uint32_t intid);
-/** Disables (masks) `intid` at the distributor (GICD_ICENABLER, or GICR_ICENABLER0 for SGIs/PPIs); false if not implemented. */
-bool gic_disable(uint32_t intid);
-/** Acknowledges the highest-priority pending interrupt; 1023 when none. */
-uint32_t gic_ack(void);
-/** Ends (priority drop and deactivation of) `intid`. */
-void gic_eoi(uint32_t intid);
-/** Largest INTID the distributor implements. */
-uint32_t gic_max_intid(void);
+/*
+ * ---- the interrupt controller: arch/aarch64/gic_v3.c, gic_v2.c; arch/riscv64/plic.c ----
+ * INTIDs are the GIC's on aarch64 and the PLIC's source numbers on riscv64,
+ * where the supervisor timer interrupt, no PLIC source, is PLAT_TIMER_INTID.
+ */
+void irqc_init(void);
+/** Enables INTID `intid` for this CPU; returns false for an INTID the controller cannot deliver. */
+bool irqc_enable(uint32_t intid);
+/** Disables (masks) `intid` at the controller (GICD_ICENABLER, GICR_ICENABLER0 for SGIs/PPIs, the PLIC enable bit); false if not implemented. */
+bool irqc_disable(uint32_t intid);
+/** Acknowledges (claims) the highest-priority pending interrupt; 1023 when none. */
+uint32_t irqc_ack(void);
+/** Ends `intid` (GIC priority drop and deactivation, PLIC completion). */
+void irqc_eoi(uint32_t intid);
+/** Largest INTID the controller implements. */
+uint32_t irqc_max_intid(void);
 
 /* ---- irq.c: pending bits between the IRQ handler and the main loop ---- */
 #define IRQ_MAX 1024
-/** IRQ entry (vectors.S): acknowledges, records pending, EOIs. */
+/** IRQ entry (the arch's trap vector): acknowledges, records pending, EOIs. */
 void irq_handle(void);
 /** Takes the lowest pending INTID (clearing it), or -1 when none. */
 int irq_take_pending(void);
@@ -80,14 +90,14 @@ bool pt_irq_ack(uint32_t intid);
  */
 bool pt_virtio_ack(uint32_t intid);
 
-/* ---- psci.c: PSCI 1.x over SMC (Arm DEN0022) ---- */
-void psci_system_off(void) __attribute__((noreturn));
-void psci_system_reset(void) __attribute__((noreturn));
+/* ---- arch/<arch>: power (aarch64 PSCI 1.x over SMC, Arm DEN0022; riscv64 SBI system reset) ---- */
+void power_off(void) __attribute__((noreturn));
+void power_reset(void) __attribute__((noreturn));
 
-/* ---- hypercall.c: Bao hypercalls over HVC (SMCCC) ---- */
-/** Result of a remio hypercall: x0..x6 (remio-abi.md). */
+/* ---- arch/<arch>/hypercall.c: Bao hypercalls (aarch64 HVC, SMCCC; riscv64 ecall, Bao's SBI extension) ---- */
+/** Result of a remio hypercall (remio-abi.md; aarch64 registers named, riscv64's in the same order from a1). */
 struct remio_result {
-	int64_t status;     /**< x0: 0 ok, +1 empty ASK, -1, -2, -3 */
+	int64_t status;     /**< x0 (riscv64: a1): 0 ok, +1 empty ASK, -1, -2, -3 */
 	uint64_t addr;      /**< x1: absolute guest-physical address (ASK) */
 	uint64_t op;        /**< x2: WRITE=0 READ=1 (ASK) */
 	uint64_t value;     /**< x3: whole 64-bit source register for WRITE (ASK) */
@@ -95,16 +105,16 @@ struct remio_result {
 	uint64_t request_id;/**< x5: request slot (ASK) */
 	uint64_t more;      /**< x6: 0/1 more pending (ASK) */
 };
-/** The remio hypercall (0x2): x1 dm_id, x2 addr, x3 op, x4 value, x5 request_id. */
+/** The remio hypercall (0x2): dm_id, addr, op, value, request_id. Never call it without a hypervisor (host_under_hypervisor). */
 void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 		     uint64_t request_id, struct remio_result *out);
 /** The IPC shared-memory notify hypercall (0x1): returns Bao's status (0 or -3). */
 int64_t hypercall_ipc_notify(uint64_t ipc_id, uint64_t event);
 
 /* ---- entropy.c: the entropy source of host.entropy ---- */
-/** True when the CPU implements RNDR (ID_AA64ISAR0_EL1.RNDR, Armv8.5-RNG). */
+/** True when the CPU has a hardware random number instruction the firmware uses (aarch64 RNDR). */
 bool entropy_is_hardware(void);
-/** One 64-bit word of entropy: RNDR when present, else counter jitter mixed by SplitMix64 (weak). */
+/** One 64-bit word of entropy: the hardware's when present, else counter jitter mixed by SplitMix64 (weak). */
 uint64_t entropy_word(void);
 
 /* ---- heap.c: TLSF allocator over the linker script's heap region ---- */
@@ -117,7 +127,7 @@ size_t heap_usable_size(const void *ptr);
 struct heap_stats { size_t total, used, high_water, free_largest; };
 void heap_get_stats(struct heap_stats *st);
 
-/* ---- perf.c: per-request cost counters, CNTVCT_EL0 ticks (see perf.c) ---- */
+/* ---- perf.c: per-request cost counters, timer ticks (see perf.c) ---- */
 enum perf_kind { PERF_READ, PERF_WRITE, PERF_NOTIFY, PERF_KINDS };
 /** Fields of a kind's counters: windows, then sums of ticks (and the hypercall count). */
 enum perf_field {
@@ -156,6 +166,10 @@ void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, u
 struct perf_dm *perf_dm_for(uint32_t intid);
 /** Absolute counter value when the first request was completed, 0 before. */
 uint64_t perf_first_served_ticks(void);
+
+/* ---- arch/<arch>: what the shared core asks of the instruction set ---- */
+/** Early set-up after the entry code: MMU or memory attributes, the TLS pointer for picolibc's errno. */
+void arch_init(void);
 
 /* ---- linker script symbols ---- */
 extern char __image_start[], __image_end[], __text_end[], __data_start[];

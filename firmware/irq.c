@@ -3,7 +3,8 @@
  * The hand-off between interrupt context and the main loop: the IRQ handler
  * acknowledges each interrupt, does the minimum a level-triggered source
  * needs (drain the UART FIFO, mask the timer, mask a passthrough device's
- * interrupt at the GIC), records the INTID as pending and ends it. The main
+ * interrupt at the controller: GIC, PLIC), records the INTID as pending and
+ * ends it (irqc_ack and irqc_eoi: one claim and one completion on a PLIC). The main
  * loop takes pending INTIDs and calls into JS. IRQs are unmasked only while
  * the main loop waits, so no JS ever runs in, or is interrupted by, an
  * interrupt handler.
@@ -48,7 +49,7 @@ void irq_handle(void)
 {
 	uint64_t now = timer_ticks();
 	for (;;) {
-		uint32_t intid = gic_ack();
+		uint32_t intid = irqc_ack();
 		if (intid >= 1020)
 			break;
 		irq_count++;
@@ -57,10 +58,10 @@ void irq_handle(void)
 		else if (intid == PLAT_TIMER_INTID)
 			timer_handle_irq();
 		else if (irq_is_passthrough(intid) && !pt_irq_ack(intid) && !pt_virtio_ack(intid))
-			gic_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
+			irqc_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
 		perf_irq(intid, now);
 		irq_pending[intid / 64] |= 1UL << (intid % 64);
-		gic_eoi(intid);
+		irqc_eoi(intid);
 	}
 }
 

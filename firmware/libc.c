@@ -40,7 +40,7 @@ int clock_gettime(clockid_t clk, struct timespec *ts)
 void _exit(int status)
 {
 	printf("baojs: exit %d\n", status);
-	psci_system_off();
+	power_off();
 }
 
 void abort(void)

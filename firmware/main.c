@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The firmware core: boot (after start.S), then the main loop. The loop runs
- * with IRQs masked; it calls into JS for pending interrupts, due timers and
- * promise jobs, and when nothing is left it waits in WFI (a pending IRQ
- * wakes WFI even while masked), unmasks for the handler to run, and masks
- * again. So the IRQ handler never interrupts JS.
+ * The firmware core: boot (after the arch's start.S), then the main loop.
+ * The loop runs with IRQs masked; it calls into JS for pending interrupts,
+ * due timers and promise jobs, and when nothing is left it waits in WFI (a
+ * pending interrupt wakes WFI even while masked: aarch64 PSTATE.I, riscv64
+ * sstatus.SIE), unmasks for the handler to run, and masks again. So the
+ * IRQ handler never interrupts JS.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,25 +28,25 @@ static void selftest_fill(void)
 	}
 }
 
-/** Entered from start.S with CNTVCT_EL0 as read by the first instruction and the entry EL. */
-void boot_main(uint64_t first_ticks, uint64_t entry_el)
+/**
+ * Entered from start.S with the counter as read by the first instruction
+ * and whether a hypervisor runs below the firmware (Bao, the test monitor):
+ * aarch64 entered at EL1 (entered at EL2, the firmware owns the machine and
+ * start.S dropped to EL1); riscv64 started without a device tree (Bao
+ * passes none; OpenSBI passes one).
+ */
+void boot_main(uint64_t first_ticks, uint64_t under_hypervisor)
 {
-	extern char __tls_base[];
-
 	timer_boot_ticks = first_ticks;
-	mmu_init();
-	/* picolibc's errno lives in TLS: TPIDR_EL0 points 16 bytes below the TLS block (AArch64 variant 1). */
-	SYSREG_WRITE(tpidr_el0, (uint64_t)__tls_base - 16);
+	arch_init();
 	uart_init();
 	heap_init(__heap_start, (size_t)(__heap_end - __heap_start));
-	gic_init();
-	gic_enable(PLAT_TIMER_INTID);
-	gic_enable(PLAT_UART_INTID);
+	irqc_init();
+	irqc_enable(PLAT_TIMER_INTID);
+	irqc_enable(PLAT_UART_INTID);
 	selftest_fill();
 
-	/* Entered at EL1: a hypervisor (Bao, the test monitor) runs below. Entered
-	 * at EL2: the firmware owns the machine and start.S dropped to EL1. */
-	bool ok = runtime_start(entry_el == 1);
+	bool ok = runtime_start(under_hypervisor != 0);
 	int code = ok ? 0 : 1;
 	while (!runtime_exit_requested(&code)) {
 		runtime_poll();
@@ -62,5 +63,5 @@ void boot_main(uint64_t first_ticks, uint64_t entry_el)
 		arch_irq_mask();
 	}
 	printf("baojs: exit %d\n", code);
-	psci_system_off();
+	power_off();
 }

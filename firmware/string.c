@@ -3,11 +3,13 @@
  * memcpy, memmove and memset for the firmware, in place of picolibc's
  * size-optimised versions (one byte per loop iteration: about 6 instructions
  * a byte, which made a 4 KiB block copy cost some 25,000 instructions).
- * These move 64 bytes (memcpy, aarch64) or 32 bytes per iteration with general-purpose registers (the
- * firmware core is built with -mgeneral-regs-only; the IRQ path may use
+ * These move 64 bytes (memcpy, aarch64) or 32 bytes per iteration with general-purpose registers (on
+ * aarch64 the firmware core is built with -mgeneral-regs-only; the IRQ path may use
  * them), relying on unaligned loads and stores being allowed on Normal
- * memory with SCTLR_EL1.A clear (the firmware's MMU set-up); they are never
- * used on Device memory. The linker takes these before the library's.
+ * memory with SCTLR_EL1.A clear (the firmware's MMU set-up; on riscv64
+ * they are legal, done by the hart or emulated by the SBI implementation);
+ * they are never used on device memory. The linker takes these before the
+ * library's.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,11 +8,15 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { ConsoleSession } from './frontend/session.ts';
-import type { Machine } from '../src/config/platform.ts';
+import { gicOf, type Machine } from '../src/config/platform.ts';
 
-/** The QEMU program a run uses: `binary`, else `$QEMU`, else `qemu-system-aarch64` (found on PATH). */
-export function qemuProgram(binary?: string): string {
-  return binary ?? process.env.QEMU ?? 'qemu-system-aarch64';
+/**
+ * The QEMU program a run uses: `binary`, else `$QEMU`, else the system
+ * emulator of the machine's instruction set (`qemu-system-aarch64`, or
+ * `qemu-system-riscv64` for a riscv64 machine; found on PATH).
+ */
+export function qemuProgram(binary?: string, arch: Machine['arch'] = 'aarch64'): string {
+  return binary ?? process.env.QEMU ?? `qemu-system-${arch}`;
 }
 
 /** The one-line message for a QEMU program that could not be started, e.g. `cannot start /nonexistent: ENOENT`. */
@@ -38,8 +42,10 @@ export function checkQemu(bin = qemuProgram()): string {
 
 /** How to start one QEMU. */
 export interface QemuOptions {
-  /** the QEMU program, default `$QEMU` or `qemu-system-aarch64` */
+  /** the QEMU program, default `$QEMU` or `qemu-system-<arch>` */
   binary?: string;
+  /** instruction set of the machine, for the default program (default aarch64) */
+  arch?: Machine['arch'];
   /** arguments after the program name */
   args: string[];
   /** wall-clock limit, ms; QEMU is killed (SIGKILL, by PID) after it */
@@ -82,7 +88,7 @@ export class QemuProcess extends ConsoleSession {
   readonly result: Promise<QemuResult>;
 
   constructor(opts: QemuOptions) {
-    const bin = qemuProgram(opts.binary);
+    const bin = qemuProgram(opts.binary, opts.arch);
     // Board models may carry audio devices: keep QEMU away from the host's sound system.
     const child = spawn(bin, opts.args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, QEMU_AUDIO_DRV: 'none' } });
     const echo = opts.echo ? (text: string) => process.stdout.write(text.replace(/\r/g, '')) : undefined;
@@ -142,14 +148,18 @@ export function runQemu(opts: QemuOptions): Promise<QemuResult> {
  */
 export function qemuMachineArg(m: Machine): string {
   const name = m.qemuMachine ?? 'virt';
-  if (name === 'virt') return `virt,secure=off,virtualization=on,gic-version=${m.gic.version}`;
+  if (m.arch === 'riscv64') return name;
+  if (name === 'virt') return `virt,secure=off,virtualization=on,gic-version=${gicOf(m).version}`;
   return `${name},secure=off,virtualization=on`;
 }
 
 /**
  * QEMU arguments that boot the firmware alone on the platform's machine,
- * with no hypervisor below it: the CPU starts at EL2 and the firmware drops
- * to EL1 itself; PSCI goes to QEMU over SMC. `icount` makes guest time a
+ * with no hypervisor below it. aarch64: the CPU starts at EL2 and the
+ * firmware drops to EL1 itself; PSCI goes to QEMU over SMC. riscv64: QEMU's
+ * OpenSBI (`-bios default`) runs in M-mode and starts the firmware in
+ * S-mode with the hart id in a0 and the device tree in a1; SBI system reset
+ * powers off. `icount` makes guest time a
  * count of instructions (1 ns each) that skips idle periods at once
  * (`-icount shift=0,sleep=off`): what a run computes from guest time is
  * then the same on a quiet and on a loaded host.
@@ -158,6 +168,7 @@ export function bareFirmwareArgs(elf: string, m: Machine, opts: { icount?: boole
   const args = [
     '-M', qemuMachineArg(m),
     '-cpu', m.qemuCpu,
+    ...(m.arch === 'riscv64' ? ['-bios', 'default'] : []),
     '-m', `${opts.memMiB ?? 4096}M`,
     '-nographic', '-nic', 'none',
     '-kernel', elf,

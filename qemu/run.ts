@@ -26,13 +26,13 @@ import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from './system.ts';
 
 /** Boots the firmware alone; resolves with its verdict. */
 async function startBare(): Promise<number> {
-  preflight(process.env, { bare: true });
   const platform = process.env.BAOJS_PLATFORM ?? 'qemu-aarch64-virt';
   const machine = (await loadPlatform(platform)).machine;
+  preflight(process.env, { bare: true, arch: machine.arch });
   const { elf } = await buildFirmware({ platform });
   const args = bareFirmwareArgs(elf, machine);
-  console.log(`[run] ${qemuProgram()} ${args.join(' ')}`);
-  const r = await runQemu({ args, timeoutMs: (Number(process.env.BAOJS_TIMEOUT_S) || 120) * 1000, echo: true, interactive: true });
+  console.log(`[run] ${qemuProgram(undefined, machine.arch)} ${args.join(' ')}`);
+  const r = await runQemu({ args, arch: machine.arch, timeoutMs: (Number(process.env.BAOJS_TIMEOUT_S) || 120) * 1000, echo: true, interactive: true });
   if (r.startError) {
     console.error(`[run] ${r.startError}`);
     return 1;

@@ -30,7 +30,12 @@ static int64_t dp_offs[DP_MAX_SEGS]; /* each data buffer's offset in the region 
  * Copies `n` bytes between the disk and the shared region: on aarch64, 128
  * bytes per iteration through q0-q7 (10 instructions; the data plane runs
  * in the main loop with IRQs masked, so no handler sees these registers,
- * and they are caller-saved), the tail with memcpy.
+ * and they are caller-saved), the tail with memcpy. Elsewhere (riscv64:
+ * RV64GC has no vector unit) memcpy, 32 bytes per iteration through
+ * general registers (firmware/string.c). With the V extension a
+ * vsetvli/vle8/vse8 loop would move up to VLEN * 8 bytes per iteration
+ * (LMUL 8: 1 KiB with 128-bit vectors), once sstatus.VS is turned on and
+ * the trap entry saves the vector state.
  */
 static inline void dp_copy(uint8_t *d, const uint8_t *s, uint64_t n)
 {

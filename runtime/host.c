@@ -145,7 +145,7 @@ static JSValue host_irq_enable(JSContext *ctx, JSValueConst this_val, int argc, 
 	uint32_t intid;
 	if (JS_ToUint32(ctx, &intid, argv[0]))
 		return JS_EXCEPTION;
-	if (intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid() || !gic_enable(intid))
+	if (intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > irqc_max_intid() || !irqc_enable(intid))
 		return JS_ThrowRangeError(ctx, "host.irqEnable: INTID %u cannot be delivered to JS", (unsigned)intid);
 	return JS_UNDEFINED;
 }
@@ -200,15 +200,17 @@ static JSValue host_region_base(JSContext *ctx, JSValueConst this_val, int argc,
 /**
  * Device register accesses are ordered against the memory the device
  * reads and writes by DMA, as Linux's writel/readl order them: a write
- * after every earlier store to memory (DMB OSHST, Arm ARM B2.3.12: the
- * rings and buffers a QueueNotify publishes), a read before every later
- * load from memory (DMB OSHLD: the used ring an InterruptStatus read
- * announces). Elsewhere, a compiler barrier.
+ * after every earlier store to memory (DMB OSHST, Arm ARM B2.3.12; riscv
+ * FENCE W,O: the rings and buffers a QueueNotify publishes), a read before
+ * every later load from memory (DMB OSHLD; FENCE I,R: the used ring an
+ * InterruptStatus read announces). Elsewhere, a full fence.
  */
 static inline void host_mmio_wmb(void)
 {
 #if defined(__aarch64__)
 	__asm__ volatile("dmb oshst" ::: "memory");
+#elif defined(__riscv)
+	__asm__ volatile("fence w,o" ::: "memory");
 #else
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 #endif
@@ -218,6 +220,8 @@ static inline void host_mmio_rmb(void)
 {
 #if defined(__aarch64__)
 	__asm__ volatile("dmb oshld" ::: "memory");
+#elif defined(__riscv)
+	__asm__ volatile("fence i,r" ::: "memory");
 #else
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 #endif
@@ -238,7 +242,7 @@ void pt_mmio_write32(uint64_t addr, uint32_t value)
 
 void pt_irq_unmask(uint32_t intid)
 {
-	gic_enable(intid);
+	irqc_enable(intid);
 }
 
 /** Checks an MMIO access against the platform's device regions; throws RangeError otherwise. */
@@ -509,7 +513,7 @@ static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, 
  */
 static bool host_pt_device_ok(uint64_t mmio, uint32_t intid)
 {
-	if (intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > gic_max_intid())
+	if (intid == PLAT_TIMER_INTID || intid == PLAT_UART_INTID || intid > irqc_max_intid())
 		return false;
 	for (size_t i = 0; i < sizeof host_mmio / sizeof host_mmio[0]; i++)
 		if (mmio >= host_mmio[i].base && mmio + 0x100 <= host_mmio[i].base + host_mmio[i].size)
@@ -1064,7 +1068,7 @@ static const char *const host_values[] = { "engineVersion", "arch", "underHyperv
 static int host_module_instantiate(JSContext *ctx, JSModuleDef *m)
 {
 	JS_SetModuleExport(ctx, m, "engineVersion", JS_NewString(ctx, "quickjs " CONFIG_VERSION));
-	JS_SetModuleExport(ctx, m, "arch", JS_NewString(ctx, "aarch64"));
+	JS_SetModuleExport(ctx, m, "arch", JS_NewString(ctx, PLAT_ARCH));
 	JS_SetModuleExport(ctx, m, "underHypervisor", JS_NewBool(ctx, host_under_hypervisor));
 	JS_SetModuleExport(ctx, m, "consoleIntid", JS_NewUint32(ctx, PLAT_UART_INTID));
 	JS_SetModuleExport(ctx, m, "entropyQuality", JS_NewString(ctx, entropy_is_hardware() ? "hardware" : "weak"));

@@ -28,10 +28,38 @@ import { generatePlatform } from './gen-platform.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const log = (msg: string): void => console.log(`[build] ${msg}`);
 
-export const CROSS = 'aarch64-linux-gnu-';
+/** Instruction sets the firmware is built for (`machine.arch` of the platform description). */
+export type Arch = 'aarch64' | 'riscv64';
+
 const SPECS = '--specs=picolibc.specs';
-/** Flags shared by everything compiled for the target. */
-const TARGET_CFLAGS = ['-O2', '-mcpu=cortex-a53', '-ffreestanding', '-fno-pie', '-fwrapv', '-fno-common',
+
+/** How to compile for one instruction set. */
+interface Target {
+  /** cross tool prefix (Debian packages gcc-aarch64-linux-gnu, gcc-riscv64-unknown-elf) */
+  cross: string;
+  /** code generation flags */
+  cflags: string[];
+  /** extra flags for the firmware core, which runs in interrupt context too */
+  coreFlags: string[];
+}
+
+/**
+ * aarch64: -O2 for Cortex-A53; the firmware core without FP/SIMD registers
+ * (the IRQ path does not save them). riscv64: RV64GC, the LP64D ABI, code
+ * that runs at any address (medany: the backend's RAM sits above 2 GiB),
+ * and -Os: QuickJS takes about 5 KB of stack per JS call level at -O2 on
+ * riscv64 and 2 KB at -Os. GCC has no -mgeneral-regs-only for RISC-V: the
+ * riscv64 trap entry saves the caller-saved FP registers instead.
+ */
+export const TARGETS: Record<Arch, Target> = {
+  aarch64: { cross: 'aarch64-linux-gnu-', cflags: ['-O2', '-mcpu=cortex-a53'], coreFlags: ['-mgeneral-regs-only'] },
+  riscv64: { cross: 'riscv64-unknown-elf-', cflags: ['-Os', '-march=rv64gc', '-mabi=lp64d', '-mcmodel=medany'], coreFlags: [] },
+};
+
+/** The aarch64 cross prefix (the benchmarks read aarch64 images). */
+export const CROSS = TARGETS.aarch64.cross;
+/** Flags shared by everything compiled for the target `arch`. */
+const targetCflags = (arch: Arch): string[] => [...TARGETS[arch].cflags, '-ffreestanding', '-fno-pie', '-fwrapv', '-fno-common',
   '-ffunction-sections', '-fdata-sections', '-g', SPECS];
 /** QuickJS configuration for the firmware (see runtime/patches/quickjs-bare-metal.patch). */
 const QUICKJS_DEFINES = ['-D_GNU_SOURCE', `-DCONFIG_VERSION="${QUICKJS.version}"`, '-DCONFIG_NO_THREADS',
@@ -97,15 +125,16 @@ function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Cross-compiles the pinned QuickJS for the target, cached by inputs; returns the object files. */
-export async function ensureTargetQuickjs(quiet = false): Promise<string[]> {
-  const flags = [...TARGET_CFLAGS, ...QUICKJS_DEFINES, '-w'];
-  const gccVersion = run(`${CROSS}gcc`, ['-dumpfullversion']).trim();
+/** Cross-compiles the pinned QuickJS for `arch`, cached by inputs; returns the object files. */
+export async function ensureTargetQuickjs(quiet = false, arch: Arch = 'aarch64'): Promise<string[]> {
+  const cross = TARGETS[arch].cross;
+  const flags = [...targetCflags(arch), ...QUICKJS_DEFINES, '-w'];
+  const gccVersion = run(`${cross}gcc`, ['-dumpfullversion']).trim();
   const key = sha256([QUICKJS.sha256, readFileSync(PATCH, 'utf8'), flags.join(' '), gccVersion, 'target-v1'].join('\n')).slice(0, 16);
   const dir = join(cacheDir(), `target-quickjs-${key}`);
   const objs = QUICKJS_SOURCES.map((s) => join(dir, s.replace(/\.c$/, '.o')));
   if (existsSync(join(dir, '.complete'))) return objs;
-  log(`cross-compiling QuickJS ${QUICKJS.version} for aarch64 (once; cached in ${displayPath(dir)})`);
+  log(`cross-compiling QuickJS ${QUICKJS.version} for ${arch} (once; cached in ${displayPath(dir)})`);
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -115,7 +144,7 @@ export async function ensureTargetQuickjs(quiet = false): Promise<string[]> {
   run('patch', ['-s', '-p1', '-i', PATCH], { cwd: tmp });
   await parallel(QUICKJS_SOURCES.map((s) => ({
     label: `cc ${s} (QuickJS)`,
-    cmd: `${CROSS}gcc`,
+    cmd: `${cross}gcc`,
     args: [...flags, '-c', join(tmp, s), '-o', join(tmp, s.replace(/\.c$/, '.o'))],
   })), quiet);
   writeFileSync(join(tmp, '.complete'), `${key}\n`);
@@ -208,10 +237,11 @@ function filesUnder(dir: string): string[] {
  * the cross compiler's version, the QuickJS objects (their cache key is in
  * their path) and this build script itself. Equal digests, same image.
  */
-function firmwareInputsKey(bundleC: string, gen: string, qjsObjs: string[]): string {
+function firmwareInputsKey(arch: Arch, bundleC: string, gen: string, qjsObjs: string[]): string {
   const h = createHash('sha256');
-  const gccVersion = run(`${CROSS}gcc`, ['-dumpfullversion']).trim();
-  h.update(JSON.stringify({ TARGET_CFLAGS, QUICKJS_DEFINES, WARN_FLAGS, LINK_FLAGS, gccVersion, qjs: qjsObjs.map((o) => relative(cacheDir(), o)) }));
+  const target = TARGETS[arch];
+  const gccVersion = run(`${target.cross}gcc`, ['-dumpfullversion']).trim();
+  h.update(JSON.stringify({ arch, target, TARGET_CFLAGS: targetCflags(arch), QUICKJS_DEFINES, WARN_FLAGS, LINK_FLAGS, gccVersion, qjs: qjsObjs.map((o) => relative(cacheDir(), o)) }));
   h.update(readFileSync(bundleC));
   const files = [...['firmware', 'runtime', 'linker'].flatMap((d) => filesUnder(join(root, d))), ...filesUnder(gen), fileURLToPath(import.meta.url)];
   for (const f of files) h.update('\0').update(relative(root, f)).update('\0').update(readFileSync(f));
@@ -255,11 +285,11 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
   // renamed into place: builds of the same image may run at the same time.
   const work = join(out, `.work-${process.pid}`);
   // The description is validated first: a refused platform leaves nothing behind.
-  await generatePlatform(platform, gen);
+  const arch = (await generatePlatform(platform, gen)).machine.arch;
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   try {
-    return await buildInto(work, out, { platform, entry, gen, quiet });
+    return await buildInto(work, out, { platform, entry, gen, quiet, arch });
   } finally {
     // on success only the emptied work directory is left; on a failure, the partial outputs
     rmSync(work, { recursive: true, force: true });
@@ -267,8 +297,10 @@ export async function buildFirmware(opts: BuildOptions = {}): Promise<BuildResul
 }
 
 /** The build's steps after the platform files, with intermediate files in `work` and the products renamed into `out`. */
-async function buildInto(work: string, out: string, o: { platform: string; entry: string; gen: string; quiet: boolean }): Promise<BuildResult> {
-  const { platform, entry, gen, quiet } = o;
+async function buildInto(work: string, out: string, o: { platform: string; entry: string; gen: string; quiet: boolean; arch: Arch }): Promise<BuildResult> {
+  const { platform, entry, gen, quiet, arch } = o;
+  const { cross, coreFlags } = TARGETS[arch];
+  const cflags = targetCflags(arch);
 
   const bundleJs = join(work, 'bundle.js');
   await bundle(entry, platform, bundleJs);
@@ -282,14 +314,15 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   const c = readFileSync(bundleC, 'utf8');
   writeFileSync(bundleC, `#include <stdint.h>\n${c.replace(/#include[^\n]*\n/g, '')}`);
 
-  const qjsObjs = await ensureTargetQuickjs(quiet);
-  const key = firmwareInputsKey(bundleC, gen, qjsObjs);
+  const qjsObjs = await ensureTargetQuickjs(quiet, arch);
+  const key = firmwareInputsKey(arch, bundleC, gen, qjsObjs);
   const reused = reuseFirmware(out, key);
   if (reused) {
     if (!quiet) log(`${displayPath(reused.elf)}: up to date (inputs ${key})`);
     return reused;
   }
-  const incs = [`-I${gen}`, `-I${join(root, 'firmware')}`, `-I${join(root, 'firmware', 'arch', 'aarch64')}`,
+  const archDir = join(root, 'firmware', 'arch', arch);
+  const incs = [`-I${gen}`, `-I${join(root, 'firmware')}`, `-I${archDir}`,
     `-I${join(root, 'runtime')}`, `-I${QUICKJS.srcDir}`];
   const objDir = join(work, 'obj');
   mkdirSync(objDir, { recursive: true });
@@ -298,14 +331,14 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   const add = (src: string, extra: string[]): void => {
     const obj = join(objDir, basename(src).replace(/\.[cS]$/, '.o'));
     objs.push(obj);
-    jobs.push({ label: `cc ${displayPath(src)}`, cmd: `${CROSS}gcc`, args: [...TARGET_CFLAGS, ...extra, ...incs, '-c', src, '-o', obj] });
+    jobs.push({ label: `cc ${displayPath(src)}`, cmd: `${cross}gcc`, args: [...cflags, ...extra, ...incs, '-c', src, '-o', obj] });
   };
-  // The firmware core may run in interrupt context: no FP/SIMD registers there.
-  for (const f of readdirSync(join(root, 'firmware', 'arch', 'aarch64'))) {
-    if (/\.[cS]$/.test(f)) add(join(root, 'firmware', 'arch', 'aarch64', f), [...WARN_FLAGS, '-mgeneral-regs-only']);
+  // The firmware core may run in interrupt context (see TARGETS: coreFlags).
+  for (const f of readdirSync(archDir)) {
+    if (/\.[cS]$/.test(f)) add(join(archDir, f), [...WARN_FLAGS, ...coreFlags]);
   }
   for (const f of readdirSync(join(root, 'firmware'))) {
-    if (/\.c$/.test(f)) add(join(root, 'firmware', f), [...WARN_FLAGS, '-mgeneral-regs-only']);
+    if (/\.c$/.test(f)) add(join(root, 'firmware', f), [...WARN_FLAGS, ...coreFlags]);
   }
   for (const f of readdirSync(join(root, 'runtime'))) {
     if (/\.c$/.test(f)) add(join(root, 'runtime', f), [...WARN_FLAGS, ...QUICKJS_DEFINES]);
@@ -314,9 +347,9 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   await parallel(jobs, quiet);
 
   const workElf = join(work, 'baojs.elf');
-  run(`${CROSS}gcc`, [...LINK_FLAGS, `-T${join(root, 'linker', 'firmware.ld')}`, `-L${gen}`, '-o', workElf, ...objs, ...qjsObjs, '-lm']);
-  run(`${CROSS}objcopy`, ['-O', 'binary', workElf, join(work, 'baojs.bin')]);
-  const sizes = sectionSizes(workElf);
+  run(`${cross}gcc`, [...cflags.filter((f) => f.startsWith('-m')), ...LINK_FLAGS, `-T${join(root, 'linker', 'firmware.ld')}`, `-L${gen}`, '-o', workElf, ...objs, ...qjsObjs, '-lm']);
+  run(`${cross}objcopy`, ['-O', 'binary', workElf, join(work, 'baojs.bin')]);
+  const sizes = sectionSizes(workElf, arch);
   const [elf, bin, bundleOut] = ['baojs.elf', 'baojs.bin', 'bundle.js'].map((f) => {
     renameSync(join(work, f), join(out, f));
     return join(out, f);
@@ -327,16 +360,16 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
 }
 
 /** `size -A` figures of an ELF: text (+rodata), data (+tdata), bss (+tbss). */
-export function sectionSizes(elf: string): { text: number; data: number; bss: number } {
-  const outText = run(`${CROSS}size`, ['-A', elf]);
+export function sectionSizes(elf: string, arch: Arch = 'aarch64'): { text: number; data: number; bss: number } {
+  const outText = run(`${TARGETS[arch].cross}size`, ['-A', elf]);
   const s = { text: 0, data: 0, bss: 0 };
   for (const line of outText.split('\n')) {
     const m = /^\.(\S+)\s+(\d+)/.exec(line);
     if (!m) continue;
     const n = Number(m[2]);
-    if (m[1] === 'text' || m[1] === 'rodata') s.text += n;
-    else if (m[1] === 'data' || m[1] === 'tdata') s.data += n;
-    else if (m[1] === 'bss' || m[1] === 'tbss') s.bss += n;
+    if (m[1] === 'text' || m[1] === 'rodata' || m[1] === 'srodata') s.text += n;
+    else if (m[1] === 'data' || m[1] === 'tdata' || m[1] === 'sdata') s.data += n;
+    else if (m[1] === 'bss' || m[1] === 'tbss' || m[1] === 'sbss') s.bss += n;
   }
   return s;
 }

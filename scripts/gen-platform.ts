@@ -69,12 +69,14 @@ export function monitorLayout(p: Platform): MonitorLayout {
 
 /**
  * MMIO ranges the firmware touches: the UART, the GIC distributor, the
- * redistributors (GICv3) or the CPU interface (GICv2), and the windows of
- * the passthrough devices (`backend.passthrough`); frame sizes from
- * {@link gicFrames}.
+ * redistributors (GICv3) or the CPU interface (GICv2), or the PLIC
+ * (riscv64), and the windows of the passthrough devices
+ * (`backend.passthrough`); frame sizes from {@link gicFrames}.
  */
 export function deviceRanges(p: Platform): Range[] {
-  const programmed = p.machine.gic.version === 3 ? ['machine.gic.gicd', 'machine.gic.gicr'] : ['machine.gic.gicd', 'machine.gic.gicc'];
+  const gic = p.machine.gic;
+  const programmed = gic === undefined ? ['machine.plic.base']
+    : gic.version === 3 ? ['machine.gic.gicd', 'machine.gic.gicr'] : ['machine.gic.gicd', 'machine.gic.gicc'];
   return [
     { base: p.machine.uart.base, size: p.machine.uart.size },
     ...gicFrames(p.machine).filter((g) => programmed.includes(g.field)).map((g) => ({ base: g.base, size: g.size })),
@@ -96,15 +98,20 @@ export function platformHeader(p: Platform): string {
   L.push(`#define PLAT_CPUS ${m.cpus}`);
   L.push(`#define PLAT_QEMU_CPU "${m.qemuCpu}"`);
   L.push(`#define PLAT_RAM_BASE ${u(m.ram.base)}`, `#define PLAT_RAM_SIZE ${u(m.ram.size)}`);
-  L.push(`#define PLAT_GIC_VERSION ${m.gic.version}`, `#define PLAT_GICD_BASE ${u(m.gic.gicd)}`);
-  if (m.gic.gicr !== undefined) L.push(`#define PLAT_GICR_BASE ${u(m.gic.gicr)}`);
-  if (m.gic.gicc !== undefined) L.push(`#define PLAT_GICC_BASE ${u(m.gic.gicc)}`);
-  if (m.gic.gich !== undefined) L.push(`#define PLAT_GICH_BASE ${u(m.gic.gich)}`);
-  if (m.gic.gicv !== undefined) L.push(`#define PLAT_GICV_BASE ${u(m.gic.gicv)}`);
+  L.push(`#define PLAT_ARCH "${m.arch}"`, `#define PLAT_ARCH_${cName(m.arch)} 1`);
+  if (m.gic) {
+    L.push(`#define PLAT_GIC_VERSION ${m.gic.version}`, `#define PLAT_GICD_BASE ${u(m.gic.gicd)}`);
+    if (m.gic.gicr !== undefined) L.push(`#define PLAT_GICR_BASE ${u(m.gic.gicr)}`);
+    if (m.gic.gicc !== undefined) L.push(`#define PLAT_GICC_BASE ${u(m.gic.gicc)}`);
+    if (m.gic.gich !== undefined) L.push(`#define PLAT_GICH_BASE ${u(m.gic.gich)}`);
+    if (m.gic.gicv !== undefined) L.push(`#define PLAT_GICV_BASE ${u(m.gic.gicv)}`);
+  }
+  if (m.plic) L.push(`#define PLAT_PLIC_BASE ${u(m.plic.base)}`);
+  if (m.timebaseHz !== undefined) L.push(`#define PLAT_TIMEBASE_HZ ${m.timebaseHz}UL`);
   L.push(`#define PLAT_UART_BASE ${u(m.uart.base)}`, `#define PLAT_UART_SIZE ${u(m.uart.size)}`, `#define PLAT_UART_INTID ${m.uart.intid}`);
   L.push(`#define PLAT_UART_${(m.uart.kind ?? 'pl011').toUpperCase()} 1`);
   L.push(`#define PLAT_TIMER_INTID ${m.timerIntid}`, '');
-  L.push('/* MMIO the firmware maps as Device-nGnRE: { base, size } (UART, the GIC frames it programs, passthrough devices) */');
+  L.push('/* MMIO the firmware maps as device memory: { base, size } (UART, the interrupt controller frames it programs, passthrough devices) */');
   L.push('#define PLAT_DEVICE_RANGES \\');
   for (const r of deviceRanges(p)) L.push(`  { ${u(r.base)}, ${u(r.size)} }, \\`);
   L.push('');

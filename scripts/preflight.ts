@@ -9,7 +9,8 @@
  * `npm run profile` run it first; `qemu/run.ts` calls it too.
  *
  * Usage: `node --import tsx scripts/preflight.ts [--bare]` (`--bare`: the
- * firmware alone, no Bao image needed). Prints one line naming the problem
+ * firmware alone, no Bao image needed; `opts.arch` names the machine's
+ * instruction set, whose QEMU is checked). Prints one line naming the problem
  * and exits 1, or prints nothing and exits 0.
  */
 import { pathToFileURL } from 'node:url';
@@ -25,8 +26,8 @@ import { platform } from '../platforms/qemu-aarch64-virt.ts';
  *   missing or not a Bao image, or `BAOJS_DISK` cannot serve as the
  *   system's passthrough disk (qemu/disks.ts `checkDiskImage`).
  */
-export function preflight(env: NodeJS.ProcessEnv = process.env, opts: { bare?: boolean } = {}): void {
-  checkQemu(env.QEMU ?? 'qemu-system-aarch64');
+export function preflight(env: NodeJS.ProcessEnv = process.env, opts: { bare?: boolean; arch?: 'aarch64' | 'riscv64' } = {}): void {
+  checkQemu(env.QEMU ?? `qemu-system-${opts.arch ?? 'aarch64'}`);
   if (!opts.bare && env.BAO_IMAGE) checkBaoImage(env.BAO_IMAGE);
   if (!opts.bare && env.BAOJS_DISK) checkDiskImage(platform, 'pdisk0', env.BAOJS_DISK);
 }

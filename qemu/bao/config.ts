@@ -47,7 +47,7 @@
  * the data of a frontend request goes between the disk and that region
  * without a copy.
  */
-import { ConfigError, devicesOfFrontend, frontendsOf, pageSpan, validatePlatform, type Platform, type Range } from '../../src/config/platform.ts';
+import { ConfigError, devicesOfFrontend, frontendsOf, gicOf, pageSpan, validatePlatform, type Platform, type Range } from '../../src/config/platform.ts';
 
 /** Where the images come from and how the VMs start. Paths are written into the C source as they are given. */
 export interface BaoConfigOptions {
@@ -177,10 +177,11 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     });
   });
   if (m.uart.base % PAGE) throw new ConfigError('machine.uart.base', 'a passthrough device must start on a 4 KiB page');
-  if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
-  const gic = m.gic.version === 3
-    ? { version: 3 as const, gicd: m.gic.gicd, gicr: m.gic.gicr }
-    : { version: 2 as const, gicd: m.gic.gicd, gicc: m.gic.gicc };
+  const mg = gicOf(m);
+  if (mg.version === 2 && mg.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
+  const gic = mg.version === 3
+    ? { version: 3 as const, gicd: mg.gicd, gicr: mg.gicr }
+    : { version: 2 as const, gicd: mg.gicd, gicc: mg.gicc };
   const affinity = (cpus: number[]): number => cpus.reduce((a, c) => a + 2 ** c, 0);
   const shmemOf = (d: Platform['devices'][number]): BaoRemioDev['shmem'] => ({ base: d.shmem.base, size: d.shmem.size, shmemId: d.shmem.id });
 

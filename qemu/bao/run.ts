@@ -35,7 +35,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Platform } from '../../src/config/platform.ts';
+import { gicOf, type Platform } from '../../src/config/platform.ts';
 import { platform as defaultPlatform } from '../../platforms/qemu-aarch64-virt.ts';
 import { QemuProcess, checkQemu, qemuProgram, type QemuResult } from '../qemu.ts';
 import { baoLoadAddress } from './config.ts';
@@ -182,7 +182,7 @@ export function baoQemuArgs(p: Platform, image: string, opts: { loadAddress?: nu
   const m = p.machine;
   const at = `0x${(opts.loadAddress ?? baoLoadAddress(p, statSync(image).size)).toString(16)}`;
   const args = [
-    '-M', `virt,secure=off,virtualization=on,gic-version=${m.gic.version}`,
+    '-M', `virt,secure=off,virtualization=on,gic-version=${gicOf(m).version}`,
     '-cpu', m.qemuCpu, '-smp', String(m.cpus),
     '-m', `${Math.ceil((m.ram.base + m.ram.size - 0x40000000) / MiB)}M`,
     '-nographic', '-nic', 'none', '-no-reboot',

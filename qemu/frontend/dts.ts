@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { devicesOfFrontend, frontendsOf, type Platform, type Range } from '../../src/config/platform.ts';
+import { devicesOfFrontend, frontendsOf, gicOf, type Platform, type Range } from '../../src/config/platform.ts';
 
 /** QEMU virt's own virtio-mmio transports: 32 windows of 0x200 bytes from 0x0a00_0000, SPI 16 + n, edge-triggered. */
 export const QEMU_VIRTIO_MMIO = { base: 0x0a000000, stride: 0x200, count: 32, firstSpi: 16 } as const;
@@ -101,7 +101,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   const ncpu = opts.cpus ?? vm.cpus.length;
   const withDevices = opts.devices ?? true;
   const trigger = (opts.irqTrigger ?? 'level') === 'level' ? IRQ_LEVEL_HIGH : IRQ_EDGE_RISING;
-  const gic = m.gic;
+  const gic = gicOf(m);
   // GICv2 PPIs carry a CPU target mask in the flags; GICv3 ignores it.
   const ppiFlags = (t: number): number => (gic.version === 2 ? (((1 << ncpu) - 1) << 8) | t : t);
   const L: string[] = [];

@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Platform, Range } from '../../src/config/platform.ts';
+import { gicOf, type Platform, type Range } from '../../src/config/platform.ts';
 import { platform as defaultPlatform } from '../../platforms/qemu-aarch64-virt.ts';
 import { ensureFrontend, type FrontendArtifacts } from './build.ts';
 import { buildFrontendDtb } from './dts.ts';
@@ -180,7 +180,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
     ];
   }
 
-  const gic = p.machine.gic.version;
+  const gic = gicOf(p.machine).version;
   const argv = [
     '-M', `virt,gic-version=${gic}${opts.conduit === 'smc' ? ',secure=off,virtualization=on' : ''}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - ram.base) / 0x100000)}M`,
     '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot',

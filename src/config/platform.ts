@@ -27,29 +27,37 @@ export interface Range {
 }
 
 /** UART programming models the firmware drives. */
-export type UartKind = 'pl011' | 'cdns';
+export type UartKind = 'pl011' | 'cdns' | 'ns16550';
 
 /** The physical machine (what QEMU or the board provides). */
 export interface Machine {
-  /** e.g. 'aarch64' */
-  arch: 'aarch64';
+  /** instruction set: 'aarch64' (GIC, generic timer, PSCI) or 'riscv64' (PLIC, SBI timer, SBI system reset) */
+  arch: 'aarch64' | 'riscv64';
   /** number of physical CPUs (Bao's qemu-aarch64-virt needs 4) */
   cpus: number;
   /** CPU model given to QEMU, e.g. 'cortex-a53' */
   qemuCpu: string;
   /** physical RAM */
   ram: Range;
-  /** GIC version and its frames */
-  gic: { version: 2 | 3; gicd: number; gicr?: number; gicc?: number; gich?: number; gicv?: number };
+  /** GIC version and its frames (aarch64) */
+  gic?: { version: 2 | 3; gicd: number; gicr?: number; gicc?: number; gich?: number; gicv?: number };
+  /** RISC-V platform-level interrupt controller (riscv64): its base; the S-mode context of hart h is 2h + 1, as on QEMU virt */
+  plic?: { base: number };
+  /** riscv64: frequency of the `time` CSR, Hz (QEMU virt: 10 MHz; the device tree's timebase-frequency) */
+  timebaseHz?: number;
   /**
    * console UART and its interrupt; `kind` names the programming model:
-   * `pl011` (Arm PrimeCell PL011, QEMU virt) or `cdns` (Cadence UART,
-   * Xilinx Zynq UltraScale+). Default `pl011`.
+   * `pl011` (Arm PrimeCell PL011, QEMU virt), `cdns` (Cadence UART,
+   * Xilinx Zynq UltraScale+) or `ns16550` (QEMU riscv64 virt). Default `pl011`.
    */
   uart: Range & { intid: number; kind?: UartKind };
   /** QEMU machine that models this platform, e.g. 'virt' or 'xlnx-zcu102' (tests boot the firmware on it) */
   qemuMachine?: string;
-  /** generic timer: the virtual timer PPI */
+  /**
+   * aarch64: the generic timer's virtual timer PPI. riscv64: the number the
+   * firmware gives the supervisor timer interrupt in its pending set (not a
+   * PLIC source: 0, which the PLIC never delivers)
+   */
   timerIntid: number;
 }
 
@@ -263,8 +271,17 @@ const GICV2_GICC_SIZE = 0x2000;
 /** GICv2 virtual interface control block: 4 KiB (Arm IHI 0048, 5.3). */
 const GICV2_GICH_SIZE = 0x1000;
 
+/** PLIC register space: 64 MiB (RISC-V PLIC specification 1.0.0, "Memory Map"). */
+const PLIC_SIZE = 0x4000000;
+
+/** The GIC of machine `m`. @throws ConfigError when the machine has none (riscv64). */
+export function gicOf(m: Machine): NonNullable<Machine['gic']> {
+  if (!m.gic) throw new ConfigError('machine.gic', `missing: ${m.arch} machines without a GIC are not supported here yet`);
+  return m.gic;
+}
+
 /**
- * The register frames of machine `m`'s interrupt controller that the
+ * The register frames of machine `m`'s interrupt controller (the PLIC's one frame on riscv64) that the
  * description places: the distributor (GICD), then the redistributors
  * (GICR, GICv3: one 128 KiB pair of frames per CPU of the machine) or the
  * CPU interface (GICC), and the virtualization frames GICH and GICV when
@@ -272,6 +289,7 @@ const GICV2_GICH_SIZE = 0x1000;
  */
 export function gicFrames(m: Machine): GicFrame[] {
   const g = m.gic;
+  if (g === undefined) return m.plic ? [{ field: 'machine.plic.base', what: 'the PLIC', base: m.plic.base, size: PLIC_SIZE }] : [];
   const v3 = g.version === 3;
   const frames: GicFrame[] = [{ field: 'machine.gic.gicd', what: 'the GIC distributor (GICD)', base: g.gicd, size: v3 ? GICV3_GICD_SIZE : GICV2_GICD_SIZE }];
   if (g.gicr !== undefined) frames.push({ field: 'machine.gic.gicr', what: 'the GIC redistributors (GICR)', base: g.gicr, size: GICV3_GICR_SIZE_PER_CPU * m.cpus });
@@ -307,17 +325,28 @@ export function validatePlatform(p: Platform): Platform {
   if (!p || typeof p.name !== 'string' || !/^[a-z0-9-]+$/.test(p.name)) throw new ConfigError('name', 'must match [a-z0-9-]+');
   const m = p.machine;
   if (!m) throw new ConfigError('machine', 'missing');
-  if (m.arch !== 'aarch64') throw new ConfigError('machine.arch', `unsupported: ${m.arch}`);
+  if (m.arch !== 'aarch64' && m.arch !== 'riscv64') throw new ConfigError('machine.arch', `unsupported: ${m.arch}`);
   if (!Number.isInteger(m.cpus) || m.cpus < 2 || m.cpus > 8) throw new ConfigError('machine.cpus', 'must be 2..8');
   checkRange('machine.ram', m.ram);
   checkRange('machine.uart', m.uart);
-  if (m.uart.kind !== undefined && m.uart.kind !== 'pl011' && m.uart.kind !== 'cdns') throw new ConfigError('machine.uart.kind', `unknown UART: ${m.uart.kind}`);
-  if (!m.gic || typeof m.gic !== 'object') throw new ConfigError('machine.gic', 'missing');
-  if (m.gic.version !== 2 && m.gic.version !== 3) throw new ConfigError('machine.gic.version', `must be 2 or 3: ${m.gic.version}`);
-  if (m.gic.version === 3 && m.gic.gicr === undefined) throw new ConfigError('machine.gic.gicr', 'GICv3 needs a redistributor base');
-  if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
-  for (const g of gicFrames(m)) {
-    if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
+  if (m.uart.kind !== undefined && m.uart.kind !== 'pl011' && m.uart.kind !== 'cdns' && m.uart.kind !== 'ns16550') throw new ConfigError('machine.uart.kind', `unknown UART: ${m.uart.kind}`);
+  if (m.arch === 'riscv64') {
+    if (!m.plic || typeof m.plic !== 'object') throw new ConfigError('machine.plic', 'missing (riscv64 needs a PLIC)');
+    if (m.gic !== undefined) throw new ConfigError('machine.gic', 'a riscv64 machine has no GIC');
+    if (!Number.isSafeInteger(m.timebaseHz) || (m.timebaseHz ?? 0) <= 0) throw new ConfigError('machine.timebaseHz', `must be a positive integer: ${m.timebaseHz}`);
+    if ((m.uart.kind ?? 'pl011') !== 'ns16550') throw new ConfigError('machine.uart.kind', 'riscv64 machines have an ns16550 console here');
+    for (const g of gicFrames(m)) {
+      if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
+    }
+  }
+  if (m.arch === 'aarch64' && (!m.gic || typeof m.gic !== 'object')) throw new ConfigError('machine.gic', 'missing');
+  if (m.gic) {
+    if (m.gic.version !== 2 && m.gic.version !== 3) throw new ConfigError('machine.gic.version', `must be 2 or 3: ${m.gic.version}`);
+    if (m.gic.version === 3 && m.gic.gicr === undefined) throw new ConfigError('machine.gic.gicr', 'GICv3 needs a redistributor base');
+    if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
+    for (const g of gicFrames(m)) {
+      if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
+    }
   }
 
   if (p.otherFrontends !== undefined && !Array.isArray(p.otherFrontends)) throw new ConfigError('otherFrontends', 'must be a list');

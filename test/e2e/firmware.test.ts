@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildFirmware } from '../../scripts/build.ts';
-import { bareFirmwareArgs, runQemu, type QemuResult } from '../../qemu/qemu.ts';
+import { bareFirmwareArgs, QemuProcess, runQemu, type QemuResult } from '../../qemu/qemu.ts';
 import { loadPlatform } from '../../scripts/gen-platform.ts';
 import { embedsImage } from '../../qemu/system.ts';
 import { generate, sha256, workload } from './targets/workload.ts';
@@ -38,7 +38,7 @@ async function boot(entry?: string, name = 'product', platform = 'qemu-aarch64-v
 /** Boots the image `elf` alone on `platform`'s machine (see {@link boot}). */
 async function run(elf: string, platform = 'qemu-aarch64-virt', opts: { icount?: boolean } = {}): Promise<QemuResult> {
   const { machine } = await loadPlatform(platform);
-  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), timeoutMs: 120_000 });
+  const r = await runQemu({ args: bareFirmwareArgs(elf, machine, { icount: opts.icount }), arch: machine.arch, timeoutMs: 120_000 });
   assert.not.ok(r.timedOut, `QEMU hit its time limit:\n${r.output}`);
   return r;
 }
@@ -135,13 +135,15 @@ test('the build never hands out a stale image: other inputs or a replaced file a
   assert.not.ok(embedsImage(bao, third.bin), 'a Bao image with another build inside');
 });
 
-test('the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor', async () => {
-  const r = await boot('test/e2e/targets/host.ts', 'host');
-  const checks = [...r.output.matchAll(/^CHECK (\S+) (ok|FAIL) (.*)$/gm)];
-  assert.is(checks.length, 12, r.output);
-  for (const c of checks) assert.is(c[2], 'ok', `${c[1]}: ${c[3]}`);
-  assert.is(r.firmwareExit, 0);
-});
+for (const platform of ['qemu-aarch64-virt', 'qemu-riscv64-virt']) {
+  test(`${platform}: the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor`, async () => {
+    const r = await boot('test/e2e/targets/host.ts', platform === 'qemu-aarch64-virt' ? 'host' : `host-${platform}`, platform);
+    const checks = [...r.output.matchAll(/^CHECK (\S+) (ok|FAIL) (.*)$/gm)];
+    assert.is(checks.length, 12, r.output);
+    for (const c of checks) assert.is(c[2], 'ok', `${c[1]}: ${c[3]}`);
+    assert.is(r.firmwareExit, 0);
+  });
+}
 
 for (const [platform, what] of [
   ['qemu-aarch64-virt-gicv2', 'QEMU virt with a GICv2 (distributor + memory-mapped CPU interface)'],
@@ -153,6 +155,68 @@ for (const [platform, what] of [
     assert.match(r.output, /^baojs: self-test timer: ok/m);
     assert.match(r.output, /^baojs: self-test region: ok/m);
     assert.is(r.firmwareExit, 0);
+  });
+}
+
+// riscv64: the same sources and the same bundle, on qemu-system-riscv64 -M virt with QEMU's OpenSBI in M-mode.
+test('the qemu-riscv64-virt build boots in S-mode below OpenSBI, prints the ready line, passes its self-test and powers off (SBI system reset)', async () => {
+  const r = await boot(undefined, 'qemu-riscv64-virt', 'qemu-riscv64-virt', { icount: true });
+  assert.match(r.output, /^OpenSBI v\d/m, 'OpenSBI ran below the firmware');
+  const m = /^baojs (\S+) ready: quickjs (\S+), riscv64, heap (\d+) KiB free, boot (\d+(?:\.\d+)?) ms$/m.exec(r.output);
+  assert.ok(m, `no ready line in:\n${r.output}`);
+  assert.is(m[2], '2025-04-26');
+  assert.ok(Number(m[3]) > 1024, 'more than 1 MiB of heap free after start-up');
+  assert.ok(Number(m[4]) > 0 && Number(m[4]) < 5000, `boot time ${m[4]} ms is plausible`);
+  for (const check of ['clock', 'region', 'timer']) {
+    assert.match(r.output, new RegExp(`^baojs: self-test ${check}: ok`, 'm'));
+  }
+  assert.match(r.output, /^baojs: no hypervisor below: no device to serve; self-test passed$/m);
+  assert.is(r.firmwareExit, 0);
+  assert.is(r.qemuStatus, 0, 'QEMU ended by SBI system reset');
+});
+
+test('riscv64: a JS workload computes what Node computes; a runaway recursion and an endless loop are stopped', async () => {
+  const r = await boot('test/e2e/targets/compute.ts', 'compute-riscv64', 'qemu-riscv64-virt', { icount: true });
+  const line = /^RESULT (.*)$/m.exec(r.output);
+  assert.ok(line, `no RESULT line in:\n${r.output}`);
+  assert.equal(JSON.parse(line[1]), await workload((ms) => new Promise((res) => setTimeout(res, ms))));
+  assert.is(r.firmwareExit, 0);
+  const l = await boot('test/e2e/targets/limits.ts', 'limits-riscv64', 'qemu-riscv64-virt');
+  assert.match(l.output, /^baojs: uncaught exception in callback: InternalError: stack overflow$/m);
+  assert.match(l.output, /^baojs: watchdog: a call into JS \(callback\) ran longer than \d+ ms and was stopped$/m);
+  assert.match(l.output, /^alive after the stack overflow and the endless loop$/m);
+  assert.is(l.firmwareExit, 0);
+});
+
+test('riscv64: an unexpected trap is reported with its cause and a register dump, then the firmware powers off with status 1', async () => {
+  const r = await boot('test/e2e/targets/fault.ts', 'fault-riscv64', 'qemu-riscv64-virt');
+  assert.match(r.output, /^FAULT NEXT$/m);
+  assert.match(r.output, /^baojs: unexpected exception: scause 0x0000000000000005 \(load access fault\), stval 0x0000000010000018$/m);
+  assert.match(r.output, /^ {2}sepc 0x[0-9a-f]{16} {2}sstatus 0x[0-9a-f]{16}$/m);
+  assert.match(r.output, /^ {2}ra {3}0x[0-9a-f]{16} {2}sp {3}0x[0-9a-f]{16}$/m);
+  assert.match(r.output, /^ {2}t6 {3}0x[0-9a-f]{16}$/m);
+  assert.not.match(r.output, /^no fault$/m);
+  assert.is(r.firmwareExit, 1);
+  assert.is(r.qemuStatus, 0, 'QEMU ended by SBI system reset');
+});
+
+for (const platform of ['qemu-aarch64-virt', 'qemu-riscv64-virt']) {
+  test(`${platform}: typed lines reach JS through the UART's receive interrupt`, async () => {
+    const { elf } = await buildFirmware({ platform, entry: 'test/e2e/targets/echo.ts', outDir: join(ROOT, 'build', 'test', `echo-${platform}`), quiet: true });
+    const { machine } = await loadPlatform(platform);
+    const q = new QemuProcess({ args: bareFirmwareArgs(elf, machine), arch: machine.arch, timeoutMs: 60_000 });
+    try {
+      await q.waitFor(/^ECHO READY\r?$/m, 30_000);
+      q.send('hello from the host\r');
+      await q.waitFor(/^ECHO hello from the host\r?$/m, 10_000);
+      q.send('quit\r');
+    } catch (e) {
+      q.kill();
+      throw e;
+    }
+    const r = await q.result;
+    assert.match(r.output, /^ECHO quit$/m);
+    assert.is(r.firmwareExit, 0, r.output);
   });
 }
 

@@ -248,8 +248,8 @@ test('a window over memory or the machine\'s devices is refused before any C is 
   // Bao would trap every access there: the region, RAM or registers under it would be gone for the frontend.
   refused((p) => { p.devices[0].window.base = p.devices[1].shmem.base; }, 'devices[0].window', /devices\[1\]\.shmem/);
   refused((p) => { p.devices[2].window.base = p.backend.ram.base; }, 'devices[2].window', /backend\.ram/);
-  refused((p) => { p.devices[1].window.base = p.machine.gic.gicd + 0x1000; }, 'devices[1].window', /machine\.gic\.gicd/);
-  refused((p) => { p.devices[3].window.base = p.machine.gic.gicr!; }, 'devices[3].window', /machine\.gic\.gicr/);
+  refused((p) => { p.devices[1].window.base = p.machine.gic!.gicd + 0x1000; }, 'devices[1].window', /machine\.gic\.gicd/);
+  refused((p) => { p.devices[3].window.base = p.machine.gic!.gicr!; }, 'devices[3].window', /machine\.gic\.gicr/);
   refused((p) => { p.devices[0].window.base = p.machine.uart.base; }, 'devices[0].window', /machine\.uart/);
 });
 

@@ -8,6 +8,7 @@ import type { Platform } from '../../src/config/platform.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { platform as gicv2 } from '../../platforms/qemu-aarch64-virt-gicv2.ts';
 import { platform as zcu102 } from '../../platforms/zcu102.ts';
+import { platform as riscv } from '../../platforms/qemu-riscv64-virt.ts';
 import { assertRefused } from '../sim/config-error.ts';
 
 /** A deep copy of the shipped platform (plain data: JSON is enough, and exists in every engine). */
@@ -33,6 +34,27 @@ shipped('qemu-aarch64-virt validates and is returned as is', () => {
 shipped('a deep copy validates too', () => {
   const p = copy();
   assert.equal(validatePlatform(p), platform);
+});
+
+shipped('qemu-riscv64-virt validates: a PLIC instead of a GIC, the PLIC in its interrupt-controller frames', () => {
+  assert.is(validatePlatform(riscv), riscv);
+  assert.equal(gicFrames(riscv.machine).map((g) => g.field), ['machine.plic.base']);
+  for (const d of riscv.devices) {
+    for (const g of gicFrames(riscv.machine)) assert.ok(d.window.base >= g.base + g.size || d.window.base + d.window.size <= g.base, `${d.name} / ${g.field}`);
+  }
+});
+
+shipped('a riscv64 machine without a PLIC, with a GIC, without a timebase or with another UART is refused, naming the field', () => {
+  const rv = (mutate: (p: Platform) => void, field: string): void => {
+    const p = JSON.parse(JSON.stringify(riscv)) as Platform;
+    mutate(p);
+    assertRefused(p, field);
+  };
+  rv((p) => { delete p.machine.plic; }, 'machine.plic');
+  rv((p) => { p.machine.gic = { version: 3, gicd: 0x08000000, gicr: 0x080a0000 }; }, 'machine.gic');
+  rv((p) => { delete p.machine.timebaseHz; }, 'machine.timebaseHz');
+  rv((p) => { p.machine.uart.kind = 'pl011'; }, 'machine.uart.kind');
+  rv((p) => { p.devices[0].window.base = 0x0c001000; }, 'devices[0].window');
 });
 
 shipped.run();
@@ -92,7 +114,7 @@ broken('two backend regions with the same name -> backend.regions[1].name', () =
 });
 
 broken('GICv3 without a redistributor -> machine.gic.gicr', () => {
-  refused((p) => { delete p.machine.gic.gicr; }, 'machine.gic.gicr');
+  refused((p) => { delete p.machine.gic!.gicr; }, 'machine.gic.gicr');
 });
 
 broken.run();
@@ -126,7 +148,7 @@ windows('a window on a backend disk region -> devices[2].window', () => {
 });
 
 windows('a window on the GIC distributor -> devices[0].window, naming machine.gic.gicd', () => {
-  refused((p) => { p.devices[0].window.base = p.machine.gic.gicd; }, 'devices[0].window', /machine\.gic\.gicd, the GIC distributor/);
+  refused((p) => { p.devices[0].window.base = p.machine.gic!.gicd; }, 'devices[0].window', /machine\.gic\.gicd, the GIC distributor/);
 });
 
 windows('a window on the last redistributor frame (GICR of the last CPU) -> devices[1].window', () => {

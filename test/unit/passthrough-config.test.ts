@@ -113,7 +113,7 @@ pt('its page on the UART (0x200 past its base) -> backend.passthrough[0].base', 
 });
 
 pt('on the GIC distributor -> backend.passthrough[0].base', () => {
-  refused((p) => { p.backend.passthrough![0].base = p.machine.gic.gicd + 0xe00; }, 'backend.passthrough[0].base', /machine\.gic\.gicd/);
+  refused((p) => { p.backend.passthrough![0].base = p.machine.gic!.gicd + 0xe00; }, 'backend.passthrough[0].base', /machine\.gic\.gicd/);
 });
 
 pt('in machine RAM -> backend.passthrough[0].base', () => {

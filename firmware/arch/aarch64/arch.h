@@ -4,6 +4,7 @@
 #define BAOJS_ARCH_H
 
 #include <stdint.h>
+#include <stdbool.h>
 
 #define SYSREG_READ(reg) ({ uint64_t v_; __asm__ volatile("mrs %0, " #reg : "=r"(v_)); v_; })
 #define SYSREG_WRITE(reg, v) __asm__ volatile("msr " #reg ", %0" ::"r"((uint64_t)(v)))
@@ -22,6 +23,17 @@ static inline void arch_dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); 
 static inline void arch_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 static inline void arch_irq_mask(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
 static inline void arch_irq_unmask(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
+
+/** True when the CPU implements RNDR (ID_AA64ISAR0_EL1.RNDR, Armv8.5-RNG). */
+static inline bool arch_rng_present(void) { return ((SYSREG_READ(id_aa64isar0_el1) >> 60) & 0xf) != 0; }
+
+/** Reads RNDR into *v; false when the hardware had no entropy at hand (NZCV.Z set). */
+static inline bool arch_rng_read(uint64_t *v)
+{
+	int ok;
+	__asm__ volatile("mrs %0, s3_3_c2_c4_0; cset %w1, ne" : "=r"(*v), "=r"(ok) :: "cc");
+	return ok != 0;
+}
 
 /** Register file saved by the exception vectors (vectors.S), 8-byte slots. */
 struct arch_frame {

@@ -4,7 +4,8 @@
  * firmware starts at EL1; started bare by QEMU with virtualization=on it
  * starts at EL2 and drops to EL1 itself, so that PSCI over SMC reaches QEMU.
  * x19 keeps CNTVCT_EL0 read by the very first instruction (boot time),
- * x20 the exception level the firmware was entered at.
+ * x20 the exception level the firmware was entered at: EL1 means a
+ * hypervisor (Bao, the test monitor) runs below, which boot_main is told.
  */
 	.section .text.boot, "ax"
 	.global _start
@@ -50,7 +51,8 @@ el1_entry:
 	stp	xzr, xzr, [x1], #16
 	b	2b
 3:	mov	x0, x19
-	mov	x1, x20
+	cmp	x20, #1
+	cset	x1, eq				/* under a hypervisor */
 	bl	boot_main
 4:	wfi
 	b	4b

@@ -2,7 +2,7 @@
 /*
  * EL1 exception vectors (VBAR_EL1, 16 slots of 0x80 bytes). Each slot saves
  * the register file as a struct arch_frame on the stack and calls
- * exception_handle(frame, slot); IRQs go to irq_handle(), which only
+ * exception_handle(frame, slot) (exception.c); IRQs go to irq_handle(), which only
  * acknowledges and records (JS never runs here).
  */
 #define FRAME_SIZE (36 * 8)

@@ -13,7 +13,7 @@ static int64_t psci_call(uint64_t fn)
 	return (int64_t)x0;
 }
 
-void psci_system_off(void)
+void power_off(void)
 {
 	int64_t r = psci_call(PSCI_SYSTEM_OFF);
 	/* Bao answers SYSTEM_OFF with -1 (NOT_SUPPORTED): say so and idle. */
@@ -23,7 +23,7 @@ void psci_system_off(void)
 		__asm__ volatile("wfi");
 }
 
-void psci_system_reset(void)
+void power_reset(void)
 {
 	psci_call(PSCI_SYSTEM_RESET);
 	for (;;)

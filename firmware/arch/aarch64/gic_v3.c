@@ -52,7 +52,7 @@ static void gicd_wait_rwp(void)
 		;
 }
 
-void gic_init(void)
+void irqc_init(void)
 {
 	gic_lines = 32 * ((*gicd(GICD_TYPER) & 0x1f) + 1);
 	if (gic_lines > 1020)
@@ -94,12 +94,12 @@ void gic_init(void)
 	arch_isb();
 }
 
-uint32_t gic_max_intid(void)
+uint32_t irqc_max_intid(void)
 {
 	return gic_lines - 1;
 }
 
-bool gic_enable(uint32_t intid)
+bool irqc_enable(uint32_t intid)
 {
 	uint32_t bit = 1u << (intid % 32);
 	if (intid < 32) {
@@ -120,7 +120,7 @@ bool gic_enable(uint32_t intid)
 	return true;
 }
 
-bool gic_disable(uint32_t intid)
+bool irqc_disable(uint32_t intid)
 {
 	uint32_t bit = 1u << (intid % 32);
 	if (intid < 32) {
@@ -133,14 +133,14 @@ bool gic_disable(uint32_t intid)
 	return true;
 }
 
-uint32_t gic_ack(void)
+uint32_t irqc_ack(void)
 {
 	uint32_t intid = (uint32_t)SYSREG_READ(ICC_IAR1_EL1) & 0xffffff;
 	__asm__ volatile("dsb sy" ::: "memory");
 	return intid;
 }
 
-void gic_eoi(uint32_t intid)
+void irqc_eoi(uint32_t intid)
 {
 	SYSREG_WRITE(ICC_EOIR1_EL1, intid);
 	arch_isb();

@@ -33,7 +33,7 @@ static uint8_t gic_cpu_mask; /* this CPU's bit in GICD_ITARGETSR */
 static inline volatile uint32_t *gicd(unsigned off) { return (volatile uint32_t *)(PLAT_GICD_BASE + off); }
 static inline volatile uint32_t *gicc(unsigned off) { return (volatile uint32_t *)(PLAT_GICC_BASE + off); }
 
-void gic_init(void)
+void irqc_init(void)
 {
 	gic_lines = 32 * ((*gicd(GICD_TYPER) & 0x1f) + 1);
 	if (gic_lines > 1020)
@@ -49,12 +49,12 @@ void gic_init(void)
 	*gicc(GICC_CTLR) = 1;
 }
 
-uint32_t gic_max_intid(void)
+uint32_t irqc_max_intid(void)
 {
 	return gic_lines - 1;
 }
 
-bool gic_enable(uint32_t intid)
+bool irqc_enable(uint32_t intid)
 {
 	if (intid >= gic_lines)
 		return false;
@@ -68,7 +68,7 @@ bool gic_enable(uint32_t intid)
 	return true;
 }
 
-bool gic_disable(uint32_t intid)
+bool irqc_disable(uint32_t intid)
 {
 	if (intid >= gic_lines)
 		return false;
@@ -76,14 +76,14 @@ bool gic_disable(uint32_t intid)
 	return true;
 }
 
-uint32_t gic_ack(void)
+uint32_t irqc_ack(void)
 {
 	uint32_t iar = *gicc(GICC_IAR);
 	__asm__ volatile("dsb sy" ::: "memory");
 	return iar & 0x3ff;
 }
 
-void gic_eoi(uint32_t intid)
+void irqc_eoi(uint32_t intid)
 {
 	*gicc(GICC_EOIR) = intid;
 }

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * QEMU `-M virt` for riscv64 (Bao platform `qemu-riscv64-virt`, built with
+ * its PLIC: `make IRQC=PLIC`): 4 harts, RAM at 0x8000_0000 (4 GiB; QEMU's
+ * OpenSBI keeps its first 2 MiB), ns16550 UART at 0x1000_0000 (PLIC
+ * source 10), PLIC at 0x0c00_0000 (the S-mode context of hart h is
+ * 2h + 1), a 10 MHz `time` CSR (QEMU `hw/riscv/virt.c` memory map and
+ * device tree).
+ *
+ * System: the same parts as on qemu-aarch64-virt, moved above OpenSBI and
+ * Bao (which QEMU loads at 0x8020_0000): the Linux frontend's RAM at
+ * 0x9000_0000, the baojs backend at 0xa000_0000, its regions at
+ * 0xa200_0000, the shared regions from 0xb000_0000, a second frontend at
+ * 0xc000_0000; the remio windows at 0x0800_0000 in the frontend (a hole in
+ * QEMU virt's map between the platform bus and the PLIC). No device is
+ * passed through to the backend yet (the disk and the uplink of the
+ * aarch64 system need the virtio driver's interrupts through the PLIC).
+ * The supervisor timer interrupt is no PLIC source: the firmware counts it
+ * as INTID 0, a source number the PLIC never delivers.
+ */
+import type { Platform } from '../src/config/platform.ts';
+import { system, type SystemPlacement } from './system.ts';
+
+export const placement: SystemPlacement = {
+  frontendRam: 0x90000000, backendRam: 0xa0000000, backendRegions: 0xa2000000, shmem: 0xb0000000, windows: 0x08000000,
+  frontend2Ram: 0xc0000000,
+};
+
+export const platform: Platform = {
+  name: 'qemu-riscv64-virt',
+  machine: {
+    arch: 'riscv64',
+    cpus: 4,
+    qemuCpu: 'rv64',
+    ram: { base: 0x80000000, size: 0x100000000 },
+    plic: { base: 0x0c000000 },
+    timebaseHz: 10_000_000,
+    uart: { base: 0x10000000, size: 0x1000, intid: 10, kind: 'ns16550' },
+    timerIntid: 0,
+  },
+  ...system(placement),
+};
+
+export default platform;
