@@ -11,6 +11,8 @@
  * Every figure is guest time of a frontend (CLOCK_MONOTONIC; instructions
  * under `-icount shift=0`) unless it says host time.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import type { Platform, Range } from '../src/config/platform.ts';
 import { frontendAddress } from '../qemu/frontend/dts.ts';
@@ -18,6 +20,8 @@ import type { FrontendArtifacts } from '../qemu/frontend/build.ts';
 import type { ConsoleSession } from '../qemu/frontend/session.ts';
 import { bootStandalone, type StandaloneFrontend } from '../qemu/frontend/standalone.ts';
 import { UPLINK_GUEST_ADDR } from '../qemu/uplink.ts';
+import { bootSystem } from '../qemu/system.ts';
+import { ExecLog, execLogArgs } from './execlog.ts';
 import { parseTcp, parseUdpRecv, parseUdpSend, udpRate, type TcpResult, type UdpRate } from './netbench.ts';
 
 /** Frontend 1's and frontend 2's shells: the two ends of a measurement. */
@@ -286,4 +290,67 @@ export async function runNetWorkload(peers: NetPeers, w: NetWorkload): Promise<N
   }
   const udp = await udpExchange(peers, w.frame, w.count);
   return { value: udp.framesPerSecond, udp };
+}
+
+// ---- exact backend instructions ----------------------------------------------------
+
+/** Frames of the two UDP blasts of each size whose difference gives the exact per-frame count. */
+export const EXACT_COUNTS = [512, 2048] as const;
+
+/** Backend instructions per forwarded UDP frame, counted exactly ({@link exactNetCosts}). */
+export interface ExactNetCost {
+  /** instructions per frame that reached frontend 2: the difference of the two blasts */
+  perFrame: number;
+  /** each blast: frames frontend 2 received, backend instructions from the command's start to its end */
+  blasts: { received: number; instructions: number }[];
+}
+
+/**
+ * Backend instructions per forwarded UDP frame, counted exactly: the
+ * system booted again with QEMU's execution log of the backend
+ * (bench/execlog.ts: only the backend's own instructions, which its
+ * service windows in guest time are not while a frontend sends flat out
+ * on another vCPU), each frame size sent twice ({@link EXACT_COUNTS}
+ * frames), and the difference of the two blasts' instructions over the
+ * difference of the frames frontend 2 received: what the console, the
+ * commands and the tools' start cost is the same in both and cancels out.
+ */
+export async function exactNetCosts(p: Platform, elf: string, extra: { path: string; contents: Buffer | Uint8Array }[], logDir: string, workloads: readonly NetWorkload[]): Promise<Record<string, ExactNetCost>> {
+  const logPath = join(logDir, `exec-${process.pid}.log`);
+  const { base, size } = p.backend.ram;
+  const sys = await bootSystem({
+    timeoutMs: 3_600_000, readyTimeoutMs: 1_800_000, icount: 'shift=0', firmwareElf: elf, initramfsExtra: extra,
+    log: () => {}, logFile: join(logDir, 'system-execlog.log'), qemuArgs: execLogArgs(base, size, logPath),
+  });
+  const log = new ExecLog(logPath);
+  const marks: Record<string, { from: number; to: number; received: number }[]> = {};
+  try {
+    const peers = systemPeers(sys);
+    await warmUp(peers);
+    for (const w of workloads) {
+      if (w.kind !== 'udp') continue;
+      marks[w.name] = [];
+      for (const count of EXACT_COUNTS) {
+        const from = log.mark();
+        const f = await runNetWorkload(peers, { ...w, count });
+        marks[w.name].push({ from, to: log.mark(), received: f.udp!.received });
+      }
+    }
+  } finally {
+    sys.kill();
+    await sys.close(2000);
+  }
+  const out: Record<string, ExactNetCost> = {};
+  try {
+    for (const [name, m] of Object.entries(marks)) {
+      const blasts = m.map((x) => ({ received: x.received, instructions: log.count(x.from, x.to).total }));
+      const [a, b] = blasts;
+      out[name] = { perFrame: (b.instructions - a.instructions) / (b.received - a.received || NaN), blasts };
+      const f = (x: number): string => Math.round(x).toLocaleString('en-US');
+      console.log(`[bench] exact: ${name}: ${blasts.map((x) => `${f(x.instructions)} backend instructions for ${f(x.received)} frames`).join(', ')}: ${f(out[name].perFrame)} per frame`);
+    }
+  } finally {
+    rmSync(logPath, { force: true });
+  }
+  return out;
 }

@@ -26,66 +26,17 @@
  * request through the TypeScript device).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildFirmware, CROSS } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
 import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
 import { BLKBENCH_PATH, ensureBlkbench } from './blkbench.ts';
 import { NETBENCH_PATH, ensureNetbench } from './netbench.ts';
+import { ExecLog, execLogArgs, symbols } from './execlog.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const PLATFORM = 'qemu-aarch64-virt';
-
-/** A function symbol of the firmware: [start, end) guest-physical addresses. */
-interface Sym { start: number; end: number; name: string }
-
-function symbols(elf: string): Sym[] {
-  const text = execFileSync(`${CROSS}nm`, ['-n', '-S', '--defined-only', elf], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const out: Sym[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]+) (?:([0-9a-f]+) )?([tTwW]) (\S+)$/.exec(line);
-    if (!m) continue;
-    const start = parseInt(m[1], 16);
-    out.push({ start, end: m[2] ? start + parseInt(m[2], 16) : start, name: m[4] });
-  }
-  // symbols without a size end where the next one starts
-  for (let i = 0; i < out.length; i++) if (out[i].end === out[i].start) out[i].end = out[i + 1]?.start ?? out[i].start + 4;
-  return out;
-}
-
-function lookup(syms: Sym[], pc: number): string {
-  let lo = 0;
-  let hi = syms.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (syms[mid].start <= pc) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  const s = syms[hi];
-  return s && pc < s.end ? s.name : `0x${pc.toString(16)}`;
-}
-
-/** Reads `path` from byte `from` to byte `to` line by line (the log can be GiBs). */
-function* lines(path: string, from: number, to: number): Generator<string> {
-  const fd = openSync(path, 'r');
-  const buf = Buffer.alloc(1 << 22);
-  let pos = from;
-  let rest = '';
-  try {
-    while (pos < to) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
-      if (n <= 0) break;
-      pos += n;
-      const parts = (rest + buf.toString('latin1', 0, n)).split('\n');
-      rest = parts.pop() ?? '';
-      yield* parts;
-    }
-    if (rest) yield rest;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 async function main(): Promise<void> {
   const p = await loadPlatform(PLATFORM);
@@ -102,8 +53,9 @@ async function main(): Promise<void> {
   const sys = await bootSystem({
     timeoutMs: 3_600_000, readyTimeoutMs: 1_800_000, icount: 'shift=0', firmwareElf: fw.elf, log: () => {},
     initramfsExtra: [{ path: BLKBENCH_PATH, contents: ensureBlkbench() }, { path: NETBENCH_PATH, contents: ensureNetbench() }],
-    qemuArgs: ['-d', 'exec,nochain,in_asm', '-dfilter', `0x${base.toString(16)}+0x${size.toString(16)}`, '-D', logPath],
+    qemuArgs: execLogArgs(base, size, logPath),
   });
+  const log = new ExecLog(logPath);
   let from = 0;
   let to = 0;
   try {
@@ -112,62 +64,18 @@ async function main(): Promise<void> {
       sys.send(`${CONSOLE_ESCAPE}d`);
       await sys.waitFor(/baojs: data plane off/, 60_000);
     }
-    from = statSync(logPath).size;
+    from = log.mark();
     console.log(`[profile] ${command}`);
-    await sys.check(command, 3_600_000);
-    to = statSync(logPath).size;
+    const out = (await sys.check(command, 3_600_000)).trim();
+    to = log.mark();
+    if (out) console.log(out.replace(/^/gm, '[profile] | '));
   } finally {
     sys.kill();
     await sys.close(2000);
   }
 
-  // Instructions per translation block, from every disassembly (whole log).
-  const tbSize = new Map<number, number>();
-  const tbInsns = new Map<number, number[]>();
-  let cur = -1;
-  let count = 0;
-  let insns: number[] = [];
-  const endBlock = (): void => {
-    if (cur >= 0) {
-      tbSize.set(cur, count);
-      tbInsns.set(cur, insns);
-    }
-    cur = -1;
-    count = 0;
-    insns = [];
-  };
-  for (const line of lines(logPath, 0, statSync(logPath).size)) {
-    if (line.startsWith('IN:')) {
-      endBlock();
-      continue;
-    }
-    const m = /^0x([0-9a-f]{8,16}):\s/.exec(line);
-    if (m) {
-      const a = parseInt(m[1], 16);
-      if (cur < 0) cur = a;
-      insns.push(a);
-      count++;
-    } else if (cur >= 0 && line.trim() === '') endBlock();
-  }
-  endBlock();
-
-  const syms = symbols(fw.elf);
-  const byFn = new Map<string, number>();
   const focus = process.env.PROFILE_LINES;
-  const byAddr = new Map<number, number>();
-  let total = 0;
-  let blocks = 0;
-  for (const line of lines(logPath, from, to)) {
-    const m = /^Trace \d+: \S+ \[[0-9a-f]+\/([0-9a-f]+)\//.exec(line);
-    if (!m) continue;
-    const pc = parseInt(m[1], 16);
-    const n = tbSize.get(pc) ?? 1;
-    const name = lookup(syms, pc);
-    byFn.set(name, (byFn.get(name) ?? 0) + n);
-    if (focus && name === focus) for (const a of tbInsns.get(pc) ?? [pc]) byAddr.set(a, (byAddr.get(a) ?? 0) + 1);
-    total += n;
-    blocks++;
-  }
+  const { total, blocks, byFn, byAddr } = log.count(from, to, symbols(fw.elf), focus);
   if (!process.env.PROFILE_KEEP_LOG) rmSync(logPath, { force: true });
   else console.log(`[profile] log kept: ${logPath}, the workload from byte ${from} to ${to}`);
   const rows = [...byFn.entries()].sort((a, b) => b[1] - a[1]);
