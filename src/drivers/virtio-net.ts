@@ -293,7 +293,8 @@ export class VirtioNetDriver {
     const off = this.txOff + this.bufferBytes * slot;
     const u8 = this.u8;
     u8.fill(0, off, off + NetHdr.SIZE);
-    for (let i = 0; i < len; i++) u8[off + NetHdr.SIZE + i] = frame[i];
+    // one native copy (a view of the caller's bytes): a byte loop costs QuickJS ~100 instructions a byte
+    u8.set(len === frame.length ? frame : frame.subarray(0, len), off + NetHdr.SIZE);
     this.addr1[0] = this.txAddr + this.bufferBytes * slot;
     this.len1[0] = NetHdr.SIZE + len;
     this.tx.add(this.addr1, this.len1, 1, 1, slot);
