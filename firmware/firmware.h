@@ -33,12 +33,13 @@ void console_rx_push(uint8_t c);
 /** Pops up to `max` input bytes into `buf`; returns the count. */
 size_t console_read(uint8_t *buf, size_t max);
 
-/* ---- arch/<arch>/timer.c: aarch64 generic timer (CNTVCT_EL0, CNTV_CVAL_EL0), riscv64 `time` CSR and SBI TIME ---- */
-/** Counter ticks at the firmware's first instruction (set by boot_main). */
+/* ---- arch/<arch>/timer.c: aarch64 generic timer (CNTVCT_EL0, CNTV_CVAL_EL0), riscv64 `time` CSR and SBI TIME; clock.c ---- */
+/** Counter ticks at the firmware's first instruction (set by boot_main; clock.c). */
 extern uint64_t timer_boot_ticks;
 uint64_t timer_ticks(void);
+/** Counter frequency, Hz. */
 uint64_t timer_freq(void);
-/** Nanoseconds since the firmware's first instruction. */
+/** Nanoseconds since the firmware's first instruction (clock.c). */
 uint64_t timer_now_ns(void);
 /** Arms the timer interrupt to fire at `ns` (timer_now_ns scale); UINT64_MAX disarms. */
 void timer_set_deadline_ns(uint64_t ns);

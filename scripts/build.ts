@@ -330,6 +330,8 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   const objs: string[] = [];
   const add = (src: string, extra: string[]): void => {
     const obj = join(objDir, basename(src).replace(/\.[cS]$/, '.o'));
+    // one object directory: two sources with one base name would overwrite each other's object
+    if (objs.includes(obj)) throw new Error(`${displayPath(src)}: another source already makes ${basename(obj)}; rename one of them`);
     objs.push(obj);
     jobs.push({ label: `cc ${displayPath(src)}`, cmd: `${cross}gcc`, args: [...cflags, ...extra, ...incs, '-c', src, '-o', obj] });
   };

@@ -3,7 +3,6 @@
 #include "firmware.h"
 #include "arch.h"
 
-uint64_t timer_boot_ticks;
 static uint64_t timer_hz;
 
 uint64_t timer_ticks(void)
@@ -17,13 +16,6 @@ uint64_t timer_freq(void)
 	if (!timer_hz)
 		timer_hz = SYSREG_READ(cntfrq_el0);
 	return timer_hz;
-}
-
-uint64_t timer_now_ns(void)
-{
-	uint64_t t = timer_ticks() - timer_boot_ticks;
-	uint64_t hz = timer_freq();
-	return (t / hz) * 1000000000UL + (t % hz) * 1000000000UL / hz;
 }
 
 void timer_set_deadline_ns(uint64_t ns)

@@ -12,7 +12,6 @@
 #include "platform.h"
 #include "arch.h"
 
-uint64_t timer_boot_ticks;
 
 uint64_t timer_ticks(void)
 {
@@ -24,13 +23,6 @@ uint64_t timer_ticks(void)
 uint64_t timer_freq(void)
 {
 	return PLAT_TIMEBASE_HZ;
-}
-
-uint64_t timer_now_ns(void)
-{
-	uint64_t t = timer_ticks() - timer_boot_ticks;
-	uint64_t hz = timer_freq();
-	return (t / hz) * 1000000000UL + (t % hz) * 1000000000UL / hz;
 }
 
 void timer_set_deadline_ns(uint64_t ns)
