@@ -170,10 +170,21 @@ export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Plat
       ],
       ...(passthrough ? { passthrough } : {}),
     },
-    devices: [
+    devices: dense([
       ...systemDevices(at),
       ...(storage ? storageDevices(at) : []),
       ...(at.frontend2Ram !== undefined ? frontend2Devices(at) : []),
-    ],
+    ]),
   };
+}
+
+/**
+ * `devices` with their dmId, bind key and shared-region id renumbered
+ * 0..n-1 in list order: Bao indexes the backend's remio list by dm_id and
+ * its shared-memory list by shmem id (qemu/bao/config.ts), so a system
+ * without the storage devices closes up the numbers after them. Windows,
+ * interrupts and shared-region addresses stay where they are.
+ */
+function dense(devices: DeviceModel[]): DeviceModel[] {
+  return devices.map((d, i) => ({ ...d, dmId: i, bindKey: i, shmem: { ...d.shmem, id: i } }));
 }

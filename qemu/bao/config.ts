@@ -25,7 +25,10 @@
  *    without `place_phys` and uses `phys` as it is for one with it;
  *  - `src/arch/armv8/inc/arch/vm.h`: `.arch.gic` = { `gicd_addr`,
  *    `gicr_addr` (GICv3) or `gicc_addr` (GICv2) }, the guest-physical
- *    addresses of the virtual GIC.
+ *    addresses of the virtual GIC;
+ *  - `src/arch/riscv/inc/arch/vm.h`: `.arch.irqc.plic.base`, the virtual
+ *    PLIC's guest-physical address (Bao built with `IRQC=PLIC`: Linux 6.1
+ *    has no APLIC/IMSIC driver); no timer interrupt (Bao answers SBI TIME).
  *
  * What Bao checks at boot (`src/core/remio.c` `remio_init`): one FRONTEND
  * and one BACKEND entry per bind key, with equal `shmem` base, size and id;
@@ -124,8 +127,19 @@ export interface BaoVm {
   regions: BaoMemRegion[];
   devs: BaoDevRegion[];
   remioDevs: BaoRemioDev[];
-  gic: { version: 2 | 3; gicd: number; gicr?: number; gicc?: number };
+  /**
+   * the VM's virtual interrupt controller (`.arch` of its platform):
+   * aarch64 a GIC (`src/arch/armv8/inc/arch/vm.h`), riscv64 a PLIC at the
+   * physical PLIC's address (`src/arch/riscv/inc/arch/vm.h`
+   * `irqc.plic.base`: Bao built with `IRQC=PLIC`)
+   */
+  irqc: BaoIrqc;
 }
+
+/** A VM's virtual interrupt controller in Bao's configuration. */
+export type BaoIrqc =
+  | { kind: 'gic'; version: 2 | 3; gicd: number; gicr?: number; gicc?: number }
+  | { kind: 'plic'; base: number };
 
 /** The whole `struct config`. */
 export interface BaoSystem {
@@ -177,11 +191,19 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     });
   });
   if (m.uart.base % PAGE) throw new ConfigError('machine.uart.base', 'a passthrough device must start on a 4 KiB page');
-  const mg = gicOf(m);
-  if (mg.version === 2 && mg.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
-  const gic = mg.version === 3
-    ? { version: 3 as const, gicd: mg.gicd, gicr: mg.gicr }
-    : { version: 2 as const, gicd: mg.gicd, gicc: mg.gicc };
+  let irqc: BaoIrqc;
+  if (m.arch === 'riscv64') {
+    if (!m.plic) throw new ConfigError('machine.plic', 'missing (riscv64 needs a PLIC)');
+    irqc = { kind: 'plic', base: m.plic.base };
+  } else {
+    const mg = gicOf(m);
+    if (mg.version === 2 && mg.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
+    irqc = mg.version === 3
+      ? { kind: 'gic', version: 3, gicd: mg.gicd, gicr: mg.gicr }
+      : { kind: 'gic', version: 2, gicd: mg.gicd, gicc: mg.gicc };
+  }
+  // aarch64: the virtual timer's PPI is the VM's; riscv64: the timer is Bao's SBI TIME, no interrupt to give
+  const timer: BaoDevRegion[] = m.arch === 'riscv64' ? [] : [{ interrupts: [m.timerIntid], what: 'generic timer (virtual timer PPI)' }];
   const affinity = (cpus: number[]): number => cpus.reduce((a, c) => a + 2 ** c, 0);
   const shmemOf = (d: Platform['devices'][number]): BaoRemioDev['shmem'] => ({ base: d.shmem.base, size: d.shmem.size, shmemId: d.shmem.id });
 
@@ -199,7 +221,7 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     cpuAffinity: affinity(vm.cpus),
     cpuNum: vm.cpus.length,
     regions: [{ base: vm.ram.base, size: vm.ram.size, what: 'RAM' }],
-    devs: [{ interrupts: [m.timerIntid], what: 'generic timer (virtual timer PPI)' }],
+    devs: [...timer],
     remioDevs: devicesOfFrontend(p, index).map((d) => ({
       type: 'REMIO_DEV_FRONTEND' as const,
       bindKey: d.bindKey,
@@ -209,7 +231,7 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
       shmem: shmemOf(d),
       device: d.name,
     })),
-    gic,
+    irqc,
   }));
 
   const identity = (opts.regionPlacement ?? 'identity') === 'identity';
@@ -245,7 +267,7 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
     ],
     devs: [
       { mmio: { pa: m.uart.base, va: m.uart.base, size: m.uart.size }, interrupts: [m.uart.intid], what: `console UART (${m.uart.kind ?? 'pl011'}), passthrough` },
-      { interrupts: [m.timerIntid], what: 'generic timer (virtual timer PPI)' },
+      ...timer,
       ...pages.values(),
     ],
     remioDevs: byDmId.map((d) => ({
@@ -255,7 +277,7 @@ export function baoSystem(p: Platform, opts: BaoConfigOptions = {}): BaoSystem {
       shmem: shmemOf(d),
       device: d.name,
     })),
-    gic,
+    irqc,
   };
 
   const onDisk = (d: Platform['devices'][number]): boolean => typeof d.backing === 'object' && d.backing !== null;
@@ -286,7 +308,9 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
   out(0, ` * platforms/${p.name}.ts by qemu/bao/gen-config.ts: do not edit.`);
   out(0, ' *');
   out(0, ' * Build Bao with it (from Bao\'s source tree):');
-  out(0, ` *   make PLATFORM=<bao platform> CONFIG=${p.name} CONFIG_REPO=<the directory holding ${p.name}/config.c> CROSS_COMPILE=aarch64-none-elf-`);
+  out(0, p.machine.arch === 'riscv64'
+    ? ` *   make PLATFORM=qemu-riscv64-virt IRQC=PLIC CONFIG=${p.name} CONFIG_REPO=<the directory holding ${p.name}/config.c> CROSS_COMPILE=riscv64-unknown-elf-`
+    : ` *   make PLATFORM=<bao platform> CONFIG=${p.name} CONFIG_REPO=<the directory holding ${p.name}/config.c> CROSS_COMPILE=aarch64-none-elf-`);
   out(0, ' * Bao embeds the guest images below (absolute paths, or relative to');
   out(0, ' * the directory make runs in); rebuild Bao whenever one changes.');
   out(0, ` *   ${fe.image.symbol}: the ${fe.name} frontend boot image, loaded at ${hex(fe.image.base)}, entry ${hex(fe.entry)}`);
@@ -367,11 +391,16 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
     out(4, '},');
     out(0, '');
     out(4, '.arch = {');
-    out(5, '.gic = {');
-    out(6, `.gicd_addr = ${hex(vm.gic.gicd)},`);
-    if (vm.gic.gicr !== undefined) out(6, `.gicr_addr = ${hex(vm.gic.gicr)},`);
-    if (vm.gic.gicc !== undefined) out(6, `.gicc_addr = ${hex(vm.gic.gicc)},`);
-    out(5, '},');
+    const ic = vm.irqc;
+    if (ic.kind === 'plic') {
+      out(5, `.irqc.plic.base = ${hex(ic.base)},`);
+    } else {
+      out(5, '.gic = {');
+      out(6, `.gicd_addr = ${hex(ic.gicd)},`);
+      if (ic.gicr !== undefined) out(6, `.gicr_addr = ${hex(ic.gicr)},`);
+      if (ic.gicc !== undefined) out(6, `.gicc_addr = ${hex(ic.gicc)},`);
+      out(5, '},');
+    }
     out(4, '},');
     out(3, '},');
     out(2, '},');

@@ -58,7 +58,9 @@ export function writeBaoConfig(p: Platform, outdir = join(baoBuildDir(p.name), '
     'for Bao\'s own build. From Bao\'s source tree:',
     '',
     '```',
-    `make PLATFORM=<bao platform> CONFIG=${p.name} CONFIG_REPO=${resolve(outdir)} CROSS_COMPILE=<aarch64 cross prefix>`,
+    p.machine.arch === 'riscv64'
+      ? `make PLATFORM=qemu-riscv64-virt IRQC=PLIC CONFIG=${p.name} CONFIG_REPO=${resolve(outdir)} CROSS_COMPILE=riscv64-unknown-elf-`
+      : `make PLATFORM=<bao platform> CONFIG=${p.name} CONFIG_REPO=${resolve(outdir)} CROSS_COMPILE=<aarch64 cross prefix>`,
     '```',
     '',
     'It embeds (rebuild Bao when one changes):',

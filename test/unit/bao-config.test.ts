@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { ConfigError, type Platform } from '../../src/config/platform.ts';
 import { platform, placement } from '../../platforms/qemu-aarch64-virt.ts';
 import { system } from '../../platforms/system.ts';
+import { platform as riscv64Platform } from '../../platforms/qemu-riscv64-virt.ts';
 import { BACKEND_IMAGE_NAME, FRONTEND_IMAGE_NAME, baoConfig, baoLoadAddress, baoSystem } from '../../qemu/bao/config.ts';
 
 /** A deep copy of the shipped platform (plain data). */
@@ -214,6 +215,30 @@ test('a GICv2 machine gives the VMs a CPU interface instead of redistributors', 
   const c = baoConfig(p);
   assert.match(c, '.gicc_addr = 0xf9020000,');
   assert.not.match(c, '.gicr_addr');
+});
+
+test('qemu-riscv64-virt: every VM gets the virtual PLIC at the PLIC\'s address and no timer interrupt; the backend its UART and source; the build line names IRQC=PLIC', () => {
+  const rv = riscv64Platform;
+  const sys = baoSystem(rv);
+  assert.is(sys.vms.length, 3);
+  for (const vm of sys.vms) {
+    assert.equal(vm.irqc, { kind: 'plic', base: rv.machine.plic!.base });
+    assert.not.ok(vm.devs.some((d) => d.interrupts.includes(rv.machine.timerIntid)), `${vm.name}: no timer interrupt`);
+  }
+  const be = sys.vms[1];
+  assert.equal(be.entry, rv.backend.ram.base);
+  assert.equal(be.devs.find((d) => d.mmio?.pa === rv.machine.uart.base)?.interrupts, [rv.machine.uart.intid]);
+  const c = baoConfig(rv);
+  assert.is(c.split('.irqc.plic.base = 0xc000000,').length - 1, 3, 'one virtual PLIC per VM');
+  assert.not.match(c, '.gic');
+  assert.match(c, 'make PLATFORM=qemu-riscv64-virt IRQC=PLIC');
+  assert.match(c, 'CROSS_COMPILE=riscv64-unknown-elf-');
+  // every remio entry as on aarch64: equal bind keys and shared regions, one BACKEND entry per device at its dmId
+  const backendRemio = remioEntries(block(c, c.indexOf('/* VM 1:')));
+  assert.is(backendRemio.length, rv.devices.length);
+  // the aarch64 output keeps its GIC
+  assert.match(baoConfig(platform), '.gicd_addr = ');
+  assert.not.match(baoConfig(platform), '.irqc.plic');
 });
 
 /** Asserts that a mutated copy is refused with a ConfigError on `field` (and a message matching `because`). */
