@@ -361,7 +361,8 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
     out(4, '},');
     out(0, '');
     out(4, `.dev_num = ${vm.devs.length},`);
-    out(4, '.devs = (struct vm_dev_region[]) {');
+    // ISO C has no empty initializer list (Bao builds with -Wpedantic -Werror): no devices, no list
+    if (vm.devs.length > 0) out(4, '.devs = (struct vm_dev_region[]) {');
     for (const d of vm.devs) {
       out(5, `{ /* ${d.what} */`);
       if (d.mmio) {
@@ -373,7 +374,7 @@ export function baoConfig(p: Platform, opts: BaoConfigOptions = {}): string {
       out(6, `.interrupts = (irqid_t[]) { ${d.interrupts.join(', ')} },`);
       out(5, '},');
     }
-    out(4, '},');
+    if (vm.devs.length > 0) out(4, '},');
     out(0, '');
     out(4, `.remio_dev_num = ${vm.remioDevs.length},`);
     out(4, '.remio_devs = (struct remio_dev[]) {');

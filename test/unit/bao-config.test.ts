@@ -231,6 +231,8 @@ test('qemu-riscv64-virt: every VM gets the virtual PLIC at the PLIC\'s address a
   const c = baoConfig(rv);
   assert.is(c.split('.irqc.plic.base = 0xc000000,').length - 1, 3, 'one virtual PLIC per VM');
   assert.not.match(c, '.gic');
+  assert.not.match(c, /\{\s*\}/, 'no empty initializer list (ISO C; Bao builds with -Wpedantic -Werror): a VM without devices has no .devs');
+  assert.match(block(c, c.indexOf('/* VM 2:')), /\.dev_num = 0,\n\s*\n\s*\.remio_dev_num/);
   assert.match(c, 'make PLATFORM=qemu-riscv64-virt IRQC=PLIC');
   assert.match(c, 'CROSS_COMPILE=riscv64-unknown-elf-');
   // every remio entry as on aarch64: equal bind keys and shared regions, one BACKEND entry per device at its dmId
