@@ -126,8 +126,10 @@ test('through the uplink both ways, with checksums: a host program gets a file f
   assert.ok(m, `md5 and size of the download in:\n${got}`);
   assert.is(Number(m![2]), DOWNLOAD.length, `bytes from the host server:\n${got}`);
   assert.is(m![1], md5(DOWNLOAD), 'md5 of the file from the host server');
-  // the host fetches from the frontend's service: nc -l ends the connection when the file (its stdin) ends
-  const up = await sys.check('dd if=/dev/urandom of=/tmp/up bs=64k count=24 2>/dev/null; md5sum /tmp/up; { nc -l -p 8080 < /tmp/up > /dev/null 2>&1 & }', 60_000);
+  // the host fetches from the frontend's service: nc -l ends the connection when the file (its stdin) ends;
+  // it listens again after each connection (one that QEMU's user network gave up before the data, on a
+  // loaded host, would otherwise take the only listener: every later attempt then gets no byte)
+  const up = await sys.check('dd if=/dev/urandom of=/tmp/up bs=64k count=24 2>/dev/null; md5sum /tmp/up; { while :; do nc -l -p 8080 < /tmp/up > /dev/null 2>&1; done & }', 60_000);
   const upMd5 = /([0-9a-f]{32}) +\/tmp\/up/.exec(up.replace(/\[ *\d+\.\d+\] [^\n]*\n?/g, ''));
   assert.ok(upMd5, up);
   // QEMU accepts on 127.0.0.1 before it reaches the frontend: until nc listens there, a connection ends with no byte
@@ -143,7 +145,7 @@ test('through the uplink both ways, with checksums: a host program gets a file f
       c.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(parts)); });
     });
   }
-  assert.is(received.length, 24 * 64 * 1024, 'bytes from the frontend\'s service');
+  assert.is(received.length, 24 * 64 * 1024, `bytes from the frontend's service (uplink counters: ${JSON.stringify(await uplinkCounters())})`);
   assert.is(md5(received), upMd5![1], 'md5 of the file from the frontend\'s service');
 });
 
