@@ -335,18 +335,16 @@ export function validatePlatform(p: Platform): Platform {
     if (m.gic !== undefined) throw new ConfigError('machine.gic', 'a riscv64 machine has no GIC');
     if (!Number.isSafeInteger(m.timebaseHz) || (m.timebaseHz ?? 0) <= 0) throw new ConfigError('machine.timebaseHz', `must be a positive integer: ${m.timebaseHz}`);
     if ((m.uart.kind ?? 'pl011') !== 'ns16550') throw new ConfigError('machine.uart.kind', 'riscv64 machines have an ns16550 console here');
-    for (const g of gicFrames(m)) {
-      if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
-    }
   }
   if (m.arch === 'aarch64' && (!m.gic || typeof m.gic !== 'object')) throw new ConfigError('machine.gic', 'missing');
   if (m.gic) {
     if (m.gic.version !== 2 && m.gic.version !== 3) throw new ConfigError('machine.gic.version', `must be 2 or 3: ${m.gic.version}`);
     if (m.gic.version === 3 && m.gic.gicr === undefined) throw new ConfigError('machine.gic.gicr', 'GICv3 needs a redistributor base');
     if (m.gic.version === 2 && m.gic.gicc === undefined) throw new ConfigError('machine.gic.gicc', 'GICv2 needs a CPU interface base');
-    for (const g of gicFrames(m)) {
-      if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
-    }
+  }
+  // the interrupt controller's frames, GIC or PLIC
+  for (const g of gicFrames(m)) {
+    if (!Number.isSafeInteger(g.base) || g.base < 0) throw new ConfigError(g.field, `not a non-negative integer: ${g.base}`);
   }
 
   if (p.otherFrontends !== undefined && !Array.isArray(p.otherFrontends)) throw new ConfigError('otherFrontends', 'must be a list');
