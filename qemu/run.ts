@@ -11,13 +11,20 @@
  * `npm run start:bare` (`--bare`) boots the firmware alone, with no
  * hypervisor below: it runs its self-test and powers off with the verdict.
  *
+ * `--arch riscv64` (or BAOJS_ARCH=riscv64; scripts/arch.ts) runs the same
+ * on qemu-system-riscv64: the monitor's HS-mode form (or Bao), riscv64
+ * Linux frontends and the riscv64 build of the firmware. Steps that need a
+ * device the platform does not have (the backend's own disk) are left out.
+ *
  * Environment: QEMU (the QEMU program), BAO_IMAGE (a Bao image to boot
- * instead of the monitor), BAOJS_PLATFORM (platform for `--bare`),
+ * instead of the monitor), BAOJS_ARCH (aarch64 or riscv64), BAOJS_PLATFORM
+ * (platform for `--bare`, default the architecture's),
  * BAOJS_TIMEOUT_S (wall-clock limit, default 600; 120 for `--bare`),
  * BAOJS_DISK (the image file of the backend's passthrough disk `pdisk0`,
  * instead of `<cache dir>/disks/qemu-aarch64-virt-pdisk0.img`; it must
  * exist and hold the description's disk ranges).
  */
+import { selectedArch, SYSTEM_PLATFORM } from '../scripts/arch.ts';
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
 import { preflight } from '../scripts/preflight.ts';
@@ -26,7 +33,7 @@ import { bootSystem, CONSOLE_ESCAPE, type SystemSession } from './system.ts';
 
 /** Boots the firmware alone; resolves with its verdict. */
 async function startBare(): Promise<number> {
-  const platform = process.env.BAOJS_PLATFORM ?? 'qemu-aarch64-virt';
+  const platform = process.env.BAOJS_PLATFORM ?? SYSTEM_PLATFORM[selectedArch()];
   const machine = (await loadPlatform(platform)).machine;
   preflight(process.env, { bare: true, arch: machine.arch });
   const { elf } = await buildFirmware({ platform });
@@ -75,15 +82,20 @@ const DEMO: Array<[string, string]> = [
 
 /** Boots the system and runs the demo; resolves with the exit status. */
 async function startSystem(): Promise<number> {
-  preflight();
+  const arch = selectedArch();
+  const p = await loadPlatform(SYSTEM_PLATFORM[arch]);
+  preflight(process.env, { arch });
+  if (process.env.BAOJS_DISK && !p.backend.passthrough?.length) throw new Error(`BAOJS_DISK: ${p.name} passes no disk through to the backend`);
   const timeoutMs = (Number(process.env.BAOJS_TIMEOUT_S) || 600) * 1000;
   const interactive = Boolean(process.stdin.isTTY);
   const echo = new ConsoleEcho();
   const disks = process.env.BAOJS_DISK ? { pdisk0: process.env.BAOJS_DISK } : {};
-  const session: SystemSession = await bootSystem({ timeoutMs: interactive ? 24 * 3600 * 1000 : timeoutMs, onOutput: echo.write, disks });
+  const session: SystemSession = await bootSystem({ platform: p.name, timeoutMs: interactive ? 24 * 3600 * 1000 : timeoutMs, onOutput: echo.write, disks });
   echo.on = false;
   let failed = 0;
-  for (const [what, cmd] of DEMO) {
+  // the step on vdc needs the backend's own disk (pdisk0), which only some platforms pass through
+  const steps = DEMO.filter(([, cmd]) => p.backend.passthrough?.length || !cmd.includes('/dev/vdc'));
+  for (const [what, cmd] of steps) {
     process.stdout.write(`\n[demo] ${what}\nlinux# ${cmd}\n`);
     const r = await session.run(cmd, 240_000);
     process.stdout.write(r.output);

@@ -8,7 +8,7 @@
  * description's disk ranges, no other run holds it). `npm start`, `npm test`, `npm run bench` and
  * `npm run profile` run it first; `qemu/run.ts` calls it too.
  *
- * Usage: `node --import tsx scripts/preflight.ts [--bare]` (`--bare`: the
+ * Usage: `node --import tsx scripts/preflight.ts [--bare] [--arch A]` (`--bare`: the
  * firmware alone, no Bao image needed; `opts.arch` names the machine's
  * instruction set, whose QEMU is checked). Prints one line naming the problem
  * and exits 1, or prints nothing and exits 0.
@@ -18,6 +18,7 @@ import { checkQemu } from '../qemu/qemu.ts';
 import { checkBaoImage } from '../qemu/bao/run.ts';
 import { checkDiskImage } from '../qemu/disks.ts';
 import { platform } from '../platforms/qemu-aarch64-virt.ts';
+import { selectedArch } from './arch.ts';
 
 /**
  * Checks the run environment `env`.
@@ -29,12 +30,12 @@ import { platform } from '../platforms/qemu-aarch64-virt.ts';
 export function preflight(env: NodeJS.ProcessEnv = process.env, opts: { bare?: boolean; arch?: 'aarch64' | 'riscv64' } = {}): void {
   checkQemu(env.QEMU ?? `qemu-system-${opts.arch ?? 'aarch64'}`);
   if (!opts.bare && env.BAO_IMAGE) checkBaoImage(env.BAO_IMAGE);
-  if (!opts.bare && env.BAOJS_DISK) checkDiskImage(platform, 'pdisk0', env.BAOJS_DISK);
+  if (!opts.bare && env.BAOJS_DISK && (opts.arch ?? 'aarch64') === 'aarch64') checkDiskImage(platform, 'pdisk0', env.BAOJS_DISK);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
-    preflight(process.env, { bare: process.argv.includes('--bare') });
+    preflight(process.env, { bare: process.argv.includes('--bare'), arch: selectedArch() });
   } catch (e) {
     console.error(`[check] ${(e as Error).message}`);
     process.exit(1);
