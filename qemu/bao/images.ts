@@ -16,9 +16,11 @@
  * Layout of frontend.bin, offsets from the frontend's RAM base (where Bao
  * puts it and where the VM starts):
  *   0x0        boot stub: x0 = device tree, x1..x3 = 0, branch to the kernel
+ *              (riscv64: a0 = the hart id Bao passes, a1 = device tree,
+ *              jump to the kernel; Bao leaves a1 0, `src/arch/riscv/vm.c`)
  *   0x10000    device tree (from `qemu/frontend/dts.ts`, PSCI over SMC, no
  *              UART: the console is the baojs virtio console, hvc0)
- *   0x200000   kernel Image (arm64 boot protocol: 2 MiB aligned, text_offset 0)
+ *   0x200000   kernel Image (arm64 and riscv boot protocols: 2 MiB aligned)
  *   next 2 MiB boundary after the kernel's image_size: the initramfs
  *              (named in the device tree's linux,initrd-start/end)
  */
@@ -51,6 +53,28 @@ export function defaultBackendImage(name: string): string {
  */
 export function defaultFrontendImage(name: string, index = 0): string {
   return join(baoBuildDir(name), `frontend${index ? index + 1 : ''}.bin`);
+}
+
+/**
+ * A 40-byte riscv64 boot stub in the RISC-V Linux boot protocol
+ * (Documentation/riscv/boot.rst): a0 = hart id (left as Bao sets it),
+ * a1 = device tree address, then a jump to the kernel Image (satp 0, as
+ * Bao starts a VM). The same layout as the aarch64 stub: code, then the
+ * device tree's address at 24 and the kernel's at 32.
+ */
+export function riscvLinuxBootStub(kernel: number, dtb: number): Buffer {
+  const b = Buffer.alloc(40);
+  [
+    0x00000297, // auipc t0, 0
+    0x0182b583, // ld a1, 24(t0): dtb
+    0x0202b303, // ld t1, 32(t0): kernel
+    0x00030067, // jr t1
+    0x00000013, // nop
+    0x00000013, // nop
+  ].forEach((insn, i) => b.writeUInt32LE(insn, i * 4));
+  b.writeBigUInt64LE(BigInt(dtb), 24);
+  b.writeBigUInt64LE(BigInt(kernel), 32);
+  return b;
 }
 
 /** Offsets inside frontend.bin (from the frontend's RAM base). */
@@ -86,7 +110,7 @@ export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions
   const out = opts.out ?? defaultFrontendImage(p.name, index);
   const base = vm.ram.base;
   const kernel = readFileSync(a.image);
-  // arm64 Image header: image_size (u64 at offset 16) covers the BSS too.
+  // arm64 and riscv Image headers: image_size (u64 at offset 16) covers the BSS too.
   const imageSize = Math.max(kernel.length, Number(kernel.readBigUInt64LE(16)));
   const initrdOffset = Math.ceil((FRONTEND_BLOB.kernel + imageSize) / (2 * MiB)) * 2 * MiB;
   const initrdSize = statSync(a.initramfs).size;
@@ -100,7 +124,8 @@ export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions
   if (FRONTEND_BLOB.dtb + dtb.length > FRONTEND_BLOB.kernel) throw new Error('frontend device tree too large for its slot');
 
   const blob = Buffer.alloc(total);
-  linuxBootStub(base + FRONTEND_BLOB.kernel, base + FRONTEND_BLOB.dtb).copy(blob, FRONTEND_BLOB.stub);
+  const stub = p.machine.arch === 'riscv64' ? riscvLinuxBootStub : linuxBootStub;
+  stub(base + FRONTEND_BLOB.kernel, base + FRONTEND_BLOB.dtb).copy(blob, FRONTEND_BLOB.stub);
   dtb.copy(blob, FRONTEND_BLOB.dtb);
   kernel.copy(blob, FRONTEND_BLOB.kernel);
   readFileSync(a.initramfs).copy(blob, initrdOffset);
