@@ -177,9 +177,25 @@ export class PowerOffWatch {
   }
 }
 
-/** QEMU arguments that boot Bao image `image` on platform `p` (QEMU virt, EL2, PSCI over SMC). */
+/**
+ * QEMU arguments that boot Bao image `image` on platform `p`: on aarch64
+ * QEMU virt at EL2 (PSCI over SMC), Bao at `opts.loadAddress` with CPU 0
+ * starting there; on riscv64 QEMU virt with the hypervisor extension and
+ * QEMU's OpenSBI in M-mode (`-bios default`), which starts Bao in HS-mode
+ * at 0x8020_0000 (`-kernel`). riscv64 needs Svpbmt (Bao maps devices with
+ * PBMT bits) and 4 harts (facts checked on QEMU 7.2; docs/bao.md).
+ */
 export function baoQemuArgs(p: Platform, image: string, opts: { loadAddress?: number; icount?: string } = {}): string[] {
   const m = p.machine;
+  if (m.arch === 'riscv64') {
+    const args = [
+      '-M', 'virt', '-cpu', `${m.qemuCpu},h=true,svpbmt=true`, '-smp', String(m.cpus),
+      '-m', `${Math.ceil((m.ram.base + m.ram.size - 0x80000000) / MiB)}M`,
+      '-nographic', '-nic', 'none', '-no-reboot', '-bios', 'default', '-kernel', image,
+    ];
+    if (opts.icount) args.push('-icount', opts.icount);
+    return args;
+  }
   const at = `0x${(opts.loadAddress ?? baoLoadAddress(p, statSync(image).size)).toString(16)}`;
   const args = [
     '-M', `virt,secure=off,virtualization=on,gic-version=${gicOf(m).version}`,
@@ -259,6 +275,16 @@ export function silentBaoMessage(qemuBin: string, silenceMs: number, image: stri
 }
 
 /**
+ * The message for a riscv64 Bao that printed nothing: what Bao needs from
+ * QEMU 7.2 and its own build there (docs/bao.md, "riscv64").
+ */
+export function silentRiscvBaoMessage(qemuBin: string, silenceMs: number, image: string): string {
+  return `Bao printed nothing within ${silenceMs / 1000} s (${image} on ${qemuVersion(qemuBin)}). ` +
+    'On QEMU 7.2 Bao for qemu-riscv64-virt needs its PLIC build (make IRQC=PLIC), Svpbmt on the CPU and 4 harts (both given here), ' +
+    'and a platform header that does not claim Zicbom/Zicboz, which QEMU 7.2 lacks (a cbo.flush is an illegal instruction); see docs/bao.md.';
+}
+
+/**
  * Starts QEMU with Bao and resolves once the baojs firmware has printed its
  * ready line under Bao. Rejects with a `BaoBootError` (QEMU killed by its
  * PID) when Bao prints nothing within `silenceMs`, when Bao starts but the
@@ -273,7 +299,7 @@ export async function startBao(opts: BaoRunOptions = {}): Promise<QemuProcess> {
     throw new BaoBootError((e as Error).message, '');
   }
   const p = opts.platform ?? defaultPlatform;
-  const bin = qemuProgram(opts.qemu);
+  const bin = qemuProgram(opts.qemu, p.machine.arch);
   const silenceMs = opts.silenceMs ?? 5000;
   const readyMs = opts.readyMs ?? 60000;
   const args = [...baoQemuArgs(p, resolve(image), { loadAddress: opts.loadAddress, icount: opts.icount }), ...(opts.qemuArgs ?? [])];
@@ -309,7 +335,7 @@ export async function startBao(opts: BaoRunOptions = {}): Promise<QemuProcess> {
     if (q.done || q.child.exitCode !== null || q.child.signalCode !== null) {
       fail(`QEMU ended before Bao printed anything:\n${q.tail(1500)}`);
     }
-    fail(silentBaoMessage(bin, silenceMs, image));
+    fail(p.machine.arch === 'riscv64' ? silentRiscvBaoMessage(bin, silenceMs, image) : silentBaoMessage(bin, silenceMs, image));
   }
   try {
     await q.waitFor(BAOJS_READY, readyMs);

@@ -10,8 +10,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BAO_CPU_ON_FIX, BaoBootError, POWEROFF_QUIET_MS, PowerOffWatch, baoImageProblem, silentBaoMessage, startBao,
+  BAO_CPU_ON_FIX, BaoBootError, POWEROFF_QUIET_MS, PowerOffWatch, baoImageProblem, baoQemuArgs, silentBaoMessage, silentRiscvBaoMessage, startBao,
 } from '../../qemu/bao/run.ts';
+import { platform as riscv } from '../../platforms/qemu-riscv64-virt.ts';
 
 const bytes = (...parts: Array<string | number[] | Buffer>): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 
@@ -125,6 +126,27 @@ test('startBao: QEMU is stopped by its PID as soon as the frontend has powered o
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('riscv64: Bao starts below QEMU\'s OpenSBI with the hypervisor extension, Svpbmt and 4 harts; a silent one gets the QEMU 7.2 needs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baojs-bao-rv-'));
+  try {
+    const image = join(dir, 'bao.bin');
+    writeFileSync(image, 'Bao Hypervisor');
+    const args = baoQemuArgs(riscv, image, { icount: 'shift=0' });
+    const at = (flag: string): string => args[args.indexOf(flag) + 1];
+    assert.is(at('-M'), 'virt');
+    assert.match(at('-cpu'), /^rv64,.*h=true.*svpbmt=true/);
+    assert.is(at('-smp'), '4');
+    assert.is(at('-m'), '4096M', 'RAM from 0x8000_0000 to the end of the description\'s');
+    assert.is(at('-bios'), 'default');
+    assert.is(at('-kernel'), image);
+    assert.is(at('-icount'), 'shift=0');
+    assert.not.ok(args.some((a) => a.startsWith('loader')), 'OpenSBI loads and starts Bao, no generic loader');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(silentRiscvBaoMessage('qemu-system-riscv64', 5000, 'bao.bin'), /IRQC=PLIC.*Svpbmt.*4 harts.*Zicbom/);
 });
 
 test('startBao refuses a file that is not a Bao image before starting QEMU', async () => {
