@@ -338,7 +338,7 @@ function debianSuite(): string {
 export interface DebianProgram {
   /** Debian package, e.g. 'busybox-static' */
   pkg: string;
-  /** the program's path inside the package, e.g. 'bin/busybox' */
+  /** the program's path inside the package, e.g. 'bin/busybox' (or under usr/, in suites with merged /usr) */
   path: string;
 }
 
@@ -396,8 +396,9 @@ export async function ensureProgram(prog: DebianProgram, arch: FrontendArch = 'a
     const debPath = join(work, 'dl', deb);
     const version = runSync('dpkg-deb', ['-f', debPath, 'Version']).trim();
     runSync('dpkg-deb', ['-x', debPath, join(work, 'x')]);
-    const bin = join(work, 'x', prog.path);
-    if (!existsSync(bin)) throw new Error(`${deb} has no ${prog.path}`);
+    // Suites with merged /usr (trixie) ship bin/busybox as usr/bin/busybox.
+    const bin = [join(work, 'x', prog.path), join(work, 'x', 'usr', prog.path)].find((f) => existsSync(f));
+    if (!bin) throw new Error(`${deb} has no ${prog.path} (nor usr/${prog.path})`);
     const elf = readFileSync(bin).subarray(0, 20);
     // ELF, 64-bit, little endian, e_machine of the architecture (183 AArch64, 243 RISC-V).
     if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1 || elf.readUInt16LE(18) !== ARCH_DATA[arch].elfMachine) {
