@@ -328,7 +328,8 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
   out(0, '/ {');
   out(1, `model = "baojs frontend ${vm.name} (${p.name})";`);
   out(1, 'compatible = "riscv-virtio";');
-  out(1, 'interrupt-parent = <&plic>;');
+  // No interrupt-parent at the root: the harts' interrupt controllers would
+  // inherit the PLIC, a loop Linux refuses; each device names the PLIC.
   out(1, '#address-cells = <2>;');
   out(1, '#size-cells = <2>;');
   out(0, '');
@@ -419,6 +420,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
     out(1, `uart0: serial@${unit(m.uart.base)} {`);
     out(2, 'compatible = "ns16550a";');
     out(2, `reg = ${reg(m.uart)};`);
+    out(2, 'interrupt-parent = <&plic>;');
     out(2, `interrupts = <${m.uart.intid}>;`);
     out(2, `clock-frequency = <${NS16550_CLOCK_HZ}>;`);
     out(2, 'reg-shift = <0>;');
@@ -432,6 +434,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
       out(1, `virtio_mmio@${unit(d.window.base)} {`);
       out(2, 'compatible = "virtio,mmio";');
       out(2, `reg = ${reg(d.window)};`);
+      out(2, 'interrupt-parent = <&plic>;');
       out(2, `interrupts = <${d.frontendIntid}>;`);
       out(2, 'dma-coherent;');
       out(2, `memory-region = <&dma_${d.name.replace(/-/g, '_')}>;`);
@@ -447,6 +450,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
     out(1, `virtio_mmio@${unit(base)} {`);
     out(2, 'compatible = "virtio,mmio";');
     out(2, `reg = ${reg({ base, size: q.stride })};`);
+    out(2, 'interrupt-parent = <&plic>;');
     out(2, `interrupts = <${q.firstSource + n}>;`);
     out(2, 'dma-coherent;');
     if (qemuPool) out(2, 'memory-region = <&dma_qemu>;');
