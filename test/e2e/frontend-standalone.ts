@@ -26,6 +26,7 @@ import { platform as riscv64Platform } from '../../platforms/qemu-riscv64-virt.t
 import { devicesOfFrontend, frontendsOf, type Platform } from '../../src/config/platform.ts';
 import { buildFrontendDtb, poolNodeName } from '../../qemu/frontend/dts.ts';
 import { bootStandalone, type StandaloneFrontend } from '../../qemu/frontend/standalone.ts';
+import { frontendTools } from '../../qemu/frontend/tool.ts';
 
 const verbose = process.argv.includes('--verbose');
 const archArg = process.argv.indexOf('--arch');
@@ -80,7 +81,9 @@ async function main(arch: FrontendArch): Promise<void> {
   if (!platform) throw new Error(`--arch ${arch}: one of ${Object.keys(PLATFORMS).join(', ')}`);
   console.log(`${arch} on ${platform.name}`);
   const riscv = arch === 'riscv64';
-  const artifacts = await ensureFrontend([], arch);
+  // The C tools every system's frontend carries, built for this architecture.
+  const tools = frontendTools(arch);
+  const artifacts = await ensureFrontend(tools, arch);
   const ram = platform.frontend.ram;
   // bootStandalone's default pool: the last 16 MiB of the frontend's RAM.
   const defaultPool = ram.base + ram.size - 16 * 0x100000;
@@ -155,6 +158,14 @@ async function main(arch: FrontendArch): Promise<void> {
     });
     if (!fe) throw new Error('frontend did not boot; console log: ' + join(work, 'console.log'));
     const f = fe;
+
+    await test(`the frontend's C tools run (${tools.map((t) => t.path).join(', ')})`, async () => {
+      for (const t of tools) {
+        const r = await f.run(`${t.path} 2>&1`);
+        // Without arguments each prints its usage and exits 2; a binary of another architecture cannot run.
+        assert(r.status === 2 && /^usage: /.test(r.output.trim()), `${t.path}: status ${r.status}: ${r.output}`);
+      }
+    });
 
     await test('restricted DMA pool created', async () => {
       const out = await f.check('dmesg | grep -i "restricted DMA pool"');
