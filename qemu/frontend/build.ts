@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * The Linux frontend: a kernel built from Debian's `linux-source-6.1` with
- * `allnoconfig` plus the project's fragment (`kernel.config`), and an
- * initramfs made of Debian's static arm64 busybox and e2fsck and the project's `init`.
+ * The Linux frontend, for arm64 or riscv64 (`FrontendArch`): a kernel built
+ * from Debian's `linux-source-6.1` with `allnoconfig` plus the project's
+ * fragments (`kernel.config`, common, then `kernel-<arch>.config`), and an
+ * initramfs made of Debian's static busybox and e2fsck for that architecture
+ * and the project's `init`.
  *
  * Both are cached outside the work tree, each in a directory named by a hash
- * of its inputs (`<cache>/frontend-kernel-<hash>/Image`,
- * `<cache>/frontend-initramfs-<hash>/initramfs.cpio.gz`): a second run finds
+ * of its inputs (arm64: `<cache>/frontend-kernel-<hash>/Image`,
+ * `<cache>/frontend-initramfs-<hash>/initramfs.cpio.gz`; riscv64: the same
+ * with `-riscv64` after `frontend-kernel`/`frontend-initramfs`): a second run finds
  * them and returns at once. The kernel build prints a progress line every
  * few hundred objects and keeps the whole make output in `build.log` beside
  * the image; a failure prints the log's tail.
  *
  * Everything comes from Debian through apt: the kernel source, the cross
- * compiler and, through a private apt configuration that leaves the
- * system's dpkg architectures alone, the arm64 `busybox-static` package
- * (verified by apt against the archive's signed index).
+ * compilers and, through a private apt configuration that leaves the
+ * system's dpkg architectures alone, the `busybox-static` and
+ * `e2fsck-static` packages of the target architecture (verified by apt
+ * against the archive's signed index; `ARCH_DATA` says which suite).
  *
- * Usage: `node --import tsx qemu/frontend/build.ts` prints the paths.
+ * Usage: `node --import tsx qemu/frontend/build.ts [arm64|riscv64]` prints the paths.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -34,24 +38,65 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const KERNEL_SOURCE_PACKAGE = 'linux-source-6.1';
 /** Where the kernel source package puts its tarball. */
 export const KERNEL_SOURCE_TARBALL = '/usr/src/linux-source-6.1.tar.xz';
-/** The project's kernel configuration fragment, applied on `allnoconfig`. */
+/** The project's kernel configuration fragment common to all architectures, applied on `allnoconfig` before the architecture's own (`ArchData.fragment`). */
 export const KERNEL_FRAGMENT = join(here, 'kernel.config');
 /** The project's init script, `/init` in the initramfs. */
 export const INIT_SCRIPT = join(here, 'init');
-/** The cross toolchain prefix. */
+/** The arm64 cross toolchain prefix (`ARCH_DATA[arch].crossCompile` for any architecture). */
 export const CROSS_COMPILE = 'aarch64-linux-gnu-';
+
+/** The architectures the Linux frontend is built for (Debian's names). */
+export type FrontendArch = 'arm64' | 'riscv64';
+
+/** What differs between the frontend's architectures: all data, no code. */
+export interface ArchData {
+  /** the kernel's ARCH= */
+  kernelArch: string;
+  /** cross toolchain prefix (Debian gcc-<triplet>), for the kernel and the C tools */
+  crossCompile: string;
+  /** the architecture's kernel configuration fragment, applied after `KERNEL_FRAGMENT` */
+  fragment: string;
+  /** the bootable image in the kernel build tree */
+  kernelImage: string;
+  /** ELF e_machine of the architecture's programs (183 AArch64, 243 RISC-V) */
+  elfMachine: number;
+  /**
+   * Debian suite of the static busybox and e2fsck packages: 'host' = the
+   * system's own suite (and its -updates); a name = that suite only, verified
+   * with the same keyring (bookworm has no riscv64 port; trixie has).
+   */
+  programSuite: 'host' | string;
+  /** suffix of the cache directories of this architecture's kernel and initramfs ('' for arm64: its names predate riscv64) */
+  cacheSuffix: string;
+  /** Debian package of the static C library and Linux headers the C tools link with */
+  libcDev: string;
+}
+
+/** Per-architecture data of the frontend build. */
+export const ARCH_DATA: Readonly<Record<FrontendArch, ArchData>> = {
+  arm64: {
+    kernelArch: 'arm64', crossCompile: CROSS_COMPILE, fragment: join(here, 'kernel-arm64.config'), kernelImage: 'arch/arm64/boot/Image',
+    elfMachine: 183, programSuite: 'host', cacheSuffix: '', libcDev: 'libc6-dev-arm64-cross',
+  },
+  riscv64: {
+    kernelArch: 'riscv', crossCompile: 'riscv64-linux-gnu-', fragment: join(here, 'kernel-riscv64.config'), kernelImage: 'arch/riscv/boot/Image',
+    elfMachine: 243, programSuite: 'trixie', cacheSuffix: '-riscv64', libcDev: 'libc6-dev-riscv64-cross',
+  },
+};
 /** Keyring that verifies Debian's archive (package debian-archive-keyring). */
 const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
 /** Bump when the kernel build recipe below changes in a way that changes the output. */
-const KERNEL_RECIPE = 'kernel-recipe-1: allnoconfig + KCONFIG_ALLCONFIG fragment; make Image';
+const KERNEL_RECIPE = 'kernel-recipe-2: allnoconfig + KCONFIG_ALLCONFIG = common fragment + arch fragment; make Image';
 /** Bump when the initramfs recipe below changes in a way that changes the output. */
 const INITRAMFS_RECIPE = 'initramfs-recipe-1: gen_init_cpio -t 0 | gzip -9n';
 
 /** Debian packages the frontend build and its standalone boot need, with the reason for each. */
 export const FRONTEND_PACKAGES: ReadonlyArray<readonly [string, string]> = [
   [KERNEL_SOURCE_PACKAGE, 'the frontend kernel source'],
-  ['gcc-aarch64-linux-gnu', 'cross compiler for the frontend kernel'],
+  ['gcc-aarch64-linux-gnu', 'cross compiler for the arm64 frontend kernel'],
+  ['gcc-riscv64-linux-gnu', 'cross compiler for the riscv64 frontend kernel'],
+  ['libc6-dev-riscv64-cross', 'static C library and Linux headers for the riscv64 frontend tools (qemu/frontend/tool.ts)'],
   ['gcc', 'host tools of the kernel build (kconfig, gen_init_cpio)'],
   ['libc6-dev', 'headers for the host tools (gcc only recommends them)'],
   ['make', 'kernel build driver'],
@@ -61,13 +106,17 @@ export const FRONTEND_PACKAGES: ReadonlyArray<readonly [string, string]> = [
   ['xz-utils', 'unpacks the kernel source tarball'],
   ['gzip', 'compresses the initramfs'],
   ['device-tree-compiler', 'compiles the frontend device tree'],
-  ['debian-archive-keyring', 'verifies the arm64 busybox package'],
-  ['qemu-system-arm', 'boots the frontend standalone (tests, reference figures)'],
+  ['debian-archive-keyring', 'verifies the arm64 and riscv64 busybox and e2fsck packages'],
+  ['qemu-system-arm', 'boots the arm64 frontend standalone (tests, reference figures)'],
+  ['qemu-system-misc', 'boots the riscv64 frontend standalone (qemu-system-riscv64)'],
+  ['qemu-system-data', "QEMU's OpenSBI (-bios default) below the riscv64 frontend on plain QEMU"],
 ];
 
 /** What `ensureFrontend` returns: paths in the cache. */
 export interface FrontendArtifacts {
-  /** arm64 kernel `Image` (raw, load at a 2 MiB aligned address + text_offset 0) */
+  /** the architecture (absent: arm64, for artifacts described by hand) */
+  arch?: FrontendArch;
+  /** kernel `Image` (raw; arm64: load at a 2 MiB aligned address, text_offset 0; riscv64: 2 MiB aligned, entry at its start with a0 = hart id, a1 = device tree) */
   image: string;
   /** initramfs, cpio newc, gzip */
   initramfs: string;
@@ -181,9 +230,15 @@ function checkConfig(fragment: string, config: string): void {
   if (bad.length) throw new Error(`kernel configuration does not honour the fragment (missing dependencies?):\n  ${bad.join('\n  ')}`);
 }
 
-function kernelMakeArgs(src: string, out: string): string[] {
-  return ['-C', src, `O=${out}`, 'ARCH=arm64', `CROSS_COMPILE=${CROSS_COMPILE}`, 'KBUILD_BUILD_USER=baojs', 'KBUILD_BUILD_HOST=baojs',
+function kernelMakeArgs(src: string, out: string, arch: FrontendArch): string[] {
+  const a = ARCH_DATA[arch];
+  return ['-C', src, `O=${out}`, `ARCH=${a.kernelArch}`, `CROSS_COMPILE=${a.crossCompile}`, 'KBUILD_BUILD_USER=baojs', 'KBUILD_BUILD_HOST=baojs',
     'KBUILD_BUILD_TIMESTAMP=1970-01-01'];
+}
+
+/** The whole fragment of `arch`: the common one, then the architecture's. */
+export function kernelFragment(arch: FrontendArch = 'arm64'): string {
+  return `${readFileSync(KERNEL_FRAGMENT, 'utf8')}\n${readFileSync(ARCH_DATA[arch].fragment, 'utf8')}`;
 }
 
 /** Runs make, appending to `logFile`; prints a progress line every `every` compiled objects. */
@@ -224,22 +279,25 @@ function makeWithProgress(args: string[], logFile: string, label: string, every 
   });
 }
 
-/** The kernel's cache key: source version, fragment, recipe, compiler. */
-function kernelKey(): { hash: string; version: string } {
+/** The kernel's cache key: source version, fragments, recipe, compiler, architecture. */
+function kernelKey(arch: FrontendArch): { hash: string; version: string } {
   const version = debVersion(KERNEL_SOURCE_PACKAGE);
-  const gcc = runSync(`${CROSS_COMPILE}gcc`, ['--version']).split('\n')[0];
-  const hash = sha256([KERNEL_RECIPE, KERNEL_SOURCE_PACKAGE, version, gcc, readFileSync(KERNEL_FRAGMENT, 'utf8')].join('\0')).slice(0, 16);
+  const gcc = runSync(`${ARCH_DATA[arch].crossCompile}gcc`, ['--version']).split('\n')[0];
+  const hash = sha256([KERNEL_RECIPE, KERNEL_SOURCE_PACKAGE, version, gcc, ARCH_DATA[arch].kernelArch, kernelFragment(arch)].join('\0')).slice(0, 16);
   return { hash, version };
 }
 
 /**
- * Builds (or finds in the cache) the frontend kernel.
+ * Builds (or finds in the cache) the frontend kernel for `arch`, with
+ * `make -j<cores>` (at most 2: the build shares the machine).
  * @returns the `Image` and `.config` paths.
+ * @throws Error with the tail of build.log when make fails, or when the
+ *   configuration lost a setting of the fragments (a missing dependency)
  */
-export async function ensureKernel(): Promise<{ image: string; config: string }> {
+export async function ensureKernel(arch: FrontendArch = 'arm64'): Promise<{ image: string; config: string }> {
   await ensureFrontendPackages();
-  const { hash, version } = kernelKey();
-  const dest = join(cacheDir(), `frontend-kernel-${hash}`);
+  const { hash, version } = kernelKey(arch);
+  const dest = join(cacheDir(), `frontend-kernel${ARCH_DATA[arch].cacheSuffix}-${hash}`);
   const image = join(dest, 'Image');
   const config = join(dest, 'config');
   if (existsSync(image) && existsSync(config)) return { image, config };
@@ -250,19 +308,22 @@ export async function ensureKernel(): Promise<{ image: string; config: string }>
   const out = join(tmp, 'build');
   mkdirSync(out, { recursive: true });
   const logFile = join(tmp, 'build.log');
-  const jobs = Math.max(1, cpus().length);
+  const jobs = Math.max(1, Math.min(2, cpus().length));
   const t0 = Date.now();
-  log(`building the frontend kernel (${KERNEL_SOURCE_PACKAGE} ${version}, ${jobs} jobs); log: ${displayPath(join(dest, 'build.log'))}`);
-  const base = kernelMakeArgs(src, out);
-  await makeWithProgress([...base, `KCONFIG_ALLCONFIG=${KERNEL_FRAGMENT}`, 'allnoconfig'], logFile, 'kernel config', 1e9);
-  checkConfig(readFileSync(KERNEL_FRAGMENT, 'utf8'), readFileSync(join(out, '.config'), 'utf8'));
-  await makeWithProgress([...base, `-j${jobs}`, 'Image'], logFile, 'kernel build');
-  copyFileSync(join(out, 'arch/arm64/boot/Image'), join(tmp, 'Image'));
+  log(`building the ${arch} frontend kernel (${KERNEL_SOURCE_PACKAGE} ${version}, ${jobs} jobs); log: ${displayPath(join(dest, 'build.log'))}`);
+  const base = kernelMakeArgs(src, out, arch);
+  const fragment = kernelFragment(arch);
+  const fragmentFile = join(tmp, 'fragment.config');
+  writeFileSync(fragmentFile, fragment);
+  await makeWithProgress([...base, `KCONFIG_ALLCONFIG=${fragmentFile}`, 'allnoconfig'], logFile, `${arch} kernel config`, 1e9);
+  checkConfig(fragment, readFileSync(join(out, '.config'), 'utf8'));
+  await makeWithProgress([...base, `-j${jobs}`, 'Image'], logFile, `${arch} kernel build`);
+  copyFileSync(join(out, ARCH_DATA[arch].kernelImage), join(tmp, 'Image'));
   copyFileSync(join(out, '.config'), join(tmp, 'config'));
   copyFileSync(join(out, 'System.map'), join(tmp, 'System.map'));
   rmSync(out, { recursive: true, force: true });
   publish(tmp, dest);
-  log(`frontend kernel ready in ${elapsed(t0)}: ${displayPath(image)}`);
+  log(`${arch} frontend kernel ready in ${elapsed(t0)}: ${displayPath(image)}`);
   return { image, config };
 }
 
@@ -273,30 +334,36 @@ function debianSuite(): string {
   return m[1];
 }
 
-/** A static arm64 program taken from a Debian package for the initramfs. */
-export interface Arm64Program {
+/** A static program taken from a Debian package for the initramfs (the package of the frontend's architecture). */
+export interface DebianProgram {
   /** Debian package, e.g. 'busybox-static' */
   pkg: string;
-  /** the program's path inside the package, e.g. 'bin/busybox' */
+  /** the program's path inside the package, e.g. 'bin/busybox' (or under usr/, in suites with merged /usr) */
   path: string;
 }
 
+/** The former name of `DebianProgram`. */
+export type Arm64Program = DebianProgram;
+
 /** Debian's static busybox: the frontend's shell and tools. */
-export const BUSYBOX: Arm64Program = { pkg: 'busybox-static', path: 'bin/busybox' };
+export const BUSYBOX: DebianProgram = { pkg: 'busybox-static', path: 'bin/busybox' };
 /** Debian's static e2fsck: checks the filesystems the tests make (busybox has no fsck of its own). */
-export const E2FSCK: Arm64Program = { pkg: 'e2fsck-static', path: 'sbin/e2fsck.static' };
+export const E2FSCK: DebianProgram = { pkg: 'e2fsck-static', path: 'sbin/e2fsck.static' };
 
 /**
- * Fetches a static arm64 program from Debian (once) through a private apt
- * configuration (its own sources list, index directory and architecture),
- * so the system's dpkg architectures and apt lists stay as they are; apt
- * checks the package against the signed index.
+ * Fetches a static program of `arch` from Debian (once) through a private
+ * apt configuration (its own sources list, index directory and
+ * architecture), so the system's dpkg architectures and apt lists stay as
+ * they are; apt checks the package against the signed index. The suite is
+ * `ARCH_DATA[arch].programSuite`: the system's own for arm64, trixie for
+ * riscv64 (bookworm has no riscv64 port), both verified with
+ * debian-archive-keyring. Cached in `<cache>/<package>-<arch>/<version>/`.
  * @returns the program's path in the cache and the package's Debian version.
- * @throws Error when the package or the program is missing, or not an arm64 ELF.
+ * @throws Error when the package or the program is missing, or not a 64-bit little-endian ELF of `arch`.
  */
-export async function ensureArm64Program(prog: Arm64Program): Promise<{ path: string; version: string }> {
+export async function ensureProgram(prog: DebianProgram, arch: FrontendArch = 'arm64'): Promise<{ path: string; version: string }> {
   const name = prog.path.split('/').pop()!;
-  const dir = join(cacheDir(), `${prog.pkg}-arm64`);
+  const dir = join(cacheDir(), `${prog.pkg}-${arch}`);
   const current = join(dir, 'current');
   if (existsSync(current)) {
     const version = readFileSync(current, 'utf8').trim();
@@ -305,42 +372,52 @@ export async function ensureArm64Program(prog: Arm64Program): Promise<{ path: st
   }
   await ensureFrontendPackages();
   const setup = await setupModule();
-  const work = join(cacheDir(), `apt-arm64.tmp-${process.pid}`);
+  const work = join(cacheDir(), `apt-${arch}.tmp-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   for (const d of ['lists/partial', 'cache/archives/partial', 'dl', 'x']) mkdirSync(join(work, d), { recursive: true });
   const uri = setup.debianArchiveUri();
-  const suite = debianSuite();
+  const wanted = ARCH_DATA[arch].programSuite;
+  const suite = wanted === 'host' ? debianSuite() : wanted;
+  const suites = wanted === 'host' ? [suite, `${suite}-updates`] : [suite];
   const list = join(work, 'sources.list');
-  writeFileSync(list, [suite, `${suite}-updates`].map((s) => `deb [arch=arm64 signed-by=${DEBIAN_KEYRING}] ${uri} ${s} main\n`).join(''));
+  writeFileSync(list, suites.map((s) => `deb [arch=${arch} signed-by=${DEBIAN_KEYRING}] ${uri} ${s} main\n`).join(''));
   const opts = [
-    '-o', 'APT::Architecture=arm64', '-o', 'APT::Architectures::=arm64',
+    '-o', `APT::Architecture=${arch}`, '-o', `APT::Architectures::=${arch}`,
     '-o', `Dir::Etc::SourceList=${list}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
     '-o', `Dir::State::Lists=${join(work, 'lists')}`, '-o', `Dir::Cache=${join(work, 'cache')}`,
     '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Get::List-Cleanup=0', '-o', 'Debug::NoLocking=1',
   ];
-  log(`fetching ${prog.pkg} (arm64) from Debian ${suite} (signed index)`);
+  log(`fetching ${prog.pkg} (${arch}) from Debian ${suite} (signed index)`);
   try {
     runSync('apt-get', [...opts, '-q', 'update']);
-    runSync('apt-get', [...opts, '-q', 'download', `${prog.pkg}:arm64`], { cwd: join(work, 'dl') });
-    const deb = readdirSync(join(work, 'dl')).find((f) => f.startsWith(`${prog.pkg}_`) && f.endsWith('_arm64.deb'));
-    if (!deb) throw new Error(`apt-get download produced no ${prog.pkg} arm64 package`);
+    runSync('apt-get', [...opts, '-q', 'download', `${prog.pkg}:${arch}`], { cwd: join(work, 'dl') });
+    const deb = readdirSync(join(work, 'dl')).find((f) => f.startsWith(`${prog.pkg}_`) && f.endsWith(`_${arch}.deb`));
+    if (!deb) throw new Error(`apt-get download produced no ${prog.pkg} ${arch} package`);
     const debPath = join(work, 'dl', deb);
     const version = runSync('dpkg-deb', ['-f', debPath, 'Version']).trim();
     runSync('dpkg-deb', ['-x', debPath, join(work, 'x')]);
-    const bin = join(work, 'x', prog.path);
-    if (!existsSync(bin)) throw new Error(`${deb} has no ${prog.path}`);
+    // Suites with merged /usr (trixie) ship bin/busybox as usr/bin/busybox.
+    const bin = [join(work, 'x', prog.path), join(work, 'x', 'usr', prog.path)].find((f) => existsSync(f));
+    if (!bin) throw new Error(`${deb} has no ${prog.path} (nor usr/${prog.path})`);
     const elf = readFileSync(bin).subarray(0, 20);
-    // ELF, 64-bit, little endian, e_machine 183 (AArch64).
-    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf.readUInt16LE(18) !== 183) throw new Error(`${deb}: ${prog.path} is not an arm64 ELF`);
+    // ELF, 64-bit, little endian, e_machine of the architecture (183 AArch64, 243 RISC-V).
+    if (elf.readUInt32BE(0) !== 0x7f454c46 || elf[4] !== 2 || elf[5] !== 1 || elf.readUInt16LE(18) !== ARCH_DATA[arch].elfMachine) {
+      throw new Error(`${deb}: ${prog.path} is not a ${arch} ELF`);
+    }
     const vdir = join(dir, version);
     mkdirSync(vdir, { recursive: true });
     copyFileSync(bin, join(vdir, name));
     writeFileSync(current, `${version}\n`);
-    log(`${prog.pkg} ${version} (arm64)`);
+    log(`${prog.pkg} ${version} (${arch})`);
     return { path: join(vdir, name), version };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** `ensureProgram(prog, 'arm64')`, under its former name. */
+export function ensureArm64Program(prog: DebianProgram): Promise<{ path: string; version: string }> {
+  return ensureProgram(prog, 'arm64');
 }
 
 /** Compiles the kernel's `usr/gen_init_cpio` (a host tool that writes cpio archives with device nodes, no root needed). */
@@ -355,20 +432,21 @@ function ensureGenInitCpio(): string {
 }
 
 /**
- * Builds (or finds in the cache) the initramfs: busybox (applet links made
- * by init at boot), `/init`, `/etc/profile`, the console and null device
- * nodes, and any `extra` files.
+ * Builds (or finds in the cache) the initramfs of `arch`: busybox (applet links made
+ * by init at boot), e2fsck, `/init`, `/etc/profile`, the console and null device
+ * nodes, and any `extra` files (programs in them must be built for `arch`:
+ * `buildFrontendTool(source, arch)`).
  * @returns the path of the gzip-compressed cpio (newc) archive.
  */
-export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<string> {
-  const busybox = await ensureArm64Program(BUSYBOX);
-  const e2fsck = await ensureArm64Program(E2FSCK);
+export async function ensureInitramfs(extra: InitramfsFile[] = [], arch: FrontendArch = 'arm64'): Promise<string> {
+  const busybox = await ensureProgram(BUSYBOX, arch);
+  const e2fsck = await ensureProgram(E2FSCK, arch);
   const init = readFileSync(INIT_SCRIPT);
   const profile = 'export PS1=\'\\h:\\w# \'\n';
   const parts: Array<string | Uint8Array> = [INITRAMFS_RECIPE, busybox.version, readFileSync(busybox.path), e2fsck.version, init, profile];
   for (const f of extra) parts.push(f.path, String(f.mode ?? 0o755), f.contents);
   const hash = sha256(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(`${p}\0`) : Buffer.from(p))))).slice(0, 16);
-  const dest = join(cacheDir(), `frontend-initramfs-${hash}`);
+  const dest = join(cacheDir(), `frontend-initramfs${ARCH_DATA[arch].cacheSuffix}-${hash}`);
   const out = join(dest, 'initramfs.cpio.gz');
   if (existsSync(out)) return out;
 
@@ -423,18 +501,28 @@ export async function ensureInitramfs(extra: InitramfsFile[] = []): Promise<stri
 }
 
 /**
+ * The frontend architecture of a platform: 'riscv64' for a riscv64 machine,
+ * 'arm64' for aarch64.
+ */
+export function frontendArchOf(p: { machine: { arch?: string } }): FrontendArch {
+  return p.machine.arch === 'riscv64' ? 'riscv64' : 'arm64';
+}
+
+/**
  * Everything the Linux frontend needs, built or taken from the cache:
  * installs missing Debian packages, builds the kernel and the initramfs.
- * @param extra files to add to the initramfs (tests' helper scripts)
+ * @param extra files to add to the initramfs (tests' helper scripts; programs built for `arch`)
+ * @param arch the frontend's architecture (default 'arm64'; `frontendArchOf(platform)` gives a platform's)
  */
-export async function ensureFrontend(extra: InitramfsFile[] = []): Promise<FrontendArtifacts> {
-  const { image, config } = await ensureKernel();
-  const initramfs = await ensureInitramfs(extra);
-  return { image, initramfs, config };
+export async function ensureFrontend(extra: InitramfsFile[] = [], arch: FrontendArch = 'arm64'): Promise<FrontendArtifacts> {
+  if (!(arch in ARCH_DATA)) throw new Error(`frontend architecture ${arch}: one of ${Object.keys(ARCH_DATA).join(', ')}`);
+  const { image, config } = await ensureKernel(arch);
+  const initramfs = await ensureInitramfs(extra, arch);
+  return { arch, image, initramfs, config };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  ensureFrontend().then((a) => {
+  ensureFrontend([], (process.argv[2] ?? 'arm64') as FrontendArch).then((a) => {
     console.log(`image: ${a.image}\ninitramfs: ${a.initramfs}\nconfig: ${a.config}`);
   }, (e: Error) => {
     console.error(`[frontend] ${e.message}`);

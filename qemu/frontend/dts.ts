@@ -15,24 +15,48 @@
  * Options cover the standalone boot too (plain QEMU, no monitor): PSCI over
  * HVC, the PL011 console, and QEMU virt's own virtio-mmio transports, with
  * an optional restricted pool in the frontend's RAM.
+ *
+ * The architecture follows `p.machine.arch`. aarch64: GIC (v2 or v3), the
+ * architected timer, PSCI, PL011; interrupts are GIC INTIDs (SPI = INTID − 32).
+ * riscv64: /cpus with timebase-frequency and one `riscv,cpu-intc` per hart,
+ * a SiFive PLIC (`machine.plic`; S-mode external interrupt 9 and M-mode 11
+ * of each hart, as on QEMU virt), an ns16550a UART; no PSCI and no timer
+ * node (SBI). On riscv64 a device's `frontendIntid` is its PLIC source
+ * number (one cell).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { devicesOfFrontend, frontendsOf, gicOf, type Platform, type Range } from '../../src/config/platform.ts';
 
-/** QEMU virt's own virtio-mmio transports: 32 windows of 0x200 bytes from 0x0a00_0000, SPI 16 + n, edge-triggered. */
+/** QEMU virt's own virtio-mmio transports (aarch64): 32 windows of 0x200 bytes from 0x0a00_0000, SPI 16 + n, edge-triggered. */
 export const QEMU_VIRTIO_MMIO = { base: 0x0a000000, stride: 0x200, count: 32, firstSpi: 16 } as const;
+
+/** QEMU riscv64 virt's own virtio-mmio transports: 8 windows of 0x1000 bytes from 0x1000_1000, PLIC source 1 + n. */
+export const QEMU_RISCV_VIRTIO_MMIO = { base: 0x10001000, stride: 0x1000, count: 8, firstSource: 1 } as const;
+
+/** Size of the PLIC's register frame in the device tree (the SiFive PLIC's 64 MiB map). */
+export const PLIC_FRAME_SIZE = 0x4000000;
+
+/**
+ * `riscv,ndev` of the frontend's PLIC: QEMU 7.2 riscv virt's (0x60 = 96,
+ * `VIRT_IRQCHIP_NUM_SOURCES`), or more when a device's interrupt source is
+ * higher (Linux ignores sources above ndev).
+ */
+export const PLIC_NDEV_QEMU_VIRT = 96;
+
+/** The ns16550a input clock QEMU virt gives its UART (1.8432 MHz × 2), Hz. */
+export const NS16550_CLOCK_HZ = 3686400;
 
 /** Options of the frontend device tree. */
 export interface FrontendDtsOptions {
   /** which frontend VM: index in `frontendsOf(p)` (default 0, `p.frontend`); its RAM and only its device models go in */
   frontend?: number;
-  /** PSCI conduit: 'smc' under an EL2 monitor or Bao (default), 'hvc' on plain QEMU at EL1 */
+  /** aarch64: PSCI conduit: 'smc' under an EL2 monitor or Bao (default), 'hvc' on plain QEMU at EL1; unused on riscv64 (SBI) */
   conduit?: 'smc' | 'hvc';
   /** kernel command line (`/chosen/bootargs`) */
   bootargs?: string;
-  /** include the machine's PL011 (default false: under the monitor the UART belongs to the backend) */
+  /** include the machine's UART, PL011 or ns16550a (default false: under the monitor the UART belongs to the backend) */
   uart?: boolean;
   /** `/chosen/stdout-path`; default 'serial0:115200n8' with the UART, none without */
   stdoutPath?: string;
@@ -40,13 +64,17 @@ export interface FrontendDtsOptions {
   initrd?: Range;
   /** include a virtio-mmio node per platform device (default true) */
   devices?: boolean;
-  /** trigger of the platform devices' interrupts (default 'level', active high) */
+  /** trigger of the platform devices' interrupts (default 'level', active high; aarch64 only: a PLIC source has no trigger cell) */
   irqTrigger?: 'level' | 'edge';
   /** number of vCPUs (default: the frontend's CPU count) */
   cpus?: number;
   /** more memory for Linux, e.g. a shared region outside the frontend's RAM (it must be in the linear map to hold a restricted pool) */
   extraMemory?: Range[];
-  /** QEMU virt's own virtio-mmio transports: include `count` of them (from the highest, which QEMU fills first), optionally sharing one restricted pool */
+  /**
+   * QEMU virt's own virtio-mmio transports (`QEMU_VIRTIO_MMIO` on aarch64,
+   * `QEMU_RISCV_VIRTIO_MMIO` on riscv64): include `count` of them (from the
+   * highest, which QEMU fills first), optionally sharing one restricted pool
+   */
   qemuVirtio?: { count?: number; pool?: Range };
 }
 
@@ -91,8 +119,9 @@ export function frontendIdentityArgs(p: Platform, index: number): string {
   return `baojs.hostname=${vm.name}${net ? ` baojs.ip=${frontendAddress(index)}/24` : ''}`;
 }
 
-/** The device tree source (dts) of a frontend of platform `p` (`opts.frontend`, default the first). */
+/** The device tree source (dts) of a frontend of platform `p` (`opts.frontend`, default the first), for the platform's architecture. */
 export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string {
+  if (p.machine.arch === 'riscv64') return riscvFrontendDts(p, opts);
   const m = p.machine;
   const conduit = opts.conduit ?? 'smc';
   const vm = frontendsOf(p)[opts.frontend ?? 0];
@@ -260,6 +289,172 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
       if (qemuPool) out(2, 'memory-region = <&dma_qemu>;');
       out(1, '};');
     }
+  }
+  out(0, '};');
+  return `${L.join('\n')}\n`;
+}
+
+/**
+ * The riscv64 device tree of a frontend: see the file's comment. Memory,
+ * reserved memory and the virtio-mmio nodes are as on aarch64; interrupts
+ * are PLIC sources.
+ */
+function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
+  const m = p.machine;
+  if (!m.plic) throw new Error('machine.plic: a riscv64 frontend needs a PLIC');
+  if (!m.timebaseHz) throw new Error('machine.timebaseHz: a riscv64 frontend needs the time CSR frequency');
+  const vm = frontendsOf(p)[opts.frontend ?? 0];
+  if (!vm) throw new Error(`frontend ${opts.frontend}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
+  const devices = devicesOfFrontend(p, opts.frontend ?? 0);
+  const ncpu = opts.cpus ?? vm.cpus.length;
+  const withDevices = opts.devices ?? true;
+  const q = QEMU_RISCV_VIRTIO_MMIO;
+  const qcount = opts.qemuVirtio ? Math.min(q.count, Math.max(0, opts.qemuVirtio.count ?? q.count)) : 0;
+  if (opts.uart && (m.uart.kind ?? 'pl011') !== 'ns16550') throw new Error(`machine.uart.kind: the riscv64 frontend drives an ns16550, not ${m.uart.kind ?? 'pl011'}`);
+  const sources = [
+    ...(withDevices ? devices.map((d) => d.frontendIntid) : []),
+    ...(opts.uart ? [m.uart.intid] : []),
+    ...(qcount ? [q.firstSource + q.count - 1] : []),
+  ];
+  for (const s of sources) if (!Number.isInteger(s) || s < 1) throw new Error(`PLIC source ${s}: must be 1 or more`);
+  const ndev = Math.max(PLIC_NDEV_QEMU_VIRT, ...sources);
+  const L: string[] = [];
+  const out = (indent: number, s: string): void => { L.push(`${'\t'.repeat(indent)}${s}`); };
+
+  out(0, '// SPDX-License-Identifier: Apache-2.0');
+  out(0, `// Generated from platforms/${p.name}.ts by qemu/frontend/dts.ts: do not edit.`);
+  out(0, '/dts-v1/;');
+  out(0, '');
+  out(0, '/ {');
+  out(1, `model = "baojs frontend ${vm.name} (${p.name})";`);
+  out(1, 'compatible = "riscv-virtio";');
+  // No interrupt-parent at the root: the harts' interrupt controllers would
+  // inherit the PLIC, a loop Linux refuses; each device names the PLIC.
+  out(1, '#address-cells = <2>;');
+  out(1, '#size-cells = <2>;');
+  out(0, '');
+
+  out(1, 'chosen {');
+  if (opts.bootargs !== undefined) out(2, `bootargs = "${opts.bootargs.replace(/["\\]/g, '\\$&')}";`);
+  const stdout = opts.stdoutPath ?? (opts.uart ? 'serial0:115200n8' : undefined);
+  if (stdout) out(2, `stdout-path = "${stdout}";`);
+  if (opts.initrd) {
+    out(2, `linux,initrd-start = <${cells2(opts.initrd.base)}>;`);
+    out(2, `linux,initrd-end = <${cells2(opts.initrd.base + opts.initrd.size)}>;`);
+  }
+  out(1, '};');
+  if (opts.uart) {
+    out(1, 'aliases {');
+    out(2, 'serial0 = &uart0;');
+    out(1, '};');
+  }
+  out(0, '');
+
+  out(1, 'cpus {');
+  out(2, '#address-cells = <1>;');
+  out(2, '#size-cells = <0>;');
+  out(2, `timebase-frequency = <${m.timebaseHz}>;`);
+  for (let i = 0; i < ncpu; i++) {
+    out(2, `cpu@${unit(i)} {`);
+    out(3, 'device_type = "cpu";');
+    out(3, `reg = <${hex(i)}>;`);
+    out(3, 'status = "okay";');
+    out(3, 'compatible = "riscv";');
+    // No Sstc: the remio monitor and Bao are not known to give a guest the
+    // stimecmp CSR; without it Linux programs its timer through SBI.
+    out(3, 'riscv,isa = "rv64imafdc";');
+    out(3, 'mmu-type = "riscv,sv39";');
+    out(3, `cpu${i}_intc: interrupt-controller {`);
+    out(4, 'compatible = "riscv,cpu-intc";');
+    out(4, '#interrupt-cells = <1>;');
+    out(4, 'interrupt-controller;');
+    out(3, '};');
+    out(2, '};');
+  }
+  out(1, '};');
+  out(0, '');
+
+  const memory: Range[] = [vm.ram];
+  if (withDevices) for (const d of devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
+  memory.push(...(opts.extraMemory ?? []));
+  for (const r of memory) {
+    out(1, `memory@${unit(r.base)} {`);
+    out(2, 'device_type = "memory";');
+    out(2, `reg = ${reg(r)};`);
+    out(1, '};');
+  }
+  out(0, '');
+
+  const pools: Array<{ label: string; name: string; range: Range }> = [];
+  if (withDevices) for (const d of devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
+  const qemuPool = opts.qemuVirtio?.pool;
+  if (qemuPool) pools.push({ label: 'dma_qemu', name: poolNodeName('qemu-virtio', qemuPool.base), range: qemuPool });
+  if (pools.length) {
+    out(1, 'reserved-memory {');
+    out(2, '#address-cells = <2>;');
+    out(2, '#size-cells = <2>;');
+    out(2, 'ranges;');
+    for (const pool of pools) {
+      out(2, `${pool.label}: ${pool.name} {`);
+      out(3, 'compatible = "restricted-dma-pool";');
+      out(3, `reg = ${reg(pool.range)};`);
+      out(2, '};');
+    }
+    out(1, '};');
+    out(0, '');
+  }
+
+  // Per hart: M-mode external interrupt (11), then S-mode (9): contexts 2h and 2h + 1.
+  out(1, `plic: interrupt-controller@${unit(m.plic.base)} {`);
+  out(2, 'compatible = "sifive,plic-1.0.0", "riscv,plic0";');
+  out(2, `reg = ${reg({ base: m.plic.base, size: PLIC_FRAME_SIZE })};`);
+  out(2, '#address-cells = <0>;');
+  out(2, '#interrupt-cells = <1>;');
+  out(2, 'interrupt-controller;');
+  out(2, `interrupts-extended = ${Array.from({ length: ncpu }, (_, i) => `<&cpu${i}_intc 11>, <&cpu${i}_intc 9>`).join(', ')};`);
+  out(2, `riscv,ndev = <${ndev}>;`);
+  out(1, '};');
+  out(0, '');
+
+  if (opts.uart) {
+    out(1, `uart0: serial@${unit(m.uart.base)} {`);
+    out(2, 'compatible = "ns16550a";');
+    out(2, `reg = ${reg(m.uart)};`);
+    out(2, 'interrupt-parent = <&plic>;');
+    out(2, `interrupts = <${m.uart.intid}>;`);
+    out(2, `clock-frequency = <${NS16550_CLOCK_HZ}>;`);
+    out(2, 'reg-shift = <0>;');
+    out(1, '};');
+    out(0, '');
+  }
+
+  if (withDevices) {
+    for (const d of devices) {
+      out(1, `// ${d.name}: ${d.kind}, bind key ${d.bindKey}, shared region ${d.shmem.id}`);
+      out(1, `virtio_mmio@${unit(d.window.base)} {`);
+      out(2, 'compatible = "virtio,mmio";');
+      out(2, `reg = ${reg(d.window)};`);
+      out(2, 'interrupt-parent = <&plic>;');
+      out(2, `interrupts = <${d.frontendIntid}>;`);
+      out(2, 'dma-coherent;');
+      out(2, `memory-region = <&dma_${d.name.replace(/-/g, '_')}>;`);
+      out(1, '};');
+    }
+    out(0, '');
+  }
+
+  // QEMU fills its transports from the highest address down: list them in
+  // that order so that the first `-device` is probed first (vda).
+  for (let n = q.count - 1; n >= q.count - qcount; n--) {
+    const base = q.base + n * q.stride;
+    out(1, `virtio_mmio@${unit(base)} {`);
+    out(2, 'compatible = "virtio,mmio";');
+    out(2, `reg = ${reg({ base, size: q.stride })};`);
+    out(2, 'interrupt-parent = <&plic>;');
+    out(2, `interrupts = <${q.firstSource + n}>;`);
+    out(2, 'dma-coherent;');
+    if (qemuPool) out(2, 'memory-region = <&dma_qemu>;');
+    out(1, '};');
   }
   out(0, '};');
   return `${L.join('\n')}\n`;

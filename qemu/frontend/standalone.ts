@@ -7,6 +7,17 @@
  * its DMA through the restricted pool the device tree gives QEMU's
  * transports.
  *
+ * riscv64 (a platform whose `machine.arch` is 'riscv64'):
+ * `qemu-system-riscv64 -M virt -bios default` (QEMU's OpenSBI in M-mode),
+ * Linux in S-mode, the ns16550a console, QEMU's 8 virtio-mmio transports
+ * at 0x1000_1000 (PLIC sources 1..8). The kernel, initramfs and device
+ * tree go where the platform's frontend RAM is, at `FRONTEND_LOAD_OFFSETS`,
+ * as the monitor and Bao put them; QEMU's `-kernel` is `riscvBootStub`,
+ * which OpenSBI enters at 0x8020_0000 and which enters the kernel with
+ * a1 = the generated device tree (QEMU's `-kernel` would put the Image at
+ * 0x8020_0000, outside the frontend's RAM, and QEMU's own copy of the tree
+ * at the top of its RAM, inside a restricted pool there).
+ *
  * It is the frontend's self-test and the performance reference: QEMU's
  * virtio-blk-device attached straight to the same kernel, no trap and
  * forward.
@@ -17,12 +28,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gicOf, type Platform, type Range } from '../../src/config/platform.ts';
 import { platform as defaultPlatform } from '../../platforms/qemu-aarch64-virt.ts';
-import { ensureFrontend, type FrontendArtifacts } from './build.ts';
-import { buildFrontendDtb } from './dts.ts';
+import { ensureFrontend, frontendArchOf, type FrontendArtifacts } from './build.ts';
+import { buildFrontendDtb, QEMU_RISCV_VIRTIO_MMIO } from './dts.ts';
 import { ConsoleSession, type ConsoleSessionOptions } from './session.ts';
 
-/** QEMU virt's RAM starts here; the frontend's RAM must too for a standalone boot. */
+/** QEMU virt's RAM starts here (aarch64); the frontend's RAM must too for a standalone boot. */
 const QEMU_VIRT_RAM_BASE = 0x40000000;
+/** QEMU riscv64 virt's RAM starts here; OpenSBI keeps the first 2 MiB and enters `-kernel` at + 2 MiB. */
+const QEMU_RISCV_VIRT_RAM_BASE = 0x80000000;
+/** Where OpenSBI (`-bios default`) enters the next stage, QEMU's `-kernel`, on riscv64 virt. */
+const QEMU_RISCV_KERNEL_ENTRY = 0x80200000;
 /** The line init prints once the frontend is up. */
 export const READY_MARKER = /baojs-frontend: ready[^\n]*\n/;
 
@@ -55,6 +70,24 @@ export function linuxBootStub(kernel: number, dtb: number): Buffer {
   return b;
 }
 
+/**
+ * A 32-byte riscv64 boot stub in the Linux RISC-V boot protocol: keeps
+ * a0 = hart id, sets a1 = device tree address, jumps to the kernel Image
+ * (S-mode, MMU off, as SBI firmware leaves the hart).
+ */
+export function riscvBootStub(kernel: number, dtb: number): Buffer {
+  const b = Buffer.alloc(32);
+  [
+    0x00000297, // auipc t0, 0
+    0x0102b583, // ld a1, 16(t0)
+    0x0182b303, // ld t1, 24(t0)
+    0x00030067, // jr t1
+  ].forEach((insn, i) => b.writeUInt32LE(insn, i * 4));
+  b.writeBigUInt64LE(BigInt(dtb), 16);
+  b.writeBigUInt64LE(BigInt(kernel), 24);
+  return b;
+}
+
 /** A disk given to the standalone frontend as a QEMU virtio-blk-device. */
 export interface StandaloneDisk {
   /** raw image file */
@@ -67,9 +100,9 @@ export interface StandaloneDisk {
 
 /** Options of `bootStandalone`. */
 export interface StandaloneOptions {
-  /** platform whose frontend (RAM size, CPU model, GIC) is booted; default qemu-aarch64-virt */
+  /** platform whose frontend (RAM, CPU model, interrupt controller, architecture) is booted; default qemu-aarch64-virt */
   platform?: Platform;
-  /** kernel and initramfs; default `ensureFrontend()` */
+  /** kernel and initramfs, of the platform's architecture; default `ensureFrontend([], frontendArchOf(platform))` */
   artifacts?: FrontendArtifacts;
   /** QEMU virtio-blk-device disks, in order (vda, vdb...) */
   disks?: StandaloneDisk[];
@@ -86,12 +119,13 @@ export interface StandaloneOptions {
    * generated (with `-kernel`, QEMU replaces its memory nodes by one of its
    * own): the layout Bao and the monitor give Linux. Default: true when the
    * restricted pool lies outside the frontend's RAM, false otherwise.
+   * riscv64 always boots this way (false is refused).
    */
   rawBoot?: boolean;
   /**
-   * PSCI conduit: 'hvc' (default) boots Linux at EL1; 'smc' starts the CPUs
+   * aarch64 PSCI conduit: 'hvc' (default) boots Linux at EL1; 'smc' starts the CPUs
    * at EL2 (`virtualization=on`), where QEMU answers PSCI over SMC, as an
-   * EL2 monitor does
+   * EL2 monitor does. riscv64 has no PSCI (harts start through SBI HSM): refused there.
    */
   conduit?: 'hvc' | 'smc';
   /** vCPUs (default 1) */
@@ -122,7 +156,7 @@ export class StandaloneFrontend extends ConsoleSession {
   /** the ready line init printed */
   readyLine = '';
 
-  /** Powers Linux off (`poweroff -f`: PSCI SYSTEM_OFF ends QEMU), killing QEMU by PID if it does not end; resolves with QEMU's exit code. */
+  /** Powers Linux off (`poweroff -f`: PSCI SYSTEM_OFF, or SBI system reset on riscv64, ends QEMU), killing QEMU by PID if it does not end; resolves with QEMU's exit code. */
   async shutdown(graceMs = 10000): Promise<number | null> {
     if (!this.done) this.send('\nsync; poweroff -f\n');
     const code = await this.close(graceMs);
@@ -140,8 +174,16 @@ export class StandaloneFrontend extends ConsoleSession {
 export async function bootStandalone(opts: StandaloneOptions = {}): Promise<StandaloneFrontend> {
   const p = opts.platform ?? defaultPlatform;
   const ram = p.frontend.ram;
-  if (ram.base !== QEMU_VIRT_RAM_BASE) throw new Error(`frontend.ram.base must be 0x${QEMU_VIRT_RAM_BASE.toString(16)} for a standalone QEMU boot`);
-  const artifacts = opts.artifacts ?? await ensureFrontend();
+  const arch = frontendArchOf(p);
+  if (arch === 'riscv64') {
+    if (opts.conduit !== undefined) throw new Error('conduit: riscv64 has no PSCI');
+    if (opts.rawBoot === false) throw new Error('rawBoot: the riscv64 standalone boot always loads the files itself');
+    if (ram.base < QEMU_RISCV_KERNEL_ENTRY + 0x200000) throw new Error(`frontend.ram.base must be 0x${(QEMU_RISCV_KERNEL_ENTRY + 0x200000).toString(16)} or above for a riscv64 standalone boot (OpenSBI and the boot stub are below)`);
+  } else if (ram.base !== QEMU_VIRT_RAM_BASE) {
+    throw new Error(`frontend.ram.base must be 0x${QEMU_VIRT_RAM_BASE.toString(16)} for a standalone QEMU boot`);
+  }
+  const artifacts = opts.artifacts ?? await ensureFrontend([], arch);
+  if ((artifacts.arch ?? 'arm64') !== arch) throw new Error(`artifacts are for ${artifacts.arch ?? 'arm64'}, ${p.name} is ${arch}`);
   const disks = opts.disks ?? [];
   const cpus = opts.cpus ?? 1;
   const pool: Range | undefined = opts.restrictedPool === false ? undefined
@@ -152,7 +194,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   // to Linux as memory of its own, and QEMU's RAM grows to hold it.
   const poolOutside = pool !== undefined && (pool.base < ram.base || pool.base + pool.size > ram.base + ram.size);
   const qemuRamEnd = Math.max(ram.base + ram.size, poolOutside && pool ? pool.base + pool.size : 0);
-  const rawBoot = opts.rawBoot ?? poolOutside;
+  const rawBoot = arch === 'riscv64' || (opts.rawBoot ?? poolOutside);
   const kernelAddr = ram.base + FRONTEND_LOAD_OFFSETS.kernel;
   const initrdAddr = ram.base + FRONTEND_LOAD_OFFSETS.initrd;
   const dtbAddr = ram.base + FRONTEND_LOAD_OFFSETS.dtb;
@@ -160,33 +202,52 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   if (rawBoot && statSync(artifacts.image).size > initrdAddr - kernelAddr) throw new Error('kernel Image too large for the raw boot layout');
 
   const workDir = mkdtempSync(join(tmpdir(), 'baojs-frontend-'));
-  const bootargs = ['console=ttyAMA0', 'earlycon=pl011,0x09000000', 'panic=-1', opts.append ?? ''].join(' ').trim();
+  const hexAddr = (n: number): string => `0x${n.toString(16)}`;
+  const consoleArgs = arch === 'riscv64' ? ['console=ttyS0', `earlycon=uart8250,mmio,${hexAddr(p.machine.uart.base)}`] : ['console=ttyAMA0', 'earlycon=pl011,0x09000000'];
+  const bootargs = [...consoleArgs, 'panic=-1', opts.append ?? ''].join(' ').trim();
   const dtb = buildFrontendDtb(p, {
-    conduit: opts.conduit ?? 'hvc', uart: true, devices: false, cpus, bootargs,
-    qemuVirtio: { count: 32, pool }, extraMemory: poolOutside && pool ? [pool] : [],
+    conduit: arch === 'riscv64' ? undefined : opts.conduit ?? 'hvc', uart: true, devices: false, cpus, bootargs,
+    qemuVirtio: { count: arch === 'riscv64' ? QEMU_RISCV_VIRTIO_MMIO.count : 32, pool }, extraMemory: poolOutside && pool ? [pool] : [],
     initrd: rawBoot ? { base: initrdAddr, size: initrdSize } : undefined,
   }, join(workDir, 'frontend.dtb'));
-  const hexAddr = (n: number): string => `0x${n.toString(16)}`;
+  // Kernel, initramfs and device tree at their offsets in the frontend's RAM.
+  const loaders = [
+    '-device', `loader,file=${artifacts.image},addr=${hexAddr(kernelAddr)},force-raw=on`,
+    '-device', `loader,file=${artifacts.initramfs},addr=${hexAddr(initrdAddr)},force-raw=on`,
+    '-device', `loader,file=${dtb},addr=${hexAddr(dtbAddr)},force-raw=on`,
+  ];
   let bootArgs = ['-kernel', artifacts.image, '-initrd', artifacts.initramfs, '-dtb', dtb];
-  if (rawBoot) {
+  if (rawBoot && arch === 'arm64') {
     const stub = join(workDir, 'boot-stub.bin');
     writeFileSync(stub, linuxBootStub(kernelAddr, dtbAddr));
     bootArgs = [
-      '-device', `loader,file=${artifacts.image},addr=${hexAddr(kernelAddr)},force-raw=on`,
-      '-device', `loader,file=${artifacts.initramfs},addr=${hexAddr(initrdAddr)},force-raw=on`,
-      '-device', `loader,file=${dtb},addr=${hexAddr(dtbAddr)},force-raw=on`,
+      ...loaders,
       // QEMU keeps its own device tree at the start of RAM for firmware: the stub goes above it.
       '-device', `loader,file=${stub},addr=${hexAddr(ram.base + FRONTEND_LOAD_OFFSETS.stub)},force-raw=on,cpu-num=0`,
     ];
   }
 
-  const gic = gicOf(p.machine).version;
-  const argv = [
-    '-M', `virt,gic-version=${gic}${opts.conduit === 'smc' ? ',secure=off,virtualization=on' : ''}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - ram.base) / 0x100000)}M`,
-    '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot',
-    ...bootArgs,
-    '-global', 'virtio-mmio.force-legacy=false',
-  ];
+  let argv: string[];
+  if (arch === 'riscv64') {
+    // OpenSBI enters QEMU's -kernel, the stub, which enters the kernel in the frontend's RAM.
+    const stub = join(workDir, 'boot-stub.bin');
+    writeFileSync(stub, riscvBootStub(kernelAddr, dtbAddr));
+    argv = [
+      '-M', 'virt', '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - QEMU_RISCV_VIRT_RAM_BASE) / 0x100000)}M`,
+      '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot',
+      '-bios', 'default', '-kernel', stub,
+      ...loaders,
+      '-global', 'virtio-mmio.force-legacy=false',
+    ];
+  } else {
+    const gic = gicOf(p.machine).version;
+    argv = [
+      '-M', `virt,gic-version=${gic}${opts.conduit === 'smc' ? ',secure=off,virtualization=on' : ''}`, '-cpu', p.machine.qemuCpu, '-smp', String(cpus), '-m', `${Math.ceil((qemuRamEnd - ram.base) / 0x100000)}M`,
+      '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nic', 'none', '-no-reboot',
+      ...bootArgs,
+      '-global', 'virtio-mmio.force-legacy=false',
+    ];
+  }
   if (opts.icount) argv.push('-icount', opts.icount);
   disks.forEach((d, i) => {
     argv.push('-drive', `if=none,id=d${i},format=raw,file=${d.file}${d.readOnly ? ',readonly=on' : ''}`);
@@ -194,7 +255,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   });
   argv.push(...(opts.qemuArgs ?? []));
 
-  const child = spawn('qemu-system-aarch64', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(arch === 'riscv64' ? 'qemu-system-riscv64' : 'qemu-system-aarch64', argv, { stdio: ['pipe', 'pipe', 'pipe'] });
   const session = new StandaloneFrontend(child, {
     name: 'standalone frontend', timeoutMs: opts.timeoutMs ?? 180000, logFile: opts.logFile, onOutput: opts.onOutput,
   });
