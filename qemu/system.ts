@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { buildFirmware } from '../scripts/build.ts';
 import { loadPlatform, monitorLayout } from '../scripts/gen-platform.ts';
-import { ensureFrontend, type InitramfsFile } from './frontend/build.ts';
+import { ensureFrontend, frontendArchOf, type InitramfsFile } from './frontend/build.ts';
 import { frontendTools } from './frontend/tool.ts';
 import { buildFrontendDtb, frontendIdentityArgs } from './frontend/dts.ts';
 export { frontendAddress } from './frontend/dts.ts';
@@ -96,10 +96,14 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   for (const d of disks) log(`[system] passthrough disk ${d.name}: ${d.file}`);
   const baoImage = opts.baoImage ?? process.env.BAO_IMAGE;
   if (baoImage) return bootUnderBao(p, baoImage, disks, opts, log);
+  if (p.machine.arch !== 'aarch64') {
+    throw new Error(`${p.name}: the remio test monitor runs on aarch64 only so far; boot this platform under Bao (BAO_IMAGE=<bao.bin built with build/bao/${p.name}/, docs/bao.md)`);
+  }
   log('[system] building the baojs firmware');
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
-  const fe = await ensureFrontend([...frontendTools(), ...(opts.initramfsExtra ?? [])]);
+  const arch = frontendArchOf(p);
+  const fe = await ensureFrontend([...frontendTools(arch), ...(opts.initramfsExtra ?? [])], arch);
   const O = FRONTEND_LOAD_OFFSETS;
   const outDir = join(ROOT, 'build', 'system');
   mkdirSync(outDir, { recursive: true });

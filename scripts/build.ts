@@ -378,17 +378,20 @@ export function sectionSizes(elf: string, arch: Arch = 'aarch64'): { text: numbe
 
 /**
  * Builds everything `npm start` and the tests boot: the firmware image and,
- * with `all`, the remio test monitor and the Linux frontend (kernel,
- * initramfs), each cached by its inputs.
+ * with `all`, the remio test monitor and the Linux frontend of each
+ * architecture (kernel, initramfs), each cached by its inputs.
  */
 export async function buildAll(platform: string | undefined, all: boolean): Promise<void> {
   await buildFirmware({ platform });
   if (!all) return;
   const { ensureMonitor } = await import('../qemu/monitor/build.ts');
   log(`remio test monitor: ${displayPath(await ensureMonitor())}`);
-  const { ensureFrontend } = await import('../qemu/frontend/build.ts');
-  const fe = await ensureFrontend();
-  log(`Linux frontend: ${displayPath(fe.image)}, ${displayPath(fe.initramfs)}`);
+  const { ensureFrontend, ARCH_DATA } = await import('../qemu/frontend/build.ts');
+  // the frontend of every architecture: the tests boot each (the standalone reference, Bao images)
+  for (const arch of Object.keys(ARCH_DATA) as Array<keyof typeof ARCH_DATA>) {
+    const fe = await ensureFrontend([], arch);
+    log(`Linux frontend (${arch}): ${displayPath(fe.image)}, ${displayPath(fe.initramfs)}`);
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

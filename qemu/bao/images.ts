@@ -28,10 +28,10 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { frontendsOf, type Platform } from '../../src/config/platform.ts';
-import { ensureFrontend, type FrontendArtifacts } from '../frontend/build.ts';
+import { ensureFrontend, frontendArchOf, type FrontendArtifacts } from '../frontend/build.ts';
 import { buildFrontendTool, ETHFLOOD, frontendTools } from '../frontend/tool.ts';
 import { compileDtb, frontendDts, frontendIdentityArgs } from '../frontend/dts.ts';
-import { linuxBootStub } from '../frontend/standalone.ts';
+import { linuxBootStub, riscvBootStub } from '../frontend/standalone.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MiB = 0x100000;
@@ -53,28 +53,6 @@ export function defaultBackendImage(name: string): string {
  */
 export function defaultFrontendImage(name: string, index = 0): string {
   return join(baoBuildDir(name), `frontend${index ? index + 1 : ''}.bin`);
-}
-
-/**
- * A 40-byte riscv64 boot stub in the RISC-V Linux boot protocol
- * (Documentation/riscv/boot.rst): a0 = hart id (left as Bao sets it),
- * a1 = device tree address, then a jump to the kernel Image (satp 0, as
- * Bao starts a VM). The same layout as the aarch64 stub: code, then the
- * device tree's address at 24 and the kernel's at 32.
- */
-export function riscvLinuxBootStub(kernel: number, dtb: number): Buffer {
-  const b = Buffer.alloc(40);
-  [
-    0x00000297, // auipc t0, 0
-    0x0182b583, // ld a1, 24(t0): dtb
-    0x0202b303, // ld t1, 32(t0): kernel
-    0x00030067, // jr t1
-    0x00000013, // nop
-    0x00000013, // nop
-  ].forEach((insn, i) => b.writeUInt32LE(insn, i * 4));
-  b.writeBigUInt64LE(BigInt(dtb), 24);
-  b.writeBigUInt64LE(BigInt(kernel), 32);
-  return b;
 }
 
 /** Offsets inside frontend.bin (from the frontend's RAM base). */
@@ -103,7 +81,8 @@ export interface FrontendImageOptions {
  * @throws when the pieces do not fit the frontend's RAM.
  */
 export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions = {}): Promise<string> {
-  const a = opts.artifacts ?? await ensureFrontend([...frontendTools(), { path: ETHFLOOD.path, contents: buildFrontendTool(ETHFLOOD.source) }]);
+  const arch = frontendArchOf(p);
+  const a = opts.artifacts ?? await ensureFrontend([...frontendTools(arch), { path: ETHFLOOD.path, contents: buildFrontendTool(ETHFLOOD.source, arch) }], arch);
   const index = opts.frontend ?? 0;
   const vm = frontendsOf(p)[index];
   if (!vm) throw new Error(`frontend ${index}: ${p.name} has ${frontendsOf(p).length} frontend VMs`);
@@ -124,7 +103,7 @@ export async function buildFrontendImage(p: Platform, opts: FrontendImageOptions
   if (FRONTEND_BLOB.dtb + dtb.length > FRONTEND_BLOB.kernel) throw new Error('frontend device tree too large for its slot');
 
   const blob = Buffer.alloc(total);
-  const stub = p.machine.arch === 'riscv64' ? riscvLinuxBootStub : linuxBootStub;
+  const stub = arch === 'riscv64' ? riscvBootStub : linuxBootStub;
   stub(base + FRONTEND_BLOB.kernel, base + FRONTEND_BLOB.dtb).copy(blob, FRONTEND_BLOB.stub);
   dtb.copy(blob, FRONTEND_BLOB.dtb);
   kernel.copy(blob, FRONTEND_BLOB.kernel);
