@@ -136,33 +136,14 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   const L: string[] = [];
   const out = (indent: number, s: string): void => { L.push(`${'\t'.repeat(indent)}${s}`); };
 
-  out(0, '// SPDX-License-Identifier: Apache-2.0');
-  out(0, `// Generated from platforms/${p.name}.ts by qemu/frontend/dts.ts: do not edit.`);
-  out(0, '/dts-v1/;');
-  out(0, '');
-  out(0, '/ {');
-  out(1, `model = "baojs frontend ${vm.name} (${p.name})";`);
+  headerLines(out, p, vm.name);
   out(1, 'compatible = "linux,dummy-virt";');
   out(1, 'interrupt-parent = <&gic>;');
   out(1, '#address-cells = <2>;');
   out(1, '#size-cells = <2>;');
   out(0, '');
 
-  out(1, 'chosen {');
-  if (opts.bootargs !== undefined) out(2, `bootargs = "${opts.bootargs.replace(/["\\]/g, '\\$&')}";`);
-  const stdout = opts.stdoutPath ?? (opts.uart ? 'serial0:115200n8' : undefined);
-  if (stdout) out(2, `stdout-path = "${stdout}";`);
-  if (opts.initrd) {
-    out(2, `linux,initrd-start = <${cells2(opts.initrd.base)}>;`);
-    out(2, `linux,initrd-end = <${cells2(opts.initrd.base + opts.initrd.size)}>;`);
-  }
-  out(1, '};');
-  if (opts.uart) {
-    out(1, 'aliases {');
-    out(2, 'serial0 = &uart0;');
-    out(1, '};');
-  }
-  out(0, '');
+  chosenNodes(out, opts);
 
   out(1, 'psci {');
   out(2, 'compatible = "arm,psci-0.2";');
@@ -184,37 +165,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
   out(1, '};');
   out(0, '');
 
-  // Memory: the frontend's RAM, then each shared region, so that it is in
-  // the linear map (a restricted pool must be).
-  const memory: Range[] = [vm.ram];
-  if (withDevices) for (const d of devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
-  memory.push(...(opts.extraMemory ?? []));
-  for (const r of memory) {
-    out(1, `memory@${unit(r.base)} {`);
-    out(2, 'device_type = "memory";');
-    out(2, `reg = ${reg(r)};`);
-    out(1, '};');
-  }
-  out(0, '');
-
-  const pools: Array<{ label: string; name: string; range: Range }> = [];
-  if (withDevices) for (const d of devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
-  const qemuPool = opts.qemuVirtio?.pool;
-  if (qemuPool) pools.push({ label: 'dma_qemu', name: poolNodeName('qemu-virtio', qemuPool.base), range: qemuPool });
-  if (pools.length) {
-    out(1, 'reserved-memory {');
-    out(2, '#address-cells = <2>;');
-    out(2, '#size-cells = <2>;');
-    out(2, 'ranges;');
-    for (const pool of pools) {
-      out(2, `${pool.label}: ${pool.name} {`);
-      out(3, 'compatible = "restricted-dma-pool";');
-      out(3, `reg = ${reg(pool.range)};`);
-      out(2, '};');
-    }
-    out(1, '};');
-    out(0, '');
-  }
+  const qemuPool = memoryNodes(out, vm, withDevices ? devices : [], opts);
 
   if (gic.version === 3) {
     if (gic.gicr === undefined) throw new Error('machine.gic.gicr: GICv3 needs a redistributor base');
@@ -260,19 +211,7 @@ export function frontendDts(p: Platform, opts: FrontendDtsOptions = {}): string 
     out(0, '');
   }
 
-  if (withDevices) {
-    for (const d of devices) {
-      out(1, `// ${d.name}: ${d.kind}, bind key ${d.bindKey}, shared region ${d.shmem.id}`);
-      out(1, `virtio_mmio@${unit(d.window.base)} {`);
-      out(2, 'compatible = "virtio,mmio";');
-      out(2, `reg = ${reg(d.window)};`);
-      out(2, `interrupts = <${GIC_SPI} ${d.frontendIntid - 32} ${trigger}>;`);
-      out(2, 'dma-coherent;');
-      out(2, `memory-region = <&dma_${d.name.replace(/-/g, '_')}>;`);
-      out(1, '};');
-    }
-    out(0, '');
-  }
+  if (withDevices) deviceNodes(out, devices, (d) => [`interrupts = <${GIC_SPI} ${d.frontendIntid - 32} ${trigger}>;`]);
 
   if (opts.qemuVirtio) {
     const q = QEMU_VIRTIO_MMIO;
@@ -321,12 +260,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
   const L: string[] = [];
   const out = (indent: number, s: string): void => { L.push(`${'\t'.repeat(indent)}${s}`); };
 
-  out(0, '// SPDX-License-Identifier: Apache-2.0');
-  out(0, `// Generated from platforms/${p.name}.ts by qemu/frontend/dts.ts: do not edit.`);
-  out(0, '/dts-v1/;');
-  out(0, '');
-  out(0, '/ {');
-  out(1, `model = "baojs frontend ${vm.name} (${p.name})";`);
+  headerLines(out, p, vm.name);
   out(1, 'compatible = "riscv-virtio";');
   // No interrupt-parent at the root: the harts' interrupt controllers would
   // inherit the PLIC, a loop Linux refuses; each device names the PLIC.
@@ -334,21 +268,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
   out(1, '#size-cells = <2>;');
   out(0, '');
 
-  out(1, 'chosen {');
-  if (opts.bootargs !== undefined) out(2, `bootargs = "${opts.bootargs.replace(/["\\]/g, '\\$&')}";`);
-  const stdout = opts.stdoutPath ?? (opts.uart ? 'serial0:115200n8' : undefined);
-  if (stdout) out(2, `stdout-path = "${stdout}";`);
-  if (opts.initrd) {
-    out(2, `linux,initrd-start = <${cells2(opts.initrd.base)}>;`);
-    out(2, `linux,initrd-end = <${cells2(opts.initrd.base + opts.initrd.size)}>;`);
-  }
-  out(1, '};');
-  if (opts.uart) {
-    out(1, 'aliases {');
-    out(2, 'serial0 = &uart0;');
-    out(1, '};');
-  }
-  out(0, '');
+  chosenNodes(out, opts);
 
   out(1, 'cpus {');
   out(2, '#address-cells = <1>;');
@@ -374,35 +294,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
   out(1, '};');
   out(0, '');
 
-  const memory: Range[] = [vm.ram];
-  if (withDevices) for (const d of devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
-  memory.push(...(opts.extraMemory ?? []));
-  for (const r of memory) {
-    out(1, `memory@${unit(r.base)} {`);
-    out(2, 'device_type = "memory";');
-    out(2, `reg = ${reg(r)};`);
-    out(1, '};');
-  }
-  out(0, '');
-
-  const pools: Array<{ label: string; name: string; range: Range }> = [];
-  if (withDevices) for (const d of devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
-  const qemuPool = opts.qemuVirtio?.pool;
-  if (qemuPool) pools.push({ label: 'dma_qemu', name: poolNodeName('qemu-virtio', qemuPool.base), range: qemuPool });
-  if (pools.length) {
-    out(1, 'reserved-memory {');
-    out(2, '#address-cells = <2>;');
-    out(2, '#size-cells = <2>;');
-    out(2, 'ranges;');
-    for (const pool of pools) {
-      out(2, `${pool.label}: ${pool.name} {`);
-      out(3, 'compatible = "restricted-dma-pool";');
-      out(3, `reg = ${reg(pool.range)};`);
-      out(2, '};');
-    }
-    out(1, '};');
-    out(0, '');
-  }
+  const qemuPool = memoryNodes(out, vm, withDevices ? devices : [], opts);
 
   // Per hart: M-mode external interrupt (11), then S-mode (9): contexts 2h and 2h + 1.
   out(1, `plic: interrupt-controller@${unit(m.plic.base)} {`);
@@ -428,20 +320,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
     out(0, '');
   }
 
-  if (withDevices) {
-    for (const d of devices) {
-      out(1, `// ${d.name}: ${d.kind}, bind key ${d.bindKey}, shared region ${d.shmem.id}`);
-      out(1, `virtio_mmio@${unit(d.window.base)} {`);
-      out(2, 'compatible = "virtio,mmio";');
-      out(2, `reg = ${reg(d.window)};`);
-      out(2, 'interrupt-parent = <&plic>;');
-      out(2, `interrupts = <${d.frontendIntid}>;`);
-      out(2, 'dma-coherent;');
-      out(2, `memory-region = <&dma_${d.name.replace(/-/g, '_')}>;`);
-      out(1, '};');
-    }
-    out(0, '');
-  }
+  if (withDevices) deviceNodes(out, devices, (d) => ['interrupt-parent = <&plic>;', `interrupts = <${d.frontendIntid}>;`]);
 
   // QEMU fills its transports from the highest address down: list them in
   // that order so that the first `-device` is probed first (vda).
@@ -458,6 +337,94 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
   }
   out(0, '};');
   return `${L.join('\n')}\n`;
+}
+
+/** Writes the source's header and opens the root node with the model naming frontend `vm` of `p`. */
+function headerLines(out: (indent: number, s: string) => void, p: Platform, vm: string): void {
+  out(0, '// SPDX-License-Identifier: Apache-2.0');
+  out(0, `// Generated from platforms/${p.name}.ts by qemu/frontend/dts.ts: do not edit.`);
+  out(0, '/dts-v1/;');
+  out(0, '');
+  out(0, '/ {');
+  out(1, `model = "baojs frontend ${vm} (${p.name})";`);
+}
+
+/** Writes the chosen node (bootargs, stdout-path, initramfs) and, with a UART, the aliases naming it serial0. */
+function chosenNodes(out: (indent: number, s: string) => void, opts: FrontendDtsOptions): void {
+  out(1, 'chosen {');
+  if (opts.bootargs !== undefined) out(2, `bootargs = "${opts.bootargs.replace(/["\\]/g, '\\$&')}";`);
+  const stdout = opts.stdoutPath ?? (opts.uart ? 'serial0:115200n8' : undefined);
+  if (stdout) out(2, `stdout-path = "${stdout}";`);
+  if (opts.initrd) {
+    out(2, `linux,initrd-start = <${cells2(opts.initrd.base)}>;`);
+    out(2, `linux,initrd-end = <${cells2(opts.initrd.base + opts.initrd.size)}>;`);
+  }
+  out(1, '};');
+  if (opts.uart) {
+    out(1, 'aliases {');
+    out(2, 'serial0 = &uart0;');
+    out(1, '};');
+  }
+  out(0, '');
+}
+
+/**
+ * Writes one virtio-mmio node per device model: its window, the
+ * properties `irq` gives for its frontend interrupt, DMA coherence and its
+ * restricted pool (from {@link memoryNodes}).
+ */
+function deviceNodes(out: (indent: number, s: string) => void, devices: ReturnType<typeof devicesOfFrontend>, irq: (d: ReturnType<typeof devicesOfFrontend>[number]) => string[]): void {
+  for (const d of devices) {
+    out(1, `// ${d.name}: ${d.kind}, bind key ${d.bindKey}, shared region ${d.shmem.id}`);
+    out(1, `virtio_mmio@${unit(d.window.base)} {`);
+    out(2, 'compatible = "virtio,mmio";');
+    out(2, `reg = ${reg(d.window)};`);
+    for (const line of irq(d)) out(2, line);
+    out(2, 'dma-coherent;');
+    out(2, `memory-region = <&dma_${d.name.replace(/-/g, '_')}>;`);
+    out(1, '};');
+  }
+  out(0, '');
+}
+
+/**
+ * Writes the memory nodes (the frontend's RAM, then each of its devices'
+ * shared regions and `opts.extraMemory`: a restricted pool must be in the
+ * linear map) and the reserved-memory node with one restricted DMA pool
+ * per device (and one for QEMU's own transports, `opts.qemuVirtio.pool`).
+ * @returns QEMU's pool, when there is one, for its transports' nodes.
+ */
+function memoryNodes(out: (indent: number, s: string) => void, vm: { ram: Range }, devices: ReturnType<typeof devicesOfFrontend>, opts: FrontendDtsOptions): Range | undefined {
+  const memory: Range[] = [vm.ram];
+  for (const d of devices) memory.push({ base: d.shmem.base, size: d.shmem.size });
+  memory.push(...(opts.extraMemory ?? []));
+  for (const r of memory) {
+    out(1, `memory@${unit(r.base)} {`);
+    out(2, 'device_type = "memory";');
+    out(2, `reg = ${reg(r)};`);
+    out(1, '};');
+  }
+  out(0, '');
+
+  const pools: Array<{ label: string; name: string; range: Range }> = [];
+  for (const d of devices) pools.push({ label: `dma_${d.name.replace(/-/g, '_')}`, name: poolNodeName(d.name, d.shmem.base), range: d.shmem });
+  const qemuPool = opts.qemuVirtio?.pool;
+  if (qemuPool) pools.push({ label: 'dma_qemu', name: poolNodeName('qemu-virtio', qemuPool.base), range: qemuPool });
+  if (pools.length) {
+    out(1, 'reserved-memory {');
+    out(2, '#address-cells = <2>;');
+    out(2, '#size-cells = <2>;');
+    out(2, 'ranges;');
+    for (const pool of pools) {
+      out(2, `${pool.label}: ${pool.name} {`);
+      out(3, 'compatible = "restricted-dma-pool";');
+      out(3, `reg = ${reg(pool.range)};`);
+      out(2, '};');
+    }
+    out(1, '};');
+    out(0, '');
+  }
+  return qemuPool;
 }
 
 /**
