@@ -12,9 +12,10 @@
  * hypervisor below: it runs its self-test and powers off with the verdict.
  *
  * `--arch riscv64` (or BAOJS_ARCH=riscv64; scripts/arch.ts) runs the same
- * on qemu-system-riscv64: the monitor's HS-mode form (or Bao), riscv64
- * Linux frontends and the riscv64 build of the firmware. Steps that need a
- * device the platform does not have (the backend's own disk) are left out.
+ * on qemu-system-riscv64 under a Bao built for qemu-riscv64-virt
+ * (BAO_IMAGE; the remio test monitor has no riscv64 form yet), with the
+ * riscv64 Linux frontends and firmware. Steps that need a device the
+ * platform does not have (the backend's own disk) are left out.
  *
  * Environment: QEMU (the QEMU program), BAO_IMAGE (a Bao image to boot
  * instead of the monitor), BAOJS_ARCH (aarch64 or riscv64), BAOJS_PLATFORM

@@ -7,8 +7,10 @@
  * and the benchmark boot (monitor or Bao, Linux frontends, baojs backend).
  */
 
-/** The instruction sets baojs is built for. */
-export type SystemArch = 'aarch64' | 'riscv64';
+import type { Machine } from '../src/config/platform.ts';
+
+/** The instruction sets baojs is built for (a platform description's `machine.arch`). */
+export type SystemArch = Machine['arch'];
 
 /** Every architecture, in the order tests and benchmarks report them. */
 export const ARCHES: readonly SystemArch[] = ['aarch64', 'riscv64'];
