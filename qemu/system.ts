@@ -19,7 +19,7 @@ import { frontendTools } from './frontend/tool.ts';
 import { buildFrontendDtb, frontendIdentityArgs } from './frontend/dts.ts';
 export { frontendAddress } from './frontend/dts.ts';
 import type { ConsoleSession } from './frontend/session.ts';
-import { QemuProcess } from './qemu.ts';
+import { QemuProcess, qemuProgram } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
 import { monitorQemuArgs, type Blob, type GuestImage } from './monitor/launch.ts';
 import { BaoBootError, startBao } from './bao/run.ts';
@@ -96,9 +96,6 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   for (const d of disks) log(`[system] passthrough disk ${d.name}: ${d.file}`);
   const baoImage = opts.baoImage ?? process.env.BAO_IMAGE;
   if (baoImage) return bootUnderBao(p, baoImage, disks, opts, log);
-  if (p.machine.arch !== 'aarch64') {
-    throw new Error(`${p.name}: the remio test monitor runs on aarch64 only so far; boot this platform under Bao (BAO_IMAGE=<bao.bin built with build/bao/${p.name}/, docs/bao.md)`);
-  }
   log('[system] building the baojs firmware');
   const elf = opts.firmwareElf ?? (await buildFirmware({ platform: name, quiet: true })).elf;
   log('[system] building the Linux frontend (cached after the first time)');
@@ -107,7 +104,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const O = FRONTEND_LOAD_OFFSETS;
   const outDir = join(ROOT, 'build', 'system');
   mkdirSync(outDir, { recursive: true });
-  const earlycon = `earlycon=pl011,mmio32,0x${monitorLayout(p).debugUart.base.toString(16)} keep_bootcon`;
+  const earlycon = monitorEarlycon(p);
   const blobs: Blob[] = [];
   // each frontend: the kernel, its initramfs and its own device tree at its own RAM
   const images = frontendsOf(p).map((vm, i): GuestImage | undefined => {
@@ -125,6 +122,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     return { file: fe.image, addr: ram + O.kernel, x0: ram + O.dtb };
   });
   const args = await monitorQemuArgs({
+    platform: p.name,
     frontend: images[0]!,
     otherFrontends: images.slice(1),
     backend: { file: elf },
@@ -133,9 +131,19 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     uplinks: opts.uplinks,
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
-  log(`[system] ${process.env.QEMU ?? 'qemu-system-aarch64'} ${args.join(' ')}`);
-  const session = new QemuProcess({ name: 'system', args, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
+  log(`[system] ${qemuProgram(undefined, p.machine.arch)} ${args.join(' ')}`);
+  const session = new QemuProcess({ name: 'system', args, arch: p.machine.arch, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
   return waitForShell(session, disks, opts, opts.firstFrontendOnly ? 0 : (p.otherFrontends ?? []).length);
+}
+
+/**
+ * The kernel arguments that mirror a frontend's kernel log on the monitor's
+ * debug UART from the first instruction: a PL011 on aarch64, an ns16550 on
+ * riscv64 (monitor-only; there is no such UART under Bao).
+ */
+export function monitorEarlycon(p: Platform): string {
+  const at = `0x${monitorLayout(p).debugUart.base.toString(16)}`;
+  return `${p.machine.arch === 'riscv64' ? `earlycon=uart8250,mmio,${at}` : `earlycon=pl011,mmio32,${at}`} keep_bootcon`;
 }
 
 /**

@@ -38,11 +38,16 @@ const cName = (s: string): string => s.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 /** Size of the remio test monitor's own RAM, carved from the top of machine RAM. */
 const MONITOR_RAM_SIZE = 0x1000000;
 /**
- * Frontend guest-physical address of the monitor's write-only debug PL011
- * (a monitor-only aid, absent under Bao): clear of QEMU virt's devices, the
- * remio windows and both VMs' RAM.
+ * Frontend guest-physical address of the monitor's write-only debug UART (a
+ * monitor-only aid, absent under Bao; a PL011 on aarch64, an ns16550 on
+ * riscv64, the kind of the machine's UART), per architecture: clear of
+ * QEMU virt's devices, the interrupt controller, the remio windows and the
+ * VMs' RAM (riscv64 virt has its PLIC where aarch64 has the debug UART).
  */
-const MONITOR_DEBUG_UART_BASE = 0x0c000000;
+const MONITOR_DEBUG_UART_BASE: Record<string, number> = { aarch64: 0x0c000000, riscv64: 0x0b000000 };
+
+/** Bytes of a PLIC's register space (PLIC specification 1.0.0: up to 15,872 contexts from 0x20_0000). */
+const PLIC_SIZE = 0x4000000;
 
 /** Where the remio test monitor (qemu/monitor) lives; none of it exists under Bao. */
 export interface MonitorLayout {
@@ -57,12 +62,15 @@ export interface MonitorLayout {
 /** The monitor's memory layout for platform `p`. @throws Error if it collides with the system. */
 export function monitorLayout(p: Platform): MonitorLayout {
   const ram = { base: p.machine.ram.base + p.machine.ram.size - MONITOR_RAM_SIZE, size: MONITOR_RAM_SIZE };
-  const debugUart = { base: MONITOR_DEBUG_UART_BASE, size: 0x1000 };
+  const debugUart = { base: MONITOR_DEBUG_UART_BASE[p.machine.arch] ?? MONITOR_DEBUG_UART_BASE.aarch64, size: 0x1000 };
   const hits = (a: Range, b: Range): boolean => a.base < b.base + b.size && b.base < a.base + a.size;
   const used: Range[] = [...frontendsOf(p).map((vm) => vm.ram), p.backend.ram, ...p.backend.regions, ...p.devices.map((d) => d.shmem)];
   if (used.some((r) => hits(r, ram))) throw new Error('monitor RAM (top of machine.ram) overlaps a VM or region');
   if ([...used, ...p.devices.map((d) => d.window), p.machine.uart].some((r) => hits(r, debugUart))) {
     throw new Error('monitor debug UART overlaps a frontend range');
+  }
+  if (gicFrames(p.machine).some((g) => hits(g, debugUart)) || (p.machine.plic && hits({ base: p.machine.plic.base, size: PLIC_SIZE }, debugUart))) {
+    throw new Error('monitor debug UART overlaps the interrupt controller');
   }
   return { ram, bootParams: ram.base, debugUart };
 }

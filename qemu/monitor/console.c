@@ -1,56 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The monitor's console: polled writes to the PL011 (shared with the backend,
- * which owns the device), a minimal printf, and spinlocks.
+ * The monitor's console: a minimal printf over the architecture's
+ * console_putc_raw (the platform UART, shared with the backend, which owns
+ * it), whole lines under one lock.
  */
 #include <stdarg.h>
 
 #include "monitor.h"
 
-/** PL011 data register offset. */
-#define UART_DR 0x00
-/** PL011 flag register offset. */
-#define UART_FR 0x18
-/** FR: transmit FIFO full. */
-#define UART_FR_TXFF (1u << 5)
-
 /** Serialises whole lines from several CPUs. */
 static spinlock_t console_lock_word;
-
-/** Takes spinlock `l`, spinning with WFE. */
-void spin_lock(spinlock_t *l)
-{
-    uint32_t tmp, one = 1;
-    __asm__ volatile("sevl\n"
-                     "1: wfe\n"
-                     "2: ldaxr %w0, [%1]\n"
-                     "cbnz %w0, 1b\n"
-                     "stxr %w0, %w2, [%1]\n"
-                     "cbnz %w0, 2b\n"
-                     : "=&r"(tmp)
-                     : "r"(&l->locked), "r"(one)
-                     : "memory");
-}
-
-/** Releases spinlock `l` and wakes waiters. */
-void spin_unlock(spinlock_t *l)
-{
-    __asm__ volatile("stlr wzr, [%0]\n sev" ::"r"(&l->locked) : "memory");
-}
-
-/** Nothing to set up: QEMU's PL011 transmits without configuration. */
-void console_init(void)
-{
-}
-
-/** Writes one byte to the PL011, waiting while its FIFO is full. */
-void console_putc_raw(char c)
-{
-    volatile uint32_t *uart = (volatile uint32_t *)PLAT_UART_BASE;
-    while (uart[UART_FR / 4] & UART_FR_TXFF) {
-    }
-    uart[UART_DR / 4] = (uint8_t)c;
-}
 
 /** Takes the console lock (for multi-call lines). */
 void console_lock(void)

@@ -9,6 +9,7 @@ import { loadPlatform, monitorLayout } from '../../scripts/gen-platform.ts';
 import { ensureMonitor, PLATFORM } from './build.ts';
 import { diskQemuArgs, type DiskImage } from '../disks.ts';
 import type { UplinkOptions } from '../uplink.ts';
+import type { Platform } from '../../src/config/platform.ts';
 
 /** A guest image: an ELF (loaded at its segments' addresses) or a raw binary loaded at `addr`. */
 export interface GuestImage {
@@ -18,7 +19,7 @@ export interface GuestImage {
   addr?: number;
   /** entry point; default: the ELF's entry, or `addr` for a raw image */
   entry?: number;
-  /** x0 at entry (e.g. the dtb address for a Linux frontend, a test mode for the conformance frontend) */
+  /** the boot argument: x0 at entry on aarch64, a1 on riscv64 (the dtb address for a Linux frontend, a test mode for the conformance frontend) */
   x0?: number;
 }
 
@@ -32,6 +33,8 @@ export interface Blob {
 
 /** Options of a monitor run. */
 export interface MonitorRun {
+  /** platform description (default the monitor's aarch64 platform, qemu-aarch64-virt) */
+  platform?: string;
   /** the frontend VM's image (runs on the frontend's CPU at EL1) */
   frontend: GuestImage;
   /** the backend VM's image (runs on the backend's CPU at EL1) */
@@ -75,18 +78,36 @@ function guestArgs(g: GuestImage): [string[], number] {
 }
 
 /**
- * The full `qemu-system-aarch64` argument list for a run: machine, monitor
- * (sets CPU 0's PC), guests, blobs, the boot-parameter block (frontend
- * entry, frontend x0, backend entry, backend x0, then entry and x0 of each
- * other frontend, 0 for one not started; 8 bytes each), the
- * passthrough disks, then `extra`.
+ * The machine and monitor part of the command line. aarch64: QEMU virt at
+ * EL2 with GICv3, CPU 0 starting in the monitor. riscv64: QEMU virt with
+ * the hypervisor extension (and Svpbmt, as for Bao) below QEMU's OpenSBI in
+ * M-mode (`-bios default`), which starts the monitor in HS-mode on its boot
+ * hart (`-kernel`, an ELF entered at its entry point).
+ */
+function machineArgs(p: Platform, monitor: string): string[] {
+  const m = p.machine;
+  const common = ['-smp', String(m.cpus), '-nographic', '-nic', 'none'];
+  if (m.arch === 'riscv64') {
+    return ['-M', 'virt', '-cpu', `${m.qemuCpu},h=true,svpbmt=true`, ...common,
+      '-m', `${(m.ram.base + m.ram.size - 0x80000000) / 2 ** 20}M`, '-bios', 'default', '-kernel', monitor];
+  }
+  return ['-M', 'virt,secure=off,virtualization=on,gic-version=3', '-cpu', m.qemuCpu, ...common,
+    '-m', `${(m.ram.size / 2 ** 30) | 0}G`, '-device', `loader,file=${monitor},cpu-num=0`];
+}
+
+/**
+ * The full `qemu-system-aarch64` (or `-riscv64`) argument list for a run:
+ * machine, monitor, guests, blobs, the boot-parameter block (frontend
+ * entry, frontend boot argument, backend entry, backend boot argument, then
+ * entry and argument of each other frontend, 0 for one not started; 8
+ * bytes each), the passthrough disks, then `extra`.
  * @throws Error from `diskQemuArgs` when a passthrough device is not on the
  *   transport its place on the command line gives it
  */
 export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
-  const p = await loadPlatform(PLATFORM);
+  const p = await loadPlatform(run.platform ?? PLATFORM);
   const params = monitorLayout(p).bootParams;
-  const monitor = await ensureMonitor();
+  const monitor = await ensureMonitor(p.name);
   const [feArgs, feEntry] = guestArgs(run.frontend);
   const [beArgs, beEntry] = guestArgs(run.backend);
   const others = (p.otherFrontends ?? []).map((vm, i) => {
@@ -97,10 +118,7 @@ export async function monitorQemuArgs(run: MonitorRun): Promise<string[]> {
   const words = [feEntry, run.frontend.x0 ?? 0, beEntry, run.backend.x0 ?? 0,
     ...others.flatMap((o, i) => (o ? [o[1], run.otherFrontends![i]!.x0 ?? 0] : [0, 0]))];
   const args = [
-    '-M', 'virt,secure=off,virtualization=on,gic-version=3',
-    '-cpu', p.machine.qemuCpu, '-smp', String(p.machine.cpus), '-m', `${(p.machine.ram.size / 2 ** 30) | 0}G`,
-    '-nographic', '-nic', 'none',
-    '-device', `loader,file=${monitor},cpu-num=0`,
+    ...machineArgs(p, monitor),
     ...feArgs, ...beArgs, ...others.flatMap((o) => o?.[0] ?? []),
     ...(run.blobs ?? []).flatMap((b) => ['-device', `loader,file=${b.file},addr=${hex(b.addr)},force-raw=on`]),
     ...words.flatMap((w, i) => ['-device', `loader,addr=${hex(params + 8 * i)},data=${hex(w)},data-len=8`]),

@@ -116,8 +116,8 @@ void remio_init(void)
 void remio_vm_started(struct vm *vm)
 {
     vm->started = true;
-    dsb();
-    __asm__ volatile("sev");
+    arch_mb();
+    arch_wake();
 }
 
 /** The frontend device whose window holds `addr` in `vm`, or NULL. */
@@ -199,7 +199,7 @@ void remio_emulate_access(struct vm *vm, struct trap_frame *f, uint64_t addr, ui
 {
     struct remio_device *dev = remio_find_by_addr_like_bao(vm, addr);
     while (!(dev->frontend->started && dev->backend->started)) {
-        __asm__ volatile("wfe");
+        arch_wait();
     }
     spin_lock(&remio_lock);
     int id = -1;
@@ -221,17 +221,17 @@ void remio_emulate_access(struct vm *vm, struct trap_frame *f, uint64_t addr, ui
     req->reg = reg;
     req->cpu = vm->cpu;
     req->op = write ? REMIO_OP_WRITE : REMIO_OP_READ;
-    req->value = write ? (reg < 31 ? f->x[reg] : 0) : 0;
+    req->value = write ? frame_reg_get(f, reg) : 0;
     req->state = REMIO_STATE_PENDING;
     dev->fifo[(dev->fifo_head + dev->fifo_count) % REMIO_REQUESTS] = (uint32_t)id;
     dev->fifo_count++;
     spin_unlock(&remio_lock);
 
-    vgic_inject(dev->backend, dev->backend_intid, false);
+    vm_inject(dev->backend, dev->backend_intid);
 
     struct remio_msg *box = &remio_mailbox[vm->cpu];
     while (!box->posted) {
-        __asm__ volatile("wfe");
+        arch_wait();
     }
     spin_lock(&remio_lock);
     struct remio_device *mdev = NULL;
@@ -242,8 +242,8 @@ void remio_emulate_access(struct vm *vm, struct trap_frame *f, uint64_t addr, ui
     }
     struct remio_request *done = mdev ? remio_get_request(mdev, box->id, NULL) : NULL;
     if (done) {
-        if (box->op == REMIO_OP_READ && done->reg < 31) {
-            f->x[done->reg] = done->value;
+        if (box->op == REMIO_OP_READ) {
+            frame_reg_set(f, done->reg, done->value);
         }
         done->state = REMIO_STATE_FREE;
         remio_allocated[box->id] = false;
@@ -255,8 +255,8 @@ void remio_emulate_access(struct vm *vm, struct trap_frame *f, uint64_t addr, ui
     }
 }
 
-/** ASK: hand the oldest pending request of `dev` to the caller (x1..x6), or +1. */
-static int64_t remio_handle_ask(struct trap_frame *f, struct remio_device *dev, uint64_t addr, uint64_t value)
+/** ASK: hand the oldest pending request of `dev` to the caller (c->out), or +1. */
+static int64_t remio_handle_ask(struct remio_call *c, struct remio_device *dev, uint64_t addr, uint64_t value)
 {
     if (addr != 0 || value != 0) {
         return HC_E_FAILURE;
@@ -267,12 +267,13 @@ static int64_t remio_handle_ask(struct trap_frame *f, struct remio_device *dev, 
         return HC_E_FAILURE;
     }
     req->state = REMIO_STATE_PROCESSING;
-    f->x[1] = req->addr;
-    f->x[2] = req->op;
-    f->x[3] = req->value;
-    f->x[4] = req->width;
-    f->x[5] = id;
-    f->x[6] = dev->fifo_count != 0;
+    c->out[0] = req->addr;
+    c->out[1] = req->op;
+    c->out[2] = req->value;
+    c->out[3] = req->width;
+    c->out[4] = id;
+    c->out[5] = dev->fifo_count != 0;
+    c->has_out = true;
     return HC_E_SUCCESS;
 }
 
@@ -289,21 +290,23 @@ static int64_t remio_handle_complete(struct remio_device *dev, uint64_t op, uint
     box->op = (uint32_t)op;
     box->bind_key = dev->bind_key;
     box->id = (uint32_t)request_id;
-    dsb();
+    arch_mb();
     box->posted = true;
-    dsb();
-    __asm__ volatile("sev");
+    arch_mb();
+    arch_wake();
     return HC_E_SUCCESS;
 }
 
 /**
- * The remio hypercall (x0 = 0xC6000002): x1 dm_id (index into the caller's
- * remio list), x2 addr, x3 op, x4 value, x5 request_id. Returns the status
- * for x0; ASK success also fills x1..x6.
+ * The remio hypercall (aarch64: x0 = 0xC6000002, in x1..x5; riscv64: a7 =
+ * 0x08000BA0, a6 = 2, in a0..a4): dm_id (index into the caller's remio
+ * list), addr, op, value, request_id. Returns the status; a successful ASK
+ * also fills c->out (the arch puts it in x1..x6 or a2..a7).
  */
-int64_t remio_hypercall(struct vm *vm, struct trap_frame *f)
+int64_t remio_hypercall(struct vm *vm, struct remio_call *c)
 {
-    uint64_t dm_id = f->x[1], addr = f->x[2], op = f->x[3], value = f->x[4], request_id = f->x[5];
+    uint64_t dm_id = c->dm_id, addr = c->addr, op = c->op, value = c->value, request_id = c->request_id;
+    c->has_out = false;
     if (dm_id >= vm->remio_dev_num) {
         return -HC_E_INVAL_ARGS;
     }
@@ -321,7 +324,7 @@ int64_t remio_hypercall(struct vm *vm, struct trap_frame *f)
         ret = remio_handle_complete(dev, op, value, request_id);
         break;
     case REMIO_OP_ASK:
-        ret = remio_handle_ask(f, dev, addr, value);
+        ret = remio_handle_ask(c, dev, addr, value);
         break;
     case REMIO_OP_NOTIFY:
         ret = HC_E_SUCCESS;
@@ -332,19 +335,21 @@ int64_t remio_hypercall(struct vm *vm, struct trap_frame *f)
     }
     spin_unlock(&remio_lock);
     if (op == REMIO_OP_NOTIFY) {
-        vgic_inject(dev->frontend, dev->frontend_intid, false);
+        vm_inject(dev->frontend, dev->frontend_intid);
     }
     return ret;
 }
 
 /**
- * The IPC hypercall (x0 = 0xC6000001): x1 index into the caller's IPC list,
- * x2 event. The platform description defines no IPC objects, so every index
- * is out of range: -3, as Bao answers.
+ * The IPC hypercall (aarch64 x0 = 0xC6000001, riscv64 a6 = 1): `ipc_id`
+ * indexes the caller's IPC list, `event` the event. The platform
+ * description defines no IPC objects, so every index is out of range: -3,
+ * as Bao answers.
  */
-int64_t ipc_hypercall(struct vm *vm, struct trap_frame *f)
+int64_t ipc_hypercall(struct vm *vm, uint64_t ipc_id, uint64_t event)
 {
     (void)vm;
-    (void)f;
+    (void)ipc_id;
+    (void)event;
     return -HC_E_INVAL_ARGS;
 }

@@ -5,7 +5,7 @@
  * (QEMU's firmware emulation over SMC). Each CPU then enters its VM at EL1
  * with Bao's trap configuration (HCR_EL2: VM, SWIO, FMO/IMO/AMO, TSC).
  */
-#include "monitor.h"
+#include "aarch64.h"
 
 /** HCR_EL2 for a VM: stage 2, set/way invalidate as clean+invalidate, route FIQ/IRQ/SError to EL2, trap SMC, AArch64 EL1. */
 #define HCR_VM_BITS ((1UL << 0) | (1UL << 1) | (1UL << 3) | (1UL << 4) | (1UL << 5) | (1UL << 19) | (1UL << 31))
@@ -23,9 +23,6 @@
 #define PSCI_CPU_ON_64 0xc4000003UL
 #define PSCI_SYSTEM_OFF 0x84000008UL
 
-/** The VMs of the platform: the first frontend, the backend, the other frontends. */
-struct vm vms[VM_COUNT];
-
 extern char _start[];
 
 /** This physical CPU's index (MPIDR_EL1.Aff0 on QEMU virt). */
@@ -34,17 +31,6 @@ uint32_t cpu_current(void)
     return (uint32_t)(sysreg_read(mpidr_el1) & 0xff);
 }
 
-/** The VM pinned to this CPU, or NULL. */
-struct vm *vm_current(void)
-{
-    uint32_t cpu = cpu_current();
-    for (int i = 0; i < VM_COUNT; i++) {
-        if (vms[i].cpu == cpu && vms[i].name && vms[i].entry) {
-            return &vms[i];
-        }
-    }
-    return NULL;
-}
 
 /** Stops this CPU for good (interrupts masked). */
 void monitor_halt(void)
@@ -61,49 +47,11 @@ void monitor_system_off(void)
     monitor_halt();
 }
 
-/** The frontend VMs of the platform description. */
-static const struct frontend_row frontend_rows[PLAT_FRONTEND_COUNT] = {PLAT_FRONTENDS};
-/** The device models of the platform description. */
-const struct device_row device_rows[PLAT_DEVICE_COUNT] = {PLAT_DEVICES};
-
-/** The VM of frontend `index` (PLAT_FRONTENDS order): vms[0], then vms[index + 1] after the backend. */
-struct vm *vm_of_frontend(uint32_t index)
-{
-    return &vms[index == 0 ? 0 : index + 1];
-}
-
-/**
- * Fills in the VMs from platform.h and the runner's boot parameters: the
- * first frontend (vms[0]), the backend (vms[1]), the other frontends. A
- * frontend after the first with entry 0 is not started (its CPU stays off).
- */
-static void vm_configure(void)
-{
-    const volatile struct boot_params *bp = (const volatile struct boot_params *)MONITOR_BOOT_PARAMS;
-    for (uint32_t i = 0; i < PLAT_FRONTEND_COUNT; i++) {
-        const struct frontend_row *r = &frontend_rows[i];
-        struct vm *vm = vm_of_frontend(i);
-        uint32_t id = (uint32_t)(vm - vms);
-        uint64_t entry = bp->vm[id].entry;
-        *vm = (struct vm){
-            .name = r->name, .id = id, .frontend = (int32_t)i, .cpu = r->cpu,
-            .ram_base = r->ram_base, .ram_size = r->ram_size,
-            .entry = entry ? entry : (i == 0 ? r->ram_base : 0),
-            .x0 = bp->vm[id].x0, .debug_uart = true,
-        };
-    }
-    vms[1] = (struct vm){
-        .name = BACKEND_NAME, .id = 1, .frontend = -1, .cpu = BACKEND_CPU,
-        .ram_base = BACKEND_RAM_BASE, .ram_size = BACKEND_RAM_SIZE,
-        .entry = bp->vm[1].entry ? bp->vm[1].entry : BACKEND_RAM_BASE,
-        .x0 = bp->vm[1].x0, .owns_uart = true,
-    };
-}
 
 /** Loads the EL2 state for this CPU's VM and enters it at EL1; never returns. */
 static void vm_enter(struct vm *vm, uint32_t cpu)
 {
-    sysreg_write(vttbr_el2, vm->vttbr);
+    sysreg_write(vttbr_el2, vm->arch.vttbr);
     sysreg_write(vtcr_el2, VTCR_BITS);
     sysreg_write(hcr_el2, HCR_VM_BITS);
     sysreg_write(vmpidr_el2, 1UL << 31);
@@ -120,10 +68,10 @@ static void vm_enter(struct vm *vm, uint32_t cpu)
     for (int i = 0; i < 31; i++) {
         f->x[i] = 0;
     }
-    f->x[0] = vm->x0;
+    f->x[0] = vm->boot_arg;
     f->elr = vm->entry;
     f->spsr = SPSR_EL1H_MASKED;
-    console_printf("monitor: vm %s on cpu %u: entry %lx x0 %lx\n", vm->name, cpu, vm->entry, vm->x0);
+    console_printf("monitor: vm %s on cpu %u: entry %lx x0 %lx\n", vm->name, cpu, vm->entry, vm->boot_arg);
     remio_vm_started(vm);
     vgic_flush(vm);
     cpu_enter_guest(f);
@@ -133,8 +81,7 @@ static void vm_enter(struct vm *vm, uint32_t cpu)
 void monitor_main(uint32_t cpu)
 {
     if (cpu == 0) {
-        console_init();
-        console_printf("monitor: remio test monitor on %s (%u CPUs), EL%lu\n", PLAT_NAME, PLAT_CPUS,
+                console_printf("monitor: remio test monitor on %s (%u CPUs), EL%lu\n", PLAT_NAME, PLAT_CPUS,
                        (sysreg_read(CurrentEL) >> 2) & 3);
         vm_configure();
         gic_init_distributor();
@@ -163,4 +110,10 @@ void monitor_main(uint32_t cpu)
         monitor_halt();
     }
     vm_enter(vm, cpu);
+}
+
+/** Raises `intid` in `vm`'s virtual GIC (a software interrupt: no HW bit), from any CPU. */
+void vm_inject(struct vm *vm, uint32_t intid)
+{
+    vgic_inject(vm, intid, false);
 }

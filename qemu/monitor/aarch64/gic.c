@@ -6,7 +6,7 @@
  * interrupts forwarded to a VM with the LR HW bit are deactivated by the VM's
  * own EOI.
  */
-#include "monitor.h"
+#include "aarch64.h"
 
 #define GICD_CTLR 0x0000
 #define GICD_TYPER 0x0004

@@ -9,7 +9,7 @@
  * (the rest read as zero and ignore writes), and SGI/PPI state lives in its
  * redistributor's SGI frame, as with affinity routing enabled (ARE = 1).
  */
-#include "monitor.h"
+#include "aarch64.h"
 
 #define GICD_CTLR_ARE_NS (1u << 4)
 #define GICD_CTLR_ENABLE_MASK 0x3u
@@ -105,7 +105,7 @@ static void vgic_lr_write(uint32_t n, uint64_t v)
 void vgic_init_vm(struct vm *vm)
 {
     struct vgic *g = &vgic_state[vm->id];
-    vm->vgic = g;
+    vm->arch.vgic = g;
     for (uint32_t i = 0; i < 32; i++) {
         g->irq[i].owned = true;
     }
@@ -157,7 +157,7 @@ static void vgic_kick(struct vm *vm)
  */
 void vgic_inject(struct vm *vm, uint32_t intid, bool hw)
 {
-    struct vgic *g = vm->vgic;
+    struct vgic *g = vm->arch.vgic;
     if (intid >= VGIC_IRQ_COUNT || !g->irq[intid].owned) {
         console_printf("monitor: vm %s: inject of INTID %u it does not own\n", vm->name, intid);
         if (hw) {
@@ -194,7 +194,7 @@ static uint64_t vgic_lr_make(struct vgic *g, uint32_t intid)
  */
 void vgic_flush(struct vm *vm)
 {
-    struct vgic *g = vm->vgic;
+    struct vgic *g = vm->arch.vgic;
     uint64_t hcr = ICH_HCR_EN;
     if (!g->npending) {
         sysreg_write(S3_4_C12_C11_0, hcr);
@@ -294,7 +294,7 @@ static uint32_t vgic_state_of(struct vgic *g, uint32_t intid)
  */
 static void vgic_sync_hw_enable(struct vm *vm, uint32_t intid)
 {
-    struct vgic_irq *irq = &vm->vgic->irq[intid];
+    struct vgic_irq *irq = &vm->arch.vgic->irq[intid];
     bool forwarded = (intid == PLAT_UART_INTID && vm->owns_uart) ||
                      (vm->cpu == BACKEND_CPU && passthrough_owns_intid(intid));
     if (intid >= 32 && forwarded) {
@@ -310,7 +310,7 @@ static void vgic_sync_hw_enable(struct vm *vm, uint32_t intid)
 static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool write, uint64_t *value,
                               uint32_t lo, uint32_t hi)
 {
-    struct vgic *g = vm->vgic;
+    struct vgic *g = vm->arch.vgic;
     uint64_t v = write ? *value : 0;
     if (off >= 0x80 && off < 0x400) {
         uint32_t bank = (uint32_t)(off & ~0x7fUL);
@@ -404,7 +404,7 @@ static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool 
 /** Emulates an access to the VM's distributor frame at offset `off`. */
 static void vgic_emulate_gicd(struct vm *vm, uint64_t off, uint32_t width, bool write, uint64_t *value)
 {
-    struct vgic *g = vm->vgic;
+    struct vgic *g = vm->arch.vgic;
     uint64_t v = 0;
     if (off < 0x80) {
         switch (off) {
@@ -448,7 +448,7 @@ static void vgic_emulate_gicd(struct vm *vm, uint64_t off, uint32_t width, bool 
 /** Emulates an access to the VM's redistributor (RD and SGI frames) at offset `off`. */
 static void vgic_emulate_gicr(struct vm *vm, uint64_t off, uint32_t width, bool write, uint64_t *value)
 {
-    struct vgic *g = vm->vgic;
+    struct vgic *g = vm->arch.vgic;
     uint64_t v = 0;
     if (off >= GICR_SGI_OFFSET) {
         if (vgic_emulate_bank(vm, off - GICR_SGI_OFFSET, width, write, value, 0, 32)) {
@@ -478,7 +478,7 @@ static void vgic_emulate_gicr(struct vm *vm, uint64_t off, uint32_t width, bool 
  */
 bool vgic_emulate(struct vm *vm, uint64_t addr, uint32_t width, bool write, uint64_t *value)
 {
-    struct vgic *g = vm->vgic;
+    struct vgic *g = vm->arch.vgic;
     if (addr >= PLAT_GICD_BASE && addr < PLAT_GICD_BASE + GICD_SIZE) {
         spin_lock(&g->lock);
         vgic_emulate_gicd(vm, addr - PLAT_GICD_BASE, width, write, value);

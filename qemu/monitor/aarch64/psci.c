@@ -8,7 +8,7 @@
  * leaves the run going; the monitor prints `monitor: vm <name> SYSTEM_OFF`
  * (or SYSTEM_RESET) and powers QEMU off, so that a runner sees the end.
  */
-#include "monitor.h"
+#include "aarch64.h"
 
 #define PSCI_VERSION 0x84000000u
 #define PSCI_CPU_SUSPEND_32 0x84000001u

@@ -5,7 +5,7 @@
  * way Bao decodes them, HVC and trapped SMC (PSCI, Bao hypercalls), trapped
  * GIC system registers, and physical interrupts forwarded as virtual ones.
  */
-#include "monitor.h"
+#include "aarch64.h"
 
 #define ESR_EC_SHIFT 26
 #define ESR_EC_SYSREG 0x18
@@ -154,11 +154,18 @@ static void trap_call(struct vm *vm, struct trap_frame *f)
     } else if (owner == SMCCC_VENDOR_HYP_32 || owner == SMCCC_VENDOR_HYP_64) {
         switch (fid & 0xffff) {
         case HC_IPC:
-            ret = ipc_hypercall(vm, f);
+            ret = ipc_hypercall(vm, f->x[1], f->x[2]);
             break;
-        case HC_REMIO:
-            ret = remio_hypercall(vm, f);
+        case HC_REMIO: {
+            struct remio_call c = {.dm_id = f->x[1], .addr = f->x[2], .op = f->x[3], .value = f->x[4], .request_id = f->x[5]};
+            ret = remio_hypercall(vm, &c);
+            if (c.has_out) {
+                for (int i = 0; i < 6; i++) {
+                    f->x[1 + i] = c.out[i];
+                }
+            }
             break;
+        }
         default:
             ret = -HC_E_INVAL_ID;
             break;

@@ -5,7 +5,7 @@
  * description. Anything left unmapped (remio windows, the GIC distributor and
  * redistributors, the debug UART) traps to EL2 as a data abort.
  */
-#include "monitor.h"
+#include "aarch64.h"
 
 /** Translation tables available to each VM. */
 #define STAGE2_TABLES_PER_VM 64
@@ -101,30 +101,13 @@ struct stage2_region {
 /** The backend's named regions (including each device's shared region). */
 static const struct stage2_region stage2_backend_regions[] = {BACKEND_REGIONS};
 
-#if PLAT_PASSTHROUGH_COUNT > 0
-const struct passthrough_dev passthrough_devs[] = {PLAT_PASSTHROUGH};
-#else
-const struct passthrough_dev passthrough_devs[1];
-#endif
-const size_t passthrough_count = PLAT_PASSTHROUGH_COUNT;
-
-/** Whether `intid` is the SPI of a device passed through to the backend. */
-bool passthrough_owns_intid(uint32_t intid)
-{
-    for (size_t i = 0; i < passthrough_count; i++) {
-        if (passthrough_devs[i].intid == intid) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /**
  * Builds `vm`'s stage-2 tables: its RAM, the shared regions (the backend and
  * the frontend of each device, same address; a frontend sees only its own
  * devices' regions), the backend's named regions, the PL011 passthrough and, in the
  * backend, the pages of the passthrough devices (Device-nGnRE, identity, as
- * Bao maps a `vm_dev_region`); sets vm->vttbr. Windows, GICD, GICR and the
+ * Bao maps a `vm_dev_region`); sets vm->arch.vttbr. Windows, GICD, GICR and the
  * debug UART stay unmapped.
  */
 void stage2_build(struct vm *vm)
@@ -151,5 +134,5 @@ void stage2_build(struct vm *vm)
     if (vm->owns_uart) {
         stage2_map(vm, PLAT_UART_BASE, PLAT_UART_SIZE, S2_DEVICE);
     }
-    vm->vttbr = (uint64_t)root | ((uint64_t)(vm->id + 1) << 48);
+    vm->arch.vttbr = (uint64_t)root | ((uint64_t)(vm->id + 1) << 48);
 }
