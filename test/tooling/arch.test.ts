@@ -7,7 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ARCHES, selectedArch, SYSTEM_PLATFORM } from '../../scripts/arch.ts';
-import { loadPlatform } from '../../scripts/gen-platform.ts';
+import { loadPlatform, monitorLayout } from '../../scripts/gen-platform.ts';
+import { gicFrames } from '../../src/config/platform.ts';
 
 test('--arch, --arch=, BAOJS_ARCH and the default', () => {
   assert.is(selectedArch([], {}), 'aarch64');
@@ -28,6 +29,20 @@ test('each architecture has a system platform of that instruction set', async ()
     assert.is(p.machine.arch, arch);
     assert.ok(p.devices.length > 0 && (p.otherFrontends ?? []).length > 0, `${p.name}: devices and a second frontend`);
   }
+});
+
+test("each architecture's monitor keeps its debug UART clear of the interrupt controller and the guests' devices; a clash is refused", async () => {
+  for (const arch of ARCHES) {
+    const p = await loadPlatform(SYSTEM_PLATFORM[arch]);
+    const uart = monitorLayout(p).debugUart;
+    const ic = p.machine.plic ? [{ base: p.machine.plic.base, size: 0x4000000 }] : gicFrames(p.machine);
+    for (const r of [...ic, p.machine.uart, ...p.devices.map((d) => d.window)]) {
+      assert.ok(uart.base + uart.size <= r.base || r.base + r.size <= uart.base, `${p.name}: debug UART 0x${uart.base.toString(16)} overlaps 0x${r.base.toString(16)}`);
+    }
+  }
+  const rv = await loadPlatform(SYSTEM_PLATFORM.riscv64);
+  const clash = { ...rv, machine: { ...rv.machine, plic: { base: monitorLayout(rv).debugUart.base - 0x1000 } } };
+  assert.throws(() => monitorLayout(clash), /debug UART overlaps the interrupt controller/);
 });
 
 test.run();

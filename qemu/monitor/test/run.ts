@@ -23,10 +23,10 @@ import { runQemu as runQemuProcess } from '../../qemu.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFirmware } from '../../../scripts/build.ts';
-import { ensureTestGuests } from '../build.ts';
+import { ensureRiscvProbe, ensureTestGuests } from '../build.ts';
 import { monitorQemuArgs, type MonitorRun } from '../launch.ts';
 import { prepareDisks, temporaryDisks, type DiskImage } from '../../disks.ts';
-import { loadPlatform, monitorLayout } from '../../../scripts/gen-platform.ts';
+import { loadPlatform } from '../../../scripts/gen-platform.ts';
 import { PLATFORM } from '../build.ts';
 
 /** Result of one QEMU run. */
@@ -37,9 +37,9 @@ interface QemuResult {
   timedOut: boolean;
 }
 
-/** Runs QEMU with `args` until it exits or `timeoutMs` passes (then kills it by its PID). */
-async function runQemu(args: string[], timeoutMs: number): Promise<QemuResult> {
-  const r = await runQemuProcess({ args, timeoutMs });
+/** Runs QEMU for `arch` with `args` until it exits or `timeoutMs` passes (then kills it by its PID). */
+async function runQemu(args: string[], timeoutMs: number, arch: 'aarch64' | 'riscv64' = 'aarch64'): Promise<QemuResult> {
+  const r = await runQemuProcess({ args, timeoutMs, arch });
   return { out: r.output, timedOut: r.timedOut };
 }
 
@@ -158,45 +158,99 @@ async function testFirmware(guests: { frontend: string; backend: string }): Prom
   if (rt) console.log(`# remio round trip (baojs firmware, -icount shift=0): ${rt[1]} ns of guest time, one instruction each`);
 }
 
-/** The checks of {@link testLinux}, in order. */
-const LINUX_CHECKS = [
-  'linux: GICv3 driver finds the emulated redistributor',
-  'linux: virtio-blk vda probed through the monitor',
-  'linux: init runs (hvc0 served by baojs)',
-  'linux: poweroff reaches the monitor',
-];
+/** The checks of {@link testLinux} on each architecture, in order. */
+const LINUX_CHECKS: Record<'aarch64' | 'riscv64', string[]> = {
+  aarch64: [
+    'linux: GICv3 driver finds the emulated redistributor',
+    'linux: virtio-blk vda probed through the monitor',
+    'linux: init runs (hvc0 served by baojs)',
+    'linux: poweroff reaches the monitor',
+  ],
+  riscv64: [
+    'linux riscv64: the PLIC driver takes the virtual PLIC',
+    'linux riscv64: virtio-blk vda probed through the monitor',
+    'linux riscv64: init runs (hvc0 served by baojs)',
+    'linux riscv64: poweroff (SBI SRST) reaches the monitor',
+  ],
+};
 
 /**
  * Linux as the frontend (kernel, initramfs and device tree from
  * qemu/frontend, built by `npm test`'s build step or on first use) with the
  * baojs firmware as the backend: boots to init, sees the disks, and powers
- * off through PSCI. About 10 s of wall time.
+ * off (PSCI on aarch64, SBI SRST on riscv64). About 10 s of wall time on
+ * aarch64, a minute on riscv64.
  */
-async function testLinux(): Promise<void> {
+async function testLinux(arch: 'aarch64' | 'riscv64'): Promise<void> {
   const { ensureFrontend } = await import('../../frontend/build.ts');
   const { buildFrontendDtb } = await import('../../frontend/dts.ts');
   const { FRONTEND_LOAD_OFFSETS: O } = await import('../../frontend/standalone.ts');
-  const p = await loadPlatform(PLATFORM);
-  const a = await ensureFrontend();
+  const { monitorEarlycon } = await import('../../system.ts');
+  const platform = arch === 'riscv64' ? RISCV_PLATFORM : PLATFORM;
+  const p = await loadPlatform(platform);
+  const a = await ensureFrontend(undefined, arch === 'riscv64' ? 'riscv64' : 'arm64');
   const ram = p.frontend.ram.base;
-  const debugUart = monitorLayout(p).debugUart.base;
   const dtb = buildFrontendDtb(p, {
     conduit: 'smc',
-    bootargs: `earlycon=pl011,mmio32,0x${debugUart.toString(16)} keep_bootcon console=hvc0 baojs.run=/dev/null baojs.poweroff=1`,
+    bootargs: `${monitorEarlycon(p)} console=hvc0 baojs.run=/dev/null baojs.poweroff=1`,
     initrd: { base: ram + O.initrd, size: statSync(a.initramfs).size },
-  }, join(root, 'build', 'monitor-test', 'frontend.dtb'));
-  const elf = await firmwareElf();
+  }, join(root, 'build', 'monitor-test', `frontend-${arch}.dtb`));
+  const elf = arch === 'riscv64' ? await riscvFirmwareElf() : await firmwareElf();
   const r = await runQemu(await monitorQemuArgs({
+    platform,
     frontend: { file: a.image, addr: ram + O.kernel, x0: ram + O.dtb },
     backend: { file: elf },
     blobs: [{ file: a.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
-    disks: await passthroughDisks(),
-  }), 120_000);
-  const [gic, vda, init, off] = LINUX_CHECKS;
-  report(/GICv3: CPU0: found redistributor 0/.test(r.out), gic, tail(r.out));
+    disks: arch === 'riscv64' ? undefined : await passthroughDisks(),
+  }), arch === 'riscv64' ? 300_000 : 120_000, arch);
+  const [gic, vda, init, off] = LINUX_CHECKS[arch];
+  const irqc = arch === 'riscv64' ? /riscv-plic: \S+: mapped \d+ interrupts with 1 handlers/ : /GICv3: CPU0: found redistributor 0/;
+  report(irqc.test(r.out), gic, tail(r.out));
   report(/virtio_blk virtio\d+: \[vda\]/.test(r.out), vda, tail(r.out));
   report(/baojs-frontend: ready/.test(r.out), init, tail(r.out));
   report(!r.timedOut && /monitor: vm \S+ SYSTEM_OFF/.test(r.out), off, tail(r.out));
+}
+
+/** The riscv64 platform of the monitor's riscv64 form. */
+const RISCV_PLATFORM = 'qemu-riscv64-virt';
+
+let riscvFirmware: Promise<string> | undefined;
+/** The baojs firmware built for {@link RISCV_PLATFORM}. */
+function riscvFirmwareElf(): Promise<string> {
+  riscvFirmware ??= buildFirmware({ platform: RISCV_PLATFORM, quiet: true }).then((r) => r.elf);
+  return riscvFirmware;
+}
+
+/**
+ * The monitor's riscv64 form (HS-mode below QEMU's OpenSBI) with the baojs
+ * firmware as the backend of the riscv64 probe frontend: mode 0 reads and
+ * writes every device's virtio-mmio registers with each load and store
+ * form Bao decodes (lw, lwu, c.lw, sw, c.sw) and checks the SBI answers,
+ * its TAP lines counting as tests; mode 1 issues a c.ld on a window, which
+ * Bao cannot decode (fatal, naming the address and the instruction); mode 2
+ * loads from the backend's RAM (fatal, unmapped). Under -icount.
+ */
+async function testRiscvProbe(): Promise<void> {
+  const p = await loadPlatform(RISCV_PLATFORM);
+  const probe = await ensureRiscvProbe(RISCV_PLATFORM);
+  const backend = { file: await riscvFirmwareElf() };
+  const run = (mode: number): Promise<QemuResult> => icountArgs({ platform: RISCV_PLATFORM, frontend: { file: probe, x0: mode }, backend })
+    .then((args) => runQemu(args, 60_000, 'riscv64'));
+  const r = await run(0);
+  countGuestTap(r.out, 'riscv64 probe');
+  const summary = /probe: (\d+) passed, (\d+) failed/.exec(r.out);
+  report(!r.timedOut && !!summary && summary[2] === '0' && Number(summary[1]) >= 3 * p.devices.filter((d) => (d.frontend ?? 0) === 0).length,
+    'riscv64: the probe frontend ran to its summary with no failures', tail(r.out));
+  report(/baojs \S+ ready: .*riscv64/.test(r.out), 'riscv64: the baojs firmware reports ready under the monitor', tail(r.out));
+  report(/monitor: vm \S+ SYSTEM_OFF/.test(r.out), 'riscv64: SBI SRST shutdown from the frontend ends the run with a status line', tail(r.out));
+  const window = p.devices[0].window.base.toString(16);
+  const cld = await run(1);
+  report(!cld.timedOut && new RegExp(`FATAL: access to ${window} at pc [0-9a-f]+ \\(instruction 0000[0-9a-f]{4}\\) is not a load or store Bao decodes`).test(cld.out),
+    'riscv64: a c.ld on a window ends the run naming the address and the instruction', tail(cld.out));
+  report(!/c\.ld on a window returned/.test(cld.out), 'riscv64: the frontend does not continue past the c.ld', tail(cld.out));
+  const un = await run(2);
+  report(!un.timedOut && new RegExp(`FATAL: read of 4 bytes at unmapped address ${p.backend.ram.base.toString(16)}`).test(un.out) && /registers: pc/.test(un.out),
+    'riscv64: a frontend load from the backend\'s RAM is refused and reported with registers', tail(un.out));
 }
 
 /** Runs every test; exits non-zero on failure. */
@@ -210,8 +264,11 @@ async function main(): Promise<void> {
   const pt = p.backend.passthrough?.[0];
   if (pt) await testPassthroughHidden(guests, pt.base);
   await testFirmware(guests);
-  if (process.env.MONITOR_TEST_LINUX === '0') skip(LINUX_CHECKS, 'MONITOR_TEST_LINUX=0');
-  else await testLinux();
+  await testRiscvProbe();
+  for (const arch of ['aarch64', 'riscv64'] as const) {
+    if (process.env.MONITOR_TEST_LINUX === '0') skip(LINUX_CHECKS[arch], 'MONITOR_TEST_LINUX=0');
+    else await testLinux(arch);
+  }
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
   scratchDisks?.remove();
   process.exit(failed ? 1 : 0);
