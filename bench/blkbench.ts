@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { buildFrontendTool } from '../qemu/frontend/tool.ts';
+import type { FrontendArch } from '../qemu/frontend/build.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /** The tool's source. */
@@ -12,9 +13,9 @@ export const BLKBENCH_SOURCE = join(ROOT, 'bench', 'frontend', 'blkbench.c');
 /** Where the tool lands inside the frontend's initramfs. */
 export const BLKBENCH_PATH = '/usr/bin/blkbench';
 
-/** Builds (or finds) the static tool; returns its bytes, ready for `InitramfsFile.contents`. */
-export function ensureBlkbench(): Buffer {
-  return buildFrontendTool(BLKBENCH_SOURCE);
+/** Builds (or finds) the static tool for the frontend of `arch`; returns its bytes, ready for `InitramfsFile.contents`. */
+export function ensureBlkbench(arch: FrontendArch = 'arm64'): Buffer {
+  return buildFrontendTool(BLKBENCH_SOURCE, arch);
 }
 
 /** One measurement as blkbench printed it. */

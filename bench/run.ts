@@ -44,6 +44,11 @@
  *    first request served; the frontend kernel's uptime at its prompt.
  * 6. Footprint: image sections, bytecode, QuickJS heap after start and its
  *    high-water mark after the throughput runs, the backend VM's RAM.
+ * 7. riscv64 side by side with aarch64 (bench/riscv64.ts): the riscv64
+ *    system on the monitor's HS-mode form under the same -icount, and its
+ *    reference on QEMU's virtio-blk-device on riscv64: image size, heap
+ *    after start, boot to ready, per-request costs with and without the
+ *    data plane, and the block throughput ratios.
  *
  * Prints a table, writes `bench/results/bench-<time>.json` with every
  * figure (and the commit and QEMU version) and `bench/results/ratio-<time>.svg`
@@ -53,7 +58,9 @@
  * Environment: BENCH_ICOUNT overrides the -icount mode (default: shift=0,
  * falling back to shift=auto,sleep=off if the system does not boot);
  * BENCH_QUICK=1 runs an eighth of the requests, bytes and frames, at most
- * 13 reference runs per workload and 32 echoed characters.
+ * 13 reference runs per workload and 32 echoed characters; BENCH_ARCH=aarch64
+ * or riscv64 runs only that architecture's part (riscv64 alone: section 7
+ * without the aarch64 column).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync, closeSync, openSync } from 'node:fs';
@@ -594,8 +601,136 @@ function qemuVersion(): string {
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const ms = (ns: number): string => `${fmt(ns / 1e6, 3)} ms`;
 
+// ---- 7. riscv64 side by side ---------------------------------------------------
+
+/** The riscv64 system platform (scripts/arch.ts). */
+const RISCV_PLATFORM = 'qemu-riscv64-virt';
+/** The block workloads run on riscv64 (a subset of {@link WORKLOADS}: the riscv64 frontend boots and runs slower under TCG). */
+const RISCV_WORKLOADS = WORKLOADS.filter((w) => ['seqread-4k', 'seqread-64k', 'seqwrite-64k', 'randread-4k-qd1', 'randread-4k-qd16'].includes(w.name));
+
+/** What the riscv64 run measured, in the same units as the aarch64 figures. */
+interface ArchFigures {
+  imageBytes: number;
+  heapAfterStartKiB: number;
+  resetToReadyNs: number;
+  /** per-request costs with the data plane, and through the TypeScript device */
+  costs: Record<'read' | 'write' | 'notify', RequestCost>;
+  costsJs: Record<'read' | 'write' | 'notify', RequestCost>;
+  statusRead: RequestCost;
+  throughput: Record<string, Throughput>;
+  reference: Record<string, ReferenceThroughput>;
+  ratios: Record<string, Ratio>;
+}
+
+/**
+ * The riscv64 system (monitor in HS-mode, the riscv64 Linux frontend, the
+ * riscv64 firmware from the same bundle) under -icount `icount`, then the
+ * same frontend on QEMU's virtio-blk-device on riscv64: the figures of
+ * section 7.
+ */
+async function riscvFigures(icount: string, logDir: string): Promise<ArchFigures> {
+  const p = await loadPlatform(RISCV_PLATFORM);
+  const vda = p.devices.find((d) => d.name === 'vda');
+  if (!vda) throw new Error(`${RISCV_PLATFORM} has no vda`);
+  const fw = await buildFirmware({ platform: RISCV_PLATFORM, quiet: true });
+  const extra = [{ path: BLKBENCH_PATH, contents: ensureBlkbench('riscv64') }];
+  const artifacts = await ensureFrontend(extra, 'riscv64');
+  console.log(`[bench] riscv64: booting the system (monitor in HS-mode + Linux + baojs) with -icount ${icount}`);
+  const sys = await bootSystem({
+    platform: RISCV_PLATFORM, timeoutMs: 2_400_000, readyTimeoutMs: 600_000, icount, initramfsExtra: extra,
+    firmwareElf: fw.elf, log: () => {}, logFile: join(logDir, 'system-riscv64.log'), firstFrontendOnly: true,
+  });
+  let figures: Omit<ArchFigures, 'reference' | 'ratios'>;
+  try {
+    const readyLine = /baojs \S+ ready: [^\n]*heap (\d+) KiB free, boot ([\d.]+) ms/.exec(sys.output);
+    if (!readyLine) throw new Error('riscv64: the ready line was not found');
+    const s0 = await stats(sys);
+    await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 1_200_000);
+    const s1 = await stats(sys);
+    const costs = requestCosts(s0.perf.vda, s1.perf.vda);
+    const statusRead = await statusReadCost(sys, STATUS_READS);
+    await toggleDataPlane(sys, 'off');
+    const s2 = await stats(sys);
+    await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 1_200_000);
+    const s3 = await stats(sys);
+    await toggleDataPlane(sys, 'on');
+    const hz = s1.perf.vda[PerfOut.CLOCK_HZ];
+    const secs = sections(fw.elf);
+    figures = {
+      imageBytes: (secs['.text'] ?? 0) + (secs['.rodata'] ?? 0) + (secs['.data'] ?? 0) + (secs['.tdata'] ?? 0),
+      heapAfterStartKiB: s0.heapUsedKiB,
+      resetToReadyNs: (s1.perf.vda[PerfOut.BOOT_TICKS] / hz) * 1e9 + Number(readyLine[2]) * 1e6,
+      costs, costsJs: requestCosts(s2.perf.vda, s3.perf.vda), statusRead,
+      throughput: await runWorkloads(sys, '/dev/vda', 'riscv64 baojs', RISCV_WORKLOADS),
+    };
+  } finally {
+    sys.kill();
+    await sys.close(2000);
+  }
+  const work = benchTempDir('baojs-bench-riscv64-');
+  try {
+    const disk = join(work, 'disk.img');
+    closeSync(openSync(disk, 'w'));
+    truncateSync(disk, p.backend.regions.find((r) => r.name === vda.backing)?.size ?? 64 * MiB);
+    console.log(`[bench] riscv64: booting the reference, the same frontend on QEMU's virtio-blk-device, -icount ${icount}`);
+    const ref = await bootStandalone({
+      platform: p, artifacts, disks: [{ file: disk, iommuPlatform: true }], restrictedPool: vda.shmem,
+      icount, timeoutMs: 2_400_000, readyTimeoutMs: 600_000, logFile: join(logDir, 'reference-riscv64.log'),
+    });
+    try {
+      const reference = await runReference(ref, '/dev/vda', 'riscv64 qemu', RISCV_WORKLOADS);
+      const ratios = ratioRows(RISCV_WORKLOADS, figures.throughput, reference, []);
+      return { ...figures, reference, ratios };
+    } finally {
+      await ref.shutdown();
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Section 7's table: one row per figure, aarch64 and riscv64 side by side (aarch64 empty when only riscv64 ran). */
+function sideBySide(a: ArchFigures | undefined, r: ArchFigures): string[] {
+  const row = (label: string, f: (x: ArchFigures) => string): string => `   ${label.padEnd(44)}${(a ? f(a) : '').padStart(16)}${f(r).padStart(16)}`;
+  const end = (c: Record<'read' | 'write' | 'notify', RequestCost>): number => c.read.total + c.write.total + c.notify.total;
+  const lines = [
+    '7. riscv64 side by side (the same TypeScript bundle and firmware sources; each on its monitor, QEMU TCG, guest time = instructions under -icount shift=0;',
+    '   riscv64 times per-request windows with the 10 MHz time CSR, 100 instructions per tick; reference: QEMU\'s virtio-blk-device on the same frontend)',
+    `   ${''.padEnd(44)}${'aarch64'.padStart(16)}${'riscv64'.padStart(16)}`,
+    row('image (text + rodata + data)', (x) => `${fmt(x.imageBytes / 1024, 1)} KiB`),
+    row('QuickJS heap after start', (x) => `${fmt(x.heapAfterStartKiB)} KiB`),
+    row('reset to "baojs ready"', (x) => ms(x.resetToReadyNs)),
+    row('register read (Status, shadow)', (x) => fmt(x.statusRead.total)),
+    row('4 KiB block request end to end, data plane', (x) => fmt(end(x.costs))),
+    row('4 KiB block request end to end, TypeScript', (x) => fmt(end(x.costsJs))),
+    row('register read (IntStatus), TypeScript', (x) => fmt(x.costsJs.read.total)),
+  ];
+  for (const w of RISCV_WORKLOADS) {
+    lines.push(row(`${w.name} MB/s (ratio to QEMU's)`, (x) => (x.throughput[w.name] && x.ratios[w.name]
+      ? `${fmt(x.throughput[w.name].mbps, 1)} (${fmt(x.ratios[w.name].median * 100)} %)` : '')));
+  }
+  return lines;
+}
+
+/** BENCH_ARCH=riscv64: section 7 alone, riscv64's column only. */
+async function riscvOnly(started: number): Promise<void> {
+  const logDir = join(ROOT, 'build', 'bench');
+  mkdirSync(logDir, { recursive: true });
+  const icount = process.env.BENCH_ICOUNT ?? 'shift=0';
+  const r = await riscvFigures(icount, logDir);
+  console.log(`\nbaojs benchmarks (riscv64 only) — commit ${gitCommit()}, ${qemuVersion()}; -icount ${icount}\n${sideBySide(undefined, r).join('\n')}\n`);
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const json = join(resultsDir, `bench-riscv64-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(json, JSON.stringify({ commit: gitCommit(), qemu: qemuVersion(), date: new Date().toISOString(), icount, quick: QUICK, riscv64: r, wallSeconds: (Date.now() - started) / 1000 }, null, 2) + '\n');
+  console.log(`[bench] wrote ${json} (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const only = process.env.BENCH_ARCH;
+  if (only !== undefined && only !== 'aarch64' && only !== 'riscv64') throw new Error(`BENCH_ARCH=${only}: aarch64 or riscv64`);
+  if (only === 'riscv64') return riscvOnly(started);
   const p = await loadPlatform(PLATFORM);
   const vda = p.devices.find((d) => d.name === 'vda');
   if (!vda) throw new Error(`${PLATFORM} has no vda`);
@@ -853,6 +988,15 @@ async function main(): Promise<void> {
   lines.push(`   image ${fmt(imageBytes / 1024, 1)} KiB (${Object.entries(secs).map(([k, v]) => `${k} ${fmt(v / 1024, 1)} KiB`).join(', ')})`);
   lines.push(`   bytecode ${fmt(footprint.bytecodeBytes / 1024, 1)} KiB; QuickJS heap after start ${footprint.heapAfterStartKiB} KiB, high water after the runs ${footprint.heapHighWaterKiB} KiB of ${footprint.heapTotalKiB} KiB`);
   lines.push(`   backend VM RAM needed ${fmt(footprint.ramNeededKiB)} KiB (image + bss + stack + heap high water; configured ${fmt(footprint.ramConfiguredKiB)} KiB)`);
+  const aarch64: ArchFigures = {
+    imageBytes, heapAfterStartKiB: s0.heapUsedKiB, resetToReadyNs: boot.resetToReadyNs, costs, costsJs, statusRead: statusShadow,
+    throughput: baojs, reference: qemu, ratios,
+  };
+  let riscv64: ArchFigures | undefined;
+  if (only !== 'aarch64') {
+    riscv64 = await riscvFigures(icount, logDir);
+    lines.push('', ...sideBySide(aarch64, riscv64));
+  }
   const report = lines.join('\n');
   console.log('\n' + report + '\n');
 
@@ -871,7 +1015,7 @@ async function main(): Promise<void> {
       uplink,
     },
     storage: { perRequest: storageCost, throughput: STORAGE_WORKLOADS.map((w) => ({ ...w, baojs: storageRuns[w.name], qemu: qemuStorage[w.name], ratio: storageRatios[w.name].median })) },
-    boot, footprint, wallSeconds: (Date.now() - started) / 1000,
+    boot, footprint, riscv64, wallSeconds: (Date.now() - started) / 1000,
   };
   const json = join(resultsDir, `bench-${stamp}.json`);
   writeFileSync(json, JSON.stringify(result, null, 2) + '\n');

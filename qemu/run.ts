@@ -12,9 +12,9 @@
  * hypervisor below: it runs its self-test and powers off with the verdict.
  *
  * `--arch riscv64` (or BAOJS_ARCH=riscv64; scripts/arch.ts) runs the same
- * on qemu-system-riscv64 under a Bao built for qemu-riscv64-virt
- * (BAO_IMAGE; the remio test monitor has no riscv64 form yet), with the
- * riscv64 Linux frontends and firmware. Steps that need a device the
+ * on qemu-system-riscv64, on the monitor's HS-mode form (or under a Bao
+ * built for qemu-riscv64-virt with BAO_IMAGE), with the riscv64 Linux
+ * frontends and firmware. Steps that need a device the
  * platform does not have (the backend's own disk) are left out.
  *
  * Environment: QEMU (the QEMU program), BAO_IMAGE (a Bao image to boot

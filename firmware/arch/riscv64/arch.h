@@ -21,6 +21,8 @@
 #define SIE_STIE       (1UL << 5)   /* supervisor timer interrupt */
 #define SIE_SEIE       (1UL << 9)   /* supervisor external interrupt (the PLIC) */
 #define SIP_STIP       (1UL << 5)
+/** Set by the trap entry when scause is the supervisor timer interrupt (plic.c: irqc_ack). */
+extern bool riscv_timer_trap;
 #define SCAUSE_IRQ     (1UL << 63)
 #define IRQ_S_TIMER    5
 #define IRQ_S_EXTERNAL 9

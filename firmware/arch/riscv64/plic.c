@@ -6,7 +6,8 @@
  * the virtual one). Every source gets priority 1 and the context's
  * threshold is 0. An interrupt is claimed once and completed once
  * (irq.c: irqc_ack, then irqc_eoi). The supervisor timer interrupt is no
- * PLIC source: irqc_ack reports it, while sip.STIP is set, as
+ * PLIC source: irqc_ack reports it, once the trap's scause named it or
+ * while sip.STIP is set, as
  * PLAT_TIMER_INTID (0, a source number the PLIC never delivers), and
  * sie.STIE enables it.
  */
@@ -68,10 +69,20 @@ bool irqc_disable(uint32_t intid)
 	return true;
 }
 
+/*
+ * Set by the trap entry when scause is the supervisor timer interrupt. In
+ * VS-mode under a hypervisor that gives the guest Sstc's vstimecmp (Bao,
+ * the monitor), QEMU 7.2 delivers the timer interrupt but leaves STIP out of
+ * what a read of sip returns: the cause of the trap is the one sure sign.
+ */
+bool riscv_timer_trap;
+
 uint32_t irqc_ack(void)
 {
-	if ((CSR_READ(sip) & SIP_STIP) && (CSR_READ(sie) & SIE_STIE))
+	if ((riscv_timer_trap || (CSR_READ(sip) & SIP_STIP)) && (CSR_READ(sie) & SIE_STIE)) {
+		riscv_timer_trap = false;
 		return PLAT_TIMER_INTID;
+	}
 	uint32_t id = *plic(PLIC_CLAIM(plic_ctx));
 	return id ? id : IRQC_NONE;
 }

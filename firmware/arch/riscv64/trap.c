@@ -41,6 +41,8 @@ void trap_handle(struct arch_frame *f)
 	if (f->scause & SCAUSE_IRQ) {
 		uint64_t code = f->scause & ~SCAUSE_IRQ;
 		if (code == IRQ_S_TIMER || code == IRQ_S_EXTERNAL) {
+			if (code == IRQ_S_TIMER)
+				riscv_timer_trap = true;
 			irq_handle();
 			return;
 		}

@@ -7,6 +7,7 @@
 #ifndef MONITOR_ARCH_H
 #define MONITOR_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /** Name of the CPU mode the monitor runs in, for its banner. */
@@ -44,6 +45,7 @@ struct vplic;
 struct vm_arch {
     uint64_t hgatp;      /**< hgatp value: Sv39x4, VMID, root table PPN */
     struct vplic *vplic; /**< its virtual PLIC */
+    bool sstc;           /**< its hart has Sstc: SBI set_timer writes vstimecmp (henvcfg.STCE set) */
 };
 
 /** A spinlock (amoswap; the monitor never sleeps holding one). */

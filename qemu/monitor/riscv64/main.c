@@ -6,7 +6,8 @@
  * SBI HSM. Each hart then enters its VM in VS-mode with Bao's trap
  * configuration (src/arch/riscv/vmm.c, vm.c): hedeleg breakpoint, ecall
  * from VU and the guest's own page faults; hideleg the three VS interrupts;
- * hcounteren the time CSR; a0 = the vCPU id (0), a1 = the boot argument.
+ * hcounteren the time CSR; henvcfg.STCE where the hart has Sstc; a0 = the
+ * vCPU id (0), a1 = the boot argument.
  */
 #include "riscv64.h"
 
@@ -71,7 +72,19 @@ static void vm_enter(struct vm *vm, uint32_t hart)
     csr_write(CSR_HEDELEG, HEDELEG_BITS);
     csr_write(CSR_HIDELEG, HIDELEG_BITS);
     csr_write(CSR_HCOUNTEREN, HCOUNTEREN_TM);
-    csr_write(CSR_HENVCFG, 0);
+    /*
+     * Sstc (as Bao, vmm.c): where henvcfg.STCE sticks, the guest's timer is
+     * vstimecmp, which SBI set_timer writes; it starts out of reach. Where
+     * M-mode has Sstc on, QEMU also makes VSTIP read-only in hvip, so the
+     * other way (the HS timer, then hvip.VSTIP) would not work at all.
+     */
+    csr_write(CSR_HENVCFG, HENVCFG_STCE);
+    vm->arch.sstc = (csr_read(CSR_HENVCFG) & HENVCFG_STCE) != 0;
+    if (vm->arch.sstc) {
+        csr_write(CSR_VSTIMECMP, UINT64_MAX);
+    } else {
+        csr_write(CSR_HENVCFG, 0);
+    }
     csr_write(CSR_HVIP, 0);
     csr_write(CSR_HIE, 0);
     csr_write(CSR_VSSTATUS, 0);

@@ -21,6 +21,7 @@
 #define CSR_VSSTATUS 0x200
 #define CSR_VSIE 0x204
 #define CSR_VSTVEC 0x205
+#define CSR_VSTIMECMP 0x24d
 #define CSR_VSATP 0x280
 #define CSR_HSTATUS 0x600
 #define CSR_HEDELEG 0x602
@@ -66,6 +67,8 @@
 #define CAUSE_ECALL_VS 10
 #define CAUSE_LOAD_GUEST_PAGE_FAULT 21
 #define CAUSE_STORE_GUEST_PAGE_FAULT 23
+/** henvcfg.STCE: Sstc's vstimecmp drives the guest's timer interrupt (VSTIP). */
+#define HENVCFG_STCE (1UL << 63)
 /** hgatp mode Sv39x4. */
 #define HGATP_MODE_SV39X4 (8UL << 60)
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The SBI a VM sees (SBI 1.0), answered the way Bao answers it
- * (src/arch/riscv/sbi.c) for one vCPU per VM: BASE, TIME (through the M-mode
- * firmware's timer and hvip.VSTIP), IPI (hvip.VSSIP), RFENCE (local fences:
+ * (src/arch/riscv/sbi.c) for one vCPU per VM: BASE, TIME (vstimecmp on a
+ * hart with Sstc, as Bao; else the M-mode firmware's timer and hvip.VSTIP), IPI (hvip.VSSIP), RFENCE (local fences:
  * the VM's only hart is this one), HSM (vhart 0 is started, there is no
  * other), and Bao's hypercall extension 0x08000BA0 (a6 = hypercall id:
  * a0 = 0, a1 = the status, a successful remio ASK in a2..a7).
@@ -85,9 +85,13 @@ void sbi_emulate(struct vm *vm, struct trap_frame *f)
         break;
     case SBI_EXT_TIME:
         if (fid == SBI_TIME_SET_TIMER) {
-            sbi_ecall(SBI_EXT_TIME, SBI_TIME_SET_TIMER, a0, 0, 0);
-            csr_clear(CSR_HVIP, 1UL << IRQ_VS_TIMER);
-            csr_set(CSR_SIE, 1UL << IRQ_S_TIMER);
+            if (vm->arch.sstc) {
+                csr_write(CSR_VSTIMECMP, a0);
+            } else {
+                sbi_ecall(SBI_EXT_TIME, SBI_TIME_SET_TIMER, a0, 0, 0);
+                csr_clear(CSR_HVIP, 1UL << IRQ_VS_TIMER);
+                csr_set(CSR_SIE, 1UL << IRQ_S_TIMER);
+            }
             r.error = SBI_SUCCESS;
         }
         break;
