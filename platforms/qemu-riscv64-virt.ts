@@ -10,8 +10,10 @@
  * System: the same parts as on qemu-aarch64-virt, moved above OpenSBI and
  * Bao (which QEMU loads at 0x8020_0000): the Linux frontend's RAM at
  * 0x9000_0000, the baojs backend at 0xa000_0000, its regions at
- * 0xa200_0000, the shared regions from 0xb000_0000, a second frontend at
- * 0xc000_0000; the remio windows at 0x0800_0000 in the frontend (a hole in
+ * 0xa200_0000, a second frontend at 0xc000_0000, the shared regions from
+ * 0xd000_0000, above both frontends' RAM (riscv64 Linux ignores memory
+ * below the RAM its kernel is loaded in, so a restricted DMA pool there
+ * would be unusable); the remio windows at 0x0800_0000 in the frontend (a hole in
  * QEMU virt's map between the platform bus and the PLIC). No device is
  * passed through to the backend yet (the disk and the uplink of the
  * aarch64 system need the virtio driver's interrupts through the PLIC).
@@ -22,7 +24,7 @@ import type { Platform } from '../src/config/platform.ts';
 import { system, type SystemPlacement } from './system.ts';
 
 export const placement: SystemPlacement = {
-  frontendRam: 0x90000000, backendRam: 0xa0000000, backendRegions: 0xa2000000, shmem: 0xb0000000, windows: 0x08000000,
+  frontendRam: 0x90000000, backendRam: 0xa0000000, backendRegions: 0xa2000000, shmem: 0xd0000000, windows: 0x08000000,
   frontend2Ram: 0xc0000000,
 };
 
