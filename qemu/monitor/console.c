@@ -112,3 +112,28 @@ void console_printf(const char *fmt, ...)
     console_unlock();
     va_end(ap);
 }
+
+/**
+ * One character a VM wrote to the monitor's debug UART: each of its lines
+ * goes to the console prefixed with `<vm name>: ` (a line open per VM, so
+ * that two VMs writing at once keep their own prefixes), "\n" as "\r\n".
+ */
+void console_vm_putc(struct vm *vm, char c)
+{
+    static bool line_mid[VM_COUNT];
+    console_lock();
+    if (!line_mid[vm->id]) {
+        for (const char *p = vm->name; *p; p++) {
+            console_putc_raw(*p);
+        }
+        console_putc_raw(':');
+        console_putc_raw(' ');
+        line_mid[vm->id] = true;
+    }
+    if (c == '\n') {
+        console_putc_raw('\r');
+        line_mid[vm->id] = false;
+    }
+    console_putc_raw(c);
+    console_unlock();
+}

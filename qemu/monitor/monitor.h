@@ -94,6 +94,8 @@ extern const struct device_row device_rows[PLAT_DEVICE_COUNT];
 void console_printf(const char *fmt, ...);
 void console_lock(void);
 void console_unlock(void);
+struct vm;
+void console_vm_putc(struct vm *vm, char c);
 
 /* arch: the console UART, spinlocks, CPUs */
 void console_putc_raw(char c);
@@ -112,6 +114,7 @@ extern struct vm vms[VM_COUNT];
 void vm_configure(void);
 struct vm *vm_current(void);
 struct vm *vm_of_frontend(uint32_t index);
+void vm_for_each_mapping(struct vm *vm, void (*map)(struct vm *vm, uint64_t base, uint64_t size, bool device));
 
 /** A device of the machine passed through to the backend (a row of PLAT_PASSTHROUGH). */
 struct passthrough_dev {

@@ -76,3 +76,45 @@ bool passthrough_owns_intid(uint32_t intid)
     }
     return false;
 }
+
+/** A named memory range from platform.h. */
+struct vm_region {
+    const char *name; /**< region name */
+    uint64_t base;    /**< base address */
+    uint64_t size;    /**< size, bytes */
+};
+
+/** The backend's named regions (including each device's shared region). */
+static const struct vm_region backend_regions[] = {BACKEND_REGIONS};
+
+/**
+ * Calls `map` for every range `vm` gets identity-mapped at stage 2, as Bao
+ * maps a VM's memory and device regions: its RAM; in the backend its named
+ * regions (the shared regions among them) and the pages of the passthrough
+ * devices (`device` true); in a frontend the shared regions of its own
+ * devices only; the UART in the VM that owns it (`device` true). Remio
+ * windows, the interrupt controller and the debug UART stay unmapped.
+ */
+void vm_for_each_mapping(struct vm *vm, void (*map)(struct vm *vm, uint64_t base, uint64_t size, bool device))
+{
+    map(vm, vm->ram_base, vm->ram_size, false);
+    if (vm->cpu == BACKEND_CPU) {
+        for (size_t i = 0; i < sizeof backend_regions / sizeof backend_regions[0]; i++) {
+            map(vm, backend_regions[i].base, backend_regions[i].size, false);
+        }
+        for (size_t i = 0; i < passthrough_count; i++) {
+            uint64_t page = passthrough_devs[i].base & ~0xfffUL;
+            uint64_t end = (passthrough_devs[i].base + passthrough_devs[i].size + 0xfffUL) & ~0xfffUL;
+            map(vm, page, end - page, true);
+        }
+    } else {
+        for (size_t i = 0; i < PLAT_DEVICE_COUNT; i++) {
+            if ((int32_t)device_rows[i].frontend == vm->frontend) {
+                map(vm, device_rows[i].shmem_base, device_rows[i].shmem_size, false);
+            }
+        }
+    }
+    if (vm->owns_uart) {
+        map(vm, PLAT_UART_BASE, PLAT_UART_SIZE, true);
+    }
+}

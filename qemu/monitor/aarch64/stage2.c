@@ -91,48 +91,22 @@ static void stage2_map(struct vm *vm, uint64_t base, uint64_t size, uint64_t att
     stage2_map_level(vm, root, 1, base, size, attr);
 }
 
-/** A named memory range from platform.h. */
-struct stage2_region {
-    const char *name; /**< region name */
-    uint64_t base;    /**< base address */
-    uint64_t size;    /**< size, bytes */
-};
-
-/** The backend's named regions (including each device's shared region). */
-static const struct stage2_region stage2_backend_regions[] = {BACKEND_REGIONS};
-
+/** One identity range of `vm` (vm_for_each_mapping): Device-nGnRE for device registers, else Normal memory. */
+static void stage2_map_range(struct vm *vm, uint64_t base, uint64_t size, bool device)
+{
+    stage2_map(vm, base, size, device ? S2_DEVICE : S2_NORMAL);
+}
 
 /**
- * Builds `vm`'s stage-2 tables: its RAM, the shared regions (the backend and
- * the frontend of each device, same address; a frontend sees only its own
- * devices' regions), the backend's named regions, the PL011 passthrough and, in the
- * backend, the pages of the passthrough devices (Device-nGnRE, identity, as
- * Bao maps a `vm_dev_region`); sets vm->arch.vttbr. Windows, GICD, GICR and the
- * debug UART stay unmapped.
+ * Builds `vm`'s stage-2 tables from the ranges of vm_for_each_mapping (RAM,
+ * shared and named regions, the PL011 and passthrough devices in their
+ * owner, as Bao maps a `vm_dev_region`); sets vm->arch.vttbr. Windows,
+ * GICD, GICR and the debug UART stay unmapped.
  */
 void stage2_build(struct vm *vm)
 {
     stage2_used[vm->id] = 0;
     uint64_t *root = stage2_alloc_table(vm);
-    stage2_map(vm, vm->ram_base, vm->ram_size, S2_NORMAL);
-    if (vm->cpu == BACKEND_CPU) {
-        for (size_t i = 0; i < sizeof stage2_backend_regions / sizeof stage2_backend_regions[0]; i++) {
-            stage2_map(vm, stage2_backend_regions[i].base, stage2_backend_regions[i].size, S2_NORMAL);
-        }
-        for (size_t i = 0; i < passthrough_count; i++) {
-            uint64_t page = passthrough_devs[i].base & ~0xfffUL;
-            uint64_t end = (passthrough_devs[i].base + passthrough_devs[i].size + 0xfffUL) & ~0xfffUL;
-            stage2_map(vm, page, end - page, S2_DEVICE);
-        }
-    } else {
-        for (size_t i = 0; i < PLAT_DEVICE_COUNT; i++) {
-            if ((int32_t)device_rows[i].frontend == vm->frontend) {
-                stage2_map(vm, device_rows[i].shmem_base, device_rows[i].shmem_size, S2_NORMAL);
-            }
-        }
-    }
-    if (vm->owns_uart) {
-        stage2_map(vm, PLAT_UART_BASE, PLAT_UART_SIZE, S2_DEVICE);
-    }
+    vm_for_each_mapping(vm, stage2_map_range);
     vm->arch.vttbr = (uint64_t)root | ((uint64_t)(vm->id + 1) << 48);
 }

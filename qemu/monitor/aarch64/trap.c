@@ -75,7 +75,6 @@ static uint32_t trap_read_insn(struct vm *vm, uint64_t pc)
 /** The emulated write-only debug PL011 of a frontend: DR writes go to the console with the VM's name. */
 static void trap_debug_uart(struct vm *vm, uint64_t off, bool write, uint64_t *value)
 {
-    static bool line_mid[VM_COUNT]; /* per VM: a line of its output is open */
     if (!write) {
         *value = 0; /* FR: transmit FIFO never full; everything else reads as zero */
         return;
@@ -83,22 +82,7 @@ static void trap_debug_uart(struct vm *vm, uint64_t off, bool write, uint64_t *v
     if (off != DEBUG_UART_DR) {
         return;
     }
-    char c = (char)*value;
-    console_lock();
-    if (!line_mid[vm->id]) {
-        for (const char *p = vm->name; *p; p++) {
-            console_putc_raw(*p);
-        }
-        console_putc_raw(':');
-        console_putc_raw(' ');
-        line_mid[vm->id] = true;
-    }
-    if (c == '\n') {
-        console_putc_raw('\r');
-        line_mid[vm->id] = false;
-    }
-    console_putc_raw(c);
-    console_unlock();
+    console_vm_putc(vm, (char)*value);
 }
 
 /**

@@ -97,22 +97,15 @@ static void stage2_map(struct vm *vm, uint64_t base, uint64_t size, uint64_t fla
     stage2_map_level(vm, stage2_roots[vm->id], 2, base, size, flags);
 }
 
-/** A named memory range from platform.h. */
-struct stage2_region {
-    const char *name; /**< region name */
-    uint64_t base;    /**< base address */
-    uint64_t size;    /**< size, bytes */
-};
-
-/** The backend's named regions (including each device's shared region). */
-static const struct stage2_region stage2_backend_regions[] = {BACKEND_REGIONS};
+/** One identity range of `vm` (vm_for_each_mapping): device registers are not executable. */
+static void stage2_map_range(struct vm *vm, uint64_t base, uint64_t size, bool device)
+{
+    stage2_map(vm, base, size, device ? PTE_LEAF_DEVICE : PTE_LEAF);
+}
 
 /**
- * Builds `vm`'s G-stage tables as the aarch64 monitor builds its stage 2
- * (aarch64/stage2.c): its RAM, the shared regions (the backend and the
- * frontend of each device, same address; a frontend sees only its own
- * devices'), the backend's named regions, the UART in its owner and the
- * passthrough devices' pages in the backend; sets vm->arch.hgatp.
+ * Builds `vm`'s G-stage tables from the ranges of vm_for_each_mapping (the
+ * same the aarch64 stage 2 maps); sets vm->arch.hgatp.
  */
 void stage2_build(struct vm *vm)
 {
@@ -120,25 +113,6 @@ void stage2_build(struct vm *vm)
     for (int i = 0; i < STAGE2_ROOT_ENTRIES; i++) {
         stage2_roots[vm->id][i] = 0;
     }
-    stage2_map(vm, vm->ram_base, vm->ram_size, PTE_LEAF);
-    if (vm->cpu == BACKEND_CPU) {
-        for (size_t i = 0; i < sizeof stage2_backend_regions / sizeof stage2_backend_regions[0]; i++) {
-            stage2_map(vm, stage2_backend_regions[i].base, stage2_backend_regions[i].size, PTE_LEAF);
-        }
-        for (size_t i = 0; i < passthrough_count; i++) {
-            uint64_t page = passthrough_devs[i].base & ~0xfffUL;
-            uint64_t end = (passthrough_devs[i].base + passthrough_devs[i].size + 0xfffUL) & ~0xfffUL;
-            stage2_map(vm, page, end - page, PTE_LEAF_DEVICE);
-        }
-    } else {
-        for (size_t i = 0; i < PLAT_DEVICE_COUNT; i++) {
-            if ((int32_t)device_rows[i].frontend == vm->frontend) {
-                stage2_map(vm, device_rows[i].shmem_base, device_rows[i].shmem_size, PTE_LEAF);
-            }
-        }
-    }
-    if (vm->owns_uart) {
-        stage2_map(vm, PLAT_UART_BASE, PLAT_UART_SIZE, PTE_LEAF_DEVICE);
-    }
+    vm_for_each_mapping(vm, stage2_map_range);
     vm->arch.hgatp = HGATP_MODE_SV39X4 | ((uint64_t)(vm->id + 1) << 44) | ((uint64_t)stage2_roots[vm->id] >> 12);
 }

@@ -90,7 +90,6 @@ static uint32_t trap_read_insn(uint64_t pc)
 /** The emulated write-only ns16550 debug UART of a frontend: THR writes go to the console with the VM's name. */
 static void trap_debug_uart(struct vm *vm, uint64_t off, bool write, uint64_t *value)
 {
-    static bool line_mid[VM_COUNT]; /* per VM: a line of its output is open */
     static uint8_t lcr;
     if (!write) {
         *value = off == DEBUG_UART_LSR ? DEBUG_UART_LSR_IDLE : off == DEBUG_UART_LCR ? lcr : 0;
@@ -102,22 +101,7 @@ static void trap_debug_uart(struct vm *vm, uint64_t off, bool write, uint64_t *v
     if (off != DEBUG_UART_THR || (lcr & 0x80)) {
         return;
     }
-    char c = (char)*value;
-    console_lock();
-    if (!line_mid[vm->id]) {
-        for (const char *p = vm->name; *p; p++) {
-            console_putc_raw(*p);
-        }
-        console_putc_raw(':');
-        console_putc_raw(' ');
-        line_mid[vm->id] = true;
-    }
-    if (c == '\n') {
-        console_putc_raw('\r');
-        line_mid[vm->id] = false;
-    }
-    console_putc_raw(c);
-    console_unlock();
+    console_vm_putc(vm, (char)*value);
 }
 
 /**

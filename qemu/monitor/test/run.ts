@@ -204,7 +204,7 @@ async function testLinux(arch: 'aarch64' | 'riscv64'): Promise<void> {
     disks: arch === 'riscv64' ? undefined : await passthroughDisks(),
   }), arch === 'riscv64' ? 300_000 : 120_000, arch);
   const [gic, vda, init, off] = LINUX_CHECKS[arch];
-  const irqc = arch === 'riscv64' ? /riscv-plic: \S+: mapped \d+ interrupts with 1 handlers/ : /GICv3: CPU0: found redistributor 0/;
+  const irqc = arch === 'riscv64' ? /plic: \S+: mapped \d+ interrupts with 1 handlers for 2 contexts/ : /GICv3: CPU0: found redistributor 0/;
   report(irqc.test(r.out), gic, tail(r.out));
   report(/virtio_blk virtio\d+: \[vda\]/.test(r.out), vda, tail(r.out));
   report(/baojs-frontend: ready/.test(r.out), init, tail(r.out));
