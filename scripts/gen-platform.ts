@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { devicesOfFrontend, frontendIndexOf, frontendsOf, gicFrames, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
+import { devicesOfFrontend, frontendIndexOf, frontendsOf, gicFrames, PLIC_SIZE, validatePlatform, type Platform, type Range } from '../src/config/platform.ts';
 import { displayPath } from './paths.mjs';
 import { generateAbi, writeIfChanged } from './gen-abi.ts';
 import { DEVICE_KINDS } from '../src/devices/registry.ts';
@@ -46,9 +46,6 @@ const MONITOR_RAM_SIZE = 0x1000000;
  */
 const MONITOR_DEBUG_UART_BASE: Record<string, number> = { aarch64: 0x0c000000, riscv64: 0x0b000000 };
 
-/** Bytes of a PLIC's register space (PLIC specification 1.0.0: up to 15,872 contexts from 0x20_0000). */
-const PLIC_SIZE = 0x4000000;
-
 /** Where the remio test monitor (qemu/monitor) lives; none of it exists under Bao. */
 export interface MonitorLayout {
   /** the monitor's own RAM: outside both VMs, their regions and shared memory */
@@ -69,7 +66,7 @@ export function monitorLayout(p: Platform): MonitorLayout {
   if ([...used, ...p.devices.map((d) => d.window), p.machine.uart].some((r) => hits(r, debugUart))) {
     throw new Error('monitor debug UART overlaps a frontend range');
   }
-  if (gicFrames(p.machine).some((g) => hits(g, debugUart)) || (p.machine.plic && hits({ base: p.machine.plic.base, size: PLIC_SIZE }, debugUart))) {
+  if (gicFrames(p.machine).some((g) => hits(g, debugUart))) {
     throw new Error('monitor debug UART overlaps the interrupt controller');
   }
   return { ram, bootParams: ram.base, debugUart };
@@ -114,7 +111,7 @@ export function platformHeader(p: Platform): string {
     if (m.gic.gich !== undefined) L.push(`#define PLAT_GICH_BASE ${u(m.gic.gich)}`);
     if (m.gic.gicv !== undefined) L.push(`#define PLAT_GICV_BASE ${u(m.gic.gicv)}`);
   }
-  if (m.plic) L.push(`#define PLAT_PLIC_BASE ${u(m.plic.base)}`);
+  if (m.plic) L.push(`#define PLAT_PLIC_BASE ${u(m.plic.base)}`, `#define PLAT_PLIC_SIZE ${u(PLIC_SIZE)}`);
   if (m.timebaseHz !== undefined) L.push(`#define PLAT_TIMEBASE_HZ ${m.timebaseHz}UL`);
   L.push(`#define PLAT_UART_BASE ${u(m.uart.base)}`, `#define PLAT_UART_SIZE ${u(m.uart.size)}`, `#define PLAT_UART_INTID ${m.uart.intid}`);
   L.push(`#define PLAT_UART_${(m.uart.kind ?? 'pl011').toUpperCase()} 1`);

@@ -27,16 +27,13 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { devicesOfFrontend, frontendsOf, gicOf, type Platform, type Range } from '../../src/config/platform.ts';
+import { devicesOfFrontend, frontendsOf, gicOf, PLIC_SIZE, type Platform, type Range } from '../../src/config/platform.ts';
 
 /** QEMU virt's own virtio-mmio transports (aarch64): 32 windows of 0x200 bytes from 0x0a00_0000, SPI 16 + n, edge-triggered. */
 export const QEMU_VIRTIO_MMIO = { base: 0x0a000000, stride: 0x200, count: 32, firstSpi: 16 } as const;
 
 /** QEMU riscv64 virt's own virtio-mmio transports: 8 windows of 0x1000 bytes from 0x1000_1000, PLIC source 1 + n. */
 export const QEMU_RISCV_VIRTIO_MMIO = { base: 0x10001000, stride: 0x1000, count: 8, firstSource: 1 } as const;
-
-/** Size of the PLIC's register frame in the device tree (the SiFive PLIC's 64 MiB map). */
-export const PLIC_FRAME_SIZE = 0x4000000;
 
 /**
  * `riscv,ndev` of the frontend's PLIC: QEMU 7.2 riscv virt's (0x60 = 96,
@@ -299,7 +296,7 @@ function riscvFrontendDts(p: Platform, opts: FrontendDtsOptions): string {
   // Per hart: M-mode external interrupt (11), then S-mode (9): contexts 2h and 2h + 1.
   out(1, `plic: interrupt-controller@${unit(m.plic.base)} {`);
   out(2, 'compatible = "sifive,plic-1.0.0", "riscv,plic0";');
-  out(2, `reg = ${reg({ base: m.plic.base, size: PLIC_FRAME_SIZE })};`);
+  out(2, `reg = ${reg({ base: m.plic.base, size: PLIC_SIZE })};`);
   out(2, '#address-cells = <0>;');
   out(2, '#interrupt-cells = <1>;');
   out(2, 'interrupt-controller;');

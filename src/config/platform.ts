@@ -272,7 +272,7 @@ const GICV2_GICC_SIZE = 0x2000;
 const GICV2_GICH_SIZE = 0x1000;
 
 /** PLIC register space: 64 MiB (RISC-V PLIC specification 1.0.0, "Memory Map"). */
-const PLIC_SIZE = 0x4000000;
+export const PLIC_SIZE = 0x4000000;
 
 /** The GIC of machine `m`. @throws ConfigError when the machine has none (riscv64). */
 export function gicOf(m: Machine): NonNullable<Machine['gic']> {

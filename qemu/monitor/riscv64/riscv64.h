@@ -121,7 +121,7 @@ void vplic_update(struct vm *vm);
 bool vplic_emulate(struct vm *vm, uint64_t addr, uint32_t width, bool write, uint64_t *value);
 void vplic_external_interrupt(void);
 /** Size of the PLIC's register space the VM sees (trapped and emulated). */
-#define VPLIC_SIZE 0x4000000UL
+#define VPLIC_SIZE PLAT_PLIC_SIZE
 
 /* boot.S */
 void cpu_enter_guest(struct trap_frame *f) __attribute__((noreturn));
