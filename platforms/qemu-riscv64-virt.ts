@@ -19,6 +19,15 @@
  * aarch64 system need the virtio driver's interrupts through the PLIC).
  * The supervisor timer interrupt is no PLIC source: the firmware counts it
  * as INTID 0, a source number the PLIC never delivers.
+ *
+ * The backend runs on hart 0 and the frontends on harts 1 and 2: QEMU 7.2
+ * with -icount runs the harts in turn, always starting from hart 0, and
+ * gives the first one all the time up to the next timer deadline. A
+ * frontend that busy-waits for the backend (Linux's virtio console waits
+ * for each transmit buffer with interrupts off) would, on hart 0, use it
+ * all every round and leave the backend none: the system stopped at the
+ * first shell prompt under -icount. With the backend first, it runs
+ * whenever it has work (QEMU 8.0 shares the time among the harts).
  */
 import type { Platform } from '../src/config/platform.ts';
 import { system, type SystemPlacement } from './system.ts';
@@ -26,6 +35,7 @@ import { system, type SystemPlacement } from './system.ts';
 export const placement: SystemPlacement = {
   frontendRam: 0x90000000, backendRam: 0xa0000000, backendRegions: 0xa2000000, shmem: 0xd0000000, windows: 0x08000000,
   frontend2Ram: 0xc0000000,
+  cpus: { backend: 0, frontend: 1, frontend2: 2 },
 };
 
 export const platform: Platform = {

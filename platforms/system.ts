@@ -17,7 +17,7 @@ export interface SystemPlacement {
   /** frontend RAM base (256 MiB) */
   frontendRam: number;
   /**
-   * RAM base (256 MiB) of the second frontend `linux2` on CPU 2, if the
+   * RAM base (256 MiB) of the second frontend `linux2`, if the
    * platform has one: it gets {@link frontend2Devices} and vdd
    */
   frontend2Ram?: number;
@@ -42,6 +42,11 @@ export interface SystemPlacement {
    * 256 transmit buffers of 2 KiB) goes at backendRegions + 98 MiB
    */
   passthroughNic?: { base: number; intid: number };
+  /**
+   * the physical CPUs of the frontend, the backend and the second frontend
+   * (default 0, 1 and 2)
+   */
+  cpus?: { frontend: number; backend: number; frontend2: number };
 }
 
 /** The six device models, placed at `at.windows` and `at.shmem`. */
@@ -153,12 +158,13 @@ export function system(at: SystemPlacement, opts: SystemOptions = {}): Pick<Plat
   ];
   const passthrough = passthroughList.length > 0 ? passthroughList : undefined;
   const storage = pt !== undefined && (opts.storage ?? true);
+  const cpus = at.cpus ?? { frontend: 0, backend: 1, frontend2: 2 };
   return {
-    frontend: { name: 'linux', cpus: [0], ram: { base: at.frontendRam, size: 256 * MiB } },
-    ...(at.frontend2Ram !== undefined ? { otherFrontends: [{ name: FRONTEND2, cpus: [2], ram: { base: at.frontend2Ram, size: 256 * MiB } }] } : {}),
+    frontend: { name: 'linux', cpus: [cpus.frontend], ram: { base: at.frontendRam, size: 256 * MiB } },
+    ...(at.frontend2Ram !== undefined ? { otherFrontends: [{ name: FRONTEND2, cpus: [cpus.frontend2], ram: { base: at.frontend2Ram, size: 256 * MiB } }] } : {}),
     backend: {
       name: 'baojs',
-      cpus: [1],
+      cpus: [cpus.backend],
       ram: { base: at.backendRam, size: 16 * MiB },
       stackSize: 256 * 1024,
       heapSize: 8 * MiB,

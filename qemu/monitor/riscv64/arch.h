@@ -56,12 +56,13 @@ typedef struct {
 /** Orders all earlier memory accesses before all later ones. */
 #define arch_mb() __asm__ volatile("fence rw, rw" ::: "memory")
 /**
- * Waits for another hart: WFI, which returns once an interrupt enabled in
- * sie is pending (sstatus.SIE need not be set), such as the IPI of
- * arch_wake(). RISC-V has no WFE; a plain spin would also starve the other
- * harts under QEMU -icount, which switches harts only when one waits.
+ * Waits for another hart (the caller loops until its condition holds):
+ * WFI, which returns once an interrupt enabled in sie is pending
+ * (sstatus.SIE need not be set), such as the IPI of arch_wake(); then
+ * takes that IPI. RISC-V has no WFE; a plain spin would also starve the
+ * other harts under QEMU -icount, which switches harts only when one waits.
  */
-#define arch_wait() __asm__ volatile("wfi" ::: "memory")
+void arch_wait(void);
 void arch_wake_all(void);
 /** Wakes the harts waiting in arch_wait(): an IPI (SSIP) to every other hart. */
 #define arch_wake() arch_wake_all()

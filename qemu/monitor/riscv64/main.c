@@ -46,6 +46,26 @@ void monitor_system_off(void)
     monitor_halt();
 }
 
+/**
+ * Waits for another hart (arch.h): WFI, then clears SSIP if an IPI came.
+ * The monitor runs with sstatus.SIE off, so an IPI is not taken here; left
+ * pending, it would make every later WFI return at once and the wait a busy
+ * spin (under QEMU -icount, a spin on the hart that runs first starves the
+ * hart it waits for). The IPI may also have been a virtual PLIC update for
+ * this hart's VM: that is done here.
+ */
+void arch_wait(void)
+{
+    __asm__ volatile("wfi" ::: "memory");
+    if (csr_read(CSR_SIP) & (1UL << IRQ_S_SOFT)) {
+        csr_clear(CSR_SIP, 1UL << IRQ_S_SOFT);
+        struct vm *vm = vm_current();
+        if (vm) {
+            vplic_update(vm);
+        }
+    }
+}
+
 /** Sends an IPI to every other hart that hosts a VM (SBI IPI send_ipi); each takes it as an S-mode software interrupt (trap.c). */
 void arch_wake_all(void)
 {
