@@ -8,7 +8,13 @@
  * them), relying on unaligned loads and stores being allowed on Normal
  * memory with SCTLR_EL1.A clear (the firmware's MMU set-up; on riscv64
  * they are legal, done by the hart or emulated by the SBI implementation);
- * they are never used on device memory. The linker takes these before the
+ * they are never used on device memory. On riscv64, GCC splits a load or
+ * store it cannot prove aligned into single bytes (its default tuning takes
+ * misaligned accesses as slow: many harts trap them to the SBI firmware),
+ * which made the 8-byte loops below as slow as the byte loop; there the
+ * copies use aligned doublewords, 64 bytes per iteration, when source and
+ * destination share their offset within 8 bytes (every block copy of the
+ * data plane), and bytes otherwise. The linker takes these before the
  * library's.
  */
 #include <stddef.h>
@@ -20,8 +26,46 @@ typedef uint32_t __attribute__((may_alias, aligned(1))) u32u;
 /* Keep GCC from turning the loops below back into calls to themselves. */
 #define NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
+#if defined(__riscv)
+/** True when `d` and `s` have the same offset within a doubleword (riscv64: aligned copies apply). */
+static inline int same_alignment(const void *d, const void *s)
+{
+	return (((uintptr_t)d ^ (uintptr_t)s) & 7) == 0;
+}
+#endif
+
 NO_LIBCALL static void copy_forward(uint8_t *d, const uint8_t *s, size_t n)
 {
+#if defined(__riscv)
+	if (!same_alignment(d, s)) {
+		while (n--)
+			*d++ = *s++;
+		return;
+	}
+	for (; n && ((uintptr_t)d & 7); n--)
+		*d++ = *s++;
+	uint64_t *d8 = (uint64_t *)d;
+	const uint64_t *s8 = (const uint64_t *)s;
+	for (; n >= 64; n -= 64, d8 += 8, s8 += 8) {
+		uint64_t a = s8[0], b = s8[1], c = s8[2], e = s8[3];
+		uint64_t f = s8[4], g = s8[5], h = s8[6], i = s8[7];
+		d8[0] = a;
+		d8[1] = b;
+		d8[2] = c;
+		d8[3] = e;
+		d8[4] = f;
+		d8[5] = g;
+		d8[6] = h;
+		d8[7] = i;
+	}
+	for (; n >= 8; n -= 8)
+		*d8++ = *s8++;
+	d = (uint8_t *)d8;
+	s = (const uint8_t *)s8;
+	while (n--)
+		*d++ = *s++;
+	return;
+#endif
 #if defined(__aarch64__)
 	/* 64 bytes per iteration in 10 instructions (4 LDP, 4 STP, the loop):
 	 * GCC's version of the loop below takes about 9 per 32 bytes. */
@@ -69,6 +113,21 @@ NO_LIBCALL static void copy_backward(uint8_t *d, const uint8_t *s, size_t n)
 {
 	d += n;
 	s += n;
+#if defined(__riscv)
+	if (same_alignment(d, s)) {
+		for (; n && ((uintptr_t)d & 7); n--)
+			*--d = *--s;
+		uint64_t *d8 = (uint64_t *)d;
+		const uint64_t *s8 = (const uint64_t *)s;
+		for (; n >= 8; n -= 8)
+			*--d8 = *--s8;
+		d = (uint8_t *)d8;
+		s = (const uint8_t *)s8;
+	}
+	while (n--)
+		*--d = *--s;
+	return;
+#endif
 	while (n >= 32) {
 		d -= 32;
 		s -= 32;
@@ -112,6 +171,23 @@ NO_LIBCALL void *memset(void *dst, int c, size_t n)
 {
 	uint8_t *d = dst;
 	uint64_t v = (uint8_t)c * 0x0101010101010101ULL;
+#if defined(__riscv)
+	for (; n && ((uintptr_t)d & 7); n--)
+		*d++ = (uint8_t)c;
+	uint64_t *d8 = (uint64_t *)d;
+	for (; n >= 32; n -= 32, d8 += 4) {
+		d8[0] = v;
+		d8[1] = v;
+		d8[2] = v;
+		d8[3] = v;
+	}
+	for (; n >= 8; n -= 8)
+		*d8++ = v;
+	d = (uint8_t *)d8;
+	while (n--)
+		*d++ = (uint8_t)c;
+	return dst;
+#endif
 	while (n >= 32) {
 		((u64u *)d)[0] = v;
 		((u64u *)d)[1] = v;

@@ -132,25 +132,39 @@ export async function ensureMonitor(platform = PLATFORM): Promise<string> {
 
 const guestDir = join(here, 'test', 'guest');
 
-/** Builds (or finds cached) one bare-metal test guest linked at `base` printing on `uart` (platform.h names). */
-function buildGuest(name: string, main: string, base: string, uart: string): Promise<string> {
+/**
+ * Builds (or finds cached) one bare-metal test guest for `platform`, linked
+ * at `base` and printing on `uart` (platform.h names): the common sources
+ * of test/guest (guest.c and `main`) and the architecture's part from
+ * test/guest/<arch>/ (start.S, arch.c, and `<main>-arch.c` when there is
+ * one), built with that architecture's toolchain.
+ */
+async function buildGuest(name: string, main: string, base: string, uart: string, platform: string): Promise<string> {
+  const archDir = join(guestDir, await monitorArch(platform));
+  const archMain = join(archDir, main.replace(/\.c$/, '-arch.c'));
   return buildImage({
     name,
-    sources: ['start.S', 'guest.c', main].map((f) => join(guestDir, f)),
-    includes: [guestDir],
+    sources: [
+      ...['guest.c', main].map((f) => join(guestDir, f)),
+      ...['start.S', 'arch.c'].map((f) => join(archDir, f)),
+      ...(existsSync(archMain) ? [archMain] : []),
+    ],
+    includes: [guestDir, archDir],
     ldScript: join(guestDir, 'guest.ld.S'),
     defines: [`GUEST_BASE=${base}`, `GUEST_UART=${uart}`],
+    platform,
   });
 }
 
 /**
  * The bare-metal conformance frontend (linked 2 MiB into frontend RAM, where a
  * Linux Image goes: QEMU keeps its own dtb at the RAM base) and the C test
- * backend (linked at the backend RAM base).
+ * backend (linked at the backend RAM base), for `platform` (default
+ * {@link PLATFORM}; `qemu-riscv64-virt` builds the riscv64 guests).
  */
-export async function ensureTestGuests(): Promise<{ frontend: string; backend: string }> {
-  const frontend = await buildGuest('frontend.elf', 'frontend.c', '(FRONTEND_RAM_BASE+0x200000)', 'MONITOR_DEBUG_UART_BASE');
-  const backend = await buildGuest('backend.elf', 'backend.c', 'BACKEND_RAM_BASE', 'PLAT_UART_BASE');
+export async function ensureTestGuests(platform = PLATFORM): Promise<{ frontend: string; backend: string }> {
+  const frontend = await buildGuest('frontend.elf', 'frontend.c', '(FRONTEND_RAM_BASE+0x200000)', 'MONITOR_DEBUG_UART_BASE', platform);
+  const backend = await buildGuest('backend.elf', 'backend.c', 'BACKEND_RAM_BASE', 'PLAT_UART_BASE', platform);
   return { frontend, backend };
 }
 

@@ -293,7 +293,7 @@ static int64_t remio_handle_complete(struct remio_device *dev, uint64_t op, uint
     arch_mb();
     box->posted = true;
     arch_mb();
-    arch_wake();
+    arch_wake_cpu(req->cpu);
     return HC_E_SUCCESS;
 }
 

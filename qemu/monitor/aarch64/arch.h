@@ -53,5 +53,7 @@ typedef struct {
 #define arch_wait() __asm__ volatile("wfe" ::: "memory")
 /** Wakes every CPU waiting in arch_wait(). */
 #define arch_wake() __asm__ volatile("sev" ::: "memory")
+/** Wakes CPU `cpu` if it waits in arch_wait() (SEV: every waiting CPU). */
+#define arch_wake_cpu(cpu) do { (void)(cpu); arch_wake(); } while (0)
 
 #endif

@@ -66,5 +66,6 @@ void arch_wait(void);
 void arch_wake_all(void);
 /** Wakes the harts waiting in arch_wait(): an IPI (SSIP) to every other hart. */
 #define arch_wake() arch_wake_all()
+void arch_wake_cpu(uint32_t cpu);
 
 #endif

@@ -80,6 +80,14 @@ void arch_wake_all(void)
     }
 }
 
+/** Wakes hart `cpu` if it waits in arch_wait(): an IPI to it alone (another hart's own waits are not disturbed). */
+void arch_wake_cpu(uint32_t cpu)
+{
+    if (cpu != cpu_current()) {
+        sbi_ecall(SBI_EXT_IPI, 0, 1UL << cpu, 0, 0);
+    }
+}
+
 /** Raises source `intid` in `vm`'s virtual PLIC, from any hart. */
 void vm_inject(struct vm *vm, uint32_t intid)
 {
@@ -149,12 +157,24 @@ void monitor_main(uint32_t hart, bool first)
         remio_init();
         vplic_init_physical();
         arch_mb();
-        for (int i = 0; i < VM_COUNT; i++) {
-            if (vms[i].cpu != hart && vms[i].entry) {
-                struct sbiret r = sbi_ecall(SBI_EXT_HSM, SBI_HSM_HART_START, vms[i].cpu, (uint64_t)_start, 0);
-                if (r.error != SBI_SUCCESS) {
-                    console_printf("monitor: SBI hart_start of hart %u failed: %ld\n", vms[i].cpu, r.error);
-                }
+        /*
+         * Every hart comes to the monitor, as every CPU comes to Bao: one
+         * without a VM parks in monitor_halt(). Left in the SBI firmware's
+         * HSM wait instead, the spare harts were seen spinning there with
+         * an IPI pending (mip.MSIP), and under -icount their instructions
+         * counted in every VM's guest time.
+         */
+        for (uint32_t h = 0; h < PLAT_CPUS; h++) {
+            if (h == hart) {
+                continue;
+            }
+            bool has_vm = false;
+            for (int i = 0; i < VM_COUNT; i++) {
+                has_vm |= vms[i].cpu == h && vms[i].entry;
+            }
+            struct sbiret r = sbi_ecall(SBI_EXT_HSM, SBI_HSM_HART_START, h, (uint64_t)_start, 0);
+            if (r.error != SBI_SUCCESS && has_vm) {
+                console_printf("monitor: SBI hart_start of hart %u failed: %ld\n", h, r.error);
             }
         }
     }

@@ -38,6 +38,7 @@ struct vplic {
     uint32_t enbl[PLIC_WORDS];     /**< context 1's enable bits */
     uint32_t hw[PLIC_WORDS];       /**< sources forwarded from the physical PLIC */
     uint32_t threshold;            /**< context 1's threshold */
+    uint32_t words;                /**< enable words up to the last with a bit set (what vplic_next_pending scans) */
     spinlock_t lock;               /**< guards the above */
 };
 
@@ -88,7 +89,7 @@ void vplic_init_physical(void)
 static uint32_t vplic_next_pending(struct vplic *v)
 {
     uint32_t max_prio = 0, best = 0;
-    for (uint32_t w = 0; w < PLIC_WORDS; w++) {
+    for (uint32_t w = 0; w < v->words; w++) {
         uint32_t ready = v->pend[w] & ~v->act[w] & v->enbl[w];
         for (uint32_t b = 0; ready; b++, ready >>= 1) {
             uint32_t id = w * 32 + b;
@@ -178,6 +179,12 @@ bool vplic_emulate(struct vm *vm, uint64_t addr, uint32_t width, bool write, uin
             *value = v->enbl[w];
         } else {
             v->enbl[w] = val & (w == 0 ? ~1u : ~0u);
+            while (v->words > 0 && v->enbl[v->words - 1] == 0) {
+                v->words--;
+            }
+            if (v->enbl[w] && w + 1 > v->words) {
+                v->words = w + 1;
+            }
             if (v->hw[w]) {
                 volatile uint32_t *e = plic_reg(PLIC_ENABLE + PLIC_ENABLE_STRIDE * plic_s_context(vm->cpu) + 4UL * w);
                 *e = (*e & ~v->hw[w]) | (v->enbl[w] & v->hw[w]);

@@ -4,7 +4,9 @@
  * frontend against the C test backend (every TAP line from both VMs counts
  * as a test), the fatal paths (an access Bao cannot decode, an unmapped
  * access), the baojs firmware as the backend of the conformance frontend,
- * and Linux as the frontend of the baojs firmware.
+ * and Linux as the frontend of the baojs firmware; on riscv64 the same
+ * conformance frontend and C test backend (built for riscv64) with their
+ * fatal paths, and the probe frontend against the baojs firmware.
  *
  * The bare-metal runs measure guest time (the frontend gives each
  * interrupt a limit in virtual-counter time): they run under
@@ -221,6 +223,48 @@ function riscvFirmwareElf(): Promise<string> {
   return riscvFirmware;
 }
 
+/** Fewest TAP checks the riscv64 conformance frontend's summary may report (it has 99: 64 plus 5 per device). */
+const RISCV_CONFORMANCE_MIN_CHECKS = 90;
+
+/**
+ * The monitor's riscv64 form (HS-mode below QEMU's OpenSBI, the backend on
+ * hart 0, the frontend on hart 1) with the riscv64 builds of the C test
+ * backend and the conformance frontend (test/guest, test/guest/riscv64):
+ * mode 0 runs the conformance checks (every access width and the load and
+ * store forms Bao decodes, the completion edge cases, NOTIFY through the
+ * virtual PLIC, the SBI timer, BASE, HSM and IPI), the TAP lines of both
+ * VMs counting as tests and the frontend's summary required with no
+ * failures and at least {@link RISCV_CONFORMANCE_MIN_CHECKS} checks; mode 1
+ * issues a c.ld on a window (fatal, naming the address and the
+ * instruction); mode 2 loads from the backend's RAM (fatal, unmapped).
+ * Under -icount, like the aarch64 runs.
+ */
+async function testRiscvConformance(): Promise<void> {
+  const p = await loadPlatform(RISCV_PLATFORM);
+  const guests = await ensureTestGuests(RISCV_PLATFORM);
+  const run = (mode: number): Promise<QemuResult> => icountArgs({ platform: RISCV_PLATFORM, frontend: { file: guests.frontend, x0: mode }, backend: { file: guests.backend } })
+    .then((args) => runQemu(args, 60_000, 'riscv64'));
+  const r = await run(0);
+  countGuestTap(r.out, 'riscv64 conformance');
+  const summary = /frontend: (\d+) passed, (\d+) failed/.exec(r.out);
+  report(!r.timedOut && !!summary && summary[2] === '0' && Number(summary[1]) >= RISCV_CONFORMANCE_MIN_CHECKS,
+    'riscv64: conformance frontend ran to its summary with no failures', tail(r.out));
+  report(/backend: \d+ start-up checks, 0 failed/.test(r.out), 'riscv64: the C test backend\'s start-up checks passed', tail(r.out));
+  report(/monitor: vm \S+ SYSTEM_OFF/.test(r.out), 'riscv64: SBI SRST from the conformance frontend ends the run with a status line', tail(r.out));
+  const rt = /remio round trip: (\d+) ns/.exec(r.out);
+  if (rt) console.log(`# riscv64 remio round trip (C test backend, -icount shift=0): ${rt[1]} ns of guest time, one instruction each`);
+  const window = p.devices[0].window.base.toString(16);
+  const cld = await run(1);
+  report(!cld.timedOut && new RegExp(`FATAL: access to ${window} at pc [0-9a-f]+ \\(instruction 0000[0-9a-f]{4}\\) is not a load or store Bao decodes`).test(cld.out),
+    'riscv64 conformance: a c.ld on a window ends the run naming the address and the instruction', tail(cld.out));
+  report(!/c\.ld on a window returned/.test(cld.out), 'riscv64 conformance: the frontend does not continue past the c.ld', tail(cld.out));
+  const addr = p.frontend.ram.base + p.frontend.ram.size + 0x1000;
+  const un = await run(2);
+  report(!un.timedOut && new RegExp(`FATAL: read of 4 bytes at unmapped address ${addr.toString(16)}`).test(un.out) && /registers: pc/.test(un.out),
+    'riscv64 conformance: a load from an address the frontend does not map is refused and reported with registers', tail(un.out));
+  report(!/load from an unmapped address returned/.test(un.out), 'riscv64 conformance: the frontend does not continue past the unmapped load', tail(un.out));
+}
+
 /**
  * The monitor's riscv64 form (HS-mode below QEMU's OpenSBI) with the baojs
  * firmware as the backend of the riscv64 probe frontend: mode 0 reads and
@@ -264,6 +308,7 @@ async function main(): Promise<void> {
   const pt = p.backend.passthrough?.[0];
   if (pt) await testPassthroughHidden(guests, pt.base);
   await testFirmware(guests);
+  await testRiscvConformance();
   await testRiscvProbe();
   for (const arch of ['aarch64', 'riscv64'] as const) {
     if (process.env.MONITOR_TEST_LINUX === '0') skip(LINUX_CHECKS[arch], 'MONITOR_TEST_LINUX=0');

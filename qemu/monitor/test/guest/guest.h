@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Shared helpers of the bare-metal test guests (EL1, MMU off): console,
- * TAP-style checks, SMCCC calls, a GICv3 driver using the ICC_* system
- * registers, and width-exact MMIO accessors.
+ * Shared helpers of the bare-metal test guests (aarch64 EL1 or riscv64
+ * VS-mode, MMU off): console, TAP-style checks, the device table, the
+ * C test backend's register file, and the hooks each architecture provides
+ * (test/guest/<arch>/: entry and trap vectors, the hypercall, the interrupt
+ * controller, the timer; guest_arch.h: width-exact MMIO accessors, the
+ * counter, interrupt masking, barriers).
  */
 #ifndef GUEST_H
 #define GUEST_H
@@ -13,20 +16,7 @@
 
 #include "platform.h"
 #include "abi.h"
-
-/** Reads system register `r`. */
-#define sysreg_read(r) ({ uint64_t v_; __asm__ volatile("mrs %0, " #r : "=r"(v_)); v_; })
-/** Writes system register `r`. */
-#define sysreg_write(r, v) __asm__ volatile("msr " #r ", %0" ::"r"((uint64_t)(v)))
-
-/** The remio and IPC hypercalls' function ids (remio-abi.md; ids, base and REMIO_OP_* from abi.h). */
-#define HC_REMIO_FID (HC_FID_BASE | HC_REMIO)
-#define HC_IPC_FID (HC_FID_BASE | HC_IPC)
-
-/** Registers x0..x6 in and out of an SMCCC call. */
-struct smccc_regs {
-    uint64_t x[7]; /**< x0 (function id in, status out) .. x6 */
-};
+#include "guest_arch.h"
 
 /** One device model row from platform.h (field order of PLAT_DEVICES). */
 struct guest_device {
@@ -41,7 +31,7 @@ struct guest_device {
 /** The devices the conformance guests use: those of the first frontend, the VM the conformance frontend runs in. */
 #define GUEST_DEVICE_COUNT PLAT_FRONTEND0_DEVICE_COUNT
 extern const struct guest_device guest_devices[GUEST_DEVICE_COUNT];
-/** Interrupts taken, per INTID (updated by the IRQ handler). */
+/** Interrupts taken, per INTID (PLIC source on riscv64; the timer counts as PLAT_TIMER_INTID), updated by the arch's handler. */
 extern volatile uint32_t guest_irq_count[256];
 
 void guest_putc(char c);
@@ -49,11 +39,41 @@ void guest_printf(const char *fmt, ...);
 void guest_check(bool ok, const char *name, uint64_t got, uint64_t want);
 int guest_failures(void);
 int guest_passes(void);
-void guest_hvc(struct smccc_regs *r);
-void guest_smc(struct smccc_regs *r);
-void guest_gic_init(void);
-void guest_gic_enable(uint32_t intid, uint8_t prio);
+
+/** Value the arch puts in the hypercall register after the arguments (x6 / a5): a failing call must leave it. */
+#define GUEST_HC_SENTINEL 0x6666UL
+
+/**
+ * One Bao hypercall (remio-abi.md, "The hypercall"): aarch64 `hvc #0` with
+ * x0 = HC_FID_BASE | id, x1..x5 the arguments, x6 = GUEST_HC_SENTINEL;
+ * riscv64 `ecall` with a7 = Bao's SBI extension, a6 = id, a0..a4 the
+ * arguments, a5 = GUEST_HC_SENTINEL.
+ */
+struct guest_hc {
+    uint64_t arg[5];        /**< in: dm_id, addr, op, value, request_id (remio); ipc_id, event (IPC) */
+    int64_t status;         /**< out: Bao's status (x0 / a1) */
+    uint64_t conduit_error; /**< out: riscv64 the SBI error (a0), 0 from Bao for every hypercall; aarch64 0 */
+    uint64_t out[6];        /**< out: the registers a successful ASK fills (x1..x6 / a2..a7): addr, op, value, width, request_id, more-pending */
+    uint64_t kept[6];       /**< what those registers held going in: a call that is not a successful ASK leaves them so */
+};
+
+/* <arch>/arch.c: what every test guest needs from its architecture */
+int64_t guest_hypercall(uint64_t id, struct guest_hc *h);
+void guest_irq_init(void);
+void guest_irq_enable(uint32_t intid);
 void guest_irq_handler_hook(uint32_t intid);
+uint64_t guest_counter_freq(void);
+void guest_timer_init(void);
+void guest_timer_arm(uint64_t ticks);
+void guest_timer_stop(void);
+void guest_system_off(void) __attribute__((noreturn));
+const char *guest_mode_name(void);
+
+/* <arch>/frontend-arch.c: the conformance frontend's checks that exist in one form per architecture */
+void fe_arch_widths(uint64_t w);
+void fe_arch_irq_isolation(void);
+void fe_arch_firmware(void);
+void fe_arch_undecodable(uint64_t window) __attribute__((noreturn));
 
 /** Test-register offsets inside every window, answered by the C test backend. */
 #define TR_MAGIC 0x000      /* 4: 0x74726976; +4: device index */
@@ -75,24 +95,7 @@ void guest_irq_handler_hook(uint32_t intid);
 #define TR_OPFLIP_TAG 0x5a5a000000000000UL
 #define TR_EDGE_VALUE 0x600dUL
 
-/** 1-byte load into a whole 64-bit register (what Bao writes into it is visible). */
-static inline uint64_t mmio_ld8(uint64_t a) { uint64_t v; __asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(a) : "memory"); return v; }
-/** 2-byte load into a whole 64-bit register. */
-static inline uint64_t mmio_ld16(uint64_t a) { uint64_t v; __asm__ volatile("ldrh %w0, [%1]" : "=r"(v) : "r"(a) : "memory"); return v; }
-/** 4-byte load into a whole 64-bit register. */
-static inline uint64_t mmio_ld32(uint64_t a) { uint64_t v; __asm__ volatile("ldr %w0, [%1]" : "=r"(v) : "r"(a) : "memory"); return v; }
-/** 8-byte load. */
-static inline uint64_t mmio_ld64(uint64_t a) { uint64_t v; __asm__ volatile("ldr %x0, [%1]" : "=r"(v) : "r"(a) : "memory"); return v; }
-/** 1-byte store of a register whose upper bits stay set. */
-static inline void mmio_st8(uint64_t a, uint64_t v) { __asm__ volatile("strb %w0, [%1]" ::"r"(v), "r"(a) : "memory"); }
-/** 2-byte store. */
-static inline void mmio_st16(uint64_t a, uint64_t v) { __asm__ volatile("strh %w0, [%1]" ::"r"(v), "r"(a) : "memory"); }
-/** 4-byte store. */
-static inline void mmio_st32(uint64_t a, uint64_t v) { __asm__ volatile("str %w0, [%1]" ::"r"(v), "r"(a) : "memory"); }
-/** 8-byte store. */
-static inline void mmio_st64(uint64_t a, uint64_t v) { __asm__ volatile("str %x0, [%1]" ::"r"(v), "r"(a) : "memory"); }
-
-/** Load of `width` bytes. */
+/** Load of `width` bytes (the arch's zero-extending form). */
 static inline uint64_t mmio_ld(uint64_t a, int width)
 {
     return width == 1 ? mmio_ld8(a) : width == 2 ? mmio_ld16(a) : width == 4 ? mmio_ld32(a) : mmio_ld64(a);
