@@ -46,6 +46,7 @@ struct vm_arch {
     uint64_t hgatp;      /**< hgatp value: Sv39x4, VMID, root table PPN */
     struct vplic *vplic; /**< its virtual PLIC */
     bool sstc;           /**< its hart has Sstc: SBI set_timer writes vstimecmp (henvcfg.STCE set) */
+    uint8_t debug_lcr;   /**< LCR of its emulated debug UART (bit 7: DLAB) */
 };
 
 /** A spinlock (amoswap; the monitor never sleeps holding one). */

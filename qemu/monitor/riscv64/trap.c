@@ -90,15 +90,15 @@ static uint32_t trap_read_insn(uint64_t pc)
 /** The emulated write-only ns16550 debug UART of a frontend: THR writes go to the console with the VM's name. */
 static void trap_debug_uart(struct vm *vm, uint64_t off, bool write, uint64_t *value)
 {
-    static uint8_t lcr;
+    uint8_t *lcr = &vm->arch.debug_lcr;
     if (!write) {
-        *value = off == DEBUG_UART_LSR ? DEBUG_UART_LSR_IDLE : off == DEBUG_UART_LCR ? lcr : 0;
+        *value = off == DEBUG_UART_LSR ? DEBUG_UART_LSR_IDLE : off == DEBUG_UART_LCR ? *lcr : 0;
         return;
     }
     if (off == DEBUG_UART_LCR) {
-        lcr = (uint8_t)*value;
+        *lcr = (uint8_t)*value;
     }
-    if (off != DEBUG_UART_THR || (lcr & 0x80)) {
+    if (off != DEBUG_UART_THR || (*lcr & 0x80)) {
         return;
     }
     console_vm_putc(vm, (char)*value);

@@ -27,6 +27,8 @@
 #define PLIC_CONTEXT_STRIDE 0x1000UL
 /** The one context a VM drives: S-mode of vhart 0. */
 #define VPLIC_CONTEXT 1
+/** Contexts Bao emulates for a one-vCPU VM (M and S of vhart 0); context 0 reads as zero. */
+#define VPLIC_CONTEXTS 2
 /** SBI IPI send_ipi. */
 #define SBI_IPI_SEND 0
 
@@ -138,7 +140,9 @@ void vplic_set_pending(struct vm *vm, uint32_t id)
 
 /**
  * A trapped access at guest-physical `addr`: false if it is outside the
- * PLIC. 32-bit registers; another width reads as zero and writes nothing.
+ * PLIC or one Bao's virtual PLIC refuses (not aligned, not 32 bits wide
+ * below the contexts, wider than 32 bits in them, a context past the VM's
+ * two), which ends the run.
  */
 bool vplic_emulate(struct vm *vm, uint64_t addr, uint32_t width, bool write, uint64_t *value)
 {
@@ -149,11 +153,21 @@ bool vplic_emulate(struct vm *vm, uint64_t addr, uint32_t width, bool write, uin
     uint64_t off = addr - PLAT_PLIC_BASE;
     uint32_t val = (uint32_t)*value;
     uint64_t ctx_hw = PLIC_CONTEXT + PLIC_CONTEXT_STRIDE * plic_s_context(vm->cpu);
+    /*
+     * What Bao's handlers refuse (vplic_global_emul_handler: aligned 32-bit
+     * accesses only; vplic_hart_emul_handler: aligned, at most 32 bits, and
+     * only the VM's two contexts per vCPU) is an error for the vCPU: false,
+     * and the caller ends the run.
+     */
+    bool hart_area = off >= PLIC_CONTEXT;
+    if (hart_area ? (off >= PLIC_CONTEXT + VPLIC_CONTEXTS * PLIC_CONTEXT_STRIDE || width > 4 || (off & 3))
+                  : (width != 4 || (off & 3))) {
+        console_printf("monitor: vm %s: a %u-byte access at PLIC offset %lx, which Bao's virtual PLIC does not emulate\n",
+                       vm->name, width, off);
+        return false;
+    }
     if (!write) {
         *value = 0;
-    }
-    if (width != 4 || (off & 3)) {
-        return true;
     }
     bool update = false;
     spin_lock(&v->lock);

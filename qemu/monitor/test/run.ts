@@ -272,7 +272,9 @@ async function testRiscvConformance(): Promise<void> {
  * form Bao decodes (lw, lwu, c.lw, sw, c.sw) and checks the SBI answers,
  * its TAP lines counting as tests; mode 1 issues a c.ld on a window, which
  * Bao cannot decode (fatal, naming the address and the instruction); mode 2
- * loads from the backend's RAM (fatal, unmapped). Under -icount.
+ * loads from the backend's RAM (fatal, unmapped); mode 3 makes a 1-byte
+ * load of a PLIC priority (fatal: Bao's virtual PLIC takes aligned 32-bit
+ * accesses only there). Under -icount.
  */
 async function testRiscvProbe(): Promise<void> {
   const p = await loadPlatform(RISCV_PLATFORM);
@@ -295,6 +297,11 @@ async function testRiscvProbe(): Promise<void> {
   const un = await run(2);
   report(!un.timedOut && new RegExp(`FATAL: read of 4 bytes at unmapped address ${p.backend.ram.base.toString(16)}`).test(un.out) && /registers: pc/.test(un.out),
     'riscv64: a frontend load from the backend\'s RAM is refused and reported with registers', tail(un.out));
+  const plic = await run(3);
+  report(!plic.timedOut && /a 1-byte access at PLIC offset 4, which Bao's virtual PLIC does not emulate/.test(plic.out)
+    && new RegExp(`FATAL: read of 1 bytes at unmapped address ${((p.machine.plic?.base ?? 0) + 4).toString(16)}`).test(plic.out),
+  'riscv64: a 1-byte load of a PLIC priority is refused as Bao\'s virtual PLIC refuses it', tail(plic.out));
+  report(!/1-byte load of a PLIC priority returned/.test(plic.out), 'riscv64: the frontend does not continue past it', tail(plic.out));
 }
 
 /** Runs every test; exits non-zero on failure. */

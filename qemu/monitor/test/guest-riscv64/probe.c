@@ -7,7 +7,8 @@
  * the SBI calls Linux makes, prints TAP lines on the monitor's ns16550 debug
  * UART and powers off through SBI SRST. Mode (a1): 0 the checks; 1 a c.ld
  * on a window (Bao cannot decode it: fatal); 2 a load from the backend's
- * RAM (unmapped: fatal).
+ * RAM (unmapped: fatal); 3 a 1-byte load of a PLIC priority (Bao's
+ * virtual PLIC takes aligned 32-bit accesses only there: fatal).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -156,6 +157,10 @@ void probe_main(uint64_t mode)
         puts_("probe: load from the backend's RAM\n");
         uint64_t v = ld_lw(BACKEND_RAM_BASE);
         check(false, "a load from the backend's RAM returned", v, 0);
+    } else if (mode == 3) {
+        puts_("probe: 1-byte load of a PLIC priority\n");
+        uint64_t v = *(volatile uint8_t *)(PLAT_PLIC_BASE + 4);
+        check(false, "a 1-byte load of a PLIC priority returned", v, 0);
     }
     uint64_t value;
     check(sbi(SBI_EXT_BASE, 0, 0, &value) == 0 && value == 0x01000000, "SBI spec version 1.0", value, 0x01000000);
