@@ -11,7 +11,7 @@
  * left pending made every later WFI return at once), which took a host
  * core from the other harts and, under -icount, stopped the system
  * outright; platforms/qemu-riscv64-virt.ts says why the backend now also
- * runs on hart 0. Since the fix: 8 of 8 runs passed.
+ * runs on hart 0. With `BAO_IMAGE` set it runs under Bao (docs/bao.md).
  */
 import { platform } from '../../platforms/qemu-riscv64-virt.ts';
 import { runSystemSuite } from './system-suite.ts';
