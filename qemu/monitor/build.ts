@@ -180,7 +180,7 @@ export function ensureRiscvProbe(platform = 'qemu-riscv64-virt'): Promise<string
     name: 'probe.elf',
     sources: ['start.S', 'probe.c'].map((f) => join(probeDir, f)),
     includes: [probeDir],
-    ldScript: join(probeDir, 'probe.ld.S'),
+    ldScript: join(guestDir, 'guest.ld.S'),
     defines: ['GUEST_BASE=(FRONTEND_RAM_BASE+0x200000)'],
     platform,
   });
