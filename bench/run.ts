@@ -73,6 +73,7 @@ import { ensureFrontend } from '../qemu/frontend/build.ts';
 import { bootStandalone } from '../qemu/frontend/standalone.ts';
 import type { ConsoleSession } from '../qemu/frontend/session.ts';
 import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
+import { temporaryDisks } from '../qemu/disks.ts';
 import { PerfField, PerfKind, PerfOut, PERF_FIELDS, PERF_OUT_WORDS } from '../src/host.ts';
 import type { DeviceMetrics } from '../src/metrics.ts';
 import { BLKBENCH_PATH, ensureBlkbench, parseBlkbench, type BlkbenchResult } from './blkbench.ts';
@@ -636,9 +637,11 @@ async function riscvFigures(icount: string, logDir: string): Promise<ArchFigures
   const extra = [{ path: BLKBENCH_PATH, contents: ensureBlkbench('riscv64') }];
   const artifacts = await ensureFrontend(extra, 'riscv64');
   console.log(`[bench] riscv64: booting the system (monitor in HS-mode + Linux + baojs) with -icount ${icount}`);
+  // the passthrough disk: a temporary image (never the demo's)
+  const scratch = temporaryDisks(p);
   const sys = await bootSystem({
     platform: RISCV_PLATFORM, timeoutMs: 2_400_000, readyTimeoutMs: 600_000, icount, initramfsExtra: extra,
-    firmwareElf: fw.elf, log: () => {}, logFile: join(logDir, 'system-riscv64.log'), firstFrontendOnly: true,
+    firmwareElf: fw.elf, log: () => {}, logFile: join(logDir, 'system-riscv64.log'), firstFrontendOnly: true, disks: scratch.disks,
   });
   let figures: Omit<ArchFigures, 'reference' | 'ratios'>;
   try {
@@ -666,6 +669,7 @@ async function riscvFigures(icount: string, logDir: string): Promise<ArchFigures
   } finally {
     sys.kill();
     await sys.close(2000);
+    scratch.remove();
   }
   const work = benchTempDir('baojs-bench-riscv64-');
   try {

@@ -14,9 +14,11 @@
  * 0xd000_0000, above both frontends' RAM (riscv64 Linux ignores memory
  * below the RAM its kernel is loaded in, so a restricted DMA pool there
  * would be unusable); the remio windows at 0x0800_0000 in the frontend (a hole in
- * QEMU virt's map between the platform bus and the PLIC). No device is
- * passed through to the backend yet (the disk and the uplink of the
- * aarch64 system need the virtio driver's interrupts through the PLIC).
+ * QEMU virt's map between the platform bus and the PLIC). Passed through to
+ * the backend, as on aarch64: the disk `pdisk0` on QEMU's last virtio-mmio
+ * transport (0x1000_8000, PLIC source 8) and the uplink's network card on
+ * the one before (0x1000_7000, source 7), the first two virtio devices of
+ * the command line (qemu/disks.ts).
  * The supervisor timer interrupt is no PLIC source: the firmware counts it
  * as INTID 0, a source number the PLIC never delivers.
  *
@@ -36,6 +38,8 @@ export const placement: SystemPlacement = {
   frontendRam: 0x90000000, backendRam: 0xa0000000, backendRegions: 0xa2000000, shmem: 0xd0000000, windows: 0x08000000,
   frontend2Ram: 0xc0000000,
   cpus: { backend: 0, frontend: 1, frontend2: 2 },
+  passthroughDisk: { base: 0x10008000, intid: 8 },
+  passthroughNic: { base: 0x10007000, intid: 7 },
 };
 
 export const platform: Platform = {

@@ -11,7 +11,9 @@
  * (transport n at 0x0a00_0000 + n * 0x200, SPI 16 + n = INTID 48 + n), and
  * gives them to `-device virtio-*-device` in command-line order from the
  * highest: the first device is transport 31 (0x0a00_3e00, INTID 79), the
- * second 30, … (QEMU `hw/arm/virt.c` create_virtio_devices). The
+ * second 30, … (QEMU `hw/arm/virt.c` create_virtio_devices). QEMU riscv64
+ * virt has 8 of 0x1000 bytes from 0x1000_1000 (PLIC source n + 1), filled
+ * the same way: the first device is transport 7 (0x1000_8000, source 8). The
  * arguments here come before any other virtio device of the command line,
  * and attach every passthrough device in the order of
  * `backend.passthrough`, network cards (qemu/uplink.ts) included.
@@ -29,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { diskMinimumSize, type PassthroughDevice, type Platform } from '../src/config/platform.ts';
 import { cacheDir, displayPath } from '../scripts/paths.mjs';
-import { QEMU_VIRTIO_MMIO } from './frontend/dts.ts';
+import { QEMU_RISCV_VIRTIO_MMIO, QEMU_VIRTIO_MMIO } from './frontend/dts.ts';
 import { uplinkQemuArgs, type UplinkOptions } from './uplink.ts';
 
 /** A passthrough device and the image file behind it. */
@@ -202,7 +204,7 @@ function blkDevices(p: Platform): PassthroughDevice[] {
  * version 1, unless told otherwise; the driver needs version 2). They must
  * come before any other virtio device of the command line.
  * @throws Error naming `backend.passthrough[i].base` when device i is not
- *   on the transport QEMU virt gives the (i+1)-th virtio device (31 - i),
+ *   on the transport QEMU virt gives the (i+1)-th virtio device (the last - i),
  *   or `backend.passthrough[i].intid` when its INTID is not that
  *   transport's
  */
@@ -211,11 +213,12 @@ export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<s
   if (list.length === 0) return [];
   const args = ['-global', 'virtio-mmio.force-legacy=false'];
   list.forEach((d, i) => {
-    // QEMU virt's transports (qemu/frontend/dts.ts): the first device of the command line gets the last one
-    const q = QEMU_VIRTIO_MMIO;
+    // QEMU virt's transports (qemu/frontend/dts.ts), on either architecture: the first device of the command line gets the last one
+    const riscv = p.machine.arch === 'riscv64';
+    const q = riscv ? QEMU_RISCV_VIRTIO_MMIO : QEMU_VIRTIO_MMIO;
     const transport = q.count - 1 - i;
     const base = q.base + transport * q.stride;
-    const intid = 32 + q.firstSpi + transport;
+    const intid = riscv ? QEMU_RISCV_VIRTIO_MMIO.firstSource + transport : 32 + QEMU_VIRTIO_MMIO.firstSpi + transport;
     if (d.base !== base) {
       throw new Error(`backend.passthrough[${i}].base: ${hex8(d.base)} is not where QEMU virt puts the virtio device added ${i + 1}${['st', 'nd', 'rd'][i] ?? 'th'} (transport ${transport}, ${hex8(base)})`);
     }

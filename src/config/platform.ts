@@ -153,7 +153,7 @@ export interface PassthroughDevice extends Range {
   name: string;
   /** what the device is: a virtio-blk or virtio-net device behind a virtio-mmio v2 transport */
   kind: PassthroughKind;
-  /** its interrupt (GIC INTID of an SPI, 32..255), level-triggered */
+  /** its interrupt, level-triggered: aarch64 the GIC INTID of an SPI (32..255), riscv64 a PLIC source (1..1023) */
   intid: number;
   /** name of the backend region (`backend.regions`) that holds the driver's rings, request headers and (virtio-net) frame buffers */
   dma: string;
@@ -468,7 +468,12 @@ function checkPassthroughDevices(p: Platform): void {
     checkRange(f, d);
     if (d.size !== 0x200) throw new ConfigError(`${f}.size`, 'a virtio-mmio window is 0x200 bytes');
     if (d.base % 0x200) throw new ConfigError(`${f}.base`, 'must be 0x200 aligned');
-    if (!Number.isInteger(d.intid) || d.intid < 32 || d.intid > 255) throw new ConfigError(`${f}.intid`, `must be an SPI, 32..255: ${d.intid}`);
+    if (p.machine.arch === 'riscv64') {
+      // a PLIC source (PLIC specification 1.0.0: 1..1023; 0 means none)
+      if (!Number.isInteger(d.intid) || d.intid < 1 || d.intid > 1023) throw new ConfigError(`${f}.intid`, `must be a PLIC source, 1..1023: ${d.intid}`);
+    } else if (!Number.isInteger(d.intid) || d.intid < 32 || d.intid > 255) {
+      throw new ConfigError(`${f}.intid`, `must be an SPI, 32..255: ${d.intid}`);
+    }
     if (typeof d.dma !== 'string' || !p.backend.regions.some((r) => r.name === d.dma)) throw new ConfigError(`${f}.dma`, `no backend region named ${d.dma}`);
   });
 }

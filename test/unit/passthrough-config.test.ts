@@ -9,6 +9,7 @@ import { diskMinimumSize, pageSpan, validatePlatform, type DiskRange, type Platf
 import { platform as shipped, placement } from '../../platforms/qemu-aarch64-virt.ts';
 import { platform as gicv2 } from '../../platforms/qemu-aarch64-virt-gicv2.ts';
 import { platform as zcu102 } from '../../platforms/zcu102.ts';
+import { platform as riscv } from '../../platforms/qemu-riscv64-virt.ts';
 import { storageDevices, system } from '../../platforms/system.ts';
 import { DEVICE_KINDS } from '../../src/devices/registry.ts';
 import { assertRefused } from '../sim/config-error.ts';
@@ -52,6 +53,20 @@ layout('qemu-aarch64-virt: pdisk0 is QEMU virt transport 31 (0x0a003e00, INTID 7
   }
   assert.equal(pageSpan(pt[0]), { base: 0x0a003000, size: 0x1000 });
   assert.equal(pageSpan(pt[1]), { base: 0x0a003000, size: 0x1000 }, 'two transports in one page');
+});
+
+layout('qemu-riscv64-virt: pdisk0 is QEMU riscv virt transport 7 (0x10008000, PLIC source 8), uplink0 transport 6 (0x10007000, source 7); a source outside 1..1023 is refused', () => {
+  validatePlatform(riscv);
+  const pt = riscv.backend.passthrough!;
+  assert.equal(pt.map((d) => [d.name, d.kind, d.base, d.intid, d.dma]), [
+    ['pdisk0', 'virtio-blk', 0x10001000 + 7 * 0x1000, 1 + 7, 'dma:pdisk0'],
+    ['uplink0', 'virtio-net', 0x10001000 + 6 * 0x1000, 1 + 6, 'dma:uplink0'],
+  ]);
+  for (const bad of [0, 1024]) {
+    const p = structuredClone(riscv);
+    p.backend.passthrough![0].intid = bad;
+    assertRefused(p, 'backend.passthrough[0].intid', /PLIC source/);
+  }
 });
 
 layout('the GICv2 variant and zcu102 have no passthrough device and no DMA region', () => {

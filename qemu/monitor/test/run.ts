@@ -46,13 +46,17 @@ async function runQemu(args: string[], timeoutMs: number, arch: 'aarch64' | 'ris
 }
 
 /** Temporary images of the platform's passthrough disks, made on first use, removed at exit. */
-let scratchDisks: { disks: Record<string, string>; remove(): void } | null = null;
+const scratchDisks = new Map<string, { disks: Record<string, string>; remove(): void }>();
 
 /** The passthrough devices for a run with the baojs firmware, which drives them at start (qemu/disks.ts). */
-async function passthroughDisks(): Promise<DiskImage[]> {
-  const p = await loadPlatform(PLATFORM);
-  scratchDisks ??= temporaryDisks(p);
-  return prepareDisks(p, scratchDisks.disks);
+async function passthroughDisks(platform = PLATFORM): Promise<DiskImage[]> {
+  const p = await loadPlatform(platform);
+  let scratch = scratchDisks.get(platform);
+  if (!scratch) {
+    scratch = temporaryDisks(p);
+    scratchDisks.set(platform, scratch);
+  }
+  return prepareDisks(p, scratch.disks);
 }
 
 /** Guest time as a count of instructions (1 ns each), never waiting for the host: for the runs whose checks measure guest time. */
@@ -203,7 +207,7 @@ async function testLinux(arch: 'aarch64' | 'riscv64'): Promise<void> {
     frontend: { file: a.image, addr: ram + O.kernel, x0: ram + O.dtb },
     backend: { file: elf },
     blobs: [{ file: a.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb }],
-    disks: arch === 'riscv64' ? undefined : await passthroughDisks(),
+    disks: await passthroughDisks(platform),
   }), arch === 'riscv64' ? 300_000 : 120_000, arch);
   const [gic, vda, init, off] = LINUX_CHECKS[arch];
   const irqc = arch === 'riscv64' ? /plic: \S+: mapped \d+ interrupts with 1 handlers for 2 contexts/ : /GICv3: CPU0: found redistributor 0/;
@@ -280,7 +284,8 @@ async function testRiscvProbe(): Promise<void> {
   const p = await loadPlatform(RISCV_PLATFORM);
   const probe = await ensureRiscvProbe(RISCV_PLATFORM);
   const backend = { file: await riscvFirmwareElf() };
-  const run = (mode: number): Promise<QemuResult> => icountArgs({ platform: RISCV_PLATFORM, frontend: { file: probe, x0: mode }, backend })
+  const disks = await passthroughDisks(RISCV_PLATFORM);
+  const run = (mode: number): Promise<QemuResult> => icountArgs({ platform: RISCV_PLATFORM, frontend: { file: probe, x0: mode }, backend, disks })
     .then((args) => runQemu(args, 60_000, 'riscv64'));
   const r = await run(0);
   countGuestTap(r.out, 'riscv64 probe');
@@ -311,7 +316,7 @@ async function main(): Promise<void> {
   await testConformance(guests);
   await testLdp(guests, p.devices[0].window.base);
   await testUnmapped(guests, p.frontend.ram.base + p.frontend.ram.size + 0x1000);
-  process.on('exit', () => scratchDisks?.remove());
+  process.on('exit', () => { for (const d of scratchDisks.values()) d.remove(); });
   const pt = p.backend.passthrough?.[0];
   if (pt) await testPassthroughHidden(guests, pt.base);
   await testFirmware(guests);
@@ -322,13 +327,13 @@ async function main(): Promise<void> {
     else await testLinux(arch);
   }
   console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-  scratchDisks?.remove();
+  for (const d of scratchDisks.values()) d.remove();
   process.exit(failed ? 1 : 0);
 }
 
 main().catch((e: Error) => {
   console.error(e.stack ?? e.message);
   console.log(`${passed} passed, ${failed + 1} failed, ${skipped} skipped`);
-  scratchDisks?.remove();
+  for (const d of scratchDisks.values()) d.remove();
   process.exit(1);
 });
