@@ -3,69 +3,72 @@
  * memcpy, memmove and memset for the firmware, in place of picolibc's
  * size-optimised versions (one byte per loop iteration: about 6 instructions
  * a byte, which made a 4 KiB block copy cost some 25,000 instructions).
- * These move 64 bytes (memcpy, aarch64) or 32 bytes per iteration with general-purpose registers (on
- * aarch64 the firmware core is built with -mgeneral-regs-only; the IRQ path may use
- * them), relying on unaligned loads and stores being allowed on Normal
- * memory with SCTLR_EL1.A clear (the firmware's MMU set-up; on riscv64
- * they are legal, done by the hart or emulated by the SBI implementation);
- * they are never used on device memory. On riscv64, GCC splits a load or
- * store it cannot prove aligned into single bytes (its default tuning takes
- * misaligned accesses as slow: many harts trap them to the SBI firmware),
- * which made the 8-byte loops below as slow as the byte loop; there the
- * copies use aligned doublewords, 64 bytes per iteration, when source and
- * destination share their offset within 8 bytes (every block copy of the
- * data plane), and bytes otherwise. The linker takes these before the
- * library's.
+ * These move 64 bytes (memcpy, aarch64) or 32 bytes per iteration with
+ * general-purpose registers (on aarch64 the firmware core is built with
+ * -mgeneral-regs-only; the IRQ path may use them); they are never used on
+ * device memory.
+ *
+ * On aarch64 the doubleword accesses may be unaligned (`word` is an
+ * unaligned type): allowed on Normal memory with SCTLR_EL1.A clear, the
+ * firmware's MMU set-up. On riscv64, GCC splits an access it cannot prove
+ * aligned into single bytes (its default tuning takes misaligned accesses
+ * as slow: many harts trap them to the SBI firmware), which made these
+ * loops as slow as the byte loop; there `word` is an aligned doubleword:
+ * the destination is aligned first, and a copy whose source and
+ * destination differ in their offset within 8 bytes goes byte by byte
+ * (every block copy of the data plane is aligned). The linker takes these
+ * before the library's.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint64_t __attribute__((may_alias, aligned(1))) u64u;
-typedef uint32_t __attribute__((may_alias, aligned(1))) u32u;
+#if defined(__riscv)
+typedef uint64_t word;
+#else
+typedef uint64_t __attribute__((may_alias, aligned(1))) word;
+#endif
 
 /* Keep GCC from turning the loops below back into calls to themselves. */
 #define NO_LIBCALL __attribute__((optimize("no-tree-loop-distribute-patterns")))
 
-#if defined(__riscv)
-/** True when `d` and `s` have the same offset within a doubleword (riscv64: aligned copies apply). */
-static inline int same_alignment(const void *d, const void *s)
+/**
+ * Whether the doubleword loops may run on `d` and `s` once `d` is aligned:
+ * always where unaligned accesses are cheap; on riscv64 when both have the
+ * same offset within a doubleword.
+ */
+static inline int words_ok(const void *d, const void *s)
 {
+#if defined(__riscv)
 	return (((uintptr_t)d ^ (uintptr_t)s) & 7) == 0;
-}
+#else
+	(void)d;
+	(void)s;
+	return 1;
 #endif
+}
+
+/** Bytes to copy or set one at a time before `p` is aligned for `word` (0 where alignment does not matter). */
+static inline size_t head_bytes(const void *p, size_t n)
+{
+#if defined(__riscv)
+	size_t h = (8 - ((uintptr_t)p & 7)) & 7;
+	return h < n ? h : n;
+#else
+	(void)p;
+	(void)n;
+	return 0;
+#endif
+}
 
 NO_LIBCALL static void copy_forward(uint8_t *d, const uint8_t *s, size_t n)
 {
-#if defined(__riscv)
-	if (!same_alignment(d, s)) {
+	if (!words_ok(d, s)) {
 		while (n--)
 			*d++ = *s++;
 		return;
 	}
-	for (; n && ((uintptr_t)d & 7); n--)
+	for (size_t h = head_bytes(d, n); h; h--, n--)
 		*d++ = *s++;
-	uint64_t *d8 = (uint64_t *)d;
-	const uint64_t *s8 = (const uint64_t *)s;
-	for (; n >= 64; n -= 64, d8 += 8, s8 += 8) {
-		uint64_t a = s8[0], b = s8[1], c = s8[2], e = s8[3];
-		uint64_t f = s8[4], g = s8[5], h = s8[6], i = s8[7];
-		d8[0] = a;
-		d8[1] = b;
-		d8[2] = c;
-		d8[3] = e;
-		d8[4] = f;
-		d8[5] = g;
-		d8[6] = h;
-		d8[7] = i;
-	}
-	for (; n >= 8; n -= 8)
-		*d8++ = *s8++;
-	d = (uint8_t *)d8;
-	s = (const uint8_t *)s8;
-	while (n--)
-		*d++ = *s++;
-	return;
-#endif
 #if defined(__aarch64__)
 	/* 64 bytes per iteration in 10 instructions (4 LDP, 4 STP, the loop):
 	 * GCC's version of the loop below takes about 9 per 32 bytes. */
@@ -89,18 +92,18 @@ NO_LIBCALL static void copy_forward(uint8_t *d, const uint8_t *s, size_t n)
 	}
 #endif
 	while (n >= 32) {
-		uint64_t a = ((const u64u *)s)[0], b = ((const u64u *)s)[1];
-		uint64_t c = ((const u64u *)s)[2], e = ((const u64u *)s)[3];
-		((u64u *)d)[0] = a;
-		((u64u *)d)[1] = b;
-		((u64u *)d)[2] = c;
-		((u64u *)d)[3] = e;
+		word a = ((const word *)s)[0], b = ((const word *)s)[1];
+		word c = ((const word *)s)[2], e = ((const word *)s)[3];
+		((word *)d)[0] = a;
+		((word *)d)[1] = b;
+		((word *)d)[2] = c;
+		((word *)d)[3] = e;
 		d += 32;
 		s += 32;
 		n -= 32;
 	}
 	while (n >= 8) {
-		*(u64u *)d = *(const u64u *)s;
+		*(word *)d = *(const word *)s;
 		d += 8;
 		s += 8;
 		n -= 8;
@@ -113,37 +116,36 @@ NO_LIBCALL static void copy_backward(uint8_t *d, const uint8_t *s, size_t n)
 {
 	d += n;
 	s += n;
-#if defined(__riscv)
-	if (same_alignment(d, s)) {
-		for (; n && ((uintptr_t)d & 7); n--)
+	if (!words_ok(d, s)) {
+		while (n--)
 			*--d = *--s;
-		uint64_t *d8 = (uint64_t *)d;
-		const uint64_t *s8 = (const uint64_t *)s;
-		for (; n >= 8; n -= 8)
-			*--d8 = *--s8;
-		d = (uint8_t *)d8;
-		s = (const uint8_t *)s8;
+		return;
 	}
-	while (n--)
-		*--d = *--s;
-	return;
+	/* the end of the destination aligned first (on riscv64) */
+	size_t h = 0;
+#if defined(__riscv)
+	h = (uintptr_t)d & 7;
+	if (h > n)
+		h = n;
 #endif
+	for (; h; h--, n--)
+		*--d = *--s;
 	while (n >= 32) {
 		d -= 32;
 		s -= 32;
 		n -= 32;
-		uint64_t a = ((const u64u *)s)[0], b = ((const u64u *)s)[1];
-		uint64_t c = ((const u64u *)s)[2], e = ((const u64u *)s)[3];
-		((u64u *)d)[0] = a;
-		((u64u *)d)[1] = b;
-		((u64u *)d)[2] = c;
-		((u64u *)d)[3] = e;
+		word a = ((const word *)s)[0], b = ((const word *)s)[1];
+		word c = ((const word *)s)[2], e = ((const word *)s)[3];
+		((word *)d)[0] = a;
+		((word *)d)[1] = b;
+		((word *)d)[2] = c;
+		((word *)d)[3] = e;
 	}
 	while (n >= 8) {
 		d -= 8;
 		s -= 8;
 		n -= 8;
-		*(u64u *)d = *(const u64u *)s;
+		*(word *)d = *(const word *)s;
 	}
 	while (n--)
 		*--d = *--s;
@@ -171,33 +173,18 @@ NO_LIBCALL void *memset(void *dst, int c, size_t n)
 {
 	uint8_t *d = dst;
 	uint64_t v = (uint8_t)c * 0x0101010101010101ULL;
-#if defined(__riscv)
-	for (; n && ((uintptr_t)d & 7); n--)
+	for (size_t h = head_bytes(d, n); h; h--, n--)
 		*d++ = (uint8_t)c;
-	uint64_t *d8 = (uint64_t *)d;
-	for (; n >= 32; n -= 32, d8 += 4) {
-		d8[0] = v;
-		d8[1] = v;
-		d8[2] = v;
-		d8[3] = v;
-	}
-	for (; n >= 8; n -= 8)
-		*d8++ = v;
-	d = (uint8_t *)d8;
-	while (n--)
-		*d++ = (uint8_t)c;
-	return dst;
-#endif
 	while (n >= 32) {
-		((u64u *)d)[0] = v;
-		((u64u *)d)[1] = v;
-		((u64u *)d)[2] = v;
-		((u64u *)d)[3] = v;
+		((word *)d)[0] = v;
+		((word *)d)[1] = v;
+		((word *)d)[2] = v;
+		((word *)d)[3] = v;
 		d += 32;
 		n -= 32;
 	}
 	while (n >= 8) {
-		*(u64u *)d = v;
+		*(word *)d = v;
 		d += 8;
 		n -= 8;
 	}
