@@ -63,7 +63,7 @@ layout('qemu-riscv64-virt: pdisk0 is QEMU riscv virt transport 7 (0x10008000, PL
     ['uplink0', 'virtio-net', 0x10001000 + 6 * 0x1000, 1 + 6, 'dma:uplink0'],
   ]);
   for (const bad of [0, 1024]) {
-    const p = structuredClone(riscv);
+    const p = JSON.parse(JSON.stringify(riscv)) as Platform;
     p.backend.passthrough![0].intid = bad;
     assertRefused(p, 'backend.passthrough[0].intid', /PLIC source/);
   }
