@@ -223,7 +223,7 @@ export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<s
       throw new Error(`backend.passthrough[${i}].base: ${hex8(d.base)} is not where QEMU virt puts the virtio device added ${i + 1}${['st', 'nd', 'rd'][i] ?? 'th'} (transport ${transport}, ${hex8(base)})`);
     }
     if (d.intid !== intid) {
-      throw new Error(`backend.passthrough[${i}].intid: ${d.intid} is not the interrupt of QEMU virt's transport ${transport} (INTID ${intid})`);
+      throw new Error(`backend.passthrough[${i}].intid: ${d.intid} is not the interrupt of QEMU virt's transport ${transport} (${riscv ? 'PLIC source' : 'INTID'} ${intid})`);
     }
     if (d.kind === 'virtio-net') {
       args.push(...uplinkQemuArgs(d.name, uplinks[d.name]));

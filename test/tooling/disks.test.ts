@@ -17,6 +17,7 @@ import { runQemu, qemuProgram } from '../../qemu/qemu.ts';
 import { uplinkQemuArgs } from '../../qemu/uplink.ts';
 import { diskMinimumSize, type Platform } from '../../src/config/platform.ts';
 import { platform as shipped, placement } from '../../platforms/qemu-aarch64-virt.ts';
+import { platform as riscv } from '../../platforms/qemu-riscv64-virt.ts';
 import { system } from '../../platforms/system.ts';
 
 const MiB = 0x100000;
@@ -139,6 +140,22 @@ test('diskQemuArgs: transport 31 first, version 2 transports, writeback cache; t
   wrongIrq.backend.passthrough![0].intid = 80;
   assert.throws(() => diskQemuArgs(wrongIrq, images), /^backend\.passthrough\[0\]\.intid: 80 is not the interrupt of QEMU virt's transport 31 \(INTID 79\)$/);
   assert.equal(diskQemuArgs({ ...p, backend: { ...p.backend, passthrough: undefined } }, []), [], 'no passthrough device: no argument');
+});
+
+test('diskQemuArgs on riscv64: transport 7 (0x10008000, PLIC source 8) first, the card on transport 6 (source 7); a wrong source names the field', () => {
+  const images = [{ name: 'pdisk0', file: '/images/a.img' }];
+  const args = diskQemuArgs(riscv, images);
+  assert.equal(args.slice(0, 6), [
+    '-global', 'virtio-mmio.force-legacy=false',
+    '-drive', 'if=none,id=pdisk0,format=raw,file=/images/a.img,cache=writeback', '-device', 'virtio-blk-device,drive=pdisk0',
+  ]);
+  assert.match(args.join(' '), /-device virtio-net-device,netdev=uplink0,mac=52:54:00:0a:00:01$/);
+  const wrongIrq: Platform = JSON.parse(JSON.stringify(riscv));
+  wrongIrq.backend.passthrough![0].intid = 9;
+  assert.throws(() => diskQemuArgs(wrongIrq, images), /^backend\.passthrough\[0\]\.intid: 9 is not the interrupt of QEMU virt's transport 7 \(PLIC source 8\)$/);
+  const swapped: Platform = JSON.parse(JSON.stringify(riscv));
+  swapped.backend.passthrough!.reverse();
+  assert.throws(() => diskQemuArgs(swapped, images), /^backend\.passthrough\[0\]\.base: 0x10007000 is not where QEMU virt puts the virtio device added 1st \(transport 7, 0x10008000\)$/);
 });
 
 test('the uplink\'s user network: restrict=on always, forwards only from and to the host\'s 127.0.0.1, ports checked', () => {
