@@ -606,9 +606,6 @@ const ms = (ns: number): string => `${fmt(ns / 1e6, 3)} ms`;
 
 /** The riscv64 system platform (scripts/arch.ts). */
 const RISCV_PLATFORM = 'qemu-riscv64-virt';
-/** The block workloads run on riscv64: the same as on aarch64 ({@link WORKLOADS}). */
-const RISCV_WORKLOADS = WORKLOADS;
-
 /** What the riscv64 run measured, in the same units as the aarch64 figures. */
 interface ArchFigures {
   imageBytes: number;
@@ -664,7 +661,7 @@ async function riscvFigures(icount: string, logDir: string): Promise<ArchFigures
       heapAfterStartKiB: s0.heapUsedKiB,
       resetToReadyNs: (s1.perf.vda[PerfOut.BOOT_TICKS] / hz) * 1e9 + Number(readyLine[2]) * 1e6,
       costs, costsJs: requestCosts(s2.perf.vda, s3.perf.vda), statusRead,
-      throughput: await runWorkloads(sys, '/dev/vda', 'riscv64 baojs', RISCV_WORKLOADS),
+      throughput: await runWorkloads(sys, '/dev/vda', 'riscv64 baojs', WORKLOADS),
     };
   } finally {
     sys.kill();
@@ -682,8 +679,8 @@ async function riscvFigures(icount: string, logDir: string): Promise<ArchFigures
       icount, timeoutMs: 2_400_000, readyTimeoutMs: 600_000, logFile: join(logDir, 'reference-riscv64.log'),
     });
     try {
-      const reference = await runReference(ref, '/dev/vda', 'riscv64 qemu', RISCV_WORKLOADS);
-      const ratios = ratioRows(RISCV_WORKLOADS, figures.throughput, reference, []);
+      const reference = await runReference(ref, '/dev/vda', 'riscv64 qemu', WORKLOADS);
+      const ratios = ratioRows(WORKLOADS, figures.throughput, reference, []);
       return { ...figures, reference, ratios };
     } finally {
       await ref.shutdown();
@@ -709,7 +706,7 @@ function sideBySide(a: ArchFigures | undefined, r: ArchFigures): string[] {
     row('4 KiB block request end to end, TypeScript', (x) => fmt(end(x.costsJs))),
     row('register read (IntStatus), TypeScript', (x) => fmt(x.costsJs.read.total)),
   ];
-  for (const w of RISCV_WORKLOADS) {
+  for (const w of WORKLOADS) {
     lines.push(row(`${w.name} MB/s (ratio to QEMU's)`, (x) => (x.throughput[w.name] && x.ratios[w.name]
       ? `${fmt(x.throughput[w.name].mbps, 1)} (${fmt(x.ratios[w.name].median * 100)} %)` : '')));
   }

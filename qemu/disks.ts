@@ -213,12 +213,8 @@ export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<s
   if (list.length === 0) return [];
   const args = ['-global', 'virtio-mmio.force-legacy=false'];
   list.forEach((d, i) => {
-    // QEMU virt's transports (qemu/frontend/dts.ts), on either architecture: the first device of the command line gets the last one
     const riscv = p.machine.arch === 'riscv64';
-    const q = riscv ? QEMU_RISCV_VIRTIO_MMIO : QEMU_VIRTIO_MMIO;
-    const transport = q.count - 1 - i;
-    const base = q.base + transport * q.stride;
-    const intid = riscv ? QEMU_RISCV_VIRTIO_MMIO.firstSource + transport : 32 + QEMU_VIRTIO_MMIO.firstSpi + transport;
+    const { transport, base, intid } = qemuTransport(p.machine.arch, i);
     if (d.base !== base) {
       throw new Error(`backend.passthrough[${i}].base: ${hex8(d.base)} is not where QEMU virt puts the virtio device added ${i + 1}${['st', 'nd', 'rd'][i] ?? 'th'} (transport ${transport}, ${hex8(base)})`);
     }
@@ -236,6 +232,23 @@ export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<s
     args.push('-drive', `if=none,id=${d.name},format=raw,file=${file},cache=writeback`, '-device', `virtio-blk-device,drive=${d.name}`);
   });
   return args;
+}
+
+/**
+ * Where QEMU virt puts the `i`-th virtio device of its command line (from
+ * 0): the transport (the last one first), its window's guest-physical
+ * address and its interrupt (aarch64 the GIC INTID of its SPI, riscv64 the
+ * PLIC source), from QEMU's layout in qemu/frontend/dts.ts.
+ */
+export function qemuTransport(arch: 'aarch64' | 'riscv64', i: number): { transport: number; base: number; intid: number } {
+  if (arch === 'riscv64') {
+    const q = QEMU_RISCV_VIRTIO_MMIO;
+    const transport = q.count - 1 - i;
+    return { transport, base: q.base + transport * q.stride, intid: q.firstSource + transport };
+  }
+  const q = QEMU_VIRTIO_MMIO;
+  const transport = q.count - 1 - i;
+  return { transport, base: q.base + transport * q.stride, intid: 32 + q.firstSpi + transport };
 }
 
 /**

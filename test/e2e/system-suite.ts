@@ -8,7 +8,7 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { temporaryDisks } from '../../qemu/disks.ts';
+import { qemuTransport, temporaryDisks } from '../../qemu/disks.ts';
 import { bootSystem, type SystemSession } from '../../qemu/system.ts';
 import { CONSOLE_ESCAPE } from '../../qemu/system.ts';
 import { poolNodeName } from '../../qemu/frontend/dts.ts';
@@ -132,14 +132,13 @@ export function runSystemSuite(platform: Platform): void {
     // printed once at start: MagicValue "virt", Version 2 (-global virtio-mmio.force-legacy=false), DeviceID 2 (block)
     const pt = platform.backend.passthrough![0];
     const riscv = platform.machine.arch === 'riscv64';
-    // QEMU virt's last virtio-mmio transport: aarch64 0x0a003e00 (INTID 79), riscv64 0x10008000 (PLIC source 8)
-    const last = riscv ? { base: 0x10008000, intid: 8 } : { base: 0x0a003e00, intid: 79 };
+    const last = qemuTransport(platform.machine.arch, 0);
     assert.match(sys.output, `baojs: passthrough ${pt.name}: virtio-mmio v2 device 2 at 0x${last.base.toString(16).padStart(8, '0')} INTID ${last.intid}`);
     assert.is(pt.base, last.base);
     // the frontend's virtio devices are baojs's alone: none of them is a transport of QEMU virt
     const out = await sys.check('for d in /sys/bus/virtio/devices/*; do readlink -f $d; done');
     assert.is(out.trim().split('\n').length, frontend1Devices.length);
-    assert.not.match(out, riscv ? /1000[1-8]000\.virtio_mmio/ : /a00[0-3][0-9a-f]{3}\.virtio_mmio/);
+    assert.not.match(out, riscv ? /1000[1-8]000\.virtio_mmio/ : /a00[0-3][0-9a-f]{3}\.virtio_mmio/, 'no transport of QEMU virt');
   });
 
   test('Linux finds every baojs device, with VIRTIO_F_ACCESS_PLATFORM and its DMA in the shared regions', async () => {

@@ -26,7 +26,7 @@ import { createConnection, createServer, type AddressInfo, type Server } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../sim/prng.ts';
-import { temporaryDisks } from '../../qemu/disks.ts';
+import { qemuTransport, temporaryDisks } from '../../qemu/disks.ts';
 import { bootSystem, type SystemSession } from '../../qemu/system.ts';
 import { UPLINK_MAC } from '../../qemu/uplink.ts';
 import type { Platform } from '../../src/config/platform.ts';
@@ -94,8 +94,7 @@ export function runUplinkSuite(platform: Platform): void {
 
   test('uplink0 is probed (DeviceID 1 on QEMU virt\'s transport before the last) and driven: the MAC QEMU was given, 256 receive and transmit buffers', () => {
     const pt = platform.backend.passthrough!.find((d) => d.name === 'uplink0')!;
-    // QEMU virt's transport before the last: aarch64 0x0a003c00 (INTID 78), riscv64 0x10007000 (PLIC source 7)
-    const at = platform.machine.arch === 'riscv64' ? { base: 0x10007000, intid: 7 } : { base: 0x0a003c00, intid: 78 };
+    const at = qemuTransport(platform.machine.arch, 1);
     assert.is(pt.base, at.base);
     assert.is(pt.intid, at.intid);
     assert.match(sys.output, new RegExp(`baojs: passthrough uplink0: virtio-mmio v2 device 1 at 0x${at.base.toString(16).padStart(8, '0')} INTID ${at.intid}\\r?\\n`));

@@ -161,8 +161,8 @@ void monitor_main(uint32_t hart, bool first)
          * Every hart comes to the monitor, as every CPU comes to Bao: one
          * without a VM parks in monitor_halt(). Left in the SBI firmware's
          * HSM wait instead, the spare harts were seen spinning there with
-         * an IPI pending (mip.MSIP), and under -icount their instructions
-         * counted in every VM's guest time.
+         * an IPI pending (mip.MSIP), which took host time from the harts
+         * that run VMs.
          */
         for (uint32_t h = 0; h < PLAT_CPUS; h++) {
             if (h == hart) {

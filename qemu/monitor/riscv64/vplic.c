@@ -29,8 +29,6 @@
 #define VPLIC_CONTEXT 1
 /** Contexts Bao emulates for a one-vCPU VM (M and S of vhart 0); context 0 reads as zero. */
 #define VPLIC_CONTEXTS 2
-/** SBI IPI send_ipi. */
-#define SBI_IPI_SEND 0
 
 /** One VM's virtual PLIC. */
 struct vplic {
@@ -111,7 +109,7 @@ static uint32_t vplic_next_pending(struct vplic *v)
 void vplic_update(struct vm *vm)
 {
     if (vm->cpu != cpu_current()) {
-        sbi_ecall(SBI_EXT_IPI, SBI_IPI_SEND, 1UL << vm->cpu, 0, 0);
+        arch_wake_cpu(vm->cpu);
         return;
     }
     struct vplic *v = vm->arch.vplic;
