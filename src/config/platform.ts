@@ -102,6 +102,8 @@ export interface DeviceModel {
   mtu?: number;
   /** net: the port reaches only ports of the switch that are not isolated (default false) */
   isolated?: boolean;
+  /** net: offer the checksum and TCP segmentation offloads (VIRTIO_NET_F_CSUM, GUEST_CSUM, HOST/GUEST_TSO4/6; default true) */
+  offloads?: boolean;
   /**
    * name of the frontend VM whose address space holds the window and that
    * the device serves (`frontend.name` or one of `otherFrontends[].name`);
@@ -250,6 +252,7 @@ const KIND_FIELDS = {
   mac: 'MAC address',
   mtu: 'MTU',
   isolated: 'port isolation',
+  offloads: 'offload setting',
 } as const;
 
 /** One register frame of the interrupt controller, with the field of {@link Machine.gic} that places it. */

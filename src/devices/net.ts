@@ -12,29 +12,27 @@
  * `num_buffers` says how many). VIRTIO_F_VERSION_1 (from the transport)
  * makes `struct virtio_net_hdr` 12 bytes with `num_buffers` always.
  *
- * Checksum and segmentation offloads (CSUM, GUEST_CSUM, HOST_TSO*,
- * GUEST_TSO*, UFO) are not offered: the frontend computes its checksums and
- * segments itself, and frames are opaque bytes to the switch. Offering them
- * needs, for every frame, that each port it reaches can take it as sent: a
- * frame with NEEDS_CSUM (partial checksum, csum_start/csum_offset) may go
- * only to a port that negotiated GUEST_CSUM, and a GSO frame (gso_type,
- * gso_size, hdr_len) only to one that negotiated the matching GUEST_TSO4/6
- * or UFO; for any other port (the uplink to a real NIC included) the switch
- * must complete the checksum or cut the frame into MTU-sized segments
- * (rewriting IP lengths, ids and TCP sequence numbers) before delivering
- * it. So the header would travel with the frame through the switch (the
- * port interface gains the header fields), and the device would offer an
- * offload only where the switch can honour or translate it.
+ * Offloads (unless {@link NetOptions.offloads} is false): VIRTIO_NET_F_CSUM
+ * and HOST_TSO4/6 (the driver may leave a partial checksum, NEEDS_CSUM, and
+ * send TCP segments of up to 64 KiB, gso_type TCPV4/TCPV6), GUEST_CSUM and
+ * GUEST_TSO4/6 (the driver takes them). The header's offload fields travel
+ * with the frame through the switch (src/net/offload.ts): a port whose
+ * driver negotiated the matching GUEST_* feature gets the frame and the
+ * fields as sent; for any other (the uplink, a driver without them) the
+ * switch completes the checksum or cuts the frame into gso_size segments,
+ * so every offload offered is honoured or translated on every path. Not
+ * offered: UFO/USO, HOST_ECN, GUEST_ANNOUNCE, the control queue (so the
+ * driver cannot turn guest offloads off at run time).
  *
  * Transmit: each chain is a 12-byte header and a frame in device-readable
  * buffers. It is dropped, counted and logged (rate-limited), and still
  * returned on the used ring with length 0, when: it has device-writable
  * buffers, it is shorter than the header, a buffer lies outside the shared
- * region, the header asks for an offload that was not negotiated
- * (NEEDS_CSUM, a gso_type), or the frame is shorter than an Ethernet header
- * or longer than MTU + 14 (+ 4 with an 802.1Q tag). A good frame goes to
- * the switch. Every transmit chain is returned with length 0: the device
- * never gets stuck on one.
+ * region, the header asks for an offload that was not negotiated or is
+ * malformed ({@link checkOffload}), or the frame is shorter than an
+ * Ethernet header or, without GSO, longer than MTU + 14 (+ 4 with an
+ * 802.1Q tag). A good frame goes to the switch. Every transmit chain is
+ * returned with length 0: the device never gets stuck on one.
  *
  * Receive: frames the switch delivers wait in a bounded queue of this port
  * ({@link NetOptions.rxQueueFrames} frames, {@link NetOptions.rxQueueBytes}
@@ -71,6 +69,7 @@ import { GuestMemoryError, type GuestMemory } from '../virtio/memory.ts';
 import type { SplitQueue } from '../virtio/queue.ts';
 import { readFromChain } from '../virtio/sg.ts';
 import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
+import { checkOffload, FrameOffload, GSO_MAX_FRAME, GsoType, PortOffload } from '../net/offload.ts';
 import {
   NET_MTU_DEFAULT, NET_MTU_MAX, NET_MTU_MIN, NetConfig, NetFeature, NetHdr, NetHdrFlag, NetQueue, NetStatus, VIRTIO_NET_HDR_GSO_NONE,
 } from './net-spec.ts';
@@ -89,6 +88,8 @@ export interface NetOptions {
   rxQueueBytes?: number;
   /** an isolated port reaches only non-isolated ports of the switch (default false) */
   isolated?: boolean;
+  /** offer the checksum and TCP segmentation offloads (default true; see the file's comment) */
+  offloads?: boolean;
 }
 
 /** Counters of a virtio-net device. */
@@ -98,7 +99,7 @@ export interface NetCounters extends DeviceCounters {
   txBytes: number;
   /** transmit chains dropped: device-writable buffers, shorter than the header, a buffer outside the shared region */
   txBadChain: number;
-  /** transmit chains dropped: the header asks for an offload not negotiated */
+  /** transmit chains dropped: the header asks for an offload not negotiated, or a malformed one */
   txBadHeader: number;
   /** transmit chains dropped: frame shorter than 14 bytes or longer than MTU + 14 (+ 4 tagged) */
   txBadLength: number;
@@ -141,9 +142,18 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   private readonly numMax: number;
   /** longest frame a port takes or sends: MTU + Ethernet header + an 802.1Q tag */
   private readonly maxFrame: number;
+  /** longest frame the driver may send: maxFrame, or a GSO frame's with HOST_TSO offered */
+  private readonly maxTxFrame: number;
   /** one transmitted frame, copied out of the chain */
   private readonly scratch: Uint8Array;
   private readonly hdr = new Uint8Array(NetHdr.SIZE);
+  /** offloads offered */
+  private readonly offer: boolean;
+  /** {@link PortOffload} bits the driver negotiated for transmit (CSUM, HOST_TSO4/6) and for receive (GUEST_*) */
+  private txAllowed = 0;
+  private rxTakes = 0;
+  /** the offload of the frame in scratch */
+  private readonly txOff = new FrameOffload();
 
   // ---- the receive queue: frames in a byte ring, oldest at ringHead ----
   private readonly ring: Uint8Array;
@@ -154,6 +164,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   private readonly maxFrames: number;
   private frameHead = 0;
   private frameCount = 0;
+  /** each queued frame's offload: flags, gso_type, hdr_len, gso_size, csum_start, csum_offset (zero: none) */
+  private readonly frameOff: Uint16Array;
 
   // ---- receive chains popped and not yet used: heads, bytes, writable buffers as offsets in the region ----
   private heldCount = 0;
@@ -186,12 +198,15 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.mac = mac;
     this.mtu = mtu;
     this.maxFrame = mtu + ETH_HLEN + VLAN_HLEN;
+    this.offer = options.offloads ?? true;
+    this.maxTxFrame = this.offer ? Math.max(this.maxFrame, GSO_MAX_FRAME) : this.maxFrame;
     this.numMax = options.queueNumMax ?? 256;
     this.maxFrames = options.rxQueueFrames ?? 256;
     this.ringSize = options.rxQueueBytes ?? 512 * 1024;
     if (!Number.isInteger(this.maxFrames) || this.maxFrames < 1) throw new RangeError(`${name}: rxQueueFrames ${this.maxFrames} is not a positive integer`);
     if (!Number.isInteger(this.ringSize) || this.ringSize < this.maxFrame) throw new RangeError(`${name}: rxQueueBytes ${this.ringSize} holds no frame of ${this.maxFrame} bytes`);
-    this.scratch = new Uint8Array(this.maxFrame);
+    this.scratch = new Uint8Array(this.maxTxFrame);
+    this.frameOff = new Uint16Array(6 * this.maxFrames);
     this.ring = new Uint8Array(this.ringSize);
     this.frameLen = new Uint32Array(this.maxFrames);
     this.heldHead = new Uint32Array(this.numMax);
@@ -204,6 +219,11 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     setFeature(this.deviceFeatures, NetFeature.STATUS);
     setFeature(this.deviceFeatures, NetFeature.MTU);
     setFeature(this.deviceFeatures, NetFeature.MRG_RXBUF);
+    if (this.offer) {
+      for (const f of [NetFeature.CSUM, NetFeature.GUEST_CSUM, NetFeature.HOST_TSO4, NetFeature.HOST_TSO6, NetFeature.GUEST_TSO4, NetFeature.GUEST_TSO6]) {
+        setFeature(this.deviceFeatures, f);
+      }
+    }
     const cfg = new DataView(this.config.buffer);
     for (let i = 0; i < 6; i++) this.config[NetConfig.mac + i] = Math.floor(mac / 2 ** (8 * (5 - i))) % 256;
     cfg.setUint16(NetConfig.status, NetStatus.LINK_UP, true);
@@ -297,6 +317,11 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     return bits;
   }
 
+  /** See {@link SwitchPort.offloads}: what the driver negotiated to receive (GUEST_CSUM, GUEST_TSO4/6); none while it is not live. */
+  get offloads(): number {
+    return this.ctx !== null ? this.rxTakes : 0;
+  }
+
   /** QueueNumMax of either queue. */
   queueNumMax(): number {
     return this.numMax;
@@ -316,6 +341,12 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
     this.mrg = hasFeature(ctx.features, NetFeature.MRG_RXBUF);
+    const f = ctx.features;
+    // TSO depends on the checksum offload (5.1.3.1): a driver that takes one without the other gets neither
+    const csum = hasFeature(f, NetFeature.CSUM);
+    this.txAllowed = csum ? PortOffload.CSUM | (hasFeature(f, NetFeature.HOST_TSO4) ? PortOffload.TSO4 : 0) | (hasFeature(f, NetFeature.HOST_TSO6) ? PortOffload.TSO6 : 0) : 0;
+    const gcsum = hasFeature(f, NetFeature.GUEST_CSUM);
+    this.rxTakes = gcsum ? PortOffload.CSUM | (hasFeature(f, NetFeature.GUEST_TSO4) ? PortOffload.TSO4 : 0) | (hasFeature(f, NetFeature.GUEST_TSO6) ? PortOffload.TSO6 : 0) : 0;
     this.heldCount = 0;
     this.heldBytes = 0;
     this.segCount = 0;
@@ -325,6 +356,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   /** See {@link VirtioDevice.reset}: queued frames and held chains are dropped; the switch forgets the port's addresses. */
   reset(): void {
     this.ctx = null;
+    this.txAllowed = 0;
+    this.rxTakes = 0;
     this.updatePlane();
     this.dropQueued();
     this.heldCount = 0;
@@ -364,12 +397,19 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   }
 
   /** See {@link SwitchPort.deliver}: queues the frame for the driver. */
-  deliver(frame: Uint8Array, len: number): boolean {
+  deliver(frame: Uint8Array, len: number, off: FrameOffload | null = null): boolean {
     if (!this.ctx) {
       this.own.rxNotReady++;
       return false;
     }
-    if (len > this.maxFrame || (len > this.maxFrame - VLAN_HLEN && !isTagged(frame))) {
+    const active = off !== null && off.active;
+    if (active && off.gsoType !== GsoType.NONE) {
+      // segments of this port's MTU, in a frame the driver takes (the switch gave it only a GSO type it negotiated)
+      if (len > GSO_MAX_FRAME || off.hdrLen + off.gsoSize > this.maxFrame || (off.needs & ~this.rxTakes) !== 0) {
+        this.own.rxOversize++;
+        return false;
+      }
+    } else if (len > this.maxFrame || (len > this.maxFrame - VLAN_HLEN && !isTagged(frame))) {
       this.own.rxOversize++;
       return false;
     }
@@ -390,6 +430,18 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     let slot = this.frameHead + this.frameCount;
     if (slot >= this.maxFrames) slot -= this.maxFrames;
     this.frameLen[slot] = len;
+    const o = 6 * slot;
+    const fo = this.frameOff;
+    if (active) {
+      fo[o] = off.flags;
+      fo[o + 1] = off.gsoType;
+      fo[o + 2] = off.hdrLen;
+      fo[o + 3] = off.gsoSize;
+      fo[o + 4] = off.csumStart;
+      fo[o + 5] = off.csumOffset;
+    } else {
+      fo.fill(0, o, o + 6);
+    }
     this.frameCount++;
     this.ringUsed += len;
     // a frame waits here: the host must not fill receiveq ahead of it
@@ -423,7 +475,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
         if (len > 0) {
           this.own.txFrames++;
           this.own.txBytes += len;
-          this.sw.forward(this.portId, this.scratch, len);
+          this.sw.forward(this.portId, this.scratch, len, this.txOff.active ? this.txOff : null);
         }
       }
     } finally {
@@ -437,17 +489,32 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     if (chain.firstWritable !== chain.count) return this.txDrop(ctx, 'txBadChain', 'has device-writable buffers');
     const len = chain.readableBytes - NetHdr.SIZE;
     if (len < 0) return this.txDrop(ctx, 'txBadChain', `is ${chain.readableBytes} bytes, shorter than the ${NetHdr.SIZE}-byte header`);
-    if (len < ETH_HLEN || len > this.maxFrame) return this.txDrop(ctx, 'txBadLength', `carries a frame of ${len} bytes, outside ${ETH_HLEN}..${this.maxFrame - VLAN_HLEN} (MTU ${this.mtu})`);
+    const limit = (this.txAllowed & (PortOffload.TSO4 | PortOffload.TSO6)) !== 0 ? this.maxTxFrame : this.maxFrame;
+    if (len < ETH_HLEN || len > limit) return this.txDrop(ctx, 'txBadLength', `carries a frame of ${len} bytes, outside ${ETH_HLEN}..${limit === this.maxFrame ? limit - VLAN_HLEN : limit} (MTU ${this.mtu})`);
+    const hdr = this.hdr;
     try {
-      readFromChain(ctx.mem, chain, 0, this.hdr);
+      readFromChain(ctx.mem, chain, 0, hdr);
       readFromChain(ctx.mem, chain, NetHdr.SIZE, this.scratch.subarray(0, len));
     } catch (e) {
       if (!(e instanceof GuestMemoryError)) throw e;
       return this.txDrop(ctx, 'txBadChain', `has a buffer outside the shared region (${e.message})`);
     }
-    if ((this.hdr[NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0 || this.hdr[NetHdr.gso_type] !== VIRTIO_NET_HDR_GSO_NONE) {
-      return this.txDrop(ctx, 'txBadHeader', `asks for an offload not negotiated (flags 0x${this.hdr[NetHdr.flags].toString(16)}, gso_type ${this.hdr[NetHdr.gso_type]})`);
+    const off = this.txOff;
+    off.clear();
+    if ((hdr[NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0 || hdr[NetHdr.gso_type] !== VIRTIO_NET_HDR_GSO_NONE) {
+      off.flags = hdr[NetHdr.flags];
+      off.gsoType = hdr[NetHdr.gso_type];
+      off.gsoSize = hdr[NetHdr.gso_size] | (hdr[NetHdr.gso_size + 1] << 8);
+      off.csumStart = hdr[NetHdr.csum_start] | (hdr[NetHdr.csum_start + 1] << 8);
+      off.csumOffset = hdr[NetHdr.csum_offset] | (hdr[NetHdr.csum_offset + 1] << 8);
+      const why = checkOffload(this.scratch, len, off, this.txAllowed, this.maxFrame);
+      if (why !== '') {
+        off.clear();
+        return this.txDrop(ctx, 'txBadHeader', `${why} (flags 0x${hdr[NetHdr.flags].toString(16)}, gso_type ${hdr[NetHdr.gso_type]})`);
+      }
+      if (off.gsoType !== GsoType.NONE) return len;
     }
+    if (len > this.maxFrame) return this.txDrop(ctx, 'txBadLength', `carries a frame of ${len} bytes without GSO, beyond ${this.maxFrame} (MTU ${this.mtu})`);
     if (len > this.maxFrame - VLAN_HLEN && !isTagged(this.scratch)) {
       return this.txDrop(ctx, 'txBadLength', `carries an untagged frame of ${len} bytes, beyond ${this.maxFrame - VLAN_HLEN} (MTU ${this.mtu})`);
     }
@@ -579,7 +646,18 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     let k = 1;
     if (this.mrg) for (let bytes = this.heldBytesOf[0]; bytes < total; k++) bytes += this.heldBytesOf[k];
     const hdr = this.hdr;
-    hdr.fill(0);
+    const o = 6 * this.frameHead;
+    const fo = this.frameOff;
+    hdr[NetHdr.flags] = fo[o];
+    hdr[NetHdr.gso_type] = fo[o + 1];
+    hdr[NetHdr.hdr_len] = fo[o + 2] & 0xff;
+    hdr[NetHdr.hdr_len + 1] = fo[o + 2] >>> 8;
+    hdr[NetHdr.gso_size] = fo[o + 3] & 0xff;
+    hdr[NetHdr.gso_size + 1] = fo[o + 3] >>> 8;
+    hdr[NetHdr.csum_start] = fo[o + 4] & 0xff;
+    hdr[NetHdr.csum_start + 1] = fo[o + 4] >>> 8;
+    hdr[NetHdr.csum_offset] = fo[o + 5] & 0xff;
+    hdr[NetHdr.csum_offset + 1] = fo[o + 5] >>> 8;
     hdr[NetHdr.num_buffers] = k & 0xff;
     hdr[NetHdr.num_buffers + 1] = k >>> 8;
     const u8 = mem.u8;

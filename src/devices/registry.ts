@@ -53,7 +53,7 @@ export interface DeviceEnv {
 }
 
 /** The kind-specific fields of {@link DeviceModel} a kind may use. */
-export type KindField = 'backing' | 'readOnly' | 'guestCid' | 'mac' | 'mtu' | 'isolated';
+export type KindField = 'backing' | 'readOnly' | 'guestCid' | 'mac' | 'mtu' | 'isolated' | 'offloads';
 
 /** One kind of device model. */
 export interface DeviceKindEntry {
@@ -169,7 +169,7 @@ export const DEVICE_KINDS = {
   },
   net: {
     deviceId: DeviceId.NET,
-    fields: ['mac', 'mtu', 'isolated'],
+    fields: ['mac', 'mtu', 'isolated', 'offloads'],
     validate(d, at, p, index) {
       const mac = parseMac(d.mac!);
       if (mac < 0) throw new ConfigError(`${at}.mac`, `a net device needs a MAC written xx:xx:xx:xx:xx:xx: ${d.mac}`);
@@ -180,8 +180,9 @@ export const DEVICE_KINDS = {
       }
       if (d.mtu !== undefined && (!Number.isInteger(d.mtu) || d.mtu < NET_MTU_MIN || d.mtu > NET_MTU_MAX)) throw new ConfigError(`${at}.mtu`, `must be an integer from ${NET_MTU_MIN} to ${NET_MTU_MAX}: ${d.mtu}`);
       if (d.isolated !== undefined && typeof d.isolated !== 'boolean') throw new ConfigError(`${at}.isolated`, `must be true or false: ${d.isolated}`);
+      if (d.offloads !== undefined && typeof d.offloads !== 'boolean') throw new ConfigError(`${at}.offloads`, `must be true or false: ${d.offloads}`);
     },
-    create: (model, env) => new NetDevice(model.name, env.netSwitch, { mac: model.mac!, mtu: model.mtu, queueNumMax: model.queueNumMax, isolated: model.isolated }),
+    create: (model, env) => new NetDevice(model.name, env.netSwitch, { mac: model.mac!, mtu: model.mtu, queueNumMax: model.queueNumMax, isolated: model.isolated, offloads: model.offloads }),
   },
   gpio: {
     deviceId: DeviceId.GPIO,

@@ -55,6 +55,7 @@
  * fields.
  */
 import { NET_FDB_VALID, NET_FDB_WORDS, NetFdbWord, type Host } from '../host.ts';
+import { completeChecksum, FrameOffload, GsoType, PortOffload, Segmenter } from './offload.ts';
 
 /** One port of the switch: what the switch needs from a network device. */
 export interface SwitchPort {
@@ -63,10 +64,19 @@ export interface SwitchPort {
   /**
    * Takes frame bytes `frame[0..len)` for transmission out of this port
    * (towards its frontend or the wire). The view is valid only during the
-   * call: the port copies what it keeps. Returns false if the port dropped
-   * the frame (its queue is full, it is down, the frame is too big for it).
+   * call: the port copies what it keeps. `off` is the frame's offload
+   * (src/net/offload.ts), null or inactive for a plain frame; only what
+   * {@link SwitchPort.offloads} allows comes here. Returns false if the
+   * port dropped the frame (its queue is full, it is down, the frame is too
+   * big for it).
    */
-  deliver(frame: Uint8Array, len: number): boolean;
+  deliver(frame: Uint8Array, len: number, off: FrameOffload | null): boolean;
+  /**
+   * Optional: what the port takes as it is now ({@link PortOffload} bits;
+   * absent: none). The switch completes the checksum of, or cuts, every
+   * frame whose offload needs more (see src/net/offload.ts).
+   */
+  readonly offloads?: number;
   /**
    * Optional: the end of a burst of {@link SwitchPort.deliver} calls (the
    * ingress device finished a batch): the port moves what it queued and
@@ -216,6 +226,12 @@ export class EthernetSwitch {
   private readonly maxMacsPerPort: number;
   private readonly maxPorts: number;
   private flushing = false;
+  /** completing a checksum: a copy of the frame (grows to the longest frame seen) */
+  private csumBuf = new Uint8Array(0);
+  /** cutting a GSO frame: the segmenter, the port being given its segments and how many it took */
+  private readonly segmenter = new Segmenter();
+  private segTo = 0;
+  private segTook = 0;
 
   /**
    * @param host for {@link Host.nowNs} only (ageing and the flood buckets)
@@ -328,12 +344,15 @@ export class EthernetSwitch {
   /**
    * One frame sent by port `ingress`: learns its source, then hands it to
    * the destination port or floods it (see the file's comment). The frame
-   * is `frame[0..len)`; the switch keeps no reference to it. Call
-   * {@link EthernetSwitch.flush} after a burst.
+   * is `frame[0..len)`; the switch keeps no reference to it and never
+   * writes it. `off`: its offload, checked by the ingress device
+   * ({@link checkOffload}); a port that cannot take it gets the frame with
+   * its checksum completed, or cut into segments (each counted as a frame
+   * the port took). Call {@link EthernetSwitch.flush} after a burst.
    * @returns the number of ports that took the frame
    * @throws RangeError for an unknown port id
    */
-  forward(ingress: number, frame: Uint8Array, len: number): number {
+  forward(ingress: number, frame: Uint8Array, len: number, off: FrameOffload | null = null): number {
     if (!(ingress >= 0 && ingress < this.ports.length)) throw new RangeError(`switch: no port ${ingress}`);
     const c = this.portCounters[ingress];
     c.rxFrames++;
@@ -369,7 +388,7 @@ export class EthernetSwitch {
           c.dropPolicy++;
           return 0;
         }
-        return this.give(to, frame, len);
+        return this.give(to, frame, len, off);
       }
     }
     // flood: within the ingress port's bucket
@@ -386,7 +405,7 @@ export class EthernetSwitch {
     let n = 0;
     const ports = this.ports.length;
     for (let p = 0; p < ports; p++) {
-      if (p !== ingress && this.mayForward(ingress, p)) n += this.give(p, frame, len);
+      if (p !== ingress && this.mayForward(ingress, p)) n += this.give(p, frame, len, off);
     }
     return n;
   }
@@ -528,9 +547,37 @@ export class EthernetSwitch {
     fdb.fill(0, hole * NET_FDB_WORDS, hole * NET_FDB_WORDS + NET_FDB_WORDS);
   }
 
-  private give(to: number, frame: Uint8Array, len: number): number {
+  /** Hands a frame to port `to`, its offload completed or cut first where the port cannot take it. */
+  private give(to: number, frame: Uint8Array, len: number, off: FrameOffload | null): number {
+    const port = this.ports[to];
+    if (off !== null && off.active) {
+      const needs = off.needs;
+      const takes = port.offloads ?? 0;
+      if ((needs & ~takes) !== 0) {
+        if (off.gsoType !== GsoType.NONE && (needs & ~takes & (PortOffload.TSO4 | PortOffload.TSO6)) !== 0) {
+          this.segTo = to;
+          this.segTook = 0;
+          this.segmenter.segment(frame, len, off, this.emitSegment);
+          return this.segTook > 0 ? 1 : 0;
+        }
+        if (this.csumBuf.length < len) this.csumBuf = new Uint8Array(len);
+        const copy = this.csumBuf;
+        copy.set(frame.subarray(0, len), 0);
+        completeChecksum(copy, len, off);
+        return this.giveOne(to, copy, len, null);
+      }
+    }
+    return this.giveOne(to, frame, len, off);
+  }
+
+  /** One segment of a cut frame, for port segTo. */
+  private readonly emitSegment = (seg: Uint8Array, len: number): void => {
+    this.segTook += this.giveOne(this.segTo, seg, len, null);
+  };
+
+  private giveOne(to: number, frame: Uint8Array, len: number, off: FrameOffload | null): number {
     const c = this.portCounters[to];
-    if (!this.ports[to].deliver(frame, len)) {
+    if (!this.ports[to].deliver(frame, len, off)) {
       c.dropEgress++;
       return 0;
     }

@@ -7,6 +7,12 @@
  * port's own, and the switch is flushed once per interrupt, so the
  * frontends' receive queues see one notification per burst from the wire.
  *
+ * The port takes no offload ({@link SwitchPort.offloads} absent): the
+ * switch completes the partial checksums of frames for the wire and cuts
+ * GSO frames into MTU-sized segments before they come here, and frames
+ * from the wire carry complete checksums (the driver negotiates no
+ * GUEST_CSUM).
+ *
  * The uplink never blocks the switch: a frame it cannot send (no free
  * transmit buffer, link down, card given up) is refused, and the switch
  * counts it as the port's `dropEgress`; the driver's counters say why.

@@ -33,10 +33,32 @@ export interface NetRxFrame {
   frame: Uint8Array;
   /** the header's num_buffers */
   numBuffers: number;
-  /** the header's flags and gso_type */
+  /** the header's flags, gso_type, hdr_len, gso_size, csum_start and csum_offset */
   flags: number;
   gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
 }
+
+/** The offload fields of a transmitted header (virtio 1.2 5.1.6); absent ones are 0. */
+export interface NetTxHeader {
+  flags?: number;
+  gsoType?: number;
+  hdrLen?: number;
+  gsoSize?: number;
+  csumStart?: number;
+  csumOffset?: number;
+}
+
+/** The feature bits of the checksum and TCP segmentation offloads, both directions. */
+export const OFFLOAD_FEATURES: readonly number[] = [
+  NetFeature.CSUM, NetFeature.GUEST_CSUM, NetFeature.HOST_TSO4, NetFeature.HOST_TSO6, NetFeature.GUEST_TSO4, NetFeature.GUEST_TSO6,
+];
+
+/** A {@link ProbeOptions.accept} that takes everything offered but the offloads. */
+export const noOffloads = (bit: number): boolean => !OFFLOAD_FEATURES.includes(bit);
 
 /** Builds an Ethernet frame: destination, source, ethertype, then `payload`. */
 export function ethFrame(dst: string, src: string, payload: Uint8Array, etherType = 0x88b5): Uint8Array {
@@ -132,12 +154,19 @@ export class NetDriver {
   }
 
   /**
-   * Sends one frame: a zeroed header and the frame, in one buffer, or in
-   * buffers of at most `split` bytes. Returns the used length the device
-   * reported once it returned the chain.
+   * Sends one frame: a header (zero but the `header` fields given) and the
+   * frame, in one buffer, or in buffers of at most `split` bytes. Returns
+   * the used length the device reported once it returned the chain.
    */
-  send(frame: Uint8Array, split = Infinity): number {
+  send(frame: Uint8Array, split = Infinity, header: NetTxHeader = {}): number {
     const all = new Uint8Array(NetHdr.SIZE + frame.length);
+    const v = new DataView(all.buffer);
+    all[NetHdr.flags] = header.flags ?? 0;
+    all[NetHdr.gso_type] = header.gsoType ?? 0;
+    v.setUint16(NetHdr.hdr_len, header.hdrLen ?? 0, true);
+    v.setUint16(NetHdr.gso_size, header.gsoSize ?? 0, true);
+    v.setUint16(NetHdr.csum_start, header.csumStart ?? 0, true);
+    v.setUint16(NetHdr.csum_offset, header.csumOffset ?? 0, true);
     all.set(frame, NetHdr.SIZE);
     const parts: Uint8Array[] = [];
     for (let o = 0; o < all.length; o += split) parts.push(all.subarray(o, Math.min(all.length, o + split)));
@@ -203,6 +232,10 @@ export class NetDriver {
       const numBuffers = m.r16(first.addr + NetHdr.num_buffers);
       const flags = m.r8(first.addr + NetHdr.flags);
       const gsoType = m.r8(first.addr + NetHdr.gso_type);
+      const hdrLen = m.r16(first.addr + NetHdr.hdr_len);
+      const gsoSize = m.r16(first.addr + NetHdr.gso_size);
+      const csumStart = m.r16(first.addr + NetHdr.csum_start);
+      const csumOffset = m.r16(first.addr + NetHdr.csum_offset);
       const take = this.mrg ? numBuffers : 1;
       if (i + take > used.length) throw new Error(`num_buffers ${numBuffers} but ${used.length - i} used buffers`);
       const pieces = [m.read(first.addr + NetHdr.SIZE, first.len - NetHdr.SIZE)];
@@ -214,7 +247,7 @@ export class NetDriver {
         frame.set(p, o);
         o += p.length;
       }
-      out.push({ frame, numBuffers, flags, gsoType });
+      out.push({ frame, numBuffers, flags, gsoType, hdrLen, gsoSize, csumStart, csumOffset });
       i += take;
     }
     for (const u of used) for (const a of u.allocs) this.drv.pool.release(a);

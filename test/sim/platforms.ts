@@ -37,6 +37,8 @@ export interface TestPlatformOptions {
   uplink?: boolean;
   /** MTU of the net devices (default: the device's own, 1500) */
   netMtu?: number;
+  /** offloads setting of the net devices (default: the device's own, offered) */
+  netOffloads?: boolean;
 }
 
 /** The window and INTID of the test platform's passthrough network card `uplink0` (QEMU virt's transport 30). */
@@ -117,7 +119,7 @@ export function testPlatform(options: TestPlatformOptions = {}): Platform {
         shmem: { id: 5, base: SHMEM + 6 * MiB, size: shmem },
       }] : []),
       ...(options.net ? [0, 1, 2].map((i) => ({
-        name: `net${i}`, kind: 'net' as const, bindKey: 6 + i, dmId: 7 + i, mac: testMac(i), mtu: options.netMtu,
+        name: `net${i}`, kind: 'net' as const, bindKey: 6 + i, dmId: 7 + i, mac: testMac(i), mtu: options.netMtu, offloads: options.netOffloads,
         window: { base: WINDOWS + 0x6000 + 0x1000 * i, size: 0x200 },
         backendIntid: 150 + i, frontendIntid: 118 + i,
         shmem: { id: 6 + i, base: SHMEM + (8 + i) * MiB, size: 1 * MiB },

@@ -11,7 +11,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeSystem, type System } from '../driver/system.ts';
-import { BROADCAST, NetDriver, ethFrame, type NetDriverOptions } from '../driver/net.ts';
+import { BROADCAST, NetDriver, OFFLOAD_FEATURES, ethFrame, noOffloads, type NetDriverOptions } from '../driver/net.ts';
+import { GsoType } from '../../src/net/offload.ts';
+import { parseTcp, tcpFrame, tcpLayout, type TcpFrameOptions } from '../sim/packets.ts';
 import { Prng } from '../sim/prng.ts';
 import { fuzzSeeds, withSeed } from '../sim/fuzz.ts';
 import { testMac, testPlatform } from '../sim/platforms.ts';
@@ -36,8 +38,8 @@ interface Rig {
  * no driver yet); `hostQueues` false: SplitQueue walks the rings itself
  * instead of the simulated host's C virtqueue.
  */
-function rig(opts: (NetDriverOptions | null)[] = [{}, {}, {}], sw: SwitchOptions = {}, netMtu?: number, hostQueues = true): Rig {
-  const s = makeSystem({ platform: { net: true, netMtu }, backend: { netSwitch: sw }, sim: { hostQueues } });
+function rig(opts: (NetDriverOptions | null)[] = [{}, {}, {}], sw: SwitchOptions = {}, netMtu?: number, hostQueues = true, netOffloads?: boolean): Rig {
+  const s = makeSystem({ platform: { net: true, netMtu, netOffloads }, backend: { netSwitch: sw }, sim: { hostQueues } });
   const d: NetDriver[] = [];
   const dev: NetDevice[] = [];
   for (let i = 0; i < 3; i++) {
@@ -54,15 +56,17 @@ function payload(n: number, seed: number): Uint8Array {
   return a;
 }
 
-test('negotiation: device ID 1, MAC/STATUS/MTU/MRG_RXBUF offered, no offloads or control queue, config read back', () => {
+test('negotiation: device ID 1, MAC/STATUS/MTU/MRG_RXBUF and the checksum and TSO offloads offered, no UFO or control queue, config read back; offloads: false offers none', () => {
   const { s, d } = rig([{}, null, null], {}, 9000);
   const drv = d[0].drv;
   assert.is(drv.readl(MmioReg.DeviceID), DeviceId.NET);
-  for (const bit of [NetFeature.MAC, NetFeature.STATUS, NetFeature.MTU, NetFeature.MRG_RXBUF, Feature.VERSION_1]) assert.ok(drv.has(bit), `bit ${bit}`);
+  for (const bit of [NetFeature.MAC, NetFeature.STATUS, NetFeature.MTU, NetFeature.MRG_RXBUF, Feature.VERSION_1, ...OFFLOAD_FEATURES]) assert.ok(drv.has(bit), `bit ${bit}`);
   const offered = drv.deviceFeatures();
-  for (const bit of [NetFeature.CSUM, NetFeature.GUEST_CSUM, NetFeature.GUEST_TSO4, NetFeature.GUEST_TSO6, NetFeature.HOST_TSO4, NetFeature.HOST_TSO6, NetFeature.CTRL_VQ, NetFeature.MQ]) {
+  for (const bit of [NetFeature.GUEST_UFO, NetFeature.HOST_UFO, NetFeature.CTRL_VQ, NetFeature.MQ]) {
     assert.is((offered[bit >> 5] >>> (bit & 31)) & 1, 0, `bit ${bit} not offered`);
   }
+  const off = rig([{}, null, null], {}, undefined, true, false).d[0].drv.deviceFeatures();
+  for (const bit of OFFLOAD_FEATURES) assert.is((off[bit >> 5] >>> (bit & 31)) & 1, 0, `bit ${bit} not offered with offloads: false`);
   assert.is(d[0].mac, M[0]);
   assert.is(d[0].status, NetStatus.LINK_UP);
   assert.is(d[0].mtu, 9000);
@@ -329,7 +333,7 @@ test('the byte bound: big frames stop at 512 KiB', () => {
 });
 
 test('malformed transmit chains are dropped, counted, logged and returned with length 0; good ones still pass', () => {
-  const { s, d, dev } = rig();
+  const { s, d, dev } = rig([{ accept: noOffloads }, {}, {}]);
   d[1].send(ethFrame(M[0], M[1], payload(50, 0)));
   d[0].frames();
   d[2].frames();
@@ -544,4 +548,91 @@ test('platform checks: a net device needs a unicast MAC unique among net devices
   assert.is(at(testPlatform({ net: true }) as Platform, 0), 4);
 });
 
+
+/** The header a Linux driver writes for a frame built with `o`: partial checksum, GSO of `mss` when given. */
+function offloadHeader(o: TcpFrameOptions, mss = 0): { flags: number; gsoType: number; gsoSize: number; csumStart: number; csumOffset: number; hdrLen: number } {
+  const { l4, hdrLen } = tcpLayout(o);
+  return { flags: NetHdrFlag.NEEDS_CSUM, gsoType: mss ? (o.v6 ? GsoType.TCPV6 : GsoType.TCPV4) : 0, gsoSize: mss, csumStart: l4, csumOffset: 16, hdrLen: mss ? hdrLen : 0 };
+}
+
+test('offloads: a TSO frame reaches a GUEST_TSO frontend whole with its header, a frontend without offloads as verified segments; a partial checksum is completed only for the port that needs it', () => {
+  const { s, d, dev } = rig([{}, {}, { accept: noOffloads }]);
+  // learn net1 and net2
+  d[1].send(ethFrame(M[0], M[1], payload(50, 0)));
+  d[2].send(ethFrame(M[0], M[2], payload(50, 0)));
+  d[0].frames();
+  for (const v6 of [false, true]) {
+    for (const to of [1, 2]) {
+      const o: TcpFrameOptions = { dst: M[to], src: M[0], v6 };
+      const mss = 1500 - (tcpLayout(o).hdrLen - tcpLayout(o).l3);
+      const data = payload(30000, to + (v6 ? 10 : 0));
+      const f = tcpFrame(o, data, true);
+      assert.is(d[0].send(f, 4096, offloadHeader(o, mss)), 0);
+      const got = d[to].receive();
+      if (to === 1) {
+        assert.is(got.length, 1, 'one GSO frame');
+        const r = got[0];
+        assert.equal(r.frame, f, 'bytes as sent, checksum partial');
+        assert.equal([r.flags, r.gsoType, r.gsoSize, r.csumStart, r.csumOffset, r.hdrLen], [NetHdrFlag.NEEDS_CSUM, v6 ? GsoType.TCPV6 : GsoType.TCPV4, mss, tcpLayout(o).l4, 16, tcpLayout(o).hdrLen]);
+        assert.ok(r.numBuffers > 1, 'merged over several 1526-byte buffers');
+      } else {
+        assert.is(got.length, Math.ceil(data.length / mss), 'segments');
+        const joined: number[] = [];
+        for (const r of got) {
+          assert.equal([r.flags, r.gsoType], [0, 0]);
+          const p = parseTcp(r.frame);
+          assert.ok(p.ipOk && p.tcpOk && p.lengthOk);
+          assert.ok(r.frame.length <= 1514);
+          joined.push(...p.payload);
+        }
+        assert.equal(new Uint8Array(joined), data);
+      }
+    }
+  }
+  // a partial checksum without GSO, flooded (net2 sent nothing yet from this MAC: unknown unicast floods to both)
+  const o: TcpFrameOptions = { dst: '52:54:00:99:99:99', src: M[0] };
+  const f = tcpFrame(o, payload(999, 5), true);
+  d[0].send(f, Infinity, offloadHeader(o));
+  const r1 = d[1].receive();
+  const r2 = d[2].receive();
+  assert.equal(r1.map((r) => [r.frame, r.flags, r.csumStart, r.csumOffset]), [[f, NetHdrFlag.NEEDS_CSUM, 34, 16]], 'net1 takes it partial');
+  assert.is(r2.length, 1);
+  assert.is(r2[0].flags, 0);
+  assert.ok(parseTcp(r2[0].frame).tcpOk, 'net2 gets it completed');
+  assert.not.ok(parseTcp(r1[0].frame).tcpOk, 'net1\'s copy untouched by the completion');
+  assert.equal(r2[0].frame.subarray(0, 50), f.subarray(0, 50));
+  // a frame whose offload the sender did not negotiate: dropped at net2
+  const c2 = dev[2].counters;
+  assert.is(d[2].send(tcpFrame({ dst: M[0], src: M[2] }, payload(10, 1), true), Infinity, offloadHeader({ dst: M[0], src: M[2] })), 0);
+  assert.is(c2.txBadHeader, 1);
+  assert.equal(d[0].frames(), []);
+  assert.ok(s.logs.some((l) => /net2: dropped a transmit chain: it asks for a checksum offload not negotiated/.test(l)), s.logs.join('\n'));
+  // a malformed GSO header: dropped and counted, the next frame passes
+  const bad = tcpFrame({ dst: M[1], src: M[0] }, payload(5000, 3), true);
+  assert.is(d[0].send(bad, Infinity, { ...offloadHeader({ dst: M[1], src: M[0] }, 1460), csumOffset: 6 }), 0);
+  assert.is(dev[0].counters.txBadHeader, 1);
+  assert.equal(d[1].frames(), []);
+  assert.ok(s.logs.some((l) => /net0: dropped a transmit chain: it is a GSO frame whose checksum/.test(l)));
+  const small = ethFrame(M[1], M[0], payload(60, 4));
+  d[0].send(small);
+  assert.equal(d[1].frames(), [small]);
+});
+
+test('offloads: GSO frames into a GUEST_TSO frontend without MRG_RXBUF need big buffers; into small ones they are dropped and counted', () => {
+  const { d, dev } = rig([{}, { accept: (b) => b !== NetFeature.MRG_RXBUF, rxBufBytes: 12 + 65550, rxBuffers: 4 }, { accept: (b) => b !== NetFeature.MRG_RXBUF }]);
+  d[1].send(ethFrame(M[0], M[1], payload(50, 0)));
+  d[2].send(ethFrame(M[0], M[2], payload(50, 0)));
+  d[0].frames();
+  const o1: TcpFrameOptions = { dst: M[1], src: M[0] };
+  const f1 = tcpFrame(o1, payload(60000, 1), true);
+  d[0].send(f1, 8192, offloadHeader(o1, 1448));
+  const got = d[1].receive();
+  assert.is(got.length, 1);
+  assert.equal(got[0].frame, f1);
+  assert.is(got[0].gsoSize, 1448);
+  const o2: TcpFrameOptions = { dst: M[2], src: M[0] };
+  d[0].send(tcpFrame(o2, payload(60000, 2), true), 8192, offloadHeader(o2, 1448));
+  assert.equal(d[2].frames(), []);
+  assert.is(dev[2].counters.rxTooBig, 1);
+});
 test.run();
