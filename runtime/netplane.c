@@ -15,23 +15,51 @@
 /** Bytes of an Ethernet header, of an 802.1Q tag; the tag's TPID. */
 #define NP_ETH_HLEN 14u
 #define NP_VLAN_HLEN 4u
-/** virtio_net_hdr flags bit VIRTIO_NET_HDR_F_NEEDS_CSUM, offset of flags and gso_type, of num_buffers. */
+/** virtio_net_hdr: flag VIRTIO_NET_HDR_F_NEEDS_CSUM, the fields' offsets, gso_type values (5.1.6). */
 #define NP_HDR_F_NEEDS_CSUM 1u
 #define NP_HDR_FLAGS 0u
 #define NP_HDR_GSO_TYPE 1u
+#define NP_HDR_HDR_LEN 2u
+#define NP_HDR_GSO_SIZE 4u
+#define NP_HDR_CSUM_START 6u
+#define NP_HDR_CSUM_OFFSET 8u
 #define NP_HDR_NUM_BUFFERS 10u
+#define NP_GSO_TCPV4 1u
+#define NP_GSO_TCPV6 4u
+/** Frame bytes the offload check reads at most: an 802.1Q-tagged Ethernet header, IPv4 with options, TCP with options. */
+#define NP_PEEK (18u + 60u + 60u)
 
 /**
- * Most buffers of a chain the plane gathers; longer chains go to JS
- * (Linux sends a frame as the header and up to MAX_SKB_FRAGS + 1 buffers).
- * Static: the plane runs from the main loop only, never re-entered.
+ * Most buffers of a transmit chain the plane gathers; longer chains go to
+ * JS (Linux sends a frame as the header and up to MAX_SKB_FRAGS + 1
+ * buffers). Receive chains: most chains one frame fills (Linux posts
+ * mergeable buffers of 1.5 to 4 KiB: a 64 KiB GSO frame takes up to 44)
+ * and most buffers they have in all. Static: the plane runs from the main
+ * loop only, never re-entered.
  */
 #define NP_MAX_SEGS 64
+#define NP_RX_CHAINS 64
+#define NP_RX_SEGS 256
 
 static struct vq_seg np_tx_segs[NP_MAX_SEGS];
-static struct vq_seg np_rx_segs[NP_MAX_SEGS];
 static int64_t np_tx_offs[NP_MAX_SEGS];
-static int64_t np_rx_offs[NP_MAX_SEGS];
+static struct vq_seg np_rx_segs[NP_RX_SEGS];
+static int64_t np_rx_offs[NP_RX_SEGS];
+
+/** The offload fields of one frame's header (FrameOffload, src/net/offload.ts). */
+struct np_off {
+	uint32_t flags, gso_type, hdr_len, gso_size, csum_start, csum_offset;
+};
+
+/** The receive chains one frame fills: heads, first buffer of each in np_rx_segs, writable bytes. */
+struct np_rx {
+	uint32_t count;
+	uint16_t head[NP_RX_CHAINS];
+	uint32_t first[NP_RX_CHAINS + 1];
+	uint64_t bytes[NP_RX_CHAINS];
+};
+
+static struct np_rx np_rx;
 
 /** The fdb hash of a MAC (src/net/switch.ts fdbHash: the same arithmetic). */
 static inline uint32_t np_hash(uint32_t hi, uint32_t lo, uint32_t mask)
@@ -69,29 +97,145 @@ static inline int64_t np_lookup(const struct np_switch *sw, const uint8_t *mac, 
 }
 
 
-/**
- * Copies the frame of transmit chain `t` (after its header) into the
- * buffers of receive chain `r` (after a header with num_buffers 1). The
- * offsets were checked; `len` is the frame's bytes, r's writable bytes at
- * least NP_HDR + len.
- */
-static void np_copy(const struct vq *txq, const struct vq_chain *t, const struct vq *rxq, const struct vq_chain *r, uint32_t len)
+static inline void np_st16(uint8_t *p, uint32_t v)
 {
-	uint32_t ri = 0, rpos = 0; /* receive buffer, bytes of it used */
-	/* the header: all zero but num_buffers = 1 (no offload negotiated: flags 0, gso_type NONE) */
-	uint8_t hdr[NP_HDR] = { 0 };
-	hdr[NP_HDR_NUM_BUFFERS] = 1;
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+/**
+ * checkOffload of src/net/offload.ts, in C: checks the offload transmit
+ * header `o` asks for a frame of `len` bytes whose first min(len, NP_PEEK)
+ * bytes are `f`, for a port whose CTRL word is `ctrl` (TX_* bits: what its
+ * driver negotiated) and whose frames without GSO are at most `max_frame`.
+ * Normalises `o` as the TypeScript does. Returns the NP_CTRL_RX_* bits a
+ * receiving port needs to take the frame as it is, or -1 where JS drops it.
+ */
+static int64_t np_check_offload(const uint8_t *f, uint64_t len, struct np_off *o, uint32_t ctrl, uint32_t max_frame)
+{
+	bool needs = o->flags & NP_HDR_F_NEEDS_CSUM;
+	o->flags = needs ? NP_HDR_F_NEEDS_CSUM : 0;
+	if (needs) {
+		if (!(ctrl & NP_CTRL_TX_CSUM))
+			return -1;
+		if (o->csum_start < NP_ETH_HLEN || (uint64_t)o->csum_start + o->csum_offset + 2 > len)
+			return -1;
+	} else {
+		o->csum_start = 0;
+		o->csum_offset = 0;
+	}
+	if (o->gso_type == 0) {
+		o->hdr_len = 0;
+		o->gso_size = 0;
+		return needs ? NP_CTRL_RX_CSUM : 0;
+	}
+	bool v4 = o->gso_type == NP_GSO_TCPV4;
+	uint32_t want = v4 ? NP_CTRL_TX_TSO4 : o->gso_type == NP_GSO_TCPV6 ? NP_CTRL_TX_TSO6 : 0;
+	if (!want || !(ctrl & want) || !needs || o->gso_size == 0)
+		return -1;
+	uint32_t l3 = NP_ETH_HLEN, l4;
+	uint32_t type = (uint32_t)f[12] << 8 | f[13];
+	if (type == 0x8100) {
+		if (len < 18)
+			return -1;
+		type = (uint32_t)f[16] << 8 | f[17];
+		l3 = 18;
+	}
+	if (v4) {
+		if (type != 0x0800 || len < l3 + 20)
+			return -1;
+		uint32_t ihl = (f[l3] & 15u) * 4;
+		if (f[l3] >> 4 != 4 || ihl < 20 || len < l3 + ihl)
+			return -1;
+		if (f[l3 + 9] != 6 || ((f[l3 + 6] & 0x3fu) | f[l3 + 7]) != 0)
+			return -1; /* not TCP, or a fragment */
+		if (((uint64_t)f[l3 + 2] << 8 | f[l3 + 3]) != len - l3)
+			return -1;
+		l4 = l3 + ihl;
+	} else {
+		if (type != 0x86dd || len < l3 + 40 || f[l3] >> 4 != 6 || f[l3 + 6] != 6)
+			return -1;
+		if (((uint64_t)f[l3 + 4] << 8 | f[l3 + 5]) != len - l3 - 40)
+			return -1;
+		l4 = l3 + 40;
+	}
+	if (o->csum_start != l4 || o->csum_offset != 16 || len < l4 + 20)
+		return -1;
+	uint32_t thl = (uint32_t)(f[l4 + 12] >> 4) * 4;
+	if (thl < 20 || len < l4 + thl)
+		return -1;
+	uint32_t hdr_len = l4 + thl;
+	if (hdr_len + o->gso_size > max_frame)
+		return -1;
+	if ((len - hdr_len + o->gso_size - 1) / o->gso_size > NP_GSO_MAX_SEGS)
+		return -1;
+	o->hdr_len = hdr_len;
+	return NP_CTRL_RX_CSUM | (v4 ? NP_CTRL_RX_TSO4 : NP_CTRL_RX_TSO6);
+}
+
+/**
+ * NetDevice.fillReceive's chains for one frame of `need` bytes (header
+ * included), in C: the next available receive chains of `q`, one without
+ * MRG_RXBUF, else as many as the bytes need; each device-writable only, at
+ * least a header long, every buffer inside the region. False where JS
+ * would wait, drop or return a chain (nothing consumed): too few chains
+ * available, a bad one, more than NP_RX_CHAINS or NP_RX_SEGS.
+ */
+static bool np_take_rx(struct vq *q, uint64_t need, bool mrg, struct np_rx *rx)
+{
+	uint32_t *st = q->st;
+	uint32_t n = st[VQ_NUM];
+	uint16_t last = (uint16_t)st[VQ_LAST_AVAIL];
+	uint16_t pending = (uint16_t)(vq_avail_idx(q) - last);
+	if (pending > n)
+		return false;
+	uint32_t max = mrg ? NP_RX_CHAINS : 1, seg = 0, k = 0;
+	uint64_t have = 0;
+	for (; have < need; k++) {
+		if (k == max || k >= pending)
+			return false;
+		uint16_t head = vq_ld16(q->shmem + st[VQ_AVAIL] + 4 + 2 * ((uint16_t)(last + k) & (n - 1)));
+		struct vq_chain c = { .seg = np_rx_segs + seg };
+		if (head >= n || !vq_gather(q, head, &c, NP_RX_SEGS - seg))
+			return false;
+		if (c.first_writable != 0 || c.writable < NP_HDR)
+			return false;
+		for (uint32_t i = 0; i < c.count; i++)
+			if (c.seg[i].len && (np_rx_offs[seg + i] = vq_check(q, c.seg[i].addr, c.seg[i].len)) < 0)
+				return false;
+		rx->head[k] = head;
+		rx->first[k] = seg;
+		rx->bytes[k] = c.writable;
+		seg += c.count;
+		have += c.writable;
+	}
+	rx->count = k;
+	rx->first[k] = seg;
+	return true;
+}
+
+/**
+ * Copies header `hdr` and the frame of transmit chain `t` (after its
+ * header, `len` bytes) into the receive chains np_take_rx() took, whose
+ * buffers are in np_rx_segs (NetDevice.writeFrame:
+ * each chain filled before the next). The offsets were checked and the
+ * chains hold NP_HDR + len bytes.
+ */
+static void np_copy(const struct vq *txq, const struct vq_chain *t, const struct vq *rxq, const uint8_t *hdr, uint32_t len)
+{
+	const struct vq_seg *rs = np_rx_segs;
+	uint32_t ri = 0, rpos = 0; /* receive buffer (in np_rx_segs), bytes of it used */
 	uint32_t hdone = 0;
 	while (hdone < NP_HDR) {
-		uint32_t room = r->seg[ri].len - rpos;
+		while (rpos == rs[ri].len) {
+			ri++;
+			rpos = 0;
+		}
+		uint32_t room = rs[ri].len - rpos;
 		uint32_t n = NP_HDR - hdone < room ? NP_HDR - hdone : room;
 		memcpy(rxq->shmem + np_rx_offs[ri] + rpos, hdr + hdone, n);
 		hdone += n;
 		rpos += n;
-		if (rpos == r->seg[ri].len) {
-			ri++;
-			rpos = 0;
-		}
 	}
 	uint32_t skip = NP_HDR, left = len;
 	for (uint32_t ti = 0; ti < t->count && left; ti++) {
@@ -103,13 +247,13 @@ static void np_copy(const struct vq *txq, const struct vq_chain *t, const struct
 		tpos = skip;
 		skip = 0;
 		while (tpos < tlen && left) {
-			while (rpos == r->seg[ri].len) {
+			while (rpos == rs[ri].len) {
 				ri++;
 				rpos = 0;
 			}
 			uint32_t n = tlen - tpos;
-			if (n > r->seg[ri].len - rpos)
-				n = r->seg[ri].len - rpos;
+			if (n > rs[ri].len - rpos)
+				n = rs[ri].len - rpos;
 			if (n > left)
 				n = left;
 			memcpy(rxq->shmem + np_rx_offs[ri] + rpos, txq->shmem + np_tx_offs[ti] + tpos, n);
@@ -125,37 +269,60 @@ static void np_copy(const struct vq *txq, const struct vq_chain *t, const struct
  * netplane.h); returns the receiving port, or -1 to hand the chain back.
  * Nothing is written before every check passed.
  */
-static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_chain *t, uint32_t now_ms, struct vq_chain *r)
+static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_chain *t, uint32_t now_ms, struct np_rx *rx)
 {
 	struct np_port *p = &sw->ports[in];
 	struct vq *txq = &p->tx;
-	/* NetDevice.readFrame: readable buffers only, a header, 14..MAX_FRAME bytes of frame */
+	uint32_t ctrl = p->st[NP_CTRL];
+	/* NetDevice.readFrame: readable buffers only, a header, 14..MAX_FRAME bytes of frame (a GSO frame's limit with HOST_TSO) */
 	if (t->first_writable != t->count || t->readable < NP_HDR)
 		return -1;
 	uint64_t len = t->readable - NP_HDR;
 	uint32_t max_frame = p->st[NP_MAX_FRAME];
-	if (len < NP_ETH_HLEN || len > max_frame)
+	uint32_t limit = (ctrl & (NP_CTRL_TX_TSO4 | NP_CTRL_TX_TSO6)) && max_frame < NP_GSO_MAX_FRAME ? NP_GSO_MAX_FRAME : max_frame;
+	if (len < NP_ETH_HLEN || len > limit)
 		return -1;
 	/* every buffer inside the region (JS drops the whole chain for one outside it) */
 	for (uint32_t i = 0; i < t->count; i++)
 		if (t->seg[i].len && (np_tx_offs[i] = vq_check(txq, t->seg[i].addr, t->seg[i].len)) < 0)
 			return -1;
-	/* the header and the frame's first 14 (+ 2 of a tag) bytes, which may straddle buffers */
-	uint8_t head[NP_HDR + NP_ETH_HLEN + 2] = { 0 };
-	uint32_t got = 0;
-	for (uint32_t i = 0; i < t->count && got < sizeof head; i++) {
+	/* the header and the frame's first bytes (what the offload check reads), which may straddle buffers */
+	uint8_t head[NP_HDR + NP_PEEK] = { 0 };
+	uint32_t want = NP_HDR + NP_ETH_HLEN + 2, got = 0;
+	for (uint32_t i = 0; i < t->count && got < want; i++) {
 		uint32_t n = t->seg[i].len;
-		if (n > sizeof head - got)
-			n = sizeof head - got;
+		if (n > want - got)
+			n = want - got;
 		if (n)
 			memcpy(head + got, txq->shmem + np_tx_offs[i], n);
 		got += n;
+		if (got == want && want < sizeof head && ((head[NP_HDR_FLAGS] & NP_HDR_F_NEEDS_CSUM) || head[NP_HDR_GSO_TYPE] != 0)) {
+			/* an offload: read on, up to the TCP header, from the same buffer */
+			want = sizeof head;
+			uint32_t more = t->seg[i].len - n;
+			if (more > want - got)
+				more = want - got;
+			if (more)
+				memcpy(head + got, txq->shmem + np_tx_offs[i] + n, more);
+			got += more;
+		}
 	}
-	if ((head[NP_HDR_FLAGS] & NP_HDR_F_NEEDS_CSUM) || head[NP_HDR_GSO_TYPE] != 0)
-		return -1;
 	const uint8_t *eth = head + NP_HDR;
+	struct np_off off = { 0 };
+	int64_t needs = 0;
+	if ((head[NP_HDR_FLAGS] & NP_HDR_F_NEEDS_CSUM) || head[NP_HDR_GSO_TYPE] != 0) {
+		off.flags = head[NP_HDR_FLAGS];
+		off.gso_type = head[NP_HDR_GSO_TYPE];
+		off.gso_size = (uint32_t)head[NP_HDR_GSO_SIZE] | (uint32_t)head[NP_HDR_GSO_SIZE + 1] << 8;
+		off.csum_start = (uint32_t)head[NP_HDR_CSUM_START] | (uint32_t)head[NP_HDR_CSUM_START + 1] << 8;
+		off.csum_offset = (uint32_t)head[NP_HDR_CSUM_OFFSET] | (uint32_t)head[NP_HDR_CSUM_OFFSET + 1] << 8;
+		needs = np_check_offload(eth, len, &off, ctrl, max_frame);
+		if (needs < 0)
+			return -1;
+	}
 	bool tagged = eth[12] == 0x81 && eth[13] == 0x00;
-	if (len > max_frame - NP_VLAN_HLEN && !tagged)
+	bool gso = off.gso_type != 0;
+	if (!gso && (len > max_frame || (len > max_frame - NP_VLAN_HLEN && !tagged)))
 		return -1;
 	/* EthernetSwitch.forward: a unicast source known on this port, a unicast destination known elsewhere */
 	const uint8_t *dst = eth, *src = eth + 6;
@@ -173,20 +340,28 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 	/* mayForward: two isolated ports never talk */
 	if ((p->st[NP_CTRL] & o->st[NP_CTRL] & NP_CTRL_ISOLATED))
 		return -1;
-	/* NetDevice.deliver: the receiving port's MTU */
+	/* EthernetSwitch.give: an offload the port does not take is completed or cut by JS */
+	uint32_t o_ctrl = o->st[NP_CTRL];
+	if ((uint32_t)needs & ~o_ctrl)
+		return -1;
+	/* NetDevice.deliver: the receiving port's MTU (a GSO frame's segments) */
 	uint32_t o_max = o->st[NP_MAX_FRAME];
-	if (len > o_max || (len > o_max - NP_VLAN_HLEN && !tagged))
+	if (gso ? len > NP_GSO_MAX_FRAME || off.hdr_len + off.gso_size > o_max : len > o_max || (len > o_max - NP_VLAN_HLEN && !tagged))
 		return -1;
-	/* NetDevice.popReceive: the next receive chain, device-writable, inside the region, big enough for the frame */
+	/* NetDevice.fillReceive: the next receive chains, device-writable, inside the region, enough for the frame */
 	struct vq *rxq = &o->rx;
-	if (!vq_layout_ok(rxq))
+	if (!vq_layout_ok(rxq) || !np_take_rx(rxq, NP_HDR + len, o_ctrl & NP_CTRL_MRG_RXBUF, rx))
 		return -1;
-	if (vq_peek(rxq, r, NP_MAX_SEGS) != VQ_CHAIN || r->first_writable != 0 || r->writable < NP_HDR + len)
-		return -1;
-	for (uint32_t i = 0; i < r->count; i++)
-		if (r->seg[i].len && (np_rx_offs[i] = vq_check(rxq, r->seg[i].addr, r->seg[i].len)) < 0)
-			return -1;
-	np_copy(txq, t, rxq, r, (uint32_t)len);
+	/* NetDevice.writeFrame's header: the offload as checked, num_buffers */
+	uint8_t hdr[NP_HDR];
+	hdr[NP_HDR_FLAGS] = (uint8_t)off.flags;
+	hdr[NP_HDR_GSO_TYPE] = (uint8_t)off.gso_type;
+	np_st16(hdr + NP_HDR_HDR_LEN, off.hdr_len);
+	np_st16(hdr + NP_HDR_GSO_SIZE, off.gso_size);
+	np_st16(hdr + NP_HDR_CSUM_START, off.csum_start);
+	np_st16(hdr + NP_HDR_CSUM_OFFSET, off.csum_offset);
+	np_st16(hdr + NP_HDR_NUM_BUFFERS, rx->count);
+	np_copy(txq, t, rxq, hdr, (uint32_t)len);
 	sw->seen[src_slot] = now_ms; /* EthernetSwitch.learn of a known address: refreshed */
 	return out;
 }
@@ -200,7 +375,7 @@ enum np_result np_tx_process(struct np_switch *sw, uint32_t port, uint32_t now_m
 	uint32_t *st = p->st;
 	if (!(st[NP_CTRL] & NP_CTRL_TX) || !vq_layout_ok(&p->tx))
 		return NP_HANDBACK;
-	struct vq_chain t = { .seg = np_tx_segs }, r = { .seg = np_rx_segs };
+	struct vq_chain t = { .seg = np_tx_segs };
 	uint32_t touched = 0; /* ports whose receiveq got chains */
 	enum np_result res = NP_DONE;
 	for (;;) {
@@ -208,19 +383,26 @@ enum np_result np_tx_process(struct np_switch *sw, uint32_t port, uint32_t now_m
 		if (v == VQ_EMPTY)
 			break;
 		int64_t out;
-		if (v != VQ_CHAIN || (out = np_forward(sw, port, &t, now_ms, &r)) < 0) {
+		if (v != VQ_CHAIN || (out = np_forward(sw, port, &t, now_ms, &np_rx)) < 0) {
 			res = NP_HANDBACK; /* the chain stays for JS, untouched */
 			break;
 		}
 		struct np_port *o = &sw->ports[out];
 		uint32_t len = (uint32_t)(t.readable - NP_HDR);
-		vq_consume(&o->rx);
-		vq_push(&o->rx, r.head, NP_HDR + len);
+		/* each chain with the bytes written into it: the earlier ones full, the last one the rest */
+		uint64_t left = NP_HDR + len;
+		for (uint32_t k = 0; k < np_rx.count; k++) {
+			uint64_t used = left < np_rx.bytes[k] ? left : np_rx.bytes[k];
+			vq_consume(&o->rx);
+			vq_push(&o->rx, np_rx.head[k], (uint32_t)used);
+			left -= used;
+		}
 		vq_consume(&p->tx);
 		vq_push(&p->tx, t.head, 0);
 		st[NP_N_TX_FRAMES]++;
 		dp_count64(st, NP_N_TX_BYTES_LO, len);
 		o->st[NP_N_RX_FRAMES]++;
+		o->st[NP_N_RX_CHAINS] += np_rx.count;
 		dp_count64(o->st, NP_N_RX_BYTES_LO, len);
 		touched |= UINT32_C(1) << out;
 	}

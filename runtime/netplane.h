@@ -11,18 +11,24 @@
  * flood buckets, policy, the uplink). This file serves only the hot path:
  * on a QueueNotify of a port's transmitq (np_tx_process), each chain that
  *  - is a well-formed frame (every check of NetDevice.readFrame: readable
- *    buffers only, the 12-byte header without an offload asked, a frame of
- *    14..MAX_FRAME bytes, an untagged one at most MAX_FRAME - 4, every
- *    buffer inside the shared region),
+ *    buffers only, the 12-byte header, a frame of 14..MAX_FRAME bytes, an
+ *    untagged one at most MAX_FRAME - 4, every buffer inside the shared
+ *    region; with an offload, what its driver negotiated (CTRL.TX_*) and
+ *    the checks of checkOffload in src/net/offload.ts, a GSO frame up to
+ *    NP_GSO_MAX_FRAME bytes),
  *  - comes from a source address the switch learned on this port and still
  *    holds (not aged: the same test as EthernetSwitch.find),
  *  - goes to a unicast destination learned on another port, not aged,
  *    that policy lets this port reach (EthernetSwitch.mayForward), whose
- *    frames fit its MAX_FRAME, and whose receiveq is the host's (CTRL.RX:
- *    JS holds no frame and no chain for it),
- *  - and fits that port's next receive chain (device-writable buffers
- *    only, all inside its shared region),
- * is copied there behind a header with num_buffers 1 (virtio 1.2 5.1.6.3.1),
+ *    frames fit its MAX_FRAME (a GSO frame: its segments), which takes the
+ *    frame's offload as it is (CTRL.RX_*: JS completes or cuts it for any
+ *    other), and whose receiveq is the host's (CTRL.RX: JS holds no frame
+ *    and no chain for it),
+ *  - and fits that port's next receive chain, or with MRG_RXBUF the next
+ *    chains it needs (device-writable buffers only, all inside its shared
+ *    region),
+ * is copied there behind a header with the offload's fields and
+ * num_buffers (virtio 1.2 5.1.6.3.1, 5.1.6.4),
  * both chains are returned (the transmit chain with length 0, as
  * NetDevice does), the source's last-seen time refreshed (what the
  * switch's learning does for a known address), and the counters of both

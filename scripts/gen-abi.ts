@@ -26,6 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import * as host from '../src/host.ts';
 import * as spec from '../src/virtio/spec.ts';
+import * as offload from '../src/net/offload.ts';
 import { displayPath } from './paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,6 +91,8 @@ export const ABI_VALUES: { c: string; value: number; source: string; hex?: boole
   { c: 'NP_STATE_WORDS', value: host.NET_PORT_WORDS, source: 'src/host.ts NET_PORT_WORDS' },
   { c: 'NP_FDB_ENTRY_WORDS', value: host.NET_FDB_WORDS, source: 'src/host.ts NET_FDB_WORDS' },
   { c: 'NP_FDB_VALID', value: host.NET_FDB_VALID, source: 'src/host.ts NET_FDB_VALID', hex: true, suffix: 'UL' },
+  { c: 'NP_GSO_MAX_FRAME', value: offload.GSO_MAX_FRAME, source: 'src/net/offload.ts GSO_MAX_FRAME' },
+  { c: 'NP_GSO_MAX_SEGS', value: offload.GSO_MAX_SEGS, source: 'src/net/offload.ts GSO_MAX_SEGS' },
 ];
 
 /** `QueueNotify` → `QUEUE_NOTIFY`, `DeviceID` → `DEVICE_ID`, `SHMLenLow` → `SHM_LEN_LOW`, `N_KICKS` unchanged. */

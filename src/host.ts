@@ -454,10 +454,12 @@ export const enum NetPortWord {
   N_HANDBACKS,
   /** used buffer notifications the host sent the port's frontend */
   N_USED_NOTIFICATIONS,
+  /** receive chains the host filled (N_RX_FRAMES and more: a frame may fill several with MRG_RXBUF) */
+  N_RX_CHAINS,
 }
 
 /** Words of a network port's state ({@link NetPortWord}). */
-export const NET_PORT_WORDS = 13;
+export const NET_PORT_WORDS = 14;
 
 /** Bits of {@link NetPortWord.CTRL}. */
 export const enum NetPortCtrl {
@@ -467,8 +469,20 @@ export const enum NetPortCtrl {
   RX = 2,
   /** the port is isolated ({@link EthernetSwitch.mayForward}: two isolated ports never talk) */
   ISOLATED = 4,
-  /** VIRTIO_NET_F_MRG_RXBUF negotiated (informational: the host fills one receive chain per frame either way, num_buffers 1) */
+  /** VIRTIO_NET_F_MRG_RXBUF negotiated: a frame may fill several receive chains (num_buffers), else exactly one */
   MRG_RXBUF = 8,
+  /**
+   * What the driver negotiated to send: partial checksums (VIRTIO_NET_F_CSUM),
+   * TCP/IPv4 and TCP/IPv6 GSO frames (HOST_TSO4/6, with CSUM); the
+   * {@link PortOffload} bits of the device's transmit side, shifted left by 4
+   */
+  TX_CSUM = 16,
+  TX_TSO4 = 32,
+  TX_TSO6 = 64,
+  /** What the driver takes: GUEST_CSUM, GUEST_TSO4/6 (with GUEST_CSUM); the receive side's {@link PortOffload} bits shifted left by 7 */
+  RX_CSUM = 128,
+  RX_TSO4 = 256,
+  RX_TSO6 = 512,
 }
 
 /**
@@ -877,9 +891,11 @@ export interface Host {
    * answers a QueueNotify of transmitq itself for every chain it can
    * forward whole: a well-formed frame (the checks of `NetDevice`) from a
    * source learned on this port to a unicast destination learned on
-   * another port whose CTRL.RX is set, policy allowing, which fits the
-   * destination's next receive chain; it copies the frame there (header
-   * with num_buffers 1), returns both chains and sends each frontend one
+   * another port whose CTRL.RX is set, policy allowing, which takes the
+   * frame's offload as it is ({@link NetPortCtrl} RX_*), and which fits
+   * the destination's next receive chain (or chains, with MRG_RXBUF); it
+   * copies the frame there (header with the offload and num_buffers),
+   * returns the chains and sends each frontend one
    * used buffer notification where its driver wants one. It stops before
    * the first chain it does not forward and hands the QueueNotify to JS,
    * which serves that chain and the rest as without the host. While

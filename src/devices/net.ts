@@ -55,9 +55,10 @@
  *
  * A host's network plane ({@link NetDevice.useHostPlane}, runtime/netplane.h)
  * may forward frames between two ports without calling this class: only
- * frames this class would forward unchanged to a port whose receive side
- * it does not hold (CTRL.RX: no frame queued, no chain held or batched),
- * into the next receive chain, one chain per frame. This class keeps the
+ * frames this class would forward unchanged (offloads included) to a port
+ * whose receive side it does not hold (CTRL.RX: no frame queued, no chain
+ * held or batched) and which takes their offload, into the next receive
+ * chain (chains, with MRG_RXBUF). This class keeps the
  * port's control word current at the end of every call that changes what
  * it says, and folds the host's counters into its own and the switch's
  * when they are read.
@@ -84,7 +85,7 @@ export interface NetOptions {
   queueNumMax?: number;
   /** frames the receive queue holds while the driver has no buffers (default 256) */
   rxQueueFrames?: number;
-  /** bytes the receive queue holds (default 512 KiB; at least one largest frame) */
+  /** bytes the receive queue holds (default 512 KiB; at least one largest frame: MTU + 18, or a GSO frame of 65,554 with offloads) */
   rxQueueBytes?: number;
   /** an isolated port reaches only non-isolated ports of the switch (default false) */
   isolated?: boolean;
@@ -182,7 +183,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   /** the port's state words ({@link NetPortWord}), null: no plane */
   private plane: Uint32Array | null = null;
   /** the plane's counters already folded: tx frames, tx bytes, rx frames, rx bytes */
-  private readonly planeFolded = new Float64Array(4);
+  private readonly planeFolded = new Float64Array(5);
 
   /**
    * @param name for logs, e.g. 'net0'
@@ -204,7 +205,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.maxFrames = options.rxQueueFrames ?? 256;
     this.ringSize = options.rxQueueBytes ?? 512 * 1024;
     if (!Number.isInteger(this.maxFrames) || this.maxFrames < 1) throw new RangeError(`${name}: rxQueueFrames ${this.maxFrames} is not a positive integer`);
-    if (!Number.isInteger(this.ringSize) || this.ringSize < this.maxFrame) throw new RangeError(`${name}: rxQueueBytes ${this.ringSize} holds no frame of ${this.maxFrame} bytes`);
+    if (!Number.isInteger(this.ringSize) || this.ringSize < this.maxTxFrame) throw new RangeError(`${name}: rxQueueBytes ${this.ringSize} holds no frame of ${this.maxTxFrame} bytes`);
     this.scratch = new Uint8Array(this.maxTxFrame);
     this.frameOff = new Uint16Array(6 * this.maxFrames);
     this.ring = new Uint8Array(this.ringSize);
@@ -277,14 +278,16 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     const rxFrames = st[NetPortWord.N_RX_FRAMES] - f[2];
     const rxBytes = st[NetPortWord.N_RX_BYTES_LO] + st[NetPortWord.N_RX_BYTES_HI] * 4294967296 - f[3];
     if (txFrames === 0 && rxFrames === 0) return;
-    const dTx = txFrames >>> 0; // the frame counters are u32 and wrap
+    const dTx = txFrames >>> 0; // the frame and chain counters are u32 and wrap
     const dRx = rxFrames >>> 0;
+    const dRxChains = (st[NetPortWord.N_RX_CHAINS] - f[4]) >>> 0;
+    f[4] = st[NetPortWord.N_RX_CHAINS];
     f[0] = st[NetPortWord.N_TX_FRAMES];
     f[1] += txBytes;
     f[2] = st[NetPortWord.N_RX_FRAMES];
     f[3] += rxBytes;
     const c = this.own;
-    c.chains += dTx + dRx;
+    c.chains += dTx + dRxChains;
     c.txFrames += dTx;
     c.txBytes += txBytes;
     c.rxFrames += dRx;
@@ -301,14 +304,16 @@ export class NetDevice implements VirtioDevice, SwitchPort {
    * The {@link NetPortCtrl} bits this device's state allows a host plane
    * now: TX while it is live with transmitq enabled, served by the host's
    * C virtqueue and idle; RX while it is live with receiveq so, and no
-   * frame waits here and no receive chain is held; ISOLATED and MRG_RXBUF
-   * as configured and negotiated.
+   * frame waits here and no receive chain is held; ISOLATED, MRG_RXBUF and
+   * the offloads (TX_*, RX_*) as configured and negotiated.
    */
   get planeControl(): number {
     let bits = this.sw.isIsolated(this.portId) ? NetPortCtrl.ISOLATED : 0;
     const ctx = this.ctx;
     if (ctx !== null) {
       if (this.mrg) bits |= NetPortCtrl.MRG_RXBUF;
+      // PortOffload bits: CSUM 1, TSO4 2, TSO6 4 → TX_* from 16, RX_* from 128
+      bits |= (this.txAllowed * NetPortCtrl.TX_CSUM) | (this.rxTakes * NetPortCtrl.RX_CSUM);
       const tx = ctx.queues[NetQueue.TRANSMITQ];
       const rx = ctx.queues[NetQueue.RECEIVEQ];
       if (tx.enabled && tx.hostServed && tx.hostIdle) bits |= NetPortCtrl.TX;

@@ -19,7 +19,8 @@
  * A transmitting device checks every offloaded frame with
  * {@link checkOffload} before the switch sees it: the header's fields are
  * untrusted, and a frame that passes can always be completed or cut.
- * runtime/netplane.c `np_check_offload` is the same check in C.
+ * runtime/netplane.c `np_check_offload` is the same check in C, and
+ * GSO_MAX_FRAME and GSO_MAX_SEGS reach it through the generated abi.h.
  */
 
 /** virtio_net_hdr gso_type values (5.1.6). */
@@ -58,7 +59,7 @@ const IPPROTO_TCP = 6;
 /** Offset of the checksum in a TCP header (RFC 793). */
 const TCP_CSUM_OFFSET = 16;
 /** Most segments one GSO frame may be cut into (Linux's GSO_MAX_SEGS is 65,535; a 64 KiB frame of 1-byte segments is absurd). */
-const GSO_MAX_SEGS = 4096;
+export const GSO_MAX_SEGS = 4096;
 
 /** The offload fields of one frame's virtio_net_hdr (5.1.6): what travels with the frame through the switch. */
 export class FrameOffload {
