@@ -12,6 +12,7 @@
 #include "platform.h"
 #include "arch.h"
 #include "dataplane.h"
+#include "inetsum.h"
 #include "regshadow.h"
 #include "remio.h"
 #include "virtqueue.h"
@@ -950,6 +951,21 @@ static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_NewInt32(ctx, (int32_t)hypercall_ipc_notify(id, ev));
 }
 
+/** host.inetSum(buf, start, end): runtime/inetsum.h over buf[start..end). */
+static JSValue host_inet_sum(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t len;
+	uint32_t start, end;
+	uint8_t *p = host_typed_array_bytes(ctx, argv[0], &len);
+	if (!p)
+		return JS_EXCEPTION;
+	if (JS_ToUint32(ctx, &start, argv[1]) || JS_ToUint32(ctx, &end, argv[2]))
+		return JS_EXCEPTION;
+	if (start > end || end > len)
+		return JS_ThrowRangeError(ctx, "host.inetSum: %u..%u outside a buffer of %u bytes", (unsigned)start, (unsigned)end, (unsigned)len);
+	return JS_NewUint32(ctx, inet_sum(p + start, end - start));
+}
+
 static JSValue host_entropy(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	size_t len;
@@ -1056,6 +1072,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("regShadow", 3, host_reg_shadow),
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
+	JS_CFUNC_DEF("inetSum", 3, host_inet_sum),
 	JS_CFUNC_DEF("consoleRead", 1, host_console_read),
 	JS_CFUNC_DEF("heapStats", 0, host_heap_stats),
 	JS_CFUNC_DEF("perfCounters", 2, host_perf_counters),

@@ -913,6 +913,16 @@ export interface Host {
    */
   ipcNotify(ipcId: number, event: number): number;
 
+  /**
+   * Optional: the Internet checksum's sum (RFC 1071) of `buf[start..end)`:
+   * the 16-bit ones' complement sum of its big-endian words, an odd last
+   * byte padded with zero, folded to 0..0xffff and not complemented. The
+   * accelerator of `onesSum` (src/net/offload.ts), which the switch uses
+   * for the checksums it completes. Source: runtime/inetsum.h.
+   * @throws RangeError for a range outside `buf`
+   */
+  inetSum?(buf: Uint8Array, start: number, end: number): number;
+
   /** Fills `buf` with entropy from the platform's best source; returns bytes written. */
   entropy(buf: Uint8Array): number;
   /** Which kind of source {@link Host.entropy} draws from. */

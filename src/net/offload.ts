@@ -188,6 +188,16 @@ export function checkOffload(frame: Uint8Array, len: number, off: FrameOffload, 
 }
 
 /**
+ * A sum of `buf[start..end)` as {@link onesSum} computes it from 0, folded
+ * or not: the TypeScript one ({@link sumOf}) or a host's accelerator
+ * (Host.inetSum, runtime/inetsum.h).
+ */
+export type SumFn = (buf: Uint8Array, start: number, end: number) => number;
+
+/** {@link onesSum} from 0: the reference {@link SumFn}. */
+export const sumOf: SumFn = (buf, start, end) => onesSum(buf, start, end, 0);
+
+/**
  * The 16-bit ones' complement sum (RFC 1071) of `buf[start..end)` added to
  * `sum`, not folded: big-endian words, an odd last byte padded with zero.
  * The result stays below 2^53 for any frame.
@@ -218,9 +228,9 @@ export function foldChecksum(sum: number): number {
  * checksum field included (it holds the pseudo-header's sum), stored at
  * csum_start + csum_offset. `off` was checked by {@link checkOffload}.
  */
-export function completeChecksum(frame: Uint8Array, len: number, off: FrameOffload): void {
+export function completeChecksum(frame: Uint8Array, len: number, off: FrameOffload, sum: SumFn = sumOf): void {
   const at = off.csumStart + off.csumOffset;
-  const c = foldChecksum(onesSum(frame, off.csumStart, len, 0));
+  const c = foldChecksum(sum(frame, off.csumStart, len));
   frame[at] = c >>> 8;
   frame[at + 1] = c & 0xff;
 }
@@ -235,6 +245,9 @@ export function completeChecksum(frame: Uint8Array, len: number, off: FrameOfflo
  */
 export class Segmenter {
   private buf = new Uint8Array(0);
+
+  /** @param sum sums each segment's TCP header and payload (the host's accelerator, or {@link sumOf}) */
+  constructor(private readonly sum: SumFn = sumOf) {}
 
   /**
    * Calls `emit(segment, length)` for each segment of the GSO frame
@@ -291,8 +304,7 @@ export class Segmenter {
       out[l4 + 13] = f;
       out[l4 + 16] = 0;
       out[l4 + 17] = 0;
-      const sum = onesSum(out, l4, hdrLen + seg, addrSum + IPPROTO_TCP + tcpLen);
-      const c = foldChecksum(sum);
+      const c = foldChecksum(this.sum(out, l4, hdrLen + seg) + addrSum + IPPROTO_TCP + tcpLen);
       out[l4 + 16] = c >>> 8;
       out[l4 + 17] = c & 0xff;
       emit(out, hdrLen + seg);

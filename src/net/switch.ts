@@ -55,7 +55,7 @@
  * fields.
  */
 import { NET_FDB_VALID, NET_FDB_WORDS, NetFdbWord, type Host } from '../host.ts';
-import { completeChecksum, FrameOffload, GsoType, PortOffload, Segmenter } from './offload.ts';
+import { completeChecksum, FrameOffload, GsoType, PortOffload, Segmenter, sumOf, type SumFn } from './offload.ts';
 
 /** One port of the switch: what the switch needs from a network device. */
 export interface SwitchPort {
@@ -228,16 +228,21 @@ export class EthernetSwitch {
   private flushing = false;
   /** completing a checksum: a copy of the frame (grows to the longest frame seen) */
   private csumBuf = new Uint8Array(0);
+  /** the checksums' sums: the host's accelerator (Host.inetSum) or the TypeScript one */
+  private readonly sum: SumFn;
   /** cutting a GSO frame: the segmenter, the port being given its segments and how many it took */
-  private readonly segmenter = new Segmenter();
+  private readonly segmenter: Segmenter;
   private segTo = 0;
   private segTook = 0;
 
   /**
-   * @param host for {@link Host.nowNs} only (ageing and the flood buckets)
+   * @param host {@link Host.nowNs} (ageing and the flood buckets) and, if it has one, {@link Host.inetSum} (checksums the switch completes)
    * @throws RangeError for an option that is not a positive number
    */
-  constructor(private readonly host: Pick<Host, 'nowNs'>, options: SwitchOptions = {}) {
+  constructor(private readonly host: Pick<Host, 'nowNs'> & Partial<Pick<Host, 'inetSum'>>, options: SwitchOptions = {}) {
+    const inetSum = host.inetSum;
+    this.sum = inetSum ? (buf, start, end) => inetSum.call(host, buf, start, end) : sumOf;
+    this.segmenter = new Segmenter(this.sum);
     const num = (v: number | undefined, d: number, what: string, integer: boolean): number => {
       const x = v ?? d;
       if (!(x > 0) || !Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new RangeError(`switch: ${what} must be a positive ${integer ? 'integer' : 'number'}: ${x}`);
@@ -563,7 +568,7 @@ export class EthernetSwitch {
         if (this.csumBuf.length < len) this.csumBuf = new Uint8Array(len);
         const copy = this.csumBuf;
         copy.set(frame.subarray(0, len), 0);
-        completeChecksum(copy, len, off);
+        completeChecksum(copy, len, off, this.sum);
         return this.giveOne(to, copy, len, null);
       }
     }
