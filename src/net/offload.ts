@@ -214,11 +214,16 @@ export function onesSum(buf: Uint8Array, start: number, end: number, sum: number
   return s;
 }
 
-/** The 16-bit ones' complement of a folded {@link onesSum}: the checksum to store (0 is sent as 0xffff, as Linux's CSUM_MANGLED_0). */
-export function foldChecksum(sum: number): number {
+/** A {@link onesSum} folded to 16 bits (end-around carries): 0..0xffff. */
+export function foldSum(sum: number): number {
   let s = sum;
   while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
-  const c = ~s & 0xffff;
+  return s;
+}
+
+/** The 16-bit ones' complement of a folded {@link onesSum}: the TCP or UDP checksum to store (0 is sent as 0xffff, as Linux's CSUM_MANGLED_0). */
+export function foldChecksum(sum: number): number {
+  const c = ~foldSum(sum) & 0xffff;
   return c === 0 ? 0xffff : c;
 }
 
@@ -286,7 +291,7 @@ export class Segmenter {
         out[l3 + 5] = id & 0xff;
         out[l3 + 10] = 0;
         out[l3 + 11] = 0;
-        const ipc = foldIp(onesSum(out, l3, l4, 0));
+        const ipc = ~foldSum(onesSum(out, l3, l4, 0)) & 0xffff; // RFC 791: no "no checksum", 0 stays 0
         out[l3 + 10] = ipc >>> 8;
         out[l3 + 11] = ipc & 0xff;
       } else {
@@ -313,11 +318,4 @@ export class Segmenter {
     }
     return n;
   }
-}
-
-/** The IPv4 header checksum of a folded sum (0 stays 0: RFC 791 has no "no checksum"). */
-function foldIp(sum: number): number {
-  let s = sum;
-  while (s > 0xffff) s = (s % 0x10000) + Math.floor(s / 0x10000);
-  return ~s & 0xffff;
 }

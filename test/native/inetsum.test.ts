@@ -9,19 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { foldChecksum, sumOf } from '../../src/net/offload.ts';
+import { foldChecksum, foldSum, sumOf } from '../../src/net/offload.ts';
 import { fuzzSeeds } from '../sim/fuzz.ts';
 import { Prng } from '../sim/prng.ts';
 import { buildHarness } from './build-harness.ts';
 
 const exe = buildHarness('inetsum_harness', []);
-
-/** Folds a sum to 0..0xffff (the ones' complement of foldChecksum, which also maps 0 to 0xffff). */
-const fold = (s: number): number => {
-  let x = s;
-  while (x > 0xffff) x = (x % 0x10000) + Math.floor(x / 0x10000);
-  return x;
-};
 
 test('inet_sum equals the TypeScript sum on seeded buffers of every length and alignment', () => {
   const cases: { align: number; bytes: Uint8Array }[] = [];
@@ -39,7 +32,7 @@ test('inet_sum equals the TypeScript sum on seeded buffers of every length and a
   assert.is(out.status, 0, out.stderr?.toString());
   assert.is(out.stdout.length, 8 * cases.length);
   cases.forEach((c, i) => {
-    const want = fold(sumOf(c.bytes, 0, c.bytes.length));
+    const want = foldSum(sumOf(c.bytes, 0, c.bytes.length));
     const got = out.stdout.readUInt32LE(8 * i);
     // 0 and 0xffff are the same ones' complement number (both fold to a checksum of 0xffff or 0)
     assert.is(foldChecksum(got), foldChecksum(want), `case ${i}: ${c.bytes.length} bytes at alignment ${c.align}`);
