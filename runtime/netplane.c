@@ -10,22 +10,16 @@
 #include "dataplane.h"
 #include "netplane.h"
 
-/** Bytes of struct virtio_net_hdr with VIRTIO_F_VERSION_1 (5.1.6). */
-#define NP_HDR 12u
+/** Bytes of struct virtio_net_hdr with VIRTIO_F_VERSION_1 (5.1.6; abi.h from src/devices/net-spec.ts). */
+#define NP_HDR NET_HDR_SIZE
 /** Bytes of an Ethernet header, of an 802.1Q tag; the tag's TPID. */
 #define NP_ETH_HLEN 14u
 #define NP_VLAN_HLEN 4u
-/** virtio_net_hdr: flag VIRTIO_NET_HDR_F_NEEDS_CSUM, the fields' offsets, gso_type values (5.1.6). */
-#define NP_HDR_F_NEEDS_CSUM 1u
-#define NP_HDR_FLAGS 0u
-#define NP_HDR_GSO_TYPE 1u
-#define NP_HDR_HDR_LEN 2u
-#define NP_HDR_GSO_SIZE 4u
-#define NP_HDR_CSUM_START 6u
-#define NP_HDR_CSUM_OFFSET 8u
-#define NP_HDR_NUM_BUFFERS 10u
-#define NP_GSO_TCPV4 1u
-#define NP_GSO_TCPV6 4u
+/*
+ * virtio_net_hdr's fields (NET_HDR_*), its flag NEEDS_CSUM (NET_HDR_F_*)
+ * and gso_type values (NET_GSO_*): abi.h, from src/devices/net-spec.ts
+ * and src/net/offload.ts.
+ */
 /** Frame bytes the offload check reads at most: an 802.1Q-tagged Ethernet header, IPv4 with options, TCP with options. */
 #define NP_PEEK (18u + 60u + 60u)
 
@@ -113,8 +107,8 @@ static inline void np_st16(uint8_t *p, uint32_t v)
  */
 static int64_t np_check_offload(const uint8_t *f, uint64_t len, struct np_off *o, uint32_t ctrl, uint32_t max_frame)
 {
-	bool needs = o->flags & NP_HDR_F_NEEDS_CSUM;
-	o->flags = needs ? NP_HDR_F_NEEDS_CSUM : 0;
+	bool needs = o->flags & NET_HDR_F_NEEDS_CSUM;
+	o->flags = needs ? NET_HDR_F_NEEDS_CSUM : 0;
 	if (needs) {
 		if (!(ctrl & NP_CTRL_TX_CSUM))
 			return -1;
@@ -129,8 +123,8 @@ static int64_t np_check_offload(const uint8_t *f, uint64_t len, struct np_off *o
 		o->gso_size = 0;
 		return needs ? NP_CTRL_RX_CSUM : 0;
 	}
-	bool v4 = o->gso_type == NP_GSO_TCPV4;
-	uint32_t want = v4 ? NP_CTRL_TX_TSO4 : o->gso_type == NP_GSO_TCPV6 ? NP_CTRL_TX_TSO6 : 0;
+	bool v4 = o->gso_type == NET_GSO_TCPV4;
+	uint32_t want = v4 ? NP_CTRL_TX_TSO4 : o->gso_type == NET_GSO_TCPV6 ? NP_CTRL_TX_TSO6 : 0;
 	if (!want || !(ctrl & want) || !needs || o->gso_size == 0)
 		return -1;
 	uint32_t l3 = NP_ETH_HLEN, l4;
@@ -296,7 +290,7 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 		if (n)
 			memcpy(head + got, txq->shmem + np_tx_offs[i], n);
 		got += n;
-		if (got == want && want < sizeof head && ((head[NP_HDR_FLAGS] & NP_HDR_F_NEEDS_CSUM) || head[NP_HDR_GSO_TYPE] != 0)) {
+		if (got == want && want < sizeof head && ((head[NET_HDR_FLAGS] & NET_HDR_F_NEEDS_CSUM) || head[NET_HDR_GSO_TYPE] != 0)) {
 			/* an offload: read on, up to the TCP header, from the same buffer */
 			want = sizeof head;
 			uint32_t more = t->seg[i].len - n;
@@ -310,12 +304,12 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 	const uint8_t *eth = head + NP_HDR;
 	struct np_off off = { 0 };
 	int64_t needs = 0;
-	if ((head[NP_HDR_FLAGS] & NP_HDR_F_NEEDS_CSUM) || head[NP_HDR_GSO_TYPE] != 0) {
-		off.flags = head[NP_HDR_FLAGS];
-		off.gso_type = head[NP_HDR_GSO_TYPE];
-		off.gso_size = (uint32_t)head[NP_HDR_GSO_SIZE] | (uint32_t)head[NP_HDR_GSO_SIZE + 1] << 8;
-		off.csum_start = (uint32_t)head[NP_HDR_CSUM_START] | (uint32_t)head[NP_HDR_CSUM_START + 1] << 8;
-		off.csum_offset = (uint32_t)head[NP_HDR_CSUM_OFFSET] | (uint32_t)head[NP_HDR_CSUM_OFFSET + 1] << 8;
+	if ((head[NET_HDR_FLAGS] & NET_HDR_F_NEEDS_CSUM) || head[NET_HDR_GSO_TYPE] != 0) {
+		off.flags = head[NET_HDR_FLAGS];
+		off.gso_type = head[NET_HDR_GSO_TYPE];
+		off.gso_size = (uint32_t)head[NET_HDR_GSO_SIZE] | (uint32_t)head[NET_HDR_GSO_SIZE + 1] << 8;
+		off.csum_start = (uint32_t)head[NET_HDR_CSUM_START] | (uint32_t)head[NET_HDR_CSUM_START + 1] << 8;
+		off.csum_offset = (uint32_t)head[NET_HDR_CSUM_OFFSET] | (uint32_t)head[NET_HDR_CSUM_OFFSET + 1] << 8;
 		needs = np_check_offload(eth, len, &off, ctrl, max_frame);
 		if (needs < 0)
 			return -1;
@@ -354,13 +348,13 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 		return -1;
 	/* NetDevice.writeFrame's header: the offload as checked, num_buffers */
 	uint8_t hdr[NP_HDR];
-	hdr[NP_HDR_FLAGS] = (uint8_t)off.flags;
-	hdr[NP_HDR_GSO_TYPE] = (uint8_t)off.gso_type;
-	np_st16(hdr + NP_HDR_HDR_LEN, off.hdr_len);
-	np_st16(hdr + NP_HDR_GSO_SIZE, off.gso_size);
-	np_st16(hdr + NP_HDR_CSUM_START, off.csum_start);
-	np_st16(hdr + NP_HDR_CSUM_OFFSET, off.csum_offset);
-	np_st16(hdr + NP_HDR_NUM_BUFFERS, rx->count);
+	hdr[NET_HDR_FLAGS] = (uint8_t)off.flags;
+	hdr[NET_HDR_GSO_TYPE] = (uint8_t)off.gso_type;
+	np_st16(hdr + NET_HDR_HDR_LEN, off.hdr_len);
+	np_st16(hdr + NET_HDR_GSO_SIZE, off.gso_size);
+	np_st16(hdr + NET_HDR_CSUM_START, off.csum_start);
+	np_st16(hdr + NET_HDR_CSUM_OFFSET, off.csum_offset);
+	np_st16(hdr + NET_HDR_NUM_BUFFERS, rx->count);
 	np_copy(txq, t, rxq, hdr, (uint32_t)len);
 	sw->seen[src_slot] = now_ms; /* EthernetSwitch.learn of a known address: refreshed */
 	return out;

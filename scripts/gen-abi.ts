@@ -11,7 +11,11 @@
  *    status bits (`DeviceStatus`, 2.1) in src/virtio/spec.ts;
  *  - the words and bits of the data plane's state array and of the
  *    register shadow (`DataPlaneWord`, `RegShadowWord` and their bits in
- *    src/host.ts).
+ *    src/host.ts);
+ *  - the virtio-net header's layout and flags (`NetHdr`, `NetHdrFlag` in
+ *    src/devices/net-spec.ts, virtio 1.2 5.1.6), its GSO types (`GsoType`)
+ *    and the offload limits the network plane
+ *    checks.
  *
  * Values come from the modules themselves (what the TypeScript code
  * compiles against), member order and docstrings from their source text.
@@ -27,6 +31,7 @@ import ts from 'typescript';
 import * as host from '../src/host.ts';
 import * as spec from '../src/virtio/spec.ts';
 import * as offload from '../src/net/offload.ts';
+import * as netSpec from '../src/devices/net-spec.ts';
 import { displayPath } from './paths.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,7 +39,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** One TypeScript `const enum` and the C names it becomes. */
 export interface AbiEnum {
   /** source file, from the repository root */
-  file: 'src/host.ts' | 'src/virtio/spec.ts';
+  file: 'src/host.ts' | 'src/virtio/spec.ts' | 'src/devices/net-spec.ts' | 'src/net/offload.ts';
   /** the enum's TypeScript name */
   ts: string;
   /** C name of a member: prefix + member name in upper snake case */
@@ -72,6 +77,9 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/host.ts', ts: 'NetPortWord', prefix: 'NP_', cEnum: 'np_word' },
   { file: 'src/host.ts', ts: 'NetPortCtrl', prefix: 'NP_CTRL_', suffix: 'u' },
   { file: 'src/host.ts', ts: 'NetFdbWord', prefix: 'NP_FDB_', cEnum: 'np_fdb_word' },
+  { file: 'src/devices/net-spec.ts', ts: 'NetHdr', prefix: 'NET_HDR_', suffix: 'u' },
+  { file: 'src/devices/net-spec.ts', ts: 'NetHdrFlag', prefix: 'NET_HDR_F_', suffix: 'u' },
+  { file: 'src/devices/net-spec.ts', ts: 'GsoType', prefix: 'NET_GSO_', suffix: 'u' },
 ];
 
 /** Plain numeric constants shared with C: C name, value, source, and how C writes it. */
@@ -100,7 +108,9 @@ export function cMember(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').toUpperCase();
 }
 
-const modules: Record<AbiEnum['file'], Record<string, unknown>> = { 'src/host.ts': host, 'src/virtio/spec.ts': spec };
+const modules: Record<AbiEnum['file'], Record<string, unknown>> = {
+  'src/host.ts': host, 'src/virtio/spec.ts': spec, 'src/devices/net-spec.ts': netSpec, 'src/net/offload.ts': offload,
+};
 
 /**
  * Members of enum `e` in declaration order with their values (as the
@@ -149,7 +159,7 @@ const num = (v: number, e: AbiEnum): string => {
 export function abiHeader(): string {
   const L: string[] = [
     '/* SPDX-License-Identifier: Apache-2.0 */',
-    '/* Generated from src/host.ts and src/virtio/spec.ts by scripts/gen-abi.ts: do not edit. */',
+    '/* Generated from src/host.ts, src/virtio/spec.ts, src/devices/net-spec.ts and src/net/offload.ts by scripts/gen-abi.ts: do not edit. */',
     '#ifndef BAOJS_ABI_H', '#define BAOJS_ABI_H', '',
   ];
   for (const e of ABI_ENUMS) {

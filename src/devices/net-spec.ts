@@ -78,8 +78,15 @@ export const enum NetHdrFlag {
   RSC_INFO = 4,
 }
 
-/** virtio_net_hdr gso_type (5.1.6): GSO_NONE, the only one without segmentation offloads. */
-export const VIRTIO_NET_HDR_GSO_NONE = 0;
+/** virtio_net_hdr gso_type values (5.1.6). */
+export const enum GsoType {
+  NONE = 0,
+  TCPV4 = 1,
+  UDP = 3,
+  TCPV6 = 4,
+  /** bit: the TCP segment has CWR set (VIRTIO_NET_F_HOST_ECN), not offered */
+  ECN = 0x80,
+}
 
 /** Smallest MTU a port may have (IPv4's 68, RFC 791) and largest (the config's le16). */
 export const NET_MTU_MIN = 68;

@@ -70,9 +70,9 @@ import { GuestMemoryError, type GuestMemory } from '../virtio/memory.ts';
 import type { SplitQueue } from '../virtio/queue.ts';
 import { readFromChain } from '../virtio/sg.ts';
 import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
-import { checkOffload, FrameOffload, GSO_MAX_FRAME, GsoType, PortOffload } from '../net/offload.ts';
+import { checkOffload, FrameOffload, GSO_MAX_FRAME, PortOffload } from '../net/offload.ts';
 import {
-  NET_MTU_DEFAULT, NET_MTU_MAX, NET_MTU_MIN, NetConfig, NetFeature, NetHdr, NetHdrFlag, NetQueue, NetStatus, VIRTIO_NET_HDR_GSO_NONE,
+  NET_MTU_DEFAULT, NET_MTU_MAX, NET_MTU_MIN, NetConfig, NetFeature, NetHdr, NetHdrFlag, NetQueue, NetStatus, GsoType,
 } from './net-spec.ts';
 
 /** Options of {@link NetDevice}. */
@@ -506,7 +506,7 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     }
     const off = this.txOff;
     off.clear();
-    if ((hdr[NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0 || hdr[NetHdr.gso_type] !== VIRTIO_NET_HDR_GSO_NONE) {
+    if ((hdr[NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0 || hdr[NetHdr.gso_type] !== GsoType.NONE) {
       off.flags = hdr[NetHdr.flags];
       off.gsoType = hdr[NetHdr.gso_type];
       off.gsoSize = hdr[NetHdr.gso_size] | (hdr[NetHdr.gso_size + 1] << 8);

@@ -60,7 +60,7 @@
 import type { Host } from '../host.ts';
 import { describeError } from '../dispatcher/log.ts';
 import { ETH_HLEN, ETH_P_8021Q, VLAN_HLEN, formatMac } from '../net/switch.ts';
-import { NET_MTU_DEFAULT, NetConfig, NetFeature, NetHdr, NetHdrFlag, NetQueue, NetStatus, VIRTIO_NET_HDR_GSO_NONE } from '../devices/net-spec.ts';
+import { NET_MTU_DEFAULT, NetConfig, NetFeature, NetHdr, NetHdrFlag, NetQueue, NetStatus, GsoType } from '../devices/net-spec.ts';
 import { DeviceId, Feature, hasFeature } from '../virtio/spec.ts';
 import { DriverQueue, VirtioMmioDriver, type DmaArena } from './virtio-mmio.ts';
 
@@ -358,7 +358,7 @@ export class VirtioNetDriver {
     const off = this.rxOff + this.bufferBytes * slot;
     if (len < NetHdr.SIZE + ETH_HLEN) {
       c.rxRunt++;
-    } else if (this.u8[off + NetHdr.gso_type] !== VIRTIO_NET_HDR_GSO_NONE || (this.u8[off + NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0) {
+    } else if (this.u8[off + NetHdr.gso_type] !== GsoType.NONE || (this.u8[off + NetHdr.flags] & NetHdrFlag.NEEDS_CSUM) !== 0) {
       c.rxBadHeader++;
       this.transport.logLine(`received a frame with header flags ${this.u8[off + NetHdr.flags]} gso_type ${this.u8[off + NetHdr.gso_type]} (no offload negotiated): dropped`);
     } else {

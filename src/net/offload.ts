@@ -22,16 +22,7 @@
  * runtime/netplane.c `np_check_offload` is the same check in C, and
  * GSO_MAX_FRAME and GSO_MAX_SEGS reach it through the generated abi.h.
  */
-
-/** virtio_net_hdr gso_type values (5.1.6). */
-export const enum GsoType {
-  NONE = 0,
-  TCPV4 = 1,
-  UDP = 3,
-  TCPV6 = 4,
-  /** bit: the TCP segment has CWR set (VIRTIO_NET_F_HOST_ECN), not offered */
-  ECN = 0x80,
-}
+import { GsoType, NetHdrFlag } from '../devices/net-spec.ts';
 
 /** What a port takes as it is, without the switch completing or cutting it. */
 export const enum PortOffload {
@@ -50,8 +41,7 @@ export const enum PortOffload {
  */
 export const GSO_MAX_FRAME = 65536 + 14 + 4;
 
-/** virtio_net_hdr flag VIRTIO_NET_HDR_F_NEEDS_CSUM. */
-const NEEDS_CSUM = 1;
+const NEEDS_CSUM = NetHdrFlag.NEEDS_CSUM;
 const ETH_P_IP = 0x0800;
 const ETH_P_IPV6 = 0x86dd;
 const ETH_P_8021Q = 0x8100;

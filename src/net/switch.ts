@@ -55,7 +55,8 @@
  * fields.
  */
 import { NET_FDB_VALID, NET_FDB_WORDS, NetFdbWord, type Host } from '../host.ts';
-import { completeChecksum, FrameOffload, GsoType, PortOffload, Segmenter, sumOf, type SumFn } from './offload.ts';
+import { GsoType } from '../devices/net-spec.ts';
+import { completeChecksum, FrameOffload, PortOffload, Segmenter, sumOf, type SumFn } from './offload.ts';
 
 /** One port of the switch: what the switch needs from a network device. */
 export interface SwitchPort {

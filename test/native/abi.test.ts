@@ -16,6 +16,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as host from '../../src/host.ts';
 import * as spec from '../../src/virtio/spec.ts';
+import * as netSpec from '../../src/devices/net-spec.ts';
+import * as offload from '../../src/net/offload.ts';
 import { ABI_ENUMS, ABI_VALUES, cMember, generateAbi } from '../../scripts/gen-abi.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -23,7 +25,7 @@ const OUT = join(ROOT, 'build', 'native', 'abi');
 
 /** Every C name the header must define, with the value the TypeScript code uses. */
 function expected(): Map<string, number> {
-  const mods: Record<string, Record<string, unknown>> = { 'src/host.ts': host, 'src/virtio/spec.ts': spec };
+  const mods: Record<string, Record<string, unknown>> = { 'src/host.ts': host, 'src/virtio/spec.ts': spec, 'src/devices/net-spec.ts': netSpec, 'src/net/offload.ts': offload };
   const want = new Map<string, number>();
   for (const e of ABI_ENUMS) {
     const obj = mods[e.file][e.ts] as Record<string, unknown>;
@@ -37,7 +39,7 @@ function expected(): Map<string, number> {
   return want;
 }
 
-test('abi.h defines every shared constant with the value src/host.ts and src/virtio/spec.ts give it', () => {
+test('abi.h defines every shared constant with the value its TypeScript source gives it', () => {
   const want = expected();
   const header = generateAbi(OUT);
   const prog = join(OUT, 'print.c');

@@ -12,7 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NetFeature, NetHdrFlag } from '../../src/devices/net-spec.ts';
-import { GsoType } from '../../src/net/offload.ts';
+import { GsoType } from '../../src/devices/net-spec.ts';
 import { parseTcp, tcpFrame, tcpLayout, type TcpFrameOptions } from '../sim/packets.ts';
 import type { VirtioNetDriver } from '../../src/drivers/virtio-net.ts';
 import { DeviceStatus, Feature } from '../../src/virtio/spec.ts';

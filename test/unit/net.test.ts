@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeSystem, type System } from '../driver/system.ts';
 import { BROADCAST, NetDriver, OFFLOAD_FEATURES, ethFrame, noOffloads, type NetDriverOptions } from '../driver/net.ts';
-import { GsoType } from '../../src/net/offload.ts';
+import { GsoType } from '../../src/devices/net-spec.ts';
 import { parseTcp, tcpFrame, tcpLayout, type TcpFrameOptions } from '../sim/packets.ts';
 import { Prng } from '../sim/prng.ts';
 import { fuzzSeeds, withSeed } from '../sim/fuzz.ts';

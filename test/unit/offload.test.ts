@@ -8,7 +8,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { checkOffload, completeChecksum, FrameOffload, GSO_MAX_FRAME, GsoType, onesSum, foldChecksum, PortOffload, Segmenter } from '../../src/net/offload.ts';
+import { GsoType } from '../../src/devices/net-spec.ts';
+import { checkOffload, completeChecksum, FrameOffload, GSO_MAX_FRAME, onesSum, foldChecksum, PortOffload, Segmenter } from '../../src/net/offload.ts';
 import { Prng } from '../sim/prng.ts';
 import { fuzzSeeds, withSeed } from '../sim/fuzz.ts';
 import { inetChecksum, parseTcp, tcpFrame, tcpLayout, type TcpFrameOptions } from '../sim/packets.ts';
