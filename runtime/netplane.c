@@ -290,8 +290,8 @@ static int64_t np_forward(struct np_switch *sw, uint32_t in, const struct vq_cha
 		if (n)
 			memcpy(head + got, txq->shmem + np_tx_offs[i], n);
 		got += n;
-		if (got == want && want < sizeof head && ((head[NET_HDR_FLAGS] & NET_HDR_F_NEEDS_CSUM) || head[NET_HDR_GSO_TYPE] != 0)) {
-			/* an offload: read on, up to the TCP header, from the same buffer */
+		if (got == want && want < sizeof head && head[NET_HDR_GSO_TYPE] != 0) {
+			/* GSO: read on, up to the TCP header, from the same buffer (a partial checksum alone needs none of it) */
 			want = sizeof head;
 			uint32_t more = t->seg[i].len - n;
 			if (more > want - got)
