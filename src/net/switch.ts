@@ -49,6 +49,11 @@
  * the tag pushed or popped by the egress port. Anti-spoofing (a frontend
  * port that may send only from its configured MAC) belongs there as well.
  *
+ * Offloads: a frame may carry a partial checksum or be a TCP GSO frame
+ * ({@link FrameOffload}, checked by the sending device). Each port gets it
+ * in a form it takes ({@link SwitchPort.offloads}): as it is, with its
+ * checksum completed in a copy, or cut into segments (src/net/offload.ts).
+ *
  * No allocation per frame: MACs are numbers (48 bits are exact in a
  * double), the table is typed arrays indexed through one Map (which
  * allocates only when an address is learned), counters are plain number
