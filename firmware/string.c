@@ -47,6 +47,17 @@ static inline int words_ok(const void *d, const void *s)
 #endif
 }
 
+/** Copies 32 bytes as four words, all loaded before any is stored (safe for overlapping moves either way). */
+static inline __attribute__((always_inline)) void copy32(uint8_t *d, const uint8_t *s)
+{
+	word a = ((const word *)s)[0], b = ((const word *)s)[1];
+	word c = ((const word *)s)[2], e = ((const word *)s)[3];
+	((word *)d)[0] = a;
+	((word *)d)[1] = b;
+	((word *)d)[2] = c;
+	((word *)d)[3] = e;
+}
+
 /** Bytes to copy or set one at a time before `p` is aligned for `word` (0 where alignment does not matter). */
 static inline size_t head_bytes(const void *p, size_t n)
 {
@@ -92,12 +103,7 @@ NO_LIBCALL static void copy_forward(uint8_t *d, const uint8_t *s, size_t n)
 	}
 #endif
 	while (n >= 32) {
-		word a = ((const word *)s)[0], b = ((const word *)s)[1];
-		word c = ((const word *)s)[2], e = ((const word *)s)[3];
-		((word *)d)[0] = a;
-		((word *)d)[1] = b;
-		((word *)d)[2] = c;
-		((word *)d)[3] = e;
+		copy32(d, s);
 		d += 32;
 		s += 32;
 		n -= 32;
@@ -134,12 +140,7 @@ NO_LIBCALL static void copy_backward(uint8_t *d, const uint8_t *s, size_t n)
 		d -= 32;
 		s -= 32;
 		n -= 32;
-		word a = ((const word *)s)[0], b = ((const word *)s)[1];
-		word c = ((const word *)s)[2], e = ((const word *)s)[3];
-		((word *)d)[0] = a;
-		((word *)d)[1] = b;
-		((word *)d)[2] = c;
-		((word *)d)[3] = e;
+		copy32(d, s);
 	}
 	while (n >= 8) {
 		d -= 8;

@@ -346,12 +346,8 @@ export class NetDevice implements VirtioDevice, SwitchPort {
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
     this.mrg = hasFeature(ctx.features, NetFeature.MRG_RXBUF);
-    const f = ctx.features;
-    // TSO depends on the checksum offload (5.1.3.1): a driver that takes one without the other gets neither
-    const csum = hasFeature(f, NetFeature.CSUM);
-    this.txAllowed = csum ? PortOffload.CSUM | (hasFeature(f, NetFeature.HOST_TSO4) ? PortOffload.TSO4 : 0) | (hasFeature(f, NetFeature.HOST_TSO6) ? PortOffload.TSO6 : 0) : 0;
-    const gcsum = hasFeature(f, NetFeature.GUEST_CSUM);
-    this.rxTakes = gcsum ? PortOffload.CSUM | (hasFeature(f, NetFeature.GUEST_TSO4) ? PortOffload.TSO4 : 0) | (hasFeature(f, NetFeature.GUEST_TSO6) ? PortOffload.TSO6 : 0) : 0;
+    this.txAllowed = offloadBits(ctx.features, NetFeature.CSUM, NetFeature.HOST_TSO4, NetFeature.HOST_TSO6);
+    this.rxTakes = offloadBits(ctx.features, NetFeature.GUEST_CSUM, NetFeature.GUEST_TSO4, NetFeature.GUEST_TSO6);
     this.heldCount = 0;
     this.heldBytes = 0;
     this.segCount = 0;
@@ -747,6 +743,16 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     this.ringHead = 0;
     this.ringUsed = 0;
   }
+}
+
+/**
+ * The {@link PortOffload} bits of one direction's negotiated features: its
+ * checksum feature and, with it only (TSO depends on it, virtio 1.2
+ * 5.1.3.1: a driver that takes TSO without it gets neither), its TSO4/TSO6.
+ */
+function offloadBits(f: Uint32Array, csum: number, tso4: number, tso6: number): number {
+  if (!hasFeature(f, csum)) return 0;
+  return PortOffload.CSUM | (hasFeature(f, tso4) ? PortOffload.TSO4 : 0) | (hasFeature(f, tso6) ? PortOffload.TSO6 : 0);
 }
 
 /** Whether an Ethernet frame carries an 802.1Q tag (TPID 0x8100 at offset 12). */

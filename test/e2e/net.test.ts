@@ -186,7 +186,7 @@ const txStats = async (): Promise<[number, number]> => {
   return [v[0], v[1]];
 };
 
-test('TSO: a 32 MiB file served by httpd in frontend 2 (sendfile) and fetched by wget in frontend 1 arrives with the same md5, sent as GSO frames of several MTUs', async () => {
+test('TSO: a 32 MiB file served by httpd in frontend 2 (sendfile) and fetched by wget in frontend 1 arrives with the same md5, sent as GSO frames larger than an MTU', async () => {
   const want = await sys.onFrontend(2, async () => {
     const m = md5Of(await sys.check('mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/blob bs=1M count=32 2>/dev/null && md5sum /tmp/www/blob', 240_000));
     await sys.check('httpd -p 8000 -h /tmp/www');
@@ -199,7 +199,8 @@ test('TSO: a 32 MiB file served by httpd in frontend 2 (sendfile) and fetched by
   assert.is(got, want);
   const avg = (after[1] - before[1]) / (after[0] - before[0]);
   console.log(`# httpd → wget: frontend 2 sent ${after[0] - before[0]} frames, ${avg.toFixed(0)} bytes on average`);
-  assert.ok(avg > 3000, `frontend 2's average transmitted frame: ${avg.toFixed(0)} bytes (TSO frames are up to 64 KiB)`);
+  // no frame without GSO exceeds 1,514 bytes: an average above it needs GSO frames (how large Linux makes them follows its pacing, which host load moves)
+  assert.ok(avg > 1514, `frontend 2's average transmitted frame: ${avg.toFixed(0)} bytes (TSO frames are up to 64 KiB)`);
 });
 
 test('frontend 2 floods broadcasts: a transfer still completes with the right md5, and frontend 1 gets at most the switch\'s flood bucket of them', async () => {
