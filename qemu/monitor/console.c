@@ -52,6 +52,54 @@ static void console_putnum(uint64_t v, unsigned base, int width)
     }
 }
 
+/** Longest piece of a VM's line held before it is written (bytes). */
+#define VM_LINE_MAX 256
+
+/**
+ * Each VM's line as it is being written: held until its "\n" so that it
+ * reaches the shared UART in one piece, under the lock, instead of a
+ * character per trapped store, which another VM's (or the backend's own
+ * UART's) output could split. `cont` marks a line already partly written
+ * (a piece longer than VM_LINE_MAX, or cut short by a monitor message).
+ */
+static struct {
+    char buf[VM_LINE_MAX];
+    unsigned len;
+    bool cont;
+} vm_line[VM_COUNT];
+
+/** Writes VM `id`'s held piece, prefixed with its name unless a continuation; caller holds the lock. */
+static void vm_line_write(unsigned id, bool newline)
+{
+    if (!vm_line[id].cont) {
+        console_puts(vms[id].name);
+        console_puts(": ");
+    }
+    for (unsigned i = 0; i < vm_line[id].len; i++) {
+        console_putc_raw(vm_line[id].buf[i]);
+    }
+    if (newline) {
+        console_puts("\n");
+    }
+    vm_line[id].len = 0;
+    vm_line[id].cont = !newline;
+}
+
+/**
+ * Ends every VM's held partial line (caller holds the lock), so that a
+ * monitor message (a FATAL naming the VM's last access, SYSTEM_OFF) follows
+ * what the VM had written; the rest of a cut line comes later under its
+ * name again.
+ */
+static void vm_lines_flush(void)
+{
+    for (unsigned id = 0; id < VM_COUNT; id++) {
+        if (vm_line[id].len || vm_line[id].cont) {
+            vm_line_write(id, true);
+        }
+    }
+}
+
 /**
  * Formatted output to the console under the console lock: %s %c %d %u %x
  * with an optional 'l' and zero-padded width (e.g. %016lx).
@@ -61,6 +109,7 @@ void console_printf(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     console_lock();
+    vm_lines_flush();
     for (; *fmt; fmt++) {
         if (*fmt != '%') {
             if (*fmt == '\n') {
@@ -115,25 +164,23 @@ void console_printf(const char *fmt, ...)
 
 /**
  * One character a VM wrote to the monitor's debug UART: each of its lines
- * goes to the console prefixed with `<vm name>: ` (a line open per VM, so
- * that two VMs writing at once keep their own prefixes), "\n" as "\r\n".
+ * goes to the console whole, prefixed with `<vm name>: `, "\n" as "\r\n"
+ * ("\r" dropped, as the prefix already starts a line).
  */
 void console_vm_putc(struct vm *vm, char c)
 {
-    static bool line_mid[VM_COUNT];
+    unsigned id = vm->id;
+    if (c == '\r') {
+        return;
+    }
     console_lock();
-    if (!line_mid[vm->id]) {
-        for (const char *p = vm->name; *p; p++) {
-            console_putc_raw(*p);
-        }
-        console_putc_raw(':');
-        console_putc_raw(' ');
-        line_mid[vm->id] = true;
-    }
     if (c == '\n') {
-        console_putc_raw('\r');
-        line_mid[vm->id] = false;
+        vm_line_write(id, true);
+    } else {
+        vm_line[id].buf[vm_line[id].len++] = c;
+        if (vm_line[id].len == VM_LINE_MAX) {
+            vm_line_write(id, false);
+        }
     }
-    console_putc_raw(c);
     console_unlock();
 }
