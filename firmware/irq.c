@@ -42,7 +42,15 @@ static bool irq_is_passthrough(uint32_t intid)
 	return false;
 }
 
+/*
+ * Pending INTIDs, a bit each, and which of their words are non-zero (so
+ * that taking one is a couple of count-trailing-zeros, not a scan of 16
+ * words: the main loop asks several times per request). Written by the IRQ
+ * handler, read and cleared by the main loop with IRQs masked.
+ */
 static uint64_t irq_pending[IRQ_MAX / 64];
+static uint32_t irq_pending_words;
+_Static_assert(IRQ_MAX / 64 <= 32, "irq_pending_words has a bit per word of irq_pending");
 uint64_t irq_count;
 
 void irq_handle(void)
@@ -60,34 +68,34 @@ void irq_handle(void)
 		else if (irq_is_passthrough(intid) && !pt_irq_ack(intid) && !pt_virtio_ack(intid))
 			irqc_disable(intid); /* host.irqEnable unmasks it once JS has acknowledged the device */
 		perf_irq(intid, now);
-		irq_pending[intid / 64] |= 1UL << (intid % 64);
+		irq_set_pending(intid);
 		irqc_eoi(intid);
 	}
 }
 
 int irq_take_pending(void)
 {
-	for (unsigned w = 0; w < IRQ_MAX / 64; w++) {
-		uint64_t bits = irq_pending[w];
-		if (bits) {
-			unsigned b = (unsigned)__builtin_ctzll(bits);
-			irq_pending[w] &= ~(1UL << b);
-			return (int)(w * 64 + b);
-		}
-	}
-	return -1;
+	if (!irq_pending_words)
+		return -1;
+	unsigned w = (unsigned)__builtin_ctz(irq_pending_words);
+	uint64_t bits = irq_pending[w];
+	unsigned b = (unsigned)__builtin_ctzll(bits);
+	bits &= bits - 1;
+	irq_pending[w] = bits;
+	if (!bits)
+		irq_pending_words &= ~(1U << w);
+	return (int)(w * 64 + b);
 }
 
 void irq_set_pending(uint32_t intid)
 {
-	if (intid < IRQ_MAX)
+	if (intid < IRQ_MAX) {
 		irq_pending[intid / 64] |= 1UL << (intid % 64);
+		irq_pending_words |= 1U << (intid / 64);
+	}
 }
 
 bool irq_any_pending(void)
 {
-	for (unsigned w = 0; w < IRQ_MAX / 64; w++)
-		if (irq_pending[w])
-			return true;
-	return false;
+	return irq_pending_words != 0;
 }

@@ -48,22 +48,24 @@ static struct perf_window win;
 static struct perf_dm perf_dms[PERF_DMS];
 static uint64_t perf_first_served;
 
+/** Index + 1 of each INTID's slot in perf_dms (0: none yet), so that a window's end finds it without a scan. */
+static uint8_t perf_dm_index[IRQ_MAX];
+_Static_assert(PERF_DMS < 256, "perf_dm_index holds a slot index + 1 in a byte");
+
 struct perf_dm *perf_dm_for(uint32_t intid)
 {
-	for (int i = 0; i < PERF_DMS; i++)
-		if (perf_dms[i].intid == intid && perf_dms[i].used)
-			return &perf_dms[i];
-	return NULL;
+	return intid < IRQ_MAX && perf_dm_index[intid] ? &perf_dms[perf_dm_index[intid] - 1] : NULL;
 }
 
 static struct perf_dm *perf_dm_slot(uint32_t intid)
 {
 	struct perf_dm *d = perf_dm_for(intid);
-	for (int i = 0; !d && i < PERF_DMS; i++) {
+	for (int i = 0; !d && intid < IRQ_MAX && i < PERF_DMS; i++) {
 		if (!perf_dms[i].used) {
 			d = &perf_dms[i];
 			d->used = true;
 			d->intid = intid;
+			perf_dm_index[intid] = (uint8_t)(i + 1);
 		}
 	}
 	return d;
@@ -83,9 +85,13 @@ void perf_irq(uint32_t intid, uint64_t now)
 void perf_window_begin(uint32_t intid)
 {
 	uint64_t now = timer_ticks();
-	memset(&win, 0, sizeof win);
+	/* field by field: a struct assignment here became a memset call */
 	win.open = true;
 	win.intid = intid;
+	win.completed = win.notified = 0;
+	win.js = win.js_start = win.js_hyp = 0;
+	win.hyp = win.hypercalls = win.requests = 0;
+	win.kind = PERF_READ;
 	win.irq = intid < IRQ_MAX && perf_irq_ticks[intid] ? perf_irq_ticks[intid] : now;
 	/*
 	 * Taken while the backend was still busy with other work (an earlier

@@ -9,6 +9,12 @@
 extern bool host_under_hypervisor;
 
 static struct rm_dm rm_dms[RM_DMS];
+/* Slot index + 1 of each backend INTID's and each small DM id's DM (0: none): found without a scan (DMs are never removed). */
+#define RM_INTIDS 1024 /* GIC INTIDs are below 1020, PLIC sources below 1024 */
+static uint8_t rm_by_intid[RM_INTIDS];
+#define RM_DM_IDS 64
+static uint8_t rm_by_dm[RM_DM_IDS];
+_Static_assert(RM_DMS < 256, "rm_by_intid and rm_by_dm hold a slot index + 1 in a byte");
 struct np_switch rm_net_switch;
 /** Some DM stopped at its bound (see rm_resume). */
 static bool rm_any_resume;
@@ -41,6 +47,8 @@ void rm_hypercall(uint32_t dm, uint64_t addr, uint64_t op, uint64_t value, uint6
 
 struct rm_dm *rm_dm_find(uint32_t dm)
 {
+	if (dm < RM_DM_IDS)
+		return rm_by_dm[dm] ? &rm_dms[rm_by_dm[dm] - 1] : NULL;
 	for (int i = 0; i < RM_DMS; i++)
 		if (rm_dms[i].used && rm_dms[i].dm == dm)
 			return &rm_dms[i];
@@ -62,8 +70,13 @@ struct rm_dm *rm_dm_add(uint32_t dm, uint32_t intid)
 		if (d->intid == intid)
 			return NULL;
 	}
-	if (free_slot)
-		*free_slot = (struct rm_dm){ .used = true, .dm = dm, .intid = intid };
+	if (!free_slot || intid >= RM_INTIDS)
+		return NULL;
+	*free_slot = (struct rm_dm){ .used = true, .dm = dm, .intid = intid };
+	uint8_t slot = (uint8_t)(free_slot - rm_dms + 1);
+	rm_by_intid[intid] = slot;
+	if (dm < RM_DM_IDS)
+		rm_by_dm[dm] = slot;
 	return free_slot;
 }
 
@@ -239,10 +252,7 @@ static void rm_flush(struct rm_dm *d, uint32_t n)
 
 bool rm_service(uint32_t intid)
 {
-	struct rm_dm *d = NULL;
-	for (int i = 0; i < RM_DMS && !d; i++)
-		if (rm_dms[i].used && rm_dms[i].intid == intid)
-			d = &rm_dms[i];
+	struct rm_dm *d = intid < RM_INTIDS && rm_by_intid[intid] ? &rm_dms[rm_by_intid[intid] - 1] : NULL;
 	if (!d || !d->reqs || !host_under_hypervisor)
 		return false;
 	uint32_t n = 0;

@@ -179,7 +179,11 @@ export function runSystemSuite(platform: Platform): void {
     await sys.check(`yes ${marker} | head -c 65536 > /tmp/marker && dd if=/tmp/marker of=/dev/vda bs=64k seek=1000 oflag=direct 2>/dev/null`, 60_000);
     const inRegion = async (name: string): Promise<number> => {
       const { base, size } = dev(name).shmem;
-      return Number((await sys.check(`dd if=/dev/mem bs=64k skip=${base / 65536} count=${size / 65536} 2>/dev/null | grep -a -c ${marker} || true`, 120_000)).trim());
+      const out = await sys.check(`dd if=/dev/mem bs=64k skip=${base / 65536} count=${size / 65536} 2>/dev/null | grep -a -c ${marker} || true`, 120_000);
+      // the count is the command's last line of digits: a kernel message (a slow machine's RCU or timer
+      // warning, on the same console) may come before or after it
+      const counts = out.split('\n').filter((l) => /^\d+$/.test(l.trim()));
+      return counts.length ? Number(counts[counts.length - 1].trim()) : NaN;
     };
     const lines = Math.floor(65536 / (marker.length + 1));
     const found = await inRegion('vda');
