@@ -10,8 +10,7 @@ extern bool host_under_hypervisor;
 
 static struct rm_dm rm_dms[RM_DMS];
 /* Slot index + 1 of each backend INTID's and each small DM id's DM (0: none): found without a scan (DMs are never removed). */
-#define RM_INTIDS 1024 /* GIC INTIDs are below 1020, PLIC sources below 1024 */
-static uint8_t rm_by_intid[RM_INTIDS];
+static uint8_t rm_by_intid[IRQ_MAX];
 #define RM_DM_IDS 64
 static uint8_t rm_by_dm[RM_DM_IDS];
 _Static_assert(RM_DMS < 256, "rm_by_intid and rm_by_dm hold a slot index + 1 in a byte");
@@ -70,7 +69,7 @@ struct rm_dm *rm_dm_add(uint32_t dm, uint32_t intid)
 		if (d->intid == intid)
 			return NULL;
 	}
-	if (!free_slot || intid >= RM_INTIDS)
+	if (!free_slot || intid >= IRQ_MAX)
 		return NULL;
 	*free_slot = (struct rm_dm){ .used = true, .dm = dm, .intid = intid };
 	uint8_t slot = (uint8_t)(free_slot - rm_dms + 1);
@@ -252,7 +251,7 @@ static void rm_flush(struct rm_dm *d, uint32_t n)
 
 bool rm_service(uint32_t intid)
 {
-	struct rm_dm *d = intid < RM_INTIDS && rm_by_intid[intid] ? &rm_dms[rm_by_intid[intid] - 1] : NULL;
+	struct rm_dm *d = intid < IRQ_MAX && rm_by_intid[intid] ? &rm_dms[rm_by_intid[intid] - 1] : NULL;
 	if (!d || !d->reqs || !host_under_hypervisor)
 		return false;
 	uint32_t n = 0;

@@ -23,5 +23,6 @@ void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1);
 uint64_t timer_ticks(void);
 uint64_t timer_now_ns(void);
+#define IRQ_MAX 1024
 void irq_set_pending(uint32_t intid);
 #endif
