@@ -14,8 +14,7 @@
  *    src/host.ts);
  *  - the virtio-net header's layout and flags (`NetHdr`, `NetHdrFlag` in
  *    src/devices/net-spec.ts, virtio 1.2 5.1.6), its GSO types (`GsoType`)
- *    and the offload limits the network plane
- *    checks.
+ *    and the offload limits the network plane checks (src/net/offload.ts).
  *
  * Values come from the modules themselves (what the TypeScript code
  * compiles against), member order and docstrings from their source text.
@@ -108,7 +107,8 @@ export function cMember(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2').toUpperCase();
 }
 
-const modules: Record<AbiEnum['file'], Record<string, unknown>> = {
+/** The module each {@link AbiEnum.file} names, as the TypeScript code imports it. */
+export const ABI_MODULES: Record<AbiEnum['file'], Record<string, unknown>> = {
   'src/host.ts': host, 'src/virtio/spec.ts': spec, 'src/devices/net-spec.ts': netSpec, 'src/net/offload.ts': offload,
 };
 
@@ -119,7 +119,7 @@ const modules: Record<AbiEnum['file'], Record<string, unknown>> = {
  */
 export function abiMembers(e: AbiEnum): { name: string; value: number; doc: string }[] {
   const decl = enumDecl(e);
-  const obj = modules[e.file][e.ts] as Record<string, unknown> | undefined;
+  const obj = ABI_MODULES[e.file][e.ts] as Record<string, unknown> | undefined;
   if (!obj) throw new Error(`${e.file} exports no ${e.ts}`);
   return decl.members.map((m) => {
     const name = (m.name as ts.Identifier).text;
