@@ -96,7 +96,7 @@ export function statsLinesFrom(records: DeviceMetrics[]): string[] {
       `queue notifications ${t.kicks}, used notifications ${t.usedNotifications}, config notifications ${t.configNotifications}, ` +
       `bad accesses ${t.badAccesses}, DEVICE_NEEDS_RESET ${t.needsReset}, device resets ${t.resets}` +
       m.queues.map((q) => `; queue ${q.index}: size ${q.size}${q.enabled ? '' : ' (off)'}, avail ${q.availIdx}, consumed ${q.lastAvail}, ` +
-        `used ${q.usedIdx}${q.hostServed ? `, held ${q.cached}, completions held ${q.usedPending}` : ''}`).join(''));
+        `used ${q.usedIdx}${q.hostServed ? `, completions held ${q.usedPending}` : ''}`).join(''));
   }
   return lines;
 }

@@ -257,8 +257,6 @@ export class NetDevice implements VirtioDevice, SwitchPort {
     st[NetPortWord.MAX_FRAME] = this.maxFrame;
     if (!host.netPort(dmId, st, rx, tx)) return false;
     this.plane = st;
-    // no chain waits in the queue's batch once this class stops popping: the host may take the next
-    queues[NetQueue.RECEIVEQ].hostBatch = 1;
     this.updatePlane();
     return true;
   }

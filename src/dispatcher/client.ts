@@ -18,10 +18,11 @@
 export interface IoClient {
   /**
    * A frontend load of `width` bytes (1, 2, 4, 8) at absolute GPA `addr`.
-   * Write the value into `out[0]` (low half) and `out[1]` (high half); both
-   * are 0 on entry.
+   * Returns the value's low 32 bits (any number the dispatcher can store
+   * into a u32: an int32 or a u32); for an 8-byte load, writes the high 32
+   * bits into `hi[0]`, which is 0 on entry.
    */
-  read(addr: number, width: number, out: Uint32Array): void;
+  read(addr: number, width: number, hi: Uint32Array): number;
   /** A frontend store of `width` bytes at `addr` of the value `lo` | `hi` << 32 (already masked). */
   write(addr: number, width: number, lo: number, hi: number): void;
   /**

@@ -83,12 +83,11 @@ interface DmState {
   raise: () => void;
   /** service() for this DM (preallocated, for rescheduling) */
   again: () => void;
-  /** answers a batch of request records ({@link Dispatcher.makeHandler}) */
-  handle: (reqs: Uint32Array, n: number) => number;
+  /** answers the first records of the dispatcher's `reqs` for {@link Dispatcher.service} ({@link Dispatcher.makeHandler}) */
+  handle: (n: number) => number;
 }
 
 const TWO32 = 4294967296;
-const WIDTH_MASK = [0, 0xff, 0xffff, 0, 0xffffffff, 0, 0, 0, 0xffffffff];
 
 /**
  * The remio dispatcher for one backend VM.
@@ -127,8 +126,9 @@ export class Dispatcher {
     const sink = this.sink;
     const log = new RateLimitedLog(sink, 'remio default client: ');
     this.defaultClient = {
-      read(addr: number, width: number): void {
+      read(addr: number, width: number): number {
         log.log(`${width}-byte read at 0x${addr.toString(16)}: no device there, answered 0`);
+        return 0;
       },
       write(addr: number, width: number, lo: number, hi: number): void {
         log.log(`${width}-byte write of 0x${hi.toString(16)}:${lo.toString(16)} at 0x${addr.toString(16)}: no device there, ignored`);
@@ -168,30 +168,13 @@ export class Dispatcher {
       },
       handle: (): number => 0,
     };
-    dm.handle = this.makeHandler(dm);
+    dm.handle = this.makeHandler(dm, this.reqs, false);
     this.dms[dmId] = dm;
     this.byIntid[backendIntid] = dm;
     this.count++;
     if (this.useHostLoop && this.host.remioServe) {
       const reqs = new Uint32Array(Math.min(HOST_LOOP_RECORDS, this.maxRequests) * REMIO_REQ_WORDS);
-      const handle = dm.handle;
-      this.host.remioServe(dmId, backendIntid, reqs, (n: number): number => {
-        // the batch (see serveFailed for the error path)
-        dm.counters.services++;
-        dm.inService = true;
-        let deferred: number;
-        try {
-          deferred = handle(reqs, n);
-          if (deferred !== 0) this.runDeferred(dm, deferred);
-        } catch (e) {
-          return this.serveFailed(dm, reqs, n, e);
-        }
-        dm.inService = false;
-        if (!dm.notifyPending) return 0;
-        dm.notifyPending = false;
-        dm.counters.notifies++;
-        return RemioServeResult.NOTIFY;
-      });
+      this.host.remioServe(dmId, backendIntid, reqs, this.makeHandler(dm, reqs, true));
     }
   }
 
@@ -279,7 +262,7 @@ export class Dispatcher {
       taken = n;
       // how the batch ended: 1 EMPTY, 0 the bound, else an error (read before completion overwrites it)
       const end = reqs[RemioReq.STATUS];
-      const deferred = dm.handle(reqs, n);
+      const deferred = dm.handle(n);
       if (n > 0) {
         // Complete, echoing op and request_id; the frontend vCPUs resume.
         completed = true;
@@ -341,93 +324,124 @@ export class Dispatcher {
   }
 
   /**
-   * Makes DM `dm`'s request handler ({@link DmState.handle}): it answers
-   * records `0..n-1` of `reqs` in order, routes each by address to its
+   * Makes a request handler of DM `dm` over the request records `reqs`: it
+   * answers records `0..n-1` in order, routes each by address to its
    * client, writes a READ's value (zero-extended to its width) into the
-   * record's VALUE words, and counts. It returns how many clients have
-   * deferred work (in `this.clients`, for {@link Dispatcher.runDeferred}).
-   * A client's exception is reported to it ({@link IoClient.fault}) and the
-   * request answered 0 / dropped. A closure over the DM's state: QuickJS
-   * reads a captured variable for a fraction of a property's cost.
+   * record's VALUE words, and counts. A client's exception is reported to
+   * it ({@link IoClient.fault}) and the request answered 0 / dropped.
+   *
+   * - `hostLoop` false ({@link DmState.handle}, for {@link
+   *   Dispatcher.service}): returns how many clients have deferred work
+   *   (in `this.clients`, for {@link Dispatcher.runDeferred}).
+   * - `hostLoop` true: the batch handler of {@link Host.remioServe}. It
+   *   also marks the DM in service, runs the deferred work at once (the
+   *   host completed a QueueNotify before the call; every other request is
+   *   completed when the handler returns) and returns a NOTIFY raised
+   *   meanwhile as {@link RemioServeResult.NOTIFY}; an exception that
+   *   escapes (an internal error) ends in {@link Dispatcher.serveFailed}.
+   *
+   * One closure per DM and path, every value it needs captured: QuickJS
+   * reads a captured variable for a fraction of a property's cost, and the
+   * host calls it with no wrapper in between.
    */
-  private makeHandler(dm: DmState): (reqs: Uint32Array, n: number) => number {
+  private makeHandler(dm: DmState, reqs: Uint32Array, hostLoop: boolean): (n: number) => number {
     const c = dm.counters;
-    const val = this.val;
+    const hi = this.val;
     const clients = this.clients;
     const ranges = dm.ranges;
     const defaultClient = this.defaultClient;
     const log = dm.log;
-    return (reqs: Uint32Array, n: number): number => {
+    // the range the last request fell in (none yet: an empty one)
+    let lastClient = defaultClient;
+    let lastBase = 0;
+    let lastSize = 0;
+    return (n: number): number => {
       let deferred = 0;
       // counted once per batch: a property update costs QuickJS more than the request's arithmetic
       let reads = 0;
       let writes = 0;
-      c.requests += n;
-      for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
-        // below 4 GiB (every window of the platforms) an int, not a double: QuickJS's fast paths
-        const hi = reqs[b + RemioReq.ADDR_HI];
-        const addr = hi === 0 ? reqs[b + RemioReq.ADDR_LO] : reqs[b + RemioReq.ADDR_LO] + hi * TWO32;
-        const op = reqs[b + RemioReq.OP];
-        const width = reqs[b + RemioReq.WIDTH];
-        // route by address (inlined: one call less per request)
-        let client = defaultClient;
-        for (let j = 0, m = ranges.length; j < m; j++) {
-          const r = ranges[j];
-          if (addr >= r.base && addr - r.base < r.size) {
-            client = r.client;
-            break;
-          }
-        }
-        const goodWidth = width === 1 || width === 2 || width === 4 || width === 8;
-        if (!goodWidth) {
-          c.errors++;
-          log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} at 0x${addr.toString(16)} has width ${width}: ${op === RemioOp.READ ? 'answered 0' : 'ignored'}`);
-        }
-        if (op === RemioOp.READ) {
-          reads++;
-          val[0] = 0;
-          val[1] = 0;
-          if (goodWidth) {
-            try {
-              client.read(addr, width, val);
-            } catch (e) {
-              this.fault(dm, client, e);
-              val[0] = 0;
-              val[1] = 0;
+      if (hostLoop) dm.inService = true;
+      try {
+        for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
+          // below 4 GiB (every window of the platforms) an int, not a double: QuickJS's fast paths
+          const ah = reqs[b + RemioReq.ADDR_HI];
+          const addr = ah === 0 ? reqs[b + RemioReq.ADDR_LO] : reqs[b + RemioReq.ADDR_LO] + ah * TWO32;
+          const op = reqs[b + RemioReq.OP];
+          const width = reqs[b + RemioReq.WIDTH];
+          // route by address: the range of the last request (captured variables), else a search (inlined)
+          let client = lastClient;
+          if (!(addr >= lastBase && addr - lastBase < lastSize)) {
+            client = defaultClient;
+            for (let j = 0, m = ranges.length; j < m; j++) {
+              const r = ranges[j];
+              if (addr >= r.base && addr - r.base < r.size) {
+                client = lastClient = r.client;
+                lastBase = r.base;
+                lastSize = r.size;
+                break;
+              }
             }
           }
-          // Bao stores all 64 bits into the frontend register: zero-extend.
-          if (width === 4) {
-            reqs[b + RemioReq.VALUE_LO] = val[0]; // a u32 store keeps the low 32 bits
-            reqs[b + RemioReq.VALUE_HI] = 0;
-          } else if (width !== 8) {
-            reqs[b + RemioReq.VALUE_LO] = val[0] & WIDTH_MASK[width];
-            reqs[b + RemioReq.VALUE_HI] = 0;
+          if (op === RemioOp.READ) {
+            reads++;
+            // Bao stores all 64 bits into the frontend register: zero-extended to the width
+            let lo = 0;
+            let h = 0;
+            try {
+              if (width === 4) lo = client.read(addr, 4, hi);
+              else if (width === 1 || width === 2) lo = client.read(addr, width, hi) & (width === 1 ? 0xff : 0xffff);
+              else if (width === 8) {
+                hi[0] = 0;
+                lo = client.read(addr, 8, hi);
+                h = hi[0];
+              } else this.badWidth(dm, reqs, b, addr);
+            } catch (e) {
+              this.fault(dm, client, e);
+              lo = 0;
+              h = 0;
+            }
+            reqs[b + RemioReq.VALUE_LO] = lo; // a u32 store keeps the low 32 bits
+            reqs[b + RemioReq.VALUE_HI] = h;
+          } else if (op === RemioOp.WRITE) {
+            writes++;
+            // the host masked the value to the width (Bao reports the whole register)
+            if (width === 4 || width === 8 || width === 1 || width === 2) {
+              try {
+                client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
+              } catch (e) {
+                this.fault(dm, client, e);
+              }
+            } else this.badWidth(dm, reqs, b, addr);
+            // work deferred to after completion, once per client in a row
+            if (client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
           } else {
-            reqs[b + RemioReq.VALUE_LO] = val[0];
-            reqs[b + RemioReq.VALUE_HI] = val[1];
+            c.errors++;
+            log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} has unknown op ${op}`);
           }
-        } else if (op === RemioOp.WRITE) {
-          writes++;
-          // the host masked the value to the width (Bao reports the whole register)
-          if (goodWidth) {
-            try {
-              client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
-            } catch (e) {
-              this.fault(dm, client, e);
-            }
-          }
-          // work deferred to after completion, once per client in a row
-          if (client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
-        } else {
-          c.errors++;
-          log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} has unknown op ${op}`);
         }
+        c.requests += n;
+        if (reads !== 0) c.reads += reads;
+        if (writes !== 0) c.writes += writes;
+        if (!hostLoop) return deferred;
+        c.services++;
+        if (deferred !== 0) this.runDeferred(dm, deferred);
+      } catch (e) {
+        if (!hostLoop) throw e;
+        return this.serveFailed(dm, reqs, n, e);
       }
-      if (reads !== 0) c.reads += reads;
-      if (writes !== 0) c.writes += writes;
-      return deferred;
+      dm.inService = false;
+      if (!dm.notifyPending) return 0;
+      dm.notifyPending = false;
+      c.notifies++;
+      return RemioServeResult.NOTIFY;
     };
+  }
+
+  /** Counts and logs record `b` of `reqs`, whose width is not 1, 2, 4 or 8 (a READ is answered 0, a WRITE ignored). */
+  private badWidth(dm: DmState, reqs: Uint32Array, b: number, addr: number): void {
+    const op = reqs[b + RemioReq.OP];
+    dm.counters.errors++;
+    dm.log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} at 0x${addr.toString(16)} has width ${reqs[b + RemioReq.WIDTH]}: ${op === RemioOp.READ ? 'answered 0' : 'ignored'}`);
   }
 
   /** Runs the deferred work of the first `deferred` clients of `this.clients` ({@link IoClient.afterComplete}). */

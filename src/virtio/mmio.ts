@@ -151,6 +151,12 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   /** bit i: queue i to be processed after the current request completes */
   private pendingQueues = 0;
   private activated = false;
+  /**
+   * {@link VirtioMmioTransport.live}, kept in a field (set wherever
+   * `activated`, `needsReset` or `status` change): the request path tests
+   * it several times per request.
+   */
+  private running = false;
   private readonly logger: RateLimitedLog;
 
   /**
@@ -185,24 +191,19 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
 
   // ---- IoClient ----------------------------------------------------------
 
-  /** A frontend load from the window (see the file comment for bad accesses). */
-  read(addr: number, width: number, out: Uint32Array): void {
+  /** A frontend load from the window (see the file comment for bad accesses); {@link IoClient.read}. */
+  read(addr: number, width: number, hi: Uint32Array): number {
     this.counters.reads++;
     const off = addr - this.base;
-    if (off >= MmioReg.Config) {
-      this.readConfig(off - MmioReg.Config, width, out);
-      return;
+    if (width === 4 && (off & 3) === 0 && off >= 0 && off < MmioReg.Config) {
+      // the registers of every interrupt and every status poll, without the call and the switch
+      if (off === MmioReg.InterruptStatus) return this.dataPlane[DataPlaneWord.INT_STATUS];
+      if (off === MmioReg.Status) return this.status | (this.needsReset ? DeviceStatus.DEVICE_NEEDS_RESET : 0);
+      return this.readRegister(off);
     }
-    if (width !== 4 || (off & 3) !== 0 || off < 0) {
-      this.bad(`${width}-byte read at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
-      return;
-    }
-    // The register of every interrupt, without the call and the switch
-    if (off === MmioReg.InterruptStatus) {
-      out[0] = this.dataPlane[DataPlaneWord.INT_STATUS];
-      return;
-    }
-    out[0] = this.readRegister(off); // a u32 store: no >>> 0 (a double for values past 2^31)
+    if (off >= MmioReg.Config) return this.readConfig(off - MmioReg.Config, width, hi);
+    this.bad(`${width}-byte read at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
+    return 0;
   }
 
   /** A frontend store to the window (see the file comment for bad accesses). */
@@ -220,7 +221,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     // The registers of every request and every interrupt, without the call and the switch
     if (off === MmioReg.QueueNotify) {
       // queueNotify(lo), inlined for the common case: an existing queue of a live device
-      if (lo < this.queues.length && this.activated && !this.needsReset && (this.status & DeviceStatus.FAILED) === 0) {
+      if (lo < this.queues.length && this.running) {
         this.counters.kicks++;
         this.pendingQueues |= 1 << lo;
       } else {
@@ -246,7 +247,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       for (let i = 0; bits !== 0; i++, bits >>>= 1) {
         if ((bits & 1) === 0) continue;
         // runQueue(i), inlined: the live check, then the device's handler
-        if (!this.activated || this.needsReset || (this.status & DeviceStatus.FAILED) !== 0 || !this.queues[i].enabled) continue;
+        if (!this.running || !this.queues[i].enabled) continue;
         try {
           this.device.processQueue(i);
         } catch (e) {
@@ -270,8 +271,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
 
   /** See {@link DeviceContext.signalUsed}. */
   signalUsed(queue: SplitQueue): void {
-    // this.live, inlined
-    if (!this.activated || this.needsReset || (this.status & DeviceStatus.FAILED) !== 0) return;
+    if (!this.running) return;
     if (queue.needsNotification()) {
       this.dataPlane[DataPlaneWord.INT_STATUS] |= InterruptBit.VRING;
       this.counters.usedNotifications++;
@@ -307,6 +307,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     if (this.armed) this.disarm();
     if (this.needsReset) return;
     this.needsReset = true;
+    this.running = false;
     this.counters.needsReset++;
     this.logger.log(`DEVICE_NEEDS_RESET: ${reason}`);
     this.pendingQueues = 0;
@@ -666,6 +667,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       next &= ~DeviceStatus.DRIVER_OK;
     }
     this.status = next;
+    this.running = this.live;
     if ((added & DeviceStatus.DRIVER_OK) && (next & DeviceStatus.DRIVER_OK)) this.activate();
     if (added & DeviceStatus.FAILED) this.logger.log('driver set FAILED');
   }
@@ -700,6 +702,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       return;
     }
     this.activated = true;
+    this.running = this.live;
     // Rescan every ready queue: kicks before DRIVER_OK are not lost.
     for (const q of this.queues) if (q.enabled) this.pendingQueues |= 1 << q.index;
   }
@@ -709,6 +712,7 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     this.status = 0;
     this.needsReset = false;
     this.activated = false;
+    this.running = false;
     this.dataPlane[DataPlaneWord.INT_STATUS] = 0;
     this.features[0] = 0;
     this.features[1] = 0;
@@ -734,18 +738,19 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
 
   // ---- configuration space ----------------------------------------------
 
-  private readConfig(off: number, width: number, out: Uint32Array): void {
+  /** A config space read at byte `off`: returns the low 32 bits, the high ones of an 8-byte read into `hi[0]`. */
+  private readConfig(off: number, width: number, hi: Uint32Array): number {
     const cfg = this.device.config;
     if ((off & (width - 1)) !== 0) {
       this.bad(`unaligned ${width}-byte config read at 0x${off.toString(16)}`);
-      return;
+      return 0;
     }
     if (off + width > cfg.length) {
       this.bad(`config read at 0x${off.toString(16)}+${width} beyond ${cfg.length} bytes`);
-      return;
+      return 0;
     }
-    out[0] = le32(cfg, off, width < 4 ? width : 4);
-    if (width === 8) out[1] = le32(cfg, off + 4, 4);
+    if (width === 8) hi[0] = le32(cfg, off + 4, 4);
+    return le32(cfg, off, width < 4 ? width : 4);
   }
 
   private writeConfig(off: number, width: number, lo: number, hi: number): void {

@@ -38,8 +38,6 @@ export interface QueueStatus {
   /** next avail index to consume, next used index to produce (u16) */
   lastAvail: number;
   usedIdx: number;
-  /** chains the host gathered that the device has not popped yet */
-  cached: number;
   /** completions collected for the host, not in the used ring yet */
   usedPending: number;
 }
@@ -56,14 +54,14 @@ export class QueueError extends Error {
 const DESC_SIZE = Vring.DESC_SIZE;
 /** 2^32, to join the halves of a descriptor's address. */
 const TWO32 = 4294967296;
-/** Most chains one {@link Host.vqPop} call gathers for a queue the host serves. */
-const HOST_BATCH = 16;
 
 /**
  * The buffers of one descriptor chain, in chain order, as the device sees
  * them after indirect tables are flattened. Reused from request to request
  * (arrays grow on demand, never shrink), so popping allocates nothing in
- * the steady state.
+ * the steady state. A pop from a queue the host's C virtqueue serves lends
+ * the chain that queue's segment arrays ({@link SplitQueue.pop}): the
+ * buffers are valid until the next pop, as with the chain's own arrays.
  */
 export class DescriptorChain {
   /** index of the head descriptor: the id written to the used ring */
@@ -114,6 +112,18 @@ export class DescriptorChain {
       this.readableBytes += len;
       this.firstWritable = this.count;
     }
+  }
+
+  /**
+   * Gives the chain arrays of its own again (copies of the first `count`
+   * buffers), after {@link SplitQueue.pop} lent it a host's arrays: a walk
+   * or a copy must not write into arrays the host fills.
+   */
+  detach(): void {
+    const n = this.capacity;
+    const a = new Float64Array(n); a.set(this.addr.subarray(0, n)); this.addr = a;
+    const l = new Uint32Array(n); l.set(this.len.subarray(0, n)); this.len = l;
+    const w = new Uint8Array(n); w.set(this.writable.subarray(0, n)); this.writable = w;
   }
 
   /** Doubles the arrays, keeping the first `count` buffers. */
@@ -186,9 +196,8 @@ export class SplitQueue {
   private hvLen: Uint32Array | null = null;
   private hvWritable: Uint8Array | null = null;
   private hvUsed: Uint32Array | null = null;
-  /** chains the host gathered and pop has not handed out yet: [batchNext, batchCount) */
-  private batchNext = 0;
-  private batchCount = 0;
+  /** length of the host's segment arrays (lent to the chain by {@link SplitQueue.pop}) */
+  private hvCapacity = 0;
   /** (head, len) pairs in hvUsed not yet given to the host */
   private usedCount = 0;
   /** a notification the host asked for while flushing a full hvUsed */
@@ -214,7 +223,7 @@ export class SplitQueue {
   /**
    * Lets the host's C virtqueue ({@link Host.vqAttach}) do this queue's
    * ring work from now on: {@link SplitQueue.pop} hands out chains the host
-   * gathered in batches, {@link SplitQueue.push} collects completions that
+   * gathered (one per call, its buffers lent, not copied), {@link SplitQueue.push} collects completions that
    * {@link SplitQueue.needsNotification} gives to the host in one call.
    * Chains the host leaves to the reference (malformed, very long) are
    * popped by this class's own walk, so every error is answered as without
@@ -227,10 +236,11 @@ export class SplitQueue {
     if (!host.vqAttach || !host.vqPop || !host.vqPush || this.hv >= 0) return false;
     const segs = 2 * this.numMax;
     this.hvState = new Uint32Array(QUEUE_WORDS);
-    this.hvChains = new Uint32Array(HOST_BATCH * QUEUE_CHAIN_WORDS);
+    this.hvChains = new Uint32Array(QUEUE_CHAIN_WORDS);
     this.hvAddr = new Float64Array(segs);
     this.hvLen = new Uint32Array(segs);
     this.hvWritable = new Uint8Array(segs);
+    this.hvCapacity = segs;
     this.hvUsed = new Uint32Array(2 * this.numMax);
     this.hv = host.vqAttach(this.hvState, mem.buffer, mem.base, mem.size, this.hvChains, this.hvAddr, this.hvLen, this.hvWritable, this.hvUsed);
     this.host = host;
@@ -256,7 +266,6 @@ export class SplitQueue {
       availIdx,
       lastAvail: hs !== null ? hs[QueueWord.LAST_AVAIL] : this.lastAvailIdx,
       usedIdx: hs !== null ? hs[QueueWord.USED_IDX] : this.usedIdx,
-      cached: this.batchCount - this.batchNext,
       usedPending: this.usedCount,
     };
   }
@@ -278,27 +287,18 @@ export class SplitQueue {
 
   /**
    * Whether the host's C virtqueue may take chains of this queue for
-   * another owner: no chain it gathered waits in this class's batch and no
-   * completion waits to be given to it.
+   * another owner: no completion waits to be given to it (a chain is
+   * taken from the host only when {@link SplitQueue.pop} hands it out).
    */
   get hostIdle(): boolean {
-    return this.batchNext === this.batchCount && this.usedCount === 0;
+    return this.usedCount === 0;
   }
-
-  /**
-   * Most chains one {@link Host.vqPop} gathers ahead of {@link
-   * SplitQueue.pop} (default 16). 1 for a queue a host plane also takes
-   * chains from, so that none waits here once the device stops popping.
-   */
-  hostBatch = HOST_BATCH;
 
   /** Stops using the rings (state kept for the registers); indices back to 0. */
   disable(): void {
     // completions collected for the host reach the used ring: a request served is never lost
     if (this.enabled && this.usedCount > 0) this.host!.vqPush!(this.hv, this.usedCount);
     this.usedCount = 0;
-    this.batchNext = 0;
-    this.batchCount = 0;
     this.notifyOwed = false;
     this.enabled = false;
     this.mem = null;
@@ -414,36 +414,19 @@ export class SplitQueue {
   pop(chain: DescriptorChain): boolean {
     if (!this.enabled) return false;
     if (this.hv < 0) return this.walk(chain);
-    let i = this.batchNext;
-    if (i === this.batchCount) {
-      const n = this.host!.vqPop!(this.hv, this.hostBatch);
-      if (n < 0) return this.walkForHost(chain);
-      this.batchCount = n;
-      i = 0;
-      if (n === 0) {
-        this.batchNext = 0;
-        return false;
-      }
-    }
-    this.batchNext = i + 1;
-    // the host's chain record i into `chain`
+    // one chain per call: its buffers are at the start of the host's arrays, lent to `chain` (no copy)
+    const n = this.host!.vqPop!(this.hv, 1);
+    if (n <= 0) return n < 0 && this.walkForHost(chain);
     const rec = this.hvChains!;
-    const r = i * QUEUE_CHAIN_WORDS;
-    const count = rec[r + QueueChainWord.COUNT];
-    while (chain.capacity < count) chain.grow();
-    const first = rec[r + QueueChainWord.FIRST_SEG];
-    const addr = this.hvAddr!, len = this.hvLen!, writable = this.hvWritable!;
-    const cAddr = chain.addr, cLen = chain.len, cWritable = chain.writable;
-    for (let k = 0; k < count; k++) {
-      cAddr[k] = addr[first + k];
-      cLen[k] = len[first + k];
-      cWritable[k] = writable[first + k];
-    }
-    chain.head = rec[r + QueueChainWord.HEAD];
-    chain.count = count;
-    chain.firstWritable = rec[r + QueueChainWord.FIRST_WRITABLE];
-    chain.readableBytes = rec[r + QueueChainWord.READABLE];
-    chain.writableBytes = rec[r + QueueChainWord.WRITABLE];
+    chain.addr = this.hvAddr!;
+    chain.len = this.hvLen!;
+    chain.writable = this.hvWritable!;
+    chain.capacity = this.hvCapacity;
+    chain.head = rec[QueueChainWord.HEAD];
+    chain.count = rec[QueueChainWord.COUNT];
+    chain.firstWritable = rec[QueueChainWord.FIRST_WRITABLE];
+    chain.readableBytes = rec[QueueChainWord.READABLE];
+    chain.writableBytes = rec[QueueChainWord.WRITABLE];
     return true;
   }
 

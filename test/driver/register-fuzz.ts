@@ -90,6 +90,8 @@ export function registerFuzz(seed: number, steps: number, record?: (s: ShadowSta
   const scratch = new Uint32Array(backend.devices.values().next().value!.transport.regShadow.length);
   const v = new Uint32Array(2);
   const out = new Uint32Array(2);
+  /** the high half of an 8-byte read (IoClient.read) */
+  const hiWord = new Uint32Array(1);
   let on = true;
 
   /** The shadow's answer (on a copy: the probe must not count) against the transport's, for every read it may answer. */
@@ -102,9 +104,9 @@ export function registerFuzz(seed: number, steps: number, record?: (s: ShadowSta
       report.compared++;
       let expected: { lo: number; hi: number } | undefined;
       if (mustAnswer) {
-        out[0] = 0;
-        out[1] = 0;
-        t.read(model.window.base + off, width, out);
+        hiWord[0] = 0;
+        out[0] = t.read(model.window.base + off, width, hiWord);
+        out[1] = hiWord[0];
         expected = { lo: out[0] >>> 0, hi: width === 8 ? out[1] >>> 0 : 0 };
         if (width < 4) expected.lo &= width === 1 ? 0xff : 0xffff;
       }
@@ -198,9 +200,9 @@ export function registerFuzz(seed: number, steps: number, record?: (s: ShadowSta
     const before = t.regShadow[RegShadowWord.N_READS];
     const got = sim.load(1, m.window.base + off, width);
     report.servedBySim += t.regShadow[RegShadowWord.N_READS] - before;
-    out[0] = 0;
-    out[1] = 0;
-    t.read(m.window.base + off, width, out);
+    hiWord[0] = 0;
+    out[0] = t.read(m.window.base + off, width, hiWord);
+    out[1] = hiWord[0];
     const want = width === 1 ? out[0] & 0xff : width === 2 ? out[0] & 0xffff : out[0] >>> 0;
     if (got.lo !== want || got.hi !== 0) {
       report.mismatches.push(`seed ${seed}, ${m.name}, step ${step}: load of ${width} bytes at 0x${off.toString(16)} got 0x${got.lo.toString(16)}, the transport says 0x${want.toString(16)}`);

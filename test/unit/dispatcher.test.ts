@@ -30,10 +30,10 @@ function setup(options: { maxRequestsPerService?: number; host?: (sim: SimBao) =
   disp.addDeviceModel({ dmId: 1, name: 'hwrng', backendIntid: 146 });
   const seen: Access[] = [];
   const client = (readValue: [number, number]): IoClient => ({
-    read(addr, width, out) {
+    read(addr, width, hi) {
       seen.push({ op: 'r', addr, width, lo: 0, hi: 0 });
-      out[0] = readValue[0];
-      out[1] = readValue[1];
+      hi[0] = readValue[1];
+      return readValue[0];
     },
     write(addr, width, lo, hi) {
       seen.push({ op: 'w', addr, width, lo, hi });
@@ -83,7 +83,7 @@ test('completion is done before the deferred work (the QueueNotify fast path)', 
   const { sim, disp } = setup();
   const order: string[] = [];
   disp.register(0, WIN0, 0x200, {
-    read: () => {},
+    read: () => 0,
     write: () => order.push(`write, vCPU blocked: ${sim.isBlocked(0)}`),
     afterComplete: () => order.push(`work, vCPU blocked: ${sim.isBlocked(0)}`),
   });
@@ -107,7 +107,7 @@ test('several pending requests are served in FIFO order in one interrupt; counte
 test('NOTIFYs raised during a service are coalesced into one; outside a service sent at once', () => {
   const { sim, disp } = setup();
   const raise = disp.interruptFor(0);
-  disp.register(0, WIN0, 0x200, { read: () => { raise(); raise(); }, write: () => {} });
+  disp.register(0, WIN0, 0x200, { read: () => { raise(); raise(); return 0; }, write: () => {} });
   sim.load(0, WIN0, 4);
   assert.is(sim.notifyCount(0), 1);
   raise();
@@ -159,7 +159,7 @@ test('a failed completion is logged with its code', () => {
       return h;
     },
   });
-  disp.register(0, WIN0, 0x200, { read: () => {}, write: () => {} });
+  disp.register(0, WIN0, 0x200, { read: () => 0, write: () => {} });
   sim.trap(0, WIN0, 4, false);
   assert.is(disp.service(0), 1);
   assert.ok(logs.some((l) => l.includes('completion of request 0 (op 1) failed with status -1')), logs.join('|'));
@@ -208,7 +208,7 @@ test('a batch: all requests are completed before the deferred work of a store ru
   const reqs: SimRequest[] = [];
   const order: string[] = [];
   disp.register(0, WIN0, 0x200, {
-    read: (_addr, _w, out) => { out[0] = 0x1ff; order.push('read'); },
+    read: () => { order.push('read'); return 0x1ff; },
     write: () => { order.push('write'); },
     afterComplete: () => { order.push(`after ${reqs.map((r) => r.state).join(',')}`); },
   });

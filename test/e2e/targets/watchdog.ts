@@ -42,9 +42,9 @@ const read = transport.read.bind(transport);
 const write = transport.write.bind(transport);
 const processQueue = device.processQueue.bind(device);
 const reset = device.reset.bind(device);
-transport.read = (addr: number, width: number, out: Uint32Array): void => {
+transport.read = (addr: number, width: number, hi: Uint32Array): number => {
   if (wildRead) runaway();
-  read(addr, width, out);
+  return read(addr, width, hi);
 };
 transport.write = (addr: number, width: number, lo: number, hi: number): void => {
   if (addr !== transport.base + TRIGGER) {
