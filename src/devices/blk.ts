@@ -407,18 +407,19 @@ export class BlkDevice implements VirtioDevice {
     const base = mem.base;
     const size = mem.size;
     let left = total;
-    for (let i = first; i < count && left > 0; i++) {
-      const len = lens[i];
-      const n = len < left ? len : left;
-      // mem.check(addrs[i], n) < 0, inlined (n is a u32)
-      const o = addrs[i] - base;
-      if ((o >>> 0) !== o || n > size - o) {
-        this.buffersInRegion(ctx, chain, first, count, total);
-        return BlkStatus.IOERR;
-      }
-      left -= n;
-    }
     if (this.disk) {
+      // every buffer checked before the disk is asked
+      for (let i = first; i < count && left > 0; i++) {
+        const len = lens[i];
+        const n = len < left ? len : left;
+        // mem.check(addrs[i], n) < 0, inlined (n is a u32)
+        const o = addrs[i] - base;
+        if ((o >>> 0) !== o || n > size - o) {
+          this.buffersInRegion(ctx, chain, first, count, total);
+          return BlkStatus.IOERR;
+        }
+        left -= n;
+      }
       const io = this.start(chain, BlkType.IN, total + 1);
       let k = 0;
       left = total;
@@ -434,14 +435,20 @@ export class BlkDevice implements VirtioDevice {
       this.disk.submit(BlkType.IN, off, io.addrs, io.lens, k, io.done);
       return PENDING;
     }
+    // a RAM backing: each buffer checked, then filled (a bad buffer after good ones: IOERR, the
+    // bytes already read are the driver's to ignore)
     const u8 = mem.u8;
-    left = total;
     for (let i = first; i < count && left > 0; i++) {
       const len = lens[i];
       const n = len < left ? len : left;
       if (n === 0) continue;
-      // checked above: its offset without checking again
-      if (!(backing as BlockBacking).read(off, u8, addrs[i] - base, n)) return BlkStatus.IOERR;
+      // mem.check(addrs[i], n) < 0, inlined (n is a u32)
+      const o = addrs[i] - base;
+      if ((o >>> 0) !== o || n > size - o) {
+        this.buffersInRegion(ctx, chain, first, count, total);
+        return BlkStatus.IOERR;
+      }
+      if (!(backing as BlockBacking).read(off, u8, o, n)) return BlkStatus.IOERR;
       off += n;
       left -= n;
     }

@@ -23,12 +23,18 @@ export interface IoClient {
    * bits into `hi[0]`, which is 0 on entry.
    */
   read(addr: number, width: number, hi: Uint32Array): number;
-  /** A frontend store of `width` bytes at `addr` of the value `lo` | `hi` << 32 (already masked). */
-  write(addr: number, width: number, lo: number, hi: number): void;
   /**
-   * Optional: called after a store was completed (the frontend vCPU is
-   * running again); runs work deferred by write, e.g. processing the queue
-   * a QueueNotify named. Not called after loads: a read defers no work.
+   * A frontend store of `width` bytes at `addr` of the value `lo` | `hi` << 32 (already masked).
+   * Returns true if it deferred work to {@link IoClient.afterComplete}
+   * (anything else: none).
+   */
+  write(addr: number, width: number, lo: number, hi: number): boolean | void;
+  /**
+   * Optional: called once the store whose {@link IoClient.write} returned
+   * true was completed (the frontend vCPU is running again), once for a
+   * run of such stores in one batch; runs the work the store deferred, e.g.
+   * processing the queue a QueueNotify named. Not called after loads: a
+   * read defers no work.
    */
   afterComplete?(): void;
   /**

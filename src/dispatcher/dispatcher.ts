@@ -130,8 +130,9 @@ export class Dispatcher {
         log.log(`${width}-byte read at 0x${addr.toString(16)}: no device there, answered 0`);
         return 0;
       },
-      write(addr: number, width: number, lo: number, hi: number): void {
+      write(addr: number, width: number, lo: number, hi: number): boolean {
         log.log(`${width}-byte write of 0x${hi.toString(16)}:${lo.toString(16)} at 0x${addr.toString(16)}: no device there, ignored`);
+        return false;
       },
     };
     this.clients = [];
@@ -405,15 +406,16 @@ export class Dispatcher {
           } else if (op === RemioOp.WRITE) {
             writes++;
             // the host masked the value to the width (Bao reports the whole register)
+            let later: boolean | void = false;
             if (width === 4 || width === 8 || width === 1 || width === 2) {
               try {
-                client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
+                later = client.write(addr, width, reqs[b + RemioReq.VALUE_LO], reqs[b + RemioReq.VALUE_HI]);
               } catch (e) {
                 this.fault(dm, client, e);
               }
             } else this.badWidth(dm, reqs, b, addr);
             // work deferred to after completion, once per client in a row
-            if (client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
+            if (later === true && client.afterComplete && (deferred === 0 || clients[deferred - 1] !== client)) clients[deferred++] = client;
           } else {
             c.errors++;
             log.log(`request ${reqs[b + RemioReq.REQUEST_ID]} has unknown op ${op}`);

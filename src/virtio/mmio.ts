@@ -206,35 +206,38 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     return 0;
   }
 
-  /** A frontend store to the window (see the file comment for bad accesses). */
-  write(addr: number, width: number, lo: number, hi: number): void {
+  /**
+   * A frontend store to the window (see the file comment for bad accesses);
+   * {@link IoClient.write}. Returns true when {@link
+   * VirtioMmioTransport.afterComplete} has work: a queue to process, or
+   * queue 0 to hand back to a host data plane.
+   */
+  write(addr: number, width: number, lo: number, hi: number): boolean {
     this.counters.writes++;
     const off = addr - this.base;
-    if (off >= MmioReg.Config) {
-      this.writeConfig(off - MmioReg.Config, width, lo, hi);
-      return;
-    }
-    if (width !== 4 || (off & 3) !== 0 || off < 0) {
-      this.bad(`${width}-byte write at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
-      return;
-    }
-    // The registers of every request and every interrupt, without the call and the switch
-    if (off === MmioReg.QueueNotify) {
-      // queueNotify(lo), inlined for the common case: an existing queue of a live device
-      if (lo < this.queues.length && this.running) {
-        this.counters.kicks++;
-        this.pendingQueues |= 1 << lo;
-      } else {
+    if (width === 4 && (off & 3) === 0 && off >= 0 && off < MmioReg.Config) {
+      // The registers of every request and every interrupt, without the call and the switch
+      if (off === MmioReg.QueueNotify) {
+        // queueNotify(lo), inlined for the common case: an existing queue of a live device
+        if (lo < this.queues.length && this.running) {
+          this.counters.kicks++;
+          this.pendingQueues |= 1 << lo;
+          return true;
+        }
         this.queueNotify(lo >>> 0);
+      } else if (off === MmioReg.InterruptACK) {
+        this.dataPlane[DataPlaneWord.INT_STATUS] &= ~lo;
+        return this.dataPlaneQueue && !this.armed;
+      } else {
+        this.writeRegister(off, lo >>> 0);
+        this.syncShadow();
       }
-      return;
+    } else if (off >= MmioReg.Config) {
+      this.writeConfig(off - MmioReg.Config, width, lo, hi);
+    } else {
+      this.bad(`${width}-byte write at offset 0x${off.toString(16)}: control registers take aligned 32-bit accesses`);
     }
-    if (off === MmioReg.InterruptACK) {
-      this.dataPlane[DataPlaneWord.INT_STATUS] &= ~lo;
-      return;
-    }
-    this.writeRegister(off, lo >>> 0);
-    this.syncShadow();
+    return this.pendingQueues !== 0 || (this.dataPlaneQueue && !this.armed);
   }
 
   /** Processes the queues that the last request kicked or made ready. */

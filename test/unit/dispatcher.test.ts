@@ -84,7 +84,7 @@ test('completion is done before the deferred work (the QueueNotify fast path)', 
   const order: string[] = [];
   disp.register(0, WIN0, 0x200, {
     read: () => 0,
-    write: () => order.push(`write, vCPU blocked: ${sim.isBlocked(0)}`),
+    write: () => { order.push(`write, vCPU blocked: ${sim.isBlocked(0)}`); return true; },
     afterComplete: () => order.push(`work, vCPU blocked: ${sim.isBlocked(0)}`),
   });
   sim.store(0, WIN0 + 0x50, 4, 0);
@@ -209,7 +209,7 @@ test('a batch: all requests are completed before the deferred work of a store ru
   const order: string[] = [];
   disp.register(0, WIN0, 0x200, {
     read: () => { order.push('read'); return 0x1ff; },
-    write: () => { order.push('write'); },
+    write: () => { order.push('write'); return true; },
     afterComplete: () => { order.push(`after ${reqs.map((r) => r.state).join(',')}`); },
   });
   reqs.push(sim.trap(0, WIN0 + 0x50, 4, true, 0));

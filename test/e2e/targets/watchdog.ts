@@ -46,11 +46,8 @@ transport.read = (addr: number, width: number, hi: Uint32Array): number => {
   if (wildRead) runaway();
   return read(addr, width, hi);
 };
-transport.write = (addr: number, width: number, lo: number, hi: number): void => {
-  if (addr !== transport.base + TRIGGER) {
-    write(addr, width, lo, hi);
-    return;
-  }
+transport.write = (addr: number, width: number, lo: number, hi: number): boolean => {
+  if (addr !== transport.base + TRIGGER) return write(addr, width, lo, hi);
   host.write(`watchdog test: runaway ${lo} armed\n`);
   if (lo === 1) {
     wildRead = true;
@@ -59,6 +56,7 @@ transport.write = (addr: number, width: number, lo: number, hi: number): void =>
   else if (lo === 2) runaway();
   else if (lo === 3) wildQueue = true;
   else if (lo === 4) host.setTimeout(runaway, 0);
+  return false;
 };
 device.processQueue = (index: number): void => {
   if (wildQueue) runaway();
