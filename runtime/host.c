@@ -951,6 +951,30 @@ static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_NewInt32(ctx, (int32_t)hypercall_ipc_notify(id, ev));
 }
 
+/**
+ * host.copy(dst, dstOffset, src, srcOffset, length): memmove of `length`
+ * bytes between two typed arrays (byte offsets within each view), without
+ * the view JS would allocate for a copy between two buffers.
+ */
+static JSValue host_copy(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	size_t dlen, slen;
+	uint32_t doff, soff, n;
+	uint8_t *d = host_typed_array_bytes(ctx, argv[0], &dlen);
+	if (!d)
+		return JS_EXCEPTION;
+	uint8_t *s = host_typed_array_bytes(ctx, argv[2], &slen);
+	if (!s)
+		return JS_EXCEPTION;
+	if (JS_ToUint32(ctx, &doff, argv[1]) || JS_ToUint32(ctx, &soff, argv[3]) || JS_ToUint32(ctx, &n, argv[4]))
+		return JS_EXCEPTION;
+	if (doff > dlen || n > dlen - doff || soff > slen || n > slen - soff)
+		return JS_ThrowRangeError(ctx, "host.copy: %u bytes from %u of %u into %u of %u: outside a view", (unsigned)n, (unsigned)soff,
+					  (unsigned)slen, (unsigned)doff, (unsigned)dlen);
+	memmove(d + doff, s + soff, n);
+	return JS_UNDEFINED;
+}
+
 /** host.inetSum(buf, start, end): runtime/inetsum.h over buf[start..end). */
 static JSValue host_inet_sum(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -1073,6 +1097,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("ipcNotify", 2, host_ipc_notify),
 	JS_CFUNC_DEF("entropy", 1, host_entropy),
 	JS_CFUNC_DEF("inetSum", 3, host_inet_sum),
+	JS_CFUNC_DEF("copy", 5, host_copy),
 	JS_CFUNC_DEF("consoleRead", 1, host_console_read),
 	JS_CFUNC_DEF("heapStats", 0, host_heap_stats),
 	JS_CFUNC_DEF("perfCounters", 2, host_perf_counters),

@@ -923,6 +923,17 @@ export interface Host {
    */
   inetSum?(buf: Uint8Array, start: number, end: number): number;
 
+  /**
+   * Optional: copies `length` bytes from `src[srcOffset…]` to
+   * `dst[dstOffset…]` (byte offsets within each view; overlapping ranges
+   * copy as if through a buffer), without the view a copy between two
+   * buffers needs in JS: the RAM disk's reads and writes use it. Offsets
+   * and length are converted as ToUint32. Hosts without one (the simulated
+   * host) leave it out. Source: runtime/host.c.
+   * @throws RangeError for a range outside either view; TypeError if either is not a typed array
+   */
+  copy?(dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number): void;
+
   /** Fills `buf` with entropy from the platform's best source; returns bytes written. */
   entropy(buf: Uint8Array): number;
   /** Which kind of source {@link Host.entropy} draws from. */

@@ -4,15 +4,16 @@
  *
  * {@link BlockBacking} is synchronous and byte-addressed: memory the
  * backend reaches directly (a RAM region). Buffers are in the frontend's
- * shared region: a backing reads into the region's bytes at an offset and
- * writes from views into it, directly (zero copy), and must not keep them
- * after returning.
+ * shared region: a backing reads into and writes from the region's bytes
+ * at an offset, directly (zero copy), and must not keep them after
+ * returning.
  *
  * {@link AsyncBlockBacking} is a disk whose requests complete later, from
  * an interrupt, in any order: a range of a physical disk the backend VM
  * owns (`disk.ts`). It gets the buffers as guest-physical addresses, which
  * the disk reads and writes by DMA.
  */
+import type { Host } from '../host.ts';
 
 /** A store of bytes addressed by offset; offsets and lengths are multiples of 512. */
 export interface BlockBacking {
@@ -37,8 +38,11 @@ export interface BlockBacking {
    * typed array costs QuickJS a constructor call.)
    */
   read(offset: number, dst: Uint8Array, dstOffset: number, length: number): boolean;
-  /** Copies `src` to `offset`. Returns false on an I/O error. */
-  write(offset: number, src: Uint8Array): boolean;
+  /**
+   * Copies `length` bytes of `src` from `srcOffset` (inside `src`, which
+   * the caller checked) to `offset`. Returns false on an I/O error.
+   */
+  write(offset: number, src: Uint8Array, srcOffset: number, length: number): boolean;
   /** Makes previous writes durable. Returns false on an I/O error. */
   flush(): boolean;
   /** The range's content becomes unspecified (a hint). Returns false on an I/O error. */
@@ -112,8 +116,9 @@ export class RamBacking implements BlockBacking {
    * @param buffer the region; its size rounded down to 512 bytes is the capacity
    * @param readOnly refuse writes
    * @param id GET_ID string, truncated to 20 bytes
+   * @param host the host's {@link Host.copy}, if it has one: a copy without a view per request
    */
-  constructor(buffer: ArrayBuffer, readonly readOnly = false, readonly id = 'baojs-ram') {
+  constructor(buffer: ArrayBuffer, readonly readOnly = false, readonly id = 'baojs-ram', private readonly host: Pick<Host, 'copy'> = {}) {
     this.capacity = buffer.byteLength - (buffer.byteLength % 512);
     this.ram = buffer;
     this.bytes = new Uint8Array(buffer, 0, this.capacity);
@@ -122,15 +127,17 @@ export class RamBacking implements BlockBacking {
   read(offset: number, dst: Uint8Array, dstOffset: number, length: number): boolean {
     const cap = this.capacity;
     if (!(offset >= 0 && length >= 0 && offset <= cap && length <= cap - offset)) return false;
+    if (this.host.copy) this.host.copy(dst, dstOffset, this.bytes, offset, length);
     // A fresh view rather than subarray(): no species constructor lookup.
-    dst.set(new Uint8Array(this.ram, offset, length), dstOffset);
+    else dst.set(new Uint8Array(this.ram, offset, length), dstOffset);
     return true;
   }
 
-  write(offset: number, src: Uint8Array): boolean {
+  write(offset: number, src: Uint8Array, srcOffset: number, length: number): boolean {
     const cap = this.capacity;
-    if (this.readOnly || !(offset >= 0 && offset <= cap && src.length <= cap - offset)) return false;
-    this.bytes.set(src, offset);
+    if (this.readOnly || !(offset >= 0 && length >= 0 && offset <= cap && length <= cap - offset)) return false;
+    if (this.host.copy) this.host.copy(this.bytes, offset, src, srcOffset, length);
+    else this.bytes.set(new Uint8Array(src.buffer, src.byteOffset + srcOffset, length), offset);
     return true;
   }
 

@@ -487,7 +487,8 @@ export class BlkDevice implements VirtioDevice {
         io.lens[k++] = len;
         continue;
       }
-      if (!(this.backing as BlockBacking).write(off, mem.bytes(addr, len))) return BlkStatus.IOERR;
+      // checked by buffersInRegion above
+      if (!(this.backing as BlockBacking).write(off, mem.u8, (addr - mem.base) | 0, len)) return BlkStatus.IOERR;
       off += len;
     }
     this.counters.bytesWritten += total;

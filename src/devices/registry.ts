@@ -124,7 +124,7 @@ export const DEVICE_KINDS = {
         const range = disk.range(r.offset, r.size, model.readOnly ?? false, `baojs-${model.name}`, `${model.name}.backing`);
         return new BlkDevice(model.name, range, { queueNumMax: model.queueNumMax });
       }
-      const backing = new RamBacking(env.host.region(model.backing), model.readOnly ?? false, `baojs-${model.name}`);
+      const backing = new RamBacking(env.host.region(model.backing), model.readOnly ?? false, `baojs-${model.name}`, env.host);
       return new BlkDevice(model.name, backing, { queueNumMax: model.queueNumMax });
     },
   },

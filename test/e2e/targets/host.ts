@@ -52,4 +52,18 @@ const region = new Uint8Array(host.region(`shmem:${platform.devices[0].name}`));
 region[0] = 0xa5;
 check('shmem-region', region.length === platform.devices[0].shmem.size && new Uint8Array(host.region(`shmem:${platform.devices[0].name}`))[0] === 0xa5,
   `${region.length} bytes, one view's write seen through another`);
+// host.copy: between two buffers, overlapping inside one, and nothing outside either view
+const src = new Uint8Array(64);
+for (let i = 0; i < src.length; i++) src[i] = i + 1;
+const dst = new Uint8Array(64);
+host.copy!(dst, 5, src.subarray(8), 3, 20);
+let copied = dst[4] === 0 && dst[25] === 0;
+for (let i = 0; i < 20; i++) if (dst[5 + i] !== src[11 + i]) copied = false;
+host.copy!(src, 2, src, 0, 10); // overlapping, forward
+const overlap = src[2] === 1 && src[11] === 10 && src[0] === 1 && src[12] === 13;
+check('copy-bytes', copied && overlap, `into an offset view ${copied}, overlapping ${overlap}`);
+const before = dst.join(',');
+throwsRange('copy-outside', () => host.copy!(dst, 60, src, 0, 8));
+throwsRange('copy-negative', () => host.copy!(dst, 0, src, -1, 8));
+check('copy-outside-untouched', dst.join(',') === before, 'a refused copy writes nothing');
 host.powerOff(0);
