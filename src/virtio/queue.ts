@@ -114,18 +114,6 @@ export class DescriptorChain {
     }
   }
 
-  /**
-   * Gives the chain arrays of its own again (copies of the first `count`
-   * buffers), after {@link SplitQueue.pop} lent it a host's arrays: a walk
-   * or a copy must not write into arrays the host fills.
-   */
-  detach(): void {
-    const n = this.capacity;
-    const a = new Float64Array(n); a.set(this.addr.subarray(0, n)); this.addr = a;
-    const l = new Uint32Array(n); l.set(this.len.subarray(0, n)); this.len = l;
-    const w = new Uint8Array(n); w.set(this.writable.subarray(0, n)); this.writable = w;
-  }
-
   /** Doubles the arrays, keeping the first `count` buffers. */
   grow(): void {
     const n = this.capacity * 2;
@@ -222,9 +210,10 @@ export class SplitQueue {
 
   /**
    * Lets the host's C virtqueue ({@link Host.vqAttach}) do this queue's
-   * ring work from now on: {@link SplitQueue.pop} hands out chains the host
-   * gathered (one per call, its buffers lent, not copied), {@link SplitQueue.push} collects completions that
-   * {@link SplitQueue.needsNotification} gives to the host in one call.
+   * ring work from now on: {@link SplitQueue.pop} hands out the chains the
+   * host gathers (one per call, its buffers lent, not copied), {@link
+   * SplitQueue.push} collects completions that {@link
+   * SplitQueue.needsNotification} gives to the host in one call.
    * Chains the host leaves to the reference (malformed, very long) are
    * popped by this class's own walk, so every error is answered as without
    * the host. While the host serves the queue its indices live in the
