@@ -11,9 +11,17 @@ struct vm vms[VM_COUNT];
 /** The VM pinned to this CPU, or NULL. */
 struct vm *vm_current(void)
 {
+    /* found once per CPU (the table does not change once a VM has an entry); called on every trap */
+    static struct vm *by_cpu[PLAT_CPUS];
     uint32_t cpu = cpu_current();
+    if (cpu < PLAT_CPUS && by_cpu[cpu]) {
+        return by_cpu[cpu];
+    }
     for (int i = 0; i < VM_COUNT; i++) {
         if (vms[i].cpu == cpu && vms[i].name && vms[i].entry) {
+            if (cpu < PLAT_CPUS) {
+                by_cpu[cpu] = &vms[i];
+            }
             return &vms[i];
         }
     }

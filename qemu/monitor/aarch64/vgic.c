@@ -46,9 +46,33 @@ struct vgic {
     spinlock_t lock;                       /**< guards everything below across CPUs */
     uint32_t ctlr;                         /**< GICD_CTLR enable bits */
     uint32_t waker;                        /**< GICR_WAKER ProcessorSleep */
-    uint32_t npending;                     /**< count of irq[].pending */
+    uint64_t pend[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].pending (vgic_flush visits only these) */
     struct vgic_irq irq[VGIC_IRQ_COUNT];   /**< state per INTID */
 };
+
+/** Marks `intid` pending (not yet in a list register). Caller holds g->lock. */
+static void vgic_set_pending(struct vgic *g, uint32_t intid)
+{
+    g->irq[intid].pending = true;
+    g->pend[intid / 64] |= 1UL << (intid % 64);
+}
+
+/** Clears `intid`'s software pending state. Caller holds g->lock. */
+static void vgic_clear_pending(struct vgic *g, uint32_t intid)
+{
+    g->irq[intid].pending = false;
+    g->pend[intid / 64] &= ~(1UL << (intid % 64));
+}
+
+/** Whether any INTID of `g` is pending in software. */
+static bool vgic_any_pending(const struct vgic *g)
+{
+    uint64_t any = 0;
+    for (uint32_t w = 0; w < VGIC_IRQ_COUNT / 64; w++) {
+        any |= g->pend[w];
+    }
+    return any != 0;
+}
 
 /** Virtual GICs, one per VM. */
 static struct vgic vgic_state[VM_COUNT];
@@ -166,10 +190,7 @@ void vgic_inject(struct vm *vm, uint32_t intid, bool hw)
         return;
     }
     spin_lock(&g->lock);
-    if (!g->irq[intid].pending) {
-        g->irq[intid].pending = true;
-        g->npending++;
-    }
+    vgic_set_pending(g, intid);
     g->irq[intid].hw = hw;
     spin_unlock(&g->lock);
     vgic_kick(vm);
@@ -196,50 +217,55 @@ void vgic_flush(struct vm *vm)
 {
     struct vgic *g = vm->arch.vgic;
     uint64_t hcr = ICH_HCR_EN;
-    if (!g->npending) {
+    if (!vgic_any_pending(g)) {
         sysreg_write(S3_4_C12_C11_0, hcr);
         return;
     }
     spin_lock(&g->lock);
     bool group_on = (g->ctlr & GICD_CTLR_ENABLE_MASK) != 0;
-    for (uint32_t i = 0; i < VGIC_IRQ_COUNT && g->npending; i++) {
-        struct vgic_irq *irq = &g->irq[i];
-        if (!irq->pending || !irq->enabled || (i >= 32 && !group_on)) {
-            continue;
-        }
-        int free_lr = -1;
-        bool placed = false;
-        for (uint32_t n = 0; n < vgic_lr_count; n++) {
-            uint64_t lr = vgic_lr_read(n);
-            uint64_t state = lr >> LR_STATE_SHIFT;
-            if (state == 0) {
-                if (free_lr < 0) {
-                    free_lr = (int)n;
+    /* only the pending INTIDs, lowest first: a pending one that cannot be delivered (disabled) costs one bit test */
+    for (uint32_t w = 0; w < VGIC_IRQ_COUNT / 64; w++) {
+        uint64_t bits = g->pend[w];
+        while (bits) {
+            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            struct vgic_irq *irq = &g->irq[i];
+            if (!irq->enabled || (i >= 32 && !group_on)) {
+                continue;
+            }
+            int free_lr = -1;
+            bool placed = false;
+            for (uint32_t n = 0; n < vgic_lr_count; n++) {
+                uint64_t lr = vgic_lr_read(n);
+                uint64_t state = lr >> LR_STATE_SHIFT;
+                if (state == 0) {
+                    if (free_lr < 0) {
+                        free_lr = (int)n;
+                    }
+                    continue;
                 }
-                continue;
+                if ((uint32_t)lr != i) {
+                    continue;
+                }
+                if (state & LR_STATE_PENDING) {
+                    placed = true; /* merged with the pending one */
+                } else if (!(lr & LR_HW)) {
+                    vgic_lr_write(n, lr | (LR_STATE_PENDING << LR_STATE_SHIFT));
+                    placed = true;
+                } else {
+                    free_lr = -2; /* wait for the VM's EOI of the active one */
+                }
+                break;
             }
-            if ((uint32_t)lr != i) {
-                continue;
-            }
-            if (state & LR_STATE_PENDING) {
-                placed = true; /* merged with the pending one */
-            } else if (!(lr & LR_HW)) {
-                vgic_lr_write(n, lr | (LR_STATE_PENDING << LR_STATE_SHIFT));
+            if (!placed && free_lr >= 0) {
+                vgic_lr_write((uint32_t)free_lr, vgic_lr_make(g, i));
                 placed = true;
-            } else {
-                free_lr = -2; /* wait for the VM's EOI of the active one */
             }
-            break;
-        }
-        if (!placed && free_lr >= 0) {
-            vgic_lr_write((uint32_t)free_lr, vgic_lr_make(g, i));
-            placed = true;
-        }
-        if (placed) {
-            irq->pending = false;
-            g->npending--;
-        } else {
-            hcr |= ICH_HCR_UIE;
+            if (placed) {
+                vgic_clear_pending(g, i);
+            } else {
+                hcr |= ICH_HCR_UIE;
+            }
         }
     }
     spin_unlock(&g->lock);
@@ -340,15 +366,9 @@ static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool 
                 if (!write) {
                     v |= (uint64_t)(vgic_state_of(g, i) & LR_STATE_PENDING) << b;
                 } else if (bit && bank == 0x200) {
-                    if (!irq->pending) {
-                        irq->pending = true;
-                        g->npending++;
-                    }
+                    vgic_set_pending(g, i);
                 } else if (bit) {
-                    if (irq->pending) {
-                        irq->pending = false;
-                        g->npending--;
-                    }
+                    vgic_clear_pending(g, i);
                     vgic_lr_clear(i, false);
                 }
                 break;
