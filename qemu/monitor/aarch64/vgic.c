@@ -47,6 +47,7 @@ struct vgic {
     uint32_t ctlr;                         /**< GICD_CTLR enable bits */
     uint32_t waker;                        /**< GICR_WAKER ProcessorSleep */
     uint64_t pend[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].pending (vgic_flush visits only these) */
+    uint64_t enab[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].enabled */
     struct vgic_irq irq[VGIC_IRQ_COUNT];   /**< state per INTID */
 };
 
@@ -64,12 +65,12 @@ static void vgic_clear_pending(struct vgic *g, uint32_t intid)
     g->pend[intid / 64] &= ~(1UL << (intid % 64));
 }
 
-/** Whether any INTID of `g` is pending in software. */
-static bool vgic_any_pending(const struct vgic *g)
+/** Whether any INTID of `g` is pending in software and enabled: one vgic_flush may deliver. */
+static bool vgic_any_deliverable(const struct vgic *g)
 {
     uint64_t any = 0;
     for (uint32_t w = 0; w < VGIC_IRQ_COUNT / 64; w++) {
-        any |= g->pend[w];
+        any |= g->pend[w] & g->enab[w];
     }
     return any != 0;
 }
@@ -217,20 +218,19 @@ void vgic_flush(struct vm *vm)
 {
     struct vgic *g = vm->arch.vgic;
     uint64_t hcr = ICH_HCR_EN;
-    if (!vgic_any_pending(g)) {
+    if (!vgic_any_deliverable(g)) {
         sysreg_write(S3_4_C12_C11_0, hcr);
         return;
     }
     spin_lock(&g->lock);
     bool group_on = (g->ctlr & GICD_CTLR_ENABLE_MASK) != 0;
-    /* only the pending INTIDs, lowest first: a pending one that cannot be delivered (disabled) costs one bit test */
+    /* only the pending and enabled INTIDs, lowest first */
     for (uint32_t w = 0; w < VGIC_IRQ_COUNT / 64; w++) {
-        uint64_t bits = g->pend[w];
+        uint64_t bits = g->pend[w] & g->enab[w];
         while (bits) {
             uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
             bits &= bits - 1;
-            struct vgic_irq *irq = &g->irq[i];
-            if (!irq->enabled || (i >= 32 && !group_on)) {
+            if (i >= 32 && !group_on) {
                 continue;
             }
             int free_lr = -1;
@@ -358,6 +358,11 @@ static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool 
                     v |= (uint64_t)irq->enabled << b;
                 } else if (bit) {
                     irq->enabled = bank == 0x100;
+                    if (irq->enabled) {
+                        g->enab[i / 64] |= 1UL << (i % 64);
+                    } else {
+                        g->enab[i / 64] &= ~(1UL << (i % 64));
+                    }
                     vgic_sync_hw_enable(vm, i);
                 }
                 break;
