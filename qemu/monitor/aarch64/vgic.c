@@ -46,6 +46,7 @@ struct vgic {
     spinlock_t lock;                       /**< guards everything below across CPUs */
     uint32_t ctlr;                         /**< GICD_CTLR enable bits */
     uint32_t waker;                        /**< GICR_WAKER ProcessorSleep */
+    uint32_t npending;                     /**< count of irq[].pending */
     uint64_t pend[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].pending (vgic_flush visits only these) */
     uint64_t enab[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].enabled */
     struct vgic_irq irq[VGIC_IRQ_COUNT];   /**< state per INTID */
@@ -54,25 +55,21 @@ struct vgic {
 /** Marks `intid` pending (not yet in a list register). Caller holds g->lock. */
 static void vgic_set_pending(struct vgic *g, uint32_t intid)
 {
-    g->irq[intid].pending = true;
-    g->pend[intid / 64] |= 1UL << (intid % 64);
+    if (!g->irq[intid].pending) {
+        g->irq[intid].pending = true;
+        g->pend[intid / 64] |= 1UL << (intid % 64);
+        g->npending++;
+    }
 }
 
 /** Clears `intid`'s software pending state. Caller holds g->lock. */
 static void vgic_clear_pending(struct vgic *g, uint32_t intid)
 {
-    g->irq[intid].pending = false;
-    g->pend[intid / 64] &= ~(1UL << (intid % 64));
-}
-
-/** Whether any INTID of `g` is pending in software and enabled: one vgic_flush may deliver. */
-static bool vgic_any_deliverable(const struct vgic *g)
-{
-    uint64_t any = 0;
-    for (uint32_t w = 0; w < VGIC_IRQ_COUNT / 64; w++) {
-        any |= g->pend[w] & g->enab[w];
+    if (g->irq[intid].pending) {
+        g->irq[intid].pending = false;
+        g->pend[intid / 64] &= ~(1UL << (intid % 64));
+        g->npending--;
     }
-    return any != 0;
 }
 
 /** Virtual GICs, one per VM. */
@@ -218,7 +215,7 @@ void vgic_flush(struct vm *vm)
 {
     struct vgic *g = vm->arch.vgic;
     uint64_t hcr = ICH_HCR_EN;
-    if (!vgic_any_deliverable(g)) {
+    if (!g->npending) {
         sysreg_write(S3_4_C12_C11_0, hcr);
         return;
     }
