@@ -399,27 +399,35 @@ export class BlkDevice implements VirtioDevice {
     const count = chain.count;
     // rangeOk and buffersInRegion inlined; on a failure they run to log why
     const cap = backing.capacity;
-    let off = req.sector * SECTOR_SIZE;
+    const off = req.sector * SECTOR_SIZE;
     if (total % SECTOR_SIZE !== 0 || !(off <= cap) || total > cap - off) {
       this.rangeOk(ctx, req.sector, total, 'read');
       return BlkStatus.IOERR;
     }
     const base = mem.base;
     const size = mem.size;
+    // Every buffer checked (mem.check(addrs[i], n) < 0, inlined: n is a u32) before the disk is
+    // asked; a RAM backing fills each as soon as it is checked (a bad buffer after good ones:
+    // IOERR, the bytes already read are the driver's to ignore).
+    const ram = this.disk ? null : (backing as BlockBacking);
+    const u8 = mem.u8;
+    let at = off;
     let left = total;
-    if (this.disk) {
-      // every buffer checked before the disk is asked
-      for (let i = first; i < count && left > 0; i++) {
-        const len = lens[i];
-        const n = len < left ? len : left;
-        // mem.check(addrs[i], n) < 0, inlined (n is a u32)
-        const o = addrs[i] - base;
-        if ((o >>> 0) !== o || n > size - o) {
-          this.buffersInRegion(ctx, chain, first, count, total);
-          return BlkStatus.IOERR;
-        }
-        left -= n;
+    for (let i = first; i < count && left > 0; i++) {
+      const len = lens[i];
+      const n = len < left ? len : left;
+      const o = addrs[i] - base;
+      if ((o >>> 0) !== o || n > size - o) {
+        this.buffersInRegion(ctx, chain, first, count, total);
+        return BlkStatus.IOERR;
       }
+      if (ram !== null && n !== 0) {
+        if (!ram.read(at, u8, o, n)) return BlkStatus.IOERR;
+        at += n;
+      }
+      left -= n;
+    }
+    if (this.disk) {
       const io = this.start(chain, BlkType.IN, total + 1);
       let k = 0;
       left = total;
@@ -434,23 +442,6 @@ export class BlkDevice implements VirtioDevice {
       this.counters.bytesRead += total;
       this.disk.submit(BlkType.IN, off, io.addrs, io.lens, k, io.done);
       return PENDING;
-    }
-    // a RAM backing: each buffer checked, then filled (a bad buffer after good ones: IOERR, the
-    // bytes already read are the driver's to ignore)
-    const u8 = mem.u8;
-    for (let i = first; i < count && left > 0; i++) {
-      const len = lens[i];
-      const n = len < left ? len : left;
-      if (n === 0) continue;
-      // mem.check(addrs[i], n) < 0, inlined (n is a u32)
-      const o = addrs[i] - base;
-      if ((o >>> 0) !== o || n > size - o) {
-        this.buffersInRegion(ctx, chain, first, count, total);
-        return BlkStatus.IOERR;
-      }
-      if (!(backing as BlockBacking).read(off, u8, o, n)) return BlkStatus.IOERR;
-      off += n;
-      left -= n;
     }
     this.counters.bytesRead += total;
     return BlkStatus.OK;
