@@ -33,8 +33,6 @@
 /** Software state of one virtual interrupt. */
 struct vgic_irq {
     bool owned;       /**< this VM may see it (all SGIs/PPIs, its own SPIs) */
-    bool enabled;     /**< GICD_ISENABLER / GICR_ISENABLER0 state */
-    bool pending;     /**< pending, not yet in a list register */
     bool hw;          /**< forwarded physical interrupt (LR HW bit, pINTID = INTID) */
     uint8_t prio;     /**< priority byte */
     uint8_t cfg;      /**< ICFGR field (bit 1: edge-triggered) */
@@ -46,17 +44,22 @@ struct vgic {
     spinlock_t lock;                       /**< guards everything below across CPUs */
     uint32_t ctlr;                         /**< GICD_CTLR enable bits */
     uint32_t waker;                        /**< GICR_WAKER ProcessorSleep */
-    uint32_t npending;                     /**< count of irq[].pending */
-    uint64_t pend[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].pending (vgic_flush visits only these) */
-    uint64_t enab[VGIC_IRQ_COUNT / 64];    /**< bit i: irq[i].enabled */
+    uint32_t npending;                     /**< number of bits set in pend */
+    uint64_t pend[VGIC_IRQ_COUNT / 64];    /**< bit i: INTID i pending, not yet in a list register */
+    uint64_t enab[VGIC_IRQ_COUNT / 64];    /**< bit i: INTID i enabled (GICD_ISENABLER / GICR_ISENABLER0) */
     struct vgic_irq irq[VGIC_IRQ_COUNT];   /**< state per INTID */
 };
+
+/** Whether bit `intid` of the bitmap `map` is set. */
+static bool vgic_bit(const uint64_t *map, uint32_t intid)
+{
+    return (map[intid / 64] >> (intid % 64)) & 1;
+}
 
 /** Marks `intid` pending (not yet in a list register). Caller holds g->lock. */
 static void vgic_set_pending(struct vgic *g, uint32_t intid)
 {
-    if (!g->irq[intid].pending) {
-        g->irq[intid].pending = true;
+    if (!vgic_bit(g->pend, intid)) {
         g->pend[intid / 64] |= 1UL << (intid % 64);
         g->npending++;
     }
@@ -65,8 +68,7 @@ static void vgic_set_pending(struct vgic *g, uint32_t intid)
 /** Clears `intid`'s software pending state. Caller holds g->lock. */
 static void vgic_clear_pending(struct vgic *g, uint32_t intid)
 {
-    if (g->irq[intid].pending) {
-        g->irq[intid].pending = false;
+    if (vgic_bit(g->pend, intid)) {
         g->pend[intid / 64] &= ~(1UL << (intid % 64));
         g->npending--;
     }
@@ -300,7 +302,7 @@ static void vgic_lr_clear(uint32_t intid, bool active)
 /** Returns the LR state bits (pending 1, active 2) of `intid` on this CPU plus software pending. */
 static uint32_t vgic_state_of(struct vgic *g, uint32_t intid)
 {
-    uint32_t s = g->irq[intid].pending ? LR_STATE_PENDING : 0;
+    uint32_t s = vgic_bit(g->pend, intid) ? LR_STATE_PENDING : 0;
     for (uint32_t n = 0; n < vgic_lr_count; n++) {
         uint64_t lr = vgic_lr_read(n);
         if ((lr >> LR_STATE_SHIFT) && (uint32_t)lr == intid) {
@@ -317,11 +319,10 @@ static uint32_t vgic_state_of(struct vgic *g, uint32_t intid)
  */
 static void vgic_sync_hw_enable(struct vm *vm, uint32_t intid)
 {
-    struct vgic_irq *irq = &vm->arch.vgic->irq[intid];
     bool forwarded = (intid == PLAT_UART_INTID && vm->owns_uart) ||
                      (vm->cpu == BACKEND_CPU && passthrough_owns_intid(intid));
     if (intid >= 32 && forwarded) {
-        gic_set_spi(intid, vm->cpu, irq->enabled);
+        gic_set_spi(intid, vm->cpu, vgic_bit(vm->arch.vgic->enab, intid));
     }
 }
 
@@ -343,7 +344,6 @@ static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool 
             if (i < lo || i >= hi || i >= VGIC_IRQ_COUNT || !g->irq[i].owned) {
                 continue;
             }
-            struct vgic_irq *irq = &g->irq[i];
             bool bit = (v >> b) & 1;
             switch (bank) {
             case 0x80: /* IGROUPR: group 1 only */
@@ -352,10 +352,9 @@ static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool 
             case 0x100: /* ISENABLER */
             case 0x180: /* ICENABLER */
                 if (!write) {
-                    v |= (uint64_t)irq->enabled << b;
+                    v |= (uint64_t)vgic_bit(g->enab, i) << b;
                 } else if (bit) {
-                    irq->enabled = bank == 0x100;
-                    if (irq->enabled) {
+                    if (bank == 0x100) {
                         g->enab[i / 64] |= 1UL << (i % 64);
                     } else {
                         g->enab[i / 64] &= ~(1UL << (i % 64));
