@@ -25,7 +25,13 @@
  * back), and what was flushed survives a host crash too; `directsync`
  * would sync every write (slow, and O_DIRECT is refused on tmpfs) and adds
  * nothing a driver that flushes needs.
+ *
+ * How QEMU performs the image's I/O (`aio=`) is its default, a pool of
+ * host threads, unless a caller asks for Linux io_uring ({@link DiskImage.aio};
+ * the bench does, for the disk and for its reference alike, where the host
+ * has it: {@link ioUringAvailable}).
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,6 +51,44 @@ export interface DiskImage {
    * (tests: requests that fail, QEMU `docs/devel/blkdebug.rst`), or none
    */
   blkdebug?: string;
+  /**
+   * how QEMU performs the image's I/O (`-drive aio=`): 'threads' (QEMU's
+   * default, a pool of host threads) or 'io_uring' (Linux io_uring, see
+   * {@link ioUringAvailable}); default: QEMU's
+   */
+  aio?: DiskAio;
+}
+
+/** How QEMU performs a disk image's I/O (QEMU `-drive aio=`, `docs/system/invocation`: threads, native, io_uring). */
+export type DiskAio = 'threads' | 'io_uring';
+
+/** {@link ioUringAvailable}'s answers, by QEMU binary */
+const ioUring = new Map<string, boolean>();
+
+/**
+ * Whether `qemu` can open a disk image with `aio=io_uring` on this host:
+ * QEMU built with liburing, and a kernel that lets this process set up an
+ * io_uring (containers and hardened hosts may not). Probes once per
+ * binary and process: QEMU opens an empty image in /dev/shm (or the
+ * temporary directory), sets up its ring and is told to quit through its
+ * monitor; true if it then exits with status 0.
+ */
+export function ioUringAvailable(qemu = 'qemu-system-aarch64'): boolean {
+  const known = ioUring.get(qemu);
+  if (known !== undefined) return known;
+  let ok = false;
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'baojs-io-uring-'));
+  try {
+    const image = join(dir, 'probe.img');
+    closeSync(openSync(image, 'w'));
+    const r = spawnSync(qemu, ['-M', 'none', '-nodefaults', '-display', 'none', '-S', '-monitor', 'stdio',
+      '-drive', `if=none,id=probe,format=raw,file=${image},aio=io_uring`], { input: 'quit\n', timeout: 20_000, encoding: 'utf8' });
+    ok = r.status === 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  ioUring.set(qemu, ok);
+  return ok;
 }
 
 /** Why a disk image cannot be used: one line naming the file. */
@@ -196,7 +240,7 @@ function blkDevices(p: Platform): PassthroughDevice[] {
 /**
  * QEMU arguments that attach `images` (from {@link prepareDisks}) and the
  * network cards as the platform's passthrough devices: per disk `-drive
- * if=none,id=<name>,format=raw,file=<image>,cache=writeback -device
+ * if=none,id=<name>,format=raw,file=<image>,cache=writeback[,aio=<aio>] -device
  * virtio-blk-device,drive=<name>`, per network card the user network of
  * qemu/uplink.ts with the forwards `uplinks[name]` (none by default), in
  * the order of `backend.passthrough`, after
@@ -229,7 +273,7 @@ export function diskQemuArgs(p: Platform, images: DiskImage[], uplinks: Record<s
     if (!image) throw new Error(`no disk image for passthrough device ${d.name}`);
     if (/,/.test(image.file)) throw new DiskImageError(`${displayPath(image.file)}: QEMU cannot take a file name with a comma`, image.file);
     const file = image.blkdebug ? `blkdebug:${image.blkdebug}:${image.file}` : image.file;
-    args.push('-drive', `if=none,id=${d.name},format=raw,file=${file},cache=writeback`, '-device', `virtio-blk-device,drive=${d.name}`);
+    args.push('-drive', `if=none,id=${d.name},format=raw,file=${file},cache=writeback${image.aio ? `,aio=${image.aio}` : ''}`, '-device', `virtio-blk-device,drive=${d.name}`);
   });
   return args;
 }

@@ -23,7 +23,7 @@ import { QemuProcess, qemuProgram } from './qemu.ts';
 import { FRONTEND_LOAD_OFFSETS } from './frontend/standalone.ts';
 import { monitorQemuArgs, type Blob, type GuestImage } from './monitor/launch.ts';
 import { BaoBootError, startBao } from './bao/run.ts';
-import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskImage } from './disks.ts';
+import { diskLockProblem, diskQemuArgs, DiskImageError, prepareDisks, type DiskAio, type DiskImage } from './disks.ts';
 import { frontendsOf, type Platform } from '../src/config/platform.ts';
 import type { UplinkOptions } from './uplink.ts';
 
@@ -76,6 +76,8 @@ export interface SystemOptions {
   uplinks?: Record<string, UplinkOptions | undefined>;
   /** per passthrough disk, a QEMU blkdebug rules file that makes chosen requests fail (tests) */
   diskFaults?: Record<string, string>;
+  /** how QEMU performs every passthrough disk's I/O (`-drive aio=`, qemu/disks.ts `DiskAio`); default: QEMU's */
+  diskAio?: DiskAio;
   /** called with everything QEMU prints */
   onOutput?: (text: string) => void;
   /** copy of everything QEMU prints */
@@ -92,7 +94,11 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
   const log = opts.log ?? ((line: string) => console.log(line));
   const name = opts.platform ?? 'qemu-aarch64-virt';
   const p = await loadPlatform(name);
-  const disks = prepareDisks(p, opts.disks).map((d) => (opts.diskFaults?.[d.name] ? { ...d, blkdebug: opts.diskFaults[d.name] } : d));
+  const disks = prepareDisks(p, opts.disks).map((d) => ({
+    ...d,
+    ...(opts.diskFaults?.[d.name] ? { blkdebug: opts.diskFaults[d.name] } : {}),
+    ...(opts.diskAio ? { aio: opts.diskAio } : {}),
+  }));
   for (const d of disks) log(`[system] passthrough disk ${d.name}: ${d.file}`);
   const baoImage = opts.baoImage ?? process.env.BAO_IMAGE;
   if (baoImage) return bootUnderBao(p, baoImage, disks, opts, log);

@@ -31,6 +31,7 @@ import { platform as defaultPlatform } from '../../platforms/qemu-aarch64-virt.t
 import { ensureFrontend, frontendArchOf, type FrontendArtifacts } from './build.ts';
 import { buildFrontendDtb, QEMU_RISCV_VIRTIO_MMIO } from './dts.ts';
 import { ConsoleSession, type ConsoleSessionOptions } from './session.ts';
+import type { DiskAio } from '../disks.ts';
 
 /** QEMU virt's RAM starts here (aarch64); the frontend's RAM must too for a standalone boot. */
 const QEMU_VIRT_RAM_BASE = 0x40000000;
@@ -96,6 +97,8 @@ export interface StandaloneDisk {
   readOnly?: boolean;
   /** offer VIRTIO_F_ACCESS_PLATFORM (default true): Linux then uses the restricted pool */
   iommuPlatform?: boolean;
+  /** how QEMU performs the image's I/O (`-drive aio=`; qemu/disks.ts `DiskAio`); default: QEMU's */
+  aio?: DiskAio;
 }
 
 /** Options of `bootStandalone`. */
@@ -250,7 +253,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   }
   if (opts.icount) argv.push('-icount', opts.icount);
   disks.forEach((d, i) => {
-    argv.push('-drive', `if=none,id=d${i},format=raw,file=${d.file}${d.readOnly ? ',readonly=on' : ''}`);
+    argv.push('-drive', `if=none,id=d${i},format=raw,file=${d.file}${d.readOnly ? ',readonly=on' : ''}${d.aio ? `,aio=${d.aio}` : ''}`);
     argv.push('-device', `virtio-blk-device,drive=d${i}${d.iommuPlatform === false ? '' : ',iommu_platform=on'}`);
   });
   argv.push(...(opts.qemuArgs ?? []));

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiskImageError, defaultDiskImage, diskLockProblem, diskQemuArgs, imageLocked, prepareDisks, temporaryDisks } from '../../qemu/disks.ts';
+import { DiskImageError, defaultDiskImage, diskLockProblem, diskQemuArgs, imageLocked, ioUringAvailable, prepareDisks, temporaryDisks } from '../../qemu/disks.ts';
 import { runQemu, qemuProgram } from '../../qemu/qemu.ts';
 import { uplinkQemuArgs } from '../../qemu/uplink.ts';
 import { diskMinimumSize, type Platform } from '../../src/config/platform.ts';
@@ -140,6 +140,32 @@ test('diskQemuArgs: transport 31 first, version 2 transports, writeback cache; t
   wrongIrq.backend.passthrough![0].intid = 80;
   assert.throws(() => diskQemuArgs(wrongIrq, images), /^backend\.passthrough\[0\]\.intid: 80 is not the interrupt of QEMU virt's transport 31 \(INTID 79\)$/);
   assert.equal(diskQemuArgs({ ...p, backend: { ...p.backend, passthrough: undefined } }, []), [], 'no passthrough device: no argument');
+});
+
+test('diskQemuArgs: an image\'s aio mode goes on its -drive; without one QEMU keeps its default', () => {
+  const args = diskQemuArgs(p, [{ name: 'pdisk0', file: '/images/a.img', aio: 'io_uring' }]);
+  assert.equal(args.slice(2, 4), ['-drive', 'if=none,id=pdisk0,format=raw,file=/images/a.img,cache=writeback,aio=io_uring']);
+  assert.not.match(diskQemuArgs(p, [{ name: 'pdisk0', file: '/images/a.img' }]).join(' '), /aio=/);
+});
+
+test('ioUringAvailable: true only when QEMU opened the image with aio=io_uring and quit with status 0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'baojs-fake-qemu-'));
+  try {
+    // a stand-in QEMU that records its arguments and standard input, and exits with the status it is told
+    const fake = (name: string, status: number): string => {
+      const f = join(dir, name);
+      writeFileSync(f, `#!/bin/sh\necho "$@" > ${f}.args\ncat > ${f}.stdin\nexit ${status}\n`, { mode: 0o755 });
+      return f;
+    };
+    const good = fake('good', 0);
+    assert.ok(ioUringAvailable(good));
+    assert.match(readFileSync(`${good}.args`, 'utf8'), /-drive if=none,id=probe,format=raw,file=\S+\/probe\.img,aio=io_uring/);
+    assert.is(readFileSync(`${good}.stdin`, 'utf8'), 'quit\n');
+    assert.not.ok(ioUringAvailable(fake('refuses', 1)));
+    assert.not.ok(ioUringAvailable(join(dir, 'missing')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('diskQemuArgs on riscv64: transport 7 (0x10008000, PLIC source 8) first, the card on transport 6 (source 7); a wrong source names the field', () => {
