@@ -235,6 +235,22 @@ bool runtime_call_int(JSContext *c, JSValueConst fn, int argc, JSValueConst *arg
 	return true;
 }
 
+JSValue runtime_call_this(JSContext *c, JSValueConst fn, JSValueConst this_obj, int argc, JSValueConst *argv, JSValue *exc)
+{
+	rt_begin_call();
+	JSValue r = JS_Call(c, fn, this_obj, argc, argv);
+	rt_end_call();
+	perf_work_done();
+	*exc = JS_UNDEFINED;
+	if (JS_IsException(r)) {
+		if (watchdog_fired || oom_seen)
+			runtime_report_exception(c, "callback");
+		else
+			*exc = JS_GetException(c);
+	}
+	return r;
+}
+
 bool runtime_call(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv)
 {
 	return runtime_call_int(c, fn, argc, argv, NULL);

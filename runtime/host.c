@@ -366,7 +366,14 @@ struct host_dm {
 	JSValue reqs;     /**< its records */
 	JSValue dp[3];    /**< host.dataPlane's state array and regions */
 	JSValue shadow[2];/**< host.regShadow's shadow array and config bytes */
+	/** host.remioDirect's client (`this`), the fault function, the state array, and the `hi` array handed to read */
+	JSValue direct[4];
+	/** the names of the client's methods it calls */
+	JSAtom atoms[3];
 };
+
+enum { HD_THIS, HD_FAULT, HD_STATE, HD_HI };
+enum { HA_READ, HA_WRITE, HA_AFTER };
 
 static struct host_dm host_dms[RM_DMS];
 static unsigned host_dms_used;
@@ -407,9 +414,126 @@ static JSValue host_remio_serve(JSContext *ctx, JSValueConst this_val, int argc,
 	struct host_dm *h = &host_dms[host_dms_used++];
 	*h = (struct host_dm){ .ctx = ctx, .handler = JS_DupValue(ctx, argv[3]), .reqs = JS_DupValue(ctx, argv[2]),
 			       .dp = { JS_UNDEFINED, JS_UNDEFINED, JS_UNDEFINED }, .shadow = { JS_UNDEFINED, JS_UNDEFINED } };
+	for (int i = 0; i < 4; i++)
+		h->direct[i] = JS_UNDEFINED;
 	d->binding = h;
 	d->reqs = w;
 	d->records = records;
+	return JS_TRUE;
+}
+
+/**
+ * Calls method `name` of the DM's direct client, looked up at each call as
+ * the dispatcher's batch handler does (a method replaced after the
+ * registration is the one called). An exception, a missing method included,
+ * goes to the client's fault function. Returns the result (undefined after
+ * an exception).
+ */
+static JSValue host_direct_call(struct host_dm *h, JSAtom name, int argc, JSValueConst *argv)
+{
+	JSContext *ctx = h->ctx;
+	JSValue fn = JS_GetProperty(ctx, h->direct[HD_THIS], name);
+	JSValue exc = JS_UNDEFINED;
+	JSValue r = JS_IsException(fn) ? fn : runtime_call_this(ctx, fn, h->direct[HD_THIS], argc, argv, &exc);
+	JS_FreeValue(ctx, fn);
+	if (!JS_IsException(r))
+		return r;
+	if (JS_IsException(fn))
+		exc = JS_GetException(ctx);
+	if (!JS_IsUndefined(exc)) {
+		runtime_call(ctx, h->direct[HD_FAULT], 1, (JSValueConst *)&exc);
+		JS_FreeValue(ctx, exc);
+	}
+	return JS_UNDEFINED;
+}
+
+uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value)
+{
+	struct host_dm *h = d->binding;
+	JSContext *ctx = h->ctx;
+	uint32_t *s = d->direct_state;
+	/* guest-physical addresses below 2^31 are ints: QuickJS's fast paths in the client's arithmetic */
+	JSValue argv[4] = { JS_NewInt64(ctx, (int64_t)addr), JS_NewInt32(ctx, 4),
+			    write ? JS_NewUint32(ctx, value) : h->direct[HD_HI], JS_NewInt32(ctx, 0) };
+	uint32_t v = 0;
+	s[RD_IN_SERVICE] = 1;
+	perf_js(true);
+	JSValue r = host_direct_call(h, h->atoms[write ? HA_WRITE : HA_READ], write ? 4 : 3, argv);
+	if (!write) {
+		int32_t i = 0;
+		if (JS_VALUE_GET_TAG(r) == JS_TAG_INT)
+			i = JS_VALUE_GET_INT(r);
+		else if (JS_IsNumber(r) && JS_ToInt32(ctx, &i, r))
+			i = 0;
+		v = (uint32_t)i; /* ToInt32: the low 32 bits, as a store into the batch's Uint32Array keeps */
+	} else if (JS_VALUE_GET_TAG(r) == JS_TAG_BOOL && JS_VALUE_GET_BOOL(r)) {
+		/* deferred work: afterComplete, if the client has one (as the batch handler asks) */
+		JSValue after = JS_GetProperty(ctx, h->direct[HD_THIS], h->atoms[HA_AFTER]);
+		bool has = JS_IsFunction(ctx, after);
+		JS_FreeValue(ctx, after);
+		if (has) {
+			JS_FreeValue(ctx, r);
+			r = host_direct_call(h, h->atoms[HA_AFTER], 0, NULL);
+		}
+	}
+	JS_FreeValue(ctx, r);
+	perf_js(false);
+	s[RD_IN_SERVICE] = 0;
+	return v;
+}
+
+/*
+ * host.remioDirect(dmId, base, size, client, state, fault): the remio loop
+ * answers the 4-byte accesses to [base, base + size) of DM dmId by calling
+ * client.read / write / afterComplete itself (remio.c rm_serve_direct).
+ * Returns true. Throws RangeError for a DM not served by remioServe or with
+ * a range already, an empty range, a short state array; TypeError for a
+ * client without read and write methods or a fault that is not a function.
+ */
+static JSValue host_remio_direct(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm;
+	int64_t base, size;
+	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToInt64(ctx, &base, argv[1]) || JS_ToInt64(ctx, &size, argv[2]))
+		return JS_EXCEPTION;
+	struct rm_dm *d = rm_dm_find(dm);
+	if (!d || !d->reqs)
+		return JS_ThrowRangeError(ctx, "host.remioDirect: DM %u is not served by host.remioServe", (unsigned)dm);
+	if (d->direct_size)
+		return JS_ThrowRangeError(ctx, "host.remioDirect: DM %u has a range already", (unsigned)dm);
+	if (base < 0 || size <= 0)
+		return JS_ThrowRangeError(ctx, "host.remioDirect: empty or negative range");
+	size_t len;
+	uint8_t *st = host_typed_array_bytes(ctx, argv[4], &len);
+	if (!st)
+		return JS_EXCEPTION;
+	if (((uintptr_t)st & 3) || len < RD_WORDS * 4)
+		return JS_ThrowRangeError(ctx, "host.remioDirect: state needs a 4-byte aligned array of %d words", RD_WORDS);
+	static const char *const names[2] = { "read", "write" };
+	for (int i = 0; i < 2; i++) {
+		JSValue fn = JS_GetPropertyStr(ctx, argv[3], names[i]);
+		bool ok = JS_IsFunction(ctx, fn);
+		JS_FreeValue(ctx, fn);
+		if (!ok)
+			return JS_ThrowTypeError(ctx, "host.remioDirect: client.%s is not a function", names[i]);
+	}
+	if (!JS_IsFunction(ctx, argv[5]))
+		return JS_ThrowTypeError(ctx, "host.remioDirect: fault is not a function");
+	JSValue len2 = JS_NewInt32(ctx, 2);
+	JSValue hi = JS_NewTypedArray(ctx, 1, &len2, JS_TYPED_ARRAY_UINT32);
+	if (JS_IsException(hi))
+		return JS_EXCEPTION;
+	struct host_dm *h = d->binding;
+	h->direct[HD_THIS] = JS_DupValue(ctx, argv[3]);
+	h->direct[HD_FAULT] = JS_DupValue(ctx, argv[5]);
+	h->direct[HD_STATE] = JS_DupValue(ctx, argv[4]);
+	h->direct[HD_HI] = hi;
+	h->atoms[HA_READ] = JS_NewAtom(ctx, "read");
+	h->atoms[HA_WRITE] = JS_NewAtom(ctx, "write");
+	h->atoms[HA_AFTER] = JS_NewAtom(ctx, "afterComplete");
+	d->direct_state = (uint32_t *)st;
+	d->direct_base = (uint64_t)base;
+	d->direct_size = (uint64_t)size;
 	return JS_TRUE;
 }
 
@@ -1084,6 +1208,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remioBatch", 3, host_remio_batch),
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
 	JS_CFUNC_DEF("remioServe", 4, host_remio_serve),
+	JS_CFUNC_DEF("remioDirect", 6, host_remio_direct),
 	JS_CFUNC_DEF("vqAttach", 9, host_vq_attach),
 	JS_CFUNC_DEF("diskPlane", 9, host_disk_plane),
 	JS_CFUNC_DEF("diskRange", 2, host_disk_range),

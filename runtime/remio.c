@@ -223,6 +223,42 @@ static inline bool rm_is_queue_notify(const struct rm_dm *d, const struct remio_
 }
 
 /**
+ * Answers `r` through the DM's direct client (host.remioDirect) if it is an
+ * aligned 4-byte READ or WRITE in its range: one JS call (two for a write
+ * with deferred work) instead of a batch. A QueueNotify is completed before
+ * the call, as for a batch; anything else after it. Then NOTIFY if the
+ * client raised the DM's interrupt meanwhile. Returns false (nothing done)
+ * for any other request.
+ */
+static bool rm_serve_direct(struct rm_dm *d, const struct remio_result *r)
+{
+	if (r->width != 4 || (r->addr & 3) || r->addr - d->direct_base >= d->direct_size ||
+	    (r->op != REMIO_OP_READ && r->op != REMIO_OP_WRITE))
+		return false;
+	uint32_t *s = d->direct_state;
+	s[RD_REQUESTS]++;
+	s[r->op == REMIO_OP_READ ? RD_READS : RD_WRITES]++;
+	if (rm_is_queue_notify(d, r)) {
+		rm_answer(d, r, 0); /* returns nothing: the vCPU resumes while JS serves the queue */
+		rm_call_direct(d, true, r->addr, (uint32_t)r->value);
+	} else {
+		/* tracked while JS runs, as a batch's are: after a watchdog stop the clean-up completes it (and says so) */
+		rm_track(d->dm, r);
+		uint32_t v = rm_call_direct(d, r->op == REMIO_OP_WRITE, r->addr, (uint32_t)r->value);
+		if (rm_tracked(d->dm, (uint32_t)r->request_id)) {
+			rm_untrack(d->dm, (uint32_t)r->request_id);
+			rm_answer(d, r, r->op == REMIO_OP_READ ? v : 0);
+		}
+	}
+	if (s[RD_NOTIFY]) {
+		s[RD_NOTIFY] = 0;
+		s[RD_NOTIFIES]++;
+		rm_notify_dm(d);
+	}
+	return true;
+}
+
+/**
  * Hands the first `n` records of the batch to JS and completes those it
  * did not complete already (a READ with the value JS wrote), then sends
  * NOTIFY if JS asked for it.
@@ -265,7 +301,7 @@ bool rm_service(uint32_t intid)
 			break;
 		}
 		/* in order: nothing is answered in C while an earlier request waits for JS */
-		if (n == 0 && rm_serve_in_c(d, &r)) {
+		if (n == 0 && (rm_serve_in_c(d, &r) || (d->direct_size && rm_serve_direct(d, &r)))) {
 			if (!r.more)
 				break; /* see below */
 			continue;

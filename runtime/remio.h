@@ -67,6 +67,9 @@ struct rm_dm {
 	struct rs_shadow shadow; /**< the transport's register shadow (w == NULL: none) */
 	struct np_port *net; /**< the DM's port of the network plane (netplane.h; with blk.st), or NULL */
 	uint32_t net_port;   /**< its index in rm_net_switch.ports */
+	/** host.remioDirect's range: its 4-byte accesses call the JS client itself (size 0: none) */
+	uint64_t direct_base, direct_size;
+	uint32_t *direct_state; /**< its RD_WORDS state words (abi.h rd_word), shared with the dispatcher */
 	bool resume;      /**< stopped at RM_BOUND: serve again after the other interrupts */
 	uint32_t ask_errors, completion_errors; /**< non-zero statuses other than an ending EMPTY */
 	void *binding;    /**< the `host` binding's own record of this DM (its JS values) */
@@ -78,6 +81,16 @@ struct rm_dm {
  * RM_CALL_* bits (abi.h, from `RemioServeResult` in src/host.ts), or -1 if the call threw or was stopped by the watchdog.
  */
 int rm_call_js(struct rm_dm *d, uint32_t count);
+
+/**
+ * Calls the DM's direct client (host.remioDirect, runtime/host.c) for one
+ * 4-byte access at guest-physical `addr`: `read(addr, 4, hi)`, or
+ * `write(addr, 4, value, 0)` and `afterComplete()` if that returned true,
+ * with direct_state[RD_IN_SERVICE] set around the calls. An exception goes
+ * to the client's fault function. Returns the value read (0 after an
+ * exception; 0 for a write).
+ */
+uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value);
 
 /** The network plane's view of the switch (netplane.h), filled by the `host` binding (host.netSwitch, host.netPort). */
 extern struct np_switch rm_net_switch;

@@ -28,6 +28,14 @@ bool runtime_call(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv)
 /** runtime_call() that also returns the call's result converted with ToInt32 into *result (0 if it is not a number). */
 bool runtime_call_int(JSContext *ctx, JSValueConst fn, int argc, JSValueConst *argv, int32_t *result);
 /**
+ * Calls fn with `this_obj` under the watchdog's budget, as runtime_call()
+ * does, but hands a JS exception to the caller: returns the call's result
+ * (the caller frees it), or JS_EXCEPTION with *exc set to the exception
+ * (the caller frees it). A watchdog stop or an out-of-memory is reported
+ * here as for runtime_call(), and *exc is JS_UNDEFINED.
+ */
+JSValue runtime_call_this(JSContext *ctx, JSValueConst fn, JSValueConst this_obj, int argc, JSValueConst *argv, JSValue *exc);
+/**
  * Prints an uncaught exception with its stack, and a clear line for
  * out-of-memory or a watchdog stop; after a watchdog stop also completes the
  * remio requests left open (rm_complete_taken, remio.h) and calls the

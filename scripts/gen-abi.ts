@@ -58,6 +58,7 @@ export const ABI_ENUMS: AbiEnum[] = [
   { file: 'src/host.ts', ts: 'RemioStatus', prefix: 'REMIO_STATUS_' },
   { file: 'src/host.ts', ts: 'RemioReq', prefix: 'RQ_', cEnum: 'remio_req' },
   { file: 'src/host.ts', ts: 'RemioServeResult', prefix: 'RM_CALL_', suffix: 'u' },
+  { file: 'src/host.ts', ts: 'RemioDirectWord', prefix: 'RD_', cEnum: 'rd_word' },
   { file: 'src/virtio/spec.ts', ts: 'DeviceId', prefix: 'VIRTIO_ID_' },
   { file: 'src/virtio/spec.ts', ts: 'MmioReg', prefix: 'VIRTIO_MMIO_', hex: true },
   { file: 'src/virtio/spec.ts', ts: 'DeviceStatus', prefix: 'VIRTIO_STATUS_', suffix: 'u' },
@@ -85,6 +86,7 @@ export const ABI_ENUMS: AbiEnum[] = [
 export const ABI_VALUES: { c: string; value: number; source: string; hex?: boolean; suffix?: 'UL' }[] = [
   { c: 'HC_FID_BASE', value: host.HYPERCALL_FID_BASE, source: 'src/host.ts HYPERCALL_FID_BASE', hex: true, suffix: 'UL' },
   { c: 'REMIO_REQ_WORDS', value: host.REMIO_REQ_WORDS, source: 'src/host.ts REMIO_REQ_WORDS' },
+  { c: 'RD_WORDS', value: host.REMIO_DIRECT_WORDS, source: 'src/host.ts REMIO_DIRECT_WORDS' },
   { c: 'DP_WORDS', value: host.DATA_PLANE_WORDS, source: 'src/host.ts DATA_PLANE_WORDS' },
   { c: 'QUEUE_WORDS', value: host.QUEUE_WORDS, source: 'src/host.ts QUEUE_WORDS' },
   { c: 'VQ_CHAIN_WORDS', value: host.QUEUE_CHAIN_WORDS, source: 'src/host.ts QUEUE_CHAIN_WORDS' },
@@ -186,6 +188,7 @@ export function abiHeader(): string {
   for (const m of abiMembers(ABI_ENUMS.find((a) => a.ts === 'QueueWord')!)) {
     if (dp.find((d) => d.name === `Q_${m.name}`)?.value !== qNum + m.value) throw new Error(`DataPlaneWord.Q_${m.name} is not Q_NUM + QueueWord.${m.name}`);
   }
+  if (value('RD_WORDS') !== words('RemioDirectWord')) throw new Error('REMIO_DIRECT_WORDS is not the number of RemioDirectWord members');
   if (value('DP_WORDS') !== words('DataPlaneWord')) throw new Error('DATA_PLANE_WORDS is not the number of DataPlaneWord members');
   if (value('RS_WORDS') !== words('RegShadowWord') - 1 + value('RS_CONTROL_REGS')) {
     throw new Error('REG_SHADOW_WORDS is not RegShadowWord.REGS + REG_SHADOW_CONTROL_REGS');

@@ -110,6 +110,42 @@ export const enum RemioServeResult {
   NOTIFY = 1,
 }
 
+/**
+ * Words of a device model's service state, one Uint32Array of {@link
+ * REMIO_DIRECT_WORDS} per DM, shared by the dispatcher and the host's remio
+ * loop ({@link Host.remioDirect}).
+ */
+export const enum RemioDirectWord {
+  /** non-zero while JS serves the DM: an interrupt a device raises then is sent as NOTIFY when the service ends */
+  IN_SERVICE = 0,
+  /** set by JS during a service: send NOTIFY when it ends (whoever ends it clears this) */
+  NOTIFY,
+  /** requests the host answered through the client's methods (u32, wrapping; counted by the host, drained by the dispatcher) */
+  REQUESTS,
+  /** of them, READs */
+  READS,
+  /** of them, WRITEs */
+  WRITES,
+  /** NOTIFYs the host sent after such requests */
+  NOTIFIES,
+}
+
+/** Words of a {@link RemioDirectWord} state array. */
+export const REMIO_DIRECT_WORDS = 6;
+
+/**
+ * What {@link Host.remioDirect} calls: the methods of the dispatcher's
+ * `IoClient` (src/dispatcher/client.ts) it uses, with the client as `this`.
+ */
+export interface RemioDirectClient {
+  /** a 4-byte frontend load at guest-physical `addr`; returns the value (its low 32 bits count) */
+  read(addr: number, width: number, hi: Uint32Array): number;
+  /** a 4-byte frontend store of `lo` at `addr`; true: call afterComplete */
+  write(addr: number, width: number, lo: number, hi: number): boolean | void;
+  /** the work a store deferred */
+  afterComplete?(): void;
+}
+
 /** Heap figures of the JS engine's allocator, bytes. */
 export interface HeapStats {
   /** bytes of the heap region in all */
@@ -743,6 +779,33 @@ export interface Host {
    *   is not a function
    */
   remioServe?(dmId: number, intid: number, reqs: Uint32Array, handler: (count: number) => number): boolean;
+
+  /**
+   * Optional, with {@link Host.remioServe}: the host's remio loop answers
+   * each aligned 4-byte access to `[base, base + size)` of device model
+   * `dmId` that is first in its batch (nothing overtakes a request waiting
+   * for JS) by calling the client itself, with `client` as `this` and each
+   * method looked up at the call (as the batch handler does):
+   * `read(addr, 4, hi)`, whose value's low 32 bits go to the frontend, or
+   * `write(addr, 4, value, 0)` and, if that returns true,
+   * `afterComplete()` — what the dispatcher's batch handler does for such
+   * a request, in one JS call instead of the handler's loop and the
+   * client's call. A WRITE to a virtio-mmio window's QueueNotify is
+   * completed before the call (the frontend's vCPU runs on meanwhile),
+   * every other request after its calls. Around the calls the host sets
+   * `state[IN_SERVICE]`; after them it sends NOTIFY if `state[NOTIFY]` is
+   * set (and clears it); it counts in `state` ({@link RemioDirectWord}).
+   * An exception from a call goes to `fault(error)` and the request is
+   * answered 0 / dropped; after a watchdog stop the host goes on as for a
+   * batch ({@link Host.onWatchdog}). Other requests of the range (other
+   * widths, unaligned, behind a waiting one) still reach the batch
+   * handler. Source: runtime/remio.c.
+   * @throws RangeError for a DM not served by remioServe or given a range
+   *   already, an empty range, or a `state` shorter than {@link
+   *   REMIO_DIRECT_WORDS}; TypeError if `client.read`, `client.write` or
+   *   `fault` is not a function
+   */
+  remioDirect?(dmId: number, base: number, size: number, client: RemioDirectClient, state: Uint32Array, fault: (error: unknown) => void): boolean;
 
   /**
    * Optional: attaches a virtqueue to the host's C virtqueue

@@ -15,7 +15,7 @@
  * records and completes it from the same array; no allocation, no BigInt, no
  * closures per request.
  */
-import { RemioOp, RemioReq, RemioServeResult, RemioStatus, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
+import { RemioDirectWord, RemioOp, RemioReq, RemioServeResult, RemioStatus, REMIO_DIRECT_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
 import { WatchdogStop, type IoClient, type IoRange } from './client.ts';
 import { describeError, RateLimitedLog, type LogSink } from './log.ts';
 
@@ -76,8 +76,13 @@ interface DmState {
   ranges: IoRange[];
   counters: DmCounters;
   log: RateLimitedLog;
-  inService: boolean;
-  notifyPending: boolean;
+  /**
+   * Whether the DM is in service and a NOTIFY is due at its end
+   * ({@link RemioDirectWord}): shared with the host's remio loop, which also
+   * serves the DM's direct range ({@link Host.remioDirect}) and counts what
+   * it served there (drained by {@link Dispatcher.counters}).
+   */
+  svc: Uint32Array;
   rescheduled: boolean;
   /** NOTIFY for this DM (preallocated, handed to the DM's devices) */
   raise: () => void;
@@ -150,17 +155,17 @@ export class Dispatcher {
     if (this.dms[dmId]) throw new RangeError(`dmId ${dmId} added twice`);
     if (this.byIntid[backendIntid] !== undefined) throw new RangeError(`backend INTID ${backendIntid} used by two DMs`);
     if (this.count >= MAX_DEVICE_MODELS) throw new RangeError(`more than ${MAX_DEVICE_MODELS} device models`);
+    const svc = new Uint32Array(REMIO_DIRECT_WORDS);
     const dm: DmState = {
       info: { ...info },
       ranges: [],
       counters: { requests: 0, reads: 0, writes: 0, notifies: 0, errors: 0, services: 0, deferrals: 0 },
       log: new RateLimitedLog(this.sink, `dm ${dmId} (${info.name}): `),
-      inService: false,
-      notifyPending: false,
+      svc,
       rescheduled: false,
       // notify(dmId) without the call and the lookup
       raise: () => {
-        if (dm.inService) dm.notifyPending = true;
+        if (svc[RemioDirectWord.IN_SERVICE] !== 0) svc[RemioDirectWord.NOTIFY] = 1;
         else this.sendNotify(dm);
       },
       again: () => {
@@ -180,7 +185,10 @@ export class Dispatcher {
   }
 
   /**
-   * Routes accesses to `[base, base + size)` of DM `dmId` to `client`.
+   * Routes accesses to `[base, base + size)` of DM `dmId` to `client`. The
+   * first range of a DM served by the host's remio loop is also handed to
+   * it ({@link Host.remioDirect}, where the host has it): it then calls the
+   * client itself for the 4-byte accesses that need no batch.
    * @throws RangeError for an unknown DM or a range overlapping another of the same DM
    */
   register(dmId: number, base: number, size: number, client: IoClient): void {
@@ -190,6 +198,13 @@ export class Dispatcher {
       if (base < r.base + r.size && r.base < base + size) throw new RangeError(`range 0x${base.toString(16)}+0x${size.toString(16)} overlaps another client of dm ${dmId}`);
     }
     dm.ranges.push({ base, size, client });
+    if (dm.ranges.length === 1 && this.useHostLoop && this.host.remioServe && this.host.remioDirect) {
+      try {
+        this.host.remioDirect(dmId, base, size, client, dm.svc, (e: unknown) => this.fault(dm, client, e));
+      } catch (e) {
+        dm.log.log(`the host loop does not call the client itself (${describeError(e)}): every request goes through the batch handler`);
+      }
+    }
   }
 
   /** A function that raises DM `dmId`'s frontend interrupt (NOTIFY), for device transports. @throws RangeError for an unknown DM */
@@ -206,11 +221,27 @@ export class Dispatcher {
     return ids;
   }
 
-  /** Counters of DM `dmId` (the live object). @throws RangeError for an unknown DM */
+  /**
+   * Counters of DM `dmId` (the live object), with what the host's remio
+   * loop served in the DM's direct range since the last call added in
+   * (each such request counts as a service). @throws RangeError for an
+   * unknown DM
+   */
   counters(dmId: number): DmCounters {
     const dm = this.dms[dmId];
     if (!dm) throw new RangeError(`no device model ${dmId}`);
-    return dm.counters;
+    const s = dm.svc;
+    const c = dm.counters;
+    const n = s[RemioDirectWord.REQUESTS];
+    if (n !== 0 || s[RemioDirectWord.NOTIFIES] !== 0) {
+      c.requests += n;
+      c.services += n;
+      c.reads += s[RemioDirectWord.READS];
+      c.writes += s[RemioDirectWord.WRITES];
+      c.notifies += s[RemioDirectWord.NOTIFIES];
+      s[RemioDirectWord.REQUESTS] = s[RemioDirectWord.READS] = s[RemioDirectWord.WRITES] = s[RemioDirectWord.NOTIFIES] = 0;
+    }
+    return c;
   }
 
   /**
@@ -245,8 +276,9 @@ export class Dispatcher {
       this.sink(`remio: service of unknown device model ${dmId}`);
       return 0;
     }
-    if (dm.inService) return 0; // re-entered from a device callback: the running loop will see the work
-    dm.inService = true;
+    const svc = dm.svc;
+    if (svc[RemioDirectWord.IN_SERVICE] !== 0) return 0; // re-entered from a device callback: the running loop will see the work
+    svc[RemioDirectWord.IN_SERVICE] = 1;
     dm.counters.services++;
     const c = dm.counters;
     const reqs = this.reqs;
@@ -289,9 +321,9 @@ export class Dispatcher {
       dm.log.log(`service loop error: ${describeError(e)}`);
       if (taken > 0 && !completed) this.completeAfterError(dm, taken);
     } finally {
-      dm.inService = false;
-      if (dm.notifyPending) {
-        dm.notifyPending = false;
+      svc[RemioDirectWord.IN_SERVICE] = 0;
+      if (svc[RemioDirectWord.NOTIFY] !== 0) {
+        svc[RemioDirectWord.NOTIFY] = 0;
         this.sendNotify(dm);
       }
     }
@@ -317,9 +349,10 @@ export class Dispatcher {
         reqs[b + RemioReq.VALUE_HI] = 0;
       }
     }
-    dm.inService = false;
-    if (!dm.notifyPending) return 0;
-    dm.notifyPending = false;
+    const svc = dm.svc;
+    svc[RemioDirectWord.IN_SERVICE] = 0;
+    if (svc[RemioDirectWord.NOTIFY] === 0) return 0;
+    svc[RemioDirectWord.NOTIFY] = 0;
     dm.counters.notifies++;
     return RemioServeResult.NOTIFY;
   }
@@ -352,6 +385,7 @@ export class Dispatcher {
     const ranges = dm.ranges;
     const defaultClient = this.defaultClient;
     const log = dm.log;
+    const svc = dm.svc;
     // the range the last request fell in (none yet: an empty one)
     let lastClient = defaultClient;
     let lastBase = 0;
@@ -361,7 +395,7 @@ export class Dispatcher {
       // counted once per batch: a property update costs QuickJS more than the request's arithmetic
       let reads = 0;
       let writes = 0;
-      if (hostLoop) dm.inService = true;
+      if (hostLoop) svc[RemioDirectWord.IN_SERVICE] = 1;
       try {
         for (let i = 0, b = 0; i < n; i++, b += REMIO_REQ_WORDS) {
           // below 4 GiB (every window of the platforms) an int, not a double: QuickJS's fast paths
@@ -431,9 +465,9 @@ export class Dispatcher {
         if (!hostLoop) throw e;
         return this.serveFailed(dm, reqs, n, e);
       }
-      dm.inService = false;
-      if (!dm.notifyPending) return 0;
-      dm.notifyPending = false;
+      svc[RemioDirectWord.IN_SERVICE] = 0;
+      if (svc[RemioDirectWord.NOTIFY] === 0) return 0;
+      svc[RemioDirectWord.NOTIFY] = 0;
       c.notifies++;
       return RemioServeResult.NOTIFY;
     };
@@ -476,9 +510,9 @@ export class Dispatcher {
   recoverAfterWatchdog(): number {
     let recovered = 0;
     for (const dm of this.dms) {
-      if (dm === undefined || !dm.inService) continue;
+      if (dm === undefined || dm.svc[RemioDirectWord.IN_SERVICE] === 0) continue;
       recovered++;
-      dm.inService = false;
+      dm.svc[RemioDirectWord.IN_SERVICE] = 0;
       dm.counters.errors++;
       const stop = new WatchdogStop(`stopped by the watchdog while serving dm ${dm.info.dmId}: a call into the device ran past its time budget`);
       let told = false;
@@ -492,8 +526,8 @@ export class Dispatcher {
         }
       }
       if (!told) dm.log.log('service stopped by the watchdog; its requests were completed (reads answered 0, writes dropped)');
-      if (dm.notifyPending) {
-        dm.notifyPending = false;
+      if (dm.svc[RemioDirectWord.NOTIFY] !== 0) {
+        dm.svc[RemioDirectWord.NOTIFY] = 0;
         this.sendNotify(dm);
       }
       // unconditionally: a stop may have come between setting `rescheduled` and the timer
@@ -538,8 +572,8 @@ export class Dispatcher {
   notify(dmId: number): void {
     const dm = this.dms[dmId];
     if (!dm) return;
-    if (dm.inService) {
-      dm.notifyPending = true;
+    if (dm.svc[RemioDirectWord.IN_SERVICE] !== 0) {
+      dm.svc[RemioDirectWord.NOTIFY] = 1;
       return;
     }
     this.sendNotify(dm);

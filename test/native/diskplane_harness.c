@@ -86,10 +86,16 @@ void pt_mmio_write32(uint64_t addr, uint32_t value)
 
 void pt_irq_unmask(uint32_t intid) { (void)intid; }
 
-/* the DM serves no JS batch here */
+/* the DM serves no JS batch and has no direct range here */
 int rm_call_js(struct rm_dm *d, uint32_t count)
 {
 	(void)d, (void)count;
+	exit(8);
+}
+
+uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value)
+{
+	(void)d, (void)write, (void)addr, (void)value;
 	exit(8);
 }
 

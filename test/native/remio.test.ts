@@ -7,7 +7,9 @@
  * a shadowed Status), InterruptACK writes, QueueNotify writes, reads and
  * writes only JS answers, in random order and number (past the loop's
  * bound of 256 too), small batches, JS calls that answer, throw or are
- * stopped by the watchdog, an ASK that fails.
+ * stopped by the watchdog, an ASK that fails, with and without a direct
+ * range (host.remioDirect: 4-byte accesses the loop hands to the client
+ * one call each).
  *
  * The log of hypercalls and JS calls must equal what remio.h promises,
  * written out here as a model: requests answered in the order Bao gave
@@ -17,7 +19,10 @@
  * batch completed after the call (a READ with JS's value, or 0 if the call
  * threw or was stopped), exactly once, NOTIFY after a batch that asked for
  * it, the loop stopping at its bound and marking the interrupt pending
- * again.
+ * again; a request first in its batch that C does not answer and the
+ * direct range holds goes to one direct call instead (a QueueNotify
+ * completed before it, anything else after it unless the watchdog's
+ * clean-up did), NOTIFY after it if asked, and counted.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -41,6 +46,8 @@ interface Scenario {
   records: number;
   irqRegs: boolean;
   shadow: boolean;
+  /** a direct range over the window's first 0x100 bytes */
+  direct: boolean;
   intStatus: number;
   askErrorAt: number;
   askErrorStatus: number;
@@ -66,13 +73,13 @@ function makeScenario(seed: number): Scenario {
   const modes: number[] = [];
   for (let i = 0; i < 64; i++) modes.push((r(10) === 0 ? 1 : r(12) === 0 ? 2 : 0) | (r(2) ? 0x100 : 0));
   return {
-    seed, reqs, records: 1 + r(6), irqRegs: r(4) !== 0, shadow: r(3) !== 0, intStatus: r(4),
+    seed, reqs, records: 1 + r(6), irqRegs: r(4) !== 0, shadow: r(3) !== 0, direct: r(2) === 0, intStatus: r(4),
     askErrorAt: r(6) === 0 ? r(n + 1) : 0xffffffff, askErrorStatus: -1 - r(3), modes,
   };
 }
 
 /** What the seeds reached, summed by {@link model}. */
-const seen = { inC: 0, calls: 0, early: 0, thrown: 0, stopped: 0, notified: 0, bound: 0 };
+const seen = { inC: 0, calls: 0, early: 0, thrown: 0, stopped: 0, notified: 0, bound: 0, direct: 0, directStopped: 0, directNotified: 0 };
 
 /** The log remio.h promises for `s` (the harness's format). */
 function model(s: Scenario): number[] {
@@ -99,6 +106,32 @@ function model(s: Scenario): number[] {
       return 0;
     }
     return null;
+  };
+  const counts = [0, 0, 0, 0]; // the direct range's requests, reads, writes, notifies
+  const direct = (q: Req): void => {
+    seen.direct++;
+    const m = calls < s.modes.length ? s.modes[calls] : 0;
+    calls++;
+    const notifyOp = q.op === WRITE && q.off === MmioReg.QueueNotify;
+    counts[0]++;
+    counts[q.op === READ ? 1 : 2]++;
+    if (notifyOp) complete(q, 0);
+    else tracked.set(q.rid, q);
+    log.push(9, q.op === WRITE ? 1 : 0, q.off, q.op === WRITE ? q.value : 0);
+    if ((m & 0xff) === 2) {
+      seen.directStopped++;
+      for (const rid of [...tracked.keys()].sort((a, b) => a - b)) complete(tracked.get(rid)!, 0);
+      tracked.clear();
+    }
+    if (!notifyOp && tracked.get(q.rid) === q) {
+      tracked.delete(q.rid);
+      complete(q, q.op === READ && (m & 0xff) === 0 ? 0x2000 + q.off : 0);
+    }
+    if ((m & 0xff) === 0 && (m & 0x100) !== 0) {
+      log.push(3);
+      counts[3]++;
+      seen.directNotified++;
+    }
   };
   let batch: (Req & { early?: boolean })[] = [];
   const flush = (): void => {
@@ -154,6 +187,11 @@ function model(s: Scenario): number[] {
         if (!more) break;
         continue;
       }
+      if (s.direct && q.width === 4 && (q.off & 3) === 0 && q.off < 0x100 && (q.op === READ || q.op === WRITE)) {
+        direct(q);
+        if (!more) break;
+        continue;
+      }
     }
     const b: Req & { early?: boolean } = q;
     batch.push(b);
@@ -172,6 +210,7 @@ function model(s: Scenario): number[] {
     log.push(6, INTID);
     seen.bound++;
   }
+  if (s.direct) log.push(10, ...counts);
   log.push(0);
   return log;
 }
@@ -180,7 +219,7 @@ function model(s: Scenario): number[] {
 function encode(s: Scenario): Buffer {
   const w: number[] = [s.reqs.length];
   for (const q of s.reqs) w.push(q.off, q.op, q.value, q.width, q.rid);
-  w.push(s.records, (s.irqRegs ? 1 : 0) | (s.shadow ? 2 : 0), s.intStatus, s.askErrorAt, s.askErrorStatus >>> 0, s.modes.length, ...s.modes);
+  w.push(s.records, (s.irqRegs ? 1 : 0) | (s.shadow ? 2 : 0) | (s.direct ? 4 : 0), s.intStatus, s.askErrorAt, s.askErrorStatus >>> 0, s.modes.length, ...s.modes);
   return Buffer.from(new Uint32Array(w).buffer);
 }
 
@@ -202,7 +241,7 @@ test('the remio loop answers, batches, completes and notifies as remio.h promise
   assert.is(at, words.length, 'the harness wrote more than the model');
   // the seeds reach every path
   assert.ok(seen.inC > 1000 && seen.calls > 1000 && seen.early > 500 && seen.thrown > 50 && seen.stopped > 30 &&
-    seen.notified > 300 && seen.bound > 50, JSON.stringify(seen));
+    seen.notified > 300 && seen.bound > 50 && seen.direct > 1000 && seen.directStopped > 30 && seen.directNotified > 300, JSON.stringify(seen));
 });
 
 test.run();

@@ -6,7 +6,8 @@
  * (u32 words): the number of requests, then per request: window offset,
  * op, value, width, (unused); the batch's records; data-plane flags
  * (bit 0: the interrupt registers in C, bit 1: a register shadow holding
- * Status = 0xf); InterruptStatus; the ASK that fails (index, or ~0) and
+ * Status = 0xf, bit 2: a direct range over the window's first 0x100
+ * bytes); InterruptStatus; the ASK that fails (index, or ~0) and
  * its status; the number of JS calls scripted, then per call: mode (0
  * answer, 1 throw, 2 watchdog stop) | NOTIFY wanted << 8.
  * Request ids are the lowest free, as Bao gives them: an id completed
@@ -15,8 +16,11 @@
  * writes a log of u32 words: [1 rid op value] a completion accepted,
  * [2 rid] a completion refused (not PROCESSING), [3] NOTIFY, [4 n rid…]
  * a JS call with its records, [5] the ASK that ended the loop, [6 intid]
- * an interrupt marked pending again; [7] when rm_service() served the
- * interrupt ([8] when not), then [0] at the end.
+ * an interrupt marked pending again; [9 write offset value] a direct call
+ * (rm_call_direct, which follows the same scripted modes; a READ it
+ * answers gets 0x2000 + offset); [7] when rm_service() served the
+ * interrupt ([8] when not), then with a direct range [10 requests reads
+ * writes notifies] its counters, then [0] at the end.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -135,6 +139,25 @@ int rm_call_js(struct rm_dm *d, uint32_t count)
 	return (m >> 8) & 1 ? RM_CALL_NOTIFY : 0;
 }
 
+uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value)
+{
+	put(9);
+	put(write);
+	put((uint32_t)(addr - WINDOW));
+	put(value);
+	uint32_t m = calls < nmodes ? modes[calls] : 0;
+	calls++;
+	if ((m & 0xff) == 1)
+		return 0; /* the client threw: host.c hands it to the fault function */
+	if ((m & 0xff) == 2) {
+		rm_complete_taken(); /* what the runtime does after a watchdog stop */
+		return 0;
+	}
+	if ((m >> 8) & 1)
+		d->direct_state[RD_NOTIFY] = 1;
+	return write ? 0 : 0x2000 + (uint32_t)(addr - WINDOW);
+}
+
 int main(void)
 {
 	static uint32_t batch[1024 * REMIO_REQ_WORDS];
@@ -172,8 +195,20 @@ int main(void)
 		d->blk = (struct dp_blk){ .st = st };
 		d->window = WINDOW;
 		d->shadow = (struct rs_shadow){ .w = shadow, .config = config, .config_size = sizeof config };
+		static uint32_t direct[RD_WORDS];
+		memset(direct, 0, sizeof direct);
+		d->direct_state = direct;
+		d->direct_base = WINDOW;
+		d->direct_size = flags & 4 ? 0x100 : 0;
 		put(rm_service(INTID) ? 7 : 8);
 		rm_resume();
+		if (flags & 4) {
+			put(10);
+			put(direct[RD_REQUESTS]);
+			put(direct[RD_READS]);
+			put(direct[RD_WRITES]);
+			put(direct[RD_NOTIFIES]);
+		}
 		put(0);
 		fflush(stdout);
 	}

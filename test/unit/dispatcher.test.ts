@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Dispatcher } from '../../src/dispatcher/dispatcher.ts';
 import type { IoClient } from '../../src/dispatcher/client.ts';
-import type { Host } from '../../src/host.ts';
+import { RemioDirectWord, REMIO_DIRECT_WORDS, type Host } from '../../src/host.ts';
 import { SimBao, type SimRequest } from '../sim/bao.ts';
 import { testPlatform } from '../sim/platforms.ts';
 import { makeSystem } from '../driver/system.ts';
@@ -113,6 +113,67 @@ test('NOTIFYs raised during a service are coalesced into one; outside a service 
   raise();
   assert.is(sim.notifyCount(0), 2);
   assert.is(disp.counters(0).notifies, 2);
+});
+
+test('a host with its own remio loop gets each DM\'s first range for direct calls; what it serves there is drained into the counters; an interrupt raised during its call waits for its NOTIFY', () => {
+  const sim = new SimBao(testPlatform(), { seed: 7 });
+  const logs: string[] = [];
+  const direct: { dm: number; base: number; size: number; client: unknown; state: Uint32Array; fault: (e: unknown) => void }[] = [];
+  let refuse = false;
+  const host: Host = Object.assign(Object.create(sim) as SimBao, {
+    remioServe: () => true,
+    remioDirect(dm: number, base: number, size: number, client: unknown, state: Uint32Array, fault: (e: unknown) => void): boolean {
+      if (refuse) throw new RangeError('no room');
+      direct.push({ dm, base, size, client, state, fault });
+      return true;
+    },
+  });
+  const disp = new Dispatcher(host, { log: (l) => logs.push(l) });
+  disp.addDeviceModel({ dmId: 0, name: 'vda', backendIntid: 144 });
+  disp.addDeviceModel({ dmId: 1, name: 'hwrng', backendIntid: 146 });
+  const raise = disp.interruptFor(0);
+  let faults: unknown[] = [];
+  const c0: IoClient = { read: () => { raise(); return 7; }, write: () => false, fault: (e) => { faults.push(e); } };
+  disp.register(0, WIN0, 0x200, c0);
+  disp.register(0, WIN0 + 0x1000, 0x200, { read: () => 0, write: () => {} });
+  assert.is(direct.length, 1, 'the first range of a DM only');
+  const d = direct[0];
+  assert.equal([d.dm, d.base, d.size, d.client === c0, d.state.length], [0, WIN0, 0x200, true, REMIO_DIRECT_WORDS]);
+  // the host's call: in service, the client raises the interrupt: no hypercall, the NOTIFY word instead
+  d.state[RemioDirectWord.IN_SERVICE] = 1;
+  assert.is((d.client as IoClient).read(WIN0 + 0x70, 4, new Uint32Array(2)), 7);
+  d.state[RemioDirectWord.IN_SERVICE] = 0;
+  assert.is(d.state[RemioDirectWord.NOTIFY], 1);
+  assert.is(sim.notifyCount(0), 0);
+  // the host sent it, and counted two reads, a write and the NOTIFY
+  d.state[RemioDirectWord.NOTIFY] = 0;
+  d.state[RemioDirectWord.REQUESTS] = 3;
+  d.state[RemioDirectWord.READS] = 2;
+  d.state[RemioDirectWord.WRITES] = 1;
+  d.state[RemioDirectWord.NOTIFIES] = 1;
+  const k = disp.counters(0);
+  assert.equal([k.requests, k.reads, k.writes, k.notifies, k.services], [3, 2, 1, 1, 3]);
+  assert.equal([...d.state], [0, 0, 0, 0, 0, 0], 'drained');
+  assert.is(disp.counters(0).requests, 3, 'once');
+  // outside a service the interrupt is a NOTIFY at once
+  raise();
+  assert.is(sim.notifyCount(0), 1);
+  // an exception the host caught goes to the client's fault handler and is counted
+  d.fault(new TypeError('boom'));
+  assert.is(faults.length, 1);
+  assert.ok(logs.some((l) => l.includes('TypeError: boom')));
+  assert.is(disp.counters(0).errors, 1);
+  // a host that refuses: logged, the range still routes through the batch handler
+  refuse = true;
+  disp.register(1, WIN_RNG, 0x200, { read: () => 0x99, write: () => {} });
+  assert.ok(logs.some((l) => l.includes('dm 1 (hwrng)') && l.includes('no room')));
+  // a dispatcher told not to use the host loop never asks
+  refuse = false;
+  const plain = new Dispatcher(host, { hostLoop: false, log: () => {} });
+  plain.addDeviceModel({ dmId: 2, name: 'x', backendIntid: 150 });
+  plain.register(2, WIN0 + 0x2000, 0x200, { read: () => 0, write: () => {} });
+  assert.is(direct.length, 1);
+  faults = [];
 });
 
 test('the ASK loop is bounded: more requests than the bound are served from a timer', () => {

@@ -11,12 +11,12 @@ const host: Host = native;
 function check(name: string, ok: boolean, detail: string): void {
   host.write(`CHECK ${name} ${ok ? 'ok' : 'FAIL'} ${detail}\n`);
 }
-function throwsRange(name: string, f: () => unknown): void {
+function throwsRange(name: string, f: () => unknown, kind: typeof RangeError | typeof TypeError = RangeError): void {
   try {
     f();
     check(name, false, 'did not throw');
   } catch (e) {
-    check(name, e instanceof RangeError, String(e));
+    check(name, e instanceof kind, String(e));
   }
 }
 
@@ -66,4 +66,16 @@ const before = dst.join(',');
 throwsRange('copy-outside', () => host.copy!(dst, 60, src, 0, 8));
 throwsRange('copy-negative', () => host.copy!(dst, 0, src, -1, 8));
 check('copy-outside-untouched', dst.join(',') === before, 'a refused copy writes nothing');
+// host.remioDirect: only for a DM the remio loop serves, once, with a whole state array and functions
+const client = { read: () => 0, write: () => false };
+const state = new Uint32Array(6);
+const fault = (): void => {};
+const dm = platform.devices[0];
+throwsRange('direct-unserved-dm', () => host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, client, state, fault));
+host.remioServe!(dm.dmId, dm.backendIntid, new Uint32Array(8), () => 0);
+throwsRange('direct-short-state', () => host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, client, new Uint32Array(5), fault));
+throwsRange('direct-no-write', () => host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, { read: () => 0 } as never, state, fault), TypeError);
+throwsRange('direct-no-fault', () => host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, client, state, 7 as never), TypeError);
+check('direct-registered', host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, client, state, fault) === true, 'a served DM takes one range');
+throwsRange('direct-second-range', () => host.remioDirect!(dm.dmId, dm.window.base + dm.window.size, dm.window.size, client, state, fault));
 host.powerOff(0);
