@@ -62,6 +62,24 @@ static uint8_t *host_typed_array_bytes(JSContext *ctx, JSValueConst v, size_t *l
 	return p + off;
 }
 
+/**
+ * The words of typed array `v` if it is 4-byte aligned and holds at least
+ * `words` of them, else NULL with an exception set (a RangeError naming
+ * host.`fn` and its argument `what`).
+ */
+static uint32_t *host_word_array(JSContext *ctx, JSValueConst v, uint32_t words, const char *fn, const char *what)
+{
+	size_t len;
+	uint8_t *p = host_typed_array_bytes(ctx, v, &len);
+	if (!p)
+		return NULL;
+	if (((uintptr_t)p & 3) || len < (size_t)words * 4) {
+		JS_ThrowRangeError(ctx, "host.%s: %s needs a 4-byte aligned array of %u words", fn, what, (unsigned)words);
+		return NULL;
+	}
+	return (uint32_t *)p;
+}
+
 static JSValue host_write(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	size_t len;
@@ -503,12 +521,9 @@ static JSValue host_remio_direct(JSContext *ctx, JSValueConst this_val, int argc
 		return JS_ThrowRangeError(ctx, "host.remioDirect: DM %u has a range already", (unsigned)dm);
 	if (base < 0 || size <= 0)
 		return JS_ThrowRangeError(ctx, "host.remioDirect: empty or negative range");
-	size_t len;
-	uint8_t *st = host_typed_array_bytes(ctx, argv[4], &len);
+	uint32_t *st = host_word_array(ctx, argv[4], RD_WORDS, "remioDirect", "state");
 	if (!st)
 		return JS_EXCEPTION;
-	if (((uintptr_t)st & 3) || len < RD_WORDS * 4)
-		return JS_ThrowRangeError(ctx, "host.remioDirect: state needs a 4-byte aligned array of %d words", RD_WORDS);
 	static const char *const names[2] = { "read", "write" };
 	for (int i = 0; i < 2; i++) {
 		JSValue fn = JS_GetPropertyStr(ctx, argv[3], names[i]);
@@ -531,7 +546,7 @@ static JSValue host_remio_direct(JSContext *ctx, JSValueConst this_val, int argc
 	h->atoms[HA_READ] = JS_NewAtom(ctx, "read");
 	h->atoms[HA_WRITE] = JS_NewAtom(ctx, "write");
 	h->atoms[HA_AFTER] = JS_NewAtom(ctx, "afterComplete");
-	d->direct_state = (uint32_t *)st;
+	d->direct_state = st;
 	d->direct_base = (uint64_t)base;
 	d->direct_size = (uint64_t)size;
 	return JS_TRUE;
@@ -568,13 +583,10 @@ static JSValue host_data_plane(JSContext *ctx, JSValueConst this_val, int argc, 
 	uint32_t dm, intid;
 	if (JS_ToUint32(ctx, &dm, argv[0]) || JS_ToUint32(ctx, &intid, argv[1]))
 		return JS_EXCEPTION;
-	size_t len;
-	uint8_t *stp = host_typed_array_bytes(ctx, argv[2], &len);
+	uint32_t *stp = host_word_array(ctx, argv[2], DP_WORDS, "dataPlane", "state");
 	if (!stp)
 		return JS_EXCEPTION;
-	if (((uintptr_t)stp & 3) || len < DP_WORDS * 4)
-		return JS_ThrowRangeError(ctx, "host.dataPlane: state needs a 4-byte aligned array of %d words", DP_WORDS);
-	struct dp_blk blk = { .st = (uint32_t *)stp };
+	struct dp_blk blk = { .st = stp };
 	if (!(blk.shmem = host_region_bytes(ctx, argv[3], "shmem", &blk.shmem_size)))
 		return JS_EXCEPTION;
 	/* no disk: the interrupt registers only */
@@ -608,12 +620,10 @@ static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, 
 	uint32_t dm;
 	if (JS_ToUint32(ctx, &dm, argv[0]))
 		return JS_EXCEPTION;
-	size_t len, config_len;
-	uint8_t *w = host_typed_array_bytes(ctx, argv[1], &len);
+	size_t config_len;
+	uint32_t *w = host_word_array(ctx, argv[1], RS_WORDS, "regShadow", "shadow");
 	if (!w)
 		return JS_EXCEPTION;
-	if (((uintptr_t)w & 3) || len < RS_WORDS * 4)
-		return JS_ThrowRangeError(ctx, "host.regShadow: shadow needs a 4-byte aligned array of %d words", RS_WORDS);
 	uint8_t *config = host_typed_array_bytes(ctx, argv[2], &config_len);
 	if (!config)
 		return JS_EXCEPTION;
@@ -623,7 +633,7 @@ static JSValue host_reg_shadow(JSContext *ctx, JSValueConst this_val, int argc, 
 	if (d->shadow.w)
 		return JS_ThrowRangeError(ctx, "host.regShadow: DM %u has one already", dm);
 	struct host_dm *h = d->binding;
-	d->shadow = (struct rs_shadow){ .w = (uint32_t *)w, .config = config,
+	d->shadow = (struct rs_shadow){ .w = w, .config = config,
 					.config_size = config_len > 0xffffffffu ? 0xffffffffu : (uint32_t)config_len };
 	h->shadow[0] = JS_DupValue(ctx, argv[1]);
 	h->shadow[1] = JS_DupValue(ctx, argv[2]);
