@@ -13,7 +13,10 @@
  * Hot path: two host calls per interrupt, not three per request: the host
  * takes the batch with ASK into one preallocated `Uint32Array` of request
  * records and completes it from the same array; no allocation, no BigInt, no
- * closures per request.
+ * closures per request. A host with its own remio loop ({@link
+ * Host.remioServe}) hands the batches to one handler closure per DM, and,
+ * given the DM's range ({@link Host.remioDirect}), calls the client itself
+ * for a lone 4-byte register access: the handler's loop is then skipped.
  */
 import { RemioDirectWord, RemioOp, RemioReq, RemioServeResult, RemioStatus, REMIO_DIRECT_WORDS, REMIO_OUT_WORDS, REMIO_REQ_WORDS, type Host } from '../host.ts';
 import { WatchdogStop, type IoClient, type IoRange } from './client.ts';
