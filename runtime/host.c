@@ -440,28 +440,41 @@ static JSValue host_remio_serve(JSContext *ctx, JSValueConst this_val, int argc,
 	return JS_TRUE;
 }
 
-/**
- * Calls method `name` of the DM's direct client, looked up at each call as
- * the dispatcher's batch handler does (a method replaced after the
- * registration is the one called). An exception, a missing method included,
- * goes to the client's fault function. Returns the result (undefined after
- * an exception).
- */
-static JSValue host_direct_call(struct host_dm *h, JSAtom name, int argc, JSValueConst *argv)
+/** Hands exception `exc` (consumed; undefined after a watchdog stop, reported already) to the DM's fault function. */
+static void host_direct_fault(struct host_dm *h, JSValue exc)
 {
-	JSContext *ctx = h->ctx;
-	JSValue fn = JS_GetProperty(ctx, h->direct[HD_THIS], name);
-	JSValue exc = JS_UNDEFINED;
-	JSValue r = JS_IsException(fn) ? fn : runtime_call_this(ctx, fn, h->direct[HD_THIS], argc, argv, &exc);
-	JS_FreeValue(ctx, fn);
+	if (!JS_IsUndefined(exc))
+		runtime_call(h->ctx, h->direct[HD_FAULT], 1, (JSValueConst *)&exc);
+	JS_FreeValue(h->ctx, exc);
+}
+
+/**
+ * Method `name` of the DM's direct client, looked up at each call as the
+ * dispatcher's batch handler does (a method replaced after the
+ * registration is the one called); JS_EXCEPTION after handing a throwing
+ * getter's exception to the fault function.
+ */
+static JSValue host_direct_method(struct host_dm *h, JSAtom name)
+{
+	JSValue fn = JS_GetProperty(h->ctx, h->direct[HD_THIS], name);
+	if (JS_IsException(fn))
+		host_direct_fault(h, JS_GetException(h->ctx));
+	return fn;
+}
+
+/**
+ * Calls `fn` (consumed) with the DM's direct client as `this`. An
+ * exception, `fn` not being a function included, goes to the client's
+ * fault function. Returns the result (undefined after an exception).
+ */
+static JSValue host_direct_call(struct host_dm *h, JSValue fn, int argc, JSValueConst *argv)
+{
+	JSValue exc;
+	JSValue r = runtime_call_this(h->ctx, fn, h->direct[HD_THIS], argc, argv, &exc);
+	JS_FreeValue(h->ctx, fn);
 	if (!JS_IsException(r))
 		return r;
-	if (JS_IsException(fn))
-		exc = JS_GetException(ctx);
-	if (!JS_IsUndefined(exc)) {
-		runtime_call(ctx, h->direct[HD_FAULT], 1, (JSValueConst *)&exc);
-		JS_FreeValue(ctx, exc);
-	}
+	host_direct_fault(h, exc);
 	return JS_UNDEFINED;
 }
 
@@ -476,7 +489,8 @@ uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t val
 	uint32_t v = 0;
 	s[RD_IN_SERVICE] = 1;
 	perf_js(true);
-	JSValue r = host_direct_call(h, h->atoms[write ? HA_WRITE : HA_READ], write ? 4 : 3, argv);
+	JSValue fn = host_direct_method(h, h->atoms[write ? HA_WRITE : HA_READ]);
+	JSValue r = JS_IsException(fn) ? JS_UNDEFINED : host_direct_call(h, fn, write ? 4 : 3, argv);
 	if (!write) {
 		int32_t i = 0;
 		if (JS_VALUE_GET_TAG(r) == JS_TAG_INT)
@@ -486,12 +500,11 @@ uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t val
 		v = (uint32_t)i; /* ToInt32: the low 32 bits, as a store into the batch's Uint32Array keeps */
 	} else if (JS_VALUE_GET_TAG(r) == JS_TAG_BOOL && JS_VALUE_GET_BOOL(r)) {
 		/* deferred work: afterComplete, if the client has one (as the batch handler asks) */
-		JSValue after = JS_GetProperty(ctx, h->direct[HD_THIS], h->atoms[HA_AFTER]);
-		bool has = JS_IsFunction(ctx, after);
-		JS_FreeValue(ctx, after);
-		if (has) {
-			JS_FreeValue(ctx, r);
-			r = host_direct_call(h, h->atoms[HA_AFTER], 0, NULL);
+		JSValue after = host_direct_method(h, h->atoms[HA_AFTER]);
+		if (JS_IsFunction(ctx, after)) {
+			JS_FreeValue(ctx, host_direct_call(h, after, 0, NULL));
+		} else {
+			JS_FreeValue(ctx, after);
 		}
 	}
 	JS_FreeValue(ctx, r);

@@ -12,6 +12,7 @@
  * 32-bit low/high halves, never BigInt; hot-path results are written into
  * caller-owned typed arrays so that no call allocates.
  */
+import type { IoClient } from './dispatcher/client.ts';
 
 /**
  * Bao hypercall ids (Bao `src/core/inc/hypercall.h`): the SMCCC function
@@ -132,19 +133,6 @@ export const enum RemioDirectWord {
 
 /** Words of a {@link RemioDirectWord} state array. */
 export const REMIO_DIRECT_WORDS = 6;
-
-/**
- * What {@link Host.remioDirect} calls: the methods of the dispatcher's
- * `IoClient` (src/dispatcher/client.ts) it uses, with the client as `this`.
- */
-export interface RemioDirectClient {
-  /** a 4-byte frontend load at guest-physical `addr`; returns the value (its low 32 bits count) */
-  read(addr: number, width: number, hi: Uint32Array): number;
-  /** a 4-byte frontend store of `lo` at `addr`; true: call afterComplete */
-  write(addr: number, width: number, lo: number, hi: number): boolean | void;
-  /** the work a store deferred */
-  afterComplete?(): void;
-}
 
 /** Heap figures of the JS engine's allocator, bytes. */
 export interface HeapStats {
@@ -805,7 +793,7 @@ export interface Host {
    *   REMIO_DIRECT_WORDS}; TypeError if `client.read`, `client.write` or
    *   `fault` is not a function
    */
-  remioDirect?(dmId: number, base: number, size: number, client: RemioDirectClient, state: Uint32Array, fault: (error: unknown) => void): boolean;
+  remioDirect?(dmId: number, base: number, size: number, client: IoClient, state: Uint32Array, fault: (error: unknown) => void): boolean;
 
   /**
    * Optional: attaches a virtqueue to the host's C virtqueue
