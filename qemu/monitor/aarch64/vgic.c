@@ -56,11 +56,21 @@ static bool vgic_bit(const uint64_t *map, uint32_t intid)
     return (map[intid / 64] >> (intid % 64)) & 1;
 }
 
+/** Sets (`on`) or clears bit `intid` of the bitmap `map`. */
+static void vgic_bit_put(uint64_t *map, uint32_t intid, bool on)
+{
+    if (on) {
+        map[intid / 64] |= 1UL << (intid % 64);
+    } else {
+        map[intid / 64] &= ~(1UL << (intid % 64));
+    }
+}
+
 /** Marks `intid` pending (not yet in a list register). Caller holds g->lock. */
 static void vgic_set_pending(struct vgic *g, uint32_t intid)
 {
     if (!vgic_bit(g->pend, intid)) {
-        g->pend[intid / 64] |= 1UL << (intid % 64);
+        vgic_bit_put(g->pend, intid, true);
         g->npending++;
     }
 }
@@ -69,7 +79,7 @@ static void vgic_set_pending(struct vgic *g, uint32_t intid)
 static void vgic_clear_pending(struct vgic *g, uint32_t intid)
 {
     if (vgic_bit(g->pend, intid)) {
-        g->pend[intid / 64] &= ~(1UL << (intid % 64));
+        vgic_bit_put(g->pend, intid, false);
         g->npending--;
     }
 }
@@ -354,11 +364,7 @@ static bool vgic_emulate_bank(struct vm *vm, uint64_t off, uint32_t width, bool 
                 if (!write) {
                     v |= (uint64_t)vgic_bit(g->enab, i) << b;
                 } else if (bit) {
-                    if (bank == 0x100) {
-                        g->enab[i / 64] |= 1UL << (i % 64);
-                    } else {
-                        g->enab[i / 64] &= ~(1UL << (i % 64));
-                    }
+                    vgic_bit_put(g->enab, i, bank == 0x100);
                     vgic_sync_hw_enable(vm, i);
                 }
                 break;
