@@ -479,7 +479,7 @@ export class BlkDevice implements VirtioDevice {
         continue;
       }
       // checked by buffersInRegion above
-      if (!(this.backing as BlockBacking).write(off, mem.u8, (addr - mem.base) | 0, len)) return BlkStatus.IOERR;
+      if (!(this.backing as BlockBacking).write(off, mem.u8, (addr - mem.base) >>> 0, len)) return BlkStatus.IOERR;
       off += len;
     }
     this.counters.bytesWritten += total;

@@ -132,7 +132,7 @@ test('a host with its own remio loop gets each DM\'s first range for direct call
   disp.addDeviceModel({ dmId: 0, name: 'vda', backendIntid: 144 });
   disp.addDeviceModel({ dmId: 1, name: 'hwrng', backendIntid: 146 });
   const raise = disp.interruptFor(0);
-  let faults: unknown[] = [];
+  const faults: unknown[] = [];
   const c0: IoClient = { read: () => { raise(); return 7; }, write: () => false, fault: (e) => { faults.push(e); } };
   disp.register(0, WIN0, 0x200, c0);
   disp.register(0, WIN0 + 0x1000, 0x200, { read: () => 0, write: () => {} });
@@ -173,7 +173,6 @@ test('a host with its own remio loop gets each DM\'s first range for direct call
   plain.addDeviceModel({ dmId: 2, name: 'x', backendIntid: 150 });
   plain.register(2, WIN0 + 0x2000, 0x200, { read: () => 0, write: () => {} });
   assert.is(direct.length, 1);
-  faults = [];
 });
 
 test('the ASK loop is bounded: more requests than the bound are served from a timer', () => {
