@@ -60,6 +60,8 @@ export interface QemuOptions {
   logFile?: string;
   /** name in error messages (default 'qemu') */
   name?: string;
+  /** sent when a command of `run` times out (ConsoleSessionOptions.timeoutProbe) */
+  timeoutProbe?: string;
 }
 
 /** How a QEMU run ended. */
@@ -96,6 +98,7 @@ export class QemuProcess extends ConsoleSession {
       name: opts.name ?? 'qemu',
       timeoutMs: opts.timeoutMs,
       logFile: opts.logFile,
+      ...(opts.timeoutProbe !== undefined ? { timeoutProbe: opts.timeoutProbe } : {}),
       onOutput: echo && opts.onOutput ? (t) => { echo(t); opts.onOutput!(t); } : (echo ?? opts.onOutput),
     });
     const started = Date.now();

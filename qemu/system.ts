@@ -86,6 +86,14 @@ export interface SystemOptions {
   log?: (line: string) => void;
 }
 
+/**
+ * baojs's console command that prints the backend's counters (`Ctrl-] s`,
+ * src/main.ts): a system session sends it when a command times out, so the
+ * error says whether a device stopped (src/stats.ts: queue indices, in
+ * flight) or the frontend was only slow.
+ */
+export const STATS_PROBE = '\x1ds';
+
 /** A running system: the Linux shell on hvc0, and QEMU's output (monitor, baojs, Linux). */
 export interface SystemSession extends ConsoleSession {}
 
@@ -138,7 +146,9 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
     extra: [...(opts.icount ? ['-icount', opts.icount] : []), ...(opts.qemuArgs ?? [])],
   });
   log(`[system] ${qemuProgram(undefined, p.machine.arch)} ${args.join(' ')}`);
-  const session = new QemuProcess({ name: 'system', args, arch: p.machine.arch, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile });
+  const session = new QemuProcess({
+    name: 'system', args, arch: p.machine.arch, timeoutMs: opts.timeoutMs, onOutput: opts.onOutput, logFile: opts.logFile, timeoutProbe: STATS_PROBE,
+  });
   return waitForShell(session, disks, opts, opts.firstFrontendOnly ? 0 : (p.otherFrontends ?? []).length);
 }
 
@@ -202,7 +212,7 @@ async function bootUnderBao(p: Platform, image: string, disks: DiskImage[], opts
   try {
     q = await startBao({
       image, platform: p, icount: opts.icount, qemuArgs: [...diskQemuArgs(p, disks, opts.uplinks), ...(opts.qemuArgs ?? [])], timeoutMs: opts.timeoutMs,
-      onOutput: opts.onOutput, logFile: opts.logFile,
+      onOutput: opts.onOutput, logFile: opts.logFile, timeoutProbe: STATS_PROBE,
     });
   } catch (e) {
     throw (e instanceof BaoBootError ? lockError(e.output, disks) : null) ?? e;

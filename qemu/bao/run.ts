@@ -231,6 +231,8 @@ export interface BaoRunOptions {
   readyMs?: number;
   /** stop QEMU (by its PID) as soon as the frontend has powered off ({@link PowerOffWatch}); default true */
   stopOnPowerOff?: boolean;
+  /** sent when a command of the session's `run` times out (ConsoleSessionOptions.timeoutProbe) */
+  timeoutProbe?: string;
   /** copy QEMU's output to stdout */
   echo?: boolean;
   /** connect stdin to the console */
@@ -311,7 +313,7 @@ export async function startBao(opts: BaoRunOptions = {}): Promise<QemuProcess> {
   };
   const q = new QemuProcess({
     name: 'bao', binary: bin, args, timeoutMs: opts.timeoutMs ?? 120000, echo: opts.echo, interactive: opts.interactive,
-    onOutput, logFile: opts.logFile,
+    onOutput, logFile: opts.logFile, timeoutProbe: opts.timeoutProbe,
   });
   if (watch) {
     // Bao cannot power the machine off for a VM: end QEMU by its PID once the frontend has.

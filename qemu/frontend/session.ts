@@ -18,7 +18,17 @@ export interface ConsoleSessionOptions {
   logFile?: string;
   /** copy everything the process prints to this callback (e.g. to the terminal) */
   onOutput?: (text: string) => void;
+  /**
+   * bytes sent when a command of {@link ConsoleSession.run} times out; what
+   * the process prints in the {@link PROBE_WAIT_MS} after is added to the
+   * error (a system session sends baojs's `Ctrl-] s`: the backend's
+   * counters and queue indices, to tell a stuck device from a slow one)
+   */
+  timeoutProbe?: string;
 }
+
+/** How long a {@link ConsoleSessionOptions.timeoutProbe}'s answer is collected, host ms. */
+export const PROBE_WAIT_MS = 3000;
 
 /** What `run` returns. */
 export interface RunResult {
@@ -154,10 +164,26 @@ export class ConsoleSession {
       throw new Error(`${this.opts.name}: a command line of ${bytes} bytes (at most ${MAX_COMMAND_LINE}: busybox's line editor keeps 1,024); split it: ${command.slice(0, 80)}…`);
     }
     this.send(`${line}\n`);
-    const begin = await this.waitFor(new RegExp(`@@BAOJS_BEGIN ${n}\\r?\\n`), timeoutMs);
-    const end = await this.waitFor(new RegExp(`@@BAOJS_END ${n} (\\d+)`), timeoutMs);
+    const begin = await this.waitFor(new RegExp(`@@BAOJS_BEGIN ${n}\\r?\\n`), timeoutMs).catch((e: Error) => this.probed(e));
+    const end = await this.waitFor(new RegExp(`@@BAOJS_END ${n} (\\d+)`), timeoutMs).catch((e: Error) => this.probed(e));
     const output = this.output.slice(begin.index + begin[0].length, end.index).replace(/\r/g, '');
     return { status: Number(end[1]), output };
+  }
+
+  /**
+   * Throws `e`, a failed wait; first, if the process still runs and the
+   * session has a {@link ConsoleSessionOptions.timeoutProbe}, sends it and
+   * adds what the process printed in the next {@link PROBE_WAIT_MS} to the
+   * message.
+   */
+  private async probed(e: Error): Promise<never> {
+    const probe = this.opts.timeoutProbe;
+    if (probe === undefined || this.done) throw e;
+    const from = this.output.length;
+    this.send(probe);
+    await new Promise((r) => setTimeout(r, PROBE_WAIT_MS));
+    e.message += `\n${this.opts.name}: printed in answer to the timeout probe:\n${this.output.slice(from).replace(/\r/g, '')}`;
+    throw e;
   }
 
   /** Runs a command and throws (with its output) unless it exits with status 0; returns its output. */
