@@ -130,6 +130,7 @@ export async function bootSystem(opts: SystemOptions): Promise<SystemSession> {
       frontend: i,
       conduit: 'smc',
       bootargs,
+      freshRngSeed: true,
       initrd: { base: ram + O.initrd, size: statSync(fe.initramfs).size },
     }, join(outDir, `frontend${i + 1}-${process.pid}.dtb`));
     blobs.push({ file: fe.initramfs, addr: ram + O.initrd }, { file: dtb, addr: ram + O.dtb });

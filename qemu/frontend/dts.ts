@@ -25,6 +25,7 @@
  * number (one cell).
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { devicesOfFrontend, frontendsOf, gicOf, PLIC_SIZE, type Platform, type Range } from '../../src/config/platform.ts';
@@ -53,6 +54,17 @@ export interface FrontendDtsOptions {
   conduit?: 'smc' | 'hvc';
   /** kernel command line (`/chosen/bootargs`) */
   bootargs?: string;
+  /**
+   * a new `/chosen/rng-seed` for this boot: {@link RNG_SEED_BYTES} bytes
+   * from the host's CSPRNG, as QEMU's own virt board gives its guests; the
+   * frontend kernel credits it (RANDOM_TRUST_BOOTLOADER, kernel.config).
+   * Without a seed a frontend with no virtio-rng (frontend 2) has its CRNG
+   * ready only after Linux's timer-jitter loop, run by its first reader of
+   * /dev/urandom, which takes minutes of emulated time on a loaded host
+   * (drivers/char/random.c try_to_generate_entropy). Only for a device tree
+   * made for one boot: a seed baked into an image is the same every boot.
+   */
+  freshRngSeed?: boolean;
   /** include the machine's UART, PL011 or ns16550a (default false: under the monitor the UART belongs to the backend) */
   uart?: boolean;
   /** `/chosen/stdout-path`; default 'serial0:115200n8' with the UART, none without */
@@ -74,6 +86,9 @@ export interface FrontendDtsOptions {
    */
   qemuVirtio?: { count?: number; pool?: Range };
 }
+
+/** Bytes of a {@link FrontendDtsOptions.freshRngSeed} (QEMU's virt board gives 32). */
+export const RNG_SEED_BYTES = 32;
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const cells2 = (n: number): string => `${hex(Math.floor(n / 2 ** 32))} ${hex(n % 2 ** 32)}`;
@@ -346,10 +361,11 @@ function headerLines(out: (indent: number, s: string) => void, p: Platform, vm: 
   out(1, `model = "baojs frontend ${vm} (${p.name})";`);
 }
 
-/** Writes the chosen node (bootargs, stdout-path, initramfs) and, with a UART, the aliases naming it serial0. */
+/** Writes the chosen node (bootargs, a fresh rng-seed, stdout-path, initramfs) and, with a UART, the aliases naming it serial0. */
 function chosenNodes(out: (indent: number, s: string) => void, opts: FrontendDtsOptions): void {
   out(1, 'chosen {');
   if (opts.bootargs !== undefined) out(2, `bootargs = "${opts.bootargs.replace(/["\\]/g, '\\$&')}";`);
+  if (opts.freshRngSeed) out(2, `rng-seed = [${[...randomBytes(RNG_SEED_BYTES)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}];`);
   const stdout = opts.stdoutPath ?? (opts.uart ? 'serial0:115200n8' : undefined);
   if (stdout) out(2, `stdout-path = "${stdout}";`);
   if (opts.initrd) {

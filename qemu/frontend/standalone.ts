@@ -209,7 +209,7 @@ export async function bootStandalone(opts: StandaloneOptions = {}): Promise<Stan
   const consoleArgs = arch === 'riscv64' ? ['console=ttyS0', `earlycon=uart8250,mmio,${hexAddr(p.machine.uart.base)}`] : ['console=ttyAMA0', 'earlycon=pl011,0x09000000'];
   const bootargs = [...consoleArgs, 'panic=-1', opts.append ?? ''].join(' ').trim();
   const dtb = buildFrontendDtb(p, {
-    conduit: arch === 'riscv64' ? undefined : opts.conduit ?? 'hvc', uart: true, devices: false, cpus, bootargs,
+    conduit: arch === 'riscv64' ? undefined : opts.conduit ?? 'hvc', uart: true, devices: false, cpus, bootargs, freshRngSeed: true,
     qemuVirtio: { count: arch === 'riscv64' ? QEMU_RISCV_VIRTIO_MMIO.count : 32, pool }, extraMemory: poolOutside && pool ? [pool] : [],
     initrd: rawBoot ? { base: initrdAddr, size: initrdSize } : undefined,
   }, join(workDir, 'frontend.dtb'));

@@ -3,12 +3,13 @@
 // platform.h gives the monitor VM_COUNT, a row per frontend and each
 // device's frontend; the monitor's QEMU command line loads each frontend
 // and fills its boot parameters (entry 0 = not started); each frontend's
-// device tree holds its own devices and RAM only.
+// device tree holds its own devices and RAM only, and a fresh rng-seed
+// when it is made for one boot.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { platformHeader, monitorLayout } from '../../scripts/gen-platform.ts';
 import { monitorQemuArgs } from '../../qemu/monitor/launch.ts';
-import { frontendDts, frontendIdentityArgs } from '../../qemu/frontend/dts.ts';
+import { frontendDts, frontendIdentityArgs, RNG_SEED_BYTES } from '../../qemu/frontend/dts.ts';
 import { devicesOfFrontend } from '../../src/config/platform.ts';
 import { platform } from '../../platforms/qemu-aarch64-virt.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,6 +68,16 @@ test('each frontend\'s device tree: its RAM and its own devices only; its identi
   assert.match(d2, 'bootargs = "console=hvc0 baojs.hostname=linux2 baojs.ip=10.0.0.2/24";');
   assert.is(frontendIdentityArgs(platform, 0), 'baojs.hostname=linux baojs.ip=10.0.0.1/24');
   assert.throws(() => frontendDts(platform, { frontend: 2 }), /2 frontend VMs/);
+});
+
+test('a device tree for one boot carries a new rng-seed of RNG_SEED_BYTES in /chosen; one for an image carries none', () => {
+  const seed = (dts: string): string | undefined => /chosen \{[^}]*rng-seed = \[([0-9a-f ]+)\];/.exec(dts)?.[1];
+  const a = seed(frontendDts(platform, { frontend: 1, freshRngSeed: true }));
+  const b = seed(frontendDts(platform, { frontend: 1, freshRngSeed: true }));
+  assert.ok(a !== undefined && b !== undefined, 'both have a seed');
+  assert.is(a!.split(' ').length, RNG_SEED_BYTES);
+  assert.is.not(a, b, 'each boot its own seed');
+  assert.is(seed(frontendDts(platform, { frontend: 1 })), undefined);
 });
 
 test.run();

@@ -233,6 +233,7 @@ async function testLinux(arch: 'aarch64' | 'riscv64'): Promise<void> {
   const dtb = buildFrontendDtb(p, {
     conduit: 'smc',
     bootargs: `${monitorEarlycon(p)} console=hvc0 baojs.run=/dev/null baojs.poweroff=1`,
+    freshRngSeed: true,
     initrd: { base: ram + O.initrd, size: statSync(a.initramfs).size },
   }, join(root, 'build', 'monitor-test', `frontend-${arch}.dtb`));
   const elf = arch === 'riscv64' ? await riscvFirmwareElf() : await firmwareElf();
