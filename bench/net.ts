@@ -306,6 +306,32 @@ export interface ExactNetCost {
 }
 
 /**
+ * An interval of the execution-log boot that another part of the bench
+ * marked ({@link exactNetCosts}' `more`): the same `name` twice, with
+ * different `units` (requests, characters), gives an exact per-unit count.
+ */
+export interface ExactInterval {
+  name: string;
+  /** {@link ExecLog.mark}s around the work */
+  from: number;
+  to: number;
+  /** how many units of work the interval holds */
+  units: number;
+}
+
+/** Backend instructions per unit of a pair of {@link ExactInterval}s: their difference over the difference of their units. */
+export interface ExactCost {
+  perUnit: number;
+  runs: { units: number; instructions: number }[];
+}
+
+/** What {@link exactNetCosts} counted: per forwarded frame, and per unit of each of `more`'s intervals. */
+export interface ExactCosts {
+  net: Record<string, ExactNetCost>;
+  more: Record<string, ExactCost>;
+}
+
+/**
  * Backend instructions per forwarded UDP frame, counted exactly: the
  * system booted again with QEMU's execution log of the backend
  * (bench/execlog.ts: only the backend's own instructions, which its
@@ -314,8 +340,11 @@ export interface ExactNetCost {
  * frames), and the difference of the two blasts' instructions over the
  * difference of the frames frontend 2 received: what the console, the
  * commands and the tools' start cost is the same in both and cancels out.
+ * Then, in the same boot, `more` marks intervals of its own (pairs of
+ * {@link ExactInterval}s, counted the same way).
  */
-export async function exactNetCosts(p: Platform, elf: string, extra: { path: string; contents: Buffer | Uint8Array }[], logDir: string, workloads: readonly NetWorkload[]): Promise<Record<string, ExactNetCost>> {
+export async function exactNetCosts(p: Platform, elf: string, extra: { path: string; contents: Buffer | Uint8Array }[], logDir: string, workloads: readonly NetWorkload[],
+  more?: (sys: ConsoleSession, log: ExecLog) => Promise<ExactInterval[]>): Promise<ExactCosts> {
   const logPath = join(logDir, `exec-${process.pid}.log`);
   const { base, size } = p.backend.ram;
   const sys = await bootSystem({
@@ -324,6 +353,7 @@ export async function exactNetCosts(p: Platform, elf: string, extra: { path: str
   });
   const log = new ExecLog(logPath);
   const marks: Record<string, { from: number; to: number; received: number }[]> = {};
+  let intervals: ExactInterval[] = [];
   try {
     const peers = systemPeers(sys);
     await warmUp(peers);
@@ -336,18 +366,25 @@ export async function exactNetCosts(p: Platform, elf: string, extra: { path: str
         marks[w.name].push({ from, to: log.mark(), received: f.udp!.received });
       }
     }
+    if (more) intervals = await more(sys, log);
   } finally {
     sys.kill();
     await sys.close(2000);
   }
-  const out: Record<string, ExactNetCost> = {};
+  const out: ExactCosts = { net: {}, more: {} };
+  const f = (x: number): string => Math.round(x).toLocaleString('en-US');
   try {
     for (const [name, m] of Object.entries(marks)) {
       const blasts = m.map((x) => ({ received: x.received, instructions: log.count(x.from, x.to).total }));
       const [a, b] = blasts;
-      out[name] = { perFrame: (b.instructions - a.instructions) / (b.received - a.received || NaN), blasts };
-      const f = (x: number): string => Math.round(x).toLocaleString('en-US');
-      console.log(`[bench] exact: ${name}: ${blasts.map((x) => `${f(x.instructions)} backend instructions for ${f(x.received)} frames`).join(', ')}: ${f(out[name].perFrame)} per frame`);
+      out.net[name] = { perFrame: (b.instructions - a.instructions) / (b.received - a.received || NaN), blasts };
+      console.log(`[bench] exact: ${name}: ${blasts.map((x) => `${f(x.instructions)} backend instructions for ${f(x.received)} frames`).join(', ')}: ${f(out.net[name].perFrame)} per frame`);
+    }
+    for (const name of new Set(intervals.map((i) => i.name))) {
+      const runs = intervals.filter((i) => i.name === name).map((i) => ({ units: i.units, instructions: log.count(i.from, i.to).total }));
+      const [a, b] = runs;
+      out.more[name] = { perUnit: b ? (b.instructions - a.instructions) / (b.units - a.units || NaN) : NaN, runs };
+      console.log(`[bench] exact: ${name}: ${runs.map((x) => `${f(x.instructions)} backend instructions for ${f(x.units)}`).join(', ')}: ${f(out.more[name].perUnit)} each`);
     }
   } finally {
     rmSync(logPath, { force: true });
