@@ -91,13 +91,25 @@ static JSValue host_write(JSContext *ctx, JSValueConst this_val, int argc, JSVal
 	return JS_UNDEFINED;
 }
 
+/**
+ * host.writeBytes(bytes[, start, end]): bytes[start, end) of a typed array
+ * (default: all of it) to the UART as they are; a range outside the view
+ * throws RangeError.
+ */
 static JSValue host_write_bytes(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
 	size_t len;
 	uint8_t *p = host_typed_array_bytes(ctx, argv[0], &len);
 	if (!p)
 		return JS_EXCEPTION;
-	uart_write((const char *)p, len);
+	uint32_t start = 0, end = (uint32_t)len;
+	if (argc > 1 && !JS_IsUndefined(argv[1]) && JS_ToUint32(ctx, &start, argv[1]))
+		return JS_EXCEPTION;
+	if (argc > 2 && !JS_IsUndefined(argv[2]) && JS_ToUint32(ctx, &end, argv[2]))
+		return JS_EXCEPTION;
+	if (start > end || end > len)
+		return JS_ThrowRangeError(ctx, "host.writeBytes: %u..%u outside a view of %u bytes", (unsigned)start, (unsigned)end, (unsigned)len);
+	uart_write((const char *)p + start, end - start);
 	return JS_UNDEFINED;
 }
 
@@ -1214,7 +1226,7 @@ static JSValue host_power_off(JSContext *ctx, JSValueConst this_val, int argc, J
 
 static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("write", 1, host_write),
-	JS_CFUNC_DEF("writeBytes", 1, host_write_bytes),
+	JS_CFUNC_DEF("writeBytes", 3, host_write_bytes),
 	JS_CFUNC_DEF("nowNs", 0, host_now_ns),
 	JS_CFUNC_DEF("setTimeout", 2, host_set_timeout),
 	JS_CFUNC_DEF("setInterval", 2, host_set_interval),

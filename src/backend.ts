@@ -64,8 +64,8 @@ export interface BackendOptions {
   log?: LogSink;
   /** dispatcher options (maxRequestsPerService) */
   dispatcher?: Omit<DispatcherOptions, 'log'>;
-  /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
-  consoleOutput?: (name: string, bytes: Uint8Array) => void;
+  /** a console's transmitted bytes, `bytes[start, end)` valid during the call (default: host.writeBytes, else decoded as UTF-8 to host.write) */
+  consoleOutput?: (name: string, bytes: Uint8Array, start: number, end: number) => void;
   /** a block device's backing (default: a RamBacking over host.region(model.backing)) */
   blockBacking?: (model: DeviceModel, host: Host) => BlockBacking | AsyncBlockBacking;
   /**

@@ -27,8 +27,8 @@ export interface BridgedConsole {
 
 /** Options of {@link ConsoleBridge}. */
 export interface ConsoleBridgeOptions {
-  /** writes bytes to the UART (the host's console) */
-  write: (bytes: Uint8Array) => void;
+  /** writes `bytes[start, end)` to the UART (the host's console) */
+  write: (bytes: Uint8Array, start: number, end: number) => void;
   /** writes one line for a person (the switch notice) */
   writeLine: (line: string) => void;
 }
@@ -55,29 +55,33 @@ export class ConsoleBridge {
     return this.consoles[this.current]?.number ?? 0;
   }
 
-  /** UART input: to the bridged console. Returns the bytes it took. */
-  input(bytes: Uint8Array): number {
+  /** UART input, `bytes[start, end)` (default: all of it): to the bridged console. Returns the bytes it took. */
+  input(bytes: Uint8Array, start = 0, end = bytes.length): number {
     const c = this.consoles[this.current];
-    return c && bytes.length ? c.device.input(bytes) : 0;
+    return c && end > start ? c.device.input(bytes, start, end) : 0;
   }
 
-  /** Output of console device `name`: to the UART if bridged, else kept in that console's tail. */
-  output(name: string, bytes: Uint8Array): void {
+  /**
+   * Output of console device `name`, `bytes[start, end)` (default: all of
+   * it): to the UART if bridged, else kept in that console's tail.
+   */
+  output(name: string, bytes: Uint8Array, start = 0, end = bytes.length): void {
     const i = this.index.get(name);
     if (i === undefined || i === this.current) {
-      this.opts.write(bytes);
+      this.opts.write(bytes, start, end);
       return;
     }
     const tail = this.tails[i];
-    if (bytes.length >= tail.length) {
-      tail.set(bytes.subarray(bytes.length - tail.length));
+    const n = end - start;
+    if (n >= tail.length) {
+      tail.set(bytes.subarray(end - tail.length, end));
       this.tailLength[i] = tail.length;
       return;
     }
-    const keep = Math.min(this.tailLength[i], tail.length - bytes.length);
+    const keep = Math.min(this.tailLength[i], tail.length - n);
     tail.copyWithin(0, this.tailLength[i] - keep, this.tailLength[i]);
-    tail.set(bytes, keep);
-    this.tailLength[i] = keep + bytes.length;
+    tail.set(bytes.subarray(start, end), keep);
+    this.tailLength[i] = keep + n;
   }
 
   /**
@@ -96,7 +100,7 @@ export class ConsoleBridge {
     this.opts.writeLine(`baojs: console bridged to frontend ${n} ${c.frontend} (${c.name}); ${this.hint()}`);
     const held = this.tailLength[i];
     this.tailLength[i] = 0;
-    if (held) this.opts.write(this.tails[i].slice(0, held));
+    if (held) this.opts.write(this.tails[i], 0, held);
     return true;
   }
 

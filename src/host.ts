@@ -590,11 +590,13 @@ export interface Host {
   /** Writes `text` (UTF-8) to the platform console as is; no newline added. */
   write(text: string): void;
   /**
-   * Optional: writes `bytes` to the platform console as they are (a
-   * frontend console's output: UTF-8 sequences split between two calls
-   * reach the terminal whole), without making a string of them.
+   * Optional: writes `bytes[start, end)` (default: all of it) to the
+   * platform console as they are (a frontend console's output: UTF-8
+   * sequences split between two calls reach the terminal whole), without
+   * making a string or a view of them.
+   * @throws RangeError for a range outside `bytes`
    */
-  writeBytes?(bytes: Uint8Array): void;
+  writeBytes?(bytes: Uint8Array, start?: number, end?: number): void;
 
   /** Monotonic time since the firmware's first instruction, ns (generic timer CNTVCT_EL0). */
   nowNs(): number;

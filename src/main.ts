@@ -55,10 +55,10 @@ export function statsLines(host: Host, backend: Backend): string[] {
 function serve(host: Host): Backend {
   const decoder = new Utf8Decoder();
   const write = host.writeBytes
-    ? (bytes: Uint8Array): void => host.writeBytes!(bytes)
-    : (bytes: Uint8Array): void => { const text = decoder.decode(bytes); if (text) host.write(text); };
+    ? (bytes: Uint8Array, start: number, end: number): void => host.writeBytes!(bytes, start, end)
+    : (bytes: Uint8Array, start: number, end: number): void => { const text = decoder.decode(bytes.subarray(start, end)); if (text) host.write(text); };
   let bridge: ConsoleBridge | undefined;
-  const backend = createBackend(host, platform, { consoleOutput: (name, bytes) => (bridge ? bridge.output(name, bytes) : write(bytes)) });
+  const backend = createBackend(host, platform, { consoleOutput: (name, bytes, start, end) => (bridge ? bridge.output(name, bytes, start, end) : write(bytes, start, end)) });
   // the example vsock services every frontend with a vsock device reaches at CID 2
   serveEcho(backend.vsock);
   serveKv(backend.vsock);
@@ -76,11 +76,8 @@ function serve(host: Host): Backend {
   const input = new Uint8Array(256);
   let escaped = false;
   let dataPlaneOn = true;
-  const forward = (bytes: Uint8Array): void => {
-    bridge!.input(bytes);
-  };
   const command = (byte: number): void => {
-    if (byte === CONSOLE_ESCAPE) forward(new Uint8Array([byte]));
+    if (byte === CONSOLE_ESCAPE) bridge!.input(new Uint8Array([byte]));
     else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
     else if (byte === 0x70 /* p */) host.write(metricsLines(host, backend).join('\n') + '\n');
     else if (byte >= 0x31 /* 1 */ && byte <= 0x39 /* 9 */) bridge!.select(byte - 0x30);
@@ -107,12 +104,12 @@ function serve(host: Host): Backend {
           command(input[i]);
           start = i + 1;
         } else if (input[i] === CONSOLE_ESCAPE) {
-          forward(input.subarray(start, i));
+          bridge.input(input, start, i);
           escaped = true;
           start = i + 1;
         }
       }
-      forward(input.subarray(start, n));
+      bridge.input(input, start, n); // a range of the read buffer: no view per read
     }
   });
   // after a watchdog stop: fail the devices that were being served

@@ -4,8 +4,8 @@
  * receiveq (device → driver), queue 1 transmitq (driver → device).
  *
  * TX: every device-readable byte the driver queues is handed to `output`
- * (a view into the shared region, valid only during the call), then the
- * chain is returned with used length 0.
+ * (a range of the shared region's bytes, valid only during the call), then
+ * the chain is returned with used length 0.
  * RX: {@link ConsoleDevice.input} appends bytes to a bounded FIFO that fills
  * the driver's receive buffers as they become available (a driver that
  * posts no buffers loses nothing until the FIFO is full; then new bytes are
@@ -16,7 +16,6 @@
  * byte). No MULTIPORT.
  */
 import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
-import { GuestMemoryError } from '../virtio/memory.ts';
 import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
 import { ByteFifo } from './byte-fifo.ts';
 import { utf8Encode } from './utf8.ts';
@@ -45,8 +44,11 @@ export const enum ConsoleQueue {
 
 /** Options of {@link ConsoleDevice}. */
 export interface ConsoleOptions {
-  /** receives transmitted bytes; the view is valid only during the call */
-  output: (bytes: Uint8Array) => void;
+  /**
+   * receives transmitted bytes: `bytes[start, end)`, valid only during the
+   * call (a range of the shared region's bytes: no view allocated per buffer)
+   */
+  output: (bytes: Uint8Array, start: number, end: number) => void;
   /** QueueNumMax of both queues (default 64; Linux fills receiveq to it at probe) */
   queueNumMax?: number;
   /** bytes the RX FIFO holds while the driver has no buffers (default 16 KiB) */
@@ -78,7 +80,7 @@ export class ConsoleDevice implements VirtioDevice {
 
   private ctx: DeviceContext | null = null;
   private readonly numMax: number;
-  private readonly output: (bytes: Uint8Array) => void;
+  private readonly output: (bytes: Uint8Array, start: number, end: number) => void;
   private readonly fifo: ByteFifo;
   private readonly one = new Uint8Array(1);
   private readonly cfg: DataView;
@@ -115,7 +117,7 @@ export class ConsoleDevice implements VirtioDevice {
     if (this.ctx && !hasFeature(this.ctx.features, ConsoleFeature.EMERG_WRITE)) return;
     this.counters.emergWrites++;
     this.one[0] = c;
-    this.output(this.one);
+    this.output(this.one, 0, 1);
   }
 
   /** See {@link VirtioDevice.activate}. */
@@ -141,13 +143,21 @@ export class ConsoleDevice implements VirtioDevice {
   /**
    * Bytes typed on the host side for the frontend: queued and delivered to
    * the driver's receive buffers as they are available. A string is sent as
-   * UTF-8. Returns the bytes accepted (the rest was dropped: FIFO full).
-   * Never throws: a failure puts the device in DEVICE_NEEDS_RESET.
+   * UTF-8; of a byte array, `[start, end)` (default: all of it). Returns
+   * the bytes accepted (the rest was dropped: FIFO full). Never throws: a
+   * failure puts the device in DEVICE_NEEDS_RESET.
    */
-  input(data: Uint8Array | string): number {
-    const bytes = typeof data === 'string' ? utf8Encode(data) : data;
-    const n = this.fifo.push(bytes);
-    this.counters.rxDropped += bytes.length - n;
+  input(data: Uint8Array | string, start = 0, end = data.length): number {
+    let bytes: Uint8Array;
+    if (typeof data === 'string') {
+      bytes = utf8Encode(data);
+      start = 0;
+      end = bytes.length;
+    } else {
+      bytes = data;
+    }
+    const n = this.fifo.push(bytes, start, end);
+    this.counters.rxDropped += Math.max(0, end - start) - n;
     const ctx = this.ctx;
     if (ctx) {
       try {
@@ -189,7 +199,7 @@ export class ConsoleDevice implements VirtioDevice {
             continue;
           }
           this.counters.txBytes += len;
-          this.output(mem.u8.subarray(off, off + len));
+          this.output(mem.u8, off, off + len);
         }
         q.push(chain.head, 0);
       }
@@ -212,17 +222,14 @@ export class ConsoleDevice implements VirtioDevice {
         for (let i = chain.firstWritable; i < chain.count && fifo.length > 0; i++) {
           const len = chain.len[i];
           if (len === 0) continue;
-          const n = Math.min(len, fifo.length);
-          let dst: Uint8Array;
-          try {
-            dst = mem.bytes(chain.addr[i], n);
-          } catch (e) {
-            if (!(e instanceof GuestMemoryError)) throw e;
+          const n = len < fifo.length ? len : fifo.length;
+          const off = mem.check(chain.addr[i], n);
+          if (off < 0) {
             this.counters.errors++;
-            ctx.log(`receive buffer: ${e.message}: skipped`);
+            ctx.log(`receive buffer 0x${chain.addr[i].toString(16)}+${n} outside the shared region: skipped`);
             continue;
           }
-          fifo.shift(dst);
+          fifo.shiftTo(mem.u8, off, n);
           written += n;
         }
         if (written === 0) this.counters.errors++;

@@ -43,7 +43,7 @@ export interface DeviceEnv {
   /** the physical disks the backend drives, by passthrough device name (frontend disks on ranges of them) */
   disks?: ReadonlyMap<string, SharedDisk>;
   /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
-  consoleOutput?: (name: string, bytes: Uint8Array) => void;
+  consoleOutput?: (name: string, bytes: Uint8Array, start: number, end: number) => void;
   /**
    * a block device's backing (default: a RamBacking over
    * host.region(model.backing) for a region name; a range of the
@@ -132,18 +132,18 @@ export const DEVICE_KINDS = {
     deviceId: DeviceId.CONSOLE,
     fields: [],
     create(model, env) {
-      let output: (bytes: Uint8Array) => void;
+      let output: (bytes: Uint8Array, start: number, end: number) => void;
       if (env.consoleOutput) {
         const sink = env.consoleOutput;
-        output = (bytes) => sink(model.name, bytes);
+        output = (bytes, start, end) => sink(model.name, bytes, start, end);
       } else if (env.host.writeBytes) {
         // the bytes as they are: no string per character
         const host = env.host;
-        output = (bytes) => host.writeBytes!(bytes);
+        output = (bytes, start, end) => host.writeBytes!(bytes, start, end);
       } else {
         const decoder = new Utf8Decoder();
-        output = (bytes) => {
-          const text = decoder.decode(bytes);
+        output = (bytes, start, end) => {
+          const text = decoder.decode(bytes.subarray(start, end));
           if (text) env.host.write(text);
         };
       }

@@ -42,10 +42,10 @@ export function makeSystem(options: SystemOptions = {}): System {
     log: (line) => {
       if (logs.length < 10000) logs.push(line);
     },
-    consoleOutput: (name, bytes) => {
+    consoleOutput: (name, bytes, start, end) => {
       let a = consoleOut.get(name);
       if (!a) consoleOut.set(name, (a = []));
-      for (const b of bytes) a.push(b);
+      for (let i = start; i < end; i++) a.push(bytes[i]);
     },
     ...options.backend,
   });

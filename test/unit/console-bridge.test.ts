@@ -17,7 +17,7 @@ function setup(count = 2) {
     inputs.push([]);
     return { number: i + 1, frontend: i ? `linux${i + 1}` : 'linux', name: i ? `con${i + 1}` : 'hvc0', device: { input: (d: Uint8Array | string) => { inputs[i].push(typeof d === 'string' ? d : dec(d)); return d.length; } } };
   });
-  const bridge = new ConsoleBridge(consoles, { write: (b) => uart.push(dec(b)), writeLine: (l) => lines.push(l) });
+  const bridge = new ConsoleBridge(consoles, { write: (b, start, end) => uart.push(dec(b.subarray(start, end))), writeLine: (l) => lines.push(l) });
   return { bridge, uart, lines, inputs };
 }
 

@@ -66,6 +66,13 @@ const before = dst.join(',');
 throwsRange('copy-outside', () => host.copy!(dst, 60, src, 0, 8));
 throwsRange('copy-negative', () => host.copy!(dst, 0, src, -1, 8));
 check('copy-outside-untouched', dst.join(',') === before, 'a refused copy writes nothing');
+// host.writeBytes(bytes, start, end): only the range reaches the UART (the dashes would spoil the CHECK line), a range outside throws
+const line = '--CHECK writebytes-range ok only bytes[2, end - 2) written\n--';
+const lineBytes = new Uint8Array(line.length);
+for (let i = 0; i < line.length; i++) lineBytes[i] = line.charCodeAt(i);
+host.writeBytes!(lineBytes, 2, line.length - 2);
+throwsRange('writebytes-outside', () => host.writeBytes!(lineBytes, 4, line.length + 1));
+throwsRange('writebytes-reversed', () => host.writeBytes!(lineBytes, 5, 4));
 // host.remioDirect: only for a DM the remio loop serves, once, with a whole state array and functions
 const client = { read: () => 0, write: () => false };
 const state = new Uint32Array(6);
