@@ -94,7 +94,10 @@ export function parseBlkRequest(mem: GuestMemory, chain: DescriptorChain, req: B
     const u32 = mem.u32;
     const w = off >>> 2;
     req.type = u32[w];
-    req.sector = u32[w + 2] + u32[w + 3] * 4294967296;
+    // a sector below 2^32 stays an int (an int times the float 2^32 would make it a float, and
+    // every operation on it after that a slow one in QuickJS)
+    const hi = u32[w + 3];
+    req.sector = hi === 0 ? u32[w + 2] : u32[w + 2] + hi * 4294967296;
   } else {
     let got: number;
     try {

@@ -68,8 +68,10 @@ export function lastWritableByte(mem: GuestMemory, chain: DescriptorChain): numb
   for (let i = chain.count - 1; i >= chain.firstWritable; i--) {
     const len = chain.len[i];
     if (len === 0) continue;
-    const addr = chain.addr[i] + len - 1;
-    return mem.check(addr, 1) < 0 ? -1 : addr;
+    // mem.check(addr + len - 1, 1) on the offset: an int for a byte inside the region (an
+    // address at or above 2^31 is a float in QuickJS, and float-and-int arithmetic a slow path)
+    const last = chain.addr[i] - mem.base + (len - 1);
+    return (last >>> 0) === last && last < mem.size ? mem.base + last : -1;
   }
   return -1;
 }

@@ -94,6 +94,18 @@ export async function workload(sleep: (ms: number) => Promise<void>): Promise<Re
   const sorted = [3, 1, 2].sort((x, y) => x - y);
   const re = /(\d+)-(\w+)/.exec('id 42-baojs')?.slice(1);
   const map = new Map<string, number>([['x', 1], ['y', 2]]);
+  // float arithmetic whose results are integral (the firmware's QuickJS returns those as ints:
+  // runtime/patches): the same values, -0 kept, with the int operations after them
+  const addrs = new Float64Array([0xd0000000 + 0x1000, 0xd0000000, 2 ** 31 + 0.5, -0.5, 0.5, 2 ** 40]);
+  const base = addrs[1];
+  const off = addrs[0] - base;
+  let acc = addrs[2];
+  acc += addrs[3];
+  const floats = [
+    off, off >>> 0 === off, off | 1, off < 0x2000, (addrs[0] - base) * 2 - 1,
+    acc, acc - 2 ** 31, Object.is(addrs[3] * 0, -0), Object.is(addrs[4] - addrs[4], 0), Object.is(addrs[3] + 0.5, 0),
+    addrs[5] - addrs[5] + 7, (addrs[5] * addrs[4]) | 0, String(addrs[2] - 0.5), 1 / (addrs[3] * 0),
+  ];
 
   return {
     sha256: digest,
@@ -107,5 +119,6 @@ export async function workload(sleep: (ms: number) => Promise<void>): Promise<Re
     regexp: re,
     mapSize: map.size,
     utf8: encodeURIComponent('é中'),
+    floats: floats.map(String),
   };
 }
