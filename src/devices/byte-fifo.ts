@@ -24,12 +24,14 @@ export class ByteFifo {
   }
 
   /**
-   * Appends as much of `src[start, end)` (default: all of it) as fits;
-   * returns the bytes taken. A few bytes (a typed character) are copied
-   * one by one: no view is allocated for them.
+   * Appends as much of `src[start, end)` (default: all of it; clamped to
+   * `src`) as fits; returns the bytes taken. A few bytes (a typed
+   * character) are copied one by one: no view is allocated for them.
    */
   push(src: Uint8Array, start = 0, end = src.length): number {
     const cap = this.capacity;
+    if (start < 0) start = 0;
+    if (end > src.length) end = src.length;
     let n = end - start;
     if (n > cap - this.length) n = cap - this.length;
     if (!(n > 0)) return 0;

@@ -143,7 +143,7 @@ export class ConsoleDevice implements VirtioDevice {
   /**
    * Bytes typed on the host side for the frontend: queued and delivered to
    * the driver's receive buffers as they are available. A string is sent as
-   * UTF-8; of a byte array, `[start, end)` (default: all of it). Returns
+   * UTF-8; of a byte array, `[start, end)` (default and at most: all of it). Returns
    * the bytes accepted (the rest was dropped: FIFO full). Never throws: a
    * failure puts the device in DEVICE_NEEDS_RESET.
    */
@@ -155,6 +155,8 @@ export class ConsoleDevice implements VirtioDevice {
       end = bytes.length;
     } else {
       bytes = data;
+      if (start < 0) start = 0;
+      if (end > bytes.length) end = bytes.length;
     }
     const n = this.fifo.push(bytes, start, end);
     this.counters.rxDropped += Math.max(0, end - start) - n;

@@ -42,7 +42,7 @@ export interface DeviceEnv {
   netSwitch: EthernetSwitch;
   /** the physical disks the backend drives, by passthrough device name (frontend disks on ranges of them) */
   disks?: ReadonlyMap<string, SharedDisk>;
-  /** a console's transmitted bytes (default: decoded as UTF-8 to host.write) */
+  /** a console's transmitted bytes, `bytes[start, end)` valid during the call (default: host.writeBytes, else decoded as UTF-8 to host.write) */
   consoleOutput?: (name: string, bytes: Uint8Array, start: number, end: number) => void;
   /**
    * a block device's backing (default: a RamBacking over

@@ -66,6 +66,10 @@ test('shiftTo refuses a destination too small for what it would move, and moves 
   assert.equal([...dst], [0, 1, 2]);
   assert.is(f.shiftTo(dst, 0, 0), 0);
   assert.is(f.push(new Uint8Array(4), 3, 1), 0, 'an empty range takes nothing');
+  assert.is(f.push(new Uint8Array([9, 8, 7]), -2, 10), 3, 'a range past the array is clamped to it');
+  const out = new Uint8Array(5);
+  assert.is(f.shiftTo(out, 0, 5), 5);
+  assert.equal([...out], [3, 4, 9, 8, 7]);
 });
 
 test.run();
