@@ -521,18 +521,21 @@ interface ConsoleEcho {
 }
 
 /**
- * Types ECHO_CHARS characters on the backend's console (the UART), each
- * after the previous one's echo came back, as a shell comment line of the
- * frontend, and reads hvc0's counters around them. A character goes: UART
- * interrupt → the console device's RX queue → the frontend's hvc0 → its
- * tty's echo → TX QueueNotify → the console device → UART. The firmware
- * counts service windows of remio interrupts only: what this covers is
- * the frontend's accesses to hvc0 (InterruptStatus reads, InterruptACK
- * writes, TX and RX QueueNotify, with the echo written to the UART inside
- * the TX window); the UART interrupt, the main loop's console read and the
- * RX buffer filled and notified outside a window are not counted.
+ * Runs `body` with a shell comment line open in the frontend (what is typed
+ * is echoed, never run), then ends the line.
  */
-/** Types `n` characters on the backend's console, each after the previous one's echo came back (a shell comment line must be open). */
+async function onCommentLine<T>(s: ConsoleSession, body: () => Promise<T>): Promise<T> {
+  s.cursor = s.output.length;
+  s.send('#Q');
+  await s.waitFor('#Q', 30_000);
+  try {
+    return await body();
+  } finally {
+    s.send('\n');
+  }
+}
+
+/** Types `n` characters on the backend's console, each after the previous one's echo came back (inside {@link onCommentLine}). */
 async function typeEchoed(s: ConsoleSession, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const c = String.fromCharCode(0x61 + (i % 26));
@@ -571,22 +574,30 @@ async function exactIntervals(s: ConsoleSession, log: ExecLog): Promise<ExactInt
   await s.check('blkbench seq read /dev/vda 4096 50', 600_000);
   for (const n of EXACT_READS) await mark('read-4k-ts', n, () => s.check(`blkbench seq read /dev/vda 4096 ${n}`, 600_000));
   await toggleDataPlane(s, 'on');
-  s.cursor = s.output.length;
-  s.send('#Q');
-  await s.waitFor('#Q', 30_000);
-  for (const n of EXACT_CHARS) await mark('echo', n, () => typeEchoed(s, n));
-  s.send('\n');
+  await onCommentLine(s, async () => {
+    for (const n of EXACT_CHARS) await mark('echo', n, () => typeEchoed(s, n));
+  });
   return out;
 }
 
+/**
+ * Types ECHO_CHARS characters on the backend's console (the UART), each
+ * after the previous one's echo came back, as a shell comment line of the
+ * frontend, and reads hvc0's counters around them. A character goes: UART
+ * interrupt → the console device's RX queue → the frontend's hvc0 → its
+ * tty's echo → TX QueueNotify → the console device → UART. The firmware
+ * counts service windows of remio interrupts only: what this covers is
+ * the frontend's accesses to hvc0 (InterruptStatus reads, InterruptACK
+ * writes, TX and RX QueueNotify, with the echo written to the UART inside
+ * the TX window); the UART interrupt, the main loop's console read and the
+ * RX buffer filled and notified outside a window are not counted.
+ */
 async function consoleEcho(s: ConsoleSession): Promise<ConsoleEcho> {
-  s.cursor = s.output.length;
-  s.send('#Q');
-  await s.waitFor('#Q', 30_000);
-  const before = await stats(s);
-  await typeEchoed(s, ECHO_CHARS);
-  const after = await stats(s);
-  s.send('\n');
+  const [before, after] = await onCommentLine(s, async () => {
+    const b = await stats(s);
+    await typeEchoed(s, ECHO_CHARS);
+    return [b, await stats(s)];
+  });
   const a = after.perf.hvc0, b = before.perf.hvc0;
   if (!a || !b) throw new Error('no perf counters for hvc0');
   const n = ECHO_CHARS, tickNs = 1e9 / a[PerfOut.CLOCK_HZ];
