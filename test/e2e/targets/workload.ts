@@ -3,8 +3,11 @@
  * A deterministic JS workload run both on the firmware (compute.ts) and on
  * Node (firmware.test.ts), whose results must be equal: SHA-256 of a
  * generated buffer, JSON round trips, typed arrays and DataView, and a
- * promise chain driven by timers.
+ * promise chain driven by timers, and property reads and writes across
+ * changes of object layout (shapes.ts).
  */
+
+import { shapeCases } from './shapes.ts';
 
 /** `n` bytes from xorshift32 seeded with `seed`. */
 export function generate(n: number, seed: number): Uint8Array {
@@ -120,5 +123,6 @@ export async function workload(sleep: (ms: number) => Promise<void>): Promise<Re
     mapSize: map.size,
     utf8: encodeURIComponent('é中'),
     floats: floats.map(String),
+    shapes: shapeCases(),
   };
 }

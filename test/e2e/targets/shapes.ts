@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * Property reads and writes across every kind of change to an object's
+ * layout, run on the firmware and on Node by the shared workload: the
+ * firmware's QuickJS caches where each `o.x` instruction found its
+ * property (runtime/patches/quickjs-bare-metal.patch), so each case
+ * below reads or writes through the same instruction before and after a
+ * change that must make that instruction look again: a property added,
+ * deleted, shadowed, turned into a getter or setter, made read-only or
+ * frozen; a prototype replaced; a method replaced on a class two levels
+ * up; arrays, typed arrays, Proxies, primitives, `arguments`; one
+ * instruction that sees many layouts; objects dropped and made again.
+ * Returns one line per observation.
+ */
+
+type Bag = Record<string, unknown>;
+
+// one instruction each: every case goes through the same three sites
+function getX(o: unknown): unknown {
+  return (o as Bag).x;
+}
+function setX(o: unknown, v: unknown): void {
+  (o as Bag).x = v;
+}
+function callM(o: { m(): string }): string {
+  return o.m();
+}
+function trySetX(o: unknown, v: unknown): string {
+  try {
+    setX(o, v);
+    return 'set';
+  } catch (e) {
+    return (e as Error).constructor.name;
+  }
+}
+
+class A {
+  v = 1;
+  m(): string {
+    return `A${this.v}`;
+  }
+}
+class B extends A {
+  m(): string {
+    return `B${super.m()}`;
+  }
+}
+class C extends B {}
+
+/** The observations, in order (see the file's description). */
+export function shapeCases(): string[] {
+  const out: string[] = [];
+  const log = (...a: unknown[]): void => {
+    out.push(a.map(String).join(' '));
+  };
+  // one site, many layouts
+  for (let i = 0; i < 40; i++) {
+    const o: Bag = {};
+    if (i & 1) o.a = 1;
+    if (i & 2) o.b = 2;
+    o.x = i;
+    if (i & 4) o.c = 3;
+    const before = getX(o);
+    setX(o, i * 2);
+    log(before, getX(o));
+  }
+  {
+    const o: Bag = { x: 1, y: 2 };
+    log(getX(o));
+    delete o.x;
+    log(getX(o));
+    o.x = 5;
+    log(getX(o));
+    delete o.y;
+    log(getX(o));
+  }
+  {
+    // a prototype's property, then shadowed, then unshadowed, then changed
+    const proto: Bag = { x: 'p' };
+    const o = Object.create(proto) as Bag;
+    log(getX(o));
+    o.x = 'own';
+    log(getX(o));
+    delete o.x;
+    log(getX(o));
+    proto.x = 'p2';
+    log(getX(o));
+  }
+  {
+    const a = { x: 'a' };
+    const b = { x: 'b' };
+    const o = Object.create(a) as Bag;
+    log(getX(o));
+    Object.setPrototypeOf(o, b);
+    log(getX(o));
+  }
+  {
+    // two levels up
+    const g: Bag = { x: 'g' };
+    const p = Object.create(g) as Bag;
+    const o = Object.create(p) as Bag;
+    log(getX(o));
+    p.x = 'p';
+    log(getX(o));
+    delete p.x;
+    log(getX(o));
+    g.x = 'g2';
+    log(getX(o));
+    Object.setPrototypeOf(p, { x: 'n' });
+    log(getX(o));
+  }
+  {
+    const o: Bag = { x: 1 };
+    log(getX(o));
+    Object.defineProperty(o, 'x', { get: () => 'getter', configurable: true });
+    log(getX(o));
+    Object.defineProperty(o, 'x', { value: 'v', writable: true, configurable: true });
+    log(getX(o));
+    setX(o, 'w');
+    log(getX(o));
+  }
+  {
+    const p: Bag = { x: 1 };
+    const o = Object.create(p) as Bag;
+    log(getX(o));
+    Object.defineProperty(p, 'x', { get(this: unknown) { return `pg${this === o}`; } });
+    log(getX(o));
+  }
+  {
+    // writes: read-only, frozen, not extensible, a setter appearing on the prototype
+    const o: Bag = { x: 1 };
+    setX(o, 2);
+    Object.defineProperty(o, 'x', { writable: false });
+    log(trySetX(o, 3), getX(o));
+    const f: Bag = { x: 1 };
+    setX(f, 2);
+    Object.freeze(f);
+    log(trySetX(f, 3), getX(f));
+    const n: Bag = { y: 1 };
+    Object.preventExtensions(n);
+    log(trySetX(n, 1), getX(n));
+    const proto: Bag = {};
+    const q = Object.create(proto) as Bag;
+    const r = Object.create(proto) as Bag;
+    setX(q, 1);
+    setX(q, 2);
+    const seen: unknown[] = [];
+    Object.defineProperty(proto, 'x', { set(v: unknown) { seen.push(v); }, configurable: true });
+    setX(r, 3);
+    setX(q, 4);
+    log(seen, Object.keys(r), getX(q));
+  }
+  // methods two levels up, replaced and deleted
+  for (let i = 0; i < 5; i++) log(callM(new A()), callM(new B()), callM(new C()));
+  const saved = B.prototype.m;
+  B.prototype.m = function m(): string {
+    return 'B2';
+  };
+  log(callM(new C()), callM(new B()));
+  (A.prototype as unknown as Bag).n = 1;
+  log(callM(new C()));
+  delete (B.prototype as unknown as Bag).m;
+  log(callM(new C()));
+  B.prototype.m = saved;
+  log(callM(new C()));
+  {
+    const a = [1, 2, 3];
+    const lens: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      lens.push(a.length);
+      a.push(i);
+    }
+    log(lens, a.length);
+    a.length = 1;
+    log(a.length, a);
+    (a as unknown as Bag).x = 'ax';
+    log(getX(a));
+    const sparse: number[] = [];
+    sparse[1000] = 1;
+    (sparse as unknown as Bag).x = 'sp';
+    log(getX(sparse), sparse.length);
+  }
+  {
+    const u = new Uint8Array(4);
+    log(u.length, u.byteLength);
+    setX(u, 'ux');
+    log(getX(u), (u as unknown as Bag).Infinity, (u as unknown as Bag).NaN);
+    const p = new Proxy({ x: 1 }, { get: (_t, k) => `proxy-${String(k)}` });
+    log(getX(p), getX(Object.create(p)));
+  }
+  // objects dropped and made again with the same and with other layouts
+  for (let r = 0; r < 60; r++) {
+    const o: Bag = { [`k${r % 7}`]: r, x: r };
+    log(getX(o));
+  }
+  log(getX(5), getX('s'), (() => { try { return getX(null); } catch (e) { return (e as Error).constructor.name; } })());
+  (function args(..._: number[]) {
+    // eslint-disable-next-line prefer-rest-params
+    const argv = arguments as unknown;
+    log(getX(argv));
+    setX(argv, 'argx');
+    log(getX(argv));
+  })(1, 2);
+  {
+    const objs: Bag[] = [];
+    for (let i = 0; i < 20; i++) {
+      const o: Bag = i % 3 ? { a: i } : { b: i };
+      setX(o, i);
+      objs.push(o);
+    }
+    log(objs.map((o) => Object.keys(o).join('') + String(o.x)).join(','));
+  }
+  {
+    // one layout shared by many objects, then one of them changed
+    const arr: Bag[] = [];
+    for (let i = 0; i < 50; i++) arr.push({ x: i, y: 0 });
+    let s = 0;
+    for (const o of arr) s += getX(o) as number;
+    delete arr[5].x;
+    arr[6].z = 1;
+    let t = 0;
+    for (const o of arr) t += (getX(o) as number | undefined) ?? -1000;
+    log(s, t);
+  }
+  return out;
+}
