@@ -135,7 +135,10 @@ export async function main(host: Host): Promise<void> {
   }
 }
 
-const host: Host = native;
+// A plain object, not the module namespace: a namespace's exports are live bindings, which
+// QuickJS looks up on every `host.x` (its property caches skip them); the host's exports are
+// all set once when the module is made.
+const host: Host = { ...native };
 main(host).catch((e: unknown) => {
   host.write(`baojs: main failed: ${e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e)}\n`);
   host.powerOff(1);
