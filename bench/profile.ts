@@ -23,7 +23,10 @@
  * addr2line, each line also named by the nearest `CASE(OP_…)` label above
  * it: for QuickJS's JS_CallInternal, instructions by bytecode opcode),
  * PROFILE_DATAPLANE_OFF=1 (turn the C paths off first, `Ctrl-] d`: every
- * request through the TypeScript device).
+ * request through the TypeScript device), PROFILE_ECHO=<n> (instead of a
+ * command: `n` characters typed on the backend's console and echoed by the
+ * frontend, each one a unit; everything the backend ran for them, the UART
+ * interrupt included).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +37,7 @@ import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
 import { BLKBENCH_PATH, ensureBlkbench } from './blkbench.ts';
 import { NETBENCH_PATH, ensureNetbench } from './netbench.ts';
 import { ExecLog, execLogArgs, symbols } from './execlog.ts';
+import { onCommentLine, typeEchoed } from './echo.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const PLATFORM = 'qemu-aarch64-virt';
@@ -42,7 +46,8 @@ async function main(): Promise<void> {
   const p = await loadPlatform(PLATFORM);
   const workload = process.env.PROFILE_WORKLOAD ?? 'seq read /dev/vda 4096 256';
   const command = process.env.PROFILE_COMMAND ?? `blkbench ${workload}`;
-  const requests = Number(process.env.PROFILE_REQUESTS ?? workload.trim().split(/\s+/).pop());
+  const echo = Number(process.env.PROFILE_ECHO ?? 0);
+  const requests = echo > 0 ? echo : Number(process.env.PROFILE_REQUESTS ?? workload.trim().split(/\s+/).pop());
   const top = Number(process.env.PROFILE_TOP ?? 40);
   const fw = await buildFirmware({ platform: PLATFORM, quiet: true });
   const dir = join(ROOT, 'build', 'profile');
@@ -64,11 +69,20 @@ async function main(): Promise<void> {
       sys.send(`${CONSOLE_ESCAPE}d`);
       await sys.waitFor(/baojs: data plane off/, 60_000);
     }
-    from = log.mark();
-    console.log(`[profile] ${command}`);
-    const out = (await sys.check(command, 3_600_000)).trim();
-    to = log.mark();
-    if (out) console.log(out.replace(/^/gm, '[profile] | '));
+    if (echo > 0) {
+      console.log(`[profile] ${echo} characters typed on the backend's console, each echoed by the frontend`);
+      await onCommentLine(sys, async () => {
+        from = log.mark();
+        await typeEchoed(sys, echo);
+        to = log.mark();
+      });
+    } else {
+      from = log.mark();
+      console.log(`[profile] ${command}`);
+      const out = (await sys.check(command, 3_600_000)).trim();
+      to = log.mark();
+      if (out) console.log(out.replace(/^/gm, '[profile] | '));
+    }
   } finally {
     sys.kill();
     await sys.close(2000);
@@ -80,7 +94,8 @@ async function main(): Promise<void> {
   else console.log(`[profile] log kept: ${logPath}, the workload from byte ${from} to ${to}`);
   const rows = [...byFn.entries()].sort((a, b) => b[1] - a[1]);
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
-  console.log(`\nbackend instructions during \`${command}\`: ${fmt(total)} in ${fmt(blocks)} blocks, ${fmt(total / requests)} per request (${requests})`);
+  const what = echo > 0 ? `${echo} echoed characters` : `\`${command}\``;
+  console.log(`\nbackend instructions during ${what}: ${fmt(total)} in ${fmt(blocks)} blocks, ${fmt(total / requests)} per ${echo > 0 ? 'character' : 'request'} (${requests})`);
   console.log('  per request        %  function');
   for (const [name, n] of rows.slice(0, top)) {
     console.log(`  ${fmt(n / requests).padStart(11)}  ${((100 * n) / total).toFixed(1).padStart(5)}  ${name}`);

@@ -79,6 +79,7 @@ import { PerfField, PerfKind, PerfOut, PERF_FIELDS, PERF_OUT_WORDS } from '../sr
 import type { DeviceMetrics } from '../src/metrics.ts';
 import { BLKBENCH_PATH, ensureBlkbench, parseBlkbench, type BlkbenchResult } from './blkbench.ts';
 import { ensureNetbench, NETBENCH_PATH } from './netbench.ts';
+import { onCommentLine, typeEchoed } from './echo.ts';
 import {
   bootNetReference, EXACT_COUNTS, exactNetCosts, freePort, netUnit, runNetWorkload, systemPeers, uplinkAddress, uplinkTransfers, warmUp,
   type ExactInterval, type NetFigure, type NetPeers, type NetWorkload,
@@ -518,30 +519,6 @@ interface ConsoleEcho {
   backendNsPerChar: number;
   /** the same by kind: register read, register write, QueueNotify */
   byKind: Record<'read' | 'write' | 'notify', { windowsPerChar: number; nsPerChar: number }>;
-}
-
-/**
- * Runs `body` with a shell comment line open in the frontend (what is typed
- * is echoed, never run), then ends the line.
- */
-async function onCommentLine<T>(s: ConsoleSession, body: () => Promise<T>): Promise<T> {
-  s.cursor = s.output.length;
-  s.send('#Q');
-  await s.waitFor('#Q', 30_000);
-  try {
-    return await body();
-  } finally {
-    s.send('\n');
-  }
-}
-
-/** Types `n` characters on the backend's console, each after the previous one's echo came back (inside {@link onCommentLine}). */
-async function typeEchoed(s: ConsoleSession, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const c = String.fromCharCode(0x61 + (i % 26));
-    s.send(c);
-    await s.waitFor(c, 30_000);
-  }
 }
 
 /** Sequential 4 KiB reads of each pair of {@link exactIntervals}' block intervals. */
