@@ -3,10 +3,12 @@
  * A deterministic JS workload run both on the firmware (compute.ts) and on
  * Node (firmware.test.ts), whose results must be equal: SHA-256 of a
  * generated buffer, JSON round trips, typed arrays and DataView, and a
- * promise chain driven by timers, and property reads and writes across
- * changes of object layout (shapes.ts).
+ * promise chain driven by timers, property reads and writes across
+ * changes of object layout (shapes.ts), and operators on numbers of mixed
+ * kinds (numbers.ts).
  */
 
+import { numberCases } from './numbers.ts';
 import { shapeCases } from './shapes.ts';
 
 /** `n` bytes from xorshift32 seeded with `seed`. */
@@ -124,5 +126,6 @@ export async function workload(sleep: (ms: number) => Promise<void>): Promise<Re
     utf8: encodeURIComponent('é中'),
     floats: floats.map(String),
     shapes: shapeCases(),
+    numbers: numberCases(),
   };
 }
