@@ -126,7 +126,7 @@ function printLines(elf: string, fn: string, byAddr: Map<number, number>, reques
     const m = /^(.*):(\d+)$/.exec(where);
     if (!m) return '';
     // objects are compiled in a scratch directory (<dir>.tmp) that is renamed when complete
-    const file = existsSync(m[1]) ? m[1] : m[1].replace(/\.tmp\//, '/');
+    const file = existsSync(m[1]) ? m[1] : m[1].replace(/\.tmp-\d+\//, '/');
     if (!existsSync(file)) return '';
     let text = sources.get(file);
     if (!text) sources.set(file, (text = readFileSync(file, 'utf8').split('\n')));

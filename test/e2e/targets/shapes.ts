@@ -8,7 +8,8 @@
  * change that must make that instruction look again: a property added,
  * deleted, shadowed, turned into a getter or setter, made read-only or
  * frozen; a prototype replaced; a method replaced on a class two levels
- * up; arrays, typed arrays, Proxies, primitives, `arguments`; one
+ * up; arrays, typed arrays (whose `length` is a getter), Proxies,
+ * primitives, `arguments`; one
  * instruction that sees many layouts; objects dropped and made again.
  * Returns one line per observation.
  */
@@ -24,6 +25,16 @@ function setX(o: unknown, v: unknown): void {
 }
 function callM(o: { m(): string }): string {
   return o.m();
+}
+function lengthOf(o: unknown): unknown {
+  return (o as { length: unknown }).length;
+}
+function tryLengthOf(o: unknown): unknown {
+  try {
+    return lengthOf(o);
+  } catch (e) {
+    return (e as Error).constructor.name;
+  }
 }
 function trySetX(o: unknown, v: unknown): string {
   try {
@@ -187,6 +198,35 @@ export function shapeCases(): string[] {
     log(getX(u), (u as unknown as Bag).Infinity, (u as unknown as Bag).NaN);
     const p = new Proxy({ x: 1 }, { get: (_t, k) => `proxy-${String(k)}` });
     log(getX(p), getX(Object.create(p)));
+  }
+  {
+    // `.length` through one instruction: typed arrays (a getter), arrays, strings, objects, functions
+    const u8 = new Uint8Array(5);
+    const u32 = new Uint32Array(3);
+    const f64 = new Float64Array(new ArrayBuffer(64), 8, 2);
+    const seen: unknown[] = [];
+    for (const o of [u8, u32, f64, u8.subarray(1, 3), [1, 2], 'abc', { length: 'own' }, (a: number, b: number) => a + b, u8]) seen.push(lengthOf(o));
+    log(seen);
+    const ta = Object.getPrototypeOf(Uint8Array.prototype) as object;
+    const desc = Object.getOwnPropertyDescriptor(ta, 'length')!;
+    Object.defineProperty(ta, 'length', { get: () => 'replaced', configurable: true });
+    log(lengthOf(u8), lengthOf(u32));
+    Object.defineProperty(ta, 'length', desc);
+    log(lengthOf(u8), lengthOf(u32));
+    Object.defineProperty(u8, 'length', { value: 'own', configurable: true });
+    log(lengthOf(u8), lengthOf(new Uint8Array(7)));
+    Object.defineProperty(Uint16Array.prototype, 'length', { get: () => 'u16', configurable: true });
+    log(lengthOf(new Uint16Array(2)), lengthOf(new Uint8Array(2)));
+    delete (Uint16Array.prototype as unknown as Bag).length;
+    log(lengthOf(new Uint16Array(2)));
+    log(tryLengthOf(Object.create(Uint8Array.prototype)), tryLengthOf(Object.create(u32)));
+    const grow = [1];
+    const lens: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      lens.push(lengthOf(grow));
+      grow.push(i);
+    }
+    log(lens);
   }
   // objects dropped and made again with the same and with other layouts
   for (let r = 0; r < 60; r++) {
