@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   const what = echo > 0 ? `${echo} echoed characters` : `\`${command}\``;
   console.log(`\nbackend instructions during ${what}: ${fmt(total)} in ${fmt(blocks)} blocks, ${fmt(total / requests)} per ${echo > 0 ? 'character' : 'request'} (${requests})`);
-  console.log('  per request        %  function');
+  console.log(`${(echo > 0 ? 'per character' : 'per request').padStart(13)}        %  function`);
   for (const [name, n] of rows.slice(0, top)) {
     console.log(`  ${fmt(n / requests).padStart(11)}  ${((100 * n) / total).toFixed(1).padStart(5)}  ${name}`);
   }
@@ -125,7 +125,7 @@ function printLines(elf: string, fn: string, byAddr: Map<number, number>, reques
   const label = (where: string): string => {
     const m = /^(.*):(\d+)$/.exec(where);
     if (!m) return '';
-    // objects are compiled in a scratch directory (<dir>.tmp) that is renamed when complete
+    // objects are compiled in a scratch directory (<dir>.tmp-<pid>) that is renamed when complete
     const file = existsSync(m[1]) ? m[1] : m[1].replace(/\.tmp-\d+\//, '/');
     if (!existsSync(file)) return '';
     let text = sources.get(file);
