@@ -23,7 +23,9 @@
  * addr2line, each line also named by the nearest `CASE(OP_…)` label above
  * it: for QuickJS's JS_CallInternal, instructions by bytecode opcode),
  * PROFILE_DATAPLANE_OFF=1 (turn the C paths off first, `Ctrl-] d`: every
- * request through the TypeScript device), PROFILE_ECHO=<n> (instead of a
+ * request and register access through JS), PROFILE_QUEUE_PLANE_OFF=1
+ * (`Ctrl-] q`: every block request through the TypeScript device, the
+ * interrupt registers still in C, as for any TypeScript device), PROFILE_ECHO=<n> (instead of a
  * command: `n` characters typed on the backend's console and echoed by the
  * frontend, each one a unit; everything the backend ran for them, the UART
  * interrupt included).
@@ -68,6 +70,10 @@ async function main(): Promise<void> {
     if (process.env.PROFILE_DATAPLANE_OFF === '1') {
       sys.send(`${CONSOLE_ESCAPE}d`);
       await sys.waitFor(/baojs: data plane off/, 60_000);
+    }
+    if (process.env.PROFILE_QUEUE_PLANE_OFF === '1') {
+      sys.send(`${CONSOLE_ESCAPE}q`);
+      await sys.waitFor(/baojs: queue plane off/, 60_000);
     }
     if (echo > 0) {
       console.log(`[profile] ${echo} characters typed on the backend's console, each echoed by the frontend`);

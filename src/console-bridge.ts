@@ -43,6 +43,9 @@ export class ConsoleBridge {
   private readonly tails: Uint8Array[];
   private readonly tailLength: number[];
   private readonly index = new Map<string, number>();
+  /** the name {@link ConsoleBridge.output} was last called with, and its index in `consoles` */
+  private lastName = '';
+  private lastIndex: number | undefined = undefined;
 
   constructor(readonly consoles: BridgedConsole[], private readonly opts: ConsoleBridgeOptions) {
     this.tails = consoles.map(() => new Uint8Array(CONSOLE_TAIL_BYTES));
@@ -66,7 +69,13 @@ export class ConsoleBridge {
    * it): to the UART if bridged, else kept in that console's tail.
    */
   output(name: string, bytes: Uint8Array, start = 0, end = bytes.length): void {
-    const i = this.index.get(name);
+    // the console of the last call again (the usual case: one console printing) without the map
+    let i: number | undefined = this.lastIndex;
+    if (name !== this.lastName) {
+      i = this.index.get(name);
+      this.lastName = name;
+      this.lastIndex = i;
+    }
     if (i === undefined || i === this.current) {
       this.opts.write(bytes, start, end);
       return;

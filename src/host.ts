@@ -616,7 +616,11 @@ export interface Host {
    * console (the UART) are waiting for {@link Host.consoleRead}.
    */
   readonly consoleIntid: number;
-  /** Moves up to `buf.length` bytes typed on the platform console into `buf`; returns the count. */
+  /**
+   * Moves up to `buf.length` bytes typed on the platform console into `buf`;
+   * returns the count. A count below `buf.length` means none was left: a
+   * byte typed after the call reports {@link Host.consoleIntid} again.
+   */
   consoleRead(buf: Uint8Array): number;
 
   /**

@@ -47,15 +47,19 @@ export function statsLines(host: Host, backend: Backend): string[] {
  * key-value store on port 5000), bridges console input from the platform UART to the console
  * device, and handles requests that arrived before the IRQs were enabled.
  * On the console, Ctrl-] s prints the counters, Ctrl-] d turns the host's
- * data plane off (every request through JS) and on again, Ctrl-] p prints
+ * data plane off (every request through JS) and on again, Ctrl-] q only
+ * its serving of block queues (every block request through the TypeScript
+ * device, the interrupt registers and the register shadow still in C: the
+ * path of any TypeScript device), Ctrl-] p prints
  * the metrics records the benchmark reads, Ctrl-] 1..9 bridges the UART to
  * that frontend's console (src/console-bridge.ts; frontend 1's at start),
  * Ctrl-] Ctrl-] sends a literal Ctrl-], Ctrl-] h lists the commands.
  */
 function serve(host: Host): Backend {
   const decoder = new Utf8Decoder();
+  // bound, not wrapped: every character the frontend prints passes here
   const write = host.writeBytes
-    ? (bytes: Uint8Array, start: number, end: number): void => host.writeBytes!(bytes, start, end)
+    ? host.writeBytes.bind(host)
     : (bytes: Uint8Array, start: number, end: number): void => { const text = decoder.decode(bytes.subarray(start, end)); if (text) host.write(text); };
   let bridge: ConsoleBridge | undefined;
   const backend = createBackend(host, platform, { consoleOutput: (name, bytes, start, end) => (bridge ? bridge.output(name, bytes, start, end) : write(bytes, start, end)) });
@@ -76,6 +80,7 @@ function serve(host: Host): Backend {
   const input = new Uint8Array(256);
   let escaped = false;
   let dataPlaneOn = true;
+  let queuePlaneOn = true;
   const command = (byte: number): void => {
     if (byte === CONSOLE_ESCAPE) bridge!.input(new Uint8Array([byte]));
     else if (byte === 0x73 /* s */) host.write(statsLines(host, backend).join('\n') + '\n');
@@ -86,7 +91,12 @@ function serve(host: Host): Backend {
       let n = 0;
       for (const d of backend.devices.values()) if (d.transport.setDataPlaneEnabled(dataPlaneOn)) n++;
       host.write(`baojs: data plane ${dataPlaneOn ? 'on' : 'off'} (${n} devices)\n`);
-    } else host.write(`baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] p  metrics records as JSON (for npm run bench);  Ctrl-] <n>  bridge frontend n\'s console (${bridge!.hint()});  Ctrl-] Ctrl-]  send Ctrl-]\n`);
+    } else if (byte === 0x71 /* q */) {
+      queuePlaneOn = !queuePlaneOn;
+      let n = 0;
+      for (const d of backend.devices.values()) if (d.transport.setQueuePlaneEnabled(queuePlaneOn)) n++;
+      host.write(`baojs: queue plane ${queuePlaneOn ? 'on' : 'off'} (${n} devices)\n`);
+    } else host.write(`baojs: console commands: Ctrl-] s  counters;  Ctrl-] d  data plane off/on;  Ctrl-] q  block queues to TypeScript and back;  Ctrl-] p  metrics records as JSON (for npm run bench);  Ctrl-] <n>  bridge frontend n\'s console (${bridge!.hint()});  Ctrl-] Ctrl-]  send Ctrl-]\n`);
   };
   // read once: every interrupt passes here
   const consoleIntid = host.consoleIntid;
@@ -96,7 +106,9 @@ function serve(host: Host): Backend {
       backend.serviceIrq(intid);
       return;
     }
-    for (let n = host.consoleRead(input); n > 0; n = host.consoleRead(input)) {
+    // a short read left nothing behind: a byte typed later reports the interrupt again
+    for (let n = input.length; n === input.length;) {
+      n = host.consoleRead(input);
       let start = 0;
       for (let i = 0; i < n; i++) {
         if (escaped) {

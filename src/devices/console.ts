@@ -84,6 +84,8 @@ export class ConsoleDevice implements VirtioDevice {
   private readonly fifo: ByteFifo;
   private readonly one = new Uint8Array(1);
   private readonly cfg: DataView;
+  /** {@link ConsoleDevice.input}'s bytes: the next one to deliver */
+  private rxAt = 0;
 
   /** @param name for logs, e.g. 'hvc0' */
   constructor(readonly name: string, options: ConsoleOptions) {
@@ -158,17 +160,33 @@ export class ConsoleDevice implements VirtioDevice {
       if (start < 0) start = 0;
       if (end > bytes.length) end = bytes.length;
     }
-    const n = this.fifo.push(bytes, start, end);
-    this.counters.rxDropped += Math.max(0, end - start) - n;
+    if (!(end > start)) return 0;
     const ctx = this.ctx;
-    if (ctx) {
+    const fifo = this.fifo;
+    let taken = 0;
+    if (ctx !== null && fifo.length === 0) {
+      // nothing queued before these bytes: straight into the driver's receive buffers
+      this.rxAt = start;
       try {
-        this.fillReceive(ctx);
+        this.fillReceive(ctx, bytes, start, end);
+      } catch (e) {
+        ctx.fail(`input: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      taken = this.rxAt - start;
+      start = this.rxAt;
+      if (start === end) return taken;
+    }
+    // what the driver has no buffers for waits in the FIFO
+    const n = fifo.push(bytes, start, end);
+    this.counters.rxDropped += end - start - n;
+    if (ctx !== null && taken === 0) {
+      try {
+        this.fillReceive(ctx, null, 0, 0);
       } catch (e) {
         ctx.fail(`input: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    return n;
+    return taken + n;
   }
 
   /** Bytes waiting for receive buffers. */
@@ -181,7 +199,7 @@ export class ConsoleDevice implements VirtioDevice {
     const ctx = this.ctx;
     if (!ctx) return;
     if (index === ConsoleQueue.TRANSMIT) this.transmit(ctx);
-    else if (index === ConsoleQueue.RECEIVE) this.fillReceive(ctx);
+    else if (index === ConsoleQueue.RECEIVE) this.fillReceive(ctx, null, 0, 0);
   }
 
   private transmit(ctx: DeviceContext): void {
@@ -210,28 +228,45 @@ export class ConsoleDevice implements VirtioDevice {
     }
   }
 
-  private fillReceive(ctx: DeviceContext): void {
-    if (this.fifo.length === 0) return;
+  /**
+   * Fills the driver's receive buffers from `src[start, end)`, or from the
+   * FIFO when `src` is null, until the bytes or the buffers run out.
+   * Progress through `src` is in {@link ConsoleDevice.rxAt} (also when a
+   * malformed chain throws). @throws QueueError for a malformed chain
+   */
+  private fillReceive(ctx: DeviceContext, src: Uint8Array | null, start: number, end: number): void {
+    const fifo = this.fifo;
+    let left = src === null ? fifo.length : end - start;
+    if (left === 0) return;
     const q = ctx.queues[ConsoleQueue.RECEIVE];
     if (!q.enabled) return;
     const chain = ctx.chain;
     const mem = ctx.mem;
-    const fifo = this.fifo;
+    const u8 = mem.u8;
     try {
-      while (fifo.length > 0 && q.pop(chain)) {
+      while (left > 0 && q.pop(chain)) {
         this.counters.chains++;
         let written = 0;
-        for (let i = chain.firstWritable; i < chain.count && fifo.length > 0; i++) {
+        for (let i = chain.firstWritable; i < chain.count && left > 0; i++) {
           const len = chain.len[i];
           if (len === 0) continue;
-          const n = len < fifo.length ? len : fifo.length;
+          const n = len < left ? len : left;
           const off = mem.check(chain.addr[i], n);
           if (off < 0) {
             this.counters.errors++;
             ctx.log(`receive buffer 0x${chain.addr[i].toString(16)}+${n} outside the shared region: skipped`);
             continue;
           }
-          fifo.shiftTo(mem.u8, off, n);
+          if (src === null) {
+            fifo.shiftTo(u8, off, n);
+          } else {
+            const at = this.rxAt;
+            // a typed character: byte by byte, no view allocated
+            if (n <= 16) for (let k = 0; k < n; k++) u8[off + k] = src[at + k];
+            else u8.set(src.subarray(at, at + n), off);
+            this.rxAt = at + n;
+          }
+          left -= n;
           written += n;
         }
         if (written === 0) this.counters.errors++;

@@ -127,6 +127,8 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
   private dataPlaneQueueAllowed = false;
   /** a host data plane may serve queue 0 when it is live (false while turned off) */
   private dataPlaneQueue = false;
+  /** {@link VirtioMmioTransport.setQueuePlaneEnabled} turned the host's queue serving off */
+  private queuePlaneOff = false;
   private dataPlaneReadOnly = false;
   /** queue 0 is handed to the data plane (its SplitQueue is not to be used) */
   private armed = false;
@@ -391,8 +393,29 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
       this.dataPlaneQueue = false;
     } else {
       st[DataPlaneWord.CTRL] = DataPlaneCtrl.IRQ_REGS;
-      this.dataPlaneQueue = this.dataPlaneQueueAllowed;
+      this.dataPlaneQueue = this.dataPlaneQueueAllowed && !this.queuePlaneOff;
       if (this.dataPlaneQueue) this.arm();
+    }
+    return true;
+  }
+
+  /**
+   * Turns only the host's serving of queue 0 off (the device's TypeScript
+   * serves every QueueNotify, as it does for a device the host data plane
+   * does not know) or back on; the interrupt registers and the register
+   * shadow stay with the host. What a block request costs through the
+   * path every TypeScript device has. Returns false if the host serves no
+   * queue of this transport.
+   */
+  setQueuePlaneEnabled(on: boolean): boolean {
+    if (!this.dataPlaneRegistered || !this.dataPlaneQueueAllowed) return false;
+    this.queuePlaneOff = !on;
+    if (!on) {
+      if (this.armed) this.disarm();
+      this.dataPlaneQueue = false;
+    } else if (this.dataPlane[DataPlaneWord.CTRL] !== 0) {
+      this.dataPlaneQueue = true;
+      this.arm();
     }
     return true;
   }

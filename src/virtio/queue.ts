@@ -407,10 +407,13 @@ export class SplitQueue {
     const n = this.host!.vqPop!(this.hv, 1);
     if (n <= 0) return n < 0 && this.walkForHost(chain);
     const rec = this.hvChains!;
-    chain.addr = this.hvAddr!;
-    chain.len = this.hvLen!;
-    chain.writable = this.hvWritable!;
-    chain.capacity = this.hvCapacity;
+    // lent once per change of queue (the four are always lent together)
+    if (chain.addr !== this.hvAddr) {
+      chain.addr = this.hvAddr!;
+      chain.len = this.hvLen!;
+      chain.writable = this.hvWritable!;
+      chain.capacity = this.hvCapacity;
+    }
     chain.head = rec[QueueChainWord.HEAD];
     chain.count = rec[QueueChainWord.COUNT];
     chain.firstWritable = rec[QueueChainWord.FIRST_WRITABLE];

@@ -212,6 +212,41 @@ test('turned off, the data plane serves nothing and JS everything; turned on aga
   assert.is(b2.devices.get('vda')!.transport.dataPlaneState, null);
 });
 
+test('the queue plane turned off: JS serves every block request, the host still the interrupt registers; turned on again, the host serves again', () => {
+  const { sim, dev, reg, backend } = setup();
+  const vda = dev('vda');
+  const r = reg('vda');
+  const host = servingHost(sim, r, vda.window.base);
+  const blk = new BlkDriver(sim, vda);
+  const t = backend.devices.get('vda')!.transport;
+  const jsChains = () => backend.devices.get('vda')!.device.counters.chains;
+  const jsWrites = () => backend.devices.get('vda')!.transport.counters.writes;
+  assert.is(blk.write(50, new Uint8Array(512).fill(5)).status, 0);
+  assert.is(host.served, 1);
+  assert.is(t.setQueuePlaneEnabled(false), true);
+  assert.is(t.dataPlaneState, 'on', 'the interrupt registers are still the host\'s');
+  assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS);
+  const js0 = jsChains();
+  const w0 = jsWrites();
+  assert.equal(Array.from(blk.read(50, 1).data), new Array(512).fill(5));
+  assert.is(blk.write(51, new Uint8Array(512).fill(6)).status, 0);
+  assert.is(host.served, 1, 'no queue served by the host while off');
+  assert.is(jsChains(), js0 + 2);
+  // two QueueNotify writes reached JS; the InterruptACKs of the two completions did not
+  assert.is(jsWrites(), w0 + 2);
+  // Ctrl-] d off and on again keeps the queue with JS
+  t.setDataPlaneEnabled(false);
+  t.setDataPlaneEnabled(true);
+  assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS);
+  assert.is(t.setQueuePlaneEnabled(true), true);
+  assert.is(r.st[DataPlaneWord.CTRL], DataPlaneCtrl.IRQ_REGS | DataPlaneCtrl.QUEUE);
+  assert.equal(Array.from(blk.read(51, 1).data), new Array(512).fill(6));
+  assert.is(host.served, 2);
+  // a device whose queues the host does not serve says so
+  assert.is(backend.devices.get('hvc0')!.transport.setQueuePlaneEnabled(false), false);
+  assert.equal(sim.violations, []);
+});
+
 test('InterruptStatus is the shared word; a reset takes the queue back and clears it', () => {
   const { sim, dev, reg } = setup();
   const st = reg('vda').st;
