@@ -398,12 +398,13 @@ struct host_dm {
 	JSValue shadow[2];/**< host.regShadow's shadow array and config bytes */
 	/** host.remioDirect's client (`this`), the fault function, the state array, and the `hi` array handed to read */
 	JSValue direct[4];
-	/** the names of the client's methods it calls */
-	JSAtom atoms[3];
+	/** the names of the client's methods it calls (HA_*) */
+	JSAtom atoms[4];
 };
 
 enum { HD_THIS, HD_FAULT, HD_STATE, HD_HI };
-enum { HA_READ, HA_WRITE, HA_AFTER };
+enum { HA_READ, HA_WRITE, HA_AFTER, HA_NOTIFIED, HA_COUNT };
+_Static_assert(HA_COUNT == sizeof(((struct host_dm *)0)->atoms) / sizeof(JSAtom), "one atom per method name");
 
 static struct host_dm host_dms[RM_DMS];
 static unsigned host_dms_used;
@@ -501,6 +502,17 @@ uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t val
 	uint32_t v = 0;
 	s[RD_IN_SERVICE] = 1;
 	perf_js(true);
+	if (write && d->blk.st && addr - d->window == VIRTIO_MMIO_QUEUE_NOTIFY) {
+		/* a QueueNotify (as rm_is_queue_notify): queueNotified(value), if the client has it, is write and afterComplete in one call */
+		JSValue notified = host_direct_method(h, h->atoms[HA_NOTIFIED]);
+		if (JS_IsFunction(ctx, notified)) {
+			JS_FreeValue(ctx, host_direct_call(h, notified, 1, (JSValueConst *)&argv[2]));
+			perf_js(false);
+			s[RD_IN_SERVICE] = 0;
+			return 0;
+		}
+		JS_FreeValue(ctx, notified);
+	}
 	JSValue fn = host_direct_method(h, h->atoms[write ? HA_WRITE : HA_READ]);
 	JSValue r = JS_IsException(fn) ? JS_UNDEFINED : host_direct_call(h, fn, write ? 4 : 3, argv);
 	if (!write) {
@@ -571,6 +583,7 @@ static JSValue host_remio_direct(JSContext *ctx, JSValueConst this_val, int argc
 	h->atoms[HA_READ] = JS_NewAtom(ctx, "read");
 	h->atoms[HA_WRITE] = JS_NewAtom(ctx, "write");
 	h->atoms[HA_AFTER] = JS_NewAtom(ctx, "afterComplete");
+	h->atoms[HA_NOTIFIED] = JS_NewAtom(ctx, "queueNotified");
 	d->direct_state = st;
 	d->direct_base = (uint64_t)base;
 	d->direct_size = (uint64_t)size;

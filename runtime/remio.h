@@ -85,8 +85,10 @@ int rm_call_js(struct rm_dm *d, uint32_t count);
 /**
  * Calls the DM's direct client (host.remioDirect, runtime/host.c) for one
  * 4-byte access at guest-physical `addr`: `read(addr, 4, hi)`, or
- * `write(addr, 4, value, 0)` and `afterComplete()` if that returned true,
- * with direct_state[RD_IN_SERVICE] set around the calls. An exception goes
+ * `write(addr, 4, value, 0)` and `afterComplete()` if that returned true
+ * (for a QueueNotify of a virtio-mmio window, `queueNotified(value)`
+ * instead if the client has it: the two in one call), with
+ * direct_state[RD_IN_SERVICE] set around the calls. An exception goes
  * to the client's fault function. Returns the value read (0 after an
  * exception; 0 for a write).
  */

@@ -38,6 +38,16 @@ export interface IoClient {
    */
   afterComplete?(): void;
   /**
+   * Optional: a 4-byte store of `value` to the QueueNotify register of the
+   * virtio-mmio window this client serves, which the host recognised and
+   * completed already (the frontend vCPU is running again): what {@link
+   * IoClient.write} and then {@link IoClient.afterComplete} would do for
+   * it, in one call. Only the host's remio loop calls it
+   * ({@link Host.remioDirect}); the batch handler calls write and
+   * afterComplete.
+   */
+  queueNotified?(value: number): void;
+  /**
    * Optional: a JS exception escaped read/write/afterComplete, or the
    * host's watchdog stopped a call into this client's device model (then
    * `error` is a {@link WatchdogStop}). The client should reset itself and

@@ -242,6 +242,23 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     return this.pendingQueues !== 0 || (this.dataPlaneQueue && !this.armed);
   }
 
+  /**
+   * A QueueNotify of `v` that the host recognised and completed already
+   * ({@link IoClient.queueNotified}): {@link VirtioMmioTransport.write}
+   * and, if it has work, {@link VirtioMmioTransport.afterComplete}, in
+   * one call from the host instead of two.
+   */
+  queueNotified(v: number): void {
+    this.counters.writes++;
+    if (v < this.queues.length && this.running) {
+      this.counters.kicks++;
+      this.pendingQueues |= 1 << v;
+    } else {
+      this.queueNotify(v >>> 0);
+    }
+    if (this.pendingQueues !== 0 || (this.dataPlaneQueue && !this.armed)) this.afterComplete();
+  }
+
   /** Processes the queues that the last request kicked or made ready. */
   afterComplete(): void {
     if (this.armed) this.disarm();

@@ -334,32 +334,52 @@ export function runSystemSuite(platform: Platform): void {
     assert.match(r.log, /^vdb: request at head 0: request header outside the shared region/m);
   });
 
+  /** vda's chains served by the TypeScript device and by the data plane, and the InterruptACKs the data plane answered (Ctrl-] s). */
+  const vdaCounts = async (): Promise<{ js: number; dp: number; acks: number }> => {
+    const from = sys.output.length;
+    sys.send(`${CONSOLE_ESCAPE}s`);
+    await sys.waitFor(/baojs: stats heap: used \d+ KiB/, 30_000);
+    const m = /baojs: stats vda \(blk, dm 0\): .*device: chains (\d+),.*data plane(?: \(off\))?: InterruptStatus reads \d+, InterruptACKs (\d+), kicks \d+, chains (\d+),/.exec(sys.output.slice(from));
+    assert.ok(m, sys.output.slice(from));
+    return { js: Number(m[1]), acks: Number(m[2]), dp: Number(m[3]) };
+  };
+  /** 32 KiB of random bytes written to vda at 4 KiB block `seek` (O_DIRECT, 8 requests) and read back equal. */
+  const vdaRoundTrip = async (seek: number): Promise<void> => {
+    const out = await sys.check(`dd if=/dev/urandom of=/tmp/z bs=4k count=8 2>/dev/null; dd if=/tmp/z of=/dev/vda bs=4k seek=${seek} oflag=direct 2>/dev/null; md5sum /tmp/z; dd if=/dev/vda bs=4k skip=${seek} count=8 iflag=direct 2>/dev/null | md5sum`, 120_000);
+    const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
+    assert.is(sums.length, 2, out);
+    assert.is(sums[1], sums[0]);
+  };
+
   test('Ctrl-] d turns the data plane off and on; meanwhile the TypeScript device serves the same disk', async () => {
-    const counts = async (): Promise<{ js: number; dp: number }> => {
-      const from = sys.output.length;
-      sys.send(`${CONSOLE_ESCAPE}s`);
-      await sys.waitFor(/baojs: stats heap: used \d+ KiB/, 30_000);
-      const m = /baojs: stats vda \(blk, dm 0\): .*device: chains (\d+),.*data plane(?: \(off\))?: .*, chains (\d+),/.exec(sys.output.slice(from));
-      assert.ok(m, sys.output.slice(from));
-      return { js: Number(m[1]), dp: Number(m[2]) };
-    };
-    const roundTrip = async (seek: number): Promise<void> => {
-      const out = await sys.check(`dd if=/dev/urandom of=/tmp/z bs=4k count=8 2>/dev/null; dd if=/tmp/z of=/dev/vda bs=4k seek=${seek} oflag=direct 2>/dev/null; md5sum /tmp/z; dd if=/dev/vda bs=4k skip=${seek} count=8 iflag=direct 2>/dev/null | md5sum`, 120_000);
-      const sums = [...out.matchAll(/\b[0-9a-f]{32}\b/g)].map((m) => m[0]);
-      assert.is(sums.length, 2, out);
-      assert.is(sums[1], sums[0]);
-    };
     sys.send(`${CONSOLE_ESCAPE}d`);
     await sys.waitFor(new RegExp(`baojs: data plane off \\(${platform.devices.length} devices\\)`), 30_000);
-    const a = await counts();
-    await roundTrip(3000);
-    const b = await counts();
+    const a = await vdaCounts();
+    await vdaRoundTrip(3000);
+    const b = await vdaCounts();
     assert.ok(b.js > a.js, `the TypeScript device served the requests (${a.js} -> ${b.js} chains)`);
     assert.is(b.dp, a.dp, 'the data plane served none while off');
     sys.send(`${CONSOLE_ESCAPE}d`);
     await sys.waitFor(new RegExp(`baojs: data plane on \\(${platform.devices.length} devices\\)`), 30_000);
-    await roundTrip(3100);
-    const c = await counts();
+    await vdaRoundTrip(3100);
+    const c = await vdaCounts();
+    assert.ok(c.dp > b.dp, `the data plane serves again (${b.dp} -> ${c.dp} chains)`);
+  });
+
+  test('Ctrl-] q hands the block queues to the TypeScript device and back; the interrupt registers stay in C meanwhile', async () => {
+    sys.send(`${CONSOLE_ESCAPE}q`);
+    const off = await sys.waitFor(/baojs: queue plane off \((\d+) devices\)/, 30_000);
+    assert.ok(Number(off[1]) >= 1, off[0]);
+    const a = await vdaCounts();
+    await vdaRoundTrip(3200);
+    const b = await vdaCounts();
+    assert.ok(b.js >= a.js + 16, `the TypeScript device served the requests (${a.js} -> ${b.js} chains)`);
+    assert.is(b.dp, a.dp, 'no block request served in C while off');
+    assert.ok(b.acks > a.acks, `the InterruptACKs were still answered in C (${a.acks} -> ${b.acks})`);
+    sys.send(`${CONSOLE_ESCAPE}q`);
+    await sys.waitFor(/baojs: queue plane on \(\d+ devices\)/, 30_000);
+    await vdaRoundTrip(3300);
+    const c = await vdaCounts();
     assert.ok(c.dp > b.dp, `the data plane serves again (${b.dp} -> ${c.dp} chains)`);
   });
 

@@ -183,7 +183,8 @@ test('requests the host serves and requests handed back to JS interleave: JS con
   assert.equal(sim.violations, []);
 });
 
-test('turned off, the data plane serves nothing and JS everything; turned on again, it serves again', () => {
+/** vda with a serving host and a driver: its registration, transport, and the chains its TypeScript device served. */
+function servedVda() {
   const { sim, dev, reg, backend } = setup();
   const vda = dev('vda');
   const r = reg('vda');
@@ -191,6 +192,11 @@ test('turned off, the data plane serves nothing and JS everything; turned on aga
   const blk = new BlkDriver(sim, vda);
   const t = backend.devices.get('vda')!.transport;
   const jsChains = () => backend.devices.get('vda')!.device.counters.chains;
+  return { sim, backend, r, host, blk, t, jsChains };
+}
+
+test('turned off, the data plane serves nothing and JS everything; turned on again, it serves again', () => {
+  const { r, host, blk, t, jsChains } = servedVda();
   assert.is(blk.write(40, new Uint8Array(512).fill(7)).status, 0);
   assert.is(host.served, 1);
   assert.is(t.setDataPlaneEnabled(false), true);
@@ -213,14 +219,8 @@ test('turned off, the data plane serves nothing and JS everything; turned on aga
 });
 
 test('the queue plane turned off: JS serves every block request, the host still the interrupt registers; turned on again, the host serves again', () => {
-  const { sim, dev, reg, backend } = setup();
-  const vda = dev('vda');
-  const r = reg('vda');
-  const host = servingHost(sim, r, vda.window.base);
-  const blk = new BlkDriver(sim, vda);
-  const t = backend.devices.get('vda')!.transport;
-  const jsChains = () => backend.devices.get('vda')!.device.counters.chains;
-  const jsWrites = () => backend.devices.get('vda')!.transport.counters.writes;
+  const { sim, backend, r, host, blk, t, jsChains } = servedVda();
+  const jsWrites = () => t.counters.writes;
   assert.is(blk.write(50, new Uint8Array(512).fill(5)).status, 0);
   assert.is(host.served, 1);
   assert.is(t.setQueuePlaneEnabled(false), true);

@@ -212,4 +212,35 @@ test('the driver cannot clear status bits except by writing 0', () => {
   assert.is(d.status(), DeviceStatus.ACKNOWLEDGE | DeviceStatus.DRIVER | DeviceStatus.FEATURES_OK);
 });
 
+test('queueNotified (the host\'s one call for a QueueNotify) does what write and afterComplete do', () => {
+  // the same steps on two systems: through write + afterComplete, and through queueNotified
+  const run = (viaNotified: boolean) => {
+    const s = makeSystem();
+    const d = new VirtioMmioDriver(s.sim, s.model('hwrng'));
+    const t = s.backend.devices.get('hwrng')!.transport;
+    const notify = (v: number): void => {
+      if (viaNotified) t.queueNotified(v);
+      else if (t.write(s.model('hwrng').window.base + MmioReg.QueueNotify, 4, v, 0)) t.afterComplete();
+    };
+    d.probe(4);
+    const q = d.setupQueue(0);
+    q.add([], [{ addr: d.pool.alloc(32), len: 32 }]);
+    notify(0); // before DRIVER_OK: counted, nothing served
+    const before = q.usedIdx;
+    d.driverOk();
+    q.add([], [{ addr: d.pool.alloc(16), len: 16 }]);
+    notify(0);
+    notify(7); // no such queue: logged, ignored
+    const used: number[] = [];
+    for (let u = q.getUsed(); u; u = q.getUsed()) used.push(u.len);
+    return { before, used, counters: { ...t.counters }, device: { ...s.backend.devices.get('hwrng')!.device.counters }, logs: s.logs.filter((l) => l.includes('QueueNotify')) };
+  };
+  const a = run(false);
+  const b = run(true);
+  assert.equal(b, a);
+  assert.equal(a.used, [32, 16]);
+  assert.is(a.before, 0);
+  assert.ok(a.logs.length >= 1, 'the missing queue was logged');
+});
+
 test.run();
