@@ -786,8 +786,9 @@ export interface Host {
    * a request, in one JS call instead of the handler's loop and the
    * client's call; for a WRITE to a virtio-mmio window's QueueNotify
    * (a DM with a {@link Host.dataPlane} state) `queueNotified(value)`
-   * instead if the client has it ({@link IoClient.queueNotified}). A WRITE to a virtio-mmio window's QueueNotify is
-   * completed before the call (the frontend's vCPU runs on meanwhile),
+   * instead if the client has it ({@link IoClient.queueNotified}). A
+   * WRITE to a virtio-mmio window's QueueNotify is completed before the
+   * call (the frontend's vCPU runs on meanwhile),
    * every other request after its calls. Around the calls the host sets
    * `state[IN_SERVICE]`; after them it sends NOTIFY if `state[NOTIFY]` is
    * set (and clears it); it counts in `state` ({@link RemioDirectWord}).

@@ -163,8 +163,9 @@ export class ConsoleDevice implements VirtioDevice {
     if (!(end > start)) return 0;
     const ctx = this.ctx;
     const fifo = this.fifo;
+    const direct = ctx !== null && fifo.length === 0;
     let taken = 0;
-    if (ctx !== null && fifo.length === 0) {
+    if (direct) {
       // nothing queued before these bytes: straight into the driver's receive buffers
       this.rxAt = start;
       try {
@@ -176,10 +177,10 @@ export class ConsoleDevice implements VirtioDevice {
       start = this.rxAt;
       if (start === end) return taken;
     }
-    // what the driver has no buffers for waits in the FIFO
+    // what the driver has no buffers for waits in the FIFO (behind what already waits there)
     const n = fifo.push(bytes, start, end);
     this.counters.rxDropped += end - start - n;
-    if (ctx !== null && taken === 0) {
+    if (ctx !== null && !direct) {
       try {
         this.fillReceive(ctx, null, 0, 0);
       } catch (e) {

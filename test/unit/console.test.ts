@@ -65,10 +65,13 @@ test('input with buffers posted: what fits goes straight into them, the rest wai
   assert.is(dev.input(src, 7, 107), 100);
   assert.is(dev.pendingInput, 100 - 32);
   assert.is(dev.counters.rxBytes, 32);
+  // more input while bytes wait: behind them
+  assert.is(dev.input('XY'), 2);
+  assert.is(dev.pendingInput, 100 - 32 + 2);
   // receive() re-posts a buffer per used one and kicks: the FIFO drains 32 bytes at a time
   const got: number[] = [];
-  for (let i = 0; i < 8 && got.length < 100; i++) got.push(...d.receive());
-  assert.equal(got, Array.from(msg));
+  for (let i = 0; i < 8 && got.length < 102; i++) got.push(...d.receive());
+  assert.equal(got, [...msg, 0x58, 0x59]);
   assert.is(dev.pendingInput, 0);
   // a character typed with the FIFO empty and a buffer free: no FIFO on the way
   assert.is(dev.input('z'), 1);
