@@ -491,8 +491,9 @@ static JSValue host_direct_call(struct host_dm *h, JSValue fn, int argc, JSValue
 	return JS_UNDEFINED;
 }
 
-uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value)
+uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr, uint32_t value)
 {
+	bool write = kind != RM_DIRECT_READ;
 	struct host_dm *h = d->binding;
 	JSContext *ctx = h->ctx;
 	uint32_t *s = d->direct_state;
@@ -502,8 +503,8 @@ uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t val
 	uint32_t v = 0;
 	s[RD_IN_SERVICE] = 1;
 	perf_js(true);
-	if (write && d->blk.st && addr - d->window == VIRTIO_MMIO_QUEUE_NOTIFY) {
-		/* a QueueNotify (as rm_is_queue_notify): queueNotified(value), if the client has it, is write and afterComplete in one call */
+	if (kind == RM_DIRECT_QUEUE_NOTIFY) {
+		/* queueNotified(value), if the client has it: write and afterComplete in one call */
 		JSValue notified = host_direct_method(h, h->atoms[HA_NOTIFIED]);
 		if (JS_IsFunction(ctx, notified)) {
 			JS_FreeValue(ctx, host_direct_call(h, notified, 1, (JSValueConst *)&argv[2]));

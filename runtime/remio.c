@@ -240,11 +240,11 @@ static bool rm_serve_direct(struct rm_dm *d, const struct remio_result *r)
 	s[r->op == REMIO_OP_READ ? RD_READS : RD_WRITES]++;
 	if (rm_is_queue_notify(d, r)) {
 		rm_answer(d, r, 0); /* returns nothing: the vCPU resumes while JS serves the queue */
-		rm_call_direct(d, true, r->addr, (uint32_t)r->value);
+		rm_call_direct(d, RM_DIRECT_QUEUE_NOTIFY, r->addr, (uint32_t)r->value);
 	} else {
 		/* tracked while JS runs, as a batch's are: after a watchdog stop the clean-up completes it (and says so) */
 		rm_track(d->dm, r);
-		uint32_t v = rm_call_direct(d, r->op == REMIO_OP_WRITE, r->addr, (uint32_t)r->value);
+		uint32_t v = rm_call_direct(d, r->op == REMIO_OP_WRITE ? RM_DIRECT_WRITE : RM_DIRECT_READ, r->addr, (uint32_t)r->value);
 		if (rm_tracked(d->dm, (uint32_t)r->request_id)) {
 			rm_untrack(d->dm, (uint32_t)r->request_id);
 			rm_answer(d, r, r->op == REMIO_OP_READ ? v : 0);

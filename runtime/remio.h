@@ -82,17 +82,24 @@ struct rm_dm {
  */
 int rm_call_js(struct rm_dm *d, uint32_t count);
 
+/** What rm_call_direct() hands the direct client: a load, a store, or a store to QueueNotify. */
+enum rm_direct_kind {
+	RM_DIRECT_READ,
+	RM_DIRECT_WRITE,
+	/** a WRITE to the QueueNotify register of the DM's virtio-mmio window (already completed) */
+	RM_DIRECT_QUEUE_NOTIFY,
+};
+
 /**
  * Calls the DM's direct client (host.remioDirect, runtime/host.c) for one
  * 4-byte access at guest-physical `addr`: `read(addr, 4, hi)`, or
  * `write(addr, 4, value, 0)` and `afterComplete()` if that returned true
- * (for a QueueNotify of a virtio-mmio window, `queueNotified(value)`
- * instead if the client has it: the two in one call), with
- * direct_state[RD_IN_SERVICE] set around the calls. An exception goes
- * to the client's fault function. Returns the value read (0 after an
- * exception; 0 for a write).
+ * (for RM_DIRECT_QUEUE_NOTIFY, `queueNotified(value)` instead if the
+ * client has it: the two in one call), with direct_state[RD_IN_SERVICE]
+ * set around the calls. An exception goes to the client's fault function.
+ * Returns the value read (0 after an exception; 0 for a write).
  */
-uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value);
+uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr, uint32_t value);
 
 /** The network plane's view of the switch (netplane.h), filled by the `host` binding (host.netSwitch, host.netPort). */
 extern struct np_switch rm_net_switch;

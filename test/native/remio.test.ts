@@ -117,7 +117,8 @@ function model(s: Scenario): number[] {
     counts[q.op === READ ? 1 : 2]++;
     if (notifyOp) complete(q, 0);
     else tracked.set(q.rid, q);
-    log.push(9, q.op === WRITE ? 1 : 0, q.off, q.op === WRITE ? q.value : 0);
+    // the kind the loop hands the binding: RM_DIRECT_READ 0, RM_DIRECT_WRITE 1, RM_DIRECT_QUEUE_NOTIFY 2
+    log.push(9, notifyOp ? 2 : q.op === WRITE ? 1 : 0, q.off, q.op === WRITE ? q.value : 0);
     if ((m & 0xff) === 2) {
       seen.directStopped++;
       for (const rid of [...tracked.keys()].sort((a, b) => a - b)) complete(tracked.get(rid)!, 0);

@@ -16,7 +16,7 @@
  * writes a log of u32 words: [1 rid op value] a completion accepted,
  * [2 rid] a completion refused (not PROCESSING), [3] NOTIFY, [4 n rid…]
  * a JS call with its records, [5] the ASK that ended the loop, [6 intid]
- * an interrupt marked pending again; [9 write offset value] a direct call
+ * an interrupt marked pending again; [9 kind offset value] a direct call (kind: enum rm_direct_kind)
  * (rm_call_direct, which follows the same scripted modes; a READ it
  * answers gets 0x2000 + offset); [7] when rm_service() served the
  * interrupt ([8] when not), then with a direct range [10 requests reads
@@ -139,10 +139,11 @@ int rm_call_js(struct rm_dm *d, uint32_t count)
 	return (m >> 8) & 1 ? RM_CALL_NOTIFY : 0;
 }
 
-uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value)
+uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr, uint32_t value)
 {
+	bool write = kind != RM_DIRECT_READ;
 	put(9);
-	put(write);
+	put(kind);
 	put((uint32_t)(addr - WINDOW));
 	put(value);
 	uint32_t m = calls < nmodes ? modes[calls] : 0;
