@@ -93,9 +93,9 @@ int rm_call_js(struct rm_dm *d, uint32_t count)
 	exit(8);
 }
 
-uint32_t rm_call_direct(struct rm_dm *d, bool write, uint64_t addr, uint32_t value)
+uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr, uint32_t value)
 {
-	(void)d, (void)write, (void)addr, (void)value;
+	(void)d, (void)kind, (void)addr, (void)value;
 	exit(8);
 }
 
