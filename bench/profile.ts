@@ -35,7 +35,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { buildFirmware, CROSS } from '../scripts/build.ts';
 import { loadPlatform } from '../scripts/gen-platform.ts';
-import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
+import { bootSystem, switchPlane } from '../qemu/system.ts';
 import { BLKBENCH_PATH, ensureBlkbench } from './blkbench.ts';
 import { NETBENCH_PATH, ensureNetbench } from './netbench.ts';
 import { ExecLog, execLogArgs, symbols } from './execlog.ts';
@@ -67,14 +67,8 @@ async function main(): Promise<void> {
   let to = 0;
   try {
     await sys.check('sync', 600_000);
-    if (process.env.PROFILE_DATAPLANE_OFF === '1') {
-      sys.send(`${CONSOLE_ESCAPE}d`);
-      await sys.waitFor(/baojs: data plane off/, 60_000);
-    }
-    if (process.env.PROFILE_QUEUE_PLANE_OFF === '1') {
-      sys.send(`${CONSOLE_ESCAPE}q`);
-      await sys.waitFor(/baojs: queue plane off/, 60_000);
-    }
+    if (process.env.PROFILE_DATAPLANE_OFF === '1') await switchPlane(sys, 'data', 'off', 60_000);
+    if (process.env.PROFILE_QUEUE_PLANE_OFF === '1') await switchPlane(sys, 'queue', 'off', 60_000);
     if (echo > 0) {
       console.log(`[profile] ${echo} characters typed on the backend's console, each echoed by the frontend`);
       await onCommentLine(sys, async () => {

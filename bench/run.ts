@@ -73,7 +73,7 @@ import { diskMinimumSize } from '../src/config/platform.ts';
 import { ensureFrontend } from '../qemu/frontend/build.ts';
 import { bootStandalone } from '../qemu/frontend/standalone.ts';
 import type { ConsoleSession } from '../qemu/frontend/session.ts';
-import { bootSystem, CONSOLE_ESCAPE } from '../qemu/system.ts';
+import { bootSystem, CONSOLE_ESCAPE, switchPlane } from '../qemu/system.ts';
 import { ioUringAvailable, temporaryDisks, type DiskAio } from '../qemu/disks.ts';
 import { PerfField, PerfKind, PerfOut, PERF_FIELDS, PERF_OUT_WORDS } from '../src/host.ts';
 import type { DeviceMetrics } from '../src/metrics.ts';
@@ -235,25 +235,6 @@ function costRows(costs: Record<'read' | 'write' | 'notify', RequestCost>): stri
 /** One table row of a per-request cost. */
 function costRow(label: string, c: RequestCost): string {
   return `   ${label.padEnd(28)}${fmt(c.requests).padStart(8)}${fmt(c.toCompletion).padStart(15)}${fmt(c.total).padStart(11)}${fmt(c.c).padStart(9)}${fmt(c.js).padStart(9)}${fmt(c.hypercall).padStart(9)} (${fmt(c.hypercalls, 1)})`;
-}
-
-/** Turns the backend's data plane `to` 'on' or 'off' with the console's Ctrl-] d (a toggle). */
-async function toggleDataPlane(s: ConsoleSession, to: 'on' | 'off'): Promise<void> {
-  s.send(`${CONSOLE_ESCAPE}d`);
-  const m = await s.waitFor(/baojs: data plane (on|off) \(\d+ devices\)/, 30_000);
-  if (m[1] !== to) throw new Error(`the data plane went ${m[1]}, expected ${to}`);
-}
-
-/**
- * Turns the block data plane's serving of queues `to` 'on' or 'off' with
- * the console's Ctrl-] q (a toggle): off, the TypeScript device serves every
- * block request, the interrupt registers and the register shadow stay in C
- * (the path of every TypeScript device).
- */
-async function toggleQueuePlane(s: ConsoleSession, to: 'on' | 'off'): Promise<void> {
-  s.send(`${CONSOLE_ESCAPE}q`);
-  const m = await s.waitFor(/baojs: queue plane (on|off) \(\d+ devices\)/, 30_000);
-  if (m[1] !== to) throw new Error(`the queue plane went ${m[1]}, expected ${to}`);
 }
 
 // ---- the backend's metrics records, through the console's Ctrl-] p ------------
@@ -563,14 +544,14 @@ async function exactIntervals(s: ConsoleSession, log: ExecLog): Promise<ExactInt
   };
   await s.check('blkbench seq read /dev/vda 4096 100', 600_000);
   for (const n of EXACT_READS) await mark('read-4k-c', n, () => s.check(`blkbench seq read /dev/vda 4096 ${n}`, 600_000));
-  await toggleQueuePlane(s, 'off');
+  await switchPlane(s, 'queue', 'off');
   await s.check('blkbench seq read /dev/vda 4096 50', 600_000);
   for (const n of EXACT_READS) await mark('read-4k-ts', n, () => s.check(`blkbench seq read /dev/vda 4096 ${n}`, 600_000));
-  await toggleQueuePlane(s, 'on');
-  await toggleDataPlane(s, 'off');
+  await switchPlane(s, 'queue', 'on');
+  await switchPlane(s, 'data', 'off');
   await s.check('blkbench seq read /dev/vda 4096 50', 600_000);
   for (const n of EXACT_READS) await mark('read-4k-ts-all', n, () => s.check(`blkbench seq read /dev/vda 4096 ${n}`, 600_000));
-  await toggleDataPlane(s, 'on');
+  await switchPlane(s, 'data', 'on');
   await onCommentLine(s, async () => {
     for (const n of EXACT_CHARS) await mark('echo', n, () => typeEchoed(s, n));
   });
@@ -702,11 +683,11 @@ async function riscvFigures(icount: string, logDir: string): Promise<ArchFigures
     const s1 = await stats(sys);
     const costs = requestCosts(s0.perf.vda, s1.perf.vda);
     const statusRead = await statusReadCost(sys, STATUS_READS);
-    await toggleDataPlane(sys, 'off');
+    await switchPlane(sys, 'data', 'off');
     const s2 = await stats(sys);
     await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 1_200_000);
     const s3 = await stats(sys);
-    await toggleDataPlane(sys, 'on');
+    await switchPlane(sys, 'data', 'on');
     const hz = s1.perf.vda[PerfOut.CLOCK_HZ];
     const secs = sections(fw.elf);
     figures = {
@@ -854,20 +835,20 @@ async function main(): Promise<void> {
   const statusShadow = await statusReadCost(sys, STATUS_READS);
   // the same reads with the block queue to TypeScript (Ctrl-] q): what a TypeScript device's request costs
   console.log(`[bench] per-request cost through the TypeScript device: the queue plane off, ${PER_REQUEST_READS} more reads`);
-  await toggleQueuePlane(sys, 'off');
+  await switchPlane(sys, 'queue', 'off');
   const s1ts = await stats(sys);
   await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000);
   const s1tsEnd = await stats(sys);
-  await toggleQueuePlane(sys, 'on');
+  await switchPlane(sys, 'queue', 'on');
   const costsTs = requestCosts(s1ts.perf.vda, s1tsEnd.perf.vda);
   // and with the whole data plane off (Ctrl-] d): every register access through JS as well
   console.log(`[bench] per-request cost through JS: the data plane off, ${PER_REQUEST_READS} more reads`);
-  await toggleDataPlane(sys, 'off');
+  await switchPlane(sys, 'data', 'off');
   const s1js = await stats(sys);
   await sys.check(`blkbench seq read /dev/vda 4096 ${PER_REQUEST_READS}`, 600_000);
   const s1jsEnd = await stats(sys);
   const statusJs = await statusReadCost(sys, STATUS_READS);
-  await toggleDataPlane(sys, 'on');
+  await switchPlane(sys, 'data', 'on');
   const costsJs = requestCosts(s1js.perf.vda, s1jsEnd.perf.vda);
   const hz = s1.perf.vda[PerfOut.CLOCK_HZ];
   const boot = {

@@ -239,3 +239,18 @@ export function embedsImage(image: string, bin: string): boolean {
 
 /** The hvc0 console's escape byte (Ctrl-]) that starts a baojs console command (see src/main.ts). */
 export const CONSOLE_ESCAPE = '\x1d';
+
+/**
+ * Switches one of the backend's C paths `to` 'on' or 'off' with its console
+ * command (a toggle; src/main.ts) and checks where it went: 'data' is
+ * Ctrl-] d, the data plane with the interrupt registers and the register
+ * shadow (off: every request and register access through JS); 'queue' is
+ * Ctrl-] q, the block data plane's serving of queues only (off: every
+ * block request through the TypeScript device, as any TypeScript device).
+ * @throws when the notice does not come within `timeoutMs`, or says the other state
+ */
+export async function switchPlane(s: ConsoleSession, plane: 'data' | 'queue', to: 'on' | 'off', timeoutMs = 30_000): Promise<void> {
+  s.send(`${CONSOLE_ESCAPE}${plane === 'data' ? 'd' : 'q'}`);
+  const m = await s.waitFor(new RegExp(`baojs: ${plane} plane (on|off) \\(\\d+ devices\\)`), timeoutMs);
+  if (m[1] !== to) throw new Error(`the ${plane} plane went ${m[1]}, expected ${to}`);
+}
