@@ -400,11 +400,14 @@ struct host_dm {
 	JSValue direct[4];
 	/** the names of the client's methods it calls (HA_*) */
 	JSAtom atoms[4];
+	/** where each method was last found (a lookup on a client of the same shape skips the shape lookup) */
+	JSPropertyCache method_cache[4];
 };
 
 enum { HD_THIS, HD_FAULT, HD_STATE, HD_HI };
 enum { HA_READ, HA_WRITE, HA_AFTER, HA_NOTIFIED, HA_COUNT };
 _Static_assert(HA_COUNT == sizeof(((struct host_dm *)0)->atoms) / sizeof(JSAtom), "one atom per method name");
+_Static_assert(HA_COUNT == sizeof(((struct host_dm *)0)->method_cache) / sizeof(JSPropertyCache), "one cache per method name");
 
 static struct host_dm host_dms[RM_DMS];
 static unsigned host_dms_used;
@@ -462,14 +465,16 @@ static void host_direct_fault(struct host_dm *h, JSValue exc)
 }
 
 /**
- * Method `name` of the DM's direct client, looked up at each call as the
- * dispatcher's batch handler does (a method replaced after the
- * registration is the one called); JS_EXCEPTION after handing a throwing
- * getter's exception to the fault function.
+ * Method `method` (HA_*) of the DM's direct client, looked up at each call
+ * as the dispatcher's batch handler does (a method replaced after the
+ * registration is the one called), through the method's property cache
+ * (JS_GetPropertyCached, runtime/patches/quickjs-bare-metal.patch): on a
+ * client of an unchanged shape the lookup is a few compares. JS_EXCEPTION
+ * after handing a throwing getter's exception to the fault function.
  */
-static JSValue host_direct_method(struct host_dm *h, JSAtom name)
+static JSValue host_direct_method(struct host_dm *h, int method)
 {
-	JSValue fn = JS_GetProperty(h->ctx, h->direct[HD_THIS], name);
+	JSValue fn = JS_GetPropertyCached(h->ctx, h->direct[HD_THIS], h->atoms[method], &h->method_cache[method]);
 	if (JS_IsException(fn))
 		host_direct_fault(h, JS_GetException(h->ctx));
 	return fn;
@@ -505,7 +510,7 @@ uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr
 	perf_js(true);
 	if (kind == RM_DIRECT_QUEUE_NOTIFY) {
 		/* queueNotified(value), if the client has it: write and afterComplete in one call */
-		JSValue notified = host_direct_method(h, h->atoms[HA_NOTIFIED]);
+		JSValue notified = host_direct_method(h, HA_NOTIFIED);
 		if (JS_IsFunction(ctx, notified)) {
 			JS_FreeValue(ctx, host_direct_call(h, notified, 1, (JSValueConst *)&argv[2]));
 			perf_js(false);
@@ -514,7 +519,7 @@ uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr
 		}
 		JS_FreeValue(ctx, notified);
 	}
-	JSValue fn = host_direct_method(h, h->atoms[write ? HA_WRITE : HA_READ]);
+	JSValue fn = host_direct_method(h, write ? HA_WRITE : HA_READ);
 	JSValue r = JS_IsException(fn) ? JS_UNDEFINED : host_direct_call(h, fn, write ? 4 : 3, argv);
 	if (!write) {
 		int32_t i = 0;
@@ -525,7 +530,7 @@ uint32_t rm_call_direct(struct rm_dm *d, enum rm_direct_kind kind, uint64_t addr
 		v = (uint32_t)i; /* ToInt32: the low 32 bits, as a store into the batch's Uint32Array keeps */
 	} else if (JS_VALUE_GET_TAG(r) == JS_TAG_BOOL && JS_VALUE_GET_BOOL(r)) {
 		/* deferred work: afterComplete, if the client has one (as the batch handler asks) */
-		JSValue after = host_direct_method(h, h->atoms[HA_AFTER]);
+		JSValue after = host_direct_method(h, HA_AFTER);
 		if (JS_IsFunction(ctx, after)) {
 			JS_FreeValue(ctx, host_direct_call(h, after, 0, NULL));
 		} else {
@@ -585,6 +590,7 @@ static JSValue host_remio_direct(JSContext *ctx, JSValueConst this_val, int argc
 	h->atoms[HA_WRITE] = JS_NewAtom(ctx, "write");
 	h->atoms[HA_AFTER] = JS_NewAtom(ctx, "afterComplete");
 	h->atoms[HA_NOTIFIED] = JS_NewAtom(ctx, "queueNotified");
+	memset(h->method_cache, 0, sizeof(h->method_cache));
 	d->direct_state = st;
 	d->direct_base = (uint64_t)base;
 	d->direct_size = (uint64_t)size;

@@ -329,7 +329,8 @@ async function buildInto(work: string, out: string, o: { platform: string; entry
   }
   const archDir = join(root, 'firmware', 'arch', arch);
   const incs = [`-I${gen}`, `-I${join(root, 'firmware')}`, `-I${archDir}`,
-    `-I${join(root, 'runtime')}`, `-I${QUICKJS.srcDir}`];
+    // the patched QuickJS headers (JS_GetPropertyCached), next to its objects
+    `-I${join(root, 'runtime')}`, `-I${dirname(qjsObjs[0])}`];
   const objDir = join(work, 'obj');
   mkdirSync(objDir, { recursive: true });
   const jobs: Array<{ label: string; cmd: string; args: string[] }> = [];

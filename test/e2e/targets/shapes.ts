@@ -20,6 +20,17 @@ type Bag = Record<string, unknown>;
 function getX(o: unknown): unknown {
   return (o as Bag).x;
 }
+// the same read from a local instead of an argument (the firmware reads both without pushing the object)
+function getXFromLocal(o: unknown): unknown {
+  const local = o as Bag;
+  return local.x;
+}
+/** getX and getXFromLocal, which must agree (each reads once: a getter runs twice) */
+function readX(o: unknown): unknown {
+  const a = getX(o);
+  const b = getXFromLocal(o);
+  return Object.is(a, b) || typeof a === 'object' ? a : `local read ${String(b)} != ${String(a)}`;
+}
 function setX(o: unknown, v: unknown): void {
   (o as Bag).x = v;
 }
@@ -71,85 +82,85 @@ export function shapeCases(): string[] {
     if (i & 2) o.b = 2;
     o.x = i;
     if (i & 4) o.c = 3;
-    const before = getX(o);
+    const before = readX(o);
     setX(o, i * 2);
-    log(before, getX(o));
+    log(before, readX(o));
   }
   {
     const o: Bag = { x: 1, y: 2 };
-    log(getX(o));
+    log(readX(o));
     delete o.x;
-    log(getX(o));
+    log(readX(o));
     o.x = 5;
-    log(getX(o));
+    log(readX(o));
     delete o.y;
-    log(getX(o));
+    log(readX(o));
   }
   {
     // a prototype's property, then shadowed, then unshadowed, then changed
     const proto: Bag = { x: 'p' };
     const o = Object.create(proto) as Bag;
-    log(getX(o));
+    log(readX(o));
     o.x = 'own';
-    log(getX(o));
+    log(readX(o));
     delete o.x;
-    log(getX(o));
+    log(readX(o));
     proto.x = 'p2';
-    log(getX(o));
+    log(readX(o));
   }
   {
     const a = { x: 'a' };
     const b = { x: 'b' };
     const o = Object.create(a) as Bag;
-    log(getX(o));
+    log(readX(o));
     Object.setPrototypeOf(o, b);
-    log(getX(o));
+    log(readX(o));
   }
   {
     // two levels up
     const g: Bag = { x: 'g' };
     const p = Object.create(g) as Bag;
     const o = Object.create(p) as Bag;
-    log(getX(o));
+    log(readX(o));
     p.x = 'p';
-    log(getX(o));
+    log(readX(o));
     delete p.x;
-    log(getX(o));
+    log(readX(o));
     g.x = 'g2';
-    log(getX(o));
+    log(readX(o));
     Object.setPrototypeOf(p, { x: 'n' });
-    log(getX(o));
+    log(readX(o));
   }
   {
     const o: Bag = { x: 1 };
-    log(getX(o));
+    log(readX(o));
     Object.defineProperty(o, 'x', { get: () => 'getter', configurable: true });
-    log(getX(o));
+    log(readX(o));
     Object.defineProperty(o, 'x', { value: 'v', writable: true, configurable: true });
-    log(getX(o));
+    log(readX(o));
     setX(o, 'w');
-    log(getX(o));
+    log(readX(o));
   }
   {
     const p: Bag = { x: 1 };
     const o = Object.create(p) as Bag;
-    log(getX(o));
+    log(readX(o));
     Object.defineProperty(p, 'x', { get(this: unknown) { return `pg${this === o}`; } });
-    log(getX(o));
+    log(readX(o));
   }
   {
     // writes: read-only, frozen, not extensible, a setter appearing on the prototype
     const o: Bag = { x: 1 };
     setX(o, 2);
     Object.defineProperty(o, 'x', { writable: false });
-    log(trySetX(o, 3), getX(o));
+    log(trySetX(o, 3), readX(o));
     const f: Bag = { x: 1 };
     setX(f, 2);
     Object.freeze(f);
-    log(trySetX(f, 3), getX(f));
+    log(trySetX(f, 3), readX(f));
     const n: Bag = { y: 1 };
     Object.preventExtensions(n);
-    log(trySetX(n, 1), getX(n));
+    log(trySetX(n, 1), readX(n));
     const proto: Bag = {};
     const q = Object.create(proto) as Bag;
     const r = Object.create(proto) as Bag;
@@ -159,7 +170,7 @@ export function shapeCases(): string[] {
     Object.defineProperty(proto, 'x', { set(v: unknown) { seen.push(v); }, configurable: true });
     setX(r, 3);
     setX(q, 4);
-    log(seen, Object.keys(r), getX(q));
+    log(seen, Object.keys(r), readX(q));
   }
   // methods two levels up, replaced and deleted
   for (let i = 0; i < 5; i++) log(callM(new A()), callM(new B()), callM(new C()));
@@ -185,19 +196,19 @@ export function shapeCases(): string[] {
     a.length = 1;
     log(a.length, a);
     (a as unknown as Bag).x = 'ax';
-    log(getX(a));
+    log(readX(a));
     const sparse: number[] = [];
     sparse[1000] = 1;
     (sparse as unknown as Bag).x = 'sp';
-    log(getX(sparse), sparse.length);
+    log(readX(sparse), sparse.length);
   }
   {
     const u = new Uint8Array(4);
     log(u.length, u.byteLength);
     setX(u, 'ux');
-    log(getX(u), (u as unknown as Bag).Infinity, (u as unknown as Bag).NaN);
+    log(readX(u), (u as unknown as Bag).Infinity, (u as unknown as Bag).NaN);
     const p = new Proxy({ x: 1 }, { get: (_t, k) => `proxy-${String(k)}` });
-    log(getX(p), getX(Object.create(p)));
+    log(readX(p), readX(Object.create(p)));
   }
   {
     // `.length` through one instruction: typed arrays (a getter), arrays, strings, objects, functions
@@ -231,15 +242,15 @@ export function shapeCases(): string[] {
   // objects dropped and made again with the same and with other layouts
   for (let r = 0; r < 60; r++) {
     const o: Bag = { [`k${r % 7}`]: r, x: r };
-    log(getX(o));
+    log(readX(o));
   }
-  log(getX(5), getX('s'), (() => { try { return getX(null); } catch (e) { return (e as Error).constructor.name; } })());
+  log(readX(5), readX('s'), (() => { try { return readX(null); } catch (e) { return (e as Error).constructor.name; } })());
   (function args(..._: number[]) {
     // eslint-disable-next-line prefer-rest-params
     const argv = arguments as unknown;
-    log(getX(argv));
+    log(readX(argv));
     setX(argv, 'argx');
-    log(getX(argv));
+    log(readX(argv));
   })(1, 2);
   {
     const objs: Bag[] = [];
@@ -255,11 +266,11 @@ export function shapeCases(): string[] {
     const arr: Bag[] = [];
     for (let i = 0; i < 50; i++) arr.push({ x: i, y: 0 });
     let s = 0;
-    for (const o of arr) s += getX(o) as number;
+    for (const o of arr) s += readX(o) as number;
     delete arr[5].x;
     arr[6].z = 1;
     let t = 0;
-    for (const o of arr) t += (getX(o) as number | undefined) ?? -1000;
+    for (const o of arr) t += (readX(o) as number | undefined) ?? -1000;
     log(s, t);
   }
   return out;

@@ -4,11 +4,13 @@
  * Node (firmware.test.ts), whose results must be equal: SHA-256 of a
  * generated buffer, JSON round trips, typed arrays and DataView, and a
  * promise chain driven by timers, property reads and writes across
- * changes of object layout (shapes.ts), and operators on numbers of mixed
- * kinds (numbers.ts).
+ * changes of object layout (shapes.ts), operators on numbers of mixed
+ * kinds (numbers.ts), and the instructions that depend on which opcode of
+ * a group ran (opcodes.ts).
  */
 
 import { numberCases } from './numbers.ts';
+import { opcodeCases } from './opcodes.ts';
 import { shapeCases } from './shapes.ts';
 
 /** `n` bytes from xorshift32 seeded with `seed`. */
@@ -127,5 +129,6 @@ export async function workload(sleep: (ms: number) => Promise<void>): Promise<Re
     floats: floats.map(String),
     shapes: shapeCases(),
     numbers: numberCases(),
+    opcodes: opcodeCases(),
   };
 }
