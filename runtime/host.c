@@ -47,19 +47,10 @@ static const struct host_region *host_find_region(JSContext *ctx, JSValueConst n
 	return NULL;
 }
 
-/** Returns a pointer to the bytes of typed array `v` and its length in bytes, or NULL (exception set). */
+/** Returns a pointer to the bytes of typed array `v` and its length in bytes, or NULL (exception set): JS_GetTypedArrayBytes (runtime/patches/quickjs-bare-metal.patch), no reference to the buffer taken. */
 static uint8_t *host_typed_array_bytes(JSContext *ctx, JSValueConst v, size_t *len)
 {
-	size_t off, blen, elem, size;
-	JSValue buf = JS_GetTypedArrayBuffer(ctx, v, &off, &blen, &elem);
-	if (JS_IsException(buf))
-		return NULL;
-	uint8_t *p = JS_GetArrayBuffer(ctx, &size, buf);
-	JS_FreeValue(ctx, buf);
-	if (!p)
-		return NULL;
-	*len = blen;
-	return p + off;
+	return JS_GetTypedArrayBytes(ctx, len, v);
 }
 
 /**
