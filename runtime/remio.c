@@ -166,10 +166,32 @@ static bool rm_net_notify(struct rm_dm *d, const struct remio_result *r)
 	return res == NP_DONE;
 }
 
+/** The console plane's sink: the UART, as host.writeBytes writes. */
+static void rm_console_out(const uint8_t *bytes, size_t len)
+{
+	uart_write((const char *)bytes, len);
+}
+
+/**
+ * A QueueNotify of a console's transmitq: its chains written and returned
+ * by the console plane, then NOTIFY if the driver wants it. Returns false
+ * if the plane handed it back (JS serves it).
+ */
+static bool rm_console_notify(struct rm_dm *d, const struct remio_result *r)
+{
+	bool notify = false;
+	enum cp_result res = cp_tx_process(d->con, rm_console_out, &notify);
+	if (res == CP_DONE)
+		rm_answer(d, r, 0);
+	if (notify)
+		rm_notify_dm(d);
+	return res == CP_DONE;
+}
+
 /**
  * Answers `r` in C if no JS is needed: the interrupt registers, a read the
- * register shadow holds, a QueueNotify the block data plane serves whole
- * or the network plane forwards whole.
+ * register shadow holds, a QueueNotify the block data plane serves whole,
+ * the network plane forwards whole or the console plane writes whole.
  * Returns false (nothing done) otherwise.
  */
 static bool rm_serve_in_c(struct rm_dm *d, const struct remio_result *r)
@@ -200,6 +222,10 @@ static bool rm_serve_in_c(struct rm_dm *d, const struct remio_result *r)
 	/* the network plane follows the data plane's switch (Ctrl-] d turns both off) */
 	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && d->net && (st[DP_CTRL] & DP_CTRL_IRQ_REGS))
 		return rm_net_notify(d, r);
+	/* the console plane follows the data plane's switch too; transmitq is queue 1 (virtio 1.2 5.3.2) */
+	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r->value == 1 && d->con && (st[DP_CTRL] & DP_CTRL_IRQ_REGS) &&
+	    (d->con->st[CP_CTRL] & CP_CTRL_TX))
+		return rm_console_notify(d, r);
 	if (off == VIRTIO_MMIO_QUEUE_NOTIFY && (uint32_t)r->value == 0 && (st[DP_CTRL] & DP_CTRL_QUEUE) && (d->blk.disk || d->pt)) {
 		bool notify = false;
 		/* a RAM disk: served whole here; a range of a physical disk: placed on it, answered from its interrupt */

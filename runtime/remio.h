@@ -42,6 +42,7 @@
 #include "dataplane.h"
 #include "diskplane.h"
 #include "netplane.h"
+#include "consoleplane.h"
 #include "regshadow.h"
 
 struct remio_result;
@@ -67,6 +68,7 @@ struct rm_dm {
 	struct rs_shadow shadow; /**< the transport's register shadow (w == NULL: none) */
 	struct np_port *net; /**< the DM's port of the network plane (netplane.h; with blk.st), or NULL */
 	uint32_t net_port;   /**< its index in rm_net_switch.ports */
+	struct cp_port *con; /**< the DM's console plane (consoleplane.h; with blk.st), or NULL */
 	/** host.remioDirect's range: its 4-byte accesses call the JS client itself (size 0: none) */
 	uint64_t direct_base, direct_size;
 	uint32_t *direct_state; /**< its RD_WORDS state words (abi.h rd_word), shared with the dispatcher */

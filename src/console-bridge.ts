@@ -21,8 +21,8 @@ export interface BridgedConsole {
   frontend: string;
   /** the console device model's name, e.g. 'con2' */
   name: string;
-  /** the device, which takes input bytes */
-  device: Pick<ConsoleDevice, 'input'>;
+  /** the device, which takes input bytes, and is told whether its output goes to the UART (the host's console plane writes it there only then) */
+  device: Pick<ConsoleDevice, 'input'> & Partial<Pick<ConsoleDevice, 'setBridged'>>;
 }
 
 /** Options of {@link ConsoleBridge}. */
@@ -51,6 +51,12 @@ export class ConsoleBridge {
     this.tails = consoles.map(() => new Uint8Array(CONSOLE_TAIL_BYTES));
     this.tailLength = consoles.map(() => 0);
     consoles.forEach((c, i) => this.index.set(c.name, i));
+    this.tellBridged();
+  }
+
+  /** Tells each console whether it is the bridged one. */
+  private tellBridged(): void {
+    this.consoles.forEach((c, i) => c.device.setBridged?.(i === this.current));
   }
 
   /** Number of the frontend whose console is bridged (0 when there is no console). */
@@ -106,6 +112,7 @@ export class ConsoleBridge {
       return false;
     }
     this.current = i;
+    this.tellBridged();
     this.opts.writeLine(`baojs: console bridged to frontend ${n} ${c.frontend} (${c.name}); ${this.hint()}`);
     const held = this.tailLength[i];
     this.tailLength[i] = 0;

@@ -482,6 +482,37 @@ export const enum NetPortWord {
   N_RX_CHAINS,
 }
 
+/**
+ * Words of one virtio-console's state shared with the host's console plane
+ * ({@link Host.consolePort}; C: `enum cp_word` in the generated `abi.h`,
+ * runtime/consoleplane.h). JS writes CTRL; the host writes the counters.
+ */
+export const enum ConsolePortWord {
+  /** {@link ConsolePortCtrl} bits, written by JS whenever what they say changes */
+  CTRL = 0,
+  /** transmit chains the host wrote to the UART and returned, and their device-readable bytes (low/high halves) */
+  N_TX_CHAINS, N_TX_BYTES_LO, N_TX_BYTES_HI,
+  /** QueueNotify writes of transmitq the host answered without JS */
+  N_TX_KICKS,
+  /** transmitq QueueNotify writes the host handed to JS, stopped at a chain it does not serve */
+  N_HANDBACKS,
+  /** used buffer notifications the host sent the frontend */
+  N_USED_NOTIFICATIONS,
+}
+
+/** Words of a console plane's state ({@link ConsolePortWord}). */
+export const CONSOLE_PORT_WORDS = 7;
+
+/** Bits of {@link ConsolePortWord.CTRL}. */
+export const enum ConsolePortCtrl {
+  /**
+   * the host may serve QueueNotify of transmitq: the device is live, its
+   * transmitq enabled, served by the host's C virtqueue and idle in JS,
+   * and the console's output goes to the UART (the one bridged to it)
+   */
+  TX = 1,
+}
+
 /** Words of a network port's state ({@link NetPortWord}). */
 export const NET_PORT_WORDS = 14;
 
@@ -942,6 +973,24 @@ export interface Host {
    * @throws RangeError for a table that is not a power of 2 of entries, or a second call
    */
   netSwitch?(fdb: Uint32Array, seen: Uint32Array, ageMs: number): boolean;
+  /**
+   * Optional: a *console plane* for the virtio-console of DM `dmId`
+   * (registered with {@link Host.dataPlane}, null disk): `state`
+   * ({@link CONSOLE_PORT_WORDS} words, {@link ConsolePortWord}) and its
+   * transmitq's state words (`txq`: the {@link QueueWord} array of the
+   * queue's {@link Host.vqAttach}). While CTRL.TX is set and the data plane
+   * answers the interrupt registers, the host answers a QueueNotify of
+   * transmitq (queue 1) itself: the device-readable bytes of each
+   * well-formed chain whose buffers all lie inside the shared region go to
+   * the UART in chain order (what {@link Host.writeBytes} writes), the
+   * chain returns with used length 0, and a used buffer notification
+   * follows if the driver wants one. At any other chain it stops before it
+   * and hands the QueueNotify to JS. Both arrays stay shared and alive.
+   * Returns true.
+   * Source: runtime/consoleplane.h; virtio 1.2 5.3.6.1.
+   * @throws RangeError for a DM without a data plane or with a console plane already, or arrays too short
+   */
+  consolePort?(dmId: number, state: Uint32Array, txq: Uint32Array): boolean;
   /**
    * Optional: a *network plane* for the virtio-net device of DM `dmId`
    * (registered with {@link Host.dataPlane}, null disk): switch port `state`

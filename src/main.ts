@@ -77,6 +77,11 @@ function serve(host: Host): Backend {
     }
   });
   bridge = new ConsoleBridge(consoles, { write, writeLine: (line) => host.write(`${line}\n`) });
+  // every console prints to the UART (through the bridge): while one is bridged, the host's
+  // console plane writes its transmitq there itself (runtime/consoleplane.h), where the data plane is
+  for (const d of backend.devices.values()) {
+    if (d.device instanceof ConsoleDevice && d.transport.dataPlaneState !== null) d.device.useHostPlane(host, d.model.dmId, d.transport.queues);
+  }
   const input = new Uint8Array(256);
   let escaped = false;
   let dataPlaneOn = true;

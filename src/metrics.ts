@@ -11,7 +11,8 @@
  * {@link Host.perfCounters}); nothing on a request's path writes to it.
  * A new counter is one field here and one line in {@link deviceMetrics}.
  */
-import { DataPlaneWord, DiskPlaneWord, NetPortWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { ConsolePortWord, DataPlaneWord, DiskPlaneWord, NetPortWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { ConsoleDevice } from './devices/console.ts';
 import { NetDevice } from './devices/net.ts';
 import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
 import type { Backend, ServedDevice } from './backend.ts';
@@ -55,6 +56,13 @@ export interface CPathMetrics {
    * writes it handed to TypeScript, used buffer notifications it sent
    */
   net: { txFrames: number; rxFrames: number; txKicks: number; rxKicks: number; handBacks: number; usedNotifications: number } | null;
+  /**
+   * a virtio-console with the host's console plane ({@link Host.consolePort}):
+   * whether it may serve transmitq now, the chains and bytes it wrote to the
+   * UART, QueueNotify writes it answered and handed to TypeScript, used
+   * buffer notifications it sent
+   */
+  console: { on: boolean; txChains: number; txBytes: number; txKicks: number; handBacks: number; usedNotifications: number } | null;
 }
 
 /** The service windows of one kind of request ({@link Host.perfCounters}), guest time. */
@@ -118,6 +126,7 @@ export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): De
         handed: st[DataPlaneWord.N_DISK_HANDED], stale: st[DataPlaneWord.N_DISK_STALE],
       },
       net: null,
+      console: null,
     };
     const np = d.device instanceof NetDevice ? d.device.planeState : null;
     if (np !== null) {
@@ -125,6 +134,14 @@ export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): De
         txFrames: np[NetPortWord.N_TX_FRAMES], rxFrames: np[NetPortWord.N_RX_FRAMES],
         txKicks: np[NetPortWord.N_TX_KICKS], rxKicks: np[NetPortWord.N_RX_KICKS],
         handBacks: np[NetPortWord.N_HANDBACKS], usedNotifications: np[NetPortWord.N_USED_NOTIFICATIONS],
+      };
+    }
+    const cp = d.device instanceof ConsoleDevice ? d.device.planeState : null;
+    if (cp !== null) {
+      c.console = {
+        on: state === 'on' && cp[ConsolePortWord.CTRL] !== 0, txChains: cp[ConsolePortWord.N_TX_CHAINS],
+        txBytes: cp[ConsolePortWord.N_TX_BYTES_LO] + cp[ConsolePortWord.N_TX_BYTES_HI] * 4294967296,
+        txKicks: cp[ConsolePortWord.N_TX_KICKS], handBacks: cp[ConsolePortWord.N_HANDBACKS], usedNotifications: cp[ConsolePortWord.N_USED_NOTIFICATIONS],
       };
     }
   }

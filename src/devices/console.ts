@@ -14,8 +14,16 @@
  * Features: VIRTIO_CONSOLE_F_SIZE (cols/rows, {@link ConsoleDevice.setSize})
  * and VIRTIO_CONSOLE_F_EMERG_WRITE (a 32-bit write of emerg_wr outputs one
  * byte). No MULTIPORT.
+ *
+ * Console plane ({@link ConsoleDevice.useHostPlane}): where the host has one
+ * and the console's output goes to the UART ({@link
+ * ConsoleDevice.setBridged}), the host writes transmitq's chains to the UART
+ * itself (runtime/consoleplane.h) and hands this device every chain it does
+ * not serve whole; its counts are added to this device's counters.
  */
+import { CONSOLE_PORT_WORDS, ConsolePortCtrl, ConsolePortWord, type Host } from '../host.ts';
 import type { DeviceContext, DeviceCounters, VirtioDevice } from '../virtio/device.ts';
+import type { SplitQueue } from '../virtio/queue.ts';
 import { DeviceId, hasFeature, setFeature } from '../virtio/spec.ts';
 import { ByteFifo } from './byte-fifo.ts';
 import { utf8Encode } from './utf8.ts';
@@ -76,7 +84,7 @@ export class ConsoleDevice implements VirtioDevice {
   readonly deviceFeatures = new Uint32Array(2);
   readonly numQueues = 2;
   readonly config = new Uint8Array(ConsoleConfig.SIZE);
-  readonly counters: ConsoleCounters = { chains: 0, errors: 0, txBytes: 0, rxBytes: 0, rxDropped: 0, emergWrites: 0 };
+  private readonly own: ConsoleCounters = { chains: 0, errors: 0, txBytes: 0, rxBytes: 0, rxDropped: 0, emergWrites: 0 };
 
   private ctx: DeviceContext | null = null;
   private readonly numMax: number;
@@ -86,6 +94,12 @@ export class ConsoleDevice implements VirtioDevice {
   private readonly cfg: DataView;
   /** {@link ConsoleDevice.input}'s bytes: the next one to deliver */
   private rxAt = 0;
+  /** the host's console plane's state words ({@link ConsolePortWord}), or null */
+  private plane: Uint32Array | null = null;
+  /** what of the plane's counts is in `own` already: chains, bytes */
+  private readonly planeFolded = [0, 0];
+  /** the console's output goes to the UART (see {@link ConsoleDevice.setBridged}) */
+  private bridged = true;
 
   /** @param name for logs, e.g. 'hvc0' */
   constructor(readonly name: string, options: ConsoleOptions) {
@@ -105,6 +119,68 @@ export class ConsoleDevice implements VirtioDevice {
     return this.numMax;
   }
 
+  /** Counters, the chains the host's console plane served included. */
+  get counters(): ConsoleCounters {
+    this.syncCounters();
+    return this.own;
+  }
+
+  /**
+   * Lets the host's console plane write transmitq to the UART ({@link
+   * Host.consolePort}): `dmId` is the device model whose data plane the
+   * host serves, `queues` the transport's queues (transmitq served by the
+   * host's C virtqueue, {@link SplitQueue.useHost}). Only for a console
+   * whose output is the UART while it is bridged.
+   * @returns whether the host took the console
+   */
+  useHostPlane(host: Host, dmId: number, queues: readonly SplitQueue[]): boolean {
+    if (!host.consolePort || this.plane !== null) return false;
+    const tx = queues[ConsoleQueue.TRANSMIT].hostState;
+    if (tx === null) return false;
+    const st = new Uint32Array(CONSOLE_PORT_WORDS);
+    if (!host.consolePort(dmId, st, tx)) return false;
+    this.plane = st;
+    this.updatePlane();
+    return true;
+  }
+
+  /** The host plane's state words, or null (for metrics). */
+  get planeState(): Uint32Array | null {
+    return this.plane;
+  }
+
+  /**
+   * Whether the console's output goes to the UART now (the console bridge
+   * says so when it switches, src/console-bridge.ts): only then may the
+   * host's console plane write it there itself.
+   */
+  setBridged(on: boolean): void {
+    this.bridged = on;
+    this.updatePlane();
+  }
+
+  /** Adds what the host's console plane served since the last call to the counters. */
+  private syncCounters(): void {
+    const st = this.plane;
+    if (st === null) return;
+    const f = this.planeFolded;
+    const chains = (st[ConsolePortWord.N_TX_CHAINS] - f[0]) >>> 0; // a u32 that wraps
+    const bytes = st[ConsolePortWord.N_TX_BYTES_LO] + st[ConsolePortWord.N_TX_BYTES_HI] * 4294967296 - f[1];
+    if (chains === 0) return;
+    f[0] = st[ConsolePortWord.N_TX_CHAINS];
+    f[1] += bytes;
+    this.own.chains += chains;
+    this.own.txBytes += bytes;
+  }
+
+  /** Rewrites the plane's control word from this device's state (see {@link ConsolePortCtrl}). */
+  private updatePlane(): void {
+    const st = this.plane;
+    if (st === null) return;
+    const tx = this.ctx?.queues[ConsoleQueue.TRANSMIT];
+    st[ConsolePortWord.CTRL] = this.bridged && tx !== undefined && tx.enabled && tx.hostServed && tx.hostIdle ? ConsolePortCtrl.TX : 0;
+  }
+
   /** Only emerg_wr is writable, as a 32-bit access (5.3.4). */
   configWritable(offset: number, width: number): boolean {
     return offset === ConsoleConfig.emerg_wr && width === 4;
@@ -117,7 +193,7 @@ export class ConsoleDevice implements VirtioDevice {
     this.cfg.setUint32(ConsoleConfig.emerg_wr, 0, true);
     // Before FEATURES_OK there is no negotiation to check; emergency output is allowed then (5.3.4).
     if (this.ctx && !hasFeature(this.ctx.features, ConsoleFeature.EMERG_WRITE)) return;
-    this.counters.emergWrites++;
+    this.own.emergWrites++;
     this.one[0] = c;
     this.output(this.one, 0, 1);
   }
@@ -125,11 +201,13 @@ export class ConsoleDevice implements VirtioDevice {
   /** See {@link VirtioDevice.activate}. */
   activate(ctx: DeviceContext): void {
     this.ctx = ctx;
+    this.updatePlane();
   }
 
   /** See {@link VirtioDevice.reset}; pending input is kept for the next driver. */
   reset(): void {
     this.ctx = null;
+    this.updatePlane();
   }
 
   /**
@@ -179,7 +257,7 @@ export class ConsoleDevice implements VirtioDevice {
     }
     // what the driver has no buffers for waits in the FIFO (behind what already waits there)
     const n = fifo.push(bytes, start, end);
-    this.counters.rxDropped += end - start - n;
+    this.own.rxDropped += end - start - n;
     if (ctx !== null && !direct) {
       try {
         this.fillReceive(ctx, null, 0, 0);
@@ -209,17 +287,17 @@ export class ConsoleDevice implements VirtioDevice {
     const mem = ctx.mem;
     try {
       while (q.pop(chain)) {
-        this.counters.chains++;
+        this.own.chains++;
         for (let i = 0; i < chain.firstWritable; i++) {
           const len = chain.len[i];
           if (len === 0) continue;
           const off = mem.check(chain.addr[i], len);
           if (off < 0) {
-            this.counters.errors++;
+            this.own.errors++;
             ctx.log(`transmit buffer 0x${chain.addr[i].toString(16)}+${len} outside the shared region: skipped`);
             continue;
           }
-          this.counters.txBytes += len;
+          this.own.txBytes += len;
           this.output(mem.u8, off, off + len);
         }
         q.push(chain.head, 0);
@@ -246,7 +324,7 @@ export class ConsoleDevice implements VirtioDevice {
     const u8 = mem.u8;
     try {
       while (left > 0 && q.pop(chain)) {
-        this.counters.chains++;
+        this.own.chains++;
         let written = 0;
         for (let i = chain.firstWritable; i < chain.count && left > 0; i++) {
           const len = chain.len[i];
@@ -254,7 +332,7 @@ export class ConsoleDevice implements VirtioDevice {
           const n = len < left ? len : left;
           const off = mem.check(chain.addr[i], n);
           if (off < 0) {
-            this.counters.errors++;
+            this.own.errors++;
             ctx.log(`receive buffer 0x${chain.addr[i].toString(16)}+${n} outside the shared region: skipped`);
             continue;
           }
@@ -270,8 +348,8 @@ export class ConsoleDevice implements VirtioDevice {
           left -= n;
           written += n;
         }
-        if (written === 0) this.counters.errors++;
-        this.counters.rxBytes += written;
+        if (written === 0) this.own.errors++;
+        this.own.rxBytes += written;
         q.push(chain.head, written);
       }
     } finally {

@@ -287,6 +287,9 @@ export class SplitQueue {
   disable(): void {
     // completions collected for the host reach the used ring: a request served is never lost
     if (this.enabled && this.usedCount > 0) this.host!.vqPush!(this.hv, this.usedCount);
+    // no layout for the host either: a plane that serves this queue in C (the console's, the
+    // network's) hands a kick of a disabled queue to JS, which ignores it
+    if (this.hvState !== null) this.hvState[QueueWord.NUM] = 0;
     this.usedCount = 0;
     this.notifyOwed = false;
     this.enabled = false;

@@ -93,4 +93,18 @@ test('frontends are selected by their number, also when one between has no conso
   assert.match(lines[1], /Ctrl-\] 1 a \(hvc0\), Ctrl-\] 3 c \(con3\)/);
 });
 
+test('each console is told whether it is the bridged one, at start and at every switch', () => {
+  const told: boolean[][] = [[], []];
+  const consoles = [0, 1].map((i) => ({
+    number: i + 1, frontend: `linux${i + 1}`, name: `con${i + 1}`,
+    device: { input: () => 0, setBridged: (on: boolean) => { told[i].push(on); } },
+  }));
+  const bridge = new ConsoleBridge(consoles, { write: () => {}, writeLine: () => {} });
+  assert.equal(told, [[true], [false]]);
+  bridge.select(2);
+  assert.equal(told, [[true, false], [false, true]]);
+  assert.not.ok(bridge.select(7));
+  assert.equal(told, [[true, false], [false, true]], 'no console: nobody told');
+});
+
 test.run();

@@ -7,6 +7,7 @@ import { makeSystem } from '../driver/system.ts';
 import { ConsoleDevice } from '../../src/devices/console.ts';
 import { utf8Encode, Utf8Decoder } from '../../src/devices/utf8.ts';
 import { MmioReg } from '../../src/virtio/spec.ts';
+import { ConsolePortCtrl, ConsolePortWord, QueueWord, type Host } from '../../src/host.ts';
 
 function consoleOf(s: ReturnType<typeof makeSystem>): ConsoleDevice {
   return s.backend.devices.get('hvc0')!.device as ConsoleDevice;
@@ -147,6 +148,42 @@ test('UTF-8 helpers: round trip and malformed input', () => {
   assert.is(dec.decode(Uint8Array.of(0xf0, 0x9f)) + dec.decode(Uint8Array.of(0x98, 0x80)), '😀');
   assert.is(dec.decode(Uint8Array.of(0xe2)) + dec.flush(), '\ufffd');
   assert.equal(Array.from(utf8Encode('\ud800x')), [0xef, 0xbf, 0xbd, 0x78], 'lone surrogate');
+});
+
+test('the host\'s console plane is armed only while the console is live, bridged and its transmitq host-served; its counts join the counters', () => {
+  const s = makeSystem();
+  const served = s.backend.devices.get('hvc0')!;
+  const dev = served.device as ConsoleDevice;
+  let st: Uint32Array | null = null;
+  let txq: Uint32Array | null = null;
+  let dm = -1;
+  const host = { consolePort: (dmId: number, state: Uint32Array, tx: Uint32Array) => { dm = dmId; st = state; txq = tx; return true; } } as unknown as Host;
+  assert.ok(dev.useHostPlane(host, served.model.dmId, served.transport.queues));
+  assert.not.ok(dev.useHostPlane(host, served.model.dmId, served.transport.queues), 'once');
+  assert.is(dm, served.model.dmId);
+  assert.is(txq, served.transport.queues[1].hostState, 'transmitq\'s host state words');
+  const ctrl = (): number => st![ConsolePortWord.CTRL];
+  assert.is(ctrl(), 0, 'off before DRIVER_OK');
+  const d = new ConsoleDriver(s.sim, s.model('hvc0'));
+  assert.is(ctrl(), ConsolePortCtrl.TX, 'on once live');
+  dev.setBridged(false);
+  assert.is(ctrl(), 0, 'off while another console is bridged');
+  dev.setBridged(true);
+  assert.is(ctrl(), ConsolePortCtrl.TX);
+  // what the plane served is counted once
+  const before = { ...dev.counters };
+  st![ConsolePortWord.N_TX_CHAINS] += 3;
+  st![ConsolePortWord.N_TX_BYTES_LO] += 10;
+  assert.is(dev.counters.chains, before.chains + 3);
+  assert.is(dev.counters.txBytes, before.txBytes + 10);
+  assert.is(dev.counters.chains, before.chains + 3, 'not twice');
+  // a transmitq the driver turns off has no layout for the host (it hands any kick to the device, which ignores it)
+  assert.ok(txq![QueueWord.NUM] > 0);
+  d.drv.writel(MmioReg.QueueSel, 1);
+  d.drv.writel(MmioReg.QueueReady, 0);
+  assert.is(txq![QueueWord.NUM], 0);
+  d.drv.reset();
+  assert.is(ctrl(), 0, 'off after a device reset');
 });
 
 test.run();

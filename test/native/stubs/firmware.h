@@ -7,6 +7,7 @@
 #ifndef BAOJS_FIRMWARE_H
 #define BAOJS_FIRMWARE_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct remio_result {
@@ -23,6 +24,7 @@ void hypercall_remio(uint64_t dm_id, uint64_t addr, uint64_t op, uint64_t value,
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1);
 uint64_t timer_ticks(void);
 uint64_t timer_now_ns(void);
+void uart_write(const char *s, size_t len);
 #define IRQ_MAX 1024
 void irq_set_pending(uint32_t intid);
 #endif

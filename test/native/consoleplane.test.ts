@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+/**
+ * The console plane (runtime/consoleplane.c, built with the host compiler
+ * and AddressSanitizer/UBSan) against the TypeScript device it accelerates.
+ *
+ * Each seeded scenario lays out a virtio-console transmitq in a shared
+ * region — chains of device-readable buffers (empty ones included, some
+ * with a device-writable buffer after them, some through indirect tables)
+ * and a share of broken ones (a buffer outside the region, a head or next
+ * index out of range, a loop, readable after writable, an indirect table
+ * not negotiated or nested) — at any ring index, with and without
+ * VIRTIO_F_RING_EVENT_IDX, then:
+ *  A. the TypeScript device (SplitQueue + ConsoleDevice) serves it alone;
+ *  B. the console plane serves it, and if it hands the queue back, the
+ *     TypeScript device takes over from the indices it left.
+ * Both must write the same bytes to the console, leave the same bytes in
+ * the region (used ring, avail_event) and the same ring indices, count the
+ * same chains and bytes, reach the same failure (NEEDS_RESET) and the same
+ * used buffer notification. ASan fails the run on any access outside the
+ * region.
+ */
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { buildHarness } from './build-harness.ts';
+import {
+  CONSOLE_PORT_WORDS, ConsolePortCtrl, ConsolePortWord, DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, QueueWord, QUEUE_WORDS,
+} from '../../src/host.ts';
+import { ConsoleDevice, ConsoleQueue } from '../../src/devices/console.ts';
+import type { DeviceContext } from '../../src/virtio/device.ts';
+import { GuestMemory } from '../../src/virtio/memory.ts';
+import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
+import { DescFlag } from '../../src/virtio/spec.ts';
+import { fuzzSeeds, seedOverride, withSeed } from '../sim/fuzz.ts';
+import { Prng } from '../sim/prng.ts';
+import { writeDesc } from '../sim/vring.ts';
+
+/** Seeded queues at scale 1 (BAOJS_FUZZ_SCALE multiplies them). */
+const SCENARIOS = 2000;
+/** QueueNumMax of the console's queues (src/devices/console.ts default). */
+const NUM_MAX = 64;
+const SIZE = 16384;
+/** Where buffers and indirect tables go in the region. */
+const DATA = 0x1800;
+
+interface Scenario {
+  seed: number;
+  st: Uint32Array;
+  q: Uint32Array;
+  base: number;
+  shmem: Uint8Array;
+  broken: number;
+}
+
+/** A transmitq with up to Queue Size chains from `seed` (see the file comment). */
+function scenario(seed: number): Scenario {
+  const r = new Prng(seed);
+  const num = [4, 8, 16, 64][r.below(4)];
+  const base = [0x1000, 0x80000000, 0x2_4000_0000][r.below(3)];
+  const shmem = new Uint8Array(SIZE);
+  for (let i = 0; i < SIZE; i++) shmem[i] = r.below(256);
+  const dv = new DataView(shmem.buffer);
+  const desc = 0;
+  const avail = 16 * num;
+  const used = (avail + 6 + 2 * num + 3) & ~3;
+  const eventIdx = r.below(2) === 1;
+  const indirect = r.below(2) === 1;
+  const start = r.below(65536);
+  let broken = 0;
+  let data = DATA;
+  const buffer = (len: number): number => {
+    const at = data;
+    data += len;
+    return base + at;
+  };
+  let nextDesc = 0;
+  const chains = r.below(num + 1);
+  let made = 0;
+  for (let c = 0; c < chains && nextDesc < num; c++) {
+    const head = nextDesc;
+    const kind = r.below(48); // 0..7: the broken kinds below
+    const readable = 1 + r.below(3);
+    const segs: Array<{ gpa: number; len: number; flags: number }> = [];
+    for (let i = 0; i < readable; i++) {
+      const len = r.below(5) === 0 ? 0 : 1 + r.below(40);
+      segs.push({ gpa: buffer(len), len, flags: 0 });
+    }
+    if (r.below(4) === 0) segs.push({ gpa: buffer(8), len: 8, flags: DescFlag.WRITE });
+    if (kind === 0) { segs[0] = { gpa: base + SIZE - 4, len: 10, flags: 0 }; broken++; } // past the region's end
+    if (kind === 1) { segs[0] = { gpa: base - 16, len: 8, flags: 0 }; broken++; } // below its start
+    if (kind === 2 && segs.length > 1) { segs[0].flags = DescFlag.WRITE; broken++; } // readable after writable
+    if (kind === 3 || kind === 4) {
+      // through an indirect table (nested when kind is 4)
+      const table = data;
+      data += 16 * segs.length;
+      segs.forEach((s, i) => writeDesc(dv, table + 16 * i, s.gpa, s.len, s.flags | (i + 1 < segs.length ? DescFlag.NEXT : 0), i + 1));
+      if (kind === 4) { dv.setUint16(table + 12, DescFlag.INDIRECT, true); broken++; }
+      if (!indirect) broken++;
+      writeDesc(dv, desc + 16 * head, base + table, 16 * segs.length, DescFlag.INDIRECT, 0);
+      nextDesc++;
+    } else {
+      if (nextDesc + segs.length > num) break;
+      segs.forEach((s, i) => {
+        const last = i + 1 === segs.length;
+        writeDesc(dv, desc + 16 * (nextDesc + i), s.gpa, s.len, s.flags | (last ? 0 : DescFlag.NEXT), nextDesc + i + 1);
+      });
+      const lastAt = desc + 16 * (nextDesc + segs.length - 1);
+      if (kind === 5) { dv.setUint16(lastAt + 12, dv.getUint16(lastAt + 12, true) | DescFlag.NEXT, true); dv.setUint16(lastAt + 14, num + r.below(4), true); broken++; }
+      if (kind === 6) { dv.setUint16(lastAt + 12, dv.getUint16(lastAt + 12, true) | DescFlag.NEXT, true); dv.setUint16(lastAt + 14, head, true); broken++; }
+      nextDesc += segs.length;
+    }
+    const slot = (start + made) & (num - 1);
+    dv.setUint16(avail + 4 + 2 * slot, kind === 7 ? num + r.below(8) : head, true);
+    if (kind === 7) broken++;
+    made++;
+  }
+  dv.setUint16(avail, r.below(4) === 0 ? 1 : 0, true); // VIRTQ_AVAIL_F_NO_INTERRUPT, sometimes
+  dv.setUint16(avail + 2, (start + made) & 0xffff, true);
+  dv.setUint16(avail + 4 + 2 * num, (start + r.below(made + 2)) & 0xffff, true); // used_event
+  const q = new Uint32Array(QUEUE_WORDS);
+  q[QueueWord.NUM] = num;
+  q[QueueWord.NUM_MAX] = NUM_MAX;
+  q[QueueWord.DESC] = desc;
+  q[QueueWord.AVAIL] = avail;
+  q[QueueWord.USED] = used;
+  q[QueueWord.FLAGS] = (eventIdx ? DataPlaneQueueFlag.EVENT_IDX : 0) | (indirect ? DataPlaneQueueFlag.INDIRECT : 0);
+  q[QueueWord.LAST_AVAIL] = start;
+  q[QueueWord.USED_IDX] = start;
+  q[QueueWord.SIGNALLED_USED] = (start - r.below(3)) & 0xffff;
+  q[QueueWord.SIGNALLED_VALID] = r.below(4) === 0 ? 0 : 1;
+  dv.setUint16(used + 2, start, true);
+  const st = new Uint32Array(CONSOLE_PORT_WORDS);
+  st[ConsolePortWord.CTRL] = ConsolePortCtrl.TX;
+  return { seed, st, q, base, shmem, broken };
+}
+
+/** What the TypeScript device did with the queue. */
+interface Outcome { lastAvail: number; usedIdx: number; failed: boolean; notified: boolean; out: number[]; chains: number; txBytes: number }
+
+/** The TypeScript device serves the transmitq in `shmem` from the state words `q`. */
+function serveInTs(q: Uint32Array, base: number, shmem: Uint8Array): Outcome {
+  const mem = new GuestMemory(base, shmem.buffer as ArrayBuffer, 'shm');
+  const tx = new SplitQueue(ConsoleQueue.TRANSMIT, NUM_MAX);
+  tx.num = q[QueueWord.NUM];
+  tx.descAddr = base + q[QueueWord.DESC];
+  tx.driverAddr = base + q[QueueWord.AVAIL];
+  tx.deviceAddr = base + q[QueueWord.USED];
+  tx.enable(mem, (q[QueueWord.FLAGS] & DataPlaneQueueFlag.EVENT_IDX) !== 0, (q[QueueWord.FLAGS] & DataPlaneQueueFlag.INDIRECT) !== 0);
+  const dp = new Uint32Array(DATA_PLANE_WORDS);
+  dp.set(q, DataPlaneWord.Q_NUM);
+  tx.importState(dp);
+  const out: number[] = [];
+  let failed = false;
+  let notified = false;
+  const device = new ConsoleDevice('hvc0', { output: (bytes, start, end) => { for (let i = start; i < end; i++) out.push(bytes[i]); } });
+  const ctx: DeviceContext = {
+    mem, queues: [new SplitQueue(ConsoleQueue.RECEIVE, NUM_MAX), tx], chain: new DescriptorChain(), features: new Uint32Array(2),
+    signalUsed: (queue) => { if (queue.needsNotification()) notified = true; },
+    configChanged: () => {}, fail: () => { failed = true; }, log: () => {},
+  };
+  device.activate(ctx);
+  try {
+    device.processQueue(ConsoleQueue.TRANSMIT);
+  } catch (e) {
+    if (!(e instanceof QueueError)) throw e;
+    failed = true; // the transport answers it with DEVICE_NEEDS_RESET
+  }
+  return { lastAvail: tx.lastAvailIdx, usedIdx: tx.usedIdx, failed, notified, out, chains: device.counters.chains, txBytes: device.counters.txBytes };
+}
+
+const exe = buildHarness('consoleplane_harness', ['runtime/consoleplane.c']);
+const seeds = fuzzSeeds(0xc0a5, SCENARIOS);
+
+test(`the console plane and the TypeScript device write the same bytes and leave the same rings (${seeds.length} seeded queues)`, () => {
+  const scenarios = seeds.map(scenario);
+  const input: Buffer[] = [];
+  for (const s of scenarios) {
+    input.push(Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
+      Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem));
+  }
+  const r = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30, timeout: 300_000 });
+  assert.is(r.status, 0, r.stderr?.toString());
+  const o = r.stdout;
+  let at = 0;
+  const words = (n: number): Uint32Array => {
+    const w = new Uint32Array(o.buffer.slice(o.byteOffset + at, o.byteOffset + at + 4 * n));
+    at += 4 * n;
+    return w;
+  };
+  const counts = { served: 0, handedBack: 0, failed: 0, chainsInC: 0, broken: 0 };
+  for (const s of scenarios) {
+    withSeed(s.seed, () => {
+      const [res, notify, intStatus] = words(3);
+      const stB = words(CONSOLE_PORT_WORDS);
+      const qB = words(QUEUE_WORDS);
+      const n = o.readUInt32LE(at);
+      const outC = [...o.subarray(at + 4, at + 4 + n)];
+      at += 4 + n;
+      const shmemB = new Uint8Array(o.subarray(at, at + SIZE));
+      at += SIZE;
+      const shmemA = s.shmem.slice();
+      const a = serveInTs(s.q.slice(), s.base, shmemA);
+      let b: Outcome = { lastAvail: qB[QueueWord.LAST_AVAIL], usedIdx: qB[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0 };
+      if (res === 1) {
+        counts.handedBack++;
+        b = serveInTs(qB, s.base, shmemB);
+      } else {
+        counts.served++;
+      }
+      counts.chainsInC += stB[ConsolePortWord.N_TX_CHAINS];
+      counts.broken += s.broken;
+      if (a.failed) counts.failed++;
+      const what = res === 1 ? 'handed back' : 'served in C';
+      assert.is(notify !== 0, intStatus === 1, 'InterruptStatus bit 0 with each notification');
+      assert.is(stB[ConsolePortWord.N_USED_NOTIFICATIONS], notify, 'used notifications counted');
+      assert.is(stB[res === 1 ? ConsolePortWord.N_HANDBACKS : ConsolePortWord.N_TX_KICKS], 1, 'the kick counted as served or handed back');
+      assert.equal([...outC, ...b.out], a.out, `${what}: bytes to the console`);
+      assert.is(stB[ConsolePortWord.N_TX_CHAINS] + b.chains, a.chains, `${what}: chains counted`);
+      assert.is(stB[ConsolePortWord.N_TX_BYTES_LO] + b.txBytes, a.txBytes, `${what}: bytes counted`);
+      assert.is(b.failed, a.failed, `${what}: failure`);
+      assert.is(b.lastAvail, a.lastAvail, `${what}: last avail index`);
+      assert.is(b.usedIdx, a.usedIdx, `${what}: used index`);
+      assert.is(notify !== 0 || b.notified, a.notified, `${what}: used buffer notification`);
+      assert.ok(Buffer.from(shmemA).equals(Buffer.from(shmemB)), `${what}: shared region bytes differ`);
+    });
+  }
+  assert.is(at, o.length);
+  console.log(`consoleplane: ${seeds.length} queues, ${JSON.stringify(counts)}`);
+  if (seedOverride() !== undefined) return;
+  // both paths, and the C one for real
+  assert.ok(counts.served > seeds.length / 10, `served in C: ${counts.served}`);
+  assert.ok(counts.handedBack > seeds.length / 10, `handed back: ${counts.handedBack}`);
+  assert.ok(counts.failed > seeds.length / 20, `NEEDS_RESET: ${counts.failed}`);
+  assert.ok(counts.chainsInC > seeds.length, `chains served in C: ${counts.chainsInC}`);
+});
+
+test('a plane without CTRL.TX hands every kick back, touching nothing', () => {
+  const s = scenario(0x5eed);
+  s.st[ConsolePortWord.CTRL] = 0;
+  const input = Buffer.concat([Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
+    Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem)]);
+  const r = spawnSync(exe, [], { input, maxBuffer: 1 << 26, timeout: 60_000 });
+  assert.is(r.status, 0, r.stderr?.toString());
+  const o = r.stdout;
+  assert.is(o.readUInt32LE(0), 1, 'handed back');
+  const qB = new Uint32Array(o.buffer.slice(o.byteOffset + 12 + 4 * CONSOLE_PORT_WORDS, o.byteOffset + 12 + 4 * (CONSOLE_PORT_WORDS + QUEUE_WORDS)));
+  assert.equal([...qB], [...s.q], 'queue words unchanged');
+  const n = o.readUInt32LE(12 + 4 * (CONSOLE_PORT_WORDS + QUEUE_WORDS));
+  assert.is(n, 0, 'nothing written');
+  assert.ok(Buffer.from(o.subarray(o.length - SIZE)).equals(Buffer.from(s.shmem)), 'region unchanged');
+});
+
+test.run();
