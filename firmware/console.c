@@ -11,6 +11,8 @@ static volatile unsigned rx_head, rx_tail; /* head: written by the IRQ handler, 
 static volatile unsigned rx_dropped;         /* bytes that found the ring full (IRQ handler) */
 static unsigned rx_dropped_reported;         /* main loop */
 
+int console_last_read = -1;
+
 void uart_write(const char *s, size_t len)
 {
 	static char prev;
@@ -41,10 +43,22 @@ size_t console_read(uint8_t *buf, size_t max)
 		       dropped - rx_dropped_reported, RX_RING);
 		rx_dropped_reported = dropped;
 	}
-	size_t n = 0;
-	while (n < max && rx_tail != rx_head) {
-		buf[n++] = rx_ring[rx_tail];
-		rx_tail = (rx_tail + 1) % RX_RING;
-	}
+	size_t n = console_peek(buf, max);
+	console_consume(n);
+	if (n)
+		console_last_read = buf[n - 1];
 	return n;
+}
+
+size_t console_peek(uint8_t *buf, size_t max)
+{
+	size_t n = 0;
+	for (unsigned t = rx_tail; n < max && t != rx_head; t = (t + 1) % RX_RING)
+		buf[n++] = rx_ring[t];
+	return n;
+}
+
+void console_consume(size_t n)
+{
+	rx_tail = (unsigned)((rx_tail + n) % RX_RING);
 }

@@ -32,6 +32,12 @@ void uart_write(const char *s, size_t len);
 void console_rx_push(uint8_t c);
 /** Pops up to `max` input bytes into `buf`; returns the count. */
 size_t console_read(uint8_t *buf, size_t max);
+/** Copies up to `max` received bytes into `buf` without taking them; returns how many. */
+size_t console_peek(uint8_t *buf, size_t max);
+/** Takes the first `n` received bytes (at most what console_peek returned). */
+void console_consume(size_t n);
+/** The last byte console_read returned (-1: none yet): a Ctrl-] there means JS waits for a command byte. */
+extern int console_last_read;
 
 /* ---- arch/<arch>/timer.c: aarch64 generic timer (CNTVCT_EL0, CNTV_CVAL_EL0), riscv64 `time` CSR and SBI TIME; clock.c ---- */
 /** Counter ticks at the firmware's first instruction (set by boot_main; clock.c). */

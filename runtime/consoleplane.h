@@ -21,6 +21,12 @@
  * JS, which serves it exactly as without the plane (the log line, the
  * error count).
  *
+ * Typed bytes (cp_rx_deliver) go straight into receiveq's buffers the same
+ * way while CTRL.RX is set: the device is live, no input waits in its FIFO
+ * (the bytes would overtake it) and the console is bridged; the remio loop
+ * hands JS every byte it does not place, and every read that holds a
+ * Ctrl-] or follows one (a command to the backend, src/main.ts).
+ *
  * Pure C over byte arrays and a sink function: no hypercalls, no QuickJS,
  * so that the host's compiler can test it against the TypeScript device
  * (test/native/consoleplane.test.ts).
@@ -43,7 +49,8 @@ typedef void (*cp_sink)(const uint8_t *bytes, size_t len);
 struct cp_port {
 	uint32_t *st;  /**< CP_STATE_WORDS words */
 	uint32_t *irq; /**< the DM's data plane words: DP_INT_STATUS gets the used buffer bit */
-	struct vq tx;  /**< transmitq (its QueueWord state words, the shared region) */
+	struct vq rx;  /**< receiveq (its QueueWord state words, the shared region) */
+	struct vq tx;  /**< transmitq */
 };
 
 /** Result of cp_tx_process(). */
@@ -59,5 +66,16 @@ enum cp_result {
  * sends NOTIFY). Never reads outside the shared region.
  */
 enum cp_result cp_tx_process(struct cp_port *p, cp_sink out, bool *notify);
+
+/**
+ * Puts typed bytes[0, n) into receiveq's buffers while CTRL.RX is set, as
+ * ConsoleDevice.input does when its FIFO is empty: chain by chain, each
+ * non-empty device-writable buffer filled in order, the chain returned with
+ * the bytes it got. Stops when the bytes or the chains run out, or before a
+ * chain ConsoleDevice would treat otherwise (malformed, too long, a buffer
+ * it would fill outside the shared region, no byte to take). Returns the
+ * bytes placed; sets *notify as cp_tx_process() does.
+ */
+uint32_t cp_rx_deliver(struct cp_port *p, const uint8_t *bytes, uint32_t n, bool *notify);
 
 #endif

@@ -406,7 +406,8 @@ void runtime_poll(void)
 			 * the remio loop (remio.c) serves a DM and calls JS with what needs it;
 			 * a disk plane (diskplane.c) serves its disk's interrupt unless JS must see it
 			 */
-			if (!dm || (!rm_service((uint32_t)intid) && !pt_irq((uint32_t)intid))) {
+			/* the console plane places typed bytes itself where it may (remio.c) */
+			if (dm ? !rm_service((uint32_t)intid) && !pt_irq((uint32_t)intid) : !rm_console_rx()) {
 				perf_js(true);
 				runtime_call(ctx, host_irq_handler, 1, &arg);
 				perf_js(false);

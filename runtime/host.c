@@ -911,13 +911,13 @@ static JSValue host_net_port(JSContext *ctx, JSValueConst this_val, int argc, JS
 
 /** The console planes (host.consolePort), one per DM at most, and the arrays they use, kept alive. */
 static struct cp_port host_cp_ports[RM_DMS];
-static JSValue host_cp_refs[RM_DMS][2];
+static JSValue host_cp_refs[RM_DMS][3];
 static unsigned host_cp_used;
 
 /*
- * host.consolePort(dmId, state, txq): the console plane (consoleplane.h) for
- * DM `dmId`'s virtio-console: its state words and its transmitq's
- * QueueWord array (host.vqAttach's), over the DM's shared region.
+ * host.consolePort(dmId, state, rxq, txq): the console plane (consoleplane.h)
+ * for DM `dmId`'s virtio-console: its state words and its queues' QueueWord
+ * arrays (host.vqAttach's), over the DM's shared region.
  */
 static JSValue host_console_port(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -927,19 +927,24 @@ static JSValue host_console_port(JSContext *ctx, JSValueConst this_val, int argc
 	uint32_t *st = host_word_array(ctx, argv[1], CP_STATE_WORDS, "consolePort", "state");
 	if (!st)
 		return JS_EXCEPTION;
-	uint32_t *txq = host_word_array(ctx, argv[2], QUEUE_WORDS, "consolePort", "txq");
+	uint32_t *rxq = host_word_array(ctx, argv[2], QUEUE_WORDS, "consolePort", "rxq");
+	if (!rxq)
+		return JS_EXCEPTION;
+	uint32_t *txq = host_word_array(ctx, argv[3], QUEUE_WORDS, "consolePort", "txq");
 	if (!txq)
 		return JS_EXCEPTION;
 	struct rm_dm *d = rm_dm_find(dm);
 	if (!d || !d->blk.st || d->con || host_cp_used >= RM_DMS)
 		return JS_ThrowRangeError(ctx, "host.consolePort: DM %u has no data plane or has a console plane already", (unsigned)dm);
 	struct cp_port *p = &host_cp_ports[host_cp_used];
+	uint64_t base = dp_u64(d->blk.st, DP_SHMEM_LO);
 	*p = (struct cp_port){
 		.st = st, .irq = d->blk.st,
-		.tx = { .st = txq, .shmem = d->blk.shmem, .shmem_size = d->blk.shmem_size, .shmem_base = dp_u64(d->blk.st, DP_SHMEM_LO) },
+		.rx = { .st = rxq, .shmem = d->blk.shmem, .shmem_size = d->blk.shmem_size, .shmem_base = base },
+		.tx = { .st = txq, .shmem = d->blk.shmem, .shmem_size = d->blk.shmem_size, .shmem_base = base },
 	};
-	host_cp_refs[host_cp_used][0] = JS_DupValue(ctx, argv[1]);
-	host_cp_refs[host_cp_used][1] = JS_DupValue(ctx, argv[2]);
+	for (int i = 0; i < 3; i++)
+		host_cp_refs[host_cp_used][i] = JS_DupValue(ctx, argv[1 + i]);
 	host_cp_used++;
 	d->con = p;
 	return JS_TRUE;
@@ -1296,7 +1301,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("diskRange", 2, host_disk_range),
 	JS_CFUNC_DEF("netSwitch", 3, host_net_switch),
 	JS_CFUNC_DEF("netPort", 4, host_net_port),
-	JS_CFUNC_DEF("consolePort", 3, host_console_port),
+	JS_CFUNC_DEF("consolePort", 4, host_console_port),
 	JS_CFUNC_DEF("passthroughIsr", 3, host_passthrough_isr),
 	JS_CFUNC_DEF("vqPop", 2, host_vq_pop),
 	JS_CFUNC_DEF("vqPush", 2, host_vq_push),

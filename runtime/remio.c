@@ -311,6 +311,38 @@ static void rm_flush(struct rm_dm *d, uint32_t n)
 		rm_notify_dm(d);
 }
 
+bool rm_console_rx(void)
+{
+	struct rm_dm *d = NULL;
+	for (int i = 0; i < RM_DMS && !d; i++) {
+		struct rm_dm *o = &rm_dms[i];
+		if (o->used && o->con && (o->con->st[CP_CTRL] & CP_CTRL_RX) && o->blk.st && (o->blk.st[DP_CTRL] & DP_CTRL_IRQ_REGS))
+			d = o;
+	}
+	/* a Ctrl-] last read by JS: it waits for the command byte */
+	if (!d || console_last_read == 0x1d)
+		return false;
+	uint8_t buf[64];
+	bool all = true;
+	for (;;) {
+		size_t n = console_peek(buf, sizeof buf);
+		if (n == 0 || memchr(buf, 0x1d, n)) {
+			all = n == 0;
+			break;
+		}
+		bool notify = false;
+		uint32_t took = cp_rx_deliver(d->con, buf, (uint32_t)n, &notify);
+		console_consume(took);
+		if (notify)
+			rm_notify_dm(d);
+		if (took < n) {
+			all = false;
+			break;
+		}
+	}
+	return all;
+}
+
 bool rm_service(uint32_t intid)
 {
 	struct rm_dm *d = intid < IRQ_MAX && rm_by_intid[intid] ? &rm_dms[rm_by_intid[intid] - 1] : NULL;

@@ -121,6 +121,14 @@ struct rm_dm *rm_dm_add(uint32_t dm, uint32_t intid);
  * then calls host.onIrq's handler.
  */
 bool rm_service(uint32_t intid);
+
+/**
+ * The UART's interrupt: typed bytes into the bridged console's receive
+ * buffers by its console plane (cp_rx_deliver) while it may take them and
+ * they hold no Ctrl-] and follow none. Returns true when no byte is left
+ * for JS (host.consoleRead), false when JS must read the UART.
+ */
+bool rm_console_rx(void);
 /** Sends DM `d` a used buffer notification (remio NOTIFY), counting a failure. */
 void rm_notify_dm(struct rm_dm *d);
 /** Marks pending again the interrupts of DMs that stopped at RM_BOUND (end of a main-loop pass). */

@@ -498,10 +498,12 @@ export const enum ConsolePortWord {
   N_HANDBACKS,
   /** used buffer notifications the host sent the frontend */
   N_USED_NOTIFICATIONS,
+  /** receive chains the host filled with typed bytes, and those bytes (low/high halves) */
+  N_RX_CHAINS, N_RX_BYTES_LO, N_RX_BYTES_HI,
 }
 
 /** Words of a console plane's state ({@link ConsolePortWord}). */
-export const CONSOLE_PORT_WORDS = 7;
+export const CONSOLE_PORT_WORDS = 10;
 
 /** Bits of {@link ConsolePortWord.CTRL}. */
 export const enum ConsolePortCtrl {
@@ -511,6 +513,13 @@ export const enum ConsolePortCtrl {
    * and the console's output goes to the UART (the one bridged to it)
    */
   TX = 1,
+  /**
+   * the host may put typed bytes into receiveq's buffers itself: the device
+   * is live, its receiveq enabled, served by the host's C virtqueue and
+   * idle in JS, no input waits in its FIFO, and the console is the one
+   * bridged to the UART
+   */
+  RX = 2,
 }
 
 /** Words of a network port's state ({@link NetPortWord}). */
@@ -977,20 +986,23 @@ export interface Host {
    * Optional: a *console plane* for the virtio-console of DM `dmId`
    * (registered with {@link Host.dataPlane}, null disk): `state`
    * ({@link CONSOLE_PORT_WORDS} words, {@link ConsolePortWord}) and its
-   * transmitq's state words (`txq`: the {@link QueueWord} array of the
-   * queue's {@link Host.vqAttach}). While CTRL.TX is set and the data plane
+   * receiveq's and transmitq's state words (`rxq`, `txq`: the {@link
+   * QueueWord} arrays of the queues' {@link Host.vqAttach}). While CTRL.TX is set and the data plane
    * answers the interrupt registers, the host answers a QueueNotify of
    * transmitq (queue 1) itself: the device-readable bytes of each
    * well-formed chain whose buffers all lie inside the shared region go to
    * the UART in chain order (what {@link Host.writeBytes} writes), the
    * chain returns with used length 0, and a used buffer notification
    * follows if the driver wants one. At any other chain it stops before it
-   * and hands the QueueNotify to JS. Both arrays stay shared and alive.
-   * Returns true.
+   * and hands the QueueNotify to JS. While CTRL.RX is set, bytes typed on
+   * the UART go into receiveq's buffers the same way (as
+   * `ConsoleDevice.input` places them, without the FIFO) unless they hold a Ctrl-]
+   * or follow one; whatever it does not place stays for {@link
+   * Host.consoleRead}. The arrays stay shared and alive. Returns true.
    * Source: runtime/consoleplane.h; virtio 1.2 5.3.6.1.
    * @throws RangeError for a DM without a data plane or with a console plane already, or arrays too short
    */
-  consolePort?(dmId: number, state: Uint32Array, txq: Uint32Array): boolean;
+  consolePort?(dmId: number, state: Uint32Array, rxq: Uint32Array, txq: Uint32Array): boolean;
   /**
    * Optional: a *network plane* for the virtio-net device of DM `dmId`
    * (registered with {@link Host.dataPlane}, null disk): switch port `state`

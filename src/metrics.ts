@@ -11,7 +11,7 @@
  * {@link Host.perfCounters}); nothing on a request's path writes to it.
  * A new counter is one field here and one line in {@link deviceMetrics}.
  */
-import { ConsolePortWord, DataPlaneWord, DiskPlaneWord, NetPortWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
+import { ConsolePortCtrl, ConsolePortWord, DataPlaneWord, DiskPlaneWord, NetPortWord, PERF_FIELDS, PERF_OUT_WORDS, PerfField, PerfKind, PerfOut, RegShadowWord, type Host } from './host.ts';
 import { ConsoleDevice } from './devices/console.ts';
 import { NetDevice } from './devices/net.ts';
 import { VirtioBlkDriver } from './drivers/virtio-blk.ts';
@@ -60,9 +60,10 @@ export interface CPathMetrics {
    * a virtio-console with the host's console plane ({@link Host.consolePort}):
    * whether it may serve transmitq now, the chains and bytes it wrote to the
    * UART, QueueNotify writes it answered and handed to TypeScript, used
-   * buffer notifications it sent
+   * buffer notifications it sent, the receive chains and typed bytes it
+   * placed
    */
-  console: { on: boolean; txChains: number; txBytes: number; txKicks: number; handBacks: number; usedNotifications: number } | null;
+  console: { on: boolean; txChains: number; txBytes: number; txKicks: number; handBacks: number; usedNotifications: number; rxChains: number; rxBytes: number } | null;
 }
 
 /** The service windows of one kind of request ({@link Host.perfCounters}), guest time. */
@@ -139,9 +140,10 @@ export function deviceMetrics(host: Host, backend: Backend, d: ServedDevice): De
     const cp = d.device instanceof ConsoleDevice ? d.device.planeState : null;
     if (cp !== null) {
       c.console = {
-        on: state === 'on' && cp[ConsolePortWord.CTRL] !== 0, txChains: cp[ConsolePortWord.N_TX_CHAINS],
+        on: state === 'on' && (cp[ConsolePortWord.CTRL] & ConsolePortCtrl.TX) !== 0, txChains: cp[ConsolePortWord.N_TX_CHAINS],
         txBytes: cp[ConsolePortWord.N_TX_BYTES_LO] + cp[ConsolePortWord.N_TX_BYTES_HI] * 4294967296,
         txKicks: cp[ConsolePortWord.N_TX_KICKS], handBacks: cp[ConsolePortWord.N_HANDBACKS], usedNotifications: cp[ConsolePortWord.N_USED_NOTIFICATIONS],
+        rxChains: cp[ConsolePortWord.N_RX_CHAINS], rxBytes: cp[ConsolePortWord.N_RX_BYTES_LO] + cp[ConsolePortWord.N_RX_BYTES_HI] * 4294967296,
       };
     }
   }

@@ -78,7 +78,7 @@ export function statsLinesFrom(records: DeviceMetrics[]): string[] {
     tsAccesses: m.remio.requests,
     cAccesses: m.c ? m.c.intStatusReads + m.c.intAcks + m.c.shadowReads + m.c.kicks + (m.c.net ? m.c.net.txKicks + m.c.net.rxKicks : 0) + (m.c.console ? m.c.console.txKicks : 0) : 0,
     tsChains: m.device.chains ?? 0,
-    cChains: m.c ? m.c.chains + (m.c.net ? m.c.net.txFrames + m.c.net.rxFrames : 0) + (m.c.console ? m.c.console.txChains : 0) : 0,
+    cChains: m.c ? m.c.chains + (m.c.net ? m.c.net.txFrames + m.c.net.rxFrames : 0) + (m.c.console ? m.c.console.txChains + m.c.console.rxChains : 0) : 0,
     dataPlane: m.c === null ? null : m.c.on ? 'on' : 'off',
     meanUs: { read: m.service.read.meanUs, write: m.service.write.meanUs, notify: m.service.notify.meanUs },
   }));
@@ -91,7 +91,8 @@ export function statsLinesFrom(records: DeviceMetrics[]): string[] {
       `bytesWritten ${c.bytesWritten}, usedNotifications ${c.usedNotifications}, hand-backs ${c.handBacks}, errors ${c.errors}, ` +
       `shadow reads ${c.shadowReads}` +
       (c.console ? `; console plane${c.console.on ? '' : ' (off)'}: kicks ${c.console.txKicks}, chains ${c.console.txChains}, ` +
-        `bytes ${c.console.txBytes}, usedNotifications ${c.console.usedNotifications}, hand-backs ${c.console.handBacks}` : '');
+        `bytes ${c.console.txBytes}, usedNotifications ${c.console.usedNotifications}, hand-backs ${c.console.handBacks}, ` +
+        `typed chains ${c.console.rxChains}, typed bytes ${c.console.rxBytes}` : '');
     const t = m.transport;
     lines.push(`baojs: stats ${m.name} (${m.kind}, dm ${m.dmId}): requests ${r.requests} (reads ${r.reads}, writes ${r.writes}), ` +
       `notifies ${r.notifies}, errors ${r.errors}; device: ${dev}${cPart}; transport: register reads ${t.reads}, register writes ${t.writes}, ` +

@@ -96,8 +96,8 @@ export class ConsoleDevice implements VirtioDevice {
   private rxAt = 0;
   /** the host's console plane's state words ({@link ConsolePortWord}), or null */
   private plane: Uint32Array | null = null;
-  /** what of the plane's counts is in `own` already: chains, bytes */
-  private readonly planeFolded = [0, 0];
+  /** what of the plane's counts is in `own` already: transmit chains, bytes; receive chains, bytes */
+  private readonly planeFolded = [0, 0, 0, 0];
   /** the console's output goes to the UART (see {@link ConsoleDevice.setBridged}) */
   private bridged = true;
 
@@ -135,10 +135,11 @@ export class ConsoleDevice implements VirtioDevice {
    */
   useHostPlane(host: Host, dmId: number, queues: readonly SplitQueue[]): boolean {
     if (!host.consolePort || this.plane !== null) return false;
+    const rx = queues[ConsoleQueue.RECEIVE].hostState;
     const tx = queues[ConsoleQueue.TRANSMIT].hostState;
-    if (tx === null) return false;
+    if (rx === null || tx === null) return false;
     const st = new Uint32Array(CONSOLE_PORT_WORDS);
-    if (!host.consolePort(dmId, st, tx)) return false;
+    if (!host.consolePort(dmId, st, rx, tx)) return false;
     this.plane = st;
     this.updatePlane();
     return true;
@@ -164,21 +165,34 @@ export class ConsoleDevice implements VirtioDevice {
     const st = this.plane;
     if (st === null) return;
     const f = this.planeFolded;
-    const chains = (st[ConsolePortWord.N_TX_CHAINS] - f[0]) >>> 0; // a u32 that wraps
-    const bytes = st[ConsolePortWord.N_TX_BYTES_LO] + st[ConsolePortWord.N_TX_BYTES_HI] * 4294967296 - f[1];
-    if (chains === 0) return;
+    const tx = (st[ConsolePortWord.N_TX_CHAINS] - f[0]) >>> 0; // u32s that wrap
+    const rx = (st[ConsolePortWord.N_RX_CHAINS] - f[2]) >>> 0;
+    if (tx === 0 && rx === 0) return;
+    const txBytes = st[ConsolePortWord.N_TX_BYTES_LO] + st[ConsolePortWord.N_TX_BYTES_HI] * 4294967296 - f[1];
+    const rxBytes = st[ConsolePortWord.N_RX_BYTES_LO] + st[ConsolePortWord.N_RX_BYTES_HI] * 4294967296 - f[3];
     f[0] = st[ConsolePortWord.N_TX_CHAINS];
-    f[1] += bytes;
-    this.own.chains += chains;
-    this.own.txBytes += bytes;
+    f[1] += txBytes;
+    f[2] = st[ConsolePortWord.N_RX_CHAINS];
+    f[3] += rxBytes;
+    this.own.chains += tx + rx;
+    this.own.txBytes += txBytes;
+    this.own.rxBytes += rxBytes;
   }
 
   /** Rewrites the plane's control word from this device's state (see {@link ConsolePortCtrl}). */
   private updatePlane(): void {
     const st = this.plane;
     if (st === null) return;
-    const tx = this.ctx?.queues[ConsoleQueue.TRANSMIT];
-    st[ConsolePortWord.CTRL] = this.bridged && tx !== undefined && tx.enabled && tx.hostServed && tx.hostIdle ? ConsolePortCtrl.TX : 0;
+    const ctx = this.ctx;
+    let bits = 0;
+    if (ctx !== null && this.bridged) {
+      const tx = ctx.queues[ConsoleQueue.TRANSMIT];
+      const rx = ctx.queues[ConsoleQueue.RECEIVE];
+      if (tx.enabled && tx.hostServed && tx.hostIdle) bits |= ConsolePortCtrl.TX;
+      // typed bytes must not overtake input that waits in the FIFO
+      if (rx.enabled && rx.hostServed && rx.hostIdle && this.fifo.length === 0) bits |= ConsolePortCtrl.RX;
+    }
+    st[ConsolePortWord.CTRL] = bits;
   }
 
   /** Only emerg_wr is writable, as a 32-bit access (5.3.4). */
@@ -265,6 +279,7 @@ export class ConsoleDevice implements VirtioDevice {
         ctx.fail(`input: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
+    this.updatePlane(); // input waits in the FIFO now: typed bytes must queue behind it
     return taken + n;
   }
 
@@ -278,7 +293,10 @@ export class ConsoleDevice implements VirtioDevice {
     const ctx = this.ctx;
     if (!ctx) return;
     if (index === ConsoleQueue.TRANSMIT) this.transmit(ctx);
-    else if (index === ConsoleQueue.RECEIVE) this.fillReceive(ctx, null, 0, 0);
+    else if (index === ConsoleQueue.RECEIVE) {
+      this.fillReceive(ctx, null, 0, 0);
+      if (this.plane !== null && this.fifo.length === 0) this.updatePlane(); // the FIFO drained
+    }
   }
 
   private transmit(ctx: DeviceContext): void {

@@ -383,17 +383,17 @@ export function runSystemSuite(platform: Platform): void {
     assert.ok(c.dp > b.dp, `the data plane serves again (${b.dp} -> ${c.dp} chains)`);
   });
 
-  /** hvc0's transmit chains and bytes the host's console plane wrote (Ctrl-] s), and whether it is on. */
-  const hvc0Plane = async (): Promise<{ on: boolean; kicks: number; chains: number; bytes: number }> => {
+  /** hvc0's transmit chains and bytes the host's console plane wrote, the typed bytes it placed (Ctrl-] s), and whether it is on. */
+  const hvc0Plane = async (): Promise<{ on: boolean; kicks: number; chains: number; bytes: number; typed: number }> => {
     const from = sys.output.length;
     sys.send(`${CONSOLE_ESCAPE}s`);
     await sys.waitFor(/baojs: stats heap: used \d+ KiB/, 30_000);
-    const m = /baojs: stats hvc0 \(console, dm 1\): .*; console plane( \(off\))?: kicks (\d+), chains (\d+), bytes (\d+)/.exec(sys.output.slice(from));
+    const m = /baojs: stats hvc0 \(console, dm 1\): .*; console plane( \(off\))?: kicks (\d+), chains (\d+), bytes (\d+), .*typed bytes (\d+)/.exec(sys.output.slice(from));
     assert.ok(m, sys.output.slice(from));
-    return { on: m[1] === undefined, kicks: Number(m[2]), chains: Number(m[3]), bytes: Number(m[4]) };
+    return { on: m[1] === undefined, kicks: Number(m[2]), chains: Number(m[3]), bytes: Number(m[4]), typed: Number(m[5]) };
   };
 
-  test('console: the host writes what the bridged frontend prints (the console plane); with Ctrl-] d the TypeScript device does, byte for byte', async () => {
+  test('console: the host writes what the bridged frontend prints and places what is typed (the console plane); with Ctrl-] d the TypeScript device does, byte for byte', async () => {
     const command = 'echo "$((6 * 7)) $(printf "\\x62\\x61\\x6f")"; seq 1 200 | md5sum';
     const a = await hvc0Plane();
     assert.ok(a.on, 'on while hvc0 is bridged');
@@ -401,6 +401,7 @@ export function runSystemSuite(platform: Platform): void {
     const b = await hvc0Plane();
     assert.ok(b.chains > a.chains && b.kicks > a.kicks, `the plane served the output (${a.chains} -> ${b.chains} chains)`);
     assert.ok(b.bytes - a.bytes >= inC.length, `${b.bytes - a.bytes} bytes written by the plane for ${inC.length} of output`);
+    assert.ok(b.typed - a.typed >= command.length / 2, `${b.typed - a.typed} of the ${command.length} typed bytes placed by the plane`);
     sys.send(`${CONSOLE_ESCAPE}d`);
     await sys.waitFor(/baojs: data plane off/, 30_000);
     const c = await hvc0Plane();
@@ -408,13 +409,14 @@ export function runSystemSuite(platform: Platform): void {
     const d = await hvc0Plane();
     assert.ok(!c.on, 'off with the data plane');
     assert.is(d.chains, c.chains, 'nothing written by the plane while off');
+    assert.is(d.typed, c.typed, 'nothing typed placed by the plane while off');
     assert.is(inTs, inC, 'the same output from the TypeScript device');
     assert.match(inC, /^42 bao\n[0-9a-f]{32} {2}-/);
     sys.send(`${CONSOLE_ESCAPE}d`);
     await sys.waitFor(/baojs: data plane on/, 30_000);
     assert.is(await sys.check(command), inC);
     const e = await hvc0Plane();
-    assert.ok(e.on && e.chains > d.chains, `the plane serves again (${d.chains} -> ${e.chains} chains)`);
+    assert.ok(e.on && e.chains > d.chains && e.typed > d.typed, `the plane serves again (${d.chains} -> ${e.chains} chains, ${d.typed} -> ${e.typed} typed bytes)`);
   });
 
   test("the backend's counters come out on the console (Ctrl-] s) and show the traffic", async () => {

@@ -50,11 +50,18 @@ interface Scenario {
   base: number;
   shmem: Uint8Array;
   broken: number;
+  /** receiveq scenarios: the bytes typed */
+  typed: Uint8Array;
 }
 
-/** A transmitq with up to Queue Size chains from `seed` (see the file comment). */
-function scenario(seed: number): Scenario {
+/**
+ * A transmitq (or with `rx` a receiveq: device-writable buffers, now and
+ * then a device-readable one before them) with up to Queue Size chains
+ * from `seed` (see the file comment).
+ */
+function scenario(seed: number, rx = false): Scenario {
   const r = new Prng(seed);
+  const dataFlag = rx ? DescFlag.WRITE : 0;
   const num = [4, 8, 16, 64][r.below(4)];
   const base = [0x1000, 0x80000000, 0x2_4000_0000][r.below(3)];
   const shmem = new Uint8Array(SIZE);
@@ -81,14 +88,16 @@ function scenario(seed: number): Scenario {
     const kind = r.below(48); // 0..7: the broken kinds below
     const readable = 1 + r.below(3);
     const segs: Array<{ gpa: number; len: number; flags: number }> = [];
+    if (rx && r.below(4) === 0) segs.push({ gpa: buffer(8), len: 8, flags: 0 }); // a device-readable one first: ignored
     for (let i = 0; i < readable; i++) {
-      const len = r.below(5) === 0 ? 0 : 1 + r.below(40);
-      segs.push({ gpa: buffer(len), len, flags: 0 });
+      const len = r.below(5) === 0 ? 0 : 1 + r.below(rx ? 12 : 40);
+      segs.push({ gpa: buffer(len), len, flags: dataFlag });
     }
-    if (r.below(4) === 0) segs.push({ gpa: buffer(8), len: 8, flags: DescFlag.WRITE });
-    if (kind === 0) { segs[0] = { gpa: base + SIZE - 4, len: 10, flags: 0 }; broken++; } // past the region's end
-    if (kind === 1) { segs[0] = { gpa: base - 16, len: 8, flags: 0 }; broken++; } // below its start
-    if (kind === 2 && segs.length > 1) { segs[0].flags = DescFlag.WRITE; broken++; } // readable after writable
+    if (!rx && r.below(4) === 0) segs.push({ gpa: buffer(8), len: 8, flags: DescFlag.WRITE });
+    const last = segs.length - 1;
+    if (kind === 0) { segs[last] = { gpa: base + SIZE - 4, len: 10, flags: dataFlag }; broken++; } // past the region's end
+    if (kind === 1) { segs[last] = { gpa: base - 16, len: 8, flags: dataFlag }; broken++; } // below its start
+    if (kind === 2) { segs.push({ gpa: buffer(4), len: 4, flags: 0 }); if (!rx) segs[0].flags = DescFlag.WRITE; broken++; } // readable after writable
     if (kind === 3 || kind === 4) {
       // through an indirect table (nested when kind is 4)
       const table = data;
@@ -130,17 +139,24 @@ function scenario(seed: number): Scenario {
   q[QueueWord.SIGNALLED_VALID] = r.below(4) === 0 ? 0 : 1;
   dv.setUint16(used + 2, start, true);
   const st = new Uint32Array(CONSOLE_PORT_WORDS);
-  st[ConsolePortWord.CTRL] = ConsolePortCtrl.TX;
-  return { seed, st, q, base, shmem, broken };
+  st[ConsolePortWord.CTRL] = rx ? ConsolePortCtrl.RX : ConsolePortCtrl.TX;
+  return { seed, st, q, base, shmem, broken, typed: rx ? Uint8Array.from({ length: 1 + r.below(80) }, () => r.below(256)) : new Uint8Array(0) };
 }
 
 /** What the TypeScript device did with the queue. */
-interface Outcome { lastAvail: number; usedIdx: number; failed: boolean; notified: boolean; out: number[]; chains: number; txBytes: number }
+interface Outcome {
+  lastAvail: number; usedIdx: number; failed: boolean; notified: boolean; out: number[]; chains: number; txBytes: number;
+  rxBytes: number; errors: number; pending: number;
+}
 
-/** The TypeScript device serves the transmitq in `shmem` from the state words `q`. */
-function serveInTs(q: Uint32Array, base: number, shmem: Uint8Array): Outcome {
+/**
+ * The TypeScript device serves the transmitq in `shmem` from the state
+ * words `q`, or with `typed` takes those bytes into the receiveq there
+ * (its FIFO empty, as the plane requires).
+ */
+function serveInTs(q: Uint32Array, base: number, shmem: Uint8Array, typed?: Uint8Array): Outcome {
   const mem = new GuestMemory(base, shmem.buffer as ArrayBuffer, 'shm');
-  const tx = new SplitQueue(ConsoleQueue.TRANSMIT, NUM_MAX);
+  const tx = new SplitQueue(typed ? ConsoleQueue.RECEIVE : ConsoleQueue.TRANSMIT, NUM_MAX);
   tx.num = q[QueueWord.NUM];
   tx.descAddr = base + q[QueueWord.DESC];
   tx.driverAddr = base + q[QueueWord.AVAIL];
@@ -154,28 +170,34 @@ function serveInTs(q: Uint32Array, base: number, shmem: Uint8Array): Outcome {
   let notified = false;
   const device = new ConsoleDevice('hvc0', { output: (bytes, start, end) => { for (let i = start; i < end; i++) out.push(bytes[i]); } });
   const ctx: DeviceContext = {
-    mem, queues: [new SplitQueue(ConsoleQueue.RECEIVE, NUM_MAX), tx], chain: new DescriptorChain(), features: new Uint32Array(2),
+    mem, queues: typed ? [tx, new SplitQueue(ConsoleQueue.TRANSMIT, NUM_MAX)] : [new SplitQueue(ConsoleQueue.RECEIVE, NUM_MAX), tx],
+    chain: new DescriptorChain(), features: new Uint32Array(2),
     signalUsed: (queue) => { if (queue.needsNotification()) notified = true; },
     configChanged: () => {}, fail: () => { failed = true; }, log: () => {},
   };
   device.activate(ctx);
   try {
-    device.processQueue(ConsoleQueue.TRANSMIT);
+    if (typed) device.input(typed); // a failure: ctx.fail
+    else device.processQueue(ConsoleQueue.TRANSMIT);
   } catch (e) {
     if (!(e instanceof QueueError)) throw e;
     failed = true; // the transport answers it with DEVICE_NEEDS_RESET
   }
-  return { lastAvail: tx.lastAvailIdx, usedIdx: tx.usedIdx, failed, notified, out, chains: device.counters.chains, txBytes: device.counters.txBytes };
+  const c = device.counters;
+  return {
+    lastAvail: tx.lastAvailIdx, usedIdx: tx.usedIdx, failed, notified, out, chains: c.chains, txBytes: c.txBytes,
+    rxBytes: c.rxBytes, errors: c.errors, pending: device.pendingInput,
+  };
 }
 
 const exe = buildHarness('consoleplane_harness', ['runtime/consoleplane.c']);
 const seeds = fuzzSeeds(0xc0a5, SCENARIOS);
 
 test(`the console plane and the TypeScript device write the same bytes and leave the same rings (${seeds.length} seeded queues)`, () => {
-  const scenarios = seeds.map(scenario);
+  const scenarios = seeds.map((seed) => scenario(seed));
   const input: Buffer[] = [];
   for (const s of scenarios) {
-    input.push(Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
+    input.push(Buffer.from(new Uint32Array([0]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
       Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem));
   }
   const r = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30, timeout: 300_000 });
@@ -200,7 +222,7 @@ test(`the console plane and the TypeScript device write the same bytes and leave
       at += SIZE;
       const shmemA = s.shmem.slice();
       const a = serveInTs(s.q.slice(), s.base, shmemA);
-      let b: Outcome = { lastAvail: qB[QueueWord.LAST_AVAIL], usedIdx: qB[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0 };
+      let b: Outcome = { lastAvail: qB[QueueWord.LAST_AVAIL], usedIdx: qB[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0, rxBytes: 0, errors: 0, pending: 0 };
       if (res === 1) {
         counts.handedBack++;
         b = serveInTs(qB, s.base, shmemB);
@@ -234,10 +256,69 @@ test(`the console plane and the TypeScript device write the same bytes and leave
   assert.ok(counts.chainsInC > seeds.length, `chains served in C: ${counts.chainsInC}`);
 });
 
+const rxSeeds = fuzzSeeds(0xc0a6, SCENARIOS);
+
+test(`typed bytes: the console plane and the TypeScript device fill the same receive buffers (${rxSeeds.length} seeded queues)`, () => {
+  const scenarios = rxSeeds.map((seed) => scenario(seed, true));
+  const input: Buffer[] = [];
+  for (const s of scenarios) {
+    input.push(Buffer.from(new Uint32Array([1]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
+      Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem),
+      Buffer.from(new Uint32Array([s.typed.length]).buffer), Buffer.from(s.typed));
+  }
+  const r = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30, timeout: 300_000 });
+  assert.is(r.status, 0, r.stderr?.toString());
+  const o = r.stdout;
+  let at = 0;
+  const words = (n: number): Uint32Array => {
+    const w = new Uint32Array(o.buffer.slice(o.byteOffset + at, o.byteOffset + at + 4 * n));
+    at += 4 * n;
+    return w;
+  };
+  const counts = { all: 0, some: 0, none: 0, failed: 0, bytesInC: 0 };
+  for (const s of scenarios) {
+    withSeed(s.seed, () => {
+      const [took, notify, intStatus] = words(3);
+      const stB = words(CONSOLE_PORT_WORDS);
+      const qB = words(QUEUE_WORDS);
+      assert.is(o.readUInt32LE(at), 0, 'nothing to the UART');
+      at += 4;
+      const shmemB = new Uint8Array(o.subarray(at, at + SIZE));
+      at += SIZE;
+      const shmemA = s.shmem.slice();
+      const a = serveInTs(s.q.slice(), s.base, shmemA, s.typed);
+      let b: Outcome = { lastAvail: qB[QueueWord.LAST_AVAIL], usedIdx: qB[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0, rxBytes: 0, errors: 0, pending: 0 };
+      if (took < s.typed.length) b = serveInTs(qB, s.base, shmemB, s.typed.subarray(took));
+      if (took === s.typed.length) counts.all++;
+      else if (took > 0) counts.some++;
+      else counts.none++;
+      if (a.failed) counts.failed++;
+      counts.bytesInC += took;
+      assert.is(notify !== 0, intStatus === 1, 'InterruptStatus bit 0 with each notification');
+      assert.is(stB[ConsolePortWord.N_RX_BYTES_LO], took, 'bytes counted');
+      assert.is(stB[ConsolePortWord.N_RX_CHAINS] + b.chains, a.chains, 'chains counted');
+      assert.is(took + b.rxBytes, a.rxBytes, 'bytes delivered');
+      assert.is(b.errors, a.errors, 'errors');
+      assert.is(b.pending, a.pending, 'bytes left waiting in the FIFO');
+      assert.is(b.failed, a.failed, 'failure');
+      assert.is(b.lastAvail, a.lastAvail, 'last avail index');
+      assert.is(b.usedIdx, a.usedIdx, 'used index');
+      assert.is(notify !== 0 || b.notified, a.notified, 'used buffer notification');
+      assert.ok(Buffer.from(shmemA).equals(Buffer.from(shmemB)), 'shared region bytes differ');
+    });
+  }
+  assert.is(at, o.length);
+  console.log(`consoleplane rx: ${rxSeeds.length} queues, ${JSON.stringify(counts)}`);
+  if (seedOverride() !== undefined) return;
+  assert.ok(counts.all > rxSeeds.length / 10, `all placed in C: ${counts.all}`);
+  assert.ok(counts.some + counts.none > rxSeeds.length / 10, `handed to JS: ${counts.some + counts.none}`);
+  assert.ok(counts.failed > rxSeeds.length / 50, `NEEDS_RESET: ${counts.failed}`);
+});
+
 test('a plane without CTRL.TX hands every kick back, touching nothing', () => {
   const s = scenario(0x5eed);
   s.st[ConsolePortWord.CTRL] = 0;
-  const input = Buffer.concat([Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
+  const input = Buffer.concat([Buffer.from(new Uint32Array([0]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
     Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem)]);
   const r = spawnSync(exe, [], { input, maxBuffer: 1 << 26, timeout: 60_000 });
   assert.is(r.status, 0, r.stderr?.toString());

@@ -155,28 +155,40 @@ test('the host\'s console plane is armed only while the console is live, bridged
   const served = s.backend.devices.get('hvc0')!;
   const dev = served.device as ConsoleDevice;
   let st: Uint32Array | null = null;
+  let rxq: Uint32Array | null = null;
   let txq: Uint32Array | null = null;
   let dm = -1;
-  const host = { consolePort: (dmId: number, state: Uint32Array, tx: Uint32Array) => { dm = dmId; st = state; txq = tx; return true; } } as unknown as Host;
+  const host = { consolePort: (dmId: number, state: Uint32Array, rx: Uint32Array, tx: Uint32Array) => { dm = dmId; st = state; rxq = rx; txq = tx; return true; } } as unknown as Host;
   assert.ok(dev.useHostPlane(host, served.model.dmId, served.transport.queues));
   assert.not.ok(dev.useHostPlane(host, served.model.dmId, served.transport.queues), 'once');
   assert.is(dm, served.model.dmId);
+  assert.is(rxq, served.transport.queues[0].hostState, 'receiveq\'s host state words');
   assert.is(txq, served.transport.queues[1].hostState, 'transmitq\'s host state words');
   const ctrl = (): number => st![ConsolePortWord.CTRL];
+  const both = ConsolePortCtrl.TX | ConsolePortCtrl.RX;
   assert.is(ctrl(), 0, 'off before DRIVER_OK');
-  const d = new ConsoleDriver(s.sim, s.model('hvc0'));
-  assert.is(ctrl(), ConsolePortCtrl.TX, 'on once live');
+  const d = new ConsoleDriver(s.sim, s.model('hvc0'), { rxBuffers: 1, rxBufBytes: 4 });
+  assert.is(ctrl(), both, 'on once live');
   dev.setBridged(false);
   assert.is(ctrl(), 0, 'off while another console is bridged');
   dev.setBridged(true);
-  assert.is(ctrl(), ConsolePortCtrl.TX);
+  assert.is(ctrl(), both);
+  // input that finds no buffer waits in the FIFO: typed bytes must not overtake it
+  dev.input('0123456789');
+  assert.ok(dev.pendingInput > 0);
+  assert.is(ctrl(), ConsolePortCtrl.TX, 'RX off while input waits');
+  while (dev.pendingInput > 0) d.receive();
+  assert.is(ctrl(), both, 'RX on again once the FIFO drained');
   // what the plane served is counted once
   const before = { ...dev.counters };
   st![ConsolePortWord.N_TX_CHAINS] += 3;
   st![ConsolePortWord.N_TX_BYTES_LO] += 10;
-  assert.is(dev.counters.chains, before.chains + 3);
+  st![ConsolePortWord.N_RX_CHAINS] += 2;
+  st![ConsolePortWord.N_RX_BYTES_LO] += 5;
+  assert.is(dev.counters.chains, before.chains + 5);
   assert.is(dev.counters.txBytes, before.txBytes + 10);
-  assert.is(dev.counters.chains, before.chains + 3, 'not twice');
+  assert.is(dev.counters.rxBytes, before.rxBytes + 5);
+  assert.is(dev.counters.chains, before.chains + 5, 'not twice');
   // a transmitq the driver turns off has no layout for the host (it hands any kick to the device, which ignores it)
   assert.ok(txq![QueueWord.NUM] > 0);
   d.drv.writel(MmioReg.QueueSel, 1);

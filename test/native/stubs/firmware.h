@@ -25,6 +25,9 @@ void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, u
 uint64_t timer_ticks(void);
 uint64_t timer_now_ns(void);
 void uart_write(const char *s, size_t len);
+size_t console_peek(uint8_t *buf, size_t max);
+void console_consume(size_t n);
+extern int console_last_read;
 #define IRQ_MAX 1024
 void irq_set_pending(uint32_t intid);
 #endif
