@@ -191,14 +191,17 @@ function serveInTs(q: Uint32Array, base: number, shmem: Uint8Array, typed?: Uint
 }
 
 const exe = buildHarness('consoleplane_harness', ['runtime/consoleplane.c']);
-const seeds = fuzzSeeds(0xc0a5, SCENARIOS);
 
-test(`the console plane and the TypeScript device write the same bytes and leave the same rings (${seeds.length} seeded queues)`, () => {
-  const scenarios = seeds.map((seed) => scenario(seed));
+/** What the harness reported for one scenario. */
+interface CResult { res: number; notify: boolean; intStatus: number; st: Uint32Array; q: Uint32Array; out: number[]; shmem: Uint8Array }
+
+/** Runs `scenarios` through the harness in `mode` (0 transmitq, 1 receiveq: the scenario's typed bytes) and reads back each one's result. */
+function runC(scenarios: Scenario[], mode: 0 | 1): CResult[] {
   const input: Buffer[] = [];
   for (const s of scenarios) {
-    input.push(Buffer.from(new Uint32Array([0]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
+    input.push(Buffer.from(new Uint32Array([mode]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
       Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem));
+    if (mode === 1) input.push(Buffer.from(new Uint32Array([s.typed.length]).buffer), Buffer.from(s.typed));
   }
   const r = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30, timeout: 300_000 });
   assert.is(r.status, 0, r.stderr?.toString());
@@ -209,20 +212,38 @@ test(`the console plane and the TypeScript device write the same bytes and leave
     at += 4 * n;
     return w;
   };
+  const results = scenarios.map((): CResult => {
+    const [res, notify, intStatus] = words(3);
+    const st = words(CONSOLE_PORT_WORDS);
+    const q = words(QUEUE_WORDS);
+    const n = o.readUInt32LE(at);
+    const out = [...o.subarray(at + 4, at + 4 + n)];
+    at += 4 + n;
+    const shmem = new Uint8Array(o.subarray(at, at + SIZE));
+    at += SIZE;
+    return { res, notify: notify !== 0, intStatus, st, q, out, shmem };
+  });
+  assert.is(at, o.length);
+  return results;
+}
+
+/** The outcome of what C did alone, before the TypeScript device takes over. */
+function fromC(q: Uint32Array): Outcome {
+  return { lastAvail: q[QueueWord.LAST_AVAIL], usedIdx: q[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0, rxBytes: 0, errors: 0, pending: 0 };
+}
+
+const seeds = fuzzSeeds(0xc0a5, SCENARIOS);
+
+test(`the console plane and the TypeScript device write the same bytes and leave the same rings (${seeds.length} seeded queues)`, () => {
+  const scenarios = seeds.map((seed) => scenario(seed));
+  const results = runC(scenarios, 0);
   const counts = { served: 0, handedBack: 0, failed: 0, chainsInC: 0, broken: 0 };
-  for (const s of scenarios) {
+  scenarios.forEach((s, i) => {
     withSeed(s.seed, () => {
-      const [res, notify, intStatus] = words(3);
-      const stB = words(CONSOLE_PORT_WORDS);
-      const qB = words(QUEUE_WORDS);
-      const n = o.readUInt32LE(at);
-      const outC = [...o.subarray(at + 4, at + 4 + n)];
-      at += 4 + n;
-      const shmemB = new Uint8Array(o.subarray(at, at + SIZE));
-      at += SIZE;
+      const { res, notify, intStatus, st: stB, q: qB, out: outC, shmem: shmemB } = results[i];
       const shmemA = s.shmem.slice();
       const a = serveInTs(s.q.slice(), s.base, shmemA);
-      let b: Outcome = { lastAvail: qB[QueueWord.LAST_AVAIL], usedIdx: qB[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0, rxBytes: 0, errors: 0, pending: 0 };
+      let b = fromC(qB);
       if (res === 1) {
         counts.handedBack++;
         b = serveInTs(qB, s.base, shmemB);
@@ -233,8 +254,8 @@ test(`the console plane and the TypeScript device write the same bytes and leave
       counts.broken += s.broken;
       if (a.failed) counts.failed++;
       const what = res === 1 ? 'handed back' : 'served in C';
-      assert.is(notify !== 0, intStatus === 1, 'InterruptStatus bit 0 with each notification');
-      assert.is(stB[ConsolePortWord.N_USED_NOTIFICATIONS], notify, 'used notifications counted');
+      assert.is(notify, intStatus === 1, 'InterruptStatus bit 0 with each notification');
+      assert.is(stB[ConsolePortWord.N_USED_NOTIFICATIONS], notify ? 1 : 0, 'used notifications counted');
       assert.is(stB[res === 1 ? ConsolePortWord.N_HANDBACKS : ConsolePortWord.N_TX_KICKS], 1, 'the kick counted as served or handed back');
       assert.equal([...outC, ...b.out], a.out, `${what}: bytes to the console`);
       assert.is(stB[ConsolePortWord.N_TX_CHAINS] + b.chains, a.chains, `${what}: chains counted`);
@@ -242,11 +263,10 @@ test(`the console plane and the TypeScript device write the same bytes and leave
       assert.is(b.failed, a.failed, `${what}: failure`);
       assert.is(b.lastAvail, a.lastAvail, `${what}: last avail index`);
       assert.is(b.usedIdx, a.usedIdx, `${what}: used index`);
-      assert.is(notify !== 0 || b.notified, a.notified, `${what}: used buffer notification`);
+      assert.is(notify || b.notified, a.notified, `${what}: used buffer notification`);
       assert.ok(Buffer.from(shmemA).equals(Buffer.from(shmemB)), `${what}: shared region bytes differ`);
     });
-  }
-  assert.is(at, o.length);
+  });
   console.log(`consoleplane: ${seeds.length} queues, ${JSON.stringify(counts)}`);
   if (seedOverride() !== undefined) return;
   // both paths, and the C one for real
@@ -260,41 +280,22 @@ const rxSeeds = fuzzSeeds(0xc0a6, SCENARIOS);
 
 test(`typed bytes: the console plane and the TypeScript device fill the same receive buffers (${rxSeeds.length} seeded queues)`, () => {
   const scenarios = rxSeeds.map((seed) => scenario(seed, true));
-  const input: Buffer[] = [];
-  for (const s of scenarios) {
-    input.push(Buffer.from(new Uint32Array([1]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
-      Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem),
-      Buffer.from(new Uint32Array([s.typed.length]).buffer), Buffer.from(s.typed));
-  }
-  const r = spawnSync(exe, [], { input: Buffer.concat(input), maxBuffer: 1 << 30, timeout: 300_000 });
-  assert.is(r.status, 0, r.stderr?.toString());
-  const o = r.stdout;
-  let at = 0;
-  const words = (n: number): Uint32Array => {
-    const w = new Uint32Array(o.buffer.slice(o.byteOffset + at, o.byteOffset + at + 4 * n));
-    at += 4 * n;
-    return w;
-  };
+  const results = runC(scenarios, 1);
   const counts = { all: 0, some: 0, none: 0, failed: 0, bytesInC: 0 };
-  for (const s of scenarios) {
+  scenarios.forEach((s, i) => {
     withSeed(s.seed, () => {
-      const [took, notify, intStatus] = words(3);
-      const stB = words(CONSOLE_PORT_WORDS);
-      const qB = words(QUEUE_WORDS);
-      assert.is(o.readUInt32LE(at), 0, 'nothing to the UART');
-      at += 4;
-      const shmemB = new Uint8Array(o.subarray(at, at + SIZE));
-      at += SIZE;
+      const { res: took, notify, intStatus, st: stB, q: qB, out, shmem: shmemB } = results[i];
+      assert.is(out.length, 0, 'nothing to the UART');
       const shmemA = s.shmem.slice();
       const a = serveInTs(s.q.slice(), s.base, shmemA, s.typed);
-      let b: Outcome = { lastAvail: qB[QueueWord.LAST_AVAIL], usedIdx: qB[QueueWord.USED_IDX], failed: false, notified: false, out: [], chains: 0, txBytes: 0, rxBytes: 0, errors: 0, pending: 0 };
+      let b = fromC(qB);
       if (took < s.typed.length) b = serveInTs(qB, s.base, shmemB, s.typed.subarray(took));
       if (took === s.typed.length) counts.all++;
       else if (took > 0) counts.some++;
       else counts.none++;
       if (a.failed) counts.failed++;
       counts.bytesInC += took;
-      assert.is(notify !== 0, intStatus === 1, 'InterruptStatus bit 0 with each notification');
+      assert.is(notify, intStatus === 1, 'InterruptStatus bit 0 with each notification');
       assert.is(stB[ConsolePortWord.N_RX_BYTES_LO], took, 'bytes counted');
       assert.is(stB[ConsolePortWord.N_RX_CHAINS] + b.chains, a.chains, 'chains counted');
       assert.is(took + b.rxBytes, a.rxBytes, 'bytes delivered');
@@ -303,11 +304,10 @@ test(`typed bytes: the console plane and the TypeScript device fill the same rec
       assert.is(b.failed, a.failed, 'failure');
       assert.is(b.lastAvail, a.lastAvail, 'last avail index');
       assert.is(b.usedIdx, a.usedIdx, 'used index');
-      assert.is(notify !== 0 || b.notified, a.notified, 'used buffer notification');
+      assert.is(notify || b.notified, a.notified, 'used buffer notification');
       assert.ok(Buffer.from(shmemA).equals(Buffer.from(shmemB)), 'shared region bytes differ');
     });
-  }
-  assert.is(at, o.length);
+  });
   console.log(`consoleplane rx: ${rxSeeds.length} queues, ${JSON.stringify(counts)}`);
   if (seedOverride() !== undefined) return;
   assert.ok(counts.all > rxSeeds.length / 10, `all placed in C: ${counts.all}`);
@@ -315,20 +315,16 @@ test(`typed bytes: the console plane and the TypeScript device fill the same rec
   assert.ok(counts.failed > rxSeeds.length / 50, `NEEDS_RESET: ${counts.failed}`);
 });
 
-test('a plane without CTRL.TX hands every kick back, touching nothing', () => {
+test('a plane without CTRL.TX hands every kick back, and one without CTRL.RX places no typed byte, touching nothing', () => {
   const s = scenario(0x5eed);
   s.st[ConsolePortWord.CTRL] = 0;
-  const input = Buffer.concat([Buffer.from(new Uint32Array([0]).buffer), Buffer.from(s.st.buffer), Buffer.from(s.q.buffer),
-    Buffer.from(new Uint32Array([s.base >>> 0, Math.floor(s.base / 2 ** 32), SIZE]).buffer), Buffer.from(s.shmem)]);
-  const r = spawnSync(exe, [], { input, maxBuffer: 1 << 26, timeout: 60_000 });
-  assert.is(r.status, 0, r.stderr?.toString());
-  const o = r.stdout;
-  assert.is(o.readUInt32LE(0), 1, 'handed back');
-  const qB = new Uint32Array(o.buffer.slice(o.byteOffset + 12 + 4 * CONSOLE_PORT_WORDS, o.byteOffset + 12 + 4 * (CONSOLE_PORT_WORDS + QUEUE_WORDS)));
-  assert.equal([...qB], [...s.q], 'queue words unchanged');
-  const n = o.readUInt32LE(12 + 4 * (CONSOLE_PORT_WORDS + QUEUE_WORDS));
-  assert.is(n, 0, 'nothing written');
-  assert.ok(Buffer.from(o.subarray(o.length - SIZE)).equals(Buffer.from(s.shmem)), 'region unchanged');
+  const [c] = runC([s], 0);
+  assert.is(c.res, 1, 'handed back');
+  assert.equal([...c.q], [...s.q], 'queue words unchanged');
+  assert.is(c.out.length, 0, 'nothing written');
+  assert.ok(Buffer.from(c.shmem).equals(Buffer.from(s.shmem)), 'region unchanged');
+  const [d] = runC([scenario(0x5eed, true)].map((x) => { x.st[ConsolePortWord.CTRL] = ConsolePortCtrl.TX; return x; }), 1);
+  assert.is(d.res, 0, 'no typed byte placed without CTRL.RX');
 });
 
 test.run();

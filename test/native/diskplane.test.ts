@@ -122,7 +122,7 @@ function split(st: Uint32Array, shmem: Uint8Array, from: number, to: number): { 
 }
 
 test('the disk plane and the TypeScript device leave the same bytes in the region and on the disk, the same indices and verdicts', () => {
-  const exe = buildHarness('diskplane_harness', ['runtime/diskplane.c', 'runtime/remio.c', 'runtime/regshadow.c', 'runtime/dataplane.c', 'runtime/netplane.c', 'runtime/consoleplane.c', 'test/native/harness_printf.c'],
+  const exe = buildHarness('diskplane_harness', ['runtime/diskplane.c', 'runtime/remio.c', 'runtime/regshadow.c', 'runtime/dataplane.c', 'runtime/netplane.c', 'runtime/consoleplane.c', 'test/native/console_stubs.c', 'test/native/harness_printf.c'],
     ['-Dprintf=test_printf', `-I${join(ROOT, 'test', 'native', 'stubs')}`]);
   const cases = fuzzSeeds(0xd15c0000, scaled(2000)).map((s) => withSeed(s, () => makeCase(s)));
   const r = spawnSync(exe, [], { input: Buffer.concat(cases.map((c) => c.input)), maxBuffer: 1 << 30, timeout: 300_000 });

@@ -225,7 +225,7 @@ function encode(s: Scenario): Buffer {
 }
 
 test('the remio loop answers, batches, completes and notifies as remio.h promises on seeded runs of requests', () => {
-  const exe = buildHarness('remio_harness', ['runtime/remio.c', 'runtime/regshadow.c', 'runtime/dataplane.c', 'runtime/diskplane.c', 'runtime/netplane.c', 'runtime/consoleplane.c', 'test/native/harness_printf.c'], ['-Dprintf=test_printf', `-I${join(ROOT, 'test', 'native', 'stubs')}`]);
+  const exe = buildHarness('remio_harness', ['runtime/remio.c', 'runtime/regshadow.c', 'runtime/dataplane.c', 'runtime/diskplane.c', 'runtime/netplane.c', 'runtime/consoleplane.c', 'test/native/console_stubs.c', 'test/native/harness_printf.c'], ['-Dprintf=test_printf', `-I${join(ROOT, 'test', 'native', 'stubs')}`]);
   const scenarios = fuzzSeeds(0x72656d69, scaled(1500)).map(makeScenario);
   const r = spawnSync(exe, [], { input: Buffer.concat(scenarios.map(encode)), maxBuffer: 1 << 28, timeout: 300_000 });
   assert.is(r.status, 0, `${r.stderr?.toString()}\n(seeds ${scenarios.map((s) => '0x' + s.seed.toString(16)).join(' ')})`);

@@ -54,27 +54,6 @@ uint64_t timer_ticks(void)
 	return 0;
 }
 
-/* the console plane's UART (no DM of this harness has a console plane) */
-void uart_write(const char *s, size_t len)
-{
-	(void)s;
-	(void)len;
-}
-
-int console_last_read = -1;
-
-size_t console_peek(uint8_t *buf, size_t max)
-{
-	(void)buf;
-	(void)max;
-	return 0;
-}
-
-void console_consume(size_t n)
-{
-	(void)n;
-}
-
 uint64_t timer_now_ns(void)
 {
 	return 0;
