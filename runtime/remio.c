@@ -320,13 +320,13 @@ bool rm_console_rx(void)
 			d = o;
 	}
 	/* a Ctrl-] last read by JS: it waits for the command byte */
-	if (!d || console_last_read == 0x1d)
+	if (!d || console_last_read == CONSOLE_ESCAPE)
 		return false;
 	uint8_t buf[64];
 	bool all = true;
 	for (;;) {
 		size_t n = console_peek(buf, sizeof buf);
-		if (n == 0 || memchr(buf, 0x1d, n)) {
+		if (n == 0 || memchr(buf, CONSOLE_ESCAPE, n)) {
 			all = n == 0;
 			break;
 		}

@@ -102,6 +102,7 @@ export const ABI_VALUES: { c: string; value: number; source: string; hex?: boole
   { c: 'NP_STATE_WORDS', value: host.NET_PORT_WORDS, source: 'src/host.ts NET_PORT_WORDS' },
   { c: 'NP_FDB_ENTRY_WORDS', value: host.NET_FDB_WORDS, source: 'src/host.ts NET_FDB_WORDS' },
   { c: 'CP_STATE_WORDS', value: host.CONSOLE_PORT_WORDS, source: 'src/host.ts CONSOLE_PORT_WORDS' },
+  { c: 'CONSOLE_ESCAPE', value: host.CONSOLE_ESCAPE_BYTE, source: 'src/host.ts CONSOLE_ESCAPE_BYTE', hex: true },
   { c: 'NP_FDB_VALID', value: host.NET_FDB_VALID, source: 'src/host.ts NET_FDB_VALID', hex: true, suffix: 'UL' },
   { c: 'NP_GSO_MAX_FRAME', value: offload.GSO_MAX_FRAME, source: 'src/net/offload.ts GSO_MAX_FRAME' },
   { c: 'NP_GSO_MAX_SEGS', value: offload.GSO_MAX_SEGS, source: 'src/net/offload.ts GSO_MAX_SEGS' },

@@ -483,6 +483,13 @@ export const enum NetPortWord {
 }
 
 /**
+ * The console escape byte (Ctrl-]): the byte after it on the UART is a
+ * command to baojs (src/main.ts), never input for a frontend; the host's
+ * console plane hands every read that holds or follows one to JS.
+ */
+export const CONSOLE_ESCAPE_BYTE = 0x1d;
+
+/**
  * Words of one virtio-console's state shared with the host's console plane
  * ({@link Host.consolePort}; C: `enum cp_word` in the generated `abi.h`,
  * runtime/consoleplane.h). JS writes CTRL; the host writes the counters.

@@ -6,7 +6,7 @@
  * with the self-test's verdict as exit status.
  */
 import * as native from 'host';
-import type { Host } from './host.ts';
+import { CONSOLE_ESCAPE_BYTE, type Host } from './host.ts';
 import { platform } from '@platform';
 import { createBackend, type Backend } from './backend.ts';
 import { ConsoleDevice } from './devices/console.ts';
@@ -30,7 +30,7 @@ export function readyLine(host: Host, bootNs: number): string {
 }
 
 /** The console escape byte (Ctrl-]): the byte after it is a command to baojs, not input for the frontend. */
-export const CONSOLE_ESCAPE = 0x1d;
+export const CONSOLE_ESCAPE = CONSOLE_ESCAPE_BYTE;
 
 /**
  * The counters for a person (`Ctrl-] s`): the devices' metrics records
