@@ -24,6 +24,7 @@
  */
 #include "firmware.h"
 #include "platform.h"
+#include "arch.h"
 
 #if PLAT_PASSTHROUGH_COUNT > 0
 static const struct { const char *name; uint64_t base, size; uint32_t intid; } irq_passthrough[] = { PLAT_PASSTHROUGH };
@@ -55,7 +56,7 @@ uint64_t irq_count;
 
 void irq_handle(void)
 {
-	uint64_t now = timer_ticks();
+	uint64_t now = arch_timer_ticks();
 	for (;;) {
 		uint32_t intid = irqc_ack();
 		if (intid >= 1020)

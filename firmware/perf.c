@@ -42,7 +42,7 @@ static uint64_t perf_last_end;
 
 void perf_work_done(void)
 {
-	perf_last_end = timer_ticks();
+	perf_last_end = arch_timer_ticks();
 }
 static struct perf_window win;
 static struct perf_dm perf_dms[PERF_DMS];
@@ -84,7 +84,7 @@ void perf_irq(uint32_t intid, uint64_t now)
 
 void perf_window_begin(uint32_t intid)
 {
-	uint64_t now = timer_ticks();
+	uint64_t now = arch_timer_ticks();
 	/* field by field: a struct assignment here became a memset call */
 	win.open = true;
 	win.intid = intid;
@@ -146,7 +146,7 @@ void perf_js(bool begin)
 {
 	if (!win.open)
 		return;
-	uint64_t now = timer_ticks();
+	uint64_t now = arch_timer_ticks();
 	if (begin) {
 		win.js_start = now;
 	} else if (win.js_start) {
@@ -160,7 +160,7 @@ void perf_window_end(void)
 {
 	if (!win.open)
 		return;
-	uint64_t now = timer_ticks();
+	uint64_t now = arch_timer_ticks();
 	uint64_t end = win.notified ? win.notified : now;
 	win.open = false;
 	perf_last_end = now;

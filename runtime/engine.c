@@ -205,8 +205,12 @@ static void rt_after_watchdog(void)
 	in_watchdog_handler = false;
 }
 
+/** A JS call began since rt_run_jobs last found no job: only JS enqueues promise jobs. */
+static bool rt_jobs_maybe = true;
+
 static void rt_begin_call(void)
 {
+	rt_jobs_maybe = true;
 	call_deadline_ns = timer_now_ns() + (uint64_t)call_budget_ms * 1000000UL;
 }
 
@@ -256,16 +260,25 @@ bool runtime_call(JSContext *c, JSValueConst fn, int argc, JSValueConst *argv)
 	return runtime_call_int(c, fn, argc, argv, NULL);
 }
 
+/**
+ * Runs pending promise jobs, at most 10,000 per call (the rest at the next
+ * poll). Returns at once if no JS ran since it last found none: the main
+ * loop calls it after every piece of work, most of which is C's alone.
+ */
 static void rt_run_jobs(void)
 {
+	if (!rt_jobs_maybe)
+		return;
 	JSContext *jc;
-	for (int n = 0; n < 10000 && JS_IsJobPending(rt); n++) {
+	int n = 0;
+	for (; n < 10000 && JS_IsJobPending(rt); n++) {
 		rt_begin_call();
 		int r = JS_ExecutePendingJob(rt, &jc);
 		rt_end_call();
 		if (r < 0)
 			runtime_report_exception(jc, "promise job");
 	}
+	rt_jobs_maybe = n == 10000;
 }
 
 static void rt_promise_rejection(JSContext *c, JSValueConst promise, JSValueConst reason, JS_BOOL handled,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "remio.h"
 #include "firmware.h"
+#include "arch.h"
 
 /* runtime.h: true when a hypervisor runs below the firmware (no remio hypercall can be made otherwise) */
 extern bool host_under_hypervisor;
@@ -39,9 +40,9 @@ static struct rm_taken rm_taken[RM_TRACKED_IDS];
 
 void rm_hypercall(uint32_t dm, uint64_t addr, uint64_t op, uint64_t value, uint64_t rid, struct remio_result *r)
 {
-	uint64_t t0 = timer_ticks();
+	uint64_t t0 = arch_timer_ticks();
 	hypercall_remio(dm, addr, op, value, rid, r);
-	perf_hypercall(op, r->status, r, t0, timer_ticks());
+	perf_hypercall(op, r->status, r, t0, arch_timer_ticks());
 }
 
 struct rm_dm *rm_dm_find(uint32_t dm)

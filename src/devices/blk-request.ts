@@ -12,7 +12,7 @@
  */
 import { LITTLE_ENDIAN, type GuestMemory } from '../virtio/memory.ts';
 import type { DescriptorChain } from '../virtio/queue.ts';
-import { lastWritableByte, readFromChain } from '../virtio/sg.ts';
+import { readFromChain } from '../virtio/sg.ts';
 
 /** Request types (5.2.6). */
 export const enum BlkType {
@@ -76,8 +76,18 @@ const headerView = new DataView(header.buffer);
  * @returns {@link BlkParse} OK, NO_STATUS or BAD_HEADER
  */
 export function parseBlkRequest(mem: GuestMemory, chain: DescriptorChain, req: BlkRequest): BlkParse {
-  // the status byte: the last byte of the last non-empty writable buffer (5.2.6)
-  const statusAddr = lastWritableByte(mem, chain);
+  // The status byte: the last byte of the last non-empty device-writable
+  // buffer (5.2.6), -1 if there is none or it lies outside the region.
+  let statusAddr = -1;
+  for (let i = chain.count - 1; i >= chain.firstWritable; i--) {
+    const len = chain.len[i];
+    if (len === 0) continue;
+    // mem.check(addr + len - 1, 1) on the offset: an int for a byte inside the region (an
+    // address at or above 2^31 is a float in QuickJS, and float-and-int arithmetic a slow path)
+    const last = chain.addr[i] - mem.base + (len - 1);
+    if ((last >>> 0) === last && last < mem.size) statusAddr = mem.base + last;
+    break;
+  }
   req.statusAddr = statusAddr;
   if (statusAddr < 0) {
     req.error = chain.writableBytes === 0 ? 'no device-writable status byte' : 'status byte outside the shared region';

@@ -58,20 +58,3 @@ export function writeToChain(mem: GuestMemory, chain: DescriptorChain, skip: num
   }
   return done;
 }
-
-/**
- * Guest-physical address of the last byte of the device-writable part of
- * `chain` (where virtio-blk puts its status byte), or -1 if the writable
- * part is empty or that byte lies outside `mem`.
- */
-export function lastWritableByte(mem: GuestMemory, chain: DescriptorChain): number {
-  for (let i = chain.count - 1; i >= chain.firstWritable; i--) {
-    const len = chain.len[i];
-    if (len === 0) continue;
-    // mem.check(addr + len - 1, 1) on the offset: an int for a byte inside the region (an
-    // address at or above 2^31 is a float in QuickJS, and float-and-int arithmetic a slow path)
-    const last = chain.addr[i] - mem.base + (len - 1);
-    return (last >>> 0) === last && last < mem.size ? mem.base + last : -1;
-  }
-  return -1;
-}

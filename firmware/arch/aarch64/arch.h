@@ -19,6 +19,8 @@
 #define ICC_IGRPEN1_EL1 s3_0_c12_c12_7
 
 static inline void arch_isb(void) { __asm__ volatile("isb" ::: "memory"); }
+/** CNTVCT_EL0 after an ISB (Arm ARM D11.2): timer_ticks() inline, for the per-request cost counters. */
+static inline uint64_t arch_timer_ticks(void) { arch_isb(); return SYSREG_READ(cntvct_el0); }
 static inline void arch_dsb_sy(void) { __asm__ volatile("dsb sy" ::: "memory"); }
 static inline void arch_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
 static inline void arch_irq_mask(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }

@@ -7,8 +7,7 @@ static uint64_t timer_hz;
 
 uint64_t timer_ticks(void)
 {
-	arch_isb();
-	return SYSREG_READ(cntvct_el0);
+	return arch_timer_ticks();
 }
 
 uint64_t timer_freq(void)

@@ -28,6 +28,8 @@ extern bool riscv_timer_trap;
 #define IRQ_S_EXTERNAL 9
 
 static inline void arch_wfi(void) { __asm__ volatile("wfi" ::: "memory"); }
+/** The time CSR (rdtime): timer_ticks() inline, for the per-request cost counters. */
+static inline uint64_t arch_timer_ticks(void) { uint64_t t; __asm__ volatile("rdtime %0" : "=r"(t) :: "memory"); return t; }
 /* WFI wakes on an interrupt pending and enabled in sie even while sstatus.SIE is clear (Privileged ISA 3.3.3). */
 static inline void arch_irq_mask(void) { CSR_CLEAR(sstatus, SSTATUS_SIE); }
 static inline void arch_irq_unmask(void) { CSR_SET(sstatus, SSTATUS_SIE); }

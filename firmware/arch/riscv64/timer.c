@@ -15,9 +15,7 @@
 
 uint64_t timer_ticks(void)
 {
-	uint64_t t;
-	__asm__ volatile("rdtime %0" : "=r"(t) :: "memory");
-	return t;
+	return arch_timer_ticks();
 }
 
 uint64_t timer_freq(void)
