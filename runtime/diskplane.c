@@ -8,6 +8,7 @@
  */
 #include <string.h>
 #include "diskplane.h"
+#include "firmware.h"
 #include "remio.h"
 #include "virtqueue.h"
 
@@ -332,6 +333,26 @@ bool pt_irq(uint32_t intid)
 		pt_irq_unmask(intid);
 	}
 	return true;
+}
+
+uint64_t pt_poll(void)
+{
+	uint64_t deadline = UINT64_MAX;
+	for (int i = 0; i < PT_DISKS; i++) {
+		struct pt_disk *p = &pt_disks[i];
+		if (!p->used || !p->q.st[DQ_IN_FLIGHT] || !(p->st[PT_CTRL] & 1) || p->st[PT_BROKEN])
+			continue;
+		const uint16_t *used_idx = (const uint16_t *)(p->q.dma + p->q.st[DQ_USED] + 2);
+		if (__atomic_load_n(used_idx, __ATOMIC_ACQUIRE) != (uint16_t)p->q.st[DQ_LAST_USED]) {
+			p->st[PT_N_POLLED]++;
+			p->acked |= 1u; /* VIRTIO_MMIO_INT_VRING: pt_irq reaps */
+			irq_set_pending(p->intid);
+			deadline = 0;
+		} else if (deadline == UINT64_MAX) {
+			deadline = timer_now_ns() + PT_POLL_NS;
+		}
+	}
+	return deadline;
 }
 
 bool pt_irq_ack(uint32_t intid)

@@ -64,6 +64,22 @@ struct pt_disk {
  */
 struct pt_disk *pt_disk_add(const struct pt_disk *init);
 
+/** How often the plane looks at a disk's used ring while chains are in flight and no interrupt came, ns of guest time. */
+#define PT_POLL_NS 10000000ull
+
+/**
+ * Called by the main loop before it sleeps (runtime_next_deadline): for
+ * each disk whose plane is on with chains in flight, looks at the used
+ * ring; if the disk returned chains since the plane last reaped and the
+ * interrupt for them has not been taken yet (it may be on its way, or may
+ * have been lost), counts PT_N_POLLED and marks the disk's interrupt
+ * pending, as if it had come: a lost interrupt never stalls the disk.
+ * Returns the deadline (ns, timer_now_ns() time) by which to look again:
+ * PT_POLL_NS from now while chains are in flight, 0 if it marked one,
+ * else UINT64_MAX. Runs with IRQs masked.
+ */
+uint64_t pt_poll(void);
+
 /** Forgets disk `p` (its slot is free again); the frontends linked to it must be unlinked first. */
 void pt_disk_remove(struct pt_disk *p);
 

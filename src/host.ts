@@ -399,10 +399,17 @@ export const enum DiskPlaneWord {
   BROKEN_IDX, BROKEN_ARG,
   /** counters: interrupts the host took, chains it reaped, answers it completed itself, calls into JS it needed */
   N_INTERRUPTS, N_REAPED, N_ANSWERED, N_JS_CALLS,
+  /**
+   * times the host found returned chains before it took an interrupt for
+   * them (on its way, or lost): it looks at the used ring before it sleeps
+   * while chains are in flight, and at least every 10 ms of guest time, so
+   * that a lost interrupt stalls nothing
+   */
+  N_POLLED,
 }
 
 /** Words of a disk plane's state ({@link DiskPlaneWord}). */
-export const DISK_PLANE_WORDS = 18;
+export const DISK_PLANE_WORDS = 19;
 
 /** Why a host's disk plane stopped reaping ({@link DiskPlaneWord.BROKEN}). */
 export const enum DiskBroken {

@@ -200,9 +200,10 @@ export interface DiskMetrics {
   waiting: number;
   /**
    * its disk plane ({@link Host.diskPlane}), null without one: interrupts it
-   * took, chains it reaped, answers it gave in C, calls into JS it needed
+   * took, chains it reaped, answers it gave in C, calls into JS it needed,
+   * times it found returned chains without their interrupt
    */
-  plane: { interrupts: number; reaped: number; answered: number; jsCalls: number } | null;
+  plane: { interrupts: number; reaped: number; answered: number; jsCalls: number; polled: number } | null;
   /** the {@link Host.perfCounters} array of its interrupt: WINDOWS and WINDOW_TICKS are the completions' cost */
   perf: number[];
 }
@@ -230,7 +231,7 @@ function planeMetrics(driver: unknown): DiskMetrics['plane'] {
   if (!st) return null;
   return {
     interrupts: st[DiskPlaneWord.N_INTERRUPTS], reaped: st[DiskPlaneWord.N_REAPED],
-    answered: st[DiskPlaneWord.N_ANSWERED], jsCalls: st[DiskPlaneWord.N_JS_CALLS],
+    answered: st[DiskPlaneWord.N_ANSWERED], jsCalls: st[DiskPlaneWord.N_JS_CALLS], polled: st[DiskPlaneWord.N_POLLED],
   };
 }
 

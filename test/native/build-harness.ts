@@ -24,7 +24,7 @@ export function buildHarness(name: string, sources: string[], extra: string[] = 
   const exe = join(out, name);
   const gen = dirname(generateAbi(join(out, 'gen')));
   const cc = spawnSync('gcc', ['-O1', '-g', '-Wall', '-Wextra', '-Werror', '-fsanitize=address,undefined', '-fno-sanitize-recover=all',
-    ...extra, `-I${join(ROOT, 'runtime')}`, `-I${gen}`, '-o', exe, join(ROOT, 'test', 'native', `${name}.c`), ...sources.map((s) => join(ROOT, s))],
+    ...extra, `-I${join(ROOT, 'runtime')}`, `-I${gen}`, `-I${join(ROOT, 'test', 'native')}`, '-o', exe, join(ROOT, 'test', 'native', `${name}.c`), ...sources.map((s) => join(ROOT, s))],
   { encoding: 'utf8' });
   assert.is(cc.status, 0, cc.stderr);
   return exe;
