@@ -13,6 +13,8 @@
 #include "virtqueue.h"
 
 static struct pt_disk pt_disks[PT_DISKS];
+/** One past the highest slot in use: pt_poll's loop, run before every sleep, ends there. */
+static int pt_slots;
 
 #define PT_T_IN 0u
 #define PT_T_OUT 1u
@@ -53,6 +55,8 @@ struct pt_disk *pt_disk_add(const struct pt_disk *init)
 		if (!pt_disks[i].used) {
 			pt_disks[i] = *init;
 			pt_disks[i].used = true;
+			if (i >= pt_slots)
+				pt_slots = i + 1;
 			return &pt_disks[i];
 		}
 	}
@@ -62,6 +66,8 @@ struct pt_disk *pt_disk_add(const struct pt_disk *init)
 void pt_disk_remove(struct pt_disk *p)
 {
 	p->used = false;
+	while (pt_slots > 0 && !pt_disks[pt_slots - 1].used)
+		pt_slots--;
 }
 
 struct pt_disk *pt_disk_get(uint32_t h)
@@ -338,7 +344,7 @@ bool pt_irq(uint32_t intid)
 uint64_t pt_poll(void)
 {
 	uint64_t deadline = UINT64_MAX;
-	for (int i = 0; i < PT_DISKS; i++) {
+	for (int i = 0; i < pt_slots; i++) {
 		struct pt_disk *p = &pt_disks[i];
 		if (!p->used || !p->q.st[DQ_IN_FLIGHT] || !(p->st[PT_CTRL] & 1) || p->st[PT_BROKEN])
 			continue;

@@ -1090,7 +1090,8 @@ static struct host_vq *host_vq_get(JSContext *ctx, JSValueConst h)
 
 /*
  * host.vqPop(handle, max): up to `max` well-formed chains into the attached
- * arrays; -1 when the next chain must go to the reference (none taken).
+ * arrays, plus VQ_POP_DRAINED if the ring was empty after them; -1 when the
+ * next chain must go to the reference (none taken).
  */
 static JSValue host_vq_pop(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {
@@ -1102,12 +1103,15 @@ static JSValue host_vq_pop(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 		return JS_NewInt32(ctx, -1);
 	uint32_t n = 0, segs = 0;
 	uint32_t limit = max < 0 ? 0 : (uint32_t)max < v->max_chains ? (uint32_t)max : v->max_chains;
+	bool drained = false;
 	while (n < limit) {
 		uint32_t room = v->max_segs - segs;
 		struct vq_chain c = { .seg = host_vq_scratch };
 		enum vq_result r = vq_peek(&v->q, &c, room < HOST_VQ_MAX_SEGS ? room : HOST_VQ_MAX_SEGS);
-		if (r == VQ_EMPTY)
+		if (r == VQ_EMPTY) {
+			drained = true;
 			break;
+		}
 		/* malformed, too long for what is left, or byte totals past 32 bits: the reference's */
 		if (r != VQ_CHAIN || c.readable > 0xffffffffu || c.writable > 0xffffffffu) {
 			if (n == 0)
@@ -1129,7 +1133,10 @@ static JSValue host_vq_pop(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 		}
 		n++;
 	}
-	return JS_NewInt32(ctx, (int32_t)n);
+	/* all it could take: is the ring empty after them (the next call's answer, avail_event published)? */
+	if (n == limit && n > 0)
+		drained = vq_empty(&v->q);
+	return JS_NewInt32(ctx, (int32_t)(n > 0 && drained ? n + VQ_POP_DRAINED : n));
 }
 
 /*

@@ -217,23 +217,35 @@ static inline __attribute__((always_inline)) bool vq_gather(const struct vq *q, 
 	}
 }
 
+/**
+ * Whether no chain is available (what vq_peek answers VQ_EMPTY for,
+ * without gathering one): with event idx, avail_event is then published
+ * as the next index and the ring looked at once more (2.7.10), so that the
+ * driver notifies for the next chain it adds.
+ */
+static inline __attribute__((always_inline)) bool vq_empty(struct vq *q)
+{
+	uint32_t *st = q->st;
+	uint16_t last = (uint16_t)st[VQ_LAST_AVAIL];
+	if ((uint16_t)(vq_avail_idx(q) - last) != 0)
+		return false;
+	if (!(st[VQ_FLAGS] & DP_QF_EVENT_IDX))
+		return true;
+	/* avail_event: notify me at the next one; then look once more */
+	uint8_t *ae = q->shmem + st[VQ_USED] + 4 + 8 * st[VQ_NUM];
+	memcpy(ae, &last, 2);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the avail_event store before the avail idx load */
+	return (uint16_t)(vq_avail_idx(q) - last) == 0;
+}
+
 static inline __attribute__((always_inline)) enum vq_result vq_peek(struct vq *q, struct vq_chain *c, uint32_t max_segs)
 {
 	uint32_t *st = q->st;
 	uint32_t n = st[VQ_NUM];
 	uint16_t last = (uint16_t)st[VQ_LAST_AVAIL];
+	if (vq_empty(q))
+		return VQ_EMPTY;
 	uint16_t pending = (uint16_t)(vq_avail_idx(q) - last);
-	if (pending == 0) {
-		if (!(st[VQ_FLAGS] & DP_QF_EVENT_IDX))
-			return VQ_EMPTY;
-		/* avail_event: notify me at the next one; then look once more (2.7.10) */
-		uint8_t *ae = q->shmem + st[VQ_USED] + 4 + 8 * n;
-		memcpy(ae, &last, 2);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the avail_event store before the avail idx load */
-		pending = (uint16_t)(vq_avail_idx(q) - last);
-		if (pending == 0)
-			return VQ_EMPTY;
-	}
 	if (pending > n)
 		return VQ_HANDBACK;
 	uint16_t head = vq_ld16(q->shmem + st[VQ_AVAIL] + 4 + 2 * (last & (n - 1)));

@@ -92,6 +92,7 @@ export const ABI_VALUES: { c: string; value: number; source: string; hex?: boole
   { c: 'DP_WORDS', value: host.DATA_PLANE_WORDS, source: 'src/host.ts DATA_PLANE_WORDS' },
   { c: 'QUEUE_WORDS', value: host.QUEUE_WORDS, source: 'src/host.ts QUEUE_WORDS' },
   { c: 'VQ_CHAIN_WORDS', value: host.QUEUE_CHAIN_WORDS, source: 'src/host.ts QUEUE_CHAIN_WORDS' },
+  { c: 'VQ_POP_DRAINED', value: host.VQ_POP_DRAINED, source: 'src/host.ts VQ_POP_DRAINED', hex: true },
   { c: 'RS_CONTROL_REGS', value: host.REG_SHADOW_CONTROL_REGS, source: 'src/host.ts REG_SHADOW_CONTROL_REGS' },
   { c: 'RS_WORDS', value: host.REG_SHADOW_WORDS, source: 'src/host.ts REG_SHADOW_WORDS' },
   { c: 'DRIVER_QUEUE_WORDS', value: host.DRIVER_QUEUE_WORDS, source: 'src/host.ts DRIVER_QUEUE_WORDS' },

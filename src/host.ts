@@ -320,6 +320,15 @@ export const enum QueueChainWord {
 /** Words per chain record of {@link Host.vqPop}. */
 export const QUEUE_CHAIN_WORDS = 6;
 
+/**
+ * Added to {@link Host.vqPop}'s count when the avail ring was empty after
+ * the chains it took, with VIRTIO_F_RING_EVENT_IDX avail_event published
+ * and the ring looked at once more (virtio 1.2 2.7.10): the driver
+ * notifies for the next chain it makes available, so a device that serves
+ * all it is given need not ask again before the next QueueNotify.
+ */
+export const VQ_POP_DRAINED = 0x10000;
+
 /** Bits of {@link DataPlaneWord.CTRL}. */
 export const enum DataPlaneCtrl {
   /** the host answers 4-byte InterruptStatus reads and InterruptACK writes */
@@ -884,7 +893,9 @@ export interface Host {
    * chain and buffer arrays hold), each checked as `SplitQueue.pop` checks
    * it, into the attached arrays, consuming them. Returns the number taken
    * (0: none available; with VIRTIO_F_RING_EVENT_IDX avail_event is
-   * published and the ring looked at once more), or -1 when the next chain
+   * published and the ring looked at once more), plus {@link
+   * VQ_POP_DRAINED} if it took some and the ring was empty after them (as
+   * for 0), or -1 when the next chain
    * is one the caller's reference must take itself (malformed, longer than
    * the arrays, an avail index too far ahead): nothing of it is consumed.
    * @throws RangeError for an unknown handle

@@ -285,11 +285,13 @@ export class BlkDevice implements VirtioDevice {
     if (disk) disk.plug();
     try {
       while (q.pop(chain)) {
+        // the ring was empty after this chain: the driver notifies for the next one, no need to look again
+        const last = q.drained;
         this.counters.chains++;
         const written = this.execute(ctx, chain);
-        if (written === PENDING) continue;
-        if (written < 0) return; // device failed
-        q.push(chain.head, written);
+        if (written < 0 && written !== PENDING) return; // device failed
+        if (written !== PENDING) q.push(chain.head, written);
+        if (last) break;
       }
     } finally {
       if (disk) disk.unplug();

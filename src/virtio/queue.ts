@@ -22,7 +22,7 @@
  * addresses are *not* checked here: the device checks each buffer when it
  * touches it, so that one bad buffer fails one request, not the device.
  */
-import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, type Host } from '../host.ts';
+import { DataPlaneQueueFlag, DataPlaneWord, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, VQ_POP_DRAINED, type Host } from '../host.ts';
 import type { GuestMemory } from './memory.ts';
 import { DescFlag, Vring, vringNeedEvent, VIRTQ_AVAIL_F_NO_INTERRUPT } from './spec.ts';
 
@@ -190,6 +190,16 @@ export class SplitQueue {
   private usedCount = 0;
   /** a notification the host asked for while flushing a full hvUsed */
   private notifyOwed = false;
+
+  /**
+   * True after a {@link SplitQueue.pop} that returned a chain if the host
+   * found the avail ring empty after it ({@link VQ_POP_DRAINED}; with
+   * VIRTIO_F_RING_EVENT_IDX avail_event published): the driver notifies
+   * for the next chain, so a device serving a QueueNotify may stop there
+   * instead of popping once more. Always false where this class walks the
+   * rings itself (the next pop then answers).
+   */
+  drained = false;
 
   /**
    * @param index queue index (QueueSel value)
@@ -405,10 +415,17 @@ export class SplitQueue {
    */
   pop(chain: DescriptorChain): boolean {
     if (!this.enabled) return false;
-    if (this.hv < 0) return this.walk(chain);
+    if (this.hv < 0) {
+      this.drained = false;
+      return this.walk(chain);
+    }
     // one chain per call: its buffers are at the start of the host's arrays, lent to `chain` (no copy)
     const n = this.host!.vqPop!(this.hv, 1);
-    if (n <= 0) return n < 0 && this.walkForHost(chain);
+    if (n <= 0) {
+      this.drained = false;
+      return n < 0 && this.walkForHost(chain);
+    }
+    this.drained = n > VQ_POP_DRAINED;
     const rec = this.hvChains!;
     // lent once per change of queue (the four are always lent together)
     if (chain.addr !== this.hvAddr) {

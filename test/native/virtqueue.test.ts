@@ -181,6 +181,8 @@ function reference(q: Queue): { log: number[]; st: Uint32Array; region: Uint8Arr
     for (let i = 0; i < chain.count; i++) {
       log.push(chain.addr[i] % TWO32, Math.floor(chain.addr[i] / TWO32), chain.len[i], chain.writable[i]);
     }
+    // the ring empty right after the chain (host.vqPop's VQ_POP_DRAINED); the next pop publishes avail_event
+    log.push(((region[AVAIL + 2] | (region[AVAIL + 3] << 8)) - sq.lastAvailIdx) & 0xffff ? 0 : 1);
     sq.push(chain.head, (chain.head * 7 + chain.count) & 0xffff);
     if (++since === q.batch) {
       since = 0;
@@ -212,7 +214,7 @@ function runC(exe: string, queues: Queue[]): { log: number[]; st: Uint32Array; r
       if (w === 0) break;
       if (w === 1) {
         const count = words[at + 1];
-        const n = 7 + 4 * count;
+        const n = 8 + 4 * count;
         for (let i = 0; i < n; i++) log.push(words[at + i]);
         at += n;
       } else if (w === 2) {

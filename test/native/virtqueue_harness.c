@@ -7,8 +7,8 @@
  * consume and push each chain (len = (head * 7 + count) & 0xffff), and
  * decide on a notification after every `batch` chains and at the end.
  * Writes a log of u32 words: [1 head count first_writable readable_lo
- * readable_hi writable_lo writable_hi (addr_lo addr_hi len writable)*count]
- * per chain, [2 notify] per decision, [3] when the ring was empty, [4] at a
+ * readable_hi writable_lo writable_hi (addr_lo addr_hi len writable)*count
+ * empty_after] per chain (empty_after: vq_empty() right after it), [2 notify] per decision, [3] when the ring was empty, [4] at a
  * hand-back (the run stops there; as host.vqPop, also for a chain whose
  * byte totals pass 32 bits), [0] at the end; then the state words and
  * the region. The region is a buffer of exactly its size (ASan).
@@ -66,6 +66,8 @@ int main(void)
 				put(c.seg[i].len);
 				put(c.seg[i].writable);
 			}
+			/* as host.vqPop after the last chain it may take: VQ_POP_DRAINED */
+			put(vq_empty(&q));
 			vq_push(&q, c.head, (uint32_t)((c.head * 7u + c.count) & 0xffff));
 			if (++since == hdr[3]) {
 				since = 0;

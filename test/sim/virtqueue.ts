@@ -8,7 +8,7 @@
  * itself is held to the reference by test/native/virtqueue.test.ts.
  * Pure JS: runs inside QuickJS too.
  */
-import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS } from '../../src/host.ts';
+import { DataPlaneQueueFlag, DataPlaneWord, DATA_PLANE_WORDS, QueueChainWord, QueueWord, QUEUE_CHAIN_WORDS, QUEUE_WORDS, VQ_POP_DRAINED } from '../../src/host.ts';
 import { GuestMemory } from '../../src/virtio/memory.ts';
 import { DescriptorChain, QueueError, SplitQueue } from '../../src/virtio/queue.ts';
 
@@ -54,6 +54,7 @@ export class SimVirtqueues {
     let n = 0;
     let segs = 0;
     let handBack = false;
+    let drained = false;
     while (n < maxChains) {
       const before = q.lastAvailIdx;
       let ok: boolean;
@@ -65,7 +66,10 @@ export class SimVirtqueues {
         handBack = true;
         break;
       }
-      if (!ok) break;
+      if (!ok) {
+        drained = true; // the walk found the ring empty (avail_event published, looked once more)
+        break;
+      }
       if (c.count > maxSegs - segs || c.readableBytes >= TWO32 || c.writableBytes >= TWO32) {
         q.lastAvailIdx = before;
         handBack = true;
@@ -85,13 +89,26 @@ export class SimVirtqueues {
       }
       n++;
     }
+    // all it could take: is the ring empty after them (runtime/virtqueue.h vq_empty)?
+    if (n === maxChains && n > 0 && !handBack) drained = this.emptyAfter(q);
     this.save(q, a);
     this.popped += n;
     if (n === 0 && handBack) {
       this.handedBack++;
       return -1;
     }
-    return n;
+    return n > 0 && drained ? n + VQ_POP_DRAINED : n;
+  }
+
+  /** Whether no chain is available, by the reference's own empty pop (which publishes avail_event and looks once more). */
+  private emptyAfter(q: SplitQueue): boolean {
+    try {
+      if (q.availableCount() !== 0) return false;
+    } catch {
+      return false; // an avail index too far ahead: the next pop's to report
+    }
+    if (q.pop(this.chain)) throw new Error('vqPop: a chain appeared in a single-threaded simulation');
+    return true;
   }
 
   /** See {@link Host.vqPush}. */

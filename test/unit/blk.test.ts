@@ -6,6 +6,7 @@ import { BLK_S, BLK_T, BlkDriver } from '../driver/blk.ts';
 import { makeSystem } from '../driver/system.ts';
 import { Prng } from '../sim/prng.ts';
 import { Feature } from '../../src/virtio/spec.ts';
+import { VQ_POP_DRAINED } from '../../src/host.ts';
 
 function pattern(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -123,6 +124,42 @@ test('works with and without event idx and indirect descriptors', () => {
       assert.is(d.write(i * 4, data).status, BLK_S.OK);
       assert.equal(Array.from(d.read(i * 4, 4).data), Array.from(data));
     }
+    assert.equal(s.sim.violations, []);
+  }
+});
+
+test('a kick is served without the empty pop after the last chain (VQ_POP_DRAINED), and the next request is still kicked and served', () => {
+  for (const eventIdx of [true, false]) {
+    const s = makeSystem();
+    const d = new BlkDriver(s.sim, s.model('vda'), { accept: (bit) => eventIdx || bit !== Feature.RING_EVENT_IDX });
+    const vq = s.sim.virtqueues;
+    const pop = vq.pop.bind(vq);
+    const answers: number[] = [];
+    vq.pop = (h: number, max: number): number => {
+      const n = pop(h, max);
+      answers.push(n);
+      return n;
+    };
+    for (let i = 0; i < 3; i++) assert.is(d.write(10 + i, pattern(512, i)).status, BLK_S.OK);
+    answers.length = 0;
+    // three requests in one kick: three pops, the last one reports the ring empty after its chain
+    const reqs = [0, 1, 2].map((i) => d.add(BLK_T.IN, 10 + i, undefined, 512));
+    assert.ok(d.q.kick());
+    d.drv.handleInterrupt();
+    assert.equal(answers, [1, 1, 1 + VQ_POP_DRAINED], `event idx ${eventIdx}`);
+    for (const [i, p] of reqs.entries()) {
+      const used = d.q.getUsed();
+      assert.ok(used && used.id === p.head);
+      const r = d.finish(p);
+      assert.is(r.status, BLK_S.OK);
+      assert.equal(Array.from(r.data), Array.from(pattern(512, i)));
+    }
+    // the driver is told to kick for the next one (avail_event published with event idx), and it is served
+    const p = d.add(BLK_T.IN, 11, undefined, 512);
+    assert.ok(d.q.kick(), `event idx ${eventIdx}: the next request needs a kick`);
+    d.drv.handleInterrupt();
+    assert.ok(d.q.getUsed());
+    assert.equal(Array.from(d.finish(p).data), Array.from(pattern(512, 1)));
     assert.equal(s.sim.violations, []);
   }
 });
