@@ -1079,6 +1079,21 @@ static JSValue host_vq_attach(JSContext *ctx, JSValueConst this_val, int argc, J
 	return JS_NewUint32(ctx, host_vqs_used++);
 }
 
+/** JS_ToInt32 / JS_ToUint32 with an int argument read in place (the request path's arguments are ints); -1 with an exception set. */
+static inline int host_to_i32(JSContext *ctx, int32_t *out, JSValueConst v)
+{
+	if (JS_VALUE_GET_TAG(v) == JS_TAG_INT) {
+		*out = JS_VALUE_GET_INT(v);
+		return 0;
+	}
+	return JS_ToInt32(ctx, out, v);
+}
+
+static inline int host_to_u32(JSContext *ctx, uint32_t *out, JSValueConst v)
+{
+	return host_to_i32(ctx, (int32_t *)out, v);
+}
+
 static struct host_vq *host_vq_get(JSContext *ctx, JSValueConst h)
 {
 	uint32_t i;
@@ -1097,7 +1112,7 @@ static JSValue host_vq_pop(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 {
 	struct host_vq *v = host_vq_get(ctx, argv[0]);
 	int32_t max;
-	if (!v || JS_ToInt32(ctx, &max, argv[1]))
+	if (!v || host_to_i32(ctx, &max, argv[1]))
 		return JS_EXCEPTION;
 	if (!vq_layout_ok(&v->q))
 		return JS_NewInt32(ctx, -1);
@@ -1148,7 +1163,7 @@ static JSValue host_vq_push(JSContext *ctx, JSValueConst this_val, int argc, JSV
 {
 	struct host_vq *v = host_vq_get(ctx, argv[0]);
 	int32_t count;
-	if (!v || JS_ToInt32(ctx, &count, argv[1]))
+	if (!v || host_to_i32(ctx, &count, argv[1]))
 		return JS_EXCEPTION;
 	if (count < 0 || (uint32_t)count > v->max_used)
 		return JS_ThrowRangeError(ctx, "host.vqPush: %d completions, the used array holds %u", count, v->max_used);
@@ -1216,7 +1231,7 @@ static JSValue host_copy(JSContext *ctx, JSValueConst this_val, int argc, JSValu
 	uint8_t *s = host_typed_array_bytes(ctx, argv[2], &slen);
 	if (!s)
 		return JS_EXCEPTION;
-	if (JS_ToUint32(ctx, &doff, argv[1]) || JS_ToUint32(ctx, &soff, argv[3]) || JS_ToUint32(ctx, &n, argv[4]))
+	if (host_to_u32(ctx, &doff, argv[1]) || host_to_u32(ctx, &soff, argv[3]) || host_to_u32(ctx, &n, argv[4]))
 		return JS_EXCEPTION;
 	if (doff > dlen || n > dlen - doff || soff > slen || n > slen - soff)
 		return JS_ThrowRangeError(ctx, "host.copy: %u bytes from %u of %u into %u of %u: outside a view", (unsigned)n, (unsigned)soff,

@@ -277,7 +277,7 @@ export class BlkDevice implements VirtioDevice {
   /** Processes every available request of the request queue. @throws QueueError for a malformed chain */
   processQueue(index: number): void {
     const ctx = this.ctx;
-    if (!ctx || index !== 0) return;
+    if (ctx === null || index !== 0) return;
     const q = ctx.queues[0];
     const chain = ctx.chain;
     const disk = this.disk;
@@ -295,7 +295,7 @@ export class BlkDevice implements VirtioDevice {
       }
     } finally {
       if (disk) disk.unplug();
-      if (this.ctx) ctx.signalUsed(q);
+      if (this.ctx !== null) ctx.signalUsed(q);
     }
   }
 
