@@ -9,6 +9,7 @@
 #include <string.h>
 #include "dataplane.h"
 #include "virtqueue.h"
+#include "bulkcopy.h"
 
 /**
  * Most buffers of a chain the data plane gathers; longer chains go to JS.
@@ -25,42 +26,6 @@ static int64_t dp_offs[DP_MAX_SEGS]; /* each data buffer's offset in the region 
 #define VIRTIO_BLK_T_OUT 1u
 #define BLK_HEADER 16u
 #define SECTOR 512u
-
-/**
- * Copies `n` bytes between the disk and the shared region: on aarch64, 128
- * bytes per iteration through q0-q7 (10 instructions; the data plane runs
- * in the main loop with IRQs masked, so no handler sees these registers,
- * and they are caller-saved), the tail with memcpy. Elsewhere (riscv64:
- * RV64GC has no vector unit) memcpy, 32 bytes per iteration through
- * general registers (firmware/string.c). With the V extension a
- * vsetvli/vle8/vse8 loop would move up to VLEN * 8 bytes per iteration
- * (LMUL 8: 1 KiB with 128-bit vectors), once sstatus.VS is turned on and
- * the trap entry saves the vector state.
- */
-static inline void dp_copy(uint8_t *d, const uint8_t *s, uint64_t n)
-{
-#if defined(__aarch64__)
-	uint64_t blocks = n >> 7;
-	if (blocks) {
-		__asm__ volatile("1:\n\t"
-				 "ldp q0, q1, [%[s]], #128\n\t"
-				 "ldp q2, q3, [%[s], #-96]\n\t"
-				 "ldp q4, q5, [%[s], #-64]\n\t"
-				 "ldp q6, q7, [%[s], #-32]\n\t"
-				 "stp q0, q1, [%[d]], #128\n\t"
-				 "stp q2, q3, [%[d], #-96]\n\t"
-				 "stp q4, q5, [%[d], #-64]\n\t"
-				 "stp q6, q7, [%[d], #-32]\n\t"
-				 "subs %[b], %[b], #1\n\t"
-				 "b.ne 1b"
-				 : [d] "+r"(d), [s] "+r"(s), [b] "+r"(blocks)
-				 :
-				 : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "cc", "memory");
-		n &= 127;
-	}
-#endif
-	memcpy(d, s, n);
-}
 
 /** Offset of [gpa, gpa + len) in the shared region, or -1 if it is not wholly inside. */
 static inline int64_t dp_check(const struct dp_blk *d, uint64_t gpa, uint64_t len)
@@ -117,7 +82,7 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 		left = total;
 		for (uint32_t i = c->first_writable; i < c->count && left; i++) {
 			uint64_t n = seg[i].len < left ? seg[i].len : left;
-			dp_copy(d->shmem + offs[i], d->disk + off, n);
+			bulk_copy(d->shmem + offs[i], d->disk + off, n);
 			off += n;
 			left -= n;
 		}
@@ -142,7 +107,7 @@ static int64_t dp_execute(struct dp_blk *d, const struct vq_chain *c)
 			len -= s;
 			if (!len)
 				continue;
-			dp_copy(d->disk + off, d->shmem + offs[i] + s, len);
+			bulk_copy(d->disk + off, d->shmem + offs[i] + s, len);
 			off += len;
 		}
 		d->shmem[status_off] = 0;

@@ -15,6 +15,7 @@
 #include "inetsum.h"
 #include "regshadow.h"
 #include "remio.h"
+#include "bulkcopy.h"
 #include "virtqueue.h"
 
 JSValue host_irq_handler; /* set to JS_UNDEFINED by runtime_start */
@@ -1189,36 +1190,13 @@ static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, 
  * bytes between two typed arrays (byte offsets within each view), without
  * the view JS would allocate for a copy between two buffers.
  */
-/**
- * memmove(d, s, n) for host.copy, which runs in the main loop only: on
- * aarch64 a block of 128 bytes per 10 instructions through SIMD registers
- * q0-q7 when the two ranges do not overlap (firmware/string.c's loop, which
- * code in interrupt context may run and so uses general registers only,
- * takes 20), the rest by memmove. A 4 KiB block request makes one such copy.
- */
+/** memmove(d, s, n) for host.copy: bulk_copy (runtime/bulkcopy.h) unless the two ranges overlap. */
 static void host_move(uint8_t *d, const uint8_t *s, size_t n)
 {
-#if defined(__aarch64__)
-	if (n >= 128 && (d + n <= s || s + n <= d)) {
-		size_t blocks = n >> 7;
-		__asm__ volatile("1:\n\t"
-				 "ldp q0, q1, [%[s]], #128\n\t"
-				 "ldp q2, q3, [%[s], #-96]\n\t"
-				 "ldp q4, q5, [%[s], #-64]\n\t"
-				 "ldp q6, q7, [%[s], #-32]\n\t"
-				 "stp q0, q1, [%[d]], #128\n\t"
-				 "stp q2, q3, [%[d], #-96]\n\t"
-				 "stp q4, q5, [%[d], #-64]\n\t"
-				 "stp q6, q7, [%[d], #-32]\n\t"
-				 "subs %[b], %[b], #1\n\t"
-				 "b.ne 1b"
-				 : [d] "+r"(d), [s] "+r"(s), [b] "+r"(blocks)
-				 :
-				 : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "memory", "cc");
-		n &= 127;
-	}
-#endif
-	memmove(d, s, n);
+	if (d + n <= s || s + n <= d)
+		bulk_copy(d, s, n);
+	else
+		memmove(d, s, n);
 }
 
 static JSValue host_copy(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
