@@ -1185,11 +1185,6 @@ static JSValue host_ipc_notify(JSContext *ctx, JSValueConst this_val, int argc, 
 	return JS_NewInt32(ctx, (int32_t)hypercall_ipc_notify(id, ev));
 }
 
-/**
- * host.copy(dst, dstOffset, src, srcOffset, length): memmove of `length`
- * bytes between two typed arrays (byte offsets within each view), without
- * the view JS would allocate for a copy between two buffers.
- */
 /** memmove(d, s, n) for host.copy: bulk_copy (runtime/bulkcopy.h) unless the two ranges overlap. */
 static void host_move(uint8_t *d, const uint8_t *s, size_t n)
 {
@@ -1198,6 +1193,12 @@ static void host_move(uint8_t *d, const uint8_t *s, size_t n)
 	else
 		memmove(d, s, n);
 }
+
+/**
+ * host.copy(dst, dstOffset, src, srcOffset, length): memmove of `length`
+ * bytes between two typed arrays (byte offsets within each view), without
+ * the view JS would allocate for a copy between two buffers.
+ */
 
 static JSValue host_copy(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
 {

@@ -243,9 +243,12 @@ static inline __attribute__((always_inline)) enum vq_result vq_peek(struct vq *q
 	uint32_t *st = q->st;
 	uint32_t n = st[VQ_NUM];
 	uint16_t last = (uint16_t)st[VQ_LAST_AVAIL];
-	if (vq_empty(q))
-		return VQ_EMPTY;
 	uint16_t pending = (uint16_t)(vq_avail_idx(q) - last);
+	if (pending == 0) {
+		if (vq_empty(q))
+			return VQ_EMPTY;
+		pending = (uint16_t)(vq_avail_idx(q) - last); /* added while avail_event was published */
+	}
 	if (pending > n)
 		return VQ_HANDBACK;
 	uint16_t head = vq_ld16(q->shmem + st[VQ_AVAIL] + 4 + 2 * (last & (n - 1)));
