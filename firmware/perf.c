@@ -105,19 +105,36 @@ void perf_window_begin(uint32_t intid)
 		perf_irq_ticks[intid] = 0;
 }
 
-/** The kind of the request at `addr` with `op`: a QueueNotify, another write, or a read. */
+/** Slots of perf_classify's cache of write addresses (a power of 2). */
+#define PERF_CLASS_SLOTS 16
+
+/**
+ * The kind of the request at `addr` with `op`: a QueueNotify, another write,
+ * or a read. A write's kind is looked up in the platform's devices once per
+ * address and then found in a small direct-mapped cache: a frontend writes
+ * a few registers (QueueNotify, InterruptACK) over and over.
+ */
 static enum perf_kind perf_classify(uint64_t addr, uint64_t op)
 {
 	static const struct {
 		const char *name;
 		uint64_t id, dm, key, win, win_size, backend_intid, frontend_intid, shmem_id, shmem_base, shmem_size, frontend;
 	} devs[] = { PLAT_DEVICES };
+	/* addr + 1: 0 marks an empty slot */
+	static uint64_t cached_addr[PERF_CLASS_SLOTS];
+	static uint8_t cached_kind[PERF_CLASS_SLOTS];
 	if (op == REMIO_OP_READ)
 		return PERF_READ;
+	size_t slot = (size_t)(addr >> 2) & (PERF_CLASS_SLOTS - 1);
+	if (cached_addr[slot] == addr + 1)
+		return (enum perf_kind)cached_kind[slot];
+	enum perf_kind kind = PERF_WRITE;
 	for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
 		if (addr == devs[i].win + VIRTIO_MMIO_QUEUE_NOTIFY)
-			return PERF_NOTIFY;
-	return PERF_WRITE;
+			kind = PERF_NOTIFY;
+	cached_addr[slot] = addr + 1;
+	cached_kind[slot] = (uint8_t)kind;
+	return kind;
 }
 
 void perf_hypercall(uint64_t op, int64_t status, const struct remio_result *r, uint64_t t0, uint64_t t1)

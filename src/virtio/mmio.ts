@@ -252,6 +252,19 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
     this.counters.writes++;
     if (v < this.queues.length && this.running) {
       this.counters.kicks++;
+      if (this.pendingQueues === 0 && !this.dataPlaneQueue) {
+        // The usual kick, nothing else pending and no queue lent to the host:
+        // afterComplete's work for this one queue, without its call and loop.
+        if (this.queues[v].enabled) {
+          try {
+            this.device.processQueue(v);
+          } catch (e) {
+            this.queueFailed(v, e);
+          }
+        }
+        if (this.pendingQueues !== 0) this.afterComplete();
+        return;
+      }
       this.pendingQueues |= 1 << v;
     } else {
       this.queueNotify(v >>> 0);
@@ -273,11 +286,16 @@ export class VirtioMmioTransport implements IoClient, DeviceContext {
         try {
           this.device.processQueue(i);
         } catch (e) {
-          this.fail(e instanceof QueueError ? e.message : `queue ${i} handler threw: ${describeError(e)}`);
+          this.queueFailed(i, e);
         }
       }
     }
     if (this.dataPlaneQueue) this.arm();
+  }
+
+  /** The device's handler of queue `i` threw `e`: the device fails (DEVICE_NEEDS_RESET). */
+  private queueFailed(i: number, e: unknown): void {
+    this.fail(e instanceof QueueError ? e.message : `queue ${i} handler threw: ${describeError(e)}`);
   }
 
   /**

@@ -243,4 +243,32 @@ test('queueNotified (the host\'s one call for a QueueNotify) does what write and
   assert.ok(a.logs.length >= 1, 'the missing queue was logged');
 });
 
+test('a queue handler that throws, reached by queueNotified: the device fails as through afterComplete', () => {
+  const run = (viaNotified: boolean) => {
+    const s = makeSystem();
+    const d = new VirtioMmioDriver(s.sim, s.model('hwrng'));
+    const dev = s.backend.devices.get('hwrng')!;
+    const t = dev.transport;
+    d.probe(4);
+    const q = d.setupQueue(0);
+    d.driverOk();
+    let calls = 0;
+    (dev.device as { processQueue(i: number): void }).processQueue = () => {
+      calls++;
+      throw new Error('handler bug');
+    };
+    q.add([], [{ addr: d.pool.alloc(16), len: 16 }]);
+    if (viaNotified) t.queueNotified(0);
+    else if (t.write(s.model('hwrng').window.base + MmioReg.QueueNotify, 4, 0, 0)) t.afterComplete();
+    return { calls, needsReset: d.needsReset(), used: q.getUsed(), logs: s.logs.filter((l) => l.includes('handler bug')).length };
+  };
+  const a = run(false);
+  const b = run(true);
+  assert.equal(b, a);
+  assert.is(a.calls, 1);
+  assert.ok(a.needsReset, 'DEVICE_NEEDS_RESET after the handler threw');
+  assert.is(a.used, null);
+  assert.ok(a.logs >= 1, 'the exception was logged');
+});
+
 test.run();
