@@ -6,7 +6,15 @@
  * QEMU runs with `-d exec,nochain,in_asm -dfilter <backend RAM>` (see
  * {@link execLogArgs}): every translation block the backend's CPU executes
  * is logged as a `Trace` line, and each block's disassembly (`IN:`) once,
- * which gives its instruction count. Summing the blocks between two byte
+ * which gives its instruction count. A pc can be translated more than
+ * once: under `-icount` QEMU also makes blocks cut short to a count of
+ * instructions (the rest of the instruction budget, or up to an I/O
+ * access: `cflags & CF_COUNT_MASK`, the Trace line's last field), each
+ * with its own `IN:`. A block's size is therefore the full translation's
+ * (the longest `IN:` at its pc), or that count if the Trace line has one
+ * and it is smaller; taking the last `IN:` at a pc instead counted every
+ * later run of a hot block with the size of one short translation.
+ * Summing the blocks between two byte
  * offsets of the log counts what the backend executed in that interval
  * and nothing else: under `-icount` the vCPUs share one clock, so a
  * backend's service window in guest time also holds the instructions of
@@ -86,6 +94,14 @@ export interface ExecCount {
   byAddr: Map<number, number>;
 }
 
+/**
+ * A Trace line of `-d exec`: `Trace <cpu>: <host code> [<cs_base>/<pc>/<flags>/<cflags>] <symbol>`
+ * (QEMU accel/tcg/cpu-exec.c); groups: pc, cflags.
+ */
+const TRACE = /^Trace \d+: \S+ \[[0-9a-f]+\/([0-9a-f]+)\/(?:[0-9a-f]+\/([0-9a-f]+)\])?/;
+/** The instruction count a block was cut to, in its cflags (QEMU include/exec/exec-all.h CF_COUNT_MASK); 0: not cut. */
+const CF_COUNT_MASK = 0x1ff;
+
 /** One execution log: offsets to mark intervals, and counts over them once QEMU is done. */
 export class ExecLog {
   private tbSize: Map<number, number> | null = null;
@@ -99,7 +115,7 @@ export class ExecLog {
     return statSync(this.path).size;
   }
 
-  /** Instructions of every translation block (address → count), from each block's disassembly in the whole log. */
+  /** Instructions of every block's full translation (address → count: the longest disassembly at that address in the whole log). */
   private blockSizes(): Map<number, number> {
     if (this.tbSize) return this.tbSize;
     const tbSize = new Map<number, number>();
@@ -107,7 +123,7 @@ export class ExecLog {
     let count = 0;
     let insns: number[] = [];
     const endBlock = (): void => {
-      if (cur >= 0) {
+      if (cur >= 0 && count > (tbSize.get(cur) ?? 0)) {
         tbSize.set(cur, count);
         this.tbInsns.set(cur, insns);
       }
@@ -141,14 +157,16 @@ export class ExecLog {
     const tbSize = this.blockSizes();
     const out: ExecCount = { total: 0, blocks: 0, byFn: new Map(), byAddr: new Map() };
     for (const line of lines(this.path, from, to)) {
-      const m = /^Trace \d+: \S+ \[[0-9a-f]+\/([0-9a-f]+)\//.exec(line);
+      const m = TRACE.exec(line);
       if (!m) continue;
       const pc = parseInt(m[1], 16);
-      const n = tbSize.get(pc) ?? 1;
+      const full = tbSize.get(pc) ?? 1;
+      const limit = m[2] ? parseInt(m[2], 16) & CF_COUNT_MASK : 0;
+      const n = limit !== 0 && limit < full ? limit : full;
       if (syms) {
         const name = lookup(syms, pc);
         out.byFn.set(name, (out.byFn.get(name) ?? 0) + n);
-        if (focus && name === focus) for (const a of this.tbInsns.get(pc) ?? [pc]) out.byAddr.set(a, (out.byAddr.get(a) ?? 0) + 1);
+        if (focus && name === focus) for (const a of (this.tbInsns.get(pc) ?? [pc]).slice(0, n)) out.byAddr.set(a, (out.byAddr.get(a) ?? 0) + 1);
       }
       out.total += n;
       out.blocks++;
