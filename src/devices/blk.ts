@@ -115,7 +115,7 @@ export interface BlkCounters extends DeviceCounters {
   writeThroughFlushes: number;
 }
 
-/** What {@link BlkDevice.execute} returns for a request answered later. */
+/** A handler's status for a request the disk completes later ({@link BlkIo}). */
 const PENDING = -2;
 
 /** A request started on an {@link AsyncBlockBacking}, until its answer. */
@@ -274,12 +274,19 @@ export class BlkDevice implements VirtioDevice {
     return !hasFeature(features, BlkFeature.FLUSH);
   }
 
-  /** Processes every available request of the request queue. @throws QueueError for a malformed chain */
+  /**
+   * Processes every available request of the request queue: each chain
+   * is parsed (`blk-request.ts`), run by its type's handler, and completed
+   * with its status byte, unless the disk completes it later.
+   * @throws QueueError for a malformed chain
+   */
   processQueue(index: number): void {
     const ctx = this.ctx;
     if (ctx === null || index !== 0) return;
     const q = ctx.queues[0];
     const chain = ctx.chain;
+    const req = this.req;
+    const mem = ctx.mem;
     const disk = this.disk;
     // every request of this kick reaches the disk with one notification
     if (disk) disk.plug();
@@ -288,62 +295,56 @@ export class BlkDevice implements VirtioDevice {
         // the ring was empty after this chain: the driver notifies for the next one, no need to look again
         const last = q.drained;
         this.counters.chains++;
-        const written = this.execute(ctx, chain);
-        if (written < 0 && written !== PENDING) return; // device failed
-        if (written !== PENDING) q.push(chain.head, written);
+        const parsed = parseBlkRequest(mem, chain, req);
+        if (parsed === BlkParse.NO_STATUS) {
+          this.counters.errors++;
+          ctx.fail(`request at head ${chain.head}: ${req.error}`);
+          return;
+        }
+        let status: number;
+        let data = 0;
+        if (parsed === BlkParse.BAD_HEADER) {
+          ctx.log(`request at head ${chain.head}: ${req.error}`);
+          status = BlkStatus.IOERR;
+        } else if (!(req.type === BlkType.IN && req.readableData === 0) && !this.framingOk(ctx, chain)) {
+          // (a well-framed read, the usual request, skips the call)
+          status = BlkStatus.IOERR;
+        } else {
+          switch (req.type) {
+            case BlkType.IN: status = this.doIn(ctx, chain); if (status === BlkStatus.OK) data = req.writableData; break;
+            case BlkType.OUT: status = this.doOut(ctx, chain); break;
+            case BlkType.FLUSH:
+              this.counters.flushes++;
+              if (disk) {
+                disk.flush(this.start(chain, BlkType.FLUSH, 1).done);
+                status = PENDING;
+              } else {
+                status = (this.backing as BlockBacking).flush() ? BlkStatus.OK : BlkStatus.IOERR;
+              }
+              break;
+            case BlkType.GET_ID: status = this.doGetId(ctx, chain); if (status === BlkStatus.OK) data = Math.min(req.writableData, BLK_ID_BYTES); break;
+            case BlkType.DISCARD:
+            case BlkType.WRITE_ZEROES:
+              status = this.doDiscardOrZeroes(ctx, chain, req.type === BlkType.DISCARD);
+              break;
+            default:
+              this.counters.unsupported++;
+              status = BlkStatus.UNSUPP;
+          }
+        }
+        // PENDING: the disk completes the chain (BlkIo.done)
+        if (status !== PENDING) {
+          if (status !== BlkStatus.OK) this.counters.errors++;
+          // an int index: a float one (addresses are doubles) costs QuickJS a property-key conversion
+          mem.u8[(req.statusAddr - mem.base) | 0] = status;
+          q.push(chain.head, data + 1);
+        }
         if (last) break;
       }
     } finally {
       if (disk) disk.unplug();
       if (this.ctx !== null) ctx.signalUsed(q);
     }
-  }
-
-  /** Runs one request; returns bytes written into the chain, or -1 if the device failed. */
-  private execute(ctx: DeviceContext, chain: DescriptorChain): number {
-    const req = this.req;
-    const mem = ctx.mem;
-    const parsed = parseBlkRequest(mem, chain, req);
-    if (parsed === BlkParse.NO_STATUS) {
-      this.counters.errors++;
-      ctx.fail(`request at head ${chain.head}: ${req.error}`);
-      return -1;
-    }
-    let status: number;
-    let data = 0;
-    if (parsed === BlkParse.BAD_HEADER) {
-      ctx.log(`request at head ${chain.head}: ${req.error}`);
-      status = BlkStatus.IOERR;
-    } else if (!(req.type === BlkType.IN && req.readableData === 0) && !this.framingOk(ctx, chain)) {
-      // (a well-framed read, the usual request, skips the call)
-      status = BlkStatus.IOERR;
-    } else {
-      switch (req.type) {
-        case BlkType.IN: status = this.doIn(ctx, chain); if (status === BlkStatus.OK) data = req.writableData; break;
-        case BlkType.OUT: status = this.doOut(ctx, chain); break;
-        case BlkType.FLUSH:
-          this.counters.flushes++;
-          if (this.disk) {
-            this.disk.flush(this.start(chain, BlkType.FLUSH, 1).done);
-            return PENDING;
-          }
-          status = (this.backing as BlockBacking).flush() ? BlkStatus.OK : BlkStatus.IOERR;
-          break;
-        case BlkType.GET_ID: status = this.doGetId(ctx, chain); if (status === BlkStatus.OK) data = Math.min(req.writableData, BLK_ID_BYTES); break;
-        case BlkType.DISCARD:
-        case BlkType.WRITE_ZEROES:
-          status = this.doDiscardOrZeroes(ctx, chain, req.type === BlkType.DISCARD);
-          break;
-        default:
-          this.counters.unsupported++;
-          status = BlkStatus.UNSUPP;
-      }
-    }
-    if (status === PENDING) return PENDING;
-    if (status !== BlkStatus.OK) this.counters.errors++;
-    // an int index: a float one (addresses are doubles) costs QuickJS a property-key conversion
-    mem.u8[(req.statusAddr - mem.base) | 0] = status;
-    return data + 1;
   }
 
   /**
