@@ -430,24 +430,25 @@ export class BlkDevice implements VirtioDevice {
       }
       left -= n;
     }
-    if (this.disk) {
-      const io = this.start(chain, BlkType.IN, total + 1);
-      let k = 0;
-      left = total;
-      for (let i = first; i < count && left > 0; i++) {
-        const len = lens[i];
-        const n = len < left ? len : left;
-        if (n === 0) continue;
-        io.addrs[k] = addrs[i];
-        io.lens[k++] = n;
-        left -= n;
-      }
-      this.counters.bytesRead += total;
-      this.disk.submit(BlkType.IN, off, io.addrs, io.lens, k, io.done);
-      return PENDING;
-    }
     this.counters.bytesRead += total;
-    return BlkStatus.OK;
+    return this.disk ? this.submitIn(this.disk, chain, off, total) : BlkStatus.OK;
+  }
+
+  /** A checked read of `total` bytes at byte `off` to the disk: PENDING, BlkIo.done completes the chain. */
+  private submitIn(disk: AsyncBlockBacking, chain: DescriptorChain, off: number, total: number): number {
+    const io = this.start(chain, BlkType.IN, total + 1);
+    let k = 0;
+    let left = total;
+    for (let i = chain.firstWritable; i < chain.count && left > 0; i++) {
+      const len = chain.len[i];
+      const n = len < left ? len : left;
+      if (n === 0) continue;
+      io.addrs[k] = chain.addr[i];
+      io.lens[k++] = n;
+      left -= n;
+    }
+    disk.submit(BlkType.IN, off, io.addrs, io.lens, k, io.done);
+    return PENDING;
   }
 
   /** VIRTIO_BLK_T_OUT: the readable data buffers → backing, zero copy. */
