@@ -589,6 +589,63 @@ static JSValue host_remio_direct(JSContext *ctx, JSValueConst this_val, int argc
 	return JS_TRUE;
 }
 
+/** A device model's interrupt as a C function (host.remioRaiser): its DM and its dispatcher's state words. */
+struct host_raiser {
+	struct rm_dm *d;
+	uint32_t *st; /**< RD_WORDS words (abi.h rd_word), kept alive by `arr` */
+	JSValue arr;
+};
+
+static struct host_raiser host_raisers[RM_DMS];
+static int host_raisers_used;
+
+/*
+ * The function host.remioRaiser returns (magic: its host_raisers slot):
+ * while the DM is served (state[IN_SERVICE]) the NOTIFY waits for the end
+ * of the service (state[NOTIFY], sent by the remio loop or the dispatcher);
+ * otherwise NOTIFY now, counted in state[NOTIFIES] (a failure is counted
+ * and printed by rm_notify_dm; without a hypervisor a RangeError, as
+ * host.remio's). What the dispatcher's own raise closure does, without a
+ * JS frame.
+ */
+static JSValue host_raise(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv, int magic)
+{
+	struct host_raiser *r = &host_raisers[magic];
+	if (r->st[RD_IN_SERVICE]) {
+		r->st[RD_NOTIFY] = 1;
+	} else {
+		if (!host_under_hypervisor)
+			return JS_ThrowRangeError(ctx, "host.remioRaiser: no hypervisor below the firmware");
+		rm_notify_dm(r->d);
+		r->st[RD_NOTIFIES]++;
+	}
+	return JS_UNDEFINED;
+}
+
+/*
+ * host.remioRaiser(dmId, state): the DM's interrupt as a function of no
+ * arguments (host_raise). Throws RangeError for a DM not served by
+ * host.remioServe, a state shorter than RD_WORDS or more DMs than
+ * RM_DMS.
+ */
+static JSValue host_remio_raiser(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv)
+{
+	uint32_t dm;
+	if (JS_ToUint32(ctx, &dm, argv[0]))
+		return JS_EXCEPTION;
+	struct rm_dm *d = rm_dm_find(dm);
+	if (!d || !d->reqs)
+		return JS_ThrowRangeError(ctx, "host.remioRaiser: DM %u is not served by host.remioServe", (unsigned)dm);
+	uint32_t *st = host_word_array(ctx, argv[1], RD_WORDS, "remioRaiser", "state");
+	if (!st)
+		return JS_EXCEPTION;
+	if (host_raisers_used == RM_DMS)
+		return JS_ThrowRangeError(ctx, "host.remioRaiser: more than %d device models", RM_DMS);
+	int slot = host_raisers_used++;
+	host_raisers[slot] = (struct host_raiser){ .d = d, .st = st, .arr = JS_DupValue(ctx, argv[1]) };
+	return JS_NewCFunctionMagic(ctx, host_raise, "raise", 0, JS_CFUNC_generic_magic, slot);
+}
+
 /** The bytes of ArrayBuffer `v` if they are exactly one region of the platform, or NULL (exception set). */
 static uint8_t *host_region_bytes(JSContext *ctx, JSValueConst v, const char *what, uint64_t *size)
 {
@@ -1329,6 +1386,7 @@ static const JSCFunctionListEntry host_functions[] = {
 	JS_CFUNC_DEF("remioComplete", 3, host_remio_complete),
 	JS_CFUNC_DEF("remioServe", 4, host_remio_serve),
 	JS_CFUNC_DEF("remioDirect", 6, host_remio_direct),
+	JS_CFUNC_DEF("remioRaiser", 2, host_remio_raiser),
 	JS_CFUNC_DEF("vqAttach", 9, host_vq_attach),
 	JS_CFUNC_DEF("diskPlane", 9, host_disk_plane),
 	JS_CFUNC_DEF("diskRange", 2, host_disk_range),

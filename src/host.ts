@@ -866,6 +866,19 @@ export interface Host {
    *   `fault` is not a function
    */
   remioDirect?(dmId: number, base: number, size: number, client: IoClient, state: Uint32Array, fault: (error: unknown) => void): boolean;
+  /**
+   * Optional, with {@link Host.remioServe}: device model `dmId`'s
+   * interrupt as a host function of no arguments, what the dispatcher
+   * hands its devices ({@link Dispatcher.interruptFor}) in place of a JS
+   * closure doing the same: while `state[IN_SERVICE]` is set, set
+   * `state[NOTIFY]` (the NOTIFY goes when the service ends); otherwise send
+   * NOTIFY now and count it in `state[NOTIFIES]` (the host counts and logs
+   * a failed one). `state` is the DM's {@link RemioDirectWord} array.
+   * Source: runtime/host.c (host_raise).
+   * @throws RangeError for a DM not served by remioServe or a `state`
+   *   shorter than {@link REMIO_DIRECT_WORDS}
+   */
+  remioRaiser?(dmId: number, state: Uint32Array): () => void;
 
   /**
    * Optional: attaches a virtqueue to the host's C virtqueue

@@ -184,6 +184,8 @@ export class Dispatcher {
     if (this.useHostLoop && this.host.remioServe) {
       const reqs = new Uint32Array(Math.min(HOST_LOOP_RECORDS, this.maxRequests) * REMIO_REQ_WORDS);
       this.host.remioServe(dmId, backendIntid, reqs, this.makeHandler(dm, reqs, true));
+      // the same interrupt as a host function: no JS frame for each used-buffer notification
+      if (this.host.remioRaiser) dm.raise = this.host.remioRaiser(dmId, svc);
     }
   }
 
@@ -210,7 +212,7 @@ export class Dispatcher {
     }
   }
 
-  /** A function that raises DM `dmId`'s frontend interrupt (NOTIFY), for device transports. @throws RangeError for an unknown DM */
+  /** A function that raises DM `dmId`'s frontend interrupt (NOTIFY), for device transports: the host's ({@link Host.remioRaiser}) where it serves the DM. @throws RangeError for an unknown DM */
   interruptFor(dmId: number): () => void {
     const dm = this.dms[dmId];
     if (!dm) throw new RangeError(`no device model ${dmId}`);

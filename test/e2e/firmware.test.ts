@@ -145,10 +145,10 @@ test('the build never hands out a stale image: other inputs or a replaced file a
 });
 
 for (const platform of ['qemu-aarch64-virt', 'qemu-riscv64-virt']) {
-  test(`${platform}: the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor, copies and console writes only inside their views, a direct range only for a served DM`, async () => {
+  test(`${platform}: the host module checks its inputs: MMIO only inside device regions, known regions and INTIDs, no hypercall without a hypervisor, copies and console writes only inside their views, a direct range and an interrupt function only for a served DM`, async () => {
     const r = await boot('test/e2e/targets/host.ts', platform === 'qemu-aarch64-virt' ? 'host' : `host-${platform}`, platform);
     const checks = [...r.output.matchAll(/^CHECK (\S+) (ok|FAIL) (.*)$/gm)];
-    assert.is(checks.length, 25, r.output);
+    assert.is(checks.length, 30, r.output);
     for (const c of checks) assert.is(c[2], 'ok', `${c[1]}: ${c[3]}`);
     assert.is(r.firmwareExit, 0);
   });

@@ -304,4 +304,26 @@ test('through createBackend: every DM serves, no bad status, no violation', () =
   assert.equal(s.sim.violations, []);
 });
 
+test('a host that offers the interrupt as a host function (remioRaiser) gives it to the devices of the DMs its loop serves', () => {
+  const sim = new SimBao(testPlatform(), { seed: 7 });
+  const asked: { dm: number; state: Uint32Array }[] = [];
+  const hostRaise = (): void => {};
+  const host: Host = Object.assign(Object.create(sim) as SimBao, {
+    remioServe: () => true,
+    remioRaiser(dm: number, state: Uint32Array): () => void {
+      asked.push({ dm, state });
+      return hostRaise;
+    },
+  });
+  const disp = new Dispatcher(host, { log: () => {} });
+  disp.addDeviceModel({ dmId: 0, name: 'vda', backendIntid: 144 });
+  assert.is(disp.interruptFor(0), hostRaise);
+  assert.equal(asked.map((a) => [a.dm, a.state.length]), [[0, REMIO_DIRECT_WORDS]]);
+  // without the host loop: the dispatcher's own closure
+  const plain = new Dispatcher(host, { hostLoop: false, log: () => {} });
+  plain.addDeviceModel({ dmId: 1, name: 'x', backendIntid: 150 });
+  assert.is.not(plain.interruptFor(1), hostRaise);
+  assert.is(asked.length, 1);
+});
+
 test.run();

@@ -85,4 +85,17 @@ throwsRange('direct-no-write', () => host.remioDirect!(dm.dmId, dm.window.base, 
 throwsRange('direct-no-fault', () => host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, client, state, 7 as never), TypeError);
 check('direct-registered', host.remioDirect!(dm.dmId, dm.window.base, dm.window.size, client, state, fault) === true, 'a served DM takes one range');
 throwsRange('direct-second-range', () => host.remioDirect!(dm.dmId, dm.window.base + dm.window.size, dm.window.size, client, state, fault));
+// host.remioRaiser: a served DM's interrupt as a host function; in service it only marks NOTIFY, outside it sends (and counts) one
+throwsRange('raiser-unserved-dm', () => host.remioRaiser!(platform.devices[1].dmId, new Uint32Array(6)));
+throwsRange('raiser-short-state', () => host.remioRaiser!(dm.dmId, new Uint32Array(5)));
+const words = new Uint32Array(6);
+const raise = host.remioRaiser!(dm.dmId, words);
+words[0] = 1;
+raise();
+check('raiser-in-service', words[1] === 1 && words[5] === 0, `NOTIFY word ${words[1]}, sent ${words[5]}`);
+words[0] = 0;
+words[1] = 0;
+// outside a service it is a NOTIFY hypercall: refused without a hypervisor, as host.remio is
+throwsRange('raiser-without-hypervisor', () => raise());
+check('raiser-nothing-sent', words[1] === 0 && words[5] === 0, `NOTIFY word ${words[1]}, sent ${words[5]}`);
 host.powerOff(0);
